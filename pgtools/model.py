@@ -1,0 +1,154 @@
+"""The cluster model: one :class:`Snapshot` per capture, made of tidy tables.
+
+Column vocabulary (used by every parser, by placement, simulation, analysis and plots):
+
+``pgs`` — one row per PG (``PG_COLUMNS`` first, then whatever statistics the dump carried)
+    =================  =========  ==============================================================
+    pgid               str        ``"<pool_id>.<ps hex>"``, e.g. ``"3.1f"``
+    pool_id            int64      pool id
+    ps                 int64      placement seed (the part after the dot), < pg_num
+    pool               str        pool name (filled in when a pool table is known, else ``""``)
+    state              str        ``active+clean``, ``unknown``, ...
+    up, acting         object     tuple of int OSD ids in CRUSH order; an EC hole is ``NONE``
+                                  (2147483647, CRUSH_ITEM_NONE); an unmapped PG has ``()``
+    up_primary         int64      OSD id, -1 when none
+    acting_primary     int64      OSD id, -1 when none
+    objects, bytes     Int64      from the dump's stats (``<NA>`` when the format has none)
+    omap_bytes, omap_keys, log_size, ondisk_log_size, missing_on_primary, degraded, misplaced,
+    unfound            Int64      likewise
+    =================  =========  ==============================================================
+
+``pools`` — one row per pool (``POOL_COLUMNS``; more may follow)
+    pool_id, pool (name), type (``replicated``/``erasure``), size, min_size, pg_num, pgp_num,
+    pg_num_target, pgp_num_target, pg_num_pending, crush_rule, object_hash, flags (int),
+    flags_names (str), erasure_code_profile, ec_k, ec_m, pg_autoscale_mode, target_size_ratio,
+    target_size_bytes, pg_num_min, pg_num_max, bias, bulk, application
+
+``osds`` — one row per OSD id (``OSD_COLUMNS``; more may follow)
+    osd_id, name (``osd.N``), host, device_class, crush_weight (float, as ``ceph osd tree``),
+    reweight (float 0..1, the OSDMap weight), exists, up, in (bool), primary_affinity (float 0..1),
+    kb, kb_used, kb_avail (KiB), utilization (%), pgs (PG count reported by the dump, if any)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .io._common import NONE
+
+__all__ = [
+    "NONE",
+    "PG_COLUMNS",
+    "PG_STAT_COLUMNS",
+    "POOL_COLUMNS",
+    "OSD_COLUMNS",
+    "Snapshot",
+    "empty_pgs",
+    "empty_pools",
+    "empty_osds",
+    "pgid_str",
+    "split_pgid",
+]
+
+PG_COLUMNS = ["pgid", "pool_id", "ps", "pool", "state", "up", "up_primary", "acting", "acting_primary"]
+PG_STAT_COLUMNS = ["objects", "bytes", "omap_bytes", "omap_keys", "log_size", "ondisk_log_size",
+                   "missing_on_primary", "degraded", "misplaced", "unfound"]
+POOL_COLUMNS = ["pool_id", "pool", "type", "size", "min_size", "pg_num", "pgp_num", "pg_num_target",
+                "pgp_num_target", "pg_num_pending", "crush_rule", "object_hash", "flags", "flags_names",
+                "erasure_code_profile", "ec_k", "ec_m", "pg_autoscale_mode", "target_size_ratio",
+                "target_size_bytes", "pg_num_min", "pg_num_max", "bias", "bulk", "application"]
+OSD_COLUMNS = ["osd_id", "name", "host", "device_class", "crush_weight", "reweight", "exists", "up", "in",
+               "primary_affinity", "kb", "kb_used", "kb_avail", "utilization", "pgs"]
+
+
+def pgid_str(pool_id: int, ps: int) -> str:
+    """``(3, 31) -> "3.1f"`` (lowercase hex, no padding, as Ceph prints it)."""
+    return f"{pool_id}.{ps:x}"
+
+
+def split_pgid(pgid: str) -> tuple[int, int]:
+    """``"3.1f" -> (3, 31)``.  Raises ValueError on anything else."""
+    pool, _, ps = pgid.partition(".")
+    if not _ or not pool or not ps:
+        raise ValueError(f"not a pgid: {pgid!r}")
+    p = int(pool, 10)
+    s = int(ps, 16)
+    if p < 0 or s < 0:
+        raise ValueError(f"not a pgid: {pgid!r}")
+    return p, s
+
+
+def empty_pgs() -> pd.DataFrame:
+    df = pd.DataFrame({c: pd.Series(dtype="object") for c in PG_COLUMNS})
+    for c in ("pool_id", "ps", "up_primary", "acting_primary"):
+        df[c] = df[c].astype("int64")
+    return df
+
+
+def empty_pools() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in POOL_COLUMNS})
+
+
+def empty_osds() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in OSD_COLUMNS})
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One cluster state, as read from a capture (a folder of dumps) or a single dump.
+
+    Attributes
+    ----------
+    pgs, pools, osds : DataFrame
+        See the module documentation for their columns.  Empty (with the right columns) when no
+        input carried them.
+    crush : pgtools.crush.CrushMap or None
+        The CRUSH map, when a ``crush dump``, ``ceph report`` or crushtool text map was given.
+    osdmap : dict
+        OSDMap facts beyond the pool and OSD rows (see :class:`pgtools.io.Fragment`).
+    health : dict or None
+        The cluster's own health report, when a ``health detail`` dump was given.
+    config : dict
+        Options found in the capture (``ceph config dump``), name -> string value.
+    meta : dict
+        ``release`` (detected), ``epoch``, ``sources`` (list of ``(path, kind)``), ``extra`` per kind.
+    pool_stats, osd_stats : DataFrame or None
+        Per-pool and per-OSD usage when the capture had it.
+    """
+
+    pgs: pd.DataFrame = field(default_factory=empty_pgs)
+    pools: pd.DataFrame = field(default_factory=empty_pools)
+    osds: pd.DataFrame = field(default_factory=empty_osds)
+    crush: Any = None
+    osdmap: dict = field(default_factory=dict)
+    health: dict | None = None
+    config: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+    pool_stats: pd.DataFrame | None = None
+    osd_stats: pd.DataFrame | None = None
+
+    def replace(self, **changes: Any) -> Snapshot:
+        """A copy with some attributes replaced (the original is never modified)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def release(self) -> str | None:
+        return self.meta.get("release")
+
+    @property
+    def epoch(self) -> int | None:
+        return self.meta.get("epoch")
+
+    def __repr__(self) -> str:
+        parts = [f"{len(self.pgs)} PGs", f"{len(self.pools)} pools", f"{len(self.osds)} OSDs"]
+        if self.crush is not None:
+            parts.append("crush")
+        if self.epoch is not None:
+            parts.append(f"epoch {self.epoch}")
+        if self.release:
+            parts.append(self.release)
+        return f"<Snapshot {', '.join(parts)}>"
