@@ -38,7 +38,7 @@ from typing import Any
 
 import pandas as pd
 
-from .io._common import NONE
+from ._constants import NONE
 
 __all__ = [
     "NONE",

@@ -24,12 +24,11 @@ from typing import Any
 
 import pandas as pd
 
+from .._constants import NONE
 from ..errors import DumpFormatError
 
 __all__ = ["Fragment", "read_text", "loads_json", "NONE", "strip_noise_lines", "parse_size"]
 
-#: CRUSH_ITEM_NONE: an empty position (EC hole) in an up/acting vector.  Kept as Ceph prints it in JSON.
-NONE = 0x7FFFFFFF
 
 
 @dataclass

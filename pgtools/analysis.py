@@ -1,0 +1,541 @@
+"""What the dump says about PG distribution: the pool × OSD table, weight-aware imbalance, health checks.
+
+Everything here takes a :class:`~pgtools.model.Snapshot` (or a ``pgs`` DataFrame where noted) and returns
+DataFrames; nothing prints.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .model import NONE, Snapshot
+
+__all__ = [
+    "BY_CHOICES",
+    "placements",
+    "pg_table",
+    "unmapped_pgs",
+    "pg_counts",
+    "imbalance",
+    "imbalance_summary",
+    "pool_osd_weights",
+    "Finding",
+    "health",
+    "check_pg_num",
+    "health_limits",
+    "MON_MAX_PG_PER_OSD",
+]
+
+BY_CHOICES = ("up", "acting", "up_primary", "acting_primary")
+
+
+def _check_by(by: str) -> None:
+    if by not in BY_CHOICES:
+        raise ValueError(f"by must be one of {', '.join(BY_CHOICES)}, not {by!r}")
+
+
+def _pgs(data: Snapshot | pd.DataFrame) -> pd.DataFrame:
+    return data.pgs if isinstance(data, Snapshot) else data
+
+
+def placements(data: Snapshot | pd.DataFrame, by: str = "up") -> pd.DataFrame:
+    """Long form of the PG → OSD mapping: one row per PG copy (or per PG for the primaries).
+
+    Parameters
+    ----------
+    data : Snapshot or DataFrame
+        A snapshot, or a ``pgs``-shaped frame (``pgid, pool_id, pool, up, up_primary, acting,
+        acting_primary``).
+    by : {"up", "acting", "up_primary", "acting_primary"}
+        Which set to expand.  For the sets, holes (``NONE``) are dropped; for the primaries, PGs whose
+        primary is -1 are dropped.
+
+    Returns
+    -------
+    DataFrame
+        ``pgid, pool_id, pool, position, osd_id, primary``: ``position`` is the index in the set
+        (0 for primaries; EC shards keep their shard index), ``primary`` tells whether this copy is
+        the PG's primary.
+    """
+    _check_by(by)
+    pgs = _pgs(data)
+    pool = pgs["pool"] if "pool" in pgs.columns else pd.Series([""] * len(pgs), index=pgs.index)
+    if by.endswith("_primary"):
+        osd = pgs[by].to_numpy(dtype=np.int64)
+        keep = osd >= 0
+        return pd.DataFrame({
+            "pgid": pgs["pgid"].to_numpy()[keep],
+            "pool_id": pgs["pool_id"].to_numpy(dtype=np.int64)[keep],
+            "pool": pool.to_numpy()[keep],
+            "position": np.zeros(int(keep.sum()), dtype=np.int64),
+            "osd_id": osd[keep],
+            "primary": np.ones(int(keep.sum()), dtype=bool),
+        })
+    sets = pgs[by]
+    lens = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+    total = int(lens.sum())
+    flat = np.fromiter(chain.from_iterable(sets), dtype=np.int64, count=total)
+    row = np.repeat(np.arange(len(pgs)), lens)
+    starts = np.repeat(np.cumsum(lens) - lens, lens)
+    position = np.arange(total, dtype=np.int64) - starts
+    prim = pgs[f"{by}_primary"].to_numpy(dtype=np.int64)[row]
+    keep = (flat != NONE) & (flat >= 0)
+    return pd.DataFrame({
+        "pgid": pgs["pgid"].to_numpy()[row][keep],
+        "pool_id": pgs["pool_id"].to_numpy(dtype=np.int64)[row][keep],
+        "pool": pool.to_numpy()[row][keep],
+        "position": position[keep],
+        "osd_id": flat[keep],
+        "primary": (flat == prim)[keep],
+    })
+
+
+def unmapped_pgs(data: Snapshot | pd.DataFrame, by: str = "up") -> pd.DataFrame:
+    """PGs that credit no OSD for ``by``: empty sets (state ``unknown``, creating) or primary -1."""
+    _check_by(by)
+    pgs = _pgs(data)
+    if by.endswith("_primary"):
+        mask = pgs[by].to_numpy() < 0
+    else:
+        mask = np.fromiter((not any(o != NONE and o >= 0 for o in s) for s in pgs[by]), dtype=bool,
+                           count=len(pgs))
+    return pgs[mask]
+
+
+def pg_table(data: Snapshot | pd.DataFrame, by: str = "up", *, margins: bool = False) -> pd.DataFrame:
+    """The pool × OSD table: how many PGs (copies) of each pool each OSD holds.
+
+    This is the table the seed memo's awk script meant to print, computed from the up (or acting) *sets*,
+    so each pool column sums to ``pg_num × size`` for a healthy replicated pool.
+
+    Parameters
+    ----------
+    data : Snapshot or DataFrame
+    by : {"up", "acting", "up_primary", "acting_primary"}
+        Count membership of the up or acting set, or only primaries.
+    margins : bool
+        Add a ``total`` column and a ``total`` row.
+
+    Returns
+    -------
+    DataFrame
+        Index ``osd_id`` (ascending; every OSD that holds at least one PG), one int column per pool id
+        (ascending; every pool of the snapshot, also those with no PG on some OSD).  PGs that map to no
+        OSD (see :func:`unmapped_pgs`) are not credited anywhere.
+    """
+    pl = placements(data, by)
+    if isinstance(data, Snapshot) and len(data.pools):
+        pool_ids = sorted(int(p) for p in data.pools.pool_id)
+    else:
+        pool_ids = sorted(int(p) for p in _pgs(data).pool_id.unique())
+    pool_ids = sorted(set(pool_ids) | set(int(p) for p in pl.pool_id.unique()))
+    if len(pl):
+        tab = pd.crosstab(pl.osd_id, pl.pool_id)
+    else:
+        tab = pd.DataFrame(index=pd.Index([], dtype=np.int64, name="osd_id"))
+    tab = tab.reindex(columns=pool_ids, fill_value=0).astype(np.int64)
+    tab.index = tab.index.astype(np.int64)
+    tab.index.name = "osd_id"
+    tab.columns.name = "pool_id"
+    tab = tab.sort_index()
+    if margins:
+        tab["total"] = tab.sum(axis=1)
+        tab.loc["total"] = tab.sum(axis=0)
+    return tab
+
+
+def pg_counts(data: Snapshot | pd.DataFrame, by: str = "up") -> pd.Series:
+    """PGs per OSD (all pools), indexed by osd_id."""
+    pl = placements(data, by)
+    return pl.groupby("osd_id").size().rename("pgs")
+
+
+# --------------------------------------------------------------------------------------------------
+# weights and targets
+
+
+_TAKE = 1
+
+
+def _rule_roots(crush: Any, rule_id: int) -> list[int]:
+    rules = getattr(crush, "rules", None) or {}
+    rule = rules.get(int(rule_id)) if hasattr(rules, "get") else None
+    if rule is None:
+        return []
+    return [int(arg1) for op, arg1, _arg2 in rule.steps if int(op) == _TAKE]
+
+
+def _devices_under(crush: Any, item: int) -> list[int]:
+    if item >= 0:
+        return [item]
+    fn = getattr(crush, "subtree_devices", None)
+    if fn is None:
+        return []
+    return [int(d) for d in fn(item)]
+
+
+def _osd_effective_weight(osds: pd.DataFrame) -> pd.Series:
+    """crush weight × reweight for OSDs that exist and are in; 0 otherwise."""
+    w = osds.set_index("osd_id")
+    cw = pd.to_numeric(w.get("crush_weight", pd.Series(1.0, index=w.index)), errors="coerce").fillna(0.0)
+    rw = pd.to_numeric(w.get("reweight", pd.Series(1.0, index=w.index)), errors="coerce").fillna(1.0)
+    eff = cw * rw
+    if "in" in w.columns:
+        eff = eff.where(w["in"].fillna(True).astype(bool), 0.0)
+    if "exists" in w.columns:
+        eff = eff.where(w["exists"].fillna(True).astype(bool), 0.0)
+    return eff.astype(float)
+
+
+def pool_osd_weights(snap: Snapshot) -> pd.DataFrame:
+    """Each pool's weight share per OSD: the fraction of the pool's copies an OSD should hold.
+
+    The OSDs a pool can use are the devices under the ``take`` items of its CRUSH rule (device-class
+    shadow roots included) when the snapshot has a CRUSH map; otherwise every OSD.  An OSD's weight is its
+    CRUSH weight × reweight when it exists and is in, else 0.
+
+    Returns
+    -------
+    DataFrame
+        ``pool_id, osd_id, weight, share`` (share sums to 1 per pool).
+    """
+    eff = _osd_effective_weight(snap.osds) if len(snap.osds) else pd.Series(dtype=float)
+    if not len(eff):
+        osd_ids = sorted(set(placements(snap, "up").osd_id))
+        eff = pd.Series(1.0, index=pd.Index(osd_ids, name="osd_id"))
+    rows = []
+    for pool in snap.pools.itertuples(index=False):
+        devices: list[int] = []
+        if snap.crush is not None and "crush_rule" in snap.pools.columns and not pd.isna(pool.crush_rule):
+            for root in _rule_roots(snap.crush, int(pool.crush_rule)):
+                devices.extend(_devices_under(snap.crush, root))
+        ids = sorted(set(devices)) if devices else list(eff.index)
+        w = eff.reindex(ids).fillna(0.0)
+        tot = float(w.sum())
+        for osd, wt in w.items():
+            rows.append((int(pool.pool_id), int(osd), float(wt), float(wt) / tot if tot > 0 else 0.0))
+    return pd.DataFrame(rows, columns=["pool_id", "osd_id", "weight", "share"])
+
+
+def _pool_copies(snap: Snapshot, by: str) -> pd.Series:
+    """How many copies of each pool's PGs exist (for the sets: the mapped copies; primaries: PGs)."""
+    pl = placements(snap, by)
+    return pl.groupby("pool_id").size()
+
+
+def imbalance(snap: Snapshot, by: str = "up", *, per_pool: bool = False) -> pd.DataFrame:
+    """Per-OSD PG counts against their weight-share targets.
+
+    The target of an OSD is Σ over pools of (copies of that pool actually mapped) × (the OSD's share of
+    the pool's CRUSH root weight, see :func:`pool_osd_weights`).  For a healthy pool the copies are
+    ``pg_num × size``.
+
+    Parameters
+    ----------
+    snap : Snapshot
+    by : {"up", "acting", "up_primary", "acting_primary"}
+    per_pool : bool
+        One row per (pool, OSD) instead of per OSD.
+
+    Returns
+    -------
+    DataFrame
+        ``osd_id`` (+ ``pool_id``), ``host``, ``device_class``, ``crush_weight``, ``reweight``, ``pgs``,
+        ``target``, ``deviation`` (pgs − target), ``deviation_pct`` (100 × deviation / target).
+        OSDs with neither PGs nor weight are left out.
+    """
+    _check_by(by)
+    pl = placements(snap, by)
+    counts = pl.groupby(["pool_id", "osd_id"]).size().rename("pgs")
+    weights = pool_osd_weights(snap)
+    copies = _pool_copies(snap, by)
+    weights["target"] = weights.share * weights.pool_id.map(copies).fillna(0.0)
+    long = weights.set_index(["pool_id", "osd_id"])[["target"]].join(counts, how="outer")
+    long["pgs"] = long["pgs"].fillna(0).astype(np.int64)
+    long["target"] = long["target"].fillna(0.0)
+    long = long.reset_index()
+    if not per_pool:
+        long = long.groupby("osd_id", as_index=False)[["pgs", "target"]].sum()
+    long = long[(long.pgs > 0) | (long.target > 0)].copy()
+    long["deviation"] = long.pgs - long.target
+    with np.errstate(divide="ignore", invalid="ignore"):
+        long["deviation_pct"] = np.where(long.target > 0, 100.0 * long.deviation / long.target, np.nan)
+    if len(snap.osds):
+        info_cols = [c for c in ("host", "device_class", "crush_weight", "reweight") if c in snap.osds.columns]
+        long = long.merge(snap.osds[["osd_id", *info_cols]], on="osd_id", how="left")
+    keys = ["pool_id", "osd_id"] if per_pool else ["osd_id"]
+    first = keys + [c for c in ("host", "device_class", "crush_weight", "reweight") if c in long.columns]
+    cols = first + ["pgs", "target", "deviation", "deviation_pct"]
+    return long[cols].sort_values(keys).reset_index(drop=True)
+
+
+def imbalance_summary(snap: Snapshot, by: str = "up") -> pd.Series:
+    """One-line statistics of :func:`imbalance` (over OSDs with a non-zero target).
+
+    ``n_osds``, ``total``, ``mean``, ``stddev`` (population, as osdmaptool prints it), ``expected_stddev``
+    (``sqrt(mean·(1−1/N))``, the spread of uniformly random placement that osdmaptool prints as
+    "expected"), ``stddev_ratio`` (stddev / expected; about 1 means "as random as CRUSH should be"),
+    ``weighted_stddev`` (RMS of pgs − target, which accounts for unequal weights), ``min_osd``, ``min``,
+    ``max_osd``, ``max``, ``max_over_target_pct``, ``max_under_target_pct``.
+    """
+    im = imbalance(snap, by)
+    im = im[im.target > 0]
+    n = len(im)
+    if n == 0:
+        return pd.Series({"n_osds": 0}, dtype=object)
+    pgs = im.pgs.to_numpy(dtype=float)
+    mean = float(pgs.mean())
+    std = float(pgs.std())  # population
+    exp = math.sqrt(mean * (1 - 1 / n)) if n > 0 else float("nan")
+    imin, imax = int(np.argmin(pgs)), int(np.argmax(pgs))
+    return pd.Series({
+        "n_osds": n,
+        "total": int(pgs.sum()),
+        "mean": mean,
+        "stddev": std,
+        "expected_stddev": exp,
+        "stddev_ratio": std / exp if exp > 0 else float("nan"),
+        "weighted_stddev": float(np.sqrt(np.mean(im.deviation.to_numpy(dtype=float) ** 2))),
+        "min_osd": int(im.osd_id.iloc[imin]),
+        "min": int(pgs[imin]),
+        "max_osd": int(im.osd_id.iloc[imax]),
+        "max": int(pgs[imax]),
+        "max_over_target_pct": float(np.nanmax(im.deviation_pct)),
+        "max_under_target_pct": float(np.nanmin(im.deviation_pct)),
+    }, dtype=object)
+
+
+# --------------------------------------------------------------------------------------------------
+# health
+
+#: ``mon_max_pg_per_osd`` default per release (ceph_algorithms.md §11.2).  Jewel and older used
+#: ``mon_pg_warn_max_per_osd`` = 300 for the same check.
+MON_MAX_PG_PER_OSD = {
+    "hammer": 300, "jewel": 300, "kraken": 300,
+    "luminous": 250,   # 200 in 12.2.0–12.2.8, 250 from 12.2.9
+    "mimic": 250,      # 13.2.2+
+    "nautilus": 250, "octopus": 250, "pacific": 250, "quincy": 250, "reef": 250,
+    "squid": 250, "tentacle": 250,
+}
+#: ``mon_pg_warn_min_per_osd``: 30 up to Mimic, 0 (check disabled) from Nautilus.
+MON_PG_WARN_MIN_PER_OSD = {"hammer": 30, "jewel": 30, "kraken": 30, "luminous": 30, "mimic": 30}
+#: ``osd_max_pg_per_osd_hard_ratio``: 2 in Luminous, 3 later.
+HARD_RATIO = {"luminous": 2.0}
+
+
+@dataclass
+class Finding:
+    """One health finding, with the numbers behind it.
+
+    ``code`` is Ceph's check name (``TOO_MANY_PGS``, ``TOO_FEW_PGS``) or a pgtools name for checks Ceph
+    performs elsewhere (``OSD_PG_HARD_LIMIT``: the OSD refuses to instantiate PGs above
+    ``mon_max_pg_per_osd × osd_max_pg_per_osd_hard_ratio``; ``OSD_ABOVE_MAX_PG_PER_OSD``: an OSD above the
+    soft limit, which Ceph itself does not report because it compares the average).
+    """
+
+    code: str
+    severity: str
+    summary: str
+    detail: list[str] = field(default_factory=list)
+    numbers: dict[str, Any] = field(default_factory=dict)
+    ceph: bool = True  # False: a pgtools finding, not a check Ceph's health reports
+
+
+def _release_base(release: str | None) -> str:
+    return (release or "pacific").rstrip("+")
+
+
+def _config_number(snap: Snapshot, name: str) -> float | None:
+    v = snap.config.get(name) if snap.config else None
+    if v is None:
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def health_limits(snap: Snapshot, *, release: str | None = None, mon_max_pg_per_osd: int | None = None,
+                  mon_pg_warn_min_per_osd: int | None = None,
+                  osd_max_pg_per_osd_hard_ratio: float | None = None) -> dict[str, Any]:
+    """The limits the checks use, and where each came from (argument, the capture's config, or default)."""
+    rel = _release_base(release or snap.release)
+    out: dict[str, Any] = {"release": rel}
+
+    def pick(name: str, given: Any, default: Any) -> None:
+        if given is not None:
+            out[name], out[f"{name}_from"] = given, "argument"
+            return
+        cfg = _config_number(snap, name)
+        if cfg is not None:
+            out[name], out[f"{name}_from"] = cfg, "capture config"
+            return
+        out[name], out[f"{name}_from"] = default, f"{rel} default"
+
+    pick("mon_max_pg_per_osd", mon_max_pg_per_osd, MON_MAX_PG_PER_OSD.get(rel, 250))
+    pick("mon_pg_warn_min_per_osd", mon_pg_warn_min_per_osd, MON_PG_WARN_MIN_PER_OSD.get(rel, 0))
+    pick("osd_max_pg_per_osd_hard_ratio", osd_max_pg_per_osd_hard_ratio, HARD_RATIO.get(rel, 3.0))
+    out["mon_max_pg_per_osd"] = int(out["mon_max_pg_per_osd"])
+    out["mon_pg_warn_min_per_osd"] = int(out["mon_pg_warn_min_per_osd"])
+    out["osd_max_pg_per_osd_hard_ratio"] = float(out["osd_max_pg_per_osd_hard_ratio"])
+    return out
+
+
+def _num_in(snap: Snapshot) -> int:
+    osds = snap.osds
+    if len(osds) and "in" in osds.columns and not osds["in"].isna().all():
+        ex = osds["exists"].fillna(True).astype(bool) if "exists" in osds.columns else True
+        return int((osds["in"].fillna(False).astype(bool) & ex).sum())
+    if len(osds) and "reweight" in osds.columns and not osds["reweight"].isna().all():
+        return int((pd.to_numeric(osds["reweight"], errors="coerce").fillna(0) > 0).sum())
+    return int(placements(snap, "up").osd_id.nunique())
+
+
+def health(snap: Snapshot, *, release: str | None = None, mon_max_pg_per_osd: int | None = None,
+           mon_pg_warn_min_per_osd: int | None = None,
+           osd_max_pg_per_osd_hard_ratio: float | None = None) -> list[Finding]:
+    """Reproduce Ceph's PG-count health checks on a snapshot.
+
+    * ``TOO_MANY_PGS`` / ``TOO_FEW_PGS`` exactly as the mgr computes them (``PGMap::get_health_checks``):
+      ``per = max(Σ len(up), number of PGs) // num_in_osds`` compared with ``mon_max_pg_per_osd`` and
+      ``mon_pg_warn_min_per_osd`` (an *average*, not a per-OSD maximum).
+    * ``OSD_PG_HARD_LIMIT`` (pgtools): OSDs whose PG count (up ∪ acting) exceeds
+      ``mon_max_pg_per_osd × osd_max_pg_per_osd_hard_ratio``; such OSDs withhold new PGs, which then stay
+      inactive.
+    * ``OSD_ABOVE_MAX_PG_PER_OSD`` (pgtools, informational): OSDs individually above the soft limit.
+
+    Limits come from the arguments, else the capture's ``config dump``, else the release defaults
+    (:data:`MON_MAX_PG_PER_OSD`).  Each finding's ``numbers`` holds every value used.
+    """
+    lim = health_limits(snap, release=release, mon_max_pg_per_osd=mon_max_pg_per_osd,
+                        mon_pg_warn_min_per_osd=mon_pg_warn_min_per_osd,
+                        osd_max_pg_per_osd_hard_ratio=osd_max_pg_per_osd_hard_ratio)
+    pgs = snap.pgs
+    num_in = _num_in(snap)
+    sum_up_sizes = int(sum(len(u) for u in pgs.up)) if len(pgs) else 0
+    sum_pg_up = max(sum_up_sizes, len(pgs))
+    findings: list[Finding] = []
+    base = {"sum_pg_up": sum_pg_up, "sum_up_set_sizes": sum_up_sizes, "num_pgs": len(pgs),
+            "num_in_osds": num_in, **lim}
+    mx, mn = lim["mon_max_pg_per_osd"], lim["mon_pg_warn_min_per_osd"]
+    if num_in:
+        per = sum_pg_up // num_in
+        base["per_osd"] = per
+        if mn > 0 and len(snap.pools) and 0 < per < mn:
+            findings.append(Finding("TOO_FEW_PGS", "HEALTH_WARN", f"too few PGs per OSD ({per} < min {mn})",
+                                    numbers=dict(base)))
+        if mx > 0 and per > mx:
+            findings.append(Finding("TOO_MANY_PGS", "HEALTH_WARN", f"too many PGs per OSD ({per} > max {mx})",
+                                    numbers=dict(base)))
+    # per-OSD counts, up ∪ acting
+    if len(pgs):
+        pairs = set()
+        for col in ("up", "acting"):
+            pl = placements(snap, col)
+            pairs.update(zip(pl.pgid, pl.osd_id, strict=True))
+        per_osd = pd.Series([o for _, o in pairs], dtype=np.int64).value_counts().sort_index()
+        hard = mx * lim["osd_max_pg_per_osd_hard_ratio"]
+        over_hard = per_osd[per_osd > hard]
+        if len(over_hard):
+            findings.append(Finding(
+                "OSD_PG_HARD_LIMIT", "HEALTH_ERR",
+                f"{len(over_hard)} OSDs above the hard PG limit {hard:g} (mon_max_pg_per_osd {mx} × "
+                f"osd_max_pg_per_osd_hard_ratio {lim['osd_max_pg_per_osd_hard_ratio']:g}); they will not "
+                f"instantiate more PGs",
+                detail=[f"osd.{o} has {c} PGs" for o, c in over_hard.items()],
+                numbers={**base, "hard_limit": hard, "osds": over_hard.to_dict()}, ceph=False))
+        over = per_osd[per_osd > mx]
+        if len(over):
+            findings.append(Finding(
+                "OSD_ABOVE_MAX_PG_PER_OSD", "INFO",
+                f"{len(over)} of {len(per_osd)} OSDs hold more than mon_max_pg_per_osd {mx} PGs "
+                f"(range {int(per_osd.min())}..{int(per_osd.max())})",
+                detail=[f"osd.{o} has {c} PGs" for o, c in over.items()],
+                numbers={**base, "osds": over.to_dict()}, ceph=False))
+    return findings
+
+
+def check_pg_num(snap: Snapshot, pool: int | str | None, pg_num: int, *, size: int | None = None,
+                 crush_rule: int | None = None, mon_max_pg_per_osd: int | None = None,
+                 release: str | None = None) -> Finding | None:
+    """Would the monitor refuse this pool creation or pg_num increase (``OSDMonitor::check_pg_num``)?
+
+    Pacific (and Nautilus+) count what is already mapped: ``projected`` = Σ over the OSDs under the
+    rule's ``take`` roots of the PGs in whose acting set each OSD is, plus ``pg_num × size`` for the new or
+    changed pool, minus the changed pool's current ``pg_num_target × size``; the limit is
+    ``mon_max_pg_per_osd × max(number of OSDs under those roots, 3)``.  Luminous/Mimic used
+    Σ ``pg_num × size`` over all pools against ``mon_max_pg_per_osd × max(num_in_osds, 3)``.
+
+    Parameters
+    ----------
+    pool : int, str or None
+        Existing pool (id or name) whose pg_num is raised, or None for a new pool.
+    pg_num : int
+        The requested pg_num.
+    size : int, optional
+        Replica count (k+m for EC); defaults to the pool's size, or 3 for a new pool.
+    crush_rule : int, optional
+        For a new pool: its rule (default: the lowest rule id used by a replicated pool, else 0).
+
+    Returns
+    -------
+    Finding or None
+        A ``POOL_PG_NUM_REFUSED`` finding whose summary is the monitor's ERANGE message (without the
+        ``Error ERANGE: `` prefix), or None if the monitor accepts.
+    """
+    lim = health_limits(snap, release=release, mon_max_pg_per_osd=mon_max_pg_per_osd)
+    pools = snap.pools
+    row = None
+    if pool is not None:
+        sel = pools[(pools.pool_id.astype(str) == str(pool)) | (pools["pool"] == str(pool))]
+        if not len(sel):
+            raise KeyError(f"no pool {pool!r}")
+        row = sel.iloc[0]
+    if size is None:
+        size = int(row["size"]) if row is not None else 3
+    if crush_rule is None:
+        if row is not None and "crush_rule" in pools.columns:
+            crush_rule = int(row["crush_rule"])
+        elif "crush_rule" in pools.columns and len(pools):
+            crush_rule = int(pools.crush_rule.min())
+        else:
+            crush_rule = 0
+
+    def target(p: Any) -> int:
+        t = getattr(p, "pg_num_target", None)
+        return int(t) if t is not None and not pd.isna(t) else int(p.pg_num)
+
+    legacy = lim["release"] in ("hammer", "jewel", "kraken", "luminous", "mimic")
+    if legacy or snap.crush is None or not len(snap.pgs):
+        osd_num = max(_num_in(snap), 3)
+        projected = sum(int(pg_num) * int(size) if row is not None and int(p.pool_id) == int(row["pool_id"])
+                        else target(p) * int(p.size) for p in pools.itertuples(index=False))
+        if row is None:
+            projected += int(pg_num) * int(size)
+        method = "sum of pg_num × size over pools"
+    else:
+        devices: set[int] = set()
+        for root in _rule_roots(snap.crush, crush_rule):
+            devices.update(_devices_under(snap.crush, root))
+        acting = placements(snap, "acting")
+        projected = int(acting.osd_id.isin(devices).sum())
+        projected += int(pg_num) * int(size)
+        if row is not None:
+            projected -= target(row) * int(row["size"])
+        osd_num = max(len(devices), 3)
+        method = "acting PGs on the OSDs under the rule's roots"
+    max_pgs = lim["mon_max_pg_per_osd"] * osd_num
+    numbers = {"projected": projected, "max_pgs": max_pgs, "num_osds": osd_num, "pg_num": int(pg_num),
+               "size": int(size), "crush_rule": crush_rule, "method": method, **lim}
+    if projected <= max_pgs:
+        return None
+    prefix = f"pool id {int(row['pool_id'])}" if row is not None else ""
+    msg = (f"{prefix} pg_num {int(pg_num)} size {int(size)} would mean {projected} total pgs, which exceeds "
+           f"max {max_pgs} (mon_max_pg_per_osd {lim['mon_max_pg_per_osd']} * num_in_osds {osd_num})")
+    return Finding("POOL_PG_NUM_REFUSED", "ERANGE", msg, numbers=numbers)

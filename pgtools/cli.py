@@ -1,0 +1,253 @@
+"""The ``pgtools`` command line.  The only module that prints or exits.
+
+Every command reads dumps (never a live cluster, except ``collect``) and prints results; commands that
+suggest changes print the ``ceph`` commands for a human to run.  Bad input gives one line on stderr
+(``file:line: field: what is wrong``) and exit status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import __version__
+from .errors import PgtoolsError
+
+app = typer.Typer(
+    name="pgtools",
+    help="Understand, recompute and simulate Ceph PG placement from dumps, before touching a cluster.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class By(str, Enum):
+    up = "up"
+    acting = "acting"
+    up_primary = "up_primary"
+    acting_primary = "acting_primary"
+
+
+class TableFormat(str, Enum):
+    text = "text"
+    csv = "csv"
+    markdown = "markdown"
+    json = "json"
+
+
+class FrameFormat(str, Enum):
+    text = "text"
+    csv = "csv"
+    json = "json"
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text)
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text if text.endswith("\n") else text + "\n")
+
+
+def _load(paths: list[Path], extra: list[Optional[Path]] = ()):  # noqa: UP045 (typer needs Optional)
+    from .io import load
+
+    all_paths = [*paths, *[p for p in extra if p is not None]]
+    return load(all_paths)
+
+
+def _version_cb(value: bool) -> None:
+    if value:
+        _out(f"pgtools {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version_cb, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """pgtools: parse, show, recompute and simulate Ceph placement groups."""
+
+
+DumpArg = Annotated[list[Path], typer.Argument(help="Dump files or capture folders (any supported format).",
+                                               show_default=False)]
+OsdDumpOpt = Annotated[Optional[Path], typer.Option("--osd-dump", help="`ceph osd dump -f json` output.")]  # noqa: UP045
+OsdDfOpt = Annotated[Optional[Path], typer.Option("--osd-df", help="`ceph osd df [-f json]` output.")]  # noqa: UP045
+
+
+@app.command()
+def table(
+    dump: DumpArg,
+    by: Annotated[By, typer.Option(help="Count membership of the up or acting set, or only primaries.")] = By.up,
+    fmt: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = TableFormat.text,
+    osd_dump: OsdDumpOpt = None,
+) -> None:
+    """Print the pool × OSD table: PG copies of each pool on each OSD.
+
+    Reads any PG dump (plain or JSON `pg dump`, `pg ls`, `pg dump pgs_brief`, `ceph report`) or a capture
+    folder.  Each pool column sums to pg_num × size for a healthy pool.  PGs mapped to no OSD (state
+    unknown) are credited nowhere and counted on stderr.
+
+    Example:  pgtools table sample_dumps/seedlike_max300 --format csv > table.csv
+    """
+    from . import _format
+    from .analysis import pg_table, unmapped_pgs
+
+    snap = _load(dump, [osd_dump])
+    tab = pg_table(snap, by=by.value)
+    unmapped = len(unmapped_pgs(snap, by=by.value))
+    if fmt is TableFormat.csv:
+        _out(_format.table_csv(tab))
+    elif fmt is TableFormat.markdown:
+        _out(_format.table_markdown(tab, by.value))
+    elif fmt is TableFormat.json:
+        _out(_format.table_json(tab, by.value, unmapped))
+    else:
+        _out(_format.table_text(tab, by.value))
+    if unmapped:
+        _err(f"note: {unmapped} PGs map to no OSD ({by.value} empty, e.g. state unknown) and are not counted")
+
+
+@app.command()
+def stats(
+    dump: DumpArg,
+    osd_dump: OsdDumpOpt = None,
+    osd_df: OsdDfOpt = None,
+    by: Annotated[By, typer.Option(help="Which placement to count.")] = By.up,
+    per_pool: Annotated[bool, typer.Option("--per-pool", help="One row per pool and OSD.")] = False,
+    fmt: Annotated[FrameFormat, typer.Option("--format", help="Output format.")] = FrameFormat.text,
+) -> None:
+    """Weight-aware imbalance: PGs per OSD against each OSD's weight-share target.
+
+    target = Σ over pools of the pool's copies × the OSD's share of the pool's CRUSH root weight
+    (crush weight × reweight, in OSDs only).  The summary compares the spread with random placement,
+    sqrt(mean·(1−1/N)), which osdmaptool prints as "expected".
+    """
+    from . import _format
+    from .analysis import imbalance, imbalance_summary
+
+    snap = _load(dump, [osd_dump, osd_df])
+    im = imbalance(snap, by=by.value, per_pool=per_pool)
+    summ = imbalance_summary(snap, by=by.value)
+    if fmt is FrameFormat.csv:
+        _out(im.to_csv(index=False))
+    elif fmt is FrameFormat.json:
+        import json
+
+        doc = {"by": by.value, "osds": im.to_dict(orient="records"),
+               "summary": {k: (v.item() if hasattr(v, "item") else v) for k, v in summ.items()}}
+        _out(json.dumps(doc, indent=1, default=str) + "\n")
+    else:
+        _out(_format.frame_text(im))
+        if summ.get("n_osds", 0):
+            s = summ
+            _out(f"\n{s['n_osds']} OSDs, {s['total']} PG copies ({by.value}): mean {s['mean']:.2f}, "
+                 f"stddev {s['stddev']:.2f}, expected for random placement {s['expected_stddev']:.2f} "
+                 f"(ratio {s['stddev_ratio']:.2f})\n"
+                 f"min osd.{s['min_osd']} {s['min']}, max osd.{s['max_osd']} {s['max']}; "
+                 f"weighted stddev {s['weighted_stddev']:.2f}; "
+                 f"deviation from target {s['max_under_target_pct']:+.1f}% .. {s['max_over_target_pct']:+.1f}%\n")
+
+
+@app.command()
+def health(
+    dump: DumpArg,
+    osd_dump: OsdDumpOpt = None,
+    release: Annotated[Optional[str], typer.Option(help="Release whose defaults apply (e.g. pacific).")] = None,  # noqa: UP045
+    mon_max_pg_per_osd: Annotated[Optional[int], typer.Option(help="Override mon_max_pg_per_osd.")] = None,  # noqa: UP045
+    mon_pg_warn_min_per_osd: Annotated[Optional[int], typer.Option(help="Override mon_pg_warn_min_per_osd.")] = None,  # noqa: UP045
+    hard_ratio: Annotated[Optional[float], typer.Option(help="Override osd_max_pg_per_osd_hard_ratio.")] = None,  # noqa: UP045
+    fmt: Annotated[FrameFormat, typer.Option("--format", help="Output format.")] = FrameFormat.text,
+) -> None:
+    """Ceph's PG-count health checks (TOO_MANY_PGS, TOO_FEW_PGS) and the per-OSD hard limit.
+
+    Limits: the options, else the capture's `config dump`, else the release defaults.  Each finding
+    lists the numbers that produced it.
+    """
+    from . import _format
+    from .analysis import health as health_fn
+
+    snap = _load(dump, [osd_dump])
+    findings = health_fn(snap, release=release, mon_max_pg_per_osd=mon_max_pg_per_osd,
+                         mon_pg_warn_min_per_osd=mon_pg_warn_min_per_osd,
+                         osd_max_pg_per_osd_hard_ratio=hard_ratio)
+    if fmt is FrameFormat.json:
+        import dataclasses
+        import json
+
+        _out(json.dumps([dataclasses.asdict(f) for f in findings], indent=1, default=str) + "\n")
+    elif fmt is FrameFormat.csv:
+        import pandas as pd
+
+        _out(pd.DataFrame([{"code": f.code, "severity": f.severity, "summary": f.summary, "ceph": f.ceph}
+                           for f in findings], columns=["code", "severity", "summary", "ceph"])
+             .to_csv(index=False))
+    else:
+        _out(_format.health_text(findings))
+
+
+@app.command()
+def demo(
+    capture: Annotated[Path, typer.Argument(help="Capture folder.")] = Path("sample_dumps/seedlike_max300"),
+    out: Annotated[Path, typer.Option("-o", "--out", help="Folder to write the outputs to.")] = Path("out"),
+) -> None:
+    """Run the main job on a capture: table, stats and health, printed and written to OUT/."""
+    from . import _format
+    from .analysis import health as health_fn
+    from .analysis import imbalance, pg_table
+
+    snap = _load([capture])
+    tab = pg_table(snap, "up")
+    files = {
+        "table.txt": _format.table_text(tab, "up"),
+        "table.csv": _format.table_csv(tab),
+        "stats.csv": imbalance(snap).to_csv(index=False),
+        "health.txt": _format.health_text(health_fn(snap)),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (out / name).write_text(text)
+    _out(f"{snap!r}\n\n")
+    _out(files["table.txt"] + "\n")
+    _out(files["health.txt"])
+    _err(f"wrote {', '.join(str(out / n) for n in files)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app, turning pgtools errors into one line and exit status 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except PgtoolsError as e:
+        _err(f"pgtools: error: {e}")
+        return 2
+    except (ValueError, KeyError, FileNotFoundError) as e:
+        _err(f"pgtools: error: {e}")
+        return 2
+    except typer.Exit as e:
+        return e.exit_code or 0
+    except SystemExit as e:
+        return int(e.code or 0)
+    except KeyboardInterrupt:
+        _err("pgtools: interrupted")
+        return 130
+    except Exception as e:  # click usage errors and the like
+        import click
+
+        if isinstance(e, click.exceptions.Abort):
+            return 1
+        if isinstance(e, click.ClickException):
+            e.show()
+            return 2
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

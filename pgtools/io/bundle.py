@@ -1,0 +1,300 @@
+"""Read a capture: one file or a folder of dumps, sniffed by content and merged into one Snapshot."""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pandas as pd
+
+from ..errors import DumpFormatError, SnapshotConflictError
+from ..model import OSD_COLUMNS, PG_COLUMNS, POOL_COLUMNS, Snapshot, empty_osds, empty_pgs, empty_pools
+from ._common import Fragment, loads_json, read_text
+
+__all__ = ["load", "read_file", "PARSER_MODULES", "merge_fragments"]
+
+#: Parser modules in sniffing order: the most specific formats first.
+PARSER_MODULES = [
+    "report",
+    "pg_dump_json",
+    "osd_dump",
+    "crush_dump",
+    "osd_df",
+    "osd_tree",
+    "pool_ls_detail",
+    "df_detail",
+    "autoscale_status",
+    "health",
+    "config_dump",
+    "versions",
+    "crushmap_text",
+    "pg_dump_plain",
+    "pg_ls_plain",
+]
+
+#: Which PG table wins when several files carry one (the richest first).
+_PG_SOURCE_RANK = {"pg_dump_json": 0, "report": 1, "pg_dump": 2, "pg_ls_json": 3, "pg_ls": 4,
+                   "pg_dump_pgs": 5, "pg_dump_pgs_brief_json": 6, "pg_dump_pgs_brief": 7}
+
+_RELEASES = ["hammer", "jewel", "kraken", "luminous", "mimic", "nautilus", "octopus", "pacific", "quincy",
+             "reef", "squid", "tentacle"]
+
+# File names never worth sniffing (tool side files in captures).
+_SKIP_SUFFIXES = (".stderr", ".md", ".py", ".sh", ".png", ".html")
+
+
+def _modules() -> list[tuple[str, ModuleType]]:
+    mods = []
+    for name in PARSER_MODULES:
+        try:
+            mods.append((name, importlib.import_module(f"pgtools.io.{name}")))
+        except ModuleNotFoundError as e:  # a format not implemented in this build
+            if e.name != f"pgtools.io.{name}":
+                raise
+    return mods
+
+
+def _looks_binary(text: str) -> bool:
+    head = text[:4096]
+    return "\x00" in head or head.count("\ufffd") > 8
+
+
+def read_file(path: str | Path, *, text: str | None = None) -> Fragment | None:
+    """Parse one file with whichever parser recognises its content.
+
+    Returns None when no parser recognises it.  Raises DumpFormatError when one does but the content is
+    malformed.
+    """
+    source = str(path)
+    if text is None:
+        text = read_text(path)
+    if _looks_binary(text):
+        return None
+    obj = None
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "["):
+        try:
+            obj = loads_json(text, source=source)
+        except DumpFormatError:
+            obj = None
+    for _name, mod in _modules():
+        try:
+            hit = mod.sniff(text, obj)
+        except Exception:  # a sniffer must never break loading
+            hit = False
+        if hit:
+            return mod.parse(text, source=source, obj=obj)
+    return None
+
+
+def _iter_files(path: Path) -> Iterable[Path]:
+    for p in sorted(path.rglob("*")):
+        if p.is_file() and not p.name.startswith(".") and not p.name.endswith(_SKIP_SUFFIXES):
+            yield p
+
+
+def load(path: str | Path | Iterable[str | Path], *, on_conflict: str = "raise") -> Snapshot:
+    """Load a capture into a :class:`~pgtools.model.Snapshot`.
+
+    Parameters
+    ----------
+    path : path-like or iterable of path-likes
+        A dump file (any supported format), a folder of dumps (a capture or ``pgtools collect``
+        bundle; every file is sniffed by content, unrecognised files are skipped and listed in
+        ``snap.meta["skipped"]``), or several of these.
+    on_conflict : {"raise", "warn"}
+        What to do when files disagree (different osdmap epochs, different up sets for a PG):
+        raise :class:`~pgtools.errors.SnapshotConflictError` (default) or warn and keep the first.
+
+    Returns
+    -------
+    Snapshot
+
+    Raises
+    ------
+    DumpFormatError
+        A file is malformed, or a single file given explicitly is in no supported format.
+    SnapshotConflictError
+        Files describe different cluster states and ``on_conflict="raise"``.
+
+    Examples
+    --------
+    >>> snap = pgtools.load("sample_dumps/seedlike_max300")          # doctest: +SKIP
+    >>> snap.pgs[["pgid", "up", "acting"]].head()                      # doctest: +SKIP
+    """
+    if on_conflict not in ("raise", "warn"):
+        raise ValueError("on_conflict must be 'raise' or 'warn'")
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    fragments: list[Fragment] = []
+    skipped: list[str] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for f in _iter_files(p):
+                frag = read_file(f)
+                if frag is None:
+                    skipped.append(str(f))
+                else:
+                    fragments.append(frag)
+        elif p.exists():
+            frag = read_file(p)
+            if frag is None:
+                raise DumpFormatError("not a dump format pgtools recognises", source=str(p))
+            fragments.append(frag)
+        else:
+            raise DumpFormatError("no such file or folder", source=str(p))
+    if not fragments:
+        raise DumpFormatError("no recognised dump in this folder", source=", ".join(map(str, paths)))
+    snap = merge_fragments(fragments, on_conflict=on_conflict)
+    snap.meta["skipped"] = skipped
+    return snap
+
+
+def _release_key(r: str | None) -> tuple[int, int]:
+    """Order release labels: exact names beat lower bounds (``"octopus+"``) of the same release."""
+    if not r:
+        return (-1, -1)
+    base = r.rstrip("+")
+    idx = _RELEASES.index(base) if base in _RELEASES else -1
+    return (idx, 0 if r.endswith("+") else 1)
+
+
+def _combine(frames: list[pd.DataFrame], key: str) -> pd.DataFrame | None:
+    """Merge row tables on ``key``: earlier frames win, later ones fill their gaps and add rows."""
+    frames = [f for f in frames if f is not None and len(f.columns)]
+    if not frames:
+        return None
+    out = frames[0].set_index(key)
+    for f in frames[1:]:
+        other = f.set_index(key)
+        other = other[~other.index.duplicated()]
+        out = out[~out.index.duplicated()]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            out = out.combine_first(other) if len(out) else other.copy()
+    return out.reset_index()
+
+
+def _order_columns(df: pd.DataFrame, first: list[str]) -> pd.DataFrame:
+    cols = [c for c in first if c in df.columns] + [c for c in df.columns if c not in first]
+    return df[cols]
+
+
+def _pg_conflicts(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
+    m = a[["pgid", "up", "acting"]].merge(b[["pgid", "up", "acting"]], on="pgid", suffixes=("_a", "_b"))
+    bad = m[(m.up_a != m.up_b) | (m.acting_a != m.acting_b)]
+    return list(bad.pgid[:5]) + (["..."] if len(bad) > 5 else []) if len(bad) else []
+
+
+def merge_fragments(fragments: list[Fragment], *, on_conflict: str = "raise") -> Snapshot:
+    """Merge parsed fragments into one Snapshot (see :func:`load`)."""
+    conflicts: list[str] = []
+
+    # epochs
+    epochs = {}
+    for f in fragments:
+        if f.epoch:
+            epochs.setdefault(int(f.epoch), []).append(f.source)
+    if len(epochs) > 1:
+        desc = "; ".join(f"epoch {e}: {', '.join(s)}" for e, s in sorted(epochs.items()))
+        conflicts.append(f"files come from different osdmap epochs ({desc})")
+    epoch = max(epochs) if epochs else None
+
+    # PGs: the richest source wins; others are checked against it
+    pg_frags = sorted((f for f in fragments if f.pgs is not None and len(f.pgs)),
+                      key=lambda f: _PG_SOURCE_RANK.get(f.kind, 50))
+    if pg_frags:
+        pgs = pg_frags[0].pgs.copy()
+        for other in pg_frags[1:]:
+            diff = _pg_conflicts(pgs, other.pgs)
+            if diff:
+                conflicts.append(f"{other.source} and {pg_frags[0].source} disagree on up/acting of PGs "
+                                 f"{', '.join(diff)}")
+    else:
+        pgs = empty_pgs()
+
+    pools = _combine([f.pools for f in fragments if f.pools is not None], "pool_id")
+    if pools is None:
+        pools = empty_pools()
+    # OSD facts: osdmap state first, then CRUSH/tree placement, then usage tables
+    osd_order = {"osd_dump": 0, "report": 1, "osd_tree": 2, "crush_dump": 3, "crushmap_text": 4, "osd_df": 5}
+    osd_frags = sorted((f for f in fragments if f.osds is not None and len(f.osds)),
+                       key=lambda f: osd_order.get(f.kind, 9))
+    osds = _combine([f.osds for f in osd_frags], "osd_id")
+    if osds is None:
+        osds = empty_osds()
+
+    pool_stats = _combine([f.pool_stats for f in fragments if f.pool_stats is not None], "pool_id")
+    osd_stats = _combine([f.osd_stats for f in fragments if f.osd_stats is not None], "osd_id")
+
+    crush = next((f.crush for f in fragments if f.crush is not None), None)
+    osdmap: dict[str, Any] = {}
+    for f in fragments:
+        if f.osdmap:
+            for k, v in f.osdmap.items():
+                osdmap.setdefault(k, v)
+    health = next((f.health for f in fragments if f.health), None)
+    config: dict[str, str] = {}
+    for f in fragments:
+        if f.config:
+            for k, v in f.config.items():
+                config.setdefault(k, v)
+    release = max((f.release for f in fragments if f.release), key=_release_key, default=None)
+
+    # pool names where only usage tables know them
+    if "pool" not in pools.columns or pools["pool"].isna().any():
+        if pool_stats is not None and "pool" in pool_stats.columns:
+            names = pool_stats.set_index("pool_id")["pool"]
+            if len(pools):
+                pools["pool"] = pools["pool"].fillna(pools.pool_id.map(names)) if "pool" in pools else \
+                    pools.pool_id.map(names)
+    # pools known only from PG ids
+    if not len(pools) and len(pgs):
+        ids = sorted(pgs.pool_id.unique())
+        pools = pd.DataFrame({"pool_id": ids, "pool": [str(i) for i in ids]})
+    pools = _order_columns(pools.sort_values("pool_id").reset_index(drop=True), POOL_COLUMNS)
+    if len(pools):
+        pools["pool_id"] = pools["pool_id"].astype("int64")
+        for c in ("size", "min_size", "pg_num", "pgp_num"):
+            if c in pools.columns and not pools[c].isna().any():
+                pools[c] = pools[c].astype("int64")
+
+    # pool names on PGs
+    names = pools.set_index("pool_id")["pool"] if "pool" in pools.columns else pd.Series(dtype=object)
+    if len(pgs):
+        pgs["pool"] = pgs.pool_id.map(names).fillna("").astype(str)
+        pgs = _order_columns(pgs, PG_COLUMNS)
+        pgs = pgs.reset_index(drop=True)
+
+    osds = _order_columns(osds.sort_values("osd_id").reset_index(drop=True), OSD_COLUMNS) if len(osds) \
+        else osds
+    if len(osds):
+        osds["osd_id"] = osds["osd_id"].astype("int64")
+        if "name" not in osds.columns or osds["name"].isna().any():
+            osds["name"] = [f"osd.{i}" for i in osds.osd_id]
+        for c in ("exists", "up", "in"):
+            if c in osds.columns and not osds[c].isna().any():
+                osds[c] = osds[c].astype(bool)
+        for c in ("crush_weight", "reweight", "primary_affinity"):
+            if c in osds.columns:
+                osds[c] = pd.to_numeric(osds[c], errors="coerce").astype("float64")
+
+    meta: dict[str, Any] = {
+        "release": release,
+        "epoch": epoch,
+        "sources": [(f.source, f.kind) for f in fragments],
+        "extra": {f.kind: f.extra for f in fragments if f.extra},
+        "conflicts": conflicts,
+    }
+    if conflicts and on_conflict == "raise":
+        raise SnapshotConflictError("; ".join(conflicts))
+    if conflicts:
+        warnings.warn("; ".join(conflicts), stacklevel=3)
+    return Snapshot(pgs=pgs, pools=pools, osds=osds, crush=crush, osdmap=osdmap, health=health,
+                    config=config, meta=meta, pool_stats=pool_stats, osd_stats=osd_stats)
+
+
