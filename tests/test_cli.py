@@ -1,0 +1,82 @@
+"""The command line, through the real entry point."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.paths import REAL, SAMPLE_DUMPS
+
+CAPTURE = SAMPLE_DUMPS / "seedlike_max300"
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pgtools", *map(str, args)], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_version_and_help():
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.startswith("pgtools ")
+    for cmd in ("table", "stats", "health", "demo"):
+        h = run(cmd, "--help")
+        assert h.returncode == 0 and "Usage" in h.stdout
+
+
+def test_table_csv_exact():
+    r = run("table", CAPTURE, "--format", "csv")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "osd_id," + ",".join(str(i) for i in range(1, 16)) + ",total"
+    assert len(lines) == 13
+    assert lines[1] == "0,37,30,35,29,34,33,37,35,29,39,24,29,31,21,27,470"
+    assert all(line.split(",")[-1] == str(sum(map(int, line.split(",")[1:-1]))) for line in lines[1:])
+
+
+def test_table_text_and_markdown_and_json():
+    r = run("table", REAL / "pg_dump.txt")
+    assert r.returncode == 0
+    assert r.stdout.splitlines()[-1].split() == ["SUM:", *["384"] * 15, "|", "5760"]
+    md = run("table", REAL / "pg_dump.txt", "--format", "markdown", "--by", "acting")
+    assert md.stdout.startswith("| OSD | pool 1 |")
+    js = run("table", REAL / "pg_dump.txt", "--format", "json")
+    import json
+
+    doc = json.loads(js.stdout)
+    assert doc["sum"]["total"] == 5760 and doc["unmapped_pgs"] == 0
+
+
+def test_health_prints_the_seed_warning():
+    r = run("health", CAPTURE)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == "HEALTH_WARN too many PGs per OSD (480 > max 300)"
+    assert "[WRN] TOO_MANY_PGS: too many PGs per OSD (480 > max 300)" in r.stdout
+    r2 = run("health", REAL / "pg_dump.txt", "--osd-dump", REAL / "osd_dump.json", "--release", "pacific")
+    assert "480 > max 250" in r2.stdout
+
+
+def test_stats():
+    r = run("stats", CAPTURE)
+    assert r.returncode == 0, r.stderr
+    assert "stddev 11.62, expected for random placement 20.98" in r.stdout
+
+
+@pytest.mark.parametrize("content", ["PG_STAT OBJECTS\n1.0 x\n", "{\"pg_map\": 3}\n", "\x00\x01binary"])
+def test_bad_input_is_one_line_exit_2(tmp_path, content):
+    f = tmp_path / "bad.txt"
+    f.write_text(content)
+    r = run("table", f)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert str(f) in r.stderr
+    assert r.stdout == ""
+
+
+def test_demo_writes_outputs(tmp_path):
+    r = run("demo", CAPTURE, "-o", tmp_path / "out")
+    assert r.returncode == 0, r.stderr
+    assert "too many PGs per OSD (480 > max 300)" in r.stdout
+    assert (tmp_path / "out" / "table.csv").read_text().startswith("osd_id,1,2,")

@@ -1,0 +1,85 @@
+"""pgtools.load: sniffing by content, merging a capture, conflicts."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+import pgtools
+from pgtools.errors import DumpFormatError, SnapshotConflictError
+from tests.paths import REAL, SAMPLE_DUMPS
+
+
+def test_load_plain_capture():
+    snap = pgtools.load(SAMPLE_DUMPS / "seedlike_max300")
+    assert len(snap.pgs) == 1920
+    assert len(snap.pools) == 15 and list(snap.pools.pool_id) == list(range(1, 16))
+    assert list(snap.osds.osd_id) == list(range(12))
+    assert snap.pools.set_index("pool_id").loc[13, "pool"] == "default.rgw.buckets.data"
+    assert (snap.pgs.pool != "").all()
+    assert snap.crush is not None
+    assert snap.epoch == 101
+    assert snap.config.get("mon_max_pg_per_osd") in ("300", 300)
+    assert snap.meta["conflicts"] == []
+    assert set(snap.osds.host) == {"node1", "node2", "node3", "node4"}
+
+
+def test_json_capture_equals_plain_capture():
+    a = pgtools.load(SAMPLE_DUMPS / "seedlike_max300")
+    b = pgtools.load(SAMPLE_DUMPS / "seedlike_max300_json")
+    ka = a.pgs.set_index("pgid")[["up", "acting", "up_primary", "acting_primary"]].sort_index()
+    kb = b.pgs.set_index("pgid")[["up", "acting", "up_primary", "acting_primary"]].sort_index()
+    assert ka.equals(kb)
+    assert list(a.pools.pool) == list(b.pools.pool)
+
+
+def test_single_file_and_several_files():
+    snap = pgtools.load(REAL / "pg_dump.txt")
+    assert len(snap.pgs) == 1920
+    both = pgtools.load([REAL / "pg_dump.txt", REAL / "osd_dump.json"])
+    assert both.pools.pool.iloc[0] == "rbd"
+
+
+def test_conflicting_pg_tables_are_reported(tmp_path):
+    shutil.copy(REAL / "pg_dump.txt", tmp_path / "a.txt")
+    text = (REAL / "pg_dump_pgs_brief.txt").read_text()
+    # move PG 1.0's up set somewhere else in the second file
+    lines = text.splitlines()
+    for i, ln in enumerate(lines):
+        if ln.startswith("1.0 "):
+            cells = ln.split()
+            cells[2] = "[11,10,9]"
+            lines[i] = "  ".join(cells)
+    (tmp_path / "b.txt").write_text("\n".join(lines) + "\n")
+    with pytest.raises(SnapshotConflictError, match="1.0"):
+        pgtools.load(tmp_path)
+    with pytest.warns(UserWarning):
+        snap = pgtools.load(tmp_path, on_conflict="warn")
+    assert snap.meta["conflicts"]
+
+
+def test_different_epochs_are_a_conflict(tmp_path):
+    import json
+
+    doc = json.loads((REAL / "osd_dump.json").read_text())
+    (tmp_path / "one.json").write_text(json.dumps(doc))
+    doc["epoch"] = 99
+    (tmp_path / "two.json").write_text(json.dumps(doc))
+    with pytest.raises(SnapshotConflictError, match="epoch"):
+        pgtools.load(tmp_path)
+
+
+def test_unrecognised_inputs(tmp_path):
+    f = tmp_path / "notes.txt"
+    f.write_text("hello\nworld\n")
+    with pytest.raises(DumpFormatError, match="notes.txt"):
+        pgtools.load(f)
+    with pytest.raises(DumpFormatError, match="no recognised dump"):
+        pgtools.load(tmp_path)
+    with pytest.raises(DumpFormatError, match="no such file"):
+        pgtools.load(tmp_path / "missing")
+    # a folder skips what it does not know
+    shutil.copy(REAL / "pg_dump.txt", tmp_path / "pg.txt")
+    snap = pgtools.load(tmp_path)
+    assert str(f) in snap.meta["skipped"]
