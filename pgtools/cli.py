@@ -220,10 +220,52 @@ def demo(
     _err(f"wrote {', '.join(str(out / n) for n in files)}")
 
 
+@app.command()
+def collect(
+    out: Annotated[Path, typer.Option("-o", "--out", help="Bundle folder to write (or NAME.tar.gz with --tar).")],
+    conf: Annotated[Optional[str], typer.Option("--conf", help="ceph.conf of the cluster.")] = None,  # noqa: UP045
+    cluster: Annotated[Optional[str], typer.Option("--cluster", help="Cluster name.")] = None,  # noqa: UP045
+    tar: Annotated[bool, typer.Option("--tar", help="Write a .tar.gz instead of a folder.")] = False,
+    ceph: Annotated[str, typer.Option("--ceph", help="The ceph executable.")] = "ceph",
+) -> None:
+    """Collect a capture from a live cluster with read-only ceph commands (pg dump, osd dump, ...).
+
+    Every command is recorded with its exit status in collect_meta.json; a failing command is reported
+    and the rest are still collected.  Nothing is ever written to the cluster.
+    """
+    from rich.progress import Progress
+
+    from .collect import COMMANDS
+    from .collect import collect as collect_fn
+
+    with Progress(transient=True, console=__import__("rich.console").console.Console(stderr=True)) as prog:
+        task = prog.add_task("collecting", total=len(COMMANDS))
+
+        def step(i: int, n: int, cmd, rec: dict) -> None:
+            prog.update(task, completed=i, description=f"ceph {' '.join(cmd.args)}")
+            if rec["status"] != 0:
+                prog.console.print(f"failed ({rec['status']}): {rec['command']}: {rec['stderr'][:200]}")
+
+        res = collect_fn(out, ceph=ceph, conf=conf, cluster=cluster, tar=tar, progress=step)
+    ok = len(res.records) - len(res.failed)
+    if res.epoch_before is None or res.epoch_after is None:
+        note = "; WARNING: could not read the osdmap epoch, consistency unknown"
+    elif not res.consistent:
+        note = f"; WARNING: osdmap epoch changed during collection ({res.epoch_before} -> {res.epoch_after})"
+    else:
+        note = f" (osdmap epoch {res.epoch_before})"
+    _err(f"wrote {res.path}: {ok}/{len(res.records)} commands succeeded{note}")
+    required = {c.filename for c in COMMANDS if c.required}
+    if any(r["file"] in required for r in res.failed):
+        raise typer.Exit(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning pgtools errors into one line and exit status 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
+        if isinstance(rc, int):
+            return rc
     except PgtoolsError as e:
         _err(f"pgtools: error: {e}")
         return 2

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import importlib
+import lzma
+import tarfile
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -81,6 +84,8 @@ def read_file(path: str | Path, *, text: str | None = None) -> Fragment | None:
             obj = loads_json(text, source=source)
         except DumpFormatError:
             obj = None
+    if isinstance(obj, dict) and {"commands", "records", "epoch_before"} <= set(obj):
+        return Fragment(kind="collect_meta", source=source, extra=obj)
     for _name, mod in _modules():
         try:
             hit = mod.sniff(text, obj)
@@ -97,15 +102,42 @@ def _iter_files(path: Path) -> Iterable[Path]:
             yield p
 
 
+def _is_tar(p: Path) -> bool:
+    try:
+        return tarfile.is_tarfile(p)
+    except OSError:
+        return False
+
+
+def _iter_tar(p: Path) -> Iterable[tuple[str, str]]:
+    try:
+        with tarfile.open(p) as tf:
+            for m in sorted(tf.getmembers(), key=lambda m: m.name):
+                base = m.name.rsplit("/", 1)[-1]
+                if not m.isfile() or base.startswith(".") or base.endswith(_SKIP_SUFFIXES):
+                    continue
+                f = tf.extractfile(m)
+                if f is None:
+                    continue
+                raw = f.read()
+                if raw[:2] == b"\x1f\x8b":
+                    raw = gzip.decompress(raw)
+                elif raw[:6] == b"\xfd7zXZ\x00":
+                    raw = lzma.decompress(raw)
+                yield f"{p}:{m.name}", raw.decode("utf-8", errors="replace")
+    except (tarfile.TarError, OSError, EOFError, lzma.LZMAError) as e:
+        raise DumpFormatError(f"cannot read archive: {e}", source=str(p)) from None
+
+
 def load(path: str | Path | Iterable[str | Path], *, on_conflict: str = "raise") -> Snapshot:
     """Load a capture into a :class:`~pgtools.model.Snapshot`.
 
     Parameters
     ----------
     path : path-like or iterable of path-likes
-        A dump file (any supported format), a folder of dumps (a capture or ``pgtools collect``
-        bundle; every file is sniffed by content, unrecognised files are skipped and listed in
-        ``snap.meta["skipped"]``), or several of these.
+        A dump file (any supported format), a folder of dumps or a ``.tar.gz`` of one (a capture or
+        ``pgtools collect`` bundle; every file is sniffed by content, unrecognised files are skipped and
+        listed in ``snap.meta["skipped"]``), or several of these.
     on_conflict : {"raise", "warn"}
         What to do when files disagree (different osdmap epochs, different up sets for a PG):
         raise :class:`~pgtools.errors.SnapshotConflictError` (default) or warn and keep the first.
@@ -138,6 +170,13 @@ def load(path: str | Path | Iterable[str | Path], *, on_conflict: str = "raise")
                 frag = read_file(f)
                 if frag is None:
                     skipped.append(str(f))
+                else:
+                    fragments.append(frag)
+        elif p.is_file() and _is_tar(p):
+            for name, text in _iter_tar(p):
+                frag = read_file(name, text=text)
+                if frag is None:
+                    skipped.append(name)
                 else:
                     fragments.append(frag)
         elif p.exists():

@@ -1,0 +1,195 @@
+"""Collect a capture from a live cluster with read-only ``ceph`` commands.
+
+The list of commands lives here, in :data:`COMMANDS`, and nowhere else.  Every command in it is a read
+(``dump``, ``ls``, ``df``, ``tree``, ``status``, ``get*map``); :func:`assert_read_only` checks that against
+:data:`READ_ONLY_PREFIXES` and the test suite calls it.  pgtools never changes a cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import tarfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+__all__ = ["Command", "COMMANDS", "READ_ONLY_PREFIXES", "CollectResult", "collect", "assert_read_only",
+           "PG_CONFIG_OPTIONS"]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One ``ceph`` invocation: its arguments (without ``ceph`` and connection options) and output file.
+
+    ``binary`` commands write their output with ``-o FILE`` instead of stdout.
+    """
+
+    filename: str
+    args: tuple[str, ...]
+    binary: bool = False
+    required: bool = False
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("osd_dump.json", ("osd", "dump", "-f", "json"), required=True),
+    Command("pg_dump.json", ("pg", "dump", "-f", "json"), required=True),
+    Command("pg_dump.txt", ("pg", "dump")),
+    Command("osd_df_tree.json", ("osd", "df", "tree", "-f", "json")),
+    Command("osd_df_tree.txt", ("osd", "df", "tree")),
+    Command("osd_tree.json", ("osd", "tree", "-f", "json")),
+    Command("crush_dump.json", ("osd", "crush", "dump", "-f", "json"), required=True),
+    Command("osd_pool_ls_detail.json", ("osd", "pool", "ls", "detail", "-f", "json")),
+    Command("df_detail.json", ("df", "detail", "-f", "json")),
+    Command("autoscale_status.json", ("osd", "pool", "autoscale-status", "-f", "json")),
+    Command("health_detail.json", ("health", "detail", "-f", "json")),
+    Command("versions.json", ("versions", "-f", "json")),
+    Command("config_dump.json", ("config", "dump", "-f", "json")),
+    Command("osdmap.bin", ("osd", "getmap"), binary=True),
+    Command("crushmap.bin", ("osd", "getcrushmap"), binary=True),
+)
+
+#: Command prefixes that only read.  Anything else in COMMANDS is a bug.
+READ_ONLY_PREFIXES: tuple[tuple[str, ...], ...] = (
+    ("pg", "dump"), ("pg", "ls"), ("osd", "dump"), ("osd", "df"), ("osd", "tree"), ("osd", "crush", "dump"),
+    ("osd", "pool", "ls"), ("df",), ("osd", "pool", "autoscale-status"), ("health",), ("status",),
+    ("versions",), ("config", "dump"), ("osd", "getmap"), ("osd", "getcrushmap"), ("report",),
+)
+
+#: Options kept from ``config dump`` (the rest may hold secrets and is not written).
+PG_CONFIG_OPTIONS = (
+    "mon_max_pg_per_osd", "mon_target_pg_per_osd", "mon_pg_warn_min_per_osd", "mon_pg_warn_max_per_osd",
+    "osd_max_pg_per_osd_hard_ratio", "osd_pool_default_size", "osd_pool_default_min_size",
+    "osd_pool_default_pg_num", "osd_pool_default_pgp_num", "osd_pool_default_pg_autoscale_mode",
+    "target_max_misplaced_ratio", "mon_osd_max_creating_pgs", "mgr_max_pg_num_change", "mon_max_pool_pg_num",
+    "mon_osd_full_ratio", "mon_osd_backfillfull_ratio", "mon_osd_nearfull_ratio", "osd_crush_chooseleaf_type",
+    "osd_pool_default_crush_rule",
+)
+
+
+def assert_read_only(commands: tuple[Command, ...] = COMMANDS) -> None:
+    """Raise ValueError if any command is not a known read-only ceph command."""
+    for c in commands:
+        if not any(c.args[: len(p)] == p for p in READ_ONLY_PREFIXES):
+            raise ValueError(f"not a read-only ceph command: ceph {' '.join(c.args)}")
+        if any(a in ("set", "rm", "reweight", "out", "in", "create", "delete", "purge") for a in c.args):
+            raise ValueError(f"command looks like a write: ceph {' '.join(c.args)}")
+
+
+@dataclass
+class CollectResult:
+    """What :func:`collect` did: the folder (or archive) written and one record per command."""
+
+    path: Path
+    records: list[dict]
+    epoch_before: int | None
+    epoch_after: int | None
+
+    @property
+    def failed(self) -> list[dict]:
+        return [r for r in self.records if r["status"] != 0]
+
+    @property
+    def consistent(self) -> bool:
+        return self.epoch_before is not None and self.epoch_before == self.epoch_after
+
+
+def _epoch(path: Path) -> int | None:
+    try:
+        return int(json.loads(path.read_text() or "{}").get("epoch"))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _filter_config(text: str) -> str:
+    try:
+        rows = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(rows, list):
+        return text
+    keep = [r for r in rows if isinstance(r, dict)
+            and (r.get("name") in PG_CONFIG_OPTIONS or str(r.get("name", "")).startswith(
+                ("mgr/balancer/", "mgr/pg_autoscaler/")))]
+    return json.dumps(keep, indent=1) + "\n"
+
+
+def collect(out: str | Path, *, ceph: str = "ceph", conf: str | None = None, cluster: str | None = None,
+            timeout: float = 120.0, tar: bool = False,
+            progress: Callable[[int, int, Command, dict], None] | None = None) -> CollectResult:
+    """Run :data:`COMMANDS` against a live cluster and write a capture folder that :func:`pgtools.load` reads.
+
+    Parameters
+    ----------
+    out : path
+        Folder to create (or ``name.tar.gz`` with ``tar=True``: the folder is then archived and removed).
+    ceph : str
+        The ceph CLI executable.
+    conf, cluster : str, optional
+        Passed as ``--conf`` / ``--cluster``.
+    timeout : float
+        Seconds allowed per command.
+    progress : callable, optional
+        Called after each command with ``(index, total, command, record)``.
+
+    Returns
+    -------
+    CollectResult
+        A command that fails is recorded (status, stderr) and the rest are still collected.  The osdmap
+        epoch is read before and after; ``result.consistent`` is False when the cluster changed meanwhile.
+    """
+    assert_read_only()
+    out = Path(out)
+    folder = out.with_suffix("").with_suffix("") if tar and out.name.endswith(".tar.gz") else out
+    folder.mkdir(parents=True, exist_ok=True)
+    base = [ceph]
+    if conf:
+        base += ["--conf", conf]
+    if cluster:
+        base += ["--cluster", cluster]
+    records: list[dict] = []
+    env = dict(os.environ)
+    for i, cmd in enumerate(COMMANDS):
+        target = folder / cmd.filename
+        argv = [*base, *cmd.args] + (["-o", str(target)] if cmd.binary else [])
+        t0 = time.monotonic()
+        try:
+            proc = subprocess.run(argv, capture_output=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
+            status, stdout, stderr = proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")
+        except FileNotFoundError:
+            status, stdout, stderr = 127, b"", f"{ceph}: command not found"
+        except subprocess.TimeoutExpired:
+            status, stdout, stderr = 124, b"", f"timed out after {timeout:g} s"
+        rec = {"file": cmd.filename, "command": " ".join(shlex.quote(a) for a in ["ceph", *cmd.args]),
+               "status": status, "seconds": round(time.monotonic() - t0, 3), "stderr": stderr.strip()[-2000:]}
+        if status == 0 and not cmd.binary:
+            text = stdout.decode("utf-8", "replace")
+            if cmd.filename == "config_dump.json":
+                text = _filter_config(text)
+            target.write_text(text)
+        records.append(rec)
+        if progress is not None:
+            progress(i + 1, len(COMMANDS), cmd, rec)
+    before = _epoch(folder / "osd_dump.json")
+    # read the epoch again: a capture is consistent only if the osdmap did not change meanwhile
+    try:
+        proc = subprocess.run([*base, "osd", "dump", "-f", "json"], capture_output=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+        after = int(json.loads(proc.stdout or b"{}").get("epoch")) if proc.returncode == 0 else None
+    except (FileNotFoundError, subprocess.TimeoutExpired, ValueError, TypeError):
+        after = None
+    meta = {"commands": [asdict(c) for c in COMMANDS], "records": records, "epoch_before": before,
+            "epoch_after": after, "collected_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    (folder / "collect_meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+    path = folder
+    if tar:
+        path = folder.parent / (folder.name + ".tar.gz")
+        with tarfile.open(path, "w:gz") as tf:
+            tf.add(folder, arcname=folder.name)
+        for f in folder.iterdir():
+            f.unlink()
+        folder.rmdir()
+    return CollectResult(path=path, records=records, epoch_before=before, epoch_after=after)
