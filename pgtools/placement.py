@@ -1,0 +1,726 @@
+"""PG placement exactly as Ceph 16.2 (Pacific) computes it: PG -> raw -> up -> acting.
+
+The OSDMap part of the chain (``ceph_algorithms.md`` section 7) on top of the CRUSH engine in
+:mod:`pgtools.crush`:
+
+1. ``raw_pg_to_pps``: the CRUSH input ``x`` of a PG (``ceph_stable_mod`` by ``pgp_num``, then
+   ``hash2(ps', pool)`` for HASHPSPOOL pools).
+2. ``_pg_to_raw_osds``: ``find_rule`` (ruleset, type, min/max size), ``do_rule`` with the 16.16
+   reweight vector and the pool's choose_args, then non-existent OSDs removed (replicated) or
+   replaced by NONE (erasure).
+3. ``_apply_upmap``: ``pg_upmap`` then ``pg_upmap_items``.
+4. ``_raw_to_up_osds``: down OSDs removed / NONE; ``_pick_primary``; ``_apply_primary_affinity``.
+5. ``_get_temp_osds``: ``pg_temp`` / ``primary_temp`` give acting.
+
+Two engines share these steps: ``engine="reference"`` runs them one PG at a time (readable, the test
+oracle), ``engine="vector"`` runs steps 1, 2 and 4 with NumPy over every PG of a pool and falls back to
+the scalar steps only for the few PGs with upmap or temp entries.
+
+Public functions
+----------------
+compile_snapshot(snap) -> CompiledOSDMap
+map_pgs(snap, pool_id=None, *, pg_num=None, engine="vector") -> DataFrame
+verify_placement(snap) -> DataFrame
+with_pg_num, mark_out, mark_up, mark_in, adjust_crush_weight : Snapshot -> Snapshot
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import PgtoolsError, UnsupportedFeatureError
+from .io._common import NONE
+from .model import Snapshot, split_pgid
+
+__all__ = [
+    "NONE",
+    "PoolInfo",
+    "PGMapping",
+    "CompiledOSDMap",
+    "compile_snapshot",
+    "map_pgs",
+    "verify_placement",
+    "with_pg_num",
+    "mark_out",
+    "mark_up",
+    "mark_in",
+    "adjust_crush_weight",
+    "cbits",
+    "calc_mask",
+    "ceph_stable_mod",
+]
+
+_M32 = 0xFFFFFFFF
+#: 16.16 fixed point "1.0": full weight, default primary affinity.
+ONE = 0x10000
+_REPLICATED = 1
+_ERASURE = 3
+
+
+def cbits(v: int) -> int:
+    """Number of significant bits of ``v`` (0 for 0)."""
+    return int(v).bit_length()
+
+
+def calc_mask(n: int) -> int:
+    """``pg_pool_t::calc_pg_masks``: ``2**cbits(n - 1) - 1``."""
+    return (1 << cbits(n - 1)) - 1 if n > 0 else 0
+
+
+def ceph_stable_mod(x: int, b: int, bmask: int) -> int:
+    """``ceph_stable_mod(x, b, bmask)``: ``x & bmask`` if below ``b``, else ``x & (bmask >> 1)``."""
+    return x & bmask if (x & bmask) < b else x & (bmask >> 1)
+
+
+def _stable_mod_vec(x: np.ndarray, b: int, bmask: int) -> np.ndarray:
+    lo = x & bmask
+    return np.where(lo < b, lo, x & (bmask >> 1))
+
+
+# --------------------------------------------------------------------------------------------------
+# compiled state
+
+
+@dataclass(frozen=True)
+class PoolInfo:
+    """The placement-relevant fields of one pool."""
+
+    pool_id: int
+    name: str
+    type: int  # 1 replicated, 3 erasure
+    size: int
+    pg_num: int
+    pgp_num: int
+    crush_rule: int
+    hashpspool: bool
+
+    @property
+    def pg_num_mask(self) -> int:
+        return calc_mask(self.pg_num)
+
+    @property
+    def pgp_num_mask(self) -> int:
+        return calc_mask(self.pgp_num)
+
+    def can_shift_osds(self) -> bool:
+        """Replicated pools shift OSDs left when one is missing; erasure pools keep positions."""
+        return self.type == _REPLICATED
+
+
+@dataclass
+class PGMapping:
+    """The result of :meth:`CompiledOSDMap.pg_to_up_acting_osds` for one PG."""
+
+    pool_id: int
+    ps: int
+    pps: int
+    raw: list[int]
+    up: list[int]
+    up_primary: int
+    acting: list[int]
+    acting_primary: int
+
+    @property
+    def raw_primary(self) -> int:
+        return _pick_primary(self.raw)
+
+
+def _pick_primary(osds: Sequence[int]) -> int:
+    """``OSDMap::_pick_primary``: the first entry that is not NONE, else -1."""
+    for o in osds:
+        if o != NONE:
+            return int(o)
+    return -1
+
+
+@dataclass
+class CompiledOSDMap:
+    """Arrays and lookup tables built once from a Snapshot; see :func:`compile_snapshot`.
+
+    ``weight`` and ``affinity`` are 16.16 fixed point, indexed by OSD id, of length ``max_osd``.
+    Temp and upmap tables are keyed by ``(pool_id, ps)``.
+    """
+
+    max_osd: int
+    exists: np.ndarray
+    up: np.ndarray
+    weight: np.ndarray
+    affinity: np.ndarray | None
+    pools: dict[int, PoolInfo]
+    crush: Any
+    pg_upmap: dict[tuple[int, int], tuple[int, ...]] = field(default_factory=dict)
+    pg_upmap_items: dict[tuple[int, int], tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    pg_temp: dict[tuple[int, int], tuple[int, ...]] = field(default_factory=dict)
+    primary_temp: dict[tuple[int, int], int] = field(default_factory=dict)
+
+    # ---- OSD state -------------------------------------------------------------------------------
+    def _exists(self, osd: int) -> bool:
+        return 0 <= osd < self.max_osd and bool(self.exists[osd])
+
+    def _is_up(self, osd: int) -> bool:
+        return self._exists(osd) and bool(self.up[osd])
+
+    def _weight(self, osd: int) -> int:
+        return int(self.weight[osd]) if 0 <= osd < self.max_osd else 0
+
+    # ---- step 1 ----------------------------------------------------------------------------------
+    def raw_pg_to_pg(self, pool: PoolInfo, ps: int) -> int:
+        """The stored PG of a raw ps: ``stable_mod(ps, pg_num, pg_num_mask)``."""
+        return ceph_stable_mod(ps, pool.pg_num, pool.pg_num_mask)
+
+    def raw_pg_to_pps(self, pool: PoolInfo, ps: int) -> int:
+        """``pg_pool_t::raw_pg_to_pps``: the CRUSH input of a PG."""
+        from .crush.hash import hash2
+
+        s = ceph_stable_mod(ps, pool.pgp_num, pool.pgp_num_mask)
+        if pool.hashpspool:
+            return hash2(s, pool.pool_id & _M32)
+        return (s + pool.pool_id) & _M32
+
+    # ---- step 2 ----------------------------------------------------------------------------------
+    def _choose_args_key(self, pool_id: int) -> Any:
+        ca = getattr(self.crush, "choose_args", None) or {}
+        if pool_id in ca:
+            return pool_id
+        if -1 in ca:
+            return -1
+        return None
+
+    def _find_rule(self, pool: PoolInfo) -> int:
+        return int(self.crush.find_rule(pool.crush_rule, pool.type, pool.size))
+
+    def _weight_list(self) -> list[int]:
+        return [int(w) for w in self.weight]
+
+    def _remove_nonexistent_osds(self, pool: PoolInfo, osds: list[int]) -> list[int]:
+        if pool.can_shift_osds():
+            return [o for o in osds if self._exists(o)]
+        return [o if self._exists(o) else NONE for o in osds]
+
+    def _pg_to_raw_osds(self, pool: PoolInfo, ps: int) -> tuple[list[int], int]:
+        """``OSDMap::_pg_to_raw_osds``: ``(raw, pps)``."""
+        if self.crush is None:
+            raise UnsupportedFeatureError("placement needs a CRUSH map (crush dump) in the snapshot")
+        pps = self.raw_pg_to_pps(pool, ps)
+        ruleno = self._find_rule(pool)
+        osds: list[int] = []
+        if ruleno >= 0:
+            res = self.crush.do_rule(ruleno, pps, pool.size, self._weight_list(),
+                                     self._choose_args_key(pool.pool_id))
+            osds = [int(o) for o in res]
+        return self._remove_nonexistent_osds(pool, osds), pps
+
+    # ---- step 3 ----------------------------------------------------------------------------------
+    def _apply_upmap(self, pool: PoolInfo, ps: int, raw: list[int]) -> list[int]:
+        """``OSDMap::_apply_upmap`` (Pacific: pg_upmap, then pg_upmap_items)."""
+        key = (pool.pool_id, self.raw_pg_to_pg(pool, ps))
+        raw = list(raw)
+        full = self.pg_upmap.get(key)
+        if full is not None:
+            for o in full:
+                if o != NONE and 0 <= o < self.max_osd and self._weight(o) == 0:
+                    return raw  # an out target cancels pg_upmap and pg_upmap_items
+            raw = list(full)
+        items = self.pg_upmap_items.get(key)
+        if items:
+            for frm, to in items:
+                if to in raw:
+                    continue
+                pos = next((i for i, o in enumerate(raw) if o == frm), -1)
+                if pos < 0:
+                    continue
+                if to != NONE and 0 <= to < self.max_osd and self._weight(to) == 0:
+                    continue
+                raw[pos] = to
+        return raw
+
+    # ---- step 4 ----------------------------------------------------------------------------------
+    def _raw_to_up_osds(self, pool: PoolInfo, raw: list[int]) -> list[int]:
+        if pool.can_shift_osds():
+            return [o for o in raw if self._is_up(o)]
+        return [o if self._is_up(o) else NONE for o in raw]
+
+    def _apply_primary_affinity(self, pps: int, pool: PoolInfo, osds: list[int],
+                                primary: int) -> tuple[list[int], int]:
+        from .crush.hash import hash2
+
+        aff = self.affinity
+        if aff is None:
+            return osds, primary
+        if not any(o != NONE and 0 <= o < self.max_osd and int(aff[o]) != ONE for o in osds):
+            return osds, primary
+        pos = -1
+        for i, o in enumerate(osds):
+            if o == NONE:
+                continue
+            a = int(aff[o])
+            if a < ONE and (hash2(pps, o) >> 16) >= a:
+                if pos < 0:
+                    pos = i
+            else:
+                pos = i
+                break
+        if pos < 0:
+            return osds, primary
+        primary = osds[pos]
+        if pool.can_shift_osds() and pos > 0:
+            osds = [primary] + osds[:pos] + osds[pos + 1:]
+        return osds, primary
+
+    # ---- step 5 ----------------------------------------------------------------------------------
+    def _get_temp_osds(self, pool: PoolInfo, ps: int) -> tuple[list[int], int]:
+        key = (pool.pool_id, self.raw_pg_to_pg(pool, ps))
+        temp: list[int] = []
+        tmp = self.pg_temp.get(key)
+        if tmp is not None:
+            for o in tmp:
+                if not self._exists(o) or not self._is_up(o):
+                    if not pool.can_shift_osds():
+                        temp.append(NONE)
+                else:
+                    temp.append(o)
+        if key in self.primary_temp:
+            primary = self.primary_temp[key]
+        else:
+            primary = _pick_primary(temp) if temp else -1
+        return temp, primary
+
+    # ---- the pipeline ----------------------------------------------------------------------------
+    def _up_from_raw(self, pool: PoolInfo, ps: int, pps: int, raw: list[int]) -> tuple[list[int], int]:
+        raw = self._apply_upmap(pool, ps, raw)
+        up = self._raw_to_up_osds(pool, raw)
+        up_primary = _pick_primary(up)
+        return self._apply_primary_affinity(pps, pool, up, up_primary)
+
+    def pg_to_up_acting_osds(self, pool_id: int, ps: int) -> PGMapping:
+        """``OSDMap::pg_to_up_acting_osds`` for PG ``pool_id.ps`` (ps past pg_num is folded like Ceph).
+
+        Returns empty vectors and -1 primaries when the pool does not exist.
+        """
+        pool = self.pools.get(pool_id)
+        if pool is None:
+            return PGMapping(pool_id, ps, 0, [], [], -1, [], -1)
+        acting, acting_primary = self._get_temp_osds(pool, ps)
+        raw, pps = self._pg_to_raw_osds(pool, ps)
+        up, up_primary = self._up_from_raw(pool, ps, pps, raw)
+        if not acting:
+            acting = list(up)
+            if acting_primary == -1:
+                acting_primary = up_primary
+        return PGMapping(pool_id, ps, pps, raw, up, up_primary, acting, acting_primary)
+
+    # ---- vector engine ---------------------------------------------------------------------------
+    def map_pool_vector(self, pool: PoolInfo) -> list[PGMapping]:
+        """Map every PG of ``pool`` with NumPy (scalar steps only for PGs with upmap/temp entries)."""
+        from .crush.hash import hash2_vec
+
+        if self.crush is None:
+            raise UnsupportedFeatureError("placement needs a CRUSH map (crush dump) in the snapshot")
+        n = pool.pg_num
+        ps = np.arange(n, dtype=np.int64)
+        s = _stable_mod_vec(ps, pool.pgp_num, pool.pgp_num_mask)
+        if pool.hashpspool:
+            pps = hash2_vec(s, np.full(n, pool.pool_id & _M32, dtype=np.int64)).astype(np.int64)
+        else:
+            pps = (s + pool.pool_id) & _M32
+        ruleno = self._find_rule(pool)
+        if ruleno >= 0 and n > 0:
+            raw = self._crush_map(ruleno, pool, pps)
+        else:
+            raw = np.full((n, 0), -1, dtype=np.int64)
+        raw = self._vec_filter(pool, raw, self.exists)
+        isup = self.exists & self.up
+        up = self._vec_filter(pool, raw, isup)
+        up_primary = _vec_first(up)
+        if self.affinity is not None and up.shape[1] and bool((self.affinity != ONE).any()):
+            up, up_primary = self._vec_affinity(pool, pps, up, up_primary)
+        out: list[PGMapping] = []
+        pid = pool.pool_id
+        special = {k[1] for k in self.pg_upmap if k[0] == pid} | {k[1] for k in self.pg_upmap_items
+                                                                   if k[0] == pid}
+        temps = {k[1] for k in self.pg_temp if k[0] == pid} | {k[1] for k in self.primary_temp
+                                                               if k[0] == pid}
+        raw_l = _rows(raw)
+        up_l = _rows(up)
+        upp = up_primary.tolist()
+        pps_l = pps.tolist()
+        for i in range(n):
+            r = raw_l[i]
+            if i in special:
+                u, p = self._up_from_raw(pool, i, pps_l[i], r)
+            else:
+                u, p = up_l[i], upp[i]
+            if i in temps:
+                acting, ap = self._get_temp_osds(pool, i)
+                if not acting:
+                    acting = list(u)
+                    if ap == -1:
+                        ap = p
+            else:
+                acting, ap = u, p
+            out.append(PGMapping(pid, i, pps_l[i], r, u, p, acting, ap))
+        return out
+
+    def _crush_map(self, ruleno: int, pool: PoolInfo, pps: np.ndarray) -> np.ndarray:
+        from . import crush as crush_pkg
+
+        weights = self.weight.astype(np.int64)
+        key = self._choose_args_key(pool.pool_id)
+        fn = getattr(crush_pkg, "map_values", None)
+        if fn is not None:
+            res = np.asarray(fn(self.crush, ruleno, pool.size, pps, weights, key), dtype=np.int64)
+            if res.ndim == 2 and res.shape[0] == len(pps):
+                return res
+        wl = self._weight_list()
+        out = np.full((len(pps), pool.size), -1, dtype=np.int64)
+        for i, x in enumerate(pps.tolist()):
+            r = list(self.crush.do_rule(ruleno, int(x), pool.size, wl, key))[: pool.size]
+            out[i, : len(r)] = r
+        return out
+
+    def _vec_filter(self, pool: PoolInfo, a: np.ndarray, keep_mask: np.ndarray) -> np.ndarray:
+        """Drop (replicated) or NONE (erasure) entries whose OSD fails ``keep_mask``; -1 is padding."""
+        if a.size == 0:
+            return a
+        inrange = (a >= 0) & (a < self.max_osd)
+        keep = np.zeros(a.shape, dtype=bool)
+        keep[inrange] = keep_mask[a[inrange]]
+        pad = a == -1
+        if pool.can_shift_osds():
+            b = np.where(keep, a, -1)
+            order = np.argsort(b == -1, axis=1, kind="stable")
+            return np.take_along_axis(b, order, axis=1)
+        return np.where(keep | pad, a, NONE)
+
+    def _vec_affinity(self, pool: PoolInfo, pps: np.ndarray, up: np.ndarray,
+                      primary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from .crush.hash import hash2_vec
+
+        aff_tab = self.affinity
+        valid = (up >= 0) & (up < self.max_osd)
+        aff = np.full(up.shape, ONE, dtype=np.int64)
+        aff[valid] = aff_tab[up[valid]]
+        rows = np.nonzero((valid & (aff != ONE)).any(axis=1))[0]
+        if len(rows) == 0:
+            return up, primary
+        sub = up[rows]
+        sv = valid[rows]
+        sa = aff[rows]
+        h = (hash2_vec(pps[rows][:, None], np.where(sv, sub, 0)).astype(np.int64) >> 16)
+        rejected = sv & (sa < ONE) & (h >= sa)
+        accepted = sv & ~rejected
+        has_acc = accepted.any(axis=1)
+        has_valid = sv.any(axis=1)
+        pos = np.where(has_acc, accepted.argmax(axis=1), sv.argmax(axis=1))
+        rows = rows[has_valid]
+        pos = pos[has_valid]
+        sub = sub[has_valid]
+        new_primary = sub[np.arange(len(rows)), pos]
+        primary = primary.copy()
+        primary[rows] = new_primary
+        if pool.can_shift_osds():
+            width = up.shape[1]
+            j = np.arange(width)[None, :]
+            p = pos[:, None]
+            src = np.where(j == 0, p, np.where(j <= p, j - 1, j))
+            up = up.copy()
+            up[rows] = np.take_along_axis(sub, src, axis=1)
+        return up, primary
+
+
+def _rows(a: np.ndarray) -> list[list[int]]:
+    return [[v for v in row if v != -1] for row in a.tolist()]
+
+
+def _vec_first(a: np.ndarray) -> np.ndarray:
+    if a.shape[1] == 0:
+        return np.full(a.shape[0], -1, dtype=np.int64)
+    valid = (a != -1) & (a != NONE)
+    first = valid.argmax(axis=1)
+    val = a[np.arange(a.shape[0]), first]
+    return np.where(valid.any(axis=1), val, -1)
+
+
+# --------------------------------------------------------------------------------------------------
+# building from a Snapshot
+
+_TYPE_IDS = {"replicated": _REPLICATED, "rep": _REPLICATED, "erasure": _ERASURE, "ec": _ERASURE}
+
+
+def _pool_infos(pools: pd.DataFrame) -> dict[int, PoolInfo]:
+    out: dict[int, PoolInfo] = {}
+    for rec in pools.to_dict("records"):
+        t = rec.get("type_id")
+        if t is None or (isinstance(t, float) and math.isnan(t)):
+            tv = rec.get("type", "replicated")
+            t = _TYPE_IDS.get(str(tv).lower(), None) if not isinstance(tv, (int, np.integer)) else int(tv)
+            if t is None:
+                raise PgtoolsError(f"pool {rec.get('pool_id')}: unknown pool type {tv!r}")
+        flags = rec.get("flags")
+        names = rec.get("flags_names")
+        if flags is not None and not (isinstance(flags, float) and math.isnan(flags)) and not isinstance(
+                flags, str):
+            hashps = bool(int(flags) & 1)
+        else:
+            hashps = isinstance(names, str) and "hashpspool" in names.split(",")
+        pg_num = int(rec["pg_num"])
+        pgp = rec.get("pgp_num")
+        pgp_num = pg_num if pgp is None or (isinstance(pgp, float) and math.isnan(pgp)) else int(pgp)
+        pid = int(rec["pool_id"])
+        out[pid] = PoolInfo(pool_id=pid, name=str(rec.get("pool", "")), type=int(t), size=int(rec["size"]),
+                            pg_num=pg_num, pgp_num=pgp_num, crush_rule=int(rec["crush_rule"]),
+                            hashpspool=hashps)
+    return out
+
+
+def _key(pgid: str) -> tuple[int, int]:
+    return split_pgid(pgid)
+
+
+_CACHE: list[tuple[Snapshot, CompiledOSDMap]] = []
+
+
+def compile_snapshot(snap: Snapshot) -> CompiledOSDMap:
+    """Compile a Snapshot's pools, OSDs, OSDMap tables and CRUSH map for placement.
+
+    Parameters
+    ----------
+    snap : Snapshot
+        Needs ``pools`` (POOL_COLUMNS), ``osds`` (``osd_id, exists, up`` and ``weight_fixed`` or
+        ``reweight``, optionally ``primary_affinity[_fixed]``), ``osdmap`` (``max_osd``, upmap and temp
+        tables) and ``crush``.
+
+    Returns
+    -------
+    CompiledOSDMap
+    """
+    for s, c in _CACHE:
+        if s is snap:
+            return c
+    osds = snap.osds
+    om = snap.osdmap or {}
+    ids = osds["osd_id"].astype("int64").to_numpy() if len(osds) else np.zeros(0, dtype=np.int64)
+    max_osd = om.get("max_osd")
+    if max_osd is None:
+        max_osd = int(ids.max()) + 1 if len(ids) else 0
+    max_osd = int(max_osd)
+    sel = (ids >= 0) & (ids < max_osd)
+    idx = ids[sel]
+
+    def col(name: str, default: float) -> np.ndarray:
+        """A numeric OSD column for the selected rows, missing values replaced by ``default``."""
+        if name in osds:
+            v = pd.to_numeric(osds[name].astype(object), errors="coerce").to_numpy(dtype=float,
+                                                                                   na_value=np.nan)[sel]
+            return np.where(np.isnan(v), default, v)
+        return np.full(len(idx), float(default))
+
+    def fixed(name: str, name_float: str, default: float) -> np.ndarray | None:
+        if name in osds:
+            return np.round(col(name, default * ONE)).astype(np.int64)
+        if name_float in osds:
+            return np.round(col(name_float, default) * ONE).astype(np.int64)
+        return None
+
+    exists = np.zeros(max_osd, dtype=bool)
+    exists[idx] = col("exists", 1.0) != 0
+    up = np.zeros(max_osd, dtype=bool)
+    up[idx] = col("up", 1.0) != 0
+    weight = np.zeros(max_osd, dtype=np.int64)
+    w = fixed("weight_fixed", "reweight", 1.0)
+    weight[idx] = ONE if w is None else np.clip(w, 0, None)
+    weight[~exists] = 0
+    affinity = None
+    a = fixed("primary_affinity_fixed", "primary_affinity", 1.0)
+    if a is not None and bool((a != ONE).any()):
+        affinity = np.full(max_osd, ONE, dtype=np.int64)
+        affinity[idx] = a
+    compiled = CompiledOSDMap(
+        max_osd=max_osd, exists=exists, up=up, weight=weight, affinity=affinity,
+        pools=_pool_infos(snap.pools), crush=snap.crush,
+        pg_upmap={_key(k): tuple(int(o) for o in v) for k, v in (om.get("pg_upmap") or {}).items()},
+        pg_upmap_items={_key(k): tuple((int(a_), int(b_)) for a_, b_ in v)
+                        for k, v in (om.get("pg_upmap_items") or {}).items()},
+        pg_temp={_key(k): tuple(int(o) for o in v) for k, v in (om.get("pg_temp") or {}).items()},
+        primary_temp={_key(k): int(v) for k, v in (om.get("primary_temp") or {}).items()},
+    )
+    _CACHE.append((snap, compiled))
+    del _CACHE[:-4]
+    return compiled
+
+
+# --------------------------------------------------------------------------------------------------
+# public API
+
+_OUT_COLUMNS = ["pgid", "pool_id", "ps", "pps", "raw", "up", "up_primary", "acting", "acting_primary"]
+
+
+def map_pgs(snap: Snapshot, pool_id: int | Iterable[int] | None = None, *, pg_num: int | None = None,
+            engine: str = "vector") -> pd.DataFrame:
+    """Recompute raw/up/acting for every PG of the selected pools.
+
+    Parameters
+    ----------
+    snap : Snapshot
+        Pools, OSDs, osdmap tables and CRUSH map (see :func:`compile_snapshot`).
+    pool_id : int or iterable of int, optional
+        Pools to map (all when None), in pool-id order.
+    pg_num : int, optional
+        Override pg_num of the selected pools (osdmaptool ``--pg_num``: pgp_num is kept).
+    engine : {"vector", "reference"}
+        NumPy engine, or the one-PG-at-a-time reference pipeline.
+
+    Returns
+    -------
+    DataFrame
+        ``pgid, pool_id, ps, pps, raw, up, up_primary, acting, acting_primary``; OSD vectors are
+        tuples with NONE (2147483647) for erasure-coded holes.
+    """
+    if engine not in ("vector", "reference"):
+        raise ValueError(f"unknown engine {engine!r}")
+    if pool_id is None:
+        sel = None
+    elif isinstance(pool_id, (int, np.integer)):
+        sel = [int(pool_id)]
+    else:
+        sel = [int(p) for p in pool_id]
+    if pg_num is not None:
+        snap = with_pg_num(snap, pg_num, sel)
+    c = compile_snapshot(snap)
+    if sel is None:
+        pids = sorted(c.pools)
+    else:
+        missing = [p for p in sel if p not in c.pools]
+        if missing:
+            raise PgtoolsError(f"no pool {missing[0]}")
+        pids = sorted(set(sel))
+    rows: list[PGMapping] = []
+    for pid in pids:
+        pool = c.pools[pid]
+        if engine == "vector":
+            rows.extend(c.map_pool_vector(pool))
+        else:
+            rows.extend(c.pg_to_up_acting_osds(pid, ps) for ps in range(pool.pg_num))
+    return _frame(rows)
+
+
+def _frame(rows: list[PGMapping]) -> pd.DataFrame:
+    df = pd.DataFrame({
+        "pgid": [f"{m.pool_id}.{m.ps:x}" for m in rows],
+        "pool_id": np.array([m.pool_id for m in rows], dtype=np.int64),
+        "ps": np.array([m.ps for m in rows], dtype=np.int64),
+        "pps": np.array([m.pps for m in rows], dtype=np.int64),
+        "raw": pd.Series([tuple(m.raw) for m in rows], dtype=object),
+        "up": pd.Series([tuple(m.up) for m in rows], dtype=object),
+        "up_primary": np.array([m.up_primary for m in rows], dtype=np.int64),
+        "acting": pd.Series([tuple(m.acting) for m in rows], dtype=object),
+        "acting_primary": np.array([m.acting_primary for m in rows], dtype=np.int64),
+    }, columns=_OUT_COLUMNS)
+    return df
+
+
+def verify_placement(snap: Snapshot, *, engine: str = "vector") -> pd.DataFrame:
+    """PGs whose recomputed up/acting (or primaries) differ from those reported in ``snap.pgs``.
+
+    Returns
+    -------
+    DataFrame
+        One row per differing PG: ``pgid, up, up_primary, acting, acting_primary`` (as reported) and
+        ``up_calc, up_primary_calc, acting_calc, acting_primary_calc``; empty when all agree.
+        PGs in the dump whose pool is unknown are reported with empty calculated vectors.
+    """
+    pgs = snap.pgs
+    cols = ["pgid", "up", "up_primary", "acting", "acting_primary", "up_calc", "up_primary_calc",
+            "acting_calc", "acting_primary_calc"]
+    if pgs is None or len(pgs) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    c = compile_snapshot(snap)
+    pools = sorted(set(pgs["pool_id"].astype("int64").tolist()) & set(c.pools))
+    calc = map_pgs(snap, pools, engine=engine) if pools else _frame([])
+    table = dict(zip(calc["pgid"], zip(calc["up"], calc["up_primary"].tolist(), calc["acting"],
+                                       calc["acting_primary"].tolist(), strict=True), strict=True))
+    out = []
+    for rec in pgs[["pgid", "up", "up_primary", "acting", "acting_primary"]].to_dict("records"):
+        cu, cup, ca, cap = table.get(rec["pgid"], ((), -1, (), -1))
+        if (tuple(rec["up"]) != cu or int(rec["up_primary"]) != cup or tuple(rec["acting"]) != ca
+                or int(rec["acting_primary"]) != cap):
+            out.append({**rec, "up_calc": cu, "up_primary_calc": cup, "acting_calc": ca,
+                        "acting_primary_calc": cap})
+    return pd.DataFrame.from_records(out, columns=cols)
+
+
+# --------------------------------------------------------------------------------------------------
+# what-if transforms (pure: they return new snapshots)
+
+
+def with_pg_num(snap: Snapshot, pg_num: int, pool_ids: Iterable[int] | None = None) -> Snapshot:
+    """Set ``pg_num`` of some (default: all) pools, keeping ``pgp_num`` (osdmaptool ``--pg_num``)."""
+    if pg_num <= 0:
+        raise ValueError("pg_num must be positive")
+    pools = snap.pools.copy()
+    mask = np.ones(len(pools), dtype=bool) if pool_ids is None else pools["pool_id"].isin(list(pool_ids))
+    pools.loc[mask, "pg_num"] = int(pg_num)
+    return snap.replace(pools=pools)
+
+
+def _osd_edit(snap: Snapshot, osd_ids: Iterable[int], **values: Any) -> Snapshot:
+    osds = snap.osds.copy()
+    ids = [int(i) for i in osd_ids]
+    max_osd = int((snap.osdmap or {}).get("max_osd", osds["osd_id"].max() + 1 if len(osds) else 0))
+    ids = [i for i in ids if 0 <= i < max_osd]
+    mask = osds["osd_id"].isin(ids)
+    for k, v in values.items():
+        if k in osds or k in ("up", "in", "reweight", "weight_fixed"):
+            osds.loc[mask, k] = v
+    return snap.replace(osds=osds)
+
+
+def mark_out(snap: Snapshot, osd_ids: Iterable[int], *, mark_up: bool = False) -> Snapshot:
+    """Mark OSDs out (reweight 0).  ``mark_up=True`` also marks them up, as osdmaptool ``--mark-out`` does."""
+    vals: dict[str, Any] = {"in": False, "reweight": 0.0, "weight_fixed": 0}
+    if mark_up:
+        vals["up"] = True
+    return _osd_edit(snap, osd_ids, **vals)
+
+
+def mark_in(snap: Snapshot, osd_ids: Iterable[int]) -> Snapshot:
+    """Mark OSDs in (reweight 1)."""
+    return _osd_edit(snap, osd_ids, **{"in": True, "reweight": 1.0, "weight_fixed": ONE})
+
+
+def mark_up(snap: Snapshot, osd_ids: Iterable[int], up: bool = True) -> Snapshot:
+    """Mark OSDs up (or down with ``up=False``)."""
+    return _osd_edit(snap, osd_ids, up=bool(up))
+
+
+def adjust_crush_weight(snap: Snapshot, weights: dict[int, float]) -> Snapshot:
+    """Change CRUSH weights of OSDs (osdmaptool ``--adjust-crush-weight id:w,...``), parents adjusted.
+
+    Parameters
+    ----------
+    snap : Snapshot
+    weights : dict
+        ``{osd_id: weight}`` in CRUSH units (1.0 = 0x10000), converted like Ceph's
+        ``adjust_item_weightf`` (float32 multiply, truncation).  Applied in the given order.
+
+    Returns
+    -------
+    Snapshot
+        A new snapshot with a new CRUSH map (weight sets/choose_args are not changed).
+    """
+    crush = snap.crush
+    if crush is None:
+        raise UnsupportedFeatureError("adjust_crush_weight needs a CRUSH map")
+    if getattr(crush, "with_item_weight", None) is None:
+        raise UnsupportedFeatureError("this CRUSH engine cannot change item weights")
+    from .crush.map import float_to_16_16_f32
+
+    for osd, w in weights.items():
+        crush = crush.with_item_weight(int(osd), float_to_16_16_f32(float(w)))
+    return snap.replace(crush=crush)
