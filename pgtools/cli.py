@@ -7,6 +7,7 @@ suggest changes print the ``ceph`` commands for a human to run.  Bad input gives
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -260,6 +261,167 @@ def collect(
         raise typer.Exit(1)
 
 
+class MapFormat(str, Enum):
+    dump_all = "dump-all"
+    dump = "dump"
+    stats = "stats"
+
+
+CrushOpt = Annotated[Optional[Path], typer.Option("--crush", help="`ceph osd crush dump -f json` (or crushtool text).")]  # noqa: UP045
+CaptureArg = Annotated[Optional[list[Path]], typer.Argument(help="Capture folder or files (instead of / besides --osd-dump and --crush).", show_default=False)]  # noqa: UP045
+
+
+def _load_map(capture: list[Path] | None, osd_dump: Path | None, crush: Path | None):
+    paths = [*(capture or []), *[p for p in (osd_dump, crush) if p is not None]]
+    if not paths:
+        raise typer.BadParameter("give a capture folder, or --osd-dump and --crush")
+    snap = _load(paths)
+    if snap.crush is None:
+        raise PgtoolsError("no CRUSH map in the input: add --crush crush_dump.json")
+    if not len(snap.pools):
+        raise PgtoolsError("no pools in the input: add --osd-dump osd_dump.json")
+    return snap
+
+
+@app.command("map")
+def map_cmd(
+    capture: CaptureArg = None,
+    osd_dump: OsdDumpOpt = None,
+    crush: CrushOpt = None,
+    pool: Annotated[Optional[int], typer.Option(help="Only this pool (osdmaptool --pool).")] = None,  # noqa: UP045
+    pg_num: Annotated[Optional[int], typer.Option("--pg-num", help="Override pg_num of the mapped pools; pgp_num is kept (osdmaptool --pg_num).")] = None,  # noqa: UP045
+    mark_out: Annotated[Optional[list[int]], typer.Option("--mark-out", help="Mark this OSD out (repeatable).")] = None,  # noqa: UP045
+    adjust_crush_weight: Annotated[Optional[list[str]], typer.Option("--adjust-crush-weight", help="OSD:WEIGHT (repeatable).")] = None,  # noqa: UP045
+    fmt: Annotated[MapFormat, typer.Option("--format", help="dump-all, dump or stats, as osdmaptool --test-map-pgs[-dump[-all]].")] = MapFormat.stats,
+) -> None:
+    """Recompute every PG's mapping exactly as Ceph 16.2.15, printed byte for byte like osdmaptool.
+
+    dump-all: `osdmaptool om --test-map-pgs-dump-all`; dump: `--test-map-pgs-dump`; stats: `--test-map-pgs`.
+    So you can diff pgtools against osdmaptool, then ask what-ifs osdmaptool cannot.
+
+    Example:  pgtools map sample_dumps/seedlike_max300 --pool 1 --pg-num 256 --format dump-all
+    """
+    from .osdmaptool_format import osdmaptool_output
+
+    snap = _load_map(capture, osd_dump, crush)
+    flag = {"dump-all": "--test-map-pgs-dump-all", "dump": "--test-map-pgs-dump", "stats": "--test-map-pgs"}
+    args = [flag[fmt.value]]
+    if pool is not None:
+        args += ["--pool", str(pool)]
+    if pg_num is not None:
+        args += ["--pg_num", str(pg_num)]
+    for o in mark_out or []:
+        args += ["--mark-out", str(o)]
+    if adjust_crush_weight:
+        for a in adjust_crush_weight:
+            osd, _, w = a.partition(":")
+            if not osd.isdigit() or not w:
+                raise typer.BadParameter(f"--adjust-crush-weight wants OSD:WEIGHT, not {a!r}")
+            float(w)
+        args += ["--adjust-crush-weight", ",".join(adjust_crush_weight)]
+    _out(osdmaptool_output(snap, args))
+
+
+@app.command("map-object")
+def map_object_cmd(
+    name: Annotated[str, typer.Argument(help="Object name.")],
+    capture: Annotated[Optional[list[Path]], typer.Option("--capture", help="Capture folder or files.")] = None,  # noqa: UP045
+    osd_dump: OsdDumpOpt = None,
+    crush: CrushOpt = None,
+    pool: Annotated[str, typer.Option(help="Pool name or id.")] = "",
+    namespace: Annotated[str, typer.Option(help="RADOS namespace.")] = "",
+    key: Annotated[str, typer.Option(help="Object locator key (hashed instead of the name).")] = "",
+) -> None:
+    """Where does an object live?  Prints what `ceph osd map POOL NAME [NAMESPACE]` prints."""
+    from .objects import format_osd_map, map_object
+
+    if not pool:
+        raise typer.BadParameter("--pool is required")
+    snap = _load_map(capture, osd_dump, crush)
+    _out(format_osd_map(map_object(snap, pool, name, namespace, key=key)))
+
+
+@app.command()
+def verify(
+    capture: DumpArg,
+    limit: Annotated[int, typer.Option(help="Show at most this many differing PGs.")] = 50,
+) -> None:
+    """Re-map every PG of a capture and compare with the up/acting sets the dump reports.
+
+    Exit status 0 when every PG matches, 1 when any differs (listed), 2 on bad input.
+    """
+    from . import _format
+    from .placement import verify_placement
+
+    snap = _load(capture)
+    if snap.crush is None:
+        raise PgtoolsError("the capture has no CRUSH map (ceph osd crush dump -f json); cannot recompute")
+    if not len(snap.pgs):
+        raise PgtoolsError("the capture has no PG dump; nothing to verify")
+    diff = verify_placement(snap)
+    if len(diff):
+        _out(_format.frame_text(diff.head(limit)))
+        _out(f"{len(diff)} of {len(snap.pgs)} PGs differ from the dump\n")
+        raise typer.Exit(1)
+    _out(f"all {len(snap.pgs)} PGs match: up, acting and primaries recomputed exactly\n")
+
+
+class Release(str, Enum):
+    nautilus = "nautilus"
+    octopus = "octopus"
+    pacific = "pacific"
+    quincy = "quincy"
+    reef = "reef"
+
+
+@app.command()
+def autoscale(
+    capture: DumpArg,
+    release: Annotated[Optional[Release], typer.Option(help="Autoscaler version (default: the capture's release, else pacific).")] = None,  # noqa: UP045
+    target_per_osd: Annotated[Optional[int], typer.Option("--target-per-osd", help="mon_target_pg_per_osd (default: capture config, else 100).")] = None,  # noqa: UP045
+    explain: Annotated[bool, typer.Option("--explain", help="Also print the reason for each pool.")] = False,
+    fmt: Annotated[FrameFormat, typer.Option("--format", help="text (as `ceph osd pool autoscale-status`), csv or json.")] = FrameFormat.text,
+) -> None:
+    """What `ceph osd pool autoscale-status` would show for this capture, with the reason per pool."""
+    from .autoscale import autoscale_status, autoscale_status_json, format_autoscale_status, release_for
+
+    snap = _load(capture)
+    rel = release.value if release else release_for(snap)
+    df = autoscale_status(snap, release=rel, mon_target_pg_per_osd=target_per_osd)
+    if fmt is FrameFormat.json:
+        _out(autoscale_status_json(df, release=rel))
+    elif fmt is FrameFormat.csv:
+        _out(df.to_csv(index=False))
+    else:
+        _out(format_autoscale_status(df, release=rel))
+        if explain:
+            _out("\n" + "".join(f"{r.pool_name}: {r.reason}\n" for r in df.itertuples()))
+
+
+@app.command()
+def pgcalc(
+    osds: Annotated[int, typer.Option("--osds", help="Number of OSDs.")],
+    preset: Annotated[str, typer.Option(help="Pool layout: openstack, openstack_rgw, rgw, cephfs, rbd.")] = "openstack",
+    target_per_osd: Annotated[int, typer.Option("--target-per-osd", help="Target PGs per OSD: 100 (no growth), 200 (up to 2x), 300.")] = 100,
+    size: Annotated[int, typer.Option(help="Replicas (k+m for EC).")] = 3,
+    fmt: Annotated[FrameFormat, typer.Option("--format", help="Output format.")] = FrameFormat.text,
+) -> None:
+    """PGCalc: pg_num per pool from target PGs per OSD and each pool's share of the data, steps shown."""
+    from . import _format
+    from .pgcalc import pgcalc_preset
+
+    df = pgcalc_preset(preset, osds, target_per_osd=target_per_osd, size=size)
+    if fmt is FrameFormat.csv:
+        _out(df.to_csv(index=False))
+    elif fmt is FrameFormat.json:
+        _out(df.to_json(orient="records", indent=1) + "\n")
+    else:
+        _out(_format.frame_text(df.drop(columns=["reason"])))
+        _out("\n" + "".join(f"{r.pool}: {r.reason}\n" for r in df.itertuples()))
+        total = int((df["final"] * df["size"]).sum())
+        _out(f"\ntotal {total} PG replicas = {total / osds:.1f} per OSD (target {target_per_osd})\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning pgtools errors into one line and exit status 2."""
     try:
@@ -279,15 +441,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("pgtools: interrupted")
         return 130
-    except Exception as e:  # click usage errors and the like
-        import click
-
-        if isinstance(e, click.exceptions.Abort):
+    except Exception as e:  # usage errors from typer's (vendored) click, and internal errors
+        name = type(e).__name__
+        if name == "Abort":
             return 1
-        if isinstance(e, click.ClickException):
-            e.show()
+        fmt_msg = getattr(e, "format_message", None)
+        if callable(fmt_msg) and hasattr(e, "exit_code"):
+            _err(f"pgtools: error: {fmt_msg()} (see --help)")
             return 2
-        raise
+        if os.environ.get("PGTOOLS_DEBUG"):
+            raise
+        _err(f"pgtools: internal error: {name}: {e} (set PGTOOLS_DEBUG=1 for a traceback)")
+        return 3
     return 0
 
 

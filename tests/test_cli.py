@@ -80,3 +80,64 @@ def test_demo_writes_outputs(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "too many PGs per OSD (480 > max 300)" in r.stdout
     assert (tmp_path / "out" / "table.csv").read_text().startswith("osd_id,1,2,")
+
+
+def test_map_is_byte_identical_to_osdmaptool():
+    r = run("map", CAPTURE)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (REAL / "osdmaptool_test_map_pgs.txt").read_text()
+    r = run("map", "--osd-dump", REAL / "osd_dump.json", "--crush", REAL / "crush_dump.json", "--format", "dump-all")
+    assert r.stdout == (REAL / "osdmaptool_map_all.txt").read_text()
+
+
+def test_map_with_options_and_bad_options():
+    r = run("map", CAPTURE, "--pool", "3", "--pg-num", "256", "--format", "dump-all")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "pool 3 pg_num 256" and len(lines) == 257
+    assert run("map", CAPTURE, "--adjust-crush-weight", "x").returncode == 2
+    assert run("map").returncode == 2
+
+
+def test_verify_clean_and_dirty(tmp_path):
+    r = run("verify", CAPTURE)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "all 1920 PGs match: up, acting and primaries recomputed exactly\n"
+    import shutil
+
+    for f in ("osd_dump.json", "crush_dump.json"):
+        shutil.copy(REAL / f, tmp_path / f)
+    text = (REAL / "pg_dump_pgs_brief.txt").read_text().splitlines()
+    for i, ln in enumerate(text):
+        if ln.startswith("2.1f "):
+            cells = ln.split()
+            cells[2] = "[11,10,9]"
+            text[i] = "  ".join(cells)
+    (tmp_path / "pgs.txt").write_text("\n".join(text) + "\n")
+    r = run("verify", tmp_path)
+    assert r.returncode == 1
+    assert "1 of 1920 PGs differ" in r.stdout and "2.1f" in r.stdout
+    r = run("verify", REAL / "pg_dump.txt")
+    assert r.returncode == 2 and "CRUSH" in r.stderr
+
+
+def test_map_object_like_ceph_osd_map():
+    r = run("map-object", "--capture", CAPTURE, "--pool", "rbd", "test-object-1")
+    assert r.returncode == 0, r.stderr
+    # raw pg 1.74dc35e2 folds to 1.62 with pg_num 128 (ceph_algorithms.md §8, real-world check)
+    assert r.stdout.startswith("osdmap e101 pool 'rbd' (1) object 'test-object-1' -> pg 1.74dc35e2 (1.62) -> up ([")
+
+
+def test_autoscale_reproduces_the_capture(tmp_path):
+    r = run("autoscale", CAPTURE)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (REAL / "autoscale_status.txt").read_text()
+    r = run("autoscale", CAPTURE, "--explain")
+    assert "rbd: " in r.stdout and "autoscale mode is off" in r.stdout
+
+
+def test_pgcalc():
+    r = run("pgcalc", "--osds", "12", "--preset", "openstack")
+    assert r.returncode == 0, r.stderr
+    assert "volumes: 100 × 12 OSDs × 53% / size 3 = 212.00; nearest power of two 256" in r.stdout
+    assert run("pgcalc", "--osds", "12", "--preset", "nope").returncode == 2
