@@ -90,11 +90,24 @@ def test_map_is_byte_identical_to_osdmaptool():
     assert r.stdout == (REAL / "osdmaptool_map_all.txt").read_text()
 
 
-def test_map_with_options_and_bad_options():
-    r = run("map", CAPTURE, "--pool", "3", "--pg-num", "256", "--format", "dump-all")
+@pytest.mark.oracle
+@pytest.mark.parametrize("extra", [["--pool", "3", "--pg_num", "256"], ["--mark-out", "4"],
+                                   ["--adjust-crush-weight", "5:0.5"]])
+def test_map_options_equal_osdmaptool(extra):
+    import shutil
+
+    if not shutil.which("osdmaptool"):
+        pytest.skip("osdmaptool not installed")
+    ref = subprocess.run(["osdmaptool", str(REAL / "osdmap.bin"), "--test-map-pgs-dump-all", *extra],
+                         capture_output=True, text=True, timeout=120)
+    assert ref.returncode == 0
+    ours = [a.replace("--pg_num", "--pg-num") for a in extra]
+    r = run("map", CAPTURE, "--format", "dump-all", *ours)
     assert r.returncode == 0, r.stderr
-    lines = r.stdout.splitlines()
-    assert lines[0] == "pool 3 pg_num 256" and len(lines) == 257
+    assert r.stdout == ref.stdout
+
+
+def test_map_bad_options():
     assert run("map", CAPTURE, "--adjust-crush-weight", "x").returncode == 2
     assert run("map").returncode == 2
 
