@@ -539,3 +539,323 @@ def check_pg_num(snap: Snapshot, pool: int | str | None, pg_num: int, *, size: i
     msg = (f"{prefix} pg_num {int(pg_num)} size {int(size)} would mean {projected} total pgs, which exceeds "
            f"max {max_pgs} (mon_max_pg_per_osd {lim['mon_max_pg_per_osd']} * num_in_osds {osd_num})")
     return Finding("POOL_PG_NUM_REFUSED", "ERANGE", msg, numbers=numbers)
+
+
+# ---- plotting support ----
+# Small computations the plots in :mod:`pgtools.plotting` need, kept here so that plotting only draws.
+
+
+def group_imbalance(im: pd.DataFrame, key: str = "host") -> pd.DataFrame:
+    """Sum an :func:`imbalance` table over a grouping column (``host`` by default).
+
+    Parameters
+    ----------
+    im : DataFrame
+        The output of :func:`imbalance` (per OSD, or per pool and OSD with ``per_pool=True``).
+    key : str
+        Column to group by; OSDs whose ``key`` is missing are grouped under ``"(none)"``.
+
+    Returns
+    -------
+    DataFrame
+        ``key`` (+ ``pool_id`` when ``im`` has it), ``osds`` (number of OSDs), ``pgs``, ``target``,
+        ``deviation`` and ``deviation_pct`` recomputed on the sums.  Groups are in the order of their
+        lowest OSD id.
+    """
+    if key not in im.columns:
+        raise ValueError(f"the imbalance table has no column {key!r}")
+    df = im.copy()
+    df[key] = df[key].astype(object).where(df[key].notna(), "(none)")
+    order = df.groupby(key, sort=False)["osd_id"].min().sort_values().index.tolist()
+    keys = [key, "pool_id"] if "pool_id" in df.columns else [key]
+    out = df.groupby(keys, sort=False).agg(osds=("osd_id", "nunique"), pgs=("pgs", "sum"),
+                                          target=("target", "sum")).reset_index()
+    out["deviation"] = out.pgs - out.target
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["deviation_pct"] = np.where(out.target > 0, 100.0 * out.deviation / out.target, np.nan)
+    out["_order"] = out[key].map({k: i for i, k in enumerate(order)})
+    sort = ["_order", "pool_id"] if "pool_id" in out.columns else ["_order"]
+    return out.sort_values(sort).drop(columns="_order").reset_index(drop=True)
+
+
+def _binomial_pmf(n: int, p: float, k: np.ndarray) -> np.ndarray:
+    """P(X = k) for X ~ Binomial(n, p), through log-gamma (exact enough for any n)."""
+    k = np.asarray(k, dtype=np.int64)
+    out = np.zeros(k.shape, dtype=float)
+    ok = (k >= 0) & (k <= n)
+    if p <= 0.0 or p >= 1.0:
+        out[ok & (k == (0 if p <= 0.0 else n))] = 1.0
+        return out
+    lg = np.vectorize(math.lgamma, otypes=[float])
+    kk = k[ok].astype(float)
+    logpmf = (math.lgamma(n + 1) - lg(kk + 1) - lg(n - kk + 1) + kk * math.log(p)
+              + (n - kk) * math.log1p(-p))
+    out[ok] = np.exp(logpmf)
+    return out
+
+
+def expected_spread(snap: Snapshot, by: str = "up") -> pd.DataFrame:
+    """Each OSD's target and the standard deviation uniformly random placement would give around it.
+
+    If each of the ``n`` copies (Σ targets) landed on an OSD independently with probability
+    ``p = target / n`` (its weight share), the OSD's count would be Binomial(``n``, ``p``), with standard
+    deviation ``sqrt(n·p·(1−p))``.  With equal weights this is the ``expected_stddev`` of
+    :func:`imbalance_summary` for every OSD.
+
+    Returns
+    -------
+    DataFrame
+        ``osd_id, pgs, target, p, expected_stddev`` over the OSDs with a non-zero target;
+        ``attrs["n"]`` is ``n``.
+    """
+    im = imbalance(snap, by)
+    im = im[im.target > 0]
+    n = int(round(float(im.target.sum())))
+    out = im[["osd_id", "pgs", "target"]].reset_index(drop=True)
+    out["p"] = out.target / n if n > 0 else np.nan
+    out["expected_stddev"] = np.sqrt(n * out.p * (1 - out.p))
+    out.attrs["n"] = n
+    return out
+
+
+def pg_count_histogram(snap: Snapshot, by: str = "up", *, bins: int = 20) -> pd.DataFrame:
+    """Observed PGs-per-OSD distribution against uniformly random placement.
+
+    Random placement of ``n`` copies gives an OSD with weight share ``p`` a Binomial(``n``, ``p``) count
+    (see :func:`expected_spread`); the expected number of OSDs in a bin is the sum over OSDs of the
+    probability that their count falls in it.  With equal weights (``p = 1/N`` for all) this is
+    ``N × P(left ≤ X < right)`` for X ~ Binomial(n, 1/N), the spread osdmaptool's "expected" stddev refers to.
+
+    Parameters
+    ----------
+    snap : Snapshot
+    by : {"up", "acting", "up_primary", "acting_primary"}
+    bins : int
+        About how many bins to use.  Bins are integer-aligned, of equal width, and cover both the observed
+        counts and every OSD's target ± 4 expected standard deviations.
+
+    Returns
+    -------
+    DataFrame
+        ``left``, ``right`` (bin ``[left, right)``, int), ``osds`` (OSDs observed in the bin) and
+        ``expected`` (expected OSDs in the bin), over the OSDs with a non-zero target (see
+        :func:`imbalance`).  ``attrs`` holds ``n`` (copies), ``n_osds`` and ``equal_weights``.
+    """
+    spread = expected_spread(snap, by)
+    counts = spread.pgs.to_numpy(dtype=np.int64)
+    n_osds = len(counts)
+    n = int(spread.attrs.get("n", 0))
+    if n_osds == 0 or n == 0:
+        out = pd.DataFrame({"left": [], "right": [], "osds": [], "expected": []})
+        out.attrs.update(n=0, n_osds=0, equal_weights=True)
+        return out
+    ps = spread.p.to_numpy(dtype=float)
+    equal = bool(np.allclose(ps, ps[0], rtol=1e-12, atol=0.0))
+    tgt, sd = spread.target.to_numpy(dtype=float), spread.expected_stddev.to_numpy(dtype=float)
+    lo = max(int(min(counts.min(), math.floor((tgt - 4 * sd).min()))), 0)
+    hi = int(max(counts.max(), math.ceil((tgt + 4 * sd).max()))) + 1
+    width = max(1, math.ceil((hi - lo) / max(int(bins), 1)))
+    edges = np.arange(lo, hi + width, width, dtype=np.int64)
+    if edges[-1] < hi:
+        edges = np.append(edges, edges[-1] + width)
+    left, right = edges[:-1], edges[1:]
+    # the last edge lies past every count, so np.histogram's closed last bin equals our [left, right)
+    observed = np.histogram(counts, bins=edges)[0]
+    ks = np.arange(lo, int(edges[-1]), dtype=np.int64)
+    expected = np.zeros(len(left))
+    uniq, mult = np.unique(np.round(ps, 15), return_counts=True) if not equal else (ps[:1], [n_osds])
+    for p, m in zip(uniq, mult, strict=True):
+        expected += m * np.add.reduceat(_binomial_pmf(n, float(p), ks), (left - lo).astype(np.int64))
+    out = pd.DataFrame({"left": left, "right": right, "osds": observed.astype(np.int64),
+                        "expected": expected})
+    out.attrs.update(n=n, n_osds=n_osds, equal_weights=equal)
+    return out
+
+
+def osd_utilization(snap: Snapshot) -> pd.DataFrame:
+    """Per-OSD %used against the cluster-wide %used (what ``ceph osd df`` calls VAR = 1).
+
+    Returns
+    -------
+    DataFrame
+        ``osd_id, host, utilization, target, deviation`` for the OSDs whose utilization is known;
+        ``target`` is ``100 × Σ kb_used / Σ kb`` when ``kb``/``kb_used`` are known, else the mean
+        utilization.  Raises ValueError when the snapshot has no utilization (no ``osd df`` dump).
+    """
+    osds = snap.osds
+    if not len(osds) or "utilization" not in osds.columns or osds["utilization"].isna().all():
+        raise ValueError("the snapshot has no OSD utilization (load a `ceph osd df` dump)")
+    df = osds[osds["utilization"].notna()].copy()
+    util = pd.to_numeric(df["utilization"], errors="coerce").astype(float)
+    target = float("nan")
+    if {"kb", "kb_used"} <= set(df.columns):
+        kb = pd.to_numeric(df["kb"], errors="coerce").astype(float)
+        used = pd.to_numeric(df["kb_used"], errors="coerce").astype(float)
+        if kb.notna().all() and used.notna().all() and kb.sum() > 0:
+            target = 100.0 * float(used.sum()) / float(kb.sum())
+    if math.isnan(target):
+        target = float(util.mean())
+    host = df["host"] if "host" in df.columns else pd.Series([None] * len(df), index=df.index)
+    out = pd.DataFrame({"osd_id": df["osd_id"].astype(np.int64).to_numpy(), "host": host.to_numpy(),
+                        "utilization": util.to_numpy(), "target": target})
+    out["deviation"] = out.utilization - out.target
+    return out.sort_values("osd_id").reset_index(drop=True)
+
+
+def crush_hierarchy(snap: Snapshot, by: str = "up") -> pd.DataFrame:
+    """The CRUSH hierarchy as a node table, with each node's share of weight and of PGs.
+
+    The hierarchy comes from ``snap.crush`` (shadow buckets left out), else from the ``ceph osd tree``
+    bucket table (``snap.meta["extra"]["osd_tree"]["tree"]``) with the OSDs attached to their host, else
+    from ``snap.osds.host`` under a single root named ``default``.
+
+    Returns
+    -------
+    DataFrame
+        One row per node in depth-first order: ``id`` (negative for buckets), ``name``, ``type``
+        (``osd`` for devices), ``parent_id`` (nullable), ``depth`` (0 at roots), ``crush_weight``,
+        ``device_class`` (OSDs), ``pgs`` (PG copies on the OSDs below, see :func:`pg_counts`),
+        ``weight_share`` and ``pg_share`` (fractions of the node's root).
+    """
+    counts = pg_counts(snap, by) if len(snap.pgs) else pd.Series(dtype=np.int64)
+    osds = snap.osds.set_index("osd_id") if len(snap.osds) else pd.DataFrame()
+    children: dict[int, list[int]] = {}
+    info: dict[int, dict[str, Any]] = {}
+
+    def osd_info(o: int, weight: float | None = None, dclass: Any = None) -> dict[str, Any]:
+        row = osds.loc[o] if o in osds.index else None
+        if weight is None:
+            weight = float(row["crush_weight"]) if row is not None and "crush_weight" in row.index \
+                and not pd.isna(row["crush_weight"]) else 0.0
+        if dclass is None and row is not None and "device_class" in row.index and not pd.isna(row["device_class"]):
+            dclass = row["device_class"]
+        name = row["name"] if row is not None and "name" in row.index and not pd.isna(row["name"]) else f"osd.{o}"
+        return {"name": name, "type": "osd", "crush_weight": float(weight), "device_class": dclass}
+
+    roots: list[int] = []
+    crush = snap.crush
+    tree = (snap.meta.get("extra") or {}).get("osd_tree", {}) if isinstance(snap.meta, dict) else {}
+    tree = tree.get("tree") if isinstance(tree, dict) else None
+    if crush is not None:
+        parents = crush.parents()
+        for bid, b in crush.buckets.items():
+            if "~" in b.name:
+                continue
+            info[bid] = {"name": b.name, "type": crush.types.get(b.type_id, str(b.type_id)),
+                         "crush_weight": b.weight / 0x10000, "device_class": None}
+            children[bid] = [int(i) for i in b.items]
+            for it, w in zip(b.items, b.weights, strict=True):
+                if it >= 0:
+                    dclass = crush.devices.get(it, (None, None))[1]
+                    info[int(it)] = osd_info(int(it), w / 0x10000, dclass)
+            if bid not in parents:
+                roots.append(bid)
+        roots.sort(reverse=True)
+    elif isinstance(tree, pd.DataFrame) and len(tree):
+        for r in tree.itertuples(index=False):
+            bid = int(r.id)
+            info[bid] = {"name": r.name, "type": r.type, "crush_weight": float(r.crush_weight),
+                         "device_class": None}
+            children.setdefault(bid, [])
+        for r in tree.itertuples(index=False):
+            if pd.isna(r.parent_id):
+                roots.append(int(r.id))
+            else:
+                children.setdefault(int(r.parent_id), []).append(int(r.id))
+        by_name = {v["name"]: k for k, v in info.items()}
+        for o in osds.index:
+            host = osds.loc[o, "host"] if "host" in osds.columns else None
+            if host in by_name:
+                info[int(o)] = osd_info(int(o))
+                children[by_name[host]].append(int(o))
+    else:
+        info[-1] = {"name": "default", "type": "root", "crush_weight": 0.0, "device_class": None}
+        children[-1] = []
+        roots.append(-1)
+        hosts: dict[str, int] = {}
+        ids = sorted(set(osds.index.astype(int)) | set(int(o) for o in counts.index))
+        for o in ids:
+            host = osds.loc[o, "host"] if o in osds.index and "host" in osds.columns else None
+            host = "(no host)" if host is None or pd.isna(host) else str(host)
+            if host not in hosts:
+                hosts[host] = -2 - len(hosts)
+                info[hosts[host]] = {"name": host, "type": "host", "crush_weight": 0.0, "device_class": None}
+                children[hosts[host]] = []
+                children[-1].append(hosts[host])
+            info[o] = osd_info(o)
+            children[hosts[host]].append(o)
+        for h in hosts.values():
+            info[h]["crush_weight"] = sum(info[o]["crush_weight"] for o in children[h])
+        info[-1]["crush_weight"] = sum(info[h]["crush_weight"] for h in hosts.values())
+
+    rows: list[tuple] = []
+
+    def walk(node: int, parent: int | None, depth: int, root: int) -> int:
+        if depth > len(info) + 1:
+            raise ValueError("the CRUSH hierarchy has a cycle")
+        if node >= 0:
+            pgs = int(counts.get(node, 0))
+            rows.append((node, parent, depth, root, pgs))
+            return pgs
+        idx = len(rows)
+        rows.append((node, parent, depth, root, 0))
+        total = sum(walk(c, node, depth + 1, root) for c in children.get(node, []))
+        rows[idx] = (node, parent, depth, root, total)
+        return total
+
+    for r in roots:
+        walk(r, None, 0, r)
+    df = pd.DataFrame(rows, columns=["id", "parent_id", "depth", "root", "pgs"])
+    df["name"] = [info[i]["name"] for i in df.id]
+    df["type"] = [info[i]["type"] for i in df.id]
+    df["crush_weight"] = [float(info[i]["crush_weight"]) for i in df.id]
+    df["device_class"] = [info[i]["device_class"] for i in df.id]
+    root_w = df.root.map(df.set_index("id").crush_weight)
+    root_p = df.root.map(df.set_index("id").pgs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df["weight_share"] = np.where(root_w > 0, df.crush_weight / root_w, np.nan)
+        df["pg_share"] = np.where(root_p > 0, df.pgs / root_p, np.nan)
+    df["parent_id"] = df["parent_id"].astype("Int64")
+    return df[["id", "name", "type", "parent_id", "depth", "crush_weight", "device_class", "pgs",
+               "weight_share", "pg_share"]]
+
+
+def osd_load(snap: Snapshot, by: str = "up") -> pd.DataFrame:
+    """Per OSD: CRUSH weight, PG copies, and the bytes and objects of those copies, with their shares.
+
+    Bytes and objects come from the PG statistics of the dump (``snap.pgs.bytes``/``objects``): each PG's
+    size is credited to every OSD of its ``by`` set (a replica holds the whole PG; for EC pools a shard
+    holds about 1/k of it, which this does not model).
+
+    Returns
+    -------
+    DataFrame
+        ``osd_id, host, crush_weight, pgs, bytes, objects`` (+ ``kb_used`` when ``ceph osd df`` was
+        loaded), and ``weight_share``, ``pg_share``, ``bytes_share`` (fractions of the column totals).
+        OSDs with neither PGs nor weight are left out.
+    """
+    im = imbalance(snap, by)
+    pl = placements(snap, by)
+    pgs = snap.pgs
+    stats = [c for c in ("bytes", "objects") if c in pgs.columns]
+    if stats and len(pl):
+        per_pg = pgs[["pgid", *stats]].copy()
+        for c in stats:
+            per_pg[c] = pd.to_numeric(per_pg[c], errors="coerce").astype("Int64")
+        sums = pl[["pgid", "osd_id"]].merge(per_pg, on="pgid", how="left").groupby("osd_id")[stats].sum(
+            min_count=1)
+    else:
+        sums = pd.DataFrame(index=pd.Index([], name="osd_id"))
+    out = im[["osd_id", *[c for c in ("host", "crush_weight") if c in im.columns], "pgs"]].copy()
+    for c in ("bytes", "objects"):
+        col = sums[c] if c in sums.columns else pd.Series(dtype="Int64")
+        out[c] = out.osd_id.map(col).astype("Int64")
+    if len(snap.osds) and "kb_used" in snap.osds.columns and snap.osds["kb_used"].notna().any():
+        out["kb_used"] = out.osd_id.map(snap.osds.set_index("osd_id")["kb_used"]).astype("Int64")
+    w = pd.to_numeric(out["crush_weight"], errors="coerce").astype(float) if "crush_weight" in out.columns \
+        else pd.Series(1.0, index=out.index)
+    for share, col in (("weight_share", w), ("pg_share", out.pgs.astype(float)),
+                       ("bytes_share", out["bytes"].astype("Float64").astype(float))):
+        tot = float(col.sum(skipna=True))
+        out[share] = col / tot if tot > 0 else np.nan
+    return out.reset_index(drop=True)

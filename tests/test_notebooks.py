@@ -1,0 +1,89 @@
+"""Run every notebook top to bottom (nbclient) and fail on any error; check they are stored without outputs."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+
+from tests.paths import REPO
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+NOTEBOOKS = REPO / "notebooks"
+NAMES = ["01_quickstart.ipynb", "02_imbalance.ipynb"]
+
+
+def _kernel_name() -> str:
+    """A kernel spec that runs this interpreter: the default ``python3`` when it is ours, else one we install."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    ksm = KernelSpecManager()
+    try:
+        spec = ksm.get_kernel_spec("python3")
+        # jupyter_client swaps a bare "python" for sys.executable when it launches the kernel
+        if spec.argv and spec.argv[0] in ("python", "python3", sys.executable):
+            return "python3"
+    except NoSuchKernel:
+        pass
+    from ipykernel.kernelspec import install
+
+    install(user=True, kernel_name="pgtools-test", display_name="pgtools tests")
+    return "pgtools-test"
+
+
+_EXECUTED: dict[str, tuple[object, float]] = {}
+
+
+def _execute(name: str):
+    """Execute a copy of the notebook once per test session; return it and its run time in seconds."""
+    if name not in _EXECUTED:
+        nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+        client = nbclient.NotebookClient(nb, kernel_name=_kernel_name(), timeout=60,
+                                         resources={"metadata": {"path": str(NOTEBOOKS)}})
+        start = time.monotonic()
+        client.execute()  # raises CellExecutionError on the first failing cell
+        _EXECUTED[name] = (nb, time.monotonic() - start)
+    return _EXECUTED[name]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_runs(name):
+    nb, seconds = _execute(name)
+    assert seconds < 60
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.get("execution_count") for c in code)
+    errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors == []
+    images = sum(1 for c in code for o in c.get("outputs", []) if "image/png" in o.get("data", {}))
+    assert images >= 3
+
+
+def _text(nb) -> str:
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+def test_quickstart_prints_the_health_warning():
+    text = _text(_execute("01_quickstart.ipynb")[0])
+    assert "TOO_MANY_PGS               HEALTH_WARN  too many PGs per OSD (480 > max 300)" in text
+    assert "cluster said: too many PGs per OSD (480 > max 300)" in text
+
+
+def test_imbalance_prints_observed_and_expected_stddev():
+    text = _text(_execute("02_imbalance.ipynb")[0])
+    assert "observed stddev 11.62, expected for random placement 20.98" in text
+    assert "host stddev 19.1; Binomial(1920, 1/4): 19.0" in text
+    assert "correlation with kb_used: PG count 0.37, PG bytes 1.00" in text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_stored_without_outputs(name):
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nbformat.validate(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.get("outputs") == [] and cell.get("execution_count") is None
+    assert nb.metadata["kernelspec"]["name"] == "python3"
