@@ -1,0 +1,101 @@
+"""Placement speed against osdmaptool, measured in the same run.
+
+Two maps built with Ceph's own tools (``crushtool --build`` + ``osdmaptool --createsimple --import-crush``):
+
+* 1,000 OSDs (50 hosts × 20, straw2), one replicated pool of 32,768 PGs, size 3;
+* 10,000 OSDs (20 racks × 25 hosts × 20, straw2), one pool of 1,048,576 PGs.
+
+osdmaptool runs ``--mark-up-in --test-map-pgs --pool 1 --pg_num N``; pgtools maps the same pool from the JSON
+dumps (``osdmaptool --dump json`` with the OSDs written up/in, ``crushtool --dump``) with ``map_pgs``, and both
+outputs are compared (``--test-map-pgs`` statistics, byte for byte).  Set ``PGTOOLS_BENCH_SMALL=1`` to skip the
+10,000-OSD case.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+CACHE = Path(__file__).resolve().parents[1] / "out" / "bench_cache"
+
+
+def _run(*argv: str, cwd: Path) -> str:
+    return subprocess.run(argv, cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def _build(name: str, num_osds: int, layers: list[str], pg_num: int) -> Path:
+    d = CACHE / name
+    if (d / "osd_dump.json").exists():
+        return d
+    d.mkdir(parents=True, exist_ok=True)
+    _run("crushtool", "-o", "crush.bin", "--build", "--num_osds", str(num_osds), *layers, cwd=d)
+    _run("osdmaptool", "om", "--createsimple", str(num_osds), "--with-default-pool", "--clobber", cwd=d)
+    _run("osdmaptool", "om", "--import-crush", "crush.bin", cwd=d)
+    (d / "crush_dump.json").write_text(_run("crushtool", "-i", "crush.bin", "--dump", cwd=d))
+    dump = json.loads(_run("osdmaptool", "om", "--dump", "json", cwd=d))
+    # --createsimple OSDs do not exist until marked up/in; osdmaptool --mark-up-in does that in memory
+    dump["osds"] = [{"osd": i, "uuid": "00000000-0000-0000-0000-000000000000", "up": 1, "in": 1, "weight": 1.0,
+                     "primary_affinity": 1.0, "state": ["exists", "up"]} for i in range(num_osds)]
+    dump["max_osd"] = num_osds
+    for p in dump["pools"]:
+        p["pg_num"] = p["pg_placement_num"] = pg_num
+        p["pg_num_target"] = p["pg_placement_num_target"] = p["pg_num_pending"] = pg_num
+    (d / "osd_dump.json").write_text(json.dumps(dump))
+    return d
+
+
+def _best(fn, repeat: int) -> tuple[float, object]:
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def _case(name: str, num_osds: int, layers: list[str], pg_num: int, repeat: int) -> dict:
+    import pgtools
+    from pgtools.osdmaptool_format import render_test_map_pgs
+    from pgtools.placement import map_pgs
+
+    d = _build(name, num_osds, layers, pg_num)
+    ref_args = ["osdmaptool", "om", "--mark-up-in", "--test-map-pgs", "--pool", "1", "--pg_num", str(pg_num)]
+    t_ref, ref = _best(lambda: _run(*ref_args, cwd=d), repeat)
+    t_load0 = time.perf_counter()
+    snap = pgtools.load([d / "osd_dump.json", d / "crush_dump.json"])
+    t_load = time.perf_counter() - t_load0
+    t_cold0 = time.perf_counter()
+    map_pgs(snap, 1)
+    t_cold = time.perf_counter() - t_cold0
+    t_ours, frame = _best(lambda: map_pgs(snap, 1), repeat)
+    ref = "".join(ln for ln in ref.splitlines(keepends=True) if ln != "marking all OSDs up and in\n")
+    same = render_test_map_pgs(snap, mode="stats", pool=1) == ref
+    return {
+        "case": name, "osds": num_osds, "pgs": pg_num,
+        "osdmaptool_s": round(t_ref, 4), "pgtools_s": round(t_ours, 4), "pgtools_cold_s": round(t_cold, 4),
+        "load_s": round(t_load, 3), "ratio": round(t_ours / t_ref, 2), "identical_stats": same,
+        "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "rows": len(frame),
+    }
+
+
+def run() -> list[dict]:
+    if not (shutil.which("crushtool") and shutil.which("osdmaptool")):
+        return [{"skipped": "crushtool/osdmaptool not installed (apt-get install ceph-base ceph-common)"}]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    out = [_case("osds1k_pgs32k", 1000, ["host", "straw2", "20", "root", "straw2", "0"], 32768, 3)]
+    if not os.environ.get("PGTOOLS_BENCH_SMALL"):
+        out.append(_case("osds10k_pgs1m", 10000,
+                         ["host", "straw2", "20", "rack", "straw2", "25", "root", "straw2", "0"], 1 << 20, 1))
+    return out
+
+
+if __name__ == "__main__":
+    tempfile.tempdir = None
+    for r in run():
+        print(json.dumps(r))
