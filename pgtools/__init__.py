@@ -30,6 +30,19 @@ from .errors import (
 from .io import load
 from .model import NONE, Snapshot
 
+_SUBMODULES = ("analysis", "autoscale", "collect", "crush", "io", "model", "objects", "pgcalc", "pgnum",
+               "placement", "plotting", "simulate")
+
+
+def __getattr__(name: str):
+    """Import submodules on first use (``pgtools.plotting`` pulls in matplotlib only when asked for)."""
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'pgtools' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
     "load",

@@ -83,3 +83,22 @@ def test_unrecognised_inputs(tmp_path):
     shutil.copy(REAL / "pg_dump.txt", tmp_path / "pg.txt")
     snap = pgtools.load(tmp_path)
     assert str(f) in snap.meta["skipped"]
+
+
+def test_snapshot_recomputes_its_own_placement():
+    snap = pgtools.load(SAMPLE_DUMPS / "seedlike_max300_json")
+    assert len(snap.verify_placement()) == 0
+    m = snap.map_pgs(5)
+    assert len(m) == 128 and set(m.pool_id) == {5}
+    ref = snap.pgs.set_index("pgid").loc[list(m.pgid)]
+    assert list(ref.up) == list(m.up)
+
+
+def test_submodules_are_reachable_lazily():
+    import sys
+
+    assert pgtools.placement.map_pgs is not None
+    assert pgtools.pgnum.split_children(3, 8, 32) == [11, 19, 27]
+    assert "pgtools.plotting" in sys.modules or pgtools.plotting.pg_heatmap is not None
+    with pytest.raises(AttributeError):
+        pgtools.nosuchthing  # noqa: B018
