@@ -44,8 +44,8 @@ def _build(name: str, num_osds: int, layers: list[str], pg_num: int) -> Path:
                      "primary_affinity": 1.0, "state": ["exists", "up"]} for i in range(num_osds)]
     dump["max_osd"] = num_osds
     for p in dump["pools"]:
-        p["pg_num"] = p["pg_placement_num"] = pg_num
-        p["pg_num_target"] = p["pg_placement_num_target"] = p["pg_num_pending"] = pg_num
+        # as osdmaptool --pg_num: pg_num changes, pgp_num (pg_placement_num) stays what --createsimple set
+        p["pg_num"] = p["pg_num_target"] = p["pg_num_pending"] = pg_num
     (d / "osd_dump.json").write_text(json.dumps(dump))
     return d
 
