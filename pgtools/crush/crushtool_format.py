@@ -1,0 +1,109 @@
+"""crushtool ``--test --show-mappings`` emulation and output formatting."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .hash import hash2_vec
+
+if TYPE_CHECKING:
+    from .map import CrushMap
+
+__all__ = ["format_mappings", "crushtool_weights", "crushtool_test"]
+
+
+def format_mappings(rule: int, results: np.ndarray | Sequence[Sequence[int]],
+                    xs: Iterable[int] | None = None) -> str:
+    """Format mappings exactly like ``crushtool --test --show-mappings``.
+
+    Parameters
+    ----------
+    rule : int
+        Rule id printed on each line.
+    results : 2-D array or sequence of sequences
+        One mapping per input (as returned by :func:`~pgtools.crush.map_values`); ``-1`` entries are
+        padding and are dropped, ``ITEM_NONE`` is printed as ``2147483647`` like crushtool does.
+    xs : iterable of int, optional
+        The x printed on each line (default 0, 1, 2, ...).
+
+    Returns
+    -------
+    str
+        Lines ``CRUSH rule R x X [a,b,c]``, each ending in a newline.
+    """
+    rows = results.tolist() if isinstance(results, np.ndarray) else [list(r) for r in results]
+    xs_list = list(range(len(rows))) if xs is None else [int(v) for v in xs]
+    if len(xs_list) != len(rows):
+        raise ValueError("xs and results differ in length")
+    out = []
+    for x, row in zip(xs_list, rows, strict=False):
+        vals = ",".join(str(int(v)) for v in row if v != -1)
+        out.append(f"CRUSH rule {rule} x {x} [{vals}]\n")
+    return "".join(out)
+
+
+def _cli_weight(f: float) -> int:
+    """``CrushTester::set_device_weight``: ``(int)(f * 0x10000)`` with f a float, clamped to [0, 0x10000]."""
+    f32 = struct.unpack("f", struct.pack("f", float(f)))[0]
+    prod = f32 * 65536.0
+    if prod != prod:
+        w = 0
+    else:
+        w = int(max(min(prod, 2.0 ** 31), -(2.0 ** 31)))
+    return max(0, min(0x10000, w))
+
+
+def crushtool_weights(crush: CrushMap, overrides: Mapping[int, float] | None = None) -> list[int]:
+    """The weight vector crushtool's tester uses, with ``--weight OSD W`` overrides applied.
+
+    Devices present in a bucket get 0x10000, other ids below ``max_devices`` get 0; an override
+    becomes ``(int)(W * 0x10000)`` computed in float32 and clamped to [0, 0x10000].  Overrides for
+    ids at or above max_devices are ignored (crushtool never looks at them).
+    """
+    w = crush.default_weights()
+    for osd, f in (overrides or {}).items():
+        if 0 <= osd < len(w):
+            w[osd] = _cli_weight(f)
+    return w
+
+
+def crushtool_test(crush: CrushMap, rule: int, num_rep: int, min_x: int = 0, max_x: int = 1023,
+                   weights: Mapping[int, float] | None = None, pool_id: int = -1) -> str:
+    """Reproduce ``crushtool -i map --test --show-mappings --rule R --num-rep N`` output.
+
+    Parameters
+    ----------
+    crush : CrushMap
+    rule : int
+        Rule id.
+    num_rep : int
+        ``--num-rep``.
+    min_x, max_x : int
+        ``--min-x``/``--max-x`` (inclusive).
+    weights : mapping, optional
+        ``--weight OSD W`` overrides (W a float in [0, 1]).
+    pool_id : int
+        ``--pool-id``: when not -1, the input is ``hash2(x, pool_id)`` (and choose_args are looked up
+        with that key).
+
+    Returns
+    -------
+    str
+        The mapping lines, byte-identical to crushtool's.  Empty when the rule does not exist or
+        every device weight is 0 (crushtool prints nothing then).
+    """
+    from .vector import map_values
+    if rule not in crush.rules:
+        return ""
+    wv = crushtool_weights(crush, weights)
+    if sum(wv) == 0:
+        return ""
+    xs = np.arange(min_x, max_x + 1, dtype=np.int64)
+    real = hash2_vec(xs, pool_id) if pool_id != -1 else xs
+    key = pool_id if pool_id != -1 else 0
+    res = map_values(crush, rule, num_rep, real, wv, choose_args=key)
+    return format_mappings(rule, res, xs)

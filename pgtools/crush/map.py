@@ -1,0 +1,427 @@
+"""The CRUSH map model: :class:`CrushMap`, built from ``ceph osd crush dump`` JSON or crushtool text.
+
+The model keeps what placement needs, in Ceph's own units (16.16 fixed-point weights, negative
+bucket ids, rule steps as ``(op, arg1, arg2)``).  Shadow (device-class) bucket ids are taken from
+the input, never re-derived, except that crushtool text only names them (``id -N class X``) and the
+shadow trees are rebuilt from those ids the way ``CrushWrapper::populate_classes`` does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pandas as pd
+
+from ..errors import DumpFormatError, UnsupportedFeatureError
+from .buckets import (
+    ALG_NAMES,
+    TREE,
+    Bucket,
+    calc_straws,
+    list_sum_weights,
+    tree_node_weights,
+    tree_num_nodes,
+)
+
+__all__ = ["CrushMap", "Rule", "Tunables", "ChooseArg", "OPS", "OP_NAMES", "ITEM_NONE", "TUNABLE_PROFILES"]
+
+#: CRUSH_ITEM_NONE
+ITEM_NONE = 0x7FFFFFFF
+
+#: Rule step opcodes (``crush.h``).
+OPS = {
+    "noop": 0, "take": 1, "choose_firstn": 2, "choose_indep": 3, "emit": 4,
+    "chooseleaf_firstn": 6, "chooseleaf_indep": 7, "set_choose_tries": 8, "set_chooseleaf_tries": 9,
+    "set_choose_local_tries": 10, "set_choose_local_fallback_tries": 11, "set_chooseleaf_vary_r": 12,
+    "set_chooseleaf_stable": 13,
+}
+OP_NAMES = {v: k for k, v in OPS.items()}
+_MSR_OPS = {"choose_msr", "set_msr_descents", "set_msr_collision_tries"}
+_CHOOSE_OPS = {2, 3, 6, 7}
+_SET_OPS = {8, 9, 10, 11, 12, 13}
+
+_TUNABLE_FIELDS = ("choose_local_tries", "choose_local_fallback_tries", "choose_total_tries",
+                   "chooseleaf_descend_once", "chooseleaf_vary_r", "chooseleaf_stable",
+                   "straw_calc_version", "allowed_bucket_algs")
+
+#: Named tunable profiles (§4.6): values of ``_TUNABLE_FIELDS`` minus straw_calc_version/allowed algs.
+TUNABLE_PROFILES: dict[str, dict[str, int]] = {
+    "argonaut": dict(choose_local_tries=2, choose_local_fallback_tries=5, choose_total_tries=19,
+                     chooseleaf_descend_once=0, chooseleaf_vary_r=0, chooseleaf_stable=0,
+                     straw_calc_version=0, allowed_bucket_algs=22),
+    "bobtail": dict(choose_local_tries=0, choose_local_fallback_tries=0, choose_total_tries=50,
+                    chooseleaf_descend_once=1, chooseleaf_vary_r=0, chooseleaf_stable=0,
+                    straw_calc_version=0, allowed_bucket_algs=22),
+    "firefly": dict(choose_local_tries=0, choose_local_fallback_tries=0, choose_total_tries=50,
+                    chooseleaf_descend_once=1, chooseleaf_vary_r=1, chooseleaf_stable=0,
+                    straw_calc_version=0, allowed_bucket_algs=22),
+    "hammer": dict(choose_local_tries=0, choose_local_fallback_tries=0, choose_total_tries=50,
+                   chooseleaf_descend_once=1, chooseleaf_vary_r=1, chooseleaf_stable=0,
+                   straw_calc_version=1, allowed_bucket_algs=54),
+    "jewel": dict(choose_local_tries=0, choose_local_fallback_tries=0, choose_total_tries=50,
+                  chooseleaf_descend_once=1, chooseleaf_vary_r=1, chooseleaf_stable=1,
+                  straw_calc_version=1, allowed_bucket_algs=54),
+}
+TUNABLE_PROFILES["legacy"] = TUNABLE_PROFILES["argonaut"]
+TUNABLE_PROFILES["optimal"] = TUNABLE_PROFILES["default"] = TUNABLE_PROFILES["jewel"]
+
+
+@dataclass(frozen=True)
+class Tunables:
+    """CRUSH tunables.  The defaults are the ``jewel``/``optimal`` profile with straw_calc_version 1."""
+
+    choose_local_tries: int = 0
+    choose_local_fallback_tries: int = 0
+    choose_total_tries: int = 50
+    chooseleaf_descend_once: int = 1
+    chooseleaf_vary_r: int = 1
+    chooseleaf_stable: int = 1
+    straw_calc_version: int = 1
+    allowed_bucket_algs: int = 54
+
+    @classmethod
+    def profile(cls, name: str) -> Tunables:
+        """Return the named profile (argonaut/legacy, bobtail, firefly, hammer, jewel/optimal/default).
+
+        ``straw_calc_version`` is not part of Ceph's named profiles; here argonaut/legacy come with 0
+        (``set_tunables_legacy``) and jewel/optimal/default with 1 (``set_tunables_optimal``), and the
+        in-between profiles use 0 (bobtail, firefly) and 1 (hammer).  Set it explicitly with
+        :func:`dataclasses.replace` when it matters.
+        """
+        try:
+            return cls(**TUNABLE_PROFILES[name])
+        except KeyError:
+            raise ValueError(f"unknown tunables profile {name!r}") from None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A CRUSH rule: ``steps`` is a tuple of ``(op, arg1, arg2)`` with op codes from :data:`OPS`.
+
+    ``ruleset``, ``min_size`` and ``max_size`` are None when the input (Quincy and later) has none.
+    ``type`` is the pool type the rule is for (1 replicated, 3 erasure).
+    """
+
+    id: int
+    name: str
+    ruleset: int | None
+    type: int
+    min_size: int | None
+    max_size: int | None
+    steps: tuple[tuple[int, int, int], ...]
+
+
+@dataclass(frozen=True)
+class ChooseArg:
+    """choose_args entry of one bucket: ``ids`` (hash inputs) and ``weight_set`` (positions x items)."""
+
+    ids: tuple[int, ...] | None = None
+    weight_set: tuple[tuple[int, ...], ...] | None = None
+
+
+def _f32(v: float) -> float:
+    import struct
+    return struct.unpack("f", struct.pack("f", v))[0]
+
+
+def float_to_16_16_f32(v: float) -> int:
+    """``(unsigned)(strtof(v) * 65536.0f)``: the crushtool text weight conversion (§3.5)."""
+    f = _f32(v)
+    if not math.isfinite(f) or f < 0:
+        raise ValueError(f"weight {v!r} out of range")
+    w = int(f * 65536.0)
+    if w > 0xFFFFFFFF:
+        raise ValueError(f"weight {v!r} out of range")
+    return w
+
+
+@dataclass(frozen=True)
+class CrushMap:
+    """A CRUSH map.
+
+    Attributes
+    ----------
+    devices : dict
+        ``{osd_id: (name, device_class or None)}``.
+    types : dict
+        ``{type_id: type_name}``.
+    buckets : dict
+        ``{bucket_id: Bucket}`` including shadow buckets.
+    rules : dict
+        ``{rule_id: Rule}``.
+    tunables : Tunables
+    choose_args : dict
+        ``{key: {bucket_id: ChooseArg}}``; key -1 is the compat weight set, others are pool ids.
+    max_devices : int
+        One more than the largest device id in the map.
+    class_bucket : dict
+        ``{original_bucket_id: {class_name: shadow_bucket_id}}``.
+    """
+
+    devices: dict[int, tuple[str, str | None]]
+    types: dict[int, str]
+    buckets: dict[int, Bucket]
+    rules: dict[int, Rule]
+    tunables: Tunables = field(default_factory=Tunables)
+    choose_args: dict[int, dict[int, ChooseArg]] = field(default_factory=dict)
+    max_devices: int = 0
+    class_bucket: dict[int, dict[str, int]] = field(default_factory=dict)
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    # ------------------------------------------------------------------ construction helpers
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self, source: str | None = None) -> None:
+        """Check internal consistency; raise DumpFormatError naming the offending field."""
+        for bid, b in self.buckets.items():
+            if bid >= 0 or b.id != bid:
+                raise DumpFormatError(f"bucket id {bid} must be negative", source=source, field="buckets.id")
+            if b.alg not in ALG_NAMES:
+                raise DumpFormatError(f"bucket {bid}: unknown algorithm {b.alg}", source=source,
+                                      field="buckets.alg")
+            if len(b.items) != len(b.weights):
+                raise DumpFormatError(f"bucket {bid}: items and weights differ in length", source=source,
+                                      field="buckets.items")
+            for it in b.items:
+                if it < 0 and it not in self.buckets:
+                    raise DumpFormatError(f"bucket {bid} holds missing bucket {it}", source=source,
+                                          field="buckets.items")
+                if it >= 0 and it >= self.max_devices:
+                    raise DumpFormatError(f"bucket {bid} holds device {it} >= max_devices", source=source,
+                                          field="buckets.items")
+            if b.alg == TREE:
+                tree_num_nodes(b.size)
+        for rid, r in self.rules.items():
+            for op, a1, _a2 in r.steps:
+                if op == OPS["take"] and a1 < 0 and a1 not in self.buckets:
+                    raise DumpFormatError(f"rule {rid} takes missing bucket {a1}", source=source,
+                                          field="rules.steps.item")
+        for key, cmap in self.choose_args.items():
+            for bid, ca in cmap.items():
+                b = self.buckets.get(bid)
+                if b is None:
+                    raise DumpFormatError(f"choose_args {key}: missing bucket {bid}", source=source,
+                                          field="choose_args.bucket_id")
+                if ca.ids is not None and len(ca.ids) != b.size:
+                    raise DumpFormatError(f"choose_args {key}: bucket {bid}: ids size differs from bucket size",
+                                          source=source, field="choose_args.ids")
+                if ca.weight_set is not None:
+                    for ws in ca.weight_set:
+                        if len(ws) != b.size:
+                            raise DumpFormatError(
+                                f"choose_args {key}: bucket {bid}: weight_set size differs from bucket size",
+                                source=source, field="choose_args.weight_set")
+
+    # ------------------------------------------------------------------ derived per-bucket data
+    def straws(self, bucket_id: int) -> list[int]:
+        """Straw lengths of a straw bucket (recomputed with the map's straw_calc_version)."""
+        key = ("straws", bucket_id)
+        if key not in self._cache:
+            self._cache[key] = calc_straws(self.buckets[bucket_id].weights, self.tunables.straw_calc_version)
+        return self._cache[key]
+
+    def sum_weights(self, bucket_id: int) -> list[int]:
+        """Running weight sums of a list bucket."""
+        key = ("sumw", bucket_id)
+        if key not in self._cache:
+            self._cache[key] = list_sum_weights(self.buckets[bucket_id].weights)
+        return self._cache[key]
+
+    def node_weights(self, bucket_id: int) -> list[int]:
+        """Node weights of a tree bucket."""
+        key = ("nodew", bucket_id)
+        if key not in self._cache:
+            self._cache[key] = tree_node_weights(self.buckets[bucket_id].weights)
+        return self._cache[key]
+
+    def resolve_choose_args(self, choose_args: object) -> dict[int, ChooseArg] | None:
+        """Turn a choose_args selector into a per-bucket mapping.
+
+        ``None`` means none; an int is a key looked up like ``choose_args_get_with_fallback``
+        (the key, else -1, else none); a mapping ``{bucket_id: ChooseArg}`` is used as is.
+        """
+        if choose_args is None:
+            return None
+        if isinstance(choose_args, Mapping):
+            return dict(choose_args)
+        if isinstance(choose_args, int):
+            if choose_args in self.choose_args:
+                return self.choose_args[choose_args]
+            return self.choose_args.get(-1)
+        raise TypeError("choose_args must be None, an int key or a mapping")
+
+    def default_weights(self) -> list[int]:
+        """crushtool's default weight vector: 0x10000 for devices present in a bucket, else 0."""
+        present = {it for b in self.buckets.values() for it in b.items if it >= 0}
+        return [0x10000 if o in present else 0 for o in range(self.max_devices)]
+
+    # ------------------------------------------------------------------ queries
+    def find_rule(self, ruleset: int, pool_type: int, size: int) -> int:
+        """Pacific ``crush_find_rule``: first rule (by id) matching ruleset, type and size; -1 if none.
+
+        Rules without ruleset/min/max (Quincy+ dumps) match on their id and type only.
+        """
+        for rid in sorted(self.rules):
+            r = self.rules[rid]
+            rs = r.id if r.ruleset is None else r.ruleset
+            if rs != ruleset or r.type != pool_type:
+                continue
+            if r.min_size is not None and size < r.min_size:
+                continue
+            if r.max_size is not None and size > r.max_size:
+                continue
+            return rid
+        return -1
+
+    def do_rule(self, ruleno: int, x: int, result_max: int, weights: Sequence[int] | None = None,
+                choose_args_key: object = None) -> list[int]:
+        """Scalar ``crush_do_rule`` (see :mod:`pgtools.crush.reference`).
+
+        Parameters
+        ----------
+        ruleno : int
+            Rule id.
+        x : int
+            CRUSH input (a PG's pps).
+        result_max : int
+            Result size (the pool size).
+        weights : sequence of int, optional
+            OSD reweight vector (16.16); default: every device in the map at 0x10000.
+        choose_args_key : int or mapping, optional
+            See :meth:`resolve_choose_args`.
+
+        Returns
+        -------
+        list of int
+        """
+        from .reference import crush_do_rule
+        return crush_do_rule(self, ruleno, x, result_max, weights, choose_args_key)
+
+    def subtree_devices(self, bucket_id: int) -> list[int]:
+        """Devices under a bucket (depth-first, in item order; a device id returns itself)."""
+        if bucket_id >= 0:
+            return [bucket_id]
+        return self._preorder(bucket_id)
+
+    def _preorder(self, bucket_id: int) -> list[int]:
+        out: list[int] = []
+
+        def walk(b: int, depth: int) -> None:
+            if depth > len(self.buckets) + 1:
+                raise DumpFormatError("bucket hierarchy has a cycle", field="buckets.items")
+            for it in self.buckets[b].items:
+                if it >= 0:
+                    out.append(it)
+                else:
+                    walk(it, depth + 1)
+        walk(bucket_id, 0)
+        return out
+
+    def parents(self) -> dict[int, int]:
+        """``{item: parent bucket id}`` over non-shadow buckets (first parent found)."""
+        key = ("parents",)
+        if key not in self._cache:
+            par: dict[int, int] = {}
+            for bid in sorted(self.buckets, reverse=True):
+                b = self.buckets[bid]
+                if "~" in b.name:
+                    continue
+                for it in b.items:
+                    par.setdefault(it, bid)
+            self._cache[key] = par
+        return self._cache[key]
+
+    def ancestors(self, item: int) -> list[int]:
+        """Bucket ids above ``item``, nearest first (non-shadow hierarchy)."""
+        par = self.parents()
+        out: list[int] = []
+        cur = item
+        while cur in par and len(out) <= len(self.buckets):
+            cur = par[cur]
+            out.append(cur)
+        return out
+
+    def host_of(self, osd: int, host_type: str = "host") -> str | None:
+        """Name of the nearest ancestor of type ``host_type`` (None when there is none)."""
+        for b in self.ancestors(osd):
+            if self.types.get(self.buckets[b].type_id) == host_type:
+                return self.buckets[b].name
+        return None
+
+    def item_name(self, item: int) -> str:
+        """Name of a device or bucket."""
+        if item >= 0:
+            return self.devices.get(item, (f"osd.{item}", None))[0]
+        return self.buckets[item].name
+
+    def with_item_weight(self, item: int, weight16: int) -> CrushMap:
+        """Return a new map where ``item`` has weight ``weight16`` (16.16) in every bucket holding it.
+
+        Parent bucket weights (and their entries in their own parents) are recomputed up to the
+        roots, as ``CrushWrapper::adjust_item_weight`` does.  choose_args are left unchanged.
+        """
+        if not 0 <= weight16 <= 0xFFFFFFFF:
+            raise ValueError("weight16 must be a u32")
+        buckets = dict(self.buckets)
+        pending = {item: weight16}
+        while pending:
+            nxt: dict[int, int] = {}
+            for bid, b in buckets.items():
+                if not any(it in pending for it in b.items):
+                    continue
+                ws = tuple(pending.get(it, w) for it, w in zip(b.items, b.weights, strict=False))
+                total = sum(ws) & 0xFFFFFFFF
+                buckets[bid] = replace(b, weights=ws, weight=total)
+                nxt[bid] = total
+            pending = nxt
+        return replace(self, buckets=buckets, _cache={})
+
+    def to_frames(self) -> dict[str, pd.DataFrame]:
+        """Tidy tables: ``devices`` (osd_id, name, device_class), ``buckets`` (bucket_id, name, type_id,
+        type_name, alg, weight, size, shadow) and ``items`` (bucket_id, pos, item, weight)."""
+        dev = pd.DataFrame([(i, n, c) for i, (n, c) in sorted(self.devices.items())],
+                           columns=["osd_id", "name", "device_class"])
+        bk = pd.DataFrame(
+            [(b.id, b.name, b.type_id, self.types.get(b.type_id), ALG_NAMES[b.alg], b.weight / 0x10000,
+              b.size, "~" in b.name) for b in sorted(self.buckets.values(), key=lambda b: -b.id)],
+            columns=["bucket_id", "name", "type_id", "type_name", "alg", "weight", "size", "shadow"])
+        it = pd.DataFrame(
+            [(b.id, pos, item, w / 0x10000) for b in sorted(self.buckets.values(), key=lambda b: -b.id)
+             for pos, (item, w) in enumerate(zip(b.items, b.weights, strict=False))],
+            columns=["bucket_id", "pos", "item", "weight"])
+        for df, cols in ((dev, ["osd_id"]), (bk, ["bucket_id", "type_id", "size"]),
+                         (it, ["bucket_id", "pos", "item"])):
+            for c in cols:
+                df[c] = df[c].astype("int64")
+        return {"devices": dev, "buckets": bk, "items": it}
+
+    # ------------------------------------------------------------------ parsers
+    @classmethod
+    def from_dump(cls, d: Any, *, source: str = "<string>") -> CrushMap:
+        """Build from ``ceph osd crush dump -f json`` (or the ``crushmap`` section of ``ceph report``)."""
+        from .dump_parser import crushmap_from_dump
+        return crushmap_from_dump(d, source=source)
+
+    @classmethod
+    def from_text(cls, text: str, *, source: str = "<string>") -> CrushMap:
+        """Build from crushtool's decompiled text (``crushtool -d``)."""
+        from .text_parser import crushmap_from_text
+        return crushmap_from_text(text, source=source)
+
+
+def compute_max_devices(devices: Mapping[int, object], buckets: Mapping[int, Bucket]) -> int:
+    """One more than the largest device id named or held in a bucket (0 when there is none)."""
+    ids = [d for d in devices if d >= 0]
+    ids += [it for b in buckets.values() for it in b.items if it >= 0]
+    return max(ids) + 1 if ids else 0
+
+
+def check_msr(op_name: str, source: str) -> None:
+    """Raise UnsupportedFeatureError for Squid's MSR rule opcodes."""
+    if op_name in _MSR_OPS:
+        raise UnsupportedFeatureError(f"{source}: rule step {op_name!r} (MSR rules, Squid) is not supported")
+

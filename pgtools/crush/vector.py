@@ -1,0 +1,632 @@
+"""Vectorised ``crush_do_rule``: map many inputs at once with NumPy, bit-exact with :mod:`.reference`.
+
+Every step works on arrays of inputs: a bucket choice evaluates the hashes and draws of all the
+inputs currently in buckets of one algorithm at once (straw2 and straw buckets are padded to a
+common width; uniform, list and tree buckets are grouped per bucket), and retries are handled by
+masks.  Loops run over replica ranks, retry rounds and descent levels, never over inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .buckets import LIST, STRAW, STRAW2, TREE, UNIFORM
+from .hash import as_u32, hash2_vec, hash3_vec, hash4_vec
+from .ln import ln_table
+from .map import OPS
+
+if TYPE_CHECKING:
+    from .map import ChooseArg, CrushMap
+
+__all__ = ["map_values", "ITEM_NONE"]
+
+ITEM_NONE = 0x7FFFFFFF
+_UNDEF = 0x7FFFFFFE
+_IGN = -(1 << 40)  # unused column marker (never equal to an item)
+_I64_MIN = np.iinfo(np.int64).min
+_ONE48 = np.int64(1 << 48)
+_BLOCK = 1 << 15  # elements per block: keeps the hash working set in cache
+
+
+class _VecMap:
+    """Padded per-bucket arrays of a CrushMap (and one choose_args selection)."""
+
+    def __init__(self, cmap: CrushMap, cargs: dict[int, ChooseArg] | None):
+        self.map = cmap
+        nslots = max((-b for b in cmap.buckets), default=0)
+        self.nslots = nslots
+        maxsize = max((b.size for b in cmap.buckets.values()), default=0)
+        maxsize = max(maxsize, 1)
+        cargs = cargs or {}
+        npos = 1
+        for bid, ca in cargs.items():
+            b = cmap.buckets.get(bid)
+            if b is not None and b.alg == STRAW2 and ca.weight_set:
+                npos = max(npos, len(ca.weight_set))
+        self.npos = npos
+        self.exists = np.zeros(nslots, dtype=bool)
+        self.btype = np.zeros(nslots, dtype=np.int64)
+        self.balg = np.zeros(nslots, dtype=np.int64)
+        self.bsize = np.zeros(nslots, dtype=np.int64)
+        self.items = np.zeros((nslots, maxsize), dtype=np.int64)
+        self.hids = np.zeros((nslots, maxsize), dtype=np.uint32)
+        self.w2 = np.zeros((nslots, npos, maxsize), dtype=np.int64)
+        self.straws = np.zeros((nslots, maxsize), dtype=np.int64)
+        for bid, b in cmap.buckets.items():
+            s = -1 - bid
+            self.exists[s] = True
+            self.btype[s] = b.type_id
+            self.balg[s] = b.alg
+            self.bsize[s] = b.size
+            k = b.size
+            if not k:
+                continue
+            self.items[s, :k] = b.items
+            ids: Sequence[int] = b.items
+            ws: list[Sequence[int]] = [b.weights]
+            ca = cargs.get(bid)
+            if b.alg == STRAW2 and ca is not None:
+                if ca.ids is not None:
+                    ids = ca.ids
+                if ca.weight_set:
+                    ws = list(ca.weight_set)
+            self.hids[s, :k] = as_u32(np.asarray(ids, dtype=np.int64))
+            for p in range(npos):
+                self.w2[s, p, :k] = ws[min(p, len(ws) - 1)]
+            if b.alg == STRAW:
+                self.straws[s, :k] = cmap.straws(bid)
+        self.max_devices = cmap.max_devices
+
+    # -------------------------------------------------------------------------------- helpers
+    def is_bucket(self, item: np.ndarray) -> np.ndarray:
+        slot = -1 - item
+        ok = (item < 0) & (slot < self.nslots)
+        res = np.zeros(item.shape, dtype=bool)
+        res[ok] = self.exists[slot[ok]]
+        return res
+
+    def item_type(self, item: np.ndarray) -> np.ndarray:
+        t = np.zeros(item.shape, dtype=np.int64)
+        neg = item < 0
+        t[neg] = self.btype[-1 - item[neg]]
+        return t
+
+    # -------------------------------------------------------------------------------- choices
+    def choose(self, bid: np.ndarray, x: np.ndarray, r: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """``crush_bucket_choose`` for arrays (every bucket non-empty)."""
+        slot = -1 - bid
+        alg = self.balg[slot]
+        out = np.empty(bid.shape, dtype=np.int64)
+        for a in np.unique(alg):
+            m = alg == a
+            if m.all():
+                idx = slice(None)
+            else:
+                idx = np.nonzero(m)[0]
+            s, xs, rs = slot[idx], x[idx], r[idx]
+            if a == STRAW2:
+                out[idx] = self._straw2(s, xs, rs, pos[idx])
+            elif a == STRAW:
+                out[idx] = self._straw(s, xs, rs)
+            else:
+                out[idx] = self._per_bucket(int(a), s, xs, rs)
+        return out
+
+    def _straw2(self, s: np.ndarray, x: np.ndarray, r: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        k = int(self.bsize[s].max())
+        n = len(s)
+        rows = max(1, _BLOCK // max(k, 1))
+        if n <= rows:
+            return self._straw2_block(s, x, r, pos, k)
+        out = np.empty(n, dtype=np.int64)
+        for i in range(0, n, rows):
+            sl = slice(i, i + rows)
+            out[sl] = self._straw2_block(s[sl], x[sl], r[sl], pos[sl], k)
+        return out
+
+    def _straw2_block(self, s: np.ndarray, x: np.ndarray, r: np.ndarray, pos: np.ndarray, k: int
+                      ) -> np.ndarray:
+        ids = self.hids[s, :k]
+        h = hash3_vec(x[:, None], ids, as_u32(r)[:, None])
+        np.bitwise_and(h, np.uint32(0xFFFF), out=h)
+        ln = ln_table()[h]
+        ln -= _ONE48
+        if self.npos == 1:
+            w = self.w2[s, 0, :k]
+        else:
+            w = self.w2[s, np.minimum(pos, self.npos - 1), :k]
+        zero = w == 0
+        np.negative(ln, out=ln)
+        if zero.any():
+            w = np.where(zero, 1, w)
+            np.floor_divide(ln, w, out=ln)
+            np.negative(ln, out=ln)
+            ln[zero] = _I64_MIN
+        else:
+            np.floor_divide(ln, w, out=ln)
+            np.negative(ln, out=ln)
+        best = np.argmax(ln, axis=1)
+        return self.items[s, best]
+
+    def _straw(self, s: np.ndarray, x: np.ndarray, r: np.ndarray) -> np.ndarray:
+        k = int(self.bsize[s].max())
+        h = hash3_vec(x[:, None], as_u32(self.items[s, :k]), as_u32(r)[:, None])
+        draw = (h & np.uint32(0xFFFF)).astype(np.int64) * self.straws[s, :k]
+        best = np.argmax(draw, axis=1)
+        return self.items[s, best]
+
+    def _per_bucket(self, alg: int, s: np.ndarray, x: np.ndarray, r: np.ndarray) -> np.ndarray:
+        out = np.empty(s.shape, dtype=np.int64)
+        for slot in np.unique(s):
+            m = np.nonzero(s == slot)[0]
+            bid = int(-1 - slot)
+            if alg == UNIFORM:
+                out[m] = self.perm_choose(bid, x[m], r[m])
+            elif alg == LIST:
+                out[m] = self._list(bid, x[m], r[m])
+            elif alg == TREE:
+                out[m] = self._tree(bid, x[m], r[m])
+            else:
+                out[m] = self.map.buckets[bid].items[0]
+        return out
+
+    def perm_choose(self, bid: int, x: np.ndarray, r: np.ndarray) -> np.ndarray:
+        """Permutation choice in one bucket for arrays of x and r."""
+        b = self.map.buckets[bid]
+        size = b.size
+        n = len(x)
+        pr = r % size
+        perm = np.tile(np.arange(size, dtype=np.int64), (n, 1))
+        rows = np.arange(n)
+        for p in range(min(int(pr.max()) + 1, size - 1)):
+            act = np.nonzero(pr >= p)[0]
+            i = (hash3_vec(x[act], as_u32(bid), np.uint32(p)) % np.uint32(size - p)).astype(np.int64)
+            sw = act[i != 0]
+            j = p + i[i != 0]
+            a = perm[sw, p].copy()
+            perm[sw, p] = perm[sw, j]
+            perm[sw, j] = a
+        return np.asarray(b.items, dtype=np.int64)[perm[rows, pr]]
+
+    def _list(self, bid: int, x: np.ndarray, r: np.ndarray) -> np.ndarray:
+        b = self.map.buckets[bid]
+        sumw = self.map.sum_weights(bid)
+        res = np.full(len(x), b.items[0], dtype=np.int64)
+        undecided = np.ones(len(x), dtype=bool)
+        ru = as_u32(r)
+        for i in range(b.size - 1, -1, -1):
+            idx = np.nonzero(undecided)[0]
+            if not len(idx):
+                break
+            h = hash4_vec(x[idx], as_u32(b.items[i]), ru[idx], as_u32(bid))
+            w = ((h & np.uint32(0xFFFF)).astype(np.uint64) * np.uint64(sumw[i])) >> np.uint64(16)
+            hit = idx[w < np.uint64(b.weights[i])]
+            res[hit] = b.items[i]
+            undecided[hit] = False
+        return res
+
+    def _tree(self, bid: int, x: np.ndarray, r: np.ndarray) -> np.ndarray:
+        b = self.map.buckets[bid]
+        nw = np.asarray(self.map.node_weights(bid), dtype=np.uint64)
+        n = np.full(len(x), len(nw) >> 1, dtype=np.int64)
+        ru = as_u32(r)
+        while True:
+            idx = np.nonzero((n & 1) == 0)[0]
+            if not len(idx):
+                break
+            nn = n[idx]
+            h = hash4_vec(x[idx], as_u32(nn), ru[idx], as_u32(bid)).astype(np.uint64)
+            t = (h * nw[nn]) >> np.uint64(32)
+            low = nn & -nn
+            left = nn - (low >> 1)
+            go_left = t < nw[left]
+            n[idx] = np.where(go_left, left, nn + (low >> 1))
+        return np.asarray(b.items, dtype=np.int64)[n >> 1]
+
+
+def _is_out(weights: np.ndarray, item: np.ndarray, x: np.ndarray) -> np.ndarray:
+    out = np.ones(item.shape, dtype=bool)
+    inr = (item >= 0) & (item < len(weights))
+    idx = np.nonzero(inr)[0]
+    if len(idx):
+        w = weights[item[idx]]
+        res = w == 0
+        part = np.nonzero((w > 0) & (w < 0x10000))[0]
+        if len(part):
+            h = hash2_vec(x[idx[part]], as_u32(item[idx[part]])) & np.uint32(0xFFFF)
+            res[part] = h.astype(np.int64) >= w[part]
+        out[idx] = res
+    return out
+
+
+class _Params:
+    __slots__ = ("tries", "recurse_tries", "local_retries", "fallback", "vary_r", "stable")
+
+    def __init__(self, tries: int, recurse_tries: int, local_retries: int, fallback: int, vary_r: int,
+                 stable: int):
+        self.tries = tries
+        self.recurse_tries = recurse_tries
+        self.local_retries = local_retries
+        self.fallback = fallback
+        self.vary_r = vary_r
+        self.stable = stable
+
+
+def _firstn_rep(vm: _VecMap, wts: np.ndarray, x: np.ndarray, start: np.ndarray, rep: np.ndarray,
+                parent_r: np.ndarray, outpos: np.ndarray, out: np.ndarray, out2: np.ndarray | None,
+                want_type: int, tries: int, prm: _Params, recurse_to_leaf: bool
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One replica rank of ``crush_choose_firstn`` for every row; returns (ok, item, leaf)."""
+    n = len(x)
+    in_b = start.copy()
+    ftotal = np.zeros(n, dtype=np.int64)
+    flocal = np.zeros(n, dtype=np.int64)
+    ok = np.zeros(n, dtype=bool)
+    item_res = np.zeros(n, dtype=np.int64)
+    leaf_res = np.zeros(n, dtype=np.int64)
+    active = np.ones(n, dtype=bool)
+    cols = np.arange(out.shape[1])
+    while True:
+        A = np.nonzero(active)[0]
+        if not len(A):
+            break
+        xa = x[A]
+        ib = in_b[A]
+        fl = flocal[A]
+        r = rep[A] + parent_r[A] + ftotal[A]
+        size = vm.bsize[-1 - ib]
+        nz = size > 0
+        item = np.zeros(len(A), dtype=np.int64)
+        if prm.fallback > 0:
+            use_perm = nz & (fl >= (size >> 1)) & (fl > prm.fallback)
+        else:
+            use_perm = np.zeros(len(A), dtype=bool)
+        normal = np.nonzero(nz & ~use_perm)[0]
+        if len(normal):
+            item[normal] = vm.choose(ib[normal], xa[normal], r[normal], outpos[A][normal])
+        pidx = np.nonzero(use_perm)[0]
+        for bid in np.unique(ib[pidx]):
+            m = pidx[ib[pidx] == bid]
+            item[m] = vm.perm_choose(int(bid), xa[m], r[m])
+        skip = nz & (item >= vm.max_devices)
+        itype = vm.item_type(np.where(nz & ~skip, item, 0))
+        mismatch = nz & ~skip & (itype != want_type)
+        isb = vm.is_bucket(item)
+        skip |= mismatch & ~isb
+        descend = mismatch & isb
+        matched = nz & ~skip & ~mismatch
+        oa = out[A]
+        collide = matched & ((oa == item[:, None]) & (cols[None, :] < outpos[A][:, None])).any(axis=1)
+        reject = ~nz
+        leaf = item.copy()
+        cand = matched & ~collide
+        if recurse_to_leaf:
+            sub = np.nonzero(cand & (item < 0))[0]
+            if len(sub):
+                if prm.vary_r:
+                    sub_r = r[sub] >> (prm.vary_r - 1)
+                else:
+                    sub_r = np.zeros(len(sub), dtype=np.int64)
+                op = outpos[A[sub]]
+                irep = np.zeros(len(sub), dtype=np.int64) if prm.stable else op
+                iok, ileaf, _ = _firstn_rep(vm, wts, xa[sub], item[sub], irep, sub_r, op,
+                                            out2[A[sub]], None, 0, prm.recurse_tries, prm, False)
+                reject[sub[~iok]] = True
+                leaf[sub] = ileaf
+        dev = np.nonzero(cand & ~reject & (itype == 0))[0]
+        if len(dev):
+            reject[dev] = _is_out(wts, item[dev], xa[dev])
+        success = matched & ~collide & ~reject
+        fail = ~nz | (matched & (collide | reject))
+        # successes
+        s = A[success]
+        ok[s] = True
+        item_res[s] = item[success]
+        leaf_res[s] = leaf[success]
+        active[s] = False
+        active[A[skip]] = False
+        # descents: same r, next bucket
+        in_b[A[descend]] = item[descend]
+        # failures
+        fidx = np.nonzero(fail)[0]
+        if len(fidx):
+            Af = A[fidx]
+            ftotal[Af] += 1
+            flocal[Af] += 1
+            flf = flocal[Af]
+            rb = collide[fidx] & (flf <= prm.local_retries)
+            if prm.fallback > 0:
+                rb |= flf <= size[fidx] + prm.fallback
+            rd = ~rb & (ftotal[Af] < tries)
+            gone = ~rb & ~rd
+            active[Af[gone]] = False
+            back = Af[rd]
+            in_b[back] = start[back]
+            flocal[back] = 0
+    return ok, item_res, leaf_res
+
+
+def _firstn_call(vm: _VecMap, wts: np.ndarray, x: np.ndarray, start: np.ndarray, numrep: int,
+                 want_type: int, cap: np.ndarray, prm: _Params, recurse_to_leaf: bool
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top-level ``crush_choose_firstn`` (outpos 0); returns (out, out2, count) per row."""
+    n = len(x)
+    width = max(0, min(numrep, int(cap.max()) if n else 0))
+    out = np.full((n, width), _IGN, dtype=np.int64)
+    out2 = np.full((n, width), _IGN, dtype=np.int64)
+    outpos = np.zeros(n, dtype=np.int64)
+    count = cap.copy()
+    for rep in range(numrep):
+        act = np.nonzero(count > 0)[0]
+        if not len(act):
+            break
+        ok, item, leaf = _firstn_rep(vm, wts, x[act], start[act], np.full(len(act), rep, dtype=np.int64),
+                                     np.zeros(len(act), dtype=np.int64), outpos[act], out[act],
+                                     out2[act], want_type, prm.tries, prm, recurse_to_leaf)
+        rows = act[ok]
+        out[rows, outpos[rows]] = item[ok]
+        out2[rows, outpos[rows]] = leaf[ok]
+        outpos[rows] += 1
+        count[rows] -= 1
+    return out, out2, outpos
+
+
+def _indep_descend(vm: _VecMap, x: np.ndarray, start: np.ndarray, rbase: np.ndarray, ftotal: int,
+                   numrep: int, want_type: int, position: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Descend from ``start`` to an item of ``want_type``.
+
+    Returns (code, item, r): code 0 = empty bucket (slot stays UNDEF), 1 = slot becomes NONE,
+    2 = candidate found.
+    """
+    n = len(x)
+    code = np.zeros(n, dtype=np.int64)
+    item_res = np.zeros(n, dtype=np.int64)
+    r_res = np.zeros(n, dtype=np.int64)
+    in_b = start.copy()
+    active = np.ones(n, dtype=bool)
+    while True:
+        A = np.nonzero(active)[0]
+        if not len(A):
+            break
+        ib = in_b[A]
+        s = -1 - ib
+        size = vm.bsize[s]
+        uni = (vm.balg[s] == UNIFORM) & (size % numrep == 0)
+        r = rbase[A] + np.where(uni, (numrep + 1) * ftotal, numrep * ftotal)
+        nz = size > 0
+        active[A[~nz]] = False  # code 0
+        B = np.nonzero(nz)[0]
+        if not len(B):
+            continue
+        AB = A[B]
+        item = vm.choose(ib[B], x[AB], r[B], position[AB])
+        bad = item >= vm.max_devices
+        itype = vm.item_type(np.where(bad, 0, item))
+        mismatch = ~bad & (itype != want_type)
+        isb = vm.is_bucket(item)
+        none = bad | (mismatch & ~isb)
+        code[AB[none]] = 1
+        active[AB[none]] = False
+        desc = mismatch & isb
+        in_b[AB[desc]] = item[desc]
+        found = ~bad & ~mismatch
+        code[AB[found]] = 2
+        item_res[AB[found]] = item[found]
+        r_res[AB[found]] = r[B][found]
+        active[AB[found]] = False
+    return code, item_res, r_res
+
+
+def _indep_call(vm: _VecMap, wts: np.ndarray, x: np.ndarray, start: np.ndarray, left: np.ndarray,
+                numrep: int, want_type: int, tries: int, recurse_tries: int, recurse_to_leaf: bool
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Top-level ``crush_choose_indep`` (outpos 0); returns (out, out2) with ``left`` columns per row."""
+    n = len(x)
+    width = int(left.max()) if n else 0
+    cols = np.arange(width)
+    used = cols[None, :] < left[:, None]
+    out = np.where(used, _UNDEF, _IGN).astype(np.int64)
+    out2 = out.copy()
+    zeros = np.zeros(n, dtype=np.int64)
+    for ftotal in range(tries):
+        if not (out == _UNDEF).any():
+            break
+        for rep in range(width):
+            act = np.nonzero(out[:, rep] == _UNDEF)[0]
+            if not len(act):
+                continue
+            xa = x[act]
+            code, item, r = _indep_descend(vm, xa, start[act], np.full(len(act), rep, dtype=np.int64),
+                                           ftotal, numrep, want_type, zeros[act])
+            nn = act[code == 1]
+            out[nn, rep] = ITEM_NONE
+            out2[nn, rep] = ITEM_NONE
+            f = np.nonzero(code == 2)[0]
+            if not len(f):
+                continue
+            rows = act[f]
+            it = item[f]
+            collide = ((out[rows] == it[:, None]) & used[rows]).any(axis=1)
+            good = ~collide
+            leaf = it.copy()
+            if recurse_to_leaf:
+                sub = np.nonzero(good & (it < 0))[0]
+                if len(sub):
+                    leaf[sub] = _indep_leaf(vm, wts, x[rows[sub]], it[sub], rep, numrep, recurse_tries,
+                                            r[f][sub])
+                    good[sub] &= leaf[sub] != ITEM_NONE
+                    out2[rows[sub], rep] = leaf[sub]
+                d = np.nonzero(good & (it >= 0))[0]
+                out2[rows[d], rep] = it[d]
+            itype = vm.item_type(it)
+            dev = np.nonzero(good & (itype == 0))[0]
+            if len(dev):
+                good[dev] &= ~_is_out(wts, it[dev], x[rows[dev]])
+            out[rows[good], rep] = it[good]
+    out[out == _UNDEF] = ITEM_NONE
+    out2[out2 == _UNDEF] = ITEM_NONE
+    return out, out2
+
+
+def _indep_leaf(vm: _VecMap, wts: np.ndarray, x: np.ndarray, start: np.ndarray, rep: int, numrep: int,
+                tries: int, parent_r: np.ndarray) -> np.ndarray:
+    """The recursive ``crush_choose_indep`` call of chooseleaf (left 1, outpos ``rep``, type 0)."""
+    n = len(x)
+    res = np.full(n, _UNDEF, dtype=np.int64)
+    pos = np.full(n, rep, dtype=np.int64)
+    for ftotal in range(tries):
+        act = np.nonzero(res == _UNDEF)[0]
+        if not len(act):
+            break
+        code, item, _ = _indep_descend(vm, x[act], start[act], rep + parent_r[act], ftotal, numrep, 0,
+                                       pos[act])
+        res[act[code == 1]] = ITEM_NONE
+        f = np.nonzero(code == 2)[0]
+        if len(f):
+            it = item[f]
+            good = ~_is_out(wts, it, x[act[f]])
+            res[act[f][good]] = it[good]
+    res[res == _UNDEF] = ITEM_NONE
+    return res
+
+
+def _vecmap(crush: CrushMap, choose_args: object) -> _VecMap:
+    if choose_args is None or isinstance(choose_args, int):
+        key = ("vec", choose_args)
+        if key not in crush._cache:
+            crush._cache[key] = _VecMap(crush, crush.resolve_choose_args(choose_args))
+        return crush._cache[key]
+    return _VecMap(crush, crush.resolve_choose_args(choose_args))
+
+
+def map_values(crush: CrushMap, rule: int, num_rep: int, xs: Sequence[int] | np.ndarray,
+               weights: Sequence[int] | np.ndarray | None = None, choose_args: object = None) -> np.ndarray:
+    """Map many CRUSH inputs through a rule at once (vectorised ``crush_do_rule``).
+
+    Parameters
+    ----------
+    crush : CrushMap
+    rule : int
+        Rule id (not a ruleset; use :meth:`CrushMap.find_rule` first for Pacific pool semantics).
+    num_rep : int
+        ``result_max`` (the pool size).
+    xs : array-like of int
+        CRUSH inputs (PG pps values), taken as u32.
+    weights : array-like of int, optional
+        Reweight vector (16.16, index = device id); default: 0x10000 for every device in the map.
+    choose_args : int or mapping, optional
+        choose_args key (looked up with the -1 fallback) or a ``{bucket_id: ChooseArg}`` mapping.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array of shape ``(len(xs), num_rep)``: the mapping of each input, padded with -1 after
+        a short (firstn) result; indep holes are ``ITEM_NONE`` (0x7fffffff).
+    """
+    x = as_u32(np.asarray(xs, dtype=np.int64).reshape(-1))
+    n = len(x)
+    result = np.full((n, max(num_rep, 0)), -1, dtype=np.int64)
+    r = crush.rules.get(rule)
+    if r is None or num_rep <= 0 or n == 0:
+        return result
+    if weights is None:
+        wts = np.asarray(crush.default_weights(), dtype=np.int64)
+    else:
+        wts = np.asarray(weights, dtype=np.int64).reshape(-1)
+    vm = _vecmap(crush, choose_args)
+    t = crush.tunables
+    choose_tries = t.choose_total_tries + 1
+    choose_leaf_tries = 0
+    local_retries = t.choose_local_tries
+    fallback = t.choose_local_fallback_tries
+    vary_r = t.chooseleaf_vary_r
+    stable = t.chooseleaf_stable
+    result_max = num_rep
+    rlen = np.zeros(n, dtype=np.int64)
+    rows_all = np.arange(n)
+    w = np.zeros((n, 0), dtype=np.int64)
+    wsize = np.zeros(n, dtype=np.int64)
+    for op, arg1, arg2 in r.steps:
+        if op == OPS["take"]:
+            if (0 <= arg1 < crush.max_devices) or arg1 in crush.buckets:
+                w = np.full((n, 1), arg1, dtype=np.int64)
+                wsize = np.ones(n, dtype=np.int64)
+        elif op == OPS["set_choose_tries"]:
+            if arg1 > 0:
+                choose_tries = arg1
+        elif op == OPS["set_chooseleaf_tries"]:
+            if arg1 > 0:
+                choose_leaf_tries = arg1
+        elif op == OPS["set_choose_local_tries"]:
+            if arg1 >= 0:
+                local_retries = arg1
+        elif op == OPS["set_choose_local_fallback_tries"]:
+            if arg1 >= 0:
+                fallback = arg1
+        elif op == OPS["set_chooseleaf_vary_r"]:
+            if arg1 >= 0:
+                vary_r = arg1
+        elif op == OPS["set_chooseleaf_stable"]:
+            if arg1 >= 0:
+                stable = arg1
+        elif op in (OPS["choose_firstn"], OPS["choose_indep"], OPS["chooseleaf_firstn"],
+                    OPS["chooseleaf_indep"]):
+            if not wsize.any():
+                continue
+            firstn = op in (OPS["choose_firstn"], OPS["chooseleaf_firstn"])
+            leafy = op in (OPS["chooseleaf_firstn"], OPS["chooseleaf_indep"])
+            numrep = arg1
+            if numrep <= 0:
+                numrep += result_max
+            o = np.full((n, result_max), _IGN, dtype=np.int64)
+            c = np.full((n, result_max), _IGN, dtype=np.int64)
+            osize = np.zeros(n, dtype=np.int64)
+            if numrep > 0:
+                if choose_leaf_tries:
+                    recurse_tries = choose_leaf_tries
+                elif firstn and t.chooseleaf_descend_once:
+                    recurse_tries = 1
+                elif firstn:
+                    recurse_tries = choose_tries
+                else:
+                    recurse_tries = 1
+                prm = _Params(choose_tries, recurse_tries, local_retries, fallback, vary_r, stable)
+                for i in range(w.shape[1]):
+                    valid = (i < wsize) & vm.is_bucket(w[:, i])
+                    if firstn:
+                        sel = np.nonzero(valid & (result_max - osize > 0))[0]
+                        if not len(sel):
+                            continue
+                        out, out2, cnt = _firstn_call(vm, wts, x[sel], w[sel, i], numrep, arg2,
+                                                      result_max - osize[sel], prm, leafy)
+                    else:
+                        sel = np.nonzero(valid)[0]
+                        left = np.minimum(numrep, result_max - osize[sel])
+                        sel = sel[left > 0]
+                        left = left[left > 0]
+                        if not len(sel):
+                            continue
+                        out, out2 = _indep_call(vm, wts, x[sel], w[sel, i], left, numrep, arg2, choose_tries,
+                                                recurse_tries, leafy)
+                        cnt = left
+                    for j in range(out.shape[1]):
+                        m = j < cnt
+                        rr = sel[m]
+                        o[rr, osize[rr] + j] = out[m, j]
+                        c[rr, osize[rr] + j] = out2[m, j]
+                    osize[sel] += cnt
+            w = c if leafy else o
+            wsize = osize
+        elif op == OPS["emit"]:
+            for j in range(w.shape[1]):
+                m = np.nonzero((j < wsize) & (rlen < result_max))[0]
+                if not len(m):
+                    continue
+                result[rows_all[m], rlen[m]] = w[m, j]
+                rlen[m] += 1
+            wsize = np.zeros(n, dtype=np.int64)
+    return result

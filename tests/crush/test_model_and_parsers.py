@@ -1,0 +1,277 @@
+"""CrushMap model helpers, parser errors, and the io parser modules (including fuzzing)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pgtools.crush import CrushMap, map_values
+from pgtools.errors import DumpFormatError, UnsupportedFeatureError
+from pgtools.io import crush_dump, crushmap_text
+from pgtools.io._common import loads_json
+from tests.paths import CRUSH_CASES
+
+CASE17 = CRUSH_CASES / "17_rules_multistep_firstn"
+DUMP17 = json.loads((CASE17 / "crush.json").read_text())
+TEXT17 = (CASE17 / "crushmap.txt").read_text()
+
+CLASS_TEXT = """\
+tunable choose_local_tries 0
+tunable choose_local_fallback_tries 0
+tunable choose_total_tries 50
+tunable chooseleaf_descend_once 1
+tunable chooseleaf_vary_r 1
+tunable chooseleaf_stable 1
+tunable straw_calc_version 1
+device 0 osd.0 class hdd
+device 1 osd.1 class ssd
+device 2 osd.2 class hdd
+device 3 osd.3 class ssd
+type 0 osd
+type 1 host
+type 10 root
+host h1 {
+\tid -2
+\tid -5 class hdd
+\tid -6 class ssd
+\talg straw2
+\thash 0
+\titem osd.0 weight 1.000
+\titem osd.1 weight 0.500
+}
+host h2 {
+\tid -3
+\tid -7 class hdd
+\tid -8 class ssd
+\talg straw2
+\thash 0
+\titem osd.2 weight 2.000
+\titem osd.3 weight 0.250
+}
+root default {
+\tid -1
+\tid -4 class hdd
+\tid -9 class ssd
+\talg straw2
+\thash 0
+\titem h1 weight 1.500
+\titem h2 weight 2.250
+}
+rule ssd_rule {
+\tid 0
+\ttype replicated
+\tmin_size 1
+\tmax_size 10
+\tstep take default class ssd
+\tstep chooseleaf firstn 0 type host
+\tstep emit
+}
+choose_args 3 {
+  {
+    bucket_id -1
+    weight_set [
+      [ 1.000 4.000 ]
+      [ 4.000 1.000 ]
+    ]
+    ids [ -100 -200 ]
+  }
+}
+"""
+
+
+def test_from_dump_basics():
+    cm = CrushMap.from_dump(DUMP17)
+    assert cm.max_devices == 24
+    assert cm.buckets[-1].name == "default"
+    assert cm.buckets[-1].weight == 2392064
+    assert cm.rules[1].steps == ((1, -1, 0), (2, 2, 3), (6, 2, 1), (4, 0, 0))
+    assert cm.rules[6].steps[:2] == ((12, 0, 0), (13, 0, 0))
+    assert cm.find_rule(0, 1, 3) == 0
+    assert cm.subtree_devices(-3) == [6, 7, 8, 9, 10, 11]
+    assert cm.ancestors(8) == [-10, -3, -1]
+    assert cm.host_of(8) == "rack1-host1"
+
+
+def test_from_text_classes_and_choose_args():
+    cm = CrushMap.from_text(CLASS_TEXT)
+    assert cm.class_bucket[-1] == {"hdd": -4, "ssd": -9}
+    assert cm.buckets[-9].name == "default~ssd"
+    assert cm.buckets[-9].items == (-6, -8)
+    assert cm.buckets[-9].weights == (0x8000, 0x4000)
+    assert cm.buckets[-6].items == (1,)
+    assert cm.rules[0].steps[0] == (1, -9, 0)
+    ca = cm.choose_args[3][-1]
+    assert ca.ids == (-100, -200)
+    assert ca.weight_set == ((0x10000, 0x40000), (0x40000, 0x10000))
+    # the shadow root got a weight set summed from... its device-class children (none here: plain weights)
+    assert cm.choose_args[3][-9].weight_set == ((0x8000, 0x4000), (0x8000, 0x4000))
+    res = map_values(cm, 0, 2, range(50))
+    assert set(res.ravel().tolist()) <= {1, 3}
+    assert res[:, 0].tolist() == [cm.do_rule(0, x, 2)[0] for x in range(50)]
+
+
+def test_with_item_weight_and_frames():
+    cm = CrushMap.from_dump(DUMP17)
+    cm2 = cm.with_item_weight(8, 0x20000)
+    assert cm2 is not cm
+    assert cm.buckets[-10].weights == (0x8000, 0x8000)
+    assert cm2.buckets[-10].weights == (0x20000, 0x8000)
+    assert cm2.buckets[-10].weight == 0x28000
+    assert cm2.buckets[-3].weights[1] == 0x28000
+    assert cm2.buckets[-1].weight == cm.buckets[-1].weight + 0x18000
+    frames = cm.to_frames()
+    assert list(frames["devices"].columns) == ["osd_id", "name", "device_class"]
+    assert len(frames["devices"]) == 24
+    items = frames["items"]
+    row = items[(items.bucket_id == -10) & (items.pos == 1)].iloc[0]
+    assert (row["item"], row["weight"]) == (9, 0.5)
+    assert frames["buckets"].set_index("bucket_id").loc[-1, "type_name"] == "root"
+
+
+def _bad(d, field_part):
+    with pytest.raises(DumpFormatError) as ei:
+        CrushMap.from_dump(d, source="x.json")
+    assert field_part in str(ei.value)
+    assert str(ei.value).startswith("x.json")
+
+
+def test_from_dump_errors():
+    d = copy.deepcopy(DUMP17)
+    del d["buckets"][0]["items"]
+    _bad(d, "buckets[0].items: missing key")
+    d = copy.deepcopy(DUMP17)
+    d["buckets"][0]["alg"] = "bogus"
+    _bad(d, "buckets[0].alg: unknown bucket algorithm 'bogus'")
+    d = copy.deepcopy(DUMP17)
+    d["buckets"][0]["items"][0]["weight"] = "heavy"
+    _bad(d, "buckets[0].items[0].weight: expected an integer")
+    d = copy.deepcopy(DUMP17)
+    d["rules"][0]["steps"][0]["item"] = -99
+    _bad(d, "rules.steps.item: rule 0 takes missing bucket -99")
+    d = copy.deepcopy(DUMP17)
+    d["buckets"][0]["items"][0]["id"] = -77
+    _bad(d, "buckets.items: bucket -1 holds missing bucket -77")
+    d = copy.deepcopy(DUMP17)
+    d["rules"][0]["steps"][1] = {"op": "choose_msr", "num": 0, "type": "host"}
+    with pytest.raises(UnsupportedFeatureError):
+        CrushMap.from_dump(d)
+
+
+def test_from_text_errors():
+    with pytest.raises(DumpFormatError) as ei:
+        CrushMap.from_text(TEXT17.replace("alg straw2", "alg straw9", 1), source="m.txt")
+    assert str(ei.value).startswith("m.txt:")
+    assert "unknown bucket algorithm 'straw9'" in str(ei.value)
+    with pytest.raises(DumpFormatError) as ei:
+        CrushMap.from_text(TEXT17.replace("item osd.0 ", "item osd.99 "), source="m.txt")
+    assert "unknown item 'osd.99'" in str(ei.value)
+    with pytest.raises(DumpFormatError, match="no 'ssd' shadow"):
+        CrushMap.from_text(TEXT17.replace("step take default\n", "step take default class ssd\n", 1))
+
+
+def test_io_modules_sniff_and_parse():
+    text = (CASE17 / "crush.json").read_text()
+    obj = loads_json(text)
+    assert crush_dump.sniff(text, obj)
+    assert not crush_dump.sniff(TEXT17, None)
+    assert crushmap_text.sniff(TEXT17, None)
+    assert not crushmap_text.sniff(text, obj)
+    f = crush_dump.parse(text, source="crush.json")
+    assert f.kind == "crush_dump"
+    assert f.osds.loc[f.osds.osd_id == 9, ["crush_weight", "host"]].values.tolist() == [[0.5, "rack1-host1"]]
+    g = crushmap_text.parse(TEXT17, source="crushmap.txt")
+    assert g.kind == "crushmap_text"
+    assert g.crush.buckets == f.crush.buckets
+    # the crushmap section of `ceph report`
+    h = crush_dump.parse(json.dumps({"crushmap": obj}), source="report.json")
+    assert h.crush.rules == f.crush.rules
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=300))
+def test_parsers_raise_only_dumpformaterror_on_text(s):
+    for mod in (crushmap_text, crush_dump):
+        try:
+            mod.parse(s, source="fuzz")
+        except DumpFormatError:
+            pass
+
+
+_LINES = TEXT17.splitlines()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, len(_LINES) - 1), st.sampled_from(["drop", "dup", "junk", "cut"]),
+                          st.text(max_size=12)), min_size=1, max_size=4))
+def test_text_parser_mutations(muts):
+    lines = list(_LINES)
+    for idx, kind, junk in muts:
+        idx %= len(lines)
+        if kind == "drop":
+            del lines[idx]
+        elif kind == "dup":
+            lines.insert(idx, lines[idx])
+        elif kind == "junk":
+            lines[idx] = lines[idx] + " " + junk
+        else:
+            lines[idx] = lines[idx][: len(lines[idx]) // 2]
+        if not lines:
+            lines = ["x"]
+    try:
+        crushmap_text.parse("\n".join(lines), source="fuzz")
+    except DumpFormatError:
+        pass
+
+
+def _mutate_json(obj, path_choices, value):
+    if not path_choices:
+        return value
+    if isinstance(obj, dict) and obj:
+        keys = sorted(obj)
+        k = keys[path_choices[0] % len(keys)]
+        out = dict(obj)
+        out[k] = _mutate_json(obj[k], path_choices[1:], value)
+        return out
+    if isinstance(obj, list) and obj:
+        i = path_choices[0] % len(obj)
+        out = list(obj)
+        out[i] = _mutate_json(obj[i], path_choices[1:], value)
+        return out
+    return value
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(0, 50), min_size=1, max_size=5),
+       st.one_of(st.none(), st.integers(-(2**40), 2**40), st.floats(allow_nan=True), st.text(max_size=5),
+                 st.lists(st.integers(-5, 5), max_size=3), st.dictionaries(st.text(max_size=3), st.integers())))
+def test_dump_parser_mutations(path, value):
+    mutated = _mutate_json(DUMP17, path, value)
+    try:
+        crush_dump.parse(json.dumps(mutated), source="fuzz", obj=mutated)
+    except DumpFormatError:
+        pass
+
+
+def test_tree_bucket_size_limit():
+    from pgtools.crush.buckets import tree_num_nodes
+
+    assert tree_num_nodes(64) == 128
+    with pytest.raises(UnsupportedFeatureError, match="65 items"):
+        tree_num_nodes(65)
+    text = TEXT17.replace("alg straw2", "alg tree")
+    assert CrushMap.from_text(text).buckets[-1].alg == 3
+
+
+def test_quincy_style_rules_without_ruleset():
+    d = copy.deepcopy(DUMP17)
+    for r in d["rules"]:
+        for k in ("ruleset", "min_size", "max_size"):
+            r.pop(k, None)
+    cm = CrushMap.from_dump(d)
+    assert cm.rules[2].ruleset is None and cm.rules[2].min_size is None
+    assert cm.find_rule(2, 1, 40) == 2
+    assert cm.find_rule(2, 3, 3) == -1
