@@ -283,6 +283,41 @@ def _load_map(capture: list[Path] | None, osd_dump: Path | None, crush: Path | N
     return snap
 
 
+@app.command("crush-test")
+def crush_test(
+    crush: Annotated[Path, typer.Option("--crush", help="`ceph osd crush dump -f json`, or crushtool's text map (crushtool -d).")],
+    rule: Annotated[int, typer.Option("--rule", help="Rule id.")] = 0,
+    num_rep: Annotated[int, typer.Option("--num-rep", help="Number of replicas (result size).")] = 3,
+    min_x: Annotated[int, typer.Option("--min-x", help="First input value.")] = 0,
+    max_x: Annotated[int, typer.Option("--max-x", help="Last input value (inclusive).")] = 1023,
+    weight: Annotated[Optional[list[str]], typer.Option("--weight", help="OSD=W device weight override in [0,1] (crushtool --weight OSD W; repeatable).")] = None,  # noqa: UP045
+    pool_id: Annotated[int, typer.Option("--pool-id", help="Hash x with this pool id, as crushtool --pool-id.")] = -1,
+) -> None:
+    """Run a CRUSH rule on raw inputs, printed exactly like `crushtool -i map --test --show-mappings`.
+
+    Lines read `CRUSH rule R x X [a,b,c]`, so the output diffs cleanly against crushtool's.
+
+    Example:  pgtools crush-test --crush crush_dump.json --rule 0 --num-rep 3 --max-x 9
+    """
+    from .crush import crushtool_test
+
+    snap = _load([crush])
+    if snap.crush is None:
+        raise PgtoolsError(f"{crush}: no CRUSH map in this file")
+    weights: dict[int, float] = {}
+    for w in weight or []:
+        osd, sep, val = w.replace(":", "=").partition("=")
+        try:
+            weights[int(osd)] = float(val)
+        except ValueError:
+            raise typer.BadParameter(f"--weight wants OSD=W, not {w!r}") from None
+        if not sep or not 0.0 <= weights[int(osd)] <= 1.0:
+            raise typer.BadParameter(f"--weight wants OSD=W with W in [0, 1], not {w!r}")
+    if min_x > max_x:
+        raise typer.BadParameter("--min-x must not exceed --max-x")
+    _out(crushtool_test(snap.crush, rule, num_rep, min_x, max_x, weights=weights or None, pool_id=pool_id))
+
+
 @app.command("map")
 def map_cmd(
     capture: CaptureArg = None,
