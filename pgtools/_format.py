@@ -89,8 +89,11 @@ def frame_text(df: pd.DataFrame, floatfmt: str = "{:.2f}") -> str:
 _SEV = {"HEALTH_WARN": "WRN", "HEALTH_ERR": "ERR", "INFO": "INF", "ERANGE": "ERR"}
 
 
-def health_text(findings: list[Finding], *, numbers: bool = True) -> str:
-    """Ceph's ``health detail`` layout for the Ceph checks, then pgtools' own findings."""
+def health_text(findings: list[Finding], *, numbers: bool = False) -> str:
+    """Ceph's ``health detail`` layout for the Ceph checks, then pgtools' own findings.
+
+    Each finding is followed by its ``why`` line; ``numbers=True`` also lists every number used.
+    """
     ceph = [f for f in findings if f.ceph]
     status = "HEALTH_OK"
     if any(f.severity == "HEALTH_ERR" for f in ceph):
@@ -102,7 +105,10 @@ def health_text(findings: list[Finding], *, numbers: bool = True) -> str:
         tag = _SEV.get(f.severity, f.severity)
         origin = "" if f.ceph else " (pgtools)"
         lines.append(f"[{tag}] {f.code}{origin}: {f.summary}")
-        lines.extend(f"    {d}" for d in f.detail)
+        if f.why:
+            lines.append(f"    why: {f.why}")
+        elif f.detail:
+            lines.extend(f"    {d}" for d in f.detail)
         if numbers and f.numbers:
             shown = {k: v for k, v in f.numbers.items() if not isinstance(v, dict)}
             lines.append("    numbers: " + ", ".join(f"{k}={v}" for k, v in shown.items()))

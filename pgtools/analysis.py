@@ -345,6 +345,7 @@ class Finding:
     detail: list[str] = field(default_factory=list)
     numbers: dict[str, Any] = field(default_factory=dict)
     ceph: bool = True  # False: a pgtools finding, not a check Ceph's health reports
+    why: str = ""  # one line: how the numbers produce the finding
 
 
 def _release_base(release: str | None) -> str:
@@ -427,12 +428,16 @@ def health(snap: Snapshot, *, release: str | None = None, mon_max_pg_per_osd: in
     if num_in:
         per = sum_pg_up // num_in
         base["per_osd"] = per
+        avg = (f"{sum_pg_up} PG copies (max of Σ|up| {sum_up_sizes} and {len(pgs)} PGs) // {num_in} in OSDs "
+               f"= {per}")
         if mn > 0 and len(snap.pools) and 0 < per < mn:
             findings.append(Finding("TOO_FEW_PGS", "HEALTH_WARN", f"too few PGs per OSD ({per} < min {mn})",
-                                    numbers=dict(base)))
+                                    numbers=dict(base), why=f"{avg} < mon_pg_warn_min_per_osd {mn} "
+                                    f"({lim['mon_pg_warn_min_per_osd_from']})"))
         if mx > 0 and per > mx:
             findings.append(Finding("TOO_MANY_PGS", "HEALTH_WARN", f"too many PGs per OSD ({per} > max {mx})",
-                                    numbers=dict(base)))
+                                    numbers=dict(base), why=f"{avg} > mon_max_pg_per_osd {mx} "
+                                    f"({lim['mon_max_pg_per_osd_from']}); Ceph compares the average, not each OSD"))
     # per-OSD counts, up ∪ acting
     if len(pgs):
         pairs = set()
@@ -449,7 +454,8 @@ def health(snap: Snapshot, *, release: str | None = None, mon_max_pg_per_osd: in
                 f"osd_max_pg_per_osd_hard_ratio {lim['osd_max_pg_per_osd_hard_ratio']:g}); they will not "
                 f"instantiate more PGs",
                 detail=[f"osd.{o} has {c} PGs" for o, c in over_hard.items()],
-                numbers={**base, "hard_limit": hard, "osds": over_hard.to_dict()}, ceph=False))
+                numbers={**base, "hard_limit": hard, "osds": over_hard.to_dict()}, ceph=False,
+                why="PGs counted per OSD over up ∪ acting: " + _osd_list(over_hard)))
         over = per_osd[per_osd > mx]
         if len(over):
             findings.append(Finding(
@@ -457,8 +463,14 @@ def health(snap: Snapshot, *, release: str | None = None, mon_max_pg_per_osd: in
                 f"{len(over)} of {len(per_osd)} OSDs hold more than mon_max_pg_per_osd {mx} PGs "
                 f"(range {int(per_osd.min())}..{int(per_osd.max())})",
                 detail=[f"osd.{o} has {c} PGs" for o, c in over.items()],
-                numbers={**base, "osds": over.to_dict()}, ceph=False))
+                numbers={**base, "osds": over.to_dict()}, ceph=False,
+                why="PGs counted per OSD over up ∪ acting: " + _osd_list(over)))
     return findings
+
+
+def _osd_list(counts: pd.Series, most: int = 12) -> str:
+    items = [f"osd.{o} {c}" for o, c in counts.sort_values(ascending=False).items()]
+    return ", ".join(items[:most]) + (f", … ({len(items) - most} more)" if len(items) > most else "")
 
 
 def check_pg_num(snap: Snapshot, pool: int | str | None, pg_num: int, *, size: int | None = None,
@@ -538,7 +550,8 @@ def check_pg_num(snap: Snapshot, pool: int | str | None, pg_num: int, *, size: i
     prefix = f"pool id {int(row['pool_id'])}" if row is not None else ""
     msg = (f"{prefix} pg_num {int(pg_num)} size {int(size)} would mean {projected} total pgs, which exceeds "
            f"max {max_pgs} (mon_max_pg_per_osd {lim['mon_max_pg_per_osd']} * num_in_osds {osd_num})")
-    return Finding("POOL_PG_NUM_REFUSED", "ERANGE", msg, numbers=numbers)
+    return Finding("POOL_PG_NUM_REFUSED", "ERANGE", msg, numbers=numbers,
+                   why=f"projected {projected} ({method}) > {lim['mon_max_pg_per_osd']} × {osd_num} OSDs")
 
 
 # ---- plotting support ----

@@ -165,6 +165,7 @@ def health(
     mon_max_pg_per_osd: Annotated[Optional[int], typer.Option(help="Override mon_max_pg_per_osd.")] = None,  # noqa: UP045
     mon_pg_warn_min_per_osd: Annotated[Optional[int], typer.Option(help="Override mon_pg_warn_min_per_osd.")] = None,  # noqa: UP045
     hard_ratio: Annotated[Optional[float], typer.Option(help="Override osd_max_pg_per_osd_hard_ratio.")] = None,  # noqa: UP045
+    numbers: Annotated[bool, typer.Option("--numbers", help="List every number each finding used.")] = False,
     fmt: Annotated[FrameFormat, typer.Option("--format", help="Output format.")] = FrameFormat.text,
 ) -> None:
     """Ceph's PG-count health checks (TOO_MANY_PGS, TOO_FEW_PGS) and the per-OSD hard limit.
@@ -191,7 +192,7 @@ def health(
                            for f in findings], columns=["code", "severity", "summary", "ceph"])
              .to_csv(index=False))
     else:
-        _out(_format.health_text(findings))
+        _out(_format.health_text(findings, numbers=numbers))
 
 
 @app.command()

@@ -154,3 +154,10 @@ def test_pgcalc():
     assert r.returncode == 0, r.stderr
     assert "volumes: 100 × 12 OSDs × 53% / size 3 = 212.00; nearest power of two 256" in r.stdout
     assert run("pgcalc", "--osds", "12", "--preset", "nope").returncode == 2
+
+
+def test_health_explains_its_numbers():
+    r = run("health", CAPTURE, "--numbers")
+    assert "why: 5760 PG copies (max of Σ|up| 5760 and 1920 PGs) // 12 in OSDs = 480 > mon_max_pg_per_osd 300" in r.stdout
+    assert "numbers: sum_pg_up=5760" in r.stdout
+    assert "numbers:" not in run("health", CAPTURE).stdout
