@@ -24,8 +24,8 @@ import pandas as pd
 
 from ..errors import DumpFormatError
 from ._common import Fragment, loads_json
-from .osd_df import _table_body, column_bounds, find_header, split_header, split_row
-from .pg_dump_json import _as_dict, _get_bool, _get_str, _tname
+from ._json import _as_dict, _get_bool, _get_str, _tname
+from ._table import _table_body, column_bounds, find_header, split_header, split_row
 
 __all__ = ["sniff", "parse", "PRECEDENCE"]
 

@@ -34,8 +34,8 @@ import pandas as pd
 
 from ..errors import DumpFormatError
 from ._common import Fragment, loads_json, parse_size
-from .osd_df import column_bounds, split_header, split_row
-from .pg_dump_json import _as_dict, _as_list, _get_int, _get_str, _tname, _to_int
+from ._json import _as_dict, _as_list, _get_int, _get_str, _tname, _to_int
+from ._table import column_bounds, split_header, split_row
 
 __all__ = ["sniff", "parse"]
 

@@ -35,7 +35,7 @@ from typing import Any
 
 from ..errors import DumpFormatError
 from ._common import Fragment, loads_json, strip_noise_lines
-from .pg_dump_json import _as_dict, _as_list, _get_bool, _get_int, _get_str, _tname
+from ._json import _as_dict, _as_list, _get_bool, _get_int, _get_str, _tname
 
 __all__ = ["sniff", "parse", "health_from_json"]
 

@@ -47,157 +47,20 @@ import pandas as pd
 
 from ..errors import DumpFormatError
 from ._common import Fragment, loads_json, parse_size, strip_noise_lines
-from .pg_dump_json import _as_dict, _as_list, _get_float, _get_int, _get_str, _int64_col, _tname
+from ._json import _as_dict, _as_list, _get_float, _get_int, _get_str, _int64_col, _tname
+from ._table import (
+    _MINMAX,
+    _TOTAL,
+    _is_fence,
+    _table_body,
+    column_bounds,
+    find_header,
+    nearest_host,
+    split_header,
+    split_row,
+)
 
-__all__ = ["sniff", "parse", "split_header", "split_row", "column_bounds", "find_header"]
-
-# --------------------------------------------------------------------------------------------------
-# plain-table helpers (shared by the plain parsers of pgtools.io)
-# --------------------------------------------------------------------------------------------------
-
-#: headings that contain a space in Ceph's tables (merged when the header is split on whitespace)
-MULTIWORD_HEADINGS = {
-    ("RAW", "USE"), ("TYPE", "NAME"), ("MAX", "AVAIL"), ("QUOTA", "OBJECTS"), ("QUOTA", "BYTES"),
-    ("USED", "COMPR"), ("UNDER", "COMPR"), ("RAW", "USED"), ("%RAW", "USED"), ("TARGET", "SIZE"),
-    ("RAW", "CAPACITY"), ("TARGET", "RATIO"), ("EFFECTIVE", "RATIO"), ("NEW", "PG_NUM"),
-}
-
-_FENCE = re.compile(r"^\s*(```|~~~).*$")
-
-
-def split_header(line: str) -> list[tuple[str, int]]:
-    """Split a TextTable header into ``(heading, start offset)`` pairs, merging two-word headings.
-
-    Parameters
-    ----------
-    line : str
-        The header line.
-
-    Returns
-    -------
-    list of (str, int)
-    """
-    toks = [(m.group(0), m.start()) for m in re.finditer(r"\S+", line)]
-    out: list[tuple[str, int]] = []
-    i = 0
-    while i < len(toks):
-        word, start = toks[i]
-        if i + 1 < len(toks) and (word, toks[i + 1][0]) in MULTIWORD_HEADINGS:
-            out.append((f"{word} {toks[i + 1][0]}", start))
-            i += 2
-            continue
-        out.append((word, start))
-        i += 1
-    return out
-
-
-def split_row(line: str, starts: list[int]) -> list[str]:
-    """Cut a table row into cells, one per column, by the columns' start offsets.
-
-    A whitespace-separated token belongs to the last column whose start is at or before the token's
-    first character; tokens of one column are joined with one space.  Empty cells are ``""``.
-
-    Parameters
-    ----------
-    line : str
-    starts : list of int
-        Start offsets of the columns (from :func:`column_bounds`, or the heading offsets of
-        :func:`split_header` when every heading is left-aligned).
-
-    Returns
-    -------
-    list of str
-    """
-    cells: list[list[str]] = [[] for _ in starts]
-    for m in re.finditer(r"\S+", line):
-        idx = 0
-        for j, s in enumerate(starts):
-            if s <= m.start():
-                idx = j
-            else:
-                break
-        cells[idx].append(m.group(0))
-    return [" ".join(c) for c in cells]
-
-
-def column_bounds(header: list[tuple[str, int]], rows: list[str]) -> list[int]:
-    """Start offsets of the columns of a TextTable, from its header and its data rows.
-
-    Headings may be left- or right-aligned and cells may be wider than their heading, so the
-    boundary between two columns is placed just after the last position, between the end of one
-    heading and the start of the next, that is blank in the header and in every row.
-
-    Parameters
-    ----------
-    header : list of (str, int)
-        From :func:`split_header`.
-    rows : list of str
-        The table's data rows (no footers).
-
-    Returns
-    -------
-    list of int
-        One start offset per column, for :func:`split_row`.
-    """
-    if not header:
-        return []
-    width = max([len(r) for r in rows] + [header[-1][1] + len(header[-1][0])])
-    blank = [True] * (width + 1)
-    for r in rows:
-        for i, ch in enumerate(r):
-            if ch != " ":
-                blank[i] = False
-    bounds = [0]
-    for (name, start), (_, nxt) in zip(header, header[1:], strict=False):
-        end = start + len(name)
-        cut = nxt
-        for p in range(nxt - 1, end - 1, -1):
-            if blank[p]:
-                cut = p + 1
-                break
-        bounds.append(cut)
-    return bounds
-
-
-def _table_body(lines: list[str]) -> list[str]:
-    """The data rows of a table: up to a closing fence, without blank, noise and footer lines."""
-    body: list[str] = []
-    for ln in lines:
-        if _is_fence(ln) and body:
-            break
-        if (not ln.strip() or _is_fence(ln) or _MINMAX.match(ln) or _TOTAL.match(ln)
-                or not strip_noise_lines([ln])):
-            continue
-        body.append(ln)
-    return body
-
-
-def find_header(lines: list[str], pattern: re.Pattern) -> int | None:
-    """Index of the first line matching ``pattern``.
-
-    Parameters
-    ----------
-    lines : list of str
-    pattern : re.Pattern
-
-    Returns
-    -------
-    int or None
-        None when no line matches.
-    """
-    for i, ln in enumerate(lines):
-        if pattern.match(ln):
-            return i
-    return None
-
-
-def _is_fence(line: str) -> bool:
-    return bool(_FENCE.match(line))
-
-
-# --------------------------------------------------------------------------------------------------
-# sniff
-# --------------------------------------------------------------------------------------------------
+__all__ = ["sniff", "parse"]
 
 _HEADER = re.compile(r"^\s*ID\s+(CLASS\s+)?WEIGHT\s+REWEIGHT\s+SIZE\s+(RAW USE|USE)\s")
 
@@ -243,33 +106,6 @@ def _parents(nodes: list[dict], source: str) -> dict[int, int]:
                                           field=f"nodes[{i}].children[{j}]")
                 parent[c] = nid
     return parent
-
-
-def nearest_host(osd: int, parent: dict[int, int], types: dict[int, str], names: dict[int, str]) -> str | None:
-    """Name of the nearest ancestor of type ``host`` of ``osd`` in a parent map.
-
-    Parameters
-    ----------
-    osd : int
-        Item id to start from.
-    parent : dict
-        Item id -> id of the bucket holding it.
-    types, names : dict
-        Bucket id -> type name / bucket name.
-
-    Returns
-    -------
-    str or None
-        None when no ancestor is a ``host`` (stray OSDs, or a tree without hosts).
-    """
-    cur = parent.get(osd)
-    guard = 0
-    while cur is not None and guard < 1000:
-        if types.get(cur) == "host":
-            return names.get(cur)
-        cur = parent.get(cur)
-        guard += 1
-    return None
 
 
 def _parse_json(obj: dict, source: str) -> Fragment:
@@ -379,8 +215,6 @@ def _osds_frame(rows: list[dict], parent: dict[int, int], types: dict[int, str],
 # --------------------------------------------------------------------------------------------------
 
 _ROWLIKE = re.compile(r"^\s*-?[0-9]+\s+\S+\s+\S+")
-_MINMAX = re.compile(r"^\s*MIN/MAX VAR:\s*(\S+)/(\S+)\s+STDDEV:\s*(\S+)\s*$")
-_TOTAL = re.compile(r"^\s*TOTAL\s")
 _SIZE_COLS = {"SIZE": "kb", "RAW USE": "kb_used", "USE": "kb_used", "DATA": "kb_used_data",
               "OMAP": "kb_used_omap", "META": "kb_used_meta", "AVAIL": "kb_avail"}
 

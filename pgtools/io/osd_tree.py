@@ -34,8 +34,8 @@ import pandas as pd
 
 from ..errors import DumpFormatError
 from ._common import Fragment, loads_json, strip_noise_lines
-from .osd_df import _is_fence, _table_body, column_bounds, find_header, nearest_host, split_header, split_row
-from .pg_dump_json import _as_dict, _as_list, _get_bool, _get_float, _get_int, _get_str, _int64_col, _tname
+from ._json import _as_dict, _as_list, _get_bool, _get_float, _get_int, _get_str, _int64_col, _tname
+from ._table import _is_fence, _table_body, column_bounds, find_header, nearest_host, split_header, split_row
 
 __all__ = ["sniff", "parse"]
 

@@ -47,16 +47,7 @@ import pandas as pd
 from ..errors import DumpFormatError
 from ..model import POOL_COLUMNS
 from ._common import Fragment, loads_json, strip_noise_lines
-from .pg_dump_json import (
-    _as_dict,
-    _as_list,
-    _get_int,
-    _get_str,
-    _int64_col,
-    _tname,
-    _to_float,
-    _to_int,
-)
+from ._json import _as_dict, _as_list, _get_int, _get_str, _int64_col, _tname, _to_float, _to_int
 
 __all__ = ["sniff", "parse", "pools_frame", "POOL_FLAG_BITS"]
 

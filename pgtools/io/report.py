@@ -26,7 +26,8 @@ from typing import Any
 
 from ..errors import DumpFormatError, PgtoolsError
 from ._common import Fragment, loads_json
-from .pg_dump_json import _as_dict, _tname, pgmap_fragment
+from ._json import _as_dict, _tname
+from .pg_dump_json import pgmap_fragment
 from .pool_ls_detail import pools_frame
 from .versions import release_of
 

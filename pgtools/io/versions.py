@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..errors import DumpFormatError
 from ._common import Fragment, loads_json
-from .pg_dump_json import _as_dict, _tname, _to_int
+from ._json import _as_dict, _tname, _to_int
 
 __all__ = ["sniff", "parse", "release_of", "RELEASES"]
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pgtools.errors import DumpFormatError
-from pgtools.io import osd_df
+from pgtools.io import _table, osd_df
 from pgtools.io._common import loads_json, read_text
 from tests.io._mutate import mutations, texts
 from tests.paths import PUBLIC, REAL, TEST_DATA
@@ -181,11 +181,11 @@ def test_json_wrong_type_names_field():
 
 
 def test_split_helpers():
-    header = osd_df.split_header("POOL        ID  RAW USE  TYPE NAME")
+    header = _table.split_header("POOL        ID  RAW USE  TYPE NAME")
     assert header == [("POOL", 0), ("ID", 12), ("RAW USE", 16), ("TYPE NAME", 25)]
     rows = ["a.b.c.long   1   10 GiB  host x", "b           22  1.5 MiB      osd.1"]
-    bounds = osd_df.column_bounds(header, rows)
-    assert [osd_df.split_row(r, bounds) for r in rows] == [["a.b.c.long", "1", "10 GiB", "host x"],
+    bounds = _table.column_bounds(header, rows)
+    assert [_table.split_row(r, bounds) for r in rows] == [["a.b.c.long", "1", "10 GiB", "host x"],
                                                           ["b", "22", "1.5 MiB", "osd.1"]]
 
 
