@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
 from ..errors import DumpFormatError
+from ._common import Fragment, loads_json
 
 _MISSING = object()
 
@@ -149,3 +151,20 @@ def _int64_col(values: list) -> pd.Series:
 # --------------------------------------------------------------------------------------------------
 # format detection
 # --------------------------------------------------------------------------------------------------
+
+
+def json_or_plain(text: str, obj: Any, source: str, *, accepts: Callable[[Any], bool], expected: str,
+                  parse_json: Callable[[Any, str], Fragment],
+                  parse_plain: Callable[[str, str], Fragment]) -> Fragment:
+    """Run the JSON or the plain-text branch of a parser that reads both forms of one command.
+
+    The text is decoded as JSON when ``obj`` is not given and it starts like JSON; a document whose shape
+    ``accepts`` rejects is a DumpFormatError ("expected <expected>, got ...").
+    """
+    if obj is None and text.lstrip()[:1] in ("{", "["):
+        obj = loads_json(text, source=source)
+    if obj is not None:
+        if not accepts(obj):
+            raise DumpFormatError(f"expected {expected}, got {_tname(obj)}", source=source)
+        return parse_json(obj, source)
+    return parse_plain(text, source)

@@ -23,8 +23,8 @@ from typing import Any
 import pandas as pd
 
 from ..errors import DumpFormatError
-from ._common import Fragment, loads_json
-from ._json import _as_dict, _get_bool, _get_str, _tname
+from ._common import Fragment
+from ._json import _as_dict, _get_bool, _get_str, _tname, json_or_plain
 from ._table import _table_body, column_bounds, find_header, split_header, split_row
 
 __all__ = ["sniff", "parse", "PRECEDENCE"]
@@ -148,10 +148,5 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
     ------
     DumpFormatError
     """
-    if obj is None and text.lstrip()[:1] in ("{", "["):
-        obj = loads_json(text, source=source)
-    if obj is not None:
-        if not isinstance(obj, list):
-            raise DumpFormatError(f"expected a list of options, got {_tname(obj)}", source=source)
-        return _parse_json(obj, source)
-    return _parse_plain(text, source)
+    return json_or_plain(text, obj, source, accepts=lambda o: isinstance(o, list), expected="a list of options",
+                         parse_json=_parse_json, parse_plain=_parse_plain)

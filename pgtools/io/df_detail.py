@@ -33,8 +33,8 @@ from typing import Any
 import pandas as pd
 
 from ..errors import DumpFormatError
-from ._common import Fragment, loads_json, parse_size
-from ._json import _as_dict, _as_list, _get_int, _get_str, _tname, _to_int
+from ._common import Fragment, parse_size
+from ._json import _as_dict, _as_list, _get_int, _get_str, _tname, _to_int, json_or_plain
 from ._table import column_bounds, split_header, split_row
 
 __all__ = ["sniff", "parse"]
@@ -268,11 +268,5 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
     ------
     DumpFormatError
     """
-    if obj is None and text.lstrip()[:1] in ("{", "["):
-        obj = loads_json(text, source=source)
-    if obj is not None:
-        if not _is_json_df(obj):
-            raise DumpFormatError(f"expected an object with `stats` and `pools`, got {_tname(obj)}",
-                                  source=source)
-        return _parse_json(obj, source)
-    return _parse_plain(text, source)
+    return json_or_plain(text, obj, source, accepts=_is_json_df, expected="an object with `stats` and `pools`",
+                         parse_json=_parse_json, parse_plain=_parse_plain)

@@ -46,8 +46,8 @@ from typing import Any
 import pandas as pd
 
 from ..errors import DumpFormatError
-from ._common import Fragment, loads_json, parse_size, strip_noise_lines
-from ._json import _as_dict, _as_list, _get_float, _get_int, _get_str, _int64_col, _tname
+from ._common import Fragment, parse_size, strip_noise_lines
+from ._json import _as_dict, _as_list, _get_float, _get_int, _get_str, _int64_col, _tname, json_or_plain
 from ._table import (
     _MINMAX,
     _TOTAL,
@@ -404,12 +404,6 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
     ------
     DumpFormatError
     """
-    if obj is None and text.lstrip()[:1] in ("{", "["):
-        obj = loads_json(text, source=source)
-    if obj is not None:
-        if not _json_nodes_kind(obj):
-            raise DumpFormatError(f"expected an object with `nodes` and `summary`, got {_tname(obj)}",
-                                  source=source)
-        return _parse_json(obj, source)
-    return _parse_plain(text, source)
+    return json_or_plain(text, obj, source, accepts=_json_nodes_kind, expected="an object with `nodes` and `summary`",
+                         parse_json=_parse_json, parse_plain=_parse_plain)
 

@@ -33,8 +33,18 @@ from typing import Any
 import pandas as pd
 
 from ..errors import DumpFormatError
-from ._common import Fragment, loads_json, strip_noise_lines
-from ._json import _as_dict, _as_list, _get_bool, _get_float, _get_int, _get_str, _int64_col, _tname
+from ._common import Fragment, strip_noise_lines
+from ._json import (
+    _as_dict,
+    _as_list,
+    _get_bool,
+    _get_float,
+    _get_int,
+    _get_str,
+    _int64_col,
+    _tname,
+    json_or_plain,
+)
 from ._table import _is_fence, _table_body, column_bounds, find_header, nearest_host, split_header, split_row
 
 __all__ = ["sniff", "parse"]
@@ -261,11 +271,5 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
     ------
     DumpFormatError
     """
-    if obj is None and text.lstrip()[:1] in ("{", "["):
-        obj = loads_json(text, source=source)
-    if obj is not None:
-        if not _is_json_tree(obj):
-            raise DumpFormatError(f"expected an object with `nodes` and `stray`, got {_tname(obj)}",
-                                  source=source)
-        return _parse_json(obj, source)
-    return _parse_plain(text, source)
+    return json_or_plain(text, obj, source, accepts=_is_json_tree, expected="an object with `nodes` and `stray`",
+                         parse_json=_parse_json, parse_plain=_parse_plain)
