@@ -25,7 +25,19 @@ bench: setup
 	$(BIN)/python benchmarks/run.py
 
 lint: setup
-	$(BIN)/ruff check pgtools tests benchmarks
+	$(BIN)/ruff check pgtools tests benchmarks scripts
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
+
+# A throwaway real Ceph cluster (Debian's Ceph 16.2 packages, root, 127.0.0.1 only): scripts/cluster.py
+# start|status|collect|stop; sample-dumps regenerates the sample captures into OUT (default: a temp dir).
+.PHONY: cluster cluster-stop sample-dumps
+cluster: setup
+	$(BIN)/python scripts/cluster.py start $(CLUSTER_ARGS)
+
+cluster-stop:
+	$(BIN)/python scripts/cluster.py stop
+
+sample-dumps: setup
+	$(BIN)/python scripts/make_sample_dumps.py --scenario $(or $(SCENARIO),all) $(if $(OUT),--out $(OUT))
