@@ -50,3 +50,15 @@ def test_mixed_map_equals_osdmaptool():
                           capture_output=True, text=True, timeout=120)
     assert ours.returncode == 0, ours.stderr
     assert ours.stdout == ref.stdout
+
+
+def test_mixed_autoscale_equals_the_mgr(snap):
+    """The real mgr skips pools under overlapping roots (default vs default~hdd); so do we."""
+    from pgtools.autoscale import autoscale_status, compare_autoscale_status
+
+    cmp = compare_autoscale_status(snap)
+    assert len(cmp) and cmp.match.all()
+    df = autoscale_status(snap, include_skipped=True)
+    skipped = df[df.skipped.astype(bool)]
+    assert set(skipped.pool_name) == {"rbd", "byrack", "meta", "ec21", "ec42"}
+    assert skipped.reason.str.contains("overlap").all()
