@@ -247,8 +247,9 @@ def imbalance(snap: Snapshot, by: str = "up", *, per_pool: bool = False) -> pd.D
     -------
     DataFrame
         ``osd_id`` (+ ``pool_id``), ``host``, ``device_class``, ``crush_weight``, ``reweight``, ``pgs``,
-        ``target``, ``deviation`` (pgs − target), ``deviation_pct`` (100 × deviation / target).
-        OSDs with neither PGs nor weight are left out.
+        ``target``, ``deviation`` (pgs − target), ``deviation_pct`` (100 × deviation / target),
+        ``expected_sd`` (the standard deviation of the OSD's count under random placement with these
+        weights: sqrt(Σ_pools copies × share × (1 − share))).  OSDs with neither PGs nor weight are left out.
     """
     _check_by(by)
     pl = placements(snap, by)
@@ -256,12 +257,16 @@ def imbalance(snap: Snapshot, by: str = "up", *, per_pool: bool = False) -> pd.D
     weights = pool_osd_weights(snap)
     copies = _pool_copies(snap, by)
     weights["target"] = weights.share * weights.pool_id.map(copies).fillna(0.0)
-    long = weights.set_index(["pool_id", "osd_id"])[["target"]].join(counts, how="outer")
+    # random placement: each copy lands on the OSD with probability `share` (binomial variance per pool)
+    weights["expected_var"] = weights.target * (1.0 - weights.share)
+    long = weights.set_index(["pool_id", "osd_id"])[["target", "expected_var"]].join(counts, how="outer")
     long["pgs"] = long["pgs"].fillna(0).astype(np.int64)
     long["target"] = long["target"].fillna(0.0)
+    long["expected_var"] = long["expected_var"].fillna(0.0)
     long = long.reset_index()
     if not per_pool:
-        long = long.groupby("osd_id", as_index=False)[["pgs", "target"]].sum()
+        long = long.groupby("osd_id", as_index=False)[["pgs", "target", "expected_var"]].sum()
+    long["expected_sd"] = np.sqrt(long.pop("expected_var"))
     long = long[(long.pgs > 0) | (long.target > 0)].copy()
     long["deviation"] = long.pgs - long.target
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -271,7 +276,7 @@ def imbalance(snap: Snapshot, by: str = "up", *, per_pool: bool = False) -> pd.D
         long = long.merge(snap.osds[["osd_id", *info_cols]], on="osd_id", how="left")
     keys = ["pool_id", "osd_id"] if per_pool else ["osd_id"]
     first = keys + [c for c in ("host", "device_class", "crush_weight", "reweight") if c in long.columns]
-    cols = first + ["pgs", "target", "deviation", "deviation_pct"]
+    cols = first + ["pgs", "target", "deviation", "deviation_pct", "expected_sd"]
     return long[cols].sort_values(keys).reset_index(drop=True)
 
 
@@ -281,7 +286,10 @@ def imbalance_summary(snap: Snapshot, by: str = "up") -> pd.Series:
     ``n_osds``, ``total``, ``mean``, ``stddev`` (population, as osdmaptool prints it), ``expected_stddev``
     (``sqrt(mean·(1−1/N))``, the spread of uniformly random placement that osdmaptool prints as
     "expected"), ``stddev_ratio`` (stddev / expected; about 1 means "as random as CRUSH should be"),
-    ``weighted_stddev`` (RMS of pgs − target, which accounts for unequal weights), ``min_osd``, ``min``,
+    ``weighted_stddev`` (RMS of pgs − target, which accounts for unequal weights), ``expected_weighted_stddev``
+    (RMS of the per-OSD random-placement spread ``expected_sd``; equals ``expected_stddev`` when all weights are
+    equal), ``weighted_ratio`` (weighted_stddev / expected_weighted_stddev: the fair comparison when weights or
+    device classes differ), ``min_osd``, ``min``,
     ``max_osd``, ``max``, ``max_over_target_pct``, ``max_under_target_pct``.
     """
     im = imbalance(snap, by)
@@ -301,7 +309,9 @@ def imbalance_summary(snap: Snapshot, by: str = "up") -> pd.Series:
         "stddev": std,
         "expected_stddev": exp,
         "stddev_ratio": std / exp if exp > 0 else float("nan"),
-        "weighted_stddev": float(np.sqrt(np.mean(im.deviation.to_numpy(dtype=float) ** 2))),
+        "weighted_stddev": (wsd := float(np.sqrt(np.mean(im.deviation.to_numpy(dtype=float) ** 2)))),
+        "expected_weighted_stddev": (ewsd := float(np.sqrt(np.mean(im.expected_sd.to_numpy(dtype=float) ** 2)))),
+        "weighted_ratio": wsd / ewsd if ewsd > 0 else float("nan"),
         "min_osd": int(im.osd_id.iloc[imin]),
         "min": int(pgs[imin]),
         "max_osd": int(im.osd_id.iloc[imax]),

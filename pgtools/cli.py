@@ -153,7 +153,8 @@ def stats(
                  f"stddev {s['stddev']:.2f}, expected for random placement {s['expected_stddev']:.2f} "
                  f"(ratio {s['stddev_ratio']:.2f})\n"
                  f"min osd.{s['min_osd']} {s['min']}, max osd.{s['max_osd']} {s['max']}; "
-                 f"weighted stddev {s['weighted_stddev']:.2f}; "
+                 f"vs weight-share targets: stddev {s['weighted_stddev']:.2f}, expected "
+                 f"{s['expected_weighted_stddev']:.2f} (ratio {s['weighted_ratio']:.2f}); "
                  f"deviation from target {s['max_under_target_pct']:+.1f}% .. {s['max_over_target_pct']:+.1f}%\n")
 
 
@@ -196,22 +197,46 @@ def health(
 
 
 @app.command()
+def report(
+    capture: DumpArg,
+    out: Annotated[Path, typer.Option("-o", "--out", help="HTML file to write.")] = Path("report.html"),
+    title: Annotated[Optional[str], typer.Option(help="Title of the report.")] = None,  # noqa: UP045
+    by: Annotated[By, typer.Option(help="Which placement the tables and plots count.")] = By.up,
+) -> None:
+    """Write one self-contained HTML report (images embedded) for a capacity-planning meeting.
+
+    Summary, health with its numbers, the pool × OSD table, imbalance statistics, autoscaler
+    recommendations, plots, and the placement verification.
+    """
+    from .report import build_report
+
+    snap = _load(capture)
+    html = build_report(snap, title=title, by=by.value)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    _err(f"wrote {out} ({len(html) // 1024} KiB)")
+
+
+@app.command()
 def demo(
     capture: Annotated[Path, typer.Argument(help="Capture folder.")] = Path("sample_dumps/seedlike_max300"),
     out: Annotated[Path, typer.Option("-o", "--out", help="Folder to write the outputs to.")] = Path("out"),
 ) -> None:
-    """Run the main job on a capture: table, stats and health, printed and written to OUT/."""
+    """Run the main job on a capture: table, stats, health and the HTML report, written to OUT/."""
     from . import _format
     from .analysis import health as health_fn
     from .analysis import imbalance, pg_table
 
     snap = _load([capture])
     tab = pg_table(snap, "up")
+    from .report import build_report
+
     files = {
         "table.txt": _format.table_text(tab, "up"),
         "table.csv": _format.table_csv(tab),
         "stats.csv": imbalance(snap).to_csv(index=False),
         "health.txt": _format.health_text(health_fn(snap)),
+        "report.html": build_report(snap),
     }
     out.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():

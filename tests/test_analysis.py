@@ -188,3 +188,15 @@ def test_check_pg_num_matches_the_monitors_message(snap):
     upd = check_pg_num(snap, "rbd", 256)
     assert upd.summary.startswith("pool id 1 pg_num 256 size 3 would mean 6144 total pgs")
     assert check_pg_num(snap.replace(config={}), None, 1, mon_max_pg_per_osd=1000) is None
+
+
+def test_weighted_expectation(snap):
+    s = imbalance_summary(snap)
+    # equal weights, one root: the weighted expectation is osdmaptool's sqrt(mean(1-1/N))
+    assert s["expected_weighted_stddev"] == pytest.approx(s["expected_stddev"])
+    im = imbalance(snap)
+    assert np.allclose(im.expected_sd, np.sqrt(15 * 384 * (1 / 12) * (11 / 12)))
+    mixed = pgtools.load(SAMPLE_DUMPS / "mixed")
+    m = imbalance_summary(mixed)
+    assert m["expected_weighted_stddev"] < m["expected_stddev"]
+    assert 1.0 < m["weighted_ratio"] < m["stddev_ratio"]

@@ -80,6 +80,7 @@ def test_demo_writes_outputs(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "too many PGs per OSD (480 > max 300)" in r.stdout
     assert (tmp_path / "out" / "table.csv").read_text().startswith("osd_id,1,2,")
+    assert "<html" in (tmp_path / "out" / "report.html").read_text()
 
 
 def test_map_is_byte_identical_to_osdmaptool():
@@ -161,3 +162,11 @@ def test_health_explains_its_numbers():
     assert "why: 5760 PG copies (max of Σ|up| 5760 and 1920 PGs) // 12 in OSDs = 480 > mon_max_pg_per_osd 300" in r.stdout
     assert "numbers: sum_pg_up=5760" in r.stdout
     assert "numbers:" not in run("health", CAPTURE).stdout
+
+
+def test_report_command(tmp_path):
+    r = run("report", CAPTURE, "-o", tmp_path / "r.html", "--title", "Seed <cluster>")
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "r.html").read_text()
+    assert "Seed &lt;cluster&gt;" in html and "too many PGs per OSD (480 &gt; max 300)" in html
+    assert html.count('src="data:image/png;base64,') >= 4
