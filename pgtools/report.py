@@ -296,19 +296,22 @@ def _imbalance(snap: Snapshot, by: str) -> str:
     s = analysis.imbalance_summary(snap, by)
     if int(s.get("n_osds", 0)) == 0:
         return '<p class="note">No OSD has a placement target.</p>'
-    ratio = float(s["stddev_ratio"])
+    ratio = float(s["weighted_ratio"])
     verdict = ("tighter than random placement (upmap balancer or luck)" if ratio < 0.8 else
                "about as even as random placement" if ratio <= 1.25 else "more uneven than random placement")
-    body = (f'<p>PG copies per OSD: mean <b>{s["mean"]:.1f}</b>, stddev <b>{s["stddev"]:.2f}</b> against '
-            f'<b>{s["expected_stddev"]:.2f}</b> expected for random placement (ratio {ratio:.2f}: {_e(verdict)}).</p>')
+    body = (f'<p>PG copies per OSD: mean <b>{s["mean"]:.1f}</b>. Against each OSD\'s weight-share target the '
+            f'deviations have an RMS of <b>{s["weighted_stddev"]:.2f}</b>, where random placement with these weights '
+            f'gives <b>{s["expected_weighted_stddev"]:.2f}</b> (ratio {ratio:.2f}: {_e(verdict)}).</p>')
     body += _kv([
         ("OSDs with a target", s["n_osds"]),
         ("PG copies", s["total"]),
         ("mean", f"{s['mean']:.2f}"),
         ("stddev (population)", f"{s['stddev']:.2f}"),
         ("expected stddev (random)", f"{s['expected_stddev']:.2f}"),
-        ("stddev / expected", f"{ratio:.3f}"),
+        ("stddev / expected", f"{float(s['stddev_ratio']):.3f}"),
         ("weighted stddev (vs weight-share target)", f"{s['weighted_stddev']:.2f}"),
+        ("expected weighted stddev (random)", f"{s['expected_weighted_stddev']:.2f}"),
+        ("weighted stddev / expected", f"{ratio:.3f}"),
         ("least loaded", f"osd.{s['min_osd']}: {s['min']}"),
         ("most loaded", f"osd.{s['max_osd']}: {s['max']}"),
         ("largest excess over target", f"{s['max_over_target_pct']:+.2f} %"),

@@ -144,7 +144,8 @@ def test_health_and_statistics(parsed):
     assert text.count("too many PGs per OSD (480 > max 300)") == 2  # what the cluster said, and ours
     assert "5760 PG copies (max of Σ|up| 5760 and 1920 PGs) // 12 in OSDs = 480 > mon_max_pg_per_osd 300" in text
     assert "12 of 12 OSDs hold more than mon_max_pg_per_osd 300 PGs (range 461..495)" in text
-    assert "mean 480.0, stddev 11.62 against 20.98 expected for random placement (ratio 0.55" in text
+    assert ("mean 480.0. Against each OSD's weight-share target the deviations have an RMS of 11.62, where random "
+            "placement with these weights gives 20.98 (ratio 0.55: tighter than random placement" in text)
     assert "osd.3: 461" in text and "osd.7: 495" in text
     assert "recommends a different pg_num for 15 of 15 pools; it would act on 0" in text
     assert "PG copies now 5760, with the recommendations 1440 (about 120 per OSD)" in text
