@@ -66,11 +66,15 @@ def _looks_binary(text: str) -> bool:
     return "\x00" in head or head.count("\ufffd") > 8
 
 
-def read_file(path: str | Path, *, text: str | None = None) -> Fragment | None:
+def read_file(path: str | Path, *, text: str | None = None, excerpts: bool = True) -> Fragment | None:
     """Parse one file with whichever parser recognises its content.
 
     Returns None when no parser recognises it.  Raises DumpFormatError when one does but the content is
-    malformed.
+    malformed.  With ``excerpts`` (default), a file that no parser recognises or whose direct parse fails
+    is read again as pasted excerpts (:func:`pgtools.io.excerpt.parse_excerpt`: code fences, prose, prompt
+    lines, truncated last rows...); the blocks found are folded into one Fragment
+    (:func:`~pgtools.io.excerpt.merge_excerpt_fragments`).  When that finds nothing, the original error
+    is raised (or None returned).
     """
     source = str(path)
     if text is None:
@@ -92,8 +96,25 @@ def read_file(path: str | Path, *, text: str | None = None) -> Fragment | None:
         except Exception:  # a sniffer must never break loading
             hit = False
         if hit:
-            return mod.parse(text, source=source, obj=obj)
-    return None
+            if not excerpts:
+                return mod.parse(text, source=source, obj=obj)
+            try:
+                return mod.parse(text, source=source, obj=obj)
+            except DumpFormatError as original:
+                return _read_excerpt(text, source, original)
+    return _read_excerpt(text, source, None) if excerpts else None
+
+
+def _read_excerpt(text: str, source: str, original: DumpFormatError | None) -> Fragment | None:
+    """The excerpt fallback of :func:`read_file`: raise ``original`` (or return None) if nothing is found."""
+    from .excerpt import merge_excerpt_fragments, parse_excerpt
+
+    frags = parse_excerpt(text, source=source)
+    if not frags:
+        if original is not None:
+            raise original
+        return None
+    return merge_excerpt_fragments(frags, source=source)
 
 
 def _iter_files(path: Path) -> Iterable[Path]:
@@ -328,6 +349,7 @@ def merge_fragments(fragments: list[Fragment], *, on_conflict: str = "raise") ->
         "sources": [(f.source, f.kind) for f in fragments],
         "extra": {f.kind: f.extra for f in fragments if f.extra},
         "conflicts": conflicts,
+        "warnings": [w for f in fragments for w in (f.extra or {}).get("warnings", [])],
     }
     if conflicts and on_conflict == "raise":
         raise SnapshotConflictError("; ".join(conflicts))
