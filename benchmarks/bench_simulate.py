@@ -1,0 +1,95 @@
+"""What-if engine speed: a synthetic 1,000-OSD cluster (50 hosts × 20 OSDs, straw2, one replicated pool of
+32,768 PGs, size 3) built in Python.
+
+Timed: placement alone (``map_pgs``), one CRUSH weight change through :func:`pgtools.simulate.simulate`
+(two placements + movement + load + health; ``overhead_s`` is the part beyond the two placements), and
+the stepwise pg_num 32 → 4096 walk on the same OSDs.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from pgtools.crush.buckets import Bucket
+from pgtools.crush.map import CrushMap, Rule
+from pgtools.model import Snapshot
+
+
+def build(num_hosts: int = 50, per_host: int = 20, pg_num: int = 32768) -> Snapshot:
+    """A synthetic snapshot: ``num_hosts × per_host`` OSDs of weight 1, one pool of ``pg_num`` PGs."""
+    n = num_hosts * per_host
+    buckets = {}
+    hosts = []
+    for h in range(num_hosts):
+        bid = -2 - h
+        items = tuple(range(h * per_host, (h + 1) * per_host))
+        buckets[bid] = Bucket(bid, f"host{h}", 1, 5, 0, items, (0x10000,) * per_host, 0x10000 * per_host)
+        hosts.append(bid)
+    buckets[-1] = Bucket(-1, "default", 11, 5, 0, tuple(hosts), (0x10000 * per_host,) * num_hosts,
+                         0x10000 * n)
+    crush = CrushMap(devices={i: (f"osd.{i}", "hdd") for i in range(n)}, types={0: "osd", 1: "host", 11: "root"},
+                     buckets=buckets, rules={0: Rule(0, "replicated_rule", 0, 1, 1, 10,
+                                                     ((1, -1, 0), (6, 0, 1), (4, 0, 0)))},
+                     max_devices=n)
+    osds = pd.DataFrame({"osd_id": np.arange(n), "name": [f"osd.{i}" for i in range(n)],
+                         "host": [f"host{i // per_host}" for i in range(n)], "device_class": "hdd",
+                         "crush_weight": 1.0, "reweight": 1.0, "exists": True, "up": True, "in": True,
+                         "primary_affinity": 1.0, "kb": 1 << 30, "kb_used": 1 << 20, "kb_avail": (1 << 30) - (1 << 20)})
+    pools = pd.DataFrame([{"pool_id": 1, "pool": "rbd", "type": "replicated", "size": 3, "min_size": 2,
+                           "pg_num": pg_num, "pgp_num": pg_num, "pg_num_target": pg_num,
+                           "pgp_num_target": pg_num, "pg_num_pending": pg_num, "crush_rule": 0, "flags": 1,
+                           "flags_names": "hashpspool"}])
+    return Snapshot(pools=pools, osds=osds, crush=crush, osdmap={"max_osd": n}, config={"mon_max_pg_per_osd": "250"})
+
+
+def run() -> list[dict]:
+    """Timings as records (``case, seconds, ...``)."""
+    from pgtools.placement import map_pgs
+    from pgtools.simulate import CrushWeight, SetPgNum, simulate
+
+    snap = build()
+    out = []
+    map_pgs(snap.replace())  # warm-up (JIT compilation when numba is used)
+    t = time.perf_counter()
+    map_pgs(snap.replace())
+    t_map = time.perf_counter() - t
+    out.append({"case": "map_pgs 1000 OSDs / 32768 PGs", "seconds": round(t_map, 3)})
+    import pgtools.placement as placement
+
+    spent = [0.0]
+    real = placement.map_pgs
+
+    def timed(*a, **k):
+        t0 = time.perf_counter()
+        try:
+            return real(*a, **k)
+        finally:
+            spent[0] += time.perf_counter() - t0
+
+    for checks in (False, True):
+        spent[0] = 0.0
+        placement.map_pgs = timed
+        try:
+            t = time.perf_counter()
+            plan = simulate(snap.replace(), [CrushWeight(7, 0.5)], checks=checks)
+            t_sim = time.perf_counter() - t
+        finally:
+            placement.map_pgs = real
+        out.append({"case": f"simulate one weight change (health checks {'on' if checks else 'off'})",
+                    "seconds": round(t_sim, 3), "placement_s": round(spent[0], 3),
+                    "overhead_s": round(t_sim - spent[0], 3),
+                    "pgs_moved": int(plan.steps.loc[1, "pgs_moved"])})
+    small = build(pg_num=32)
+    t = time.perf_counter()
+    plan = simulate(small, [SetPgNum(1, 4096)], stepwise=True)
+    out.append({"case": "stepwise pg_num 32 -> 4096", "seconds": round(time.perf_counter() - t, 3),
+                "steps": len(plan.steps)})
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover
+    for rec in run():
+        print(rec)

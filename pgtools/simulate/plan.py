@@ -1,0 +1,123 @@
+"""Data shares under pg_num changes and the :class:`Plan` returned by :func:`pgtools.simulate.simulate`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..model import Snapshot, split_pgid
+
+
+# ------------------------------------------------------------------------------------------ data shares
+def hash_shares(old: int, new: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How a pool's hash space is shared between pg_num ``old`` and ``new``.
+
+    Returns
+    -------
+    (old_ps, new_ps, share) : arrays
+        One entry per (old PG, new PG) pair that share hashes; ``share`` is the fraction of the old PG's
+        hashes that now map to the new PG (the shares of one old PG sum to 1).
+    """
+    from ..placement import calc_mask
+
+    bits = max(int(max(old, new) - 1).bit_length(), 0)
+    r = np.arange(1 << bits, dtype=np.int64)
+
+    def smod(n: int) -> np.ndarray:
+        m = calc_mask(n)
+        x = r & m
+        return np.where(x < n, x, r & (m >> 1))
+
+    o, q = smod(old), smod(new)
+    key = o * (int(new) + 1) + q
+    uk, cnt = np.unique(key, return_counts=True)
+    op, qp = uk // (new + 1), uk % (new + 1)
+    per_old = np.bincount(o, minlength=old)
+    return op, qp, cnt / per_old[op]
+
+
+# ------------------------------------------------------------------------------------------ the plan
+@dataclass
+class Plan:
+    """The outcome of :func:`simulate`.
+
+    Attributes
+    ----------
+    steps : DataFrame
+        One row per step: ``step, change, pgs_moved, shards_moved, bytes_moved, objects_moved,
+        max_pgs_per_osd, min_pgs_per_osd, pgs_degraded, pgs_inactive, bytes_to_recover, health``.
+    movement : DataFrame
+        ``step, osd_id, pgs_in, pgs_out, bytes_in, bytes_out`` (steps ≥ 1, OSDs with any movement).
+    osd_load : DataFrame
+        ``step, osd_id, pgs, bytes, utilization`` (projected %used).
+    health : DataFrame
+        ``step, code, severity, summary``.
+    pools : DataFrame
+        ``step, pool_id, pool, pg_num, pgp_num, size, max_avail`` (bytes).
+    failures : DataFrame
+        For ``Fail`` steps: ``step, pgid, copies_lost, remaining, min_size, inactive, bytes``.
+    mappings : list of DataFrame
+        The :func:`~pgtools.placement.map_pgs` frame of each step (plus ``bytes``/``objects``).
+    snapshots : list of Snapshot
+    changes : list of Change
+    commands : list of str
+        The ``ceph`` commands an operator would run (pools named), never executed.
+    """
+
+    steps: pd.DataFrame
+    movement: pd.DataFrame
+    osd_load: pd.DataFrame
+    health: pd.DataFrame
+    pools: pd.DataFrame
+    failures: pd.DataFrame
+    mappings: list[pd.DataFrame]
+    snapshots: list[Snapshot] = field(repr=False, default_factory=list)
+    changes: list[Any] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+
+    @property
+    def peak_pgs_per_osd(self) -> int:
+        """Largest PG count on one OSD over all steps."""
+        return int(self.osd_load["pgs"].max()) if len(self.osd_load) else 0
+
+    def diff(self, a: int = 0, b: int = -1) -> pd.DataFrame:
+        """Per-PG changes between two steps: ``pgid, up_a, up_b, acting_a, acting_b`` for PGs whose up
+        or acting differ (PGs present in one step only have ``()`` on the other side)."""
+        ma, mb = self.mappings[a], self.mappings[b]
+        m = ma[["pgid", "up", "acting"]].merge(mb[["pgid", "up", "acting"]], on="pgid", how="outer",
+                                               suffixes=("_a", "_b"))
+        for c in ("up_a", "up_b", "acting_a", "acting_b"):
+            m[c] = m[c].apply(lambda v: v if isinstance(v, tuple) else ())
+        keep = (m["up_a"] != m["up_b"]) | (m["acting_a"] != m["acting_b"])
+        out = m[keep].reset_index(drop=True)
+        key = out["pgid"].map(split_pgid)
+        return out.iloc[sorted(range(len(out)), key=lambda i: key.iloc[i])].reset_index(drop=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract: ``{"steps": [...], "final": {...}}`` (see :meth:`to_json`)."""
+        steps = []
+        for i, row in enumerate(self.steps.to_dict("records")):
+            pools = self.pools[self.pools["step"] == i]
+            m = self.mappings[i]
+            steps.append({
+                "step": i, "change": row["change"],
+                "pools": {str(int(p)): {"pg_num": int(a), "pgp_num": int(b)}
+                          for p, a, b in zip(pools["pool_id"], pools["pg_num"], pools["pgp_num"], strict=True)},
+                "pgs_moved": int(row["pgs_moved"]), "shards_moved": int(row["shards_moved"]),
+                "bytes_moved": int(row["bytes_moved"]), "max_pgs_per_osd": int(row["max_pgs_per_osd"]),
+                "health": list(self.health.loc[self.health["step"] == i, "summary"]),
+                "pgs": [{"pgid": g, "up": [int(x) for x in u], "acting": [int(x) for x in a]}
+                        for g, u, a in zip(m["pgid"], m["up"], m["acting"], strict=True)],
+            })
+        return {"steps": steps, "final": steps[-1]}
+
+    def to_json(self, **kwargs: Any) -> str:
+        """JSON text: one object ``{"steps": [...], "final": {...}}``; each step has ``pools``
+        (``{"<pool_id>": {"pg_num", "pgp_num"}}``), ``pgs_moved``, ``shards_moved``, ``bytes_moved``,
+        ``max_pgs_per_osd``, ``health`` (messages) and ``pgs`` (``pgid, up, acting`` of every PG)."""
+        return json.dumps(self.to_dict(), **kwargs)
+
