@@ -408,6 +408,17 @@ def _num_in(snap: Snapshot) -> int:
     return int(placements(snap, "up").osd_id.nunique())
 
 
+def _pgs_per_osd_up_or_acting(snap: Snapshot) -> pd.Series:
+    """PGs per OSD counting each PG once when the OSD is in its up set, its acting set, or both."""
+    up, acting = placements(snap, "up"), placements(snap, "acting")
+    row_of = pd.Index(snap.pgs.pgid)
+    keys = np.concatenate([row_of.get_indexer(up.pgid).astype(np.int64) * (1 << 31) + up.osd_id.to_numpy(),
+                           row_of.get_indexer(acting.pgid).astype(np.int64) * (1 << 31) + acting.osd_id.to_numpy()])
+    osds = np.unique(keys) % (1 << 31)
+    ids, counts = np.unique(osds, return_counts=True)
+    return pd.Series(counts, index=pd.Index(ids, name="osd_id"), dtype=np.int64)
+
+
 def health(snap: Snapshot, *, release: str | None = None, mon_max_pg_per_osd: int | None = None,
            mon_pg_warn_min_per_osd: int | None = None,
            osd_max_pg_per_osd_hard_ratio: float | None = None) -> list[Finding]:
@@ -450,11 +461,7 @@ def health(snap: Snapshot, *, release: str | None = None, mon_max_pg_per_osd: in
                                     f"({lim['mon_max_pg_per_osd_from']}); Ceph compares the average, not each OSD"))
     # per-OSD counts, up ∪ acting
     if len(pgs):
-        pairs = set()
-        for col in ("up", "acting"):
-            pl = placements(snap, col)
-            pairs.update(zip(pl.pgid, pl.osd_id, strict=True))
-        per_osd = pd.Series([o for _, o in pairs], dtype=np.int64).value_counts().sort_index()
+        per_osd = _pgs_per_osd_up_or_acting(snap)
         hard = mx * lim["osd_max_pg_per_osd_hard_ratio"]
         over_hard = per_osd[per_osd > hard]
         if len(over_hard):
