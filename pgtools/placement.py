@@ -14,7 +14,9 @@ The OSDMap part of the chain (``ceph_algorithms.md`` section 7) on top of the CR
 
 Two engines share these steps: ``engine="reference"`` runs them one PG at a time (readable, the test
 oracle), ``engine="vector"`` runs steps 1, 2 and 4 with NumPy over every PG of a pool and falls back to
-the scalar steps only for the few PGs with upmap or temp entries.
+the scalar steps only for the few PGs with upmap or temp entries.  Its CRUSH step is
+:func:`pgtools.crush.map_values` with ``engine="auto"``: the compiled numba kernel when numba is installed
+(``pgtools[fast]``), else NumPy; ``PGTOOLS_CRUSH_ENGINE=numpy`` forces NumPy.
 
 Public functions
 ----------------
@@ -347,7 +349,7 @@ class CompiledOSDMap:
         temps = {k[1] for k in self.pg_temp if k[0] == pid} | {k[1] for k in self.primary_temp
                                                                if k[0] == pid}
         raw_l = _rows(raw)
-        up_l = _rows(up)
+        up_l = raw_l if np.array_equal(raw, up) else _rows(up)
         upp = up_primary.tolist()
         pps_l = pps.tolist()
         for i in range(n):
@@ -435,7 +437,11 @@ class CompiledOSDMap:
 
 
 def _rows(a: np.ndarray) -> list[list[int]]:
-    return [[v for v in row if v != -1] for row in a.tolist()]
+    """Rows of ``a`` as lists without the -1 padding (only rows holding a -1 are filtered in Python)."""
+    out = a.tolist()
+    for i in np.nonzero((a == -1).any(axis=1))[0].tolist():
+        out[i] = [v for v in out[i] if v != -1]
+    return out
 
 
 def _vec_first(a: np.ndarray) -> np.ndarray:
@@ -611,15 +617,19 @@ def map_pgs(snap: Snapshot, pool_id: int | Iterable[int] | None = None, *, pg_nu
 
 
 def _frame(rows: list[PGMapping]) -> pd.DataFrame:
+    # raw, up and acting are very often the same list object: convert it to a tuple once
+    ups = [tuple(m.up) for m in rows]
+    raws = [u if m.raw is m.up else tuple(m.raw) for m, u in zip(rows, ups, strict=True)]
+    actings = [u if m.acting is m.up else tuple(m.acting) for m, u in zip(rows, ups, strict=True)]
     df = pd.DataFrame({
         "pgid": [f"{m.pool_id}.{m.ps:x}" for m in rows],
         "pool_id": np.array([m.pool_id for m in rows], dtype=np.int64),
         "ps": np.array([m.ps for m in rows], dtype=np.int64),
         "pps": np.array([m.pps for m in rows], dtype=np.int64),
-        "raw": pd.Series([tuple(m.raw) for m in rows], dtype=object),
-        "up": pd.Series([tuple(m.up) for m in rows], dtype=object),
+        "raw": pd.Series(raws, dtype=object),
+        "up": pd.Series(ups, dtype=object),
         "up_primary": np.array([m.up_primary for m in rows], dtype=np.int64),
-        "acting": pd.Series([tuple(m.acting) for m in rows], dtype=object),
+        "acting": pd.Series(actings, dtype=object),
         "acting_primary": np.array([m.acting_primary for m in rows], dtype=np.int64),
     }, columns=_OUT_COLUMNS)
     return df

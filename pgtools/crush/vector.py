@@ -4,10 +4,15 @@ Every step works on arrays of inputs: a bucket choice evaluates the hashes and d
 inputs currently in buckets of one algorithm at once (straw2 and straw buckets are padded to a
 common width; uniform, list and tree buckets are grouped per bucket), and retries are handled by
 masks.  Loops run over replica ranks, retry rounds and descent levels, never over inputs.
+
+:func:`map_values` dispatches on ``engine``: this NumPy code, or the compiled kernel of
+:mod:`pgtools.crush._numba` (optional dependency numba, ``pip install pgtools[fast]``) which gives the same
+result 2-3x faster; ``"auto"`` (the default) picks numba when it is installed.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -21,7 +26,10 @@ from .map import OPS
 if TYPE_CHECKING:
     from .map import ChooseArg, CrushMap
 
-__all__ = ["map_values", "ITEM_NONE"]
+__all__ = ["map_values", "ITEM_NONE", "ENGINES", "have_numba", "resolve_engine"]
+
+#: Accepted ``engine=`` values of :func:`map_values`.
+ENGINES = ("auto", "numpy", "numba")
 
 ITEM_NONE = 0x7FFFFFFF
 _UNDEF = 0x7FFFFFFE
@@ -503,8 +511,55 @@ def _vecmap(crush: CrushMap, choose_args: object) -> _VecMap:
     return _VecMap(crush, crush.resolve_choose_args(choose_args))
 
 
+def have_numba() -> bool:
+    """True if the optional compiled engine (``pip install pgtools[fast]``, numba) can be imported."""
+    global _HAVE_NUMBA
+    if _HAVE_NUMBA is None:
+        try:
+            from . import _numba  # noqa: F401
+        except ImportError:
+            _HAVE_NUMBA = False
+        else:
+            _HAVE_NUMBA = True
+    return _HAVE_NUMBA
+
+
+_HAVE_NUMBA: bool | None = None
+
+
+def resolve_engine(engine: str = "auto") -> str:
+    """Turn an ``engine=`` value into ``"numpy"`` or ``"numba"``.
+
+    ``"auto"`` is ``"numba"`` when numba is installed, else ``"numpy"``; the environment variable
+    ``PGTOOLS_CRUSH_ENGINE`` (``numpy``/``numba``/``auto``) replaces ``"auto"`` when set.  ``"numba"``
+    without numba installed raises ImportError.
+
+    Parameters
+    ----------
+    engine : {"auto", "numpy", "numba"}
+
+    Returns
+    -------
+    str
+        ``"numpy"`` or ``"numba"``.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown CRUSH engine {engine!r} (expected one of {', '.join(ENGINES)})")
+    if engine == "auto":
+        env = os.environ.get("PGTOOLS_CRUSH_ENGINE", "auto").strip().lower() or "auto"
+        if env not in ENGINES:
+            raise ValueError(f"PGTOOLS_CRUSH_ENGINE={env!r}: expected one of {', '.join(ENGINES)}")
+        engine = env
+    if engine == "auto":
+        return "numba" if have_numba() else "numpy"
+    if engine == "numba" and not have_numba():
+        raise ImportError("engine='numba' needs numba (pip install 'pgtools[fast]')")
+    return engine
+
+
 def map_values(crush: CrushMap, rule: int, num_rep: int, xs: Sequence[int] | np.ndarray,
-               weights: Sequence[int] | np.ndarray | None = None, choose_args: object = None) -> np.ndarray:
+               weights: Sequence[int] | np.ndarray | None = None, choose_args: object = None,
+               engine: str = "auto") -> np.ndarray:
     """Map many CRUSH inputs through a rule at once (vectorised ``crush_do_rule``).
 
     Parameters
@@ -520,6 +575,10 @@ def map_values(crush: CrushMap, rule: int, num_rep: int, xs: Sequence[int] | np.
         Reweight vector (16.16, index = device id); default: 0x10000 for every device in the map.
     choose_args : int or mapping, optional
         choose_args key (looked up with the -1 fallback) or a ``{bucket_id: ChooseArg}`` mapping.
+    engine : {"auto", "numpy", "numba"}, default "auto"
+        ``"numpy"``: the NumPy code of this module (the reference-tested default without numba);
+        ``"numba"``: the compiled kernel of :mod:`pgtools.crush._numba`; ``"auto"``: numba when it is
+        installed (see :func:`resolve_engine`).  Both give identical results.
 
     Returns
     -------
@@ -528,6 +587,14 @@ def map_values(crush: CrushMap, rule: int, num_rep: int, xs: Sequence[int] | np.
         a short (firstn) result; indep holes are ``ITEM_NONE`` (0x7fffffff).
     """
     x = as_u32(np.asarray(xs, dtype=np.int64).reshape(-1))
+    if resolve_engine(engine) == "numba":
+        from ._numba import map_values_numba
+
+        if weights is None:
+            wts_n = np.asarray(crush.default_weights(), dtype=np.int64)
+        else:
+            wts_n = np.asarray(weights, dtype=np.int64).reshape(-1)
+        return map_values_numba(crush, rule, num_rep, x, wts_n, choose_args)
     n = len(x)
     result = np.full((n, max(num_rep, 0)), -1, dtype=np.int64)
     r = crush.rules.get(rule)
