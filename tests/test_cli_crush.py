@@ -60,3 +60,23 @@ def test_crush_test_entry_point_and_errors():
     bad = subprocess.run([sys.executable, "-m", "pgtools", "crush-test", "--crush", str(case / "crush.json"),
                           "--weight", "3=7"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("key", [0, 1])
+def test_crushtool_uses_choose_args_key_0_whatever_the_pool_id(key, tmp_path, capsys):
+    """crushtool --test asks for choose_args index 0 (then -1) even with --pool-id; a set keyed 1 is ignored."""
+    import shutil
+
+    from tests.paths import TEST_DATA
+
+    if not shutil.which("crushtool"):
+        pytest.skip("crushtool not installed")
+    text = (TEST_DATA / "crush" / "choose_args_key1.txt").read_text().replace("choose_args 1 {", f"choose_args {key} {{")
+    (tmp_path / "m.txt").write_text(text)
+    subprocess.run(["crushtool", "-c", str(tmp_path / "m.txt"), "-o", str(tmp_path / "m.bin")], check=True)
+    ref = subprocess.run(["crushtool", "-i", str(tmp_path / "m.bin"), "--test", "--show-mappings", "--rule", "0",
+                          "--num-rep", "1", "--pool-id", "1"], capture_output=True, text=True, check=True).stdout
+    rc = main(["crush-test", "--crush", str(tmp_path / "m.txt"), "--rule", "0", "--num-rep", "1", "--pool-id", "1"])
+    assert rc == 0
+    assert capsys.readouterr().out == ref

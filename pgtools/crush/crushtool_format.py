@@ -87,8 +87,8 @@ def crushtool_test(crush: CrushMap, rule: int, num_rep: int, min_x: int = 0, max
     weights : mapping, optional
         ``--weight OSD W`` overrides (W a float in [0, 1]).
     pool_id : int
-        ``--pool-id``: when not -1, the input is ``hash2(x, pool_id)`` (and choose_args are looked up
-        with that key).
+        ``--pool-id``: when not -1, the input is ``hash2(x, pool_id)``.  choose_args are always looked up
+        with key 0 (falling back to -1), as crushtool does.
 
     Returns
     -------
@@ -104,6 +104,7 @@ def crushtool_test(crush: CrushMap, rule: int, num_rep: int, min_x: int = 0, max
         return ""
     xs = np.arange(min_x, max_x + 1, dtype=np.int64)
     real = hash2_vec(xs, pool_id) if pool_id != -1 else xs
-    key = pool_id if pool_id != -1 else 0
-    res = map_values(crush, rule, num_rep, real, wv, choose_args=key)
+    # CrushTester always asks for choose_args index 0 (then the -1 fallback), whatever --pool-id says:
+    # checked with crushtool 16.2.15 (a weight set keyed 1 is ignored with --pool-id 1, one keyed 0 is used)
+    res = map_values(crush, rule, num_rep, real, wv, choose_args=0)
     return format_mappings(rule, res, xs)
