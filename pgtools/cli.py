@@ -196,22 +196,161 @@ def health(
         _out(_format.health_text(findings, numbers=numbers))
 
 
+class PlanFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _pairs(values: list[str] | None, flag: str, conv=float) -> list[tuple[str, object]]:
+    out = []
+    for v in values or []:
+        key, sep, val = v.partition("=")
+        if not sep or not key or not val:
+            raise typer.BadParameter(f"{flag} wants KEY=VALUE, not {v!r}")
+        try:
+            out.append((key, conv(val)))
+        except ValueError:
+            raise typer.BadParameter(f"{flag}: bad value in {v!r}") from None
+    return out
+
+
+def _osd_id(text: str, flag: str) -> int:
+    t = text[4:] if text.startswith("osd.") else text
+    if not t.isdigit():
+        raise typer.BadParameter(f"{flag} wants an OSD id (3 or osd.3), not {text!r}")
+    return int(t)
+
+
+def _pool_key(text: str):
+    return int(text) if text.isdigit() else text
+
+
+def _changes(*, pg_num=None, pgp_num=None, crush_weight=None, reweight=None, out=None, fail=None,
+             add_host=None) -> list:
+    """Build simulate changes from CLI flags, in a fixed order: topology, weights, out/fail, pg_num/pgp_num."""
+    from .simulate import AddHost, CrushWeight, Fail, MarkOut, Reweight, SetPgNum, SetPgpNum
+
+    changes: list = []
+    for spec in add_host or []:
+        parts = spec.split(":")
+        if len(parts) not in (3, 4) or not parts[0] or not parts[1].isdigit():
+            raise typer.BadParameter(f"--add-host wants NAME:COUNT:WEIGHT[:CLASS], not {spec!r}")
+        try:
+            weight = float(parts[2])
+        except ValueError:
+            raise typer.BadParameter(f"--add-host: bad weight in {spec!r}") from None
+        changes.append(AddHost(parts[0], int(parts[1]), weight, *(parts[3:] or ["hdd"])))
+    changes += [CrushWeight(_osd_id(k, "--crush-weight"), w) for k, w in _pairs(crush_weight, "--crush-weight")]
+    for k, w in _pairs(reweight, "--reweight"):
+        if not 0.0 <= float(w) <= 1.0:
+            raise typer.BadParameter(f"--reweight {k}={w}: the reweight must be in [0, 1]")
+        changes.append(Reweight(_osd_id(k, "--reweight"), w))
+    changes += [MarkOut(_osd_id(o, "--out")) for o in out or []]
+    for f in fail or []:
+        kind, sep, name = f.partition("=")
+        item = name if sep else f
+        if not item:
+            raise typer.BadParameter(f"--fail wants host=NAME, a bucket name or osd.N, not {f!r}")
+        changes.append(Fail(_osd_id(item, "--fail") if item.startswith("osd.") or item.isdigit() else item))
+    changes += [SetPgNum(_pool_key(k), int(v)) for k, v in _pairs(pg_num, "--pg-num", int)]
+    changes += [SetPgpNum(_pool_key(k), int(v)) for k, v in _pairs(pgp_num, "--pgp-num", int)]
+    return changes
+
+
+PgNumOpt = Annotated[Optional[list[str]], typer.Option("--pg-num", help="POOL=N: set pg_num (pool name or id; repeatable).")]  # noqa: UP045
+PgpNumOpt = Annotated[Optional[list[str]], typer.Option("--pgp-num", help="POOL=N: set pgp_num.")]  # noqa: UP045
+CrushWeightOpt = Annotated[Optional[list[str]], typer.Option("--crush-weight", help="OSD=W: ceph osd crush reweight.")]  # noqa: UP045
+ReweightOpt = Annotated[Optional[list[str]], typer.Option("--reweight", help="OSD=W: ceph osd reweight (0..1).")]  # noqa: UP045
+OutOpt = Annotated[Optional[list[str]], typer.Option("--out", help="OSD: ceph osd out.")]  # noqa: UP045
+FailOpt = Annotated[Optional[list[str]], typer.Option("--fail", help="host=NAME, any CRUSH bucket name, or osd.N: lose it.")]  # noqa: UP045
+AddHostOpt = Annotated[Optional[list[str]], typer.Option("--add-host", help="NAME:COUNT:WEIGHT[:CLASS]: a new host with COUNT OSDs.")]  # noqa: UP045
+
+
+def _run_plan(snap, changes: list, stepwise: bool, checks: bool = True):
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from .simulate import simulate
+
+    with Progress(transient=True, console=Console(stderr=True)) as prog:
+        task = prog.add_task("simulating", total=None)
+
+        def step(i: int, n: int, label: str) -> None:
+            prog.update(task, completed=i, total=n, description=label[:60])
+
+        return simulate(snap, changes, stepwise=stepwise, progress=step, checks=checks)
+
+
+@app.command()
+def whatif(
+    capture: DumpArg,
+    pg_num: PgNumOpt = None,
+    pgp_num: PgpNumOpt = None,
+    crush_weight: CrushWeightOpt = None,
+    reweight: ReweightOpt = None,
+    out: OutOpt = None,
+    fail: FailOpt = None,
+    add_host: AddHostOpt = None,
+    stepwise: Annotated[bool, typer.Option("--stepwise", help="Follow the mgr: pg_num jumps, pgp_num steps under target_max_misplaced_ratio.")] = False,
+    fmt: Annotated[PlanFormat, typer.Option("--format", help="table (text), json (the documented contract) or csv.")] = PlanFormat.table,
+) -> None:
+    """Simulate changes on a capture and report movement, PGs per OSD and health at every step.
+
+    Changes apply cumulatively, one step each, in this order: --add-host, --crush-weight, --reweight,
+    --out, --fail, --pg-num, --pgp-num.  Nothing is changed on any cluster: the commands an operator
+    would run are printed at the end.
+
+    JSON contract: {"steps": [...], "final": {...}}; each step has "pools" {"<id>": {"pg_num", "pgp_num"}},
+    "pgs_moved", "shards_moved", "bytes_moved", "max_pgs_per_osd", "health" (messages) and "pgs"
+    (the whole mapping: pgid, up, acting); step 0 is the input; "final" repeats the last step.
+
+    Example:  pgtools whatif sample_dumps/seedlike_max300 --pg-num rbd=64 --stepwise
+    """
+    from ._plan_format import plan_csv, plan_json, plan_text
+
+    changes = _changes(pg_num=pg_num, pgp_num=pgp_num, crush_weight=crush_weight, reweight=reweight, out=out,
+                       fail=fail, add_host=add_host)
+    if not changes:
+        raise typer.BadParameter("give at least one change (--pg-num, --crush-weight, --out, --fail, ...)")
+    snap = _load(capture)
+    plan = _run_plan(snap, changes, stepwise)
+    if fmt is PlanFormat.json:
+        _out(plan_json(plan) + "\n")
+    elif fmt is PlanFormat.csv:
+        _out(plan_csv(plan))
+    else:
+        _out(plan_text(plan))
+
+
 @app.command()
 def report(
     capture: DumpArg,
     out: Annotated[Path, typer.Option("-o", "--out", help="HTML file to write.")] = Path("report.html"),
     title: Annotated[Optional[str], typer.Option(help="Title of the report.")] = None,  # noqa: UP045
     by: Annotated[By, typer.Option(help="Which placement the tables and plots count.")] = By.up,
+    pg_num: PgNumOpt = None,
+    pgp_num: PgpNumOpt = None,
+    crush_weight: CrushWeightOpt = None,
+    reweight: ReweightOpt = None,
+    out_osd: Annotated[Optional[list[str]], typer.Option("--out-osd", help="OSD: ceph osd out (what-if).")] = None,  # noqa: UP045
+    fail: FailOpt = None,
+    add_host: AddHostOpt = None,
+    stepwise: Annotated[bool, typer.Option("--stepwise", help="What-if pg_num changes step like the mgr.")] = False,
 ) -> None:
     """Write one self-contained HTML report (images embedded) for a capacity-planning meeting.
 
     Summary, health with its numbers, the pool × OSD table, imbalance statistics, autoscaler
-    recommendations, plots, and the placement verification.
+    recommendations, plots, the placement verification, and a what-if plan when any change flag
+    (same as `pgtools whatif`) is given.
     """
     from .report import build_report
 
     snap = _load(capture)
-    html = build_report(snap, title=title, by=by.value)
+    changes = _changes(pg_num=pg_num, pgp_num=pgp_num, crush_weight=crush_weight, reweight=reweight, out=out_osd,
+                       fail=fail, add_host=add_host)
+    plans = [_run_plan(snap, changes, stepwise)] if changes else None
+    html = build_report(snap, title=title, by=by.value, what_if=plans)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     _err(f"wrote {out} ({len(html) // 1024} KiB)")
