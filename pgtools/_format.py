@@ -9,7 +9,7 @@ import pandas as pd
 
 from .analysis import Finding
 
-__all__ = ["table_text", "table_csv", "table_markdown", "table_json", "frame_text", "health_text"]
+__all__ = ["human_bytes", "table_text", "table_csv", "table_markdown", "table_json", "frame_text", "health_text"]
 
 
 def _with_margins(tab: pd.DataFrame) -> pd.DataFrame:
@@ -113,3 +113,13 @@ def health_text(findings: list[Finding], *, numbers: bool = False) -> str:
             shown = {k: v for k, v in f.numbers.items() if not isinstance(v, dict)}
             lines.append("    numbers: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
     return "\n".join(lines) + "\n"
+
+
+def human_bytes(n: float) -> str:
+    """``123456789 -> '117.7 MiB'`` (binary units, one decimal)."""
+    n = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PiB"

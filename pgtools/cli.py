@@ -323,6 +323,40 @@ def whatif(
         _out(plan_text(plan))
 
 
+@app.command("fix-too-many-pgs")
+def fix_too_many_pgs_cmd(
+    capture: DumpArg,
+    max_per_osd: Annotated[Optional[int], typer.Option("--max-per-osd", help="The limit to get under (default: mon_max_pg_per_osd of the capture or release).")] = None,  # noqa: UP045
+    min_pg_num: Annotated[int, typer.Option("--min-pg-num", help="Never lower a pool below this pg_num.")] = 8,
+    fmt: Annotated[FrameFormat, typer.Option("--format", help="Output format.")] = FrameFormat.text,
+) -> None:
+    """How to get from `too many PGs per OSD (480 > max 300)` to under the limit, with the least data moved.
+
+    Each option (lower pg_num on the cheapest pools, on every pool, delete unused pools, add hosts like the
+    existing ones, raise the limit) is simulated exactly; the commands are printed, never run.
+    """
+    from . import _format
+    from .recommend import fix_too_many_pgs, options_frame
+
+    snap = _load(capture)
+    options = fix_too_many_pgs(snap, max_per_osd=max_per_osd, min_pg_num=min_pg_num)
+    if not options:
+        _out("PGs per OSD are already within the limit: nothing to fix\n")
+        return
+    df = options_frame(options)
+    if fmt is FrameFormat.json:
+        _out(df.to_json(orient="records", indent=1) + "\n")
+        return
+    if fmt is FrameFormat.csv:
+        _out(df.assign(commands=df.commands.map(" && ".join)).to_csv(index=False))
+        return
+    table = df.drop(columns=["commands", "note"]).assign(bytes_moved=df.bytes_moved.map(_format.human_bytes))
+    _out(_format.frame_text(table))
+    for i, o in enumerate(options, 1):
+        _out(f"\n{i}. {o.name}" + (f"  ({o.note})" if o.note else "") + "\n")
+        _out("".join(f"   {c}\n" for c in o.commands))
+
+
 @app.command()
 def report(
     capture: DumpArg,
