@@ -13,12 +13,14 @@ from tests.paths import REPO
 
 
 def _tour_blocks():
+    """Every `$ pgtools ...` command shown in a code block of the README, with the output shown under it."""
     text = (REPO / "README.md").read_text()
-    tour = text.split("## CLI tour", 1)[1].split("```", 2)[1]
-    blocks = re.split(r"^\$ ", tour, flags=re.M)[1:]
-    for b in blocks:
-        cmd, _, out = b.partition("\n")
-        yield pytest.param(cmd, out.rstrip("\n"), id=cmd[:60])
+    for block in text.split("```")[1::2]:
+        if not block.lstrip("\n").startswith("$ pgtools"):
+            continue
+        for b in re.split(r"^\$ ", block.lstrip("\n"), flags=re.M)[1:]:
+            cmd, _, out = b.partition("\n")
+            yield pytest.param(cmd, out.rstrip("\n"), id=cmd[:60])
 
 
 @pytest.mark.parametrize(("cmd", "expected"), list(_tour_blocks()))
