@@ -410,6 +410,12 @@ def _num_in(snap: Snapshot) -> int:
 
 def _pgs_per_osd_up_or_acting(snap: Snapshot) -> pd.Series:
     """PGs per OSD counting each PG once when the OSD is in its up set, its acting set, or both."""
+    pgs = snap.pgs
+    if len(pgs) and bool((pgs.up.to_numpy() == pgs.acting.to_numpy()).all()):
+        # acting == up everywhere (a clean cluster, every simulated step): no union to build
+        osd = placements(snap, "up").osd_id.to_numpy()
+        ids, counts = np.unique(osd, return_counts=True)
+        return pd.Series(counts, index=pd.Index(ids, name="osd_id"), dtype=np.int64)
     up, acting = placements(snap, "up"), placements(snap, "acting")
     row_of = pd.Index(snap.pgs.pgid)
     keys = np.concatenate([row_of.get_indexer(up.pgid).astype(np.int64) * (1 << 31) + up.osd_id.to_numpy(),

@@ -200,3 +200,17 @@ def test_weighted_expectation(snap):
     m = imbalance_summary(mixed)
     assert m["expected_weighted_stddev"] < m["expected_stddev"]
     assert 1.0 < m["weighted_ratio"] < m["stddev_ratio"]
+
+
+def test_hard_limit_counts_up_or_acting_once():
+    """An OSD in both sets counts once; one only in acting (backfill source) counts too."""
+    snap = _synthetic([
+        ("1.0", 1, 0, "a", "active+remapped", (0, 1, 2), 0, (0, 1, 3), 0),
+        ("1.1", 1, 1, "a", "active+clean", (0, 1, 2), 0, (0, 1, 2), 0),
+    ])
+    f = [x for x in health(snap, mon_max_pg_per_osd=1, osd_max_pg_per_osd_hard_ratio=1.0)
+         if x.code == "OSD_PG_HARD_LIMIT"][0]
+    assert f.numbers["osds"] == {0: 2, 1: 2, 2: 2}
+    clean = _synthetic([("1.1", 1, 1, "a", "active+clean", (0, 1, 2), 0, (0, 1, 2), 0)])
+    assert not [x for x in health(clean, mon_max_pg_per_osd=1, osd_max_pg_per_osd_hard_ratio=1.0)
+                if x.code == "OSD_PG_HARD_LIMIT"]
