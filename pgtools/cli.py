@@ -227,7 +227,7 @@ def _pool_key(text: str):
 
 
 def _changes(*, pg_num=None, pgp_num=None, crush_weight=None, reweight=None, out=None, fail=None,
-             add_host=None) -> list:
+             add_host=None, change=None) -> list:
     """Build simulate changes from CLI flags, in a fixed order: topology, weights, out/fail, pg_num/pgp_num."""
     from .simulate import AddHost, CrushWeight, Fail, MarkOut, Reweight, SetPgNum, SetPgpNum
 
@@ -255,9 +255,79 @@ def _changes(*, pg_num=None, pgp_num=None, crush_weight=None, reweight=None, out
         changes.append(Fail(_osd_id(item, "--fail") if item.startswith("osd.") or item.isdigit() else item))
     changes += [SetPgNum(_pool_key(k), int(v)) for k, v in _pairs(pg_num, "--pg-num", int)]
     changes += [SetPgpNum(_pool_key(k), int(v)) for k, v in _pairs(pgp_num, "--pgp-num", int)]
+    changes += [_change_spec(c) for c in change or []]
     return changes
 
 
+_CHANGE_HELP = ("KIND:ARGS, applied after the other flags in the order given: primary-affinity:OSD=W, in:OSD, "
+                "down:OSD, remove-osd:OSD, add-osd:HOST:WEIGHT[:CLASS], remove-bucket:NAME, move-bucket:NAME=PARENT, "
+                "pool-size:POOL=SIZE[:MIN_SIZE], pool-rule:POOL=RULE, create-pool:NAME:PG_NUM[:SIZE[:RULE]], "
+                "delete-pool:POOL, upmap:PGID=FROM:TO[,FROM:TO], rm-upmap:PGID")
+
+
+def _change_spec(spec: str):
+    """One `--change KIND:ARGS` (see _CHANGE_HELP) -> a simulate Change."""
+    from . import simulate as sim
+
+    kind, _, args = spec.partition(":")
+
+    def bad(why: str = "") -> typer.BadParameter:
+        return typer.BadParameter(f"--change {spec!r}: {why or 'see --help for the forms'}")
+
+    def kv(text: str) -> tuple[str, str]:
+        k, sep, v = text.partition("=")
+        if not sep or not k or not v:
+            raise bad("expected KEY=VALUE")
+        return k, v
+
+    try:
+        if kind == "primary-affinity":
+            k, v = kv(args)
+            return sim.PrimaryAffinity(_osd_id(k, "--change"), float(v))
+        if kind in ("in", "down", "remove-osd"):
+            cls = {"in": sim.MarkIn, "down": sim.MarkDown, "remove-osd": sim.RemoveOsd}[kind]
+            return cls(_osd_id(args, "--change"))
+        if kind == "add-osd":
+            parts = args.split(":")
+            if len(parts) not in (2, 3) or not parts[0]:
+                raise bad("expected add-osd:HOST:WEIGHT[:CLASS]")
+            return sim.AddOsd(parts[0], float(parts[1]), *(parts[2:] or ["hdd"]))
+        if kind == "remove-bucket" and args:
+            return sim.RemoveBucket(args)
+        if kind == "move-bucket":
+            k, v = kv(args)
+            return sim.MoveBucket(k, v)
+        if kind == "pool-size":
+            k, v = kv(args)
+            size, _, mn = v.partition(":")
+            return sim.SetPoolSize(_pool_key(k), int(size), int(mn) if mn else None)
+        if kind == "pool-rule":
+            k, v = kv(args)
+            return sim.SetPoolRule(_pool_key(k), int(v))
+        if kind == "create-pool":
+            parts = args.split(":")
+            if not 2 <= len(parts) <= 4 or not parts[0]:
+                raise bad("expected create-pool:NAME:PG_NUM[:SIZE[:RULE]]")
+            return sim.CreatePool(parts[0], *(int(x) for x in parts[1:]))
+        if kind == "delete-pool" and args:
+            return sim.DeletePool(_pool_key(args))
+        if kind == "upmap":
+            k, v = kv(args)
+            pairs = []
+            for pair in v.split(","):
+                a, sep, b = pair.partition(":")
+                if not sep:
+                    raise bad("expected upmap:PGID=FROM:TO[,FROM:TO]")
+                pairs.append((_osd_id(a, "--change"), _osd_id(b, "--change")))
+            return sim.AddUpmapItems(k, tuple(pairs))
+        if kind == "rm-upmap" and args:
+            return sim.RemoveUpmapItems(args)
+    except ValueError:
+        raise bad("a number is malformed") from None
+    raise bad()
+
+
+ChangeOpt = Annotated[Optional[list[str]], typer.Option("--change", help=_CHANGE_HELP)]  # noqa: UP045
 PgNumOpt = Annotated[Optional[list[str]], typer.Option("--pg-num", help="POOL=N: set pg_num (pool name or id; repeatable).")]  # noqa: UP045
 PgpNumOpt = Annotated[Optional[list[str]], typer.Option("--pgp-num", help="POOL=N: set pgp_num.")]  # noqa: UP045
 CrushWeightOpt = Annotated[Optional[list[str]], typer.Option("--crush-weight", help="OSD=W: ceph osd crush reweight.")]  # noqa: UP045
@@ -292,13 +362,14 @@ def whatif(
     out: OutOpt = None,
     fail: FailOpt = None,
     add_host: AddHostOpt = None,
+    change: ChangeOpt = None,
     stepwise: Annotated[bool, typer.Option("--stepwise", help="Follow the mgr: pg_num jumps, pgp_num steps under target_max_misplaced_ratio.")] = False,
     fmt: Annotated[PlanFormat, typer.Option("--format", help="table (text), json (the documented contract) or csv.")] = PlanFormat.table,
 ) -> None:
     """Simulate changes on a capture and report movement, PGs per OSD and health at every step.
 
     Changes apply cumulatively, one step each, in this order: --add-host, --crush-weight, --reweight,
-    --out, --fail, --pg-num, --pgp-num.  Nothing is changed on any cluster: the commands an operator
+    --out, --fail, --pg-num, --pgp-num, then every --change in the order given.  Nothing is changed on any cluster: the commands an operator
     would run are printed at the end.
 
     JSON contract: {"steps": [...], "final": {...}}; each step has "pools" {"<id>": {"pg_num", "pgp_num"}},
@@ -310,7 +381,7 @@ def whatif(
     from ._plan_format import plan_csv, plan_json, plan_text
 
     changes = _changes(pg_num=pg_num, pgp_num=pgp_num, crush_weight=crush_weight, reweight=reweight, out=out,
-                       fail=fail, add_host=add_host)
+                       fail=fail, add_host=add_host, change=change)
     if not changes:
         raise typer.BadParameter("give at least one change (--pg-num, --crush-weight, --out, --fail, ...)")
     snap = _load(capture)

@@ -78,3 +78,27 @@ def test_report_with_whatif(tmp_path):
     assert r.returncode == 0, r.stderr
     html = out.read_text()
     assert "set pool rbd pg_num 64" in html
+
+
+MIXED = SAMPLE_DUMPS / "mixed"
+
+
+def test_whatif_generic_changes_in_order():
+    r = run("whatif", MIXED, "--format", "json", "--change", "primary-affinity:osd.0=0", "--change", "upmap:2.1=4:9",
+            "--change", "pool-size:meta=3", "--change", "move-bucket:n6=default", "--change", "create-pool:newpool:32",
+            "--change", "delete-pool:ec42", "--change", "rm-upmap:1.0", "--change", "add-osd:n1:1.0")
+    assert r.returncode == 0, r.stderr
+    steps = json.loads(r.stdout)["steps"]
+    assert len(steps) == 9
+    pg21 = {p["pgid"]: p["up"] for p in steps[2]["pgs"]}["2.1"]
+    assert 9 in pg21 and 4 not in pg21
+    last = steps[-1]
+    assert "6" not in last["pools"] and any(p["pgid"].startswith("7.") for p in last["pgs"])
+    assert last["pools"]["4"] == steps[0]["pools"]["4"]  # size changes keep pg_num
+
+
+@pytest.mark.parametrize("spec", ["nope:1", "upmap:2.1=4>9", "pool-size:rbd", "add-osd:n1", "in:osd.x",
+                                  "create-pool:x"])
+def test_whatif_bad_change_specs(spec):
+    r = run("whatif", MIXED, "--change", spec)
+    assert r.returncode == 2 and "--change" in r.stderr and len(r.stderr.strip().splitlines()) == 1
