@@ -62,6 +62,7 @@ from .changes import (
     RemoveOsd,
     RemoveUpmapItems,
     Reweight,
+    ReweightByUtilization,
     SetPgNum,
     SetPgpNum,
     SetPoolRule,
@@ -73,6 +74,6 @@ from .plan import Plan, hash_shares
 __all__ = [
     "Change", "SetPgNum", "SetPgpNum", "CrushWeight", "Reweight", "PrimaryAffinity", "MarkOut", "MarkIn",
     "MarkDown", "RemoveOsd", "AddHost", "AddOsd", "RemoveBucket", "MoveBucket", "SetPoolSize",
-    "SetPoolRule", "CreatePool", "DeletePool", "AddUpmapItems", "RemoveUpmapItems", "Fail", "Plan",
+    "SetPoolRule", "CreatePool", "DeletePool", "AddUpmapItems", "RemoveUpmapItems", "Fail", "ReweightByUtilization", "Plan",
     "simulate", "hash_shares",
 ]

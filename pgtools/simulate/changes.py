@@ -538,3 +538,36 @@ class Fail(Change):
     def ceph_commands(self) -> list[str]:
         return [f"# failure of {self.item}: nothing to run; recovery starts after mon_osd_down_out_interval"]
 
+
+
+@dataclass(frozen=True)
+class ReweightByUtilization(Change):
+    """``ceph osd reweight-by-utilization [oload] [max_change] [max_osds]`` (or ``reweight-by-pg`` with
+    ``by_pg=True``): the reweights Ceph would set now (:func:`pgtools.reweight.reweight_by_utilization`)."""
+
+    oload: int = 120
+    max_change: float = 0.05
+    max_osds: int = 4
+    by_pg: bool = False
+    no_increasing: bool = False
+
+    def result(self, snap: Snapshot) -> Any:
+        from ..reweight import reweight_by_utilization
+
+        return reweight_by_utilization(snap, oload=self.oload, max_change=self.max_change, max_osds=self.max_osds,
+                                       by_pg=self.by_pg, no_increasing=self.no_increasing)
+
+    def apply(self, snap: Snapshot) -> Snapshot:
+        for osd, w in self.result(snap).new_weights.items():
+            snap = _osd_set(snap, [osd], reweight=float(w), weight_fixed=int(round(w * ONE)), **{"in": w > 0})
+        return snap
+
+    def describe(self) -> str:
+        what = "pg" if self.by_pg else "utilization"
+        return f"reweight-by-{what} {self.oload} {self.max_change:g} {self.max_osds}"
+
+    def ceph_commands(self) -> list[str]:
+        what = "pg" if self.by_pg else "utilization"
+        flag = " --no-increasing" if self.no_increasing else ""
+        return [f"ceph osd test-reweight-by-{what} {self.oload} {self.max_change:g} {self.max_osds}{flag}  # dry run",
+                f"ceph osd reweight-by-{what} {self.oload} {self.max_change:g} {self.max_osds}{flag}"]
