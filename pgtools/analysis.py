@@ -25,6 +25,7 @@ __all__ = [
     "imbalance",
     "imbalance_summary",
     "pool_osd_weights",
+    "pool_max_avail",
     "Finding",
     "health",
     "check_pg_num",
@@ -221,6 +222,59 @@ def pool_osd_weights(snap: Snapshot) -> pd.DataFrame:
         for osd, wt in w.items():
             rows.append((int(pool.pool_id), int(osd), float(wt), float(wt) / tot if tot > 0 else 0.0))
     return pd.DataFrame(rows, columns=["pool_id", "osd_id", "weight", "share"])
+
+
+def pool_max_avail(snap: Snapshot, *, kb: pd.Series | None = None, kb_avail: pd.Series | None = None,
+                   full_ratio: float | None = None) -> pd.Series:
+    """MAX AVAIL per pool, as ``ceph df`` computes it (``PGMap::get_rule_avail``), in bytes.
+
+    For each OSD under the pool's CRUSH rule (its ``take`` roots) with a non-zero CRUSH weight and statistics:
+    ``usable = max(0, kb_avail − kb × (1 − full_ratio))``, projected to the whole rule as
+    ``usable / (the OSD's share of the rule's CRUSH weight)`` (a float, as Ceph's weight map); the rule's
+    available space is the smallest projection, divided by the pool's raw-used rate (size, or (k+m)/k for EC).
+
+    Parameters
+    ----------
+    kb, kb_avail : Series, optional
+        Per-OSD size and available KiB (index osd_id); default: the PG map's OSD statistics, else ``osd df``.
+        The what-if engine passes projected values.
+    full_ratio : float, optional
+        Default: the osdmap's ``full_ratio``, else 0.95.
+    """
+    src = snap.osd_stats if snap.osd_stats is not None and "kb_avail" in snap.osd_stats.columns else snap.osds
+    if kb is None or kb_avail is None:
+        if src is None or not len(src) or "kb_avail" not in src.columns:
+            return pd.Series(dtype=float, name="max_avail")
+        st = src.drop_duplicates("osd_id").set_index("osd_id")
+        kb = pd.to_numeric(st["kb"], errors="coerce") if kb is None else kb
+        kb_avail = pd.to_numeric(st["kb_avail"], errors="coerce") if kb_avail is None else kb_avail
+    fr = float(full_ratio if full_ratio is not None else snap.osdmap.get("full_ratio") or 0.95)
+    cw = snap.osds.set_index("osd_id")["crush_weight"] if "crush_weight" in snap.osds.columns else pd.Series(dtype=float)
+    out = {}
+    for p in snap.pools.itertuples(index=False):
+        devs: set[int] = set()
+        if snap.crush is not None and not pd.isna(getattr(p, "crush_rule", np.nan)):
+            for root in _rule_roots(snap.crush, int(p.crush_rule)):
+                devs.update(_devices_under(snap.crush, root))
+        if not devs:
+            devs = set(cw.index)
+        w = pd.to_numeric(cw.reindex(sorted(devs)), errors="coerce").fillna(0.0)
+        w = w[w > 0]
+        if not len(w):
+            out[int(p.pool_id)] = 0.0
+            continue
+        frac = (w / w.sum()).astype(np.float32).astype(float)
+        k, a = kb.reindex(frac.index), kb_avail.reindex(frac.index)
+        ok = k.notna() & a.notna() & (k > 0)
+        usable = np.maximum(0.0, a[ok].to_numpy(float) - k[ok].to_numpy(float) * (1.0 - fr)) * 1024.0
+        proj = np.floor(usable / frac[ok].to_numpy())
+        best = float(proj.min()) if len(proj) else 0.0
+        if str(getattr(p, "type", "replicated")) == "erasure" and not pd.isna(getattr(p, "ec_k", np.nan)):
+            rate = float(np.float32((int(p.ec_k) + int(p.ec_m)) / int(p.ec_k)))
+        else:
+            rate = float(p.size)
+        out[int(p.pool_id)] = best / rate if rate else 0.0
+    return pd.Series(out, name="max_avail", dtype=float).rename_axis("pool_id")
 
 
 def _pool_copies(snap: Snapshot, by: str) -> pd.Series:
@@ -895,3 +949,84 @@ def osd_load(snap: Snapshot, by: str = "up") -> pd.DataFrame:
         tot = float(col.sum(skipna=True))
         out[share] = col / tot if tot > 0 else np.nan
     return out.reset_index(drop=True)
+
+
+def host_flows(before: pd.DataFrame, after: pd.DataFrame, hosts: pd.Series | dict, *,
+               erasure_pools: Any = ()) -> pd.DataFrame:
+    """PG copies (shards) that move from one host to another between two placements.
+
+    Each PG of ``after`` is compared with the PG its data was on in ``before``: the same PG, or, when
+    pg_num grew, its ancestor (``pgtools.pgnum.ancestor`` with the pool's pg_num in ``before``).  PGs of
+    ``before`` merged away (pg_num shrank) are compared with their merge target in ``after``.  Replicated
+    pools compare sets: each OSD that leaves is paired, in order, with one that arrives.  Erasure-coded
+    pools (``erasure_pools``) compare position by position.  A copy without a counterpart (size change,
+    hole ``NONE``, degraded set) comes from or goes to ``"(none)"``.  PGs of pools absent from ``before``
+    (created) or ``after`` (deleted) are left out.
+
+    Parameters
+    ----------
+    before, after : DataFrame
+        Placements with ``pgid``, ``pool_id``, ``ps`` and ``up`` (e.g. two ``Plan.mappings``).
+    hosts : Series or dict
+        ``osd_id -> host``; OSDs not in it count as host ``"(no host)"``.
+    erasure_pools : iterable of int
+        Pool ids compared position by position.
+
+    Returns
+    -------
+    DataFrame
+        ``from_host, to_host, shards`` (one row per pair with at least one shard), sorted by the hosts.
+        ``shards.sum()`` over rows with a real ``to_host`` equals the copies written.
+    """
+    from .pgnum import ancestor, merge_target
+
+    host_of = dict(hosts.items()) if isinstance(hosts, pd.Series) else dict(hosts)
+    ec = {int(p) for p in erasure_pools}
+
+    def name(osd: Any) -> str:
+        if osd is None or int(osd) == NONE or int(osd) < 0:
+            return "(none)"
+        h = host_of.get(int(osd))
+        return str(h) if h is not None and not (isinstance(h, float) and np.isnan(h)) else "(no host)"
+
+    def index(frame: pd.DataFrame) -> tuple[dict[tuple[int, int], tuple], dict[int, int]]:
+        ups = {(int(p), int(s)): (tuple(u) if isinstance(u, tuple | list) else ())
+               for p, s, u in zip(frame["pool_id"], frame["ps"], frame["up"], strict=True)}
+        pg_num: dict[int, int] = {}
+        for p, s in ups:
+            pg_num[p] = max(pg_num.get(p, 0), s + 1)
+        return ups, pg_num
+
+    a_up, a_num = index(before)
+    b_up, b_num = index(after)
+    counts: dict[tuple[str, str], int] = {}
+
+    def add(src: tuple, dst: tuple, pool: int) -> None:
+        if pool in ec:
+            for i in range(max(len(src), len(dst))):
+                o = src[i] if i < len(src) else NONE
+                n = dst[i] if i < len(dst) else NONE
+                if o != n:
+                    key = (name(o), name(n))
+                    counts[key] = counts.get(key, 0) + 1
+            return
+        gone = [o for o in src if o not in dst and o != NONE]
+        came = [n for n in dst if n not in src and n != NONE]
+        for i in range(max(len(gone), len(came))):
+            key = (name(gone[i] if i < len(gone) else None), name(came[i] if i < len(came) else None))
+            counts[key] = counts.get(key, 0) + 1
+
+    for (pool, ps), dst in b_up.items():
+        if pool not in a_num:
+            continue
+        src_key = (pool, ps) if (pool, ps) in a_up else (pool, int(ancestor(ps, a_num[pool])))
+        if src_key in a_up:
+            add(a_up[src_key], dst, pool)
+    for (pool, ps), src in a_up.items():
+        if (pool, ps) in b_up or pool not in b_num:
+            continue
+        target = (pool, merge_target(ps, b_num[pool]))
+        if target in b_up:
+            add(src, b_up[target], pool)
+    rows = sorted((f, t, c) for (f, t), c in counts.items() if c)
+    return pd.DataFrame(rows, columns=["from_host", "to_host", "shards"]).astype({"shards": np.int64})

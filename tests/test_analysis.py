@@ -214,3 +214,26 @@ def test_hard_limit_counts_up_or_acting_once():
     clean = _synthetic([("1.1", 1, 1, "a", "active+clean", (0, 1, 2), 0, (0, 1, 2), 0)])
     assert not [x for x in health(clean, mon_max_pg_per_osd=1, osd_max_pg_per_osd_hard_ratio=1.0)
                 if x.code == "OSD_PG_HARD_LIMIT"]
+
+
+def test_pool_max_avail_equals_ceph_df():
+    """`ceph df` MAX AVAIL: exact up to float rounding on the consistent `mixed` bundle (classes, EC, unequal
+    weights); the seed's `pg dump` and `df detail` were captured seconds apart, hence 0.25 %."""
+    from pgtools.analysis import pool_max_avail
+
+    mixed = pgtools.load(SAMPLE_DUMPS / "mixed")
+    ours, ceph = pool_max_avail(mixed), mixed.pool_stats.set_index("pool_id").max_avail
+    assert ((ours - ceph).abs() / ceph).max() < 1e-6
+    seed = pgtools.load(SAMPLE_DUMPS / "seedlike_max300")
+    ours, ceph = pool_max_avail(seed), seed.pool_stats.set_index("pool_id").max_avail
+    assert ((ours - ceph).abs() / ceph).max() < 2.5e-3
+
+
+def test_max_avail_in_plans_starts_at_ceph_df():
+    from pgtools.simulate import MarkOut, simulate
+
+    mixed = pgtools.load(SAMPLE_DUMPS / "mixed")
+    plan = simulate(mixed, [MarkOut(3)])
+    step0 = plan.pools[plan.pools.step == 0].set_index("pool_id").max_avail
+    ceph = mixed.pool_stats.set_index("pool_id").max_avail
+    assert ((step0 - ceph).abs() / ceph).max() < 1e-6

@@ -247,31 +247,34 @@ def _fullness_findings(load: pd.DataFrame, ratios: dict[str, float]) -> list[tup
 
 
 def _max_avail(state: _State, load: pd.DataFrame, full_ratio: float) -> dict[int, float]:
-    """``ceph df`` MAX AVAIL per pool (bytes), from projected OSD usage and the pool's shard spread."""
-    m = state.mapping
-    U = _padded(m)
-    pids = m["pool_id"].to_numpy()
-    lk = load.set_index("osd_id")
-    size = int(max(U.max(initial=-1) + 1, lk.index.max() + 1 if len(lk) else 0))
-    kb = np.full(size, np.nan)
-    used = np.full(size, np.nan)
-    kb[lk.index.to_numpy()] = lk["kb"].to_numpy(float)
-    used[lk.index.to_numpy()] = lk["kb_used"].to_numpy(float)
-    avail_kb = np.clip((kb - used) - kb * (1.0 - full_ratio), 0, None)
-    out: dict[int, float] = {}
-    for pid, meta in state.meta.items():
-        rows = U[pids == pid]
-        flat = rows[rows >= 0]
-        if flat.size == 0:
-            out[int(pid)] = 0.0
-            continue
-        cnt = np.bincount(flat, minlength=size)
-        used_osds = cnt > 0
-        share = cnt[used_osds] / flat.size
-        proj = np.nanmin(avail_kb[used_osds] / share) if np.isfinite(avail_kb[used_osds]).any() else np.nan
-        raw = float(proj) * 1024.0
-        out[int(pid)] = raw * meta["k"] / meta["size"] if meta["ec"] else raw / meta["size"]
-    return out
+    """``ceph df`` MAX AVAIL per pool (bytes): :func:`pgtools.analysis.pool_max_avail` on projected OSD space.
+
+    Each OSD's available KiB is the capture's (the PG map's OSD statistics when present, as Ceph uses) minus the
+    projected growth of its used KiB.
+    """
+    from ..analysis import pool_max_avail
+
+    snap = state.snap
+    lk = load.drop_duplicates("osd_id").set_index("osd_id")
+    osds = snap.osds.drop_duplicates("osd_id").set_index("osd_id")
+    used0 = pd.to_numeric(osds.get("kb_used", pd.Series(0.0, index=osds.index)), errors="coerce")
+    src = snap.osd_stats if snap.osd_stats is not None and "kb_avail" in snap.osd_stats.columns else None
+    if src is not None:
+        avail0 = pd.to_numeric(src.drop_duplicates("osd_id").set_index("osd_id")["kb_avail"], errors="coerce")
+    elif "kb_avail" in osds.columns:
+        avail0 = pd.to_numeric(osds["kb_avail"], errors="coerce")
+    else:
+        avail0 = lk["kb"] - used0.reindex(lk.index)
+    growth = (lk["kb_used"] - used0.reindex(lk.index).fillna(0.0)).fillna(0.0)
+    avail = avail0.reindex(lk.index) - growth
+    # new OSDs (no statistics yet) start empty
+    avail = avail.fillna(lk["kb"] - lk["kb_used"])
+    kb = lk["kb"].copy()
+    if "in" in osds.columns:  # Ceph zeroes an out OSD's statistics: it no longer bounds MAX AVAIL
+        out = osds.index[~osds["in"].fillna(True).astype(bool)]
+        kb.loc[kb.index.intersection(out)] = 0.0
+    return {int(k): float(v) for k, v in pool_max_avail(snap, kb=kb, kb_avail=avail,
+                                                         full_ratio=full_ratio).items()}
 
 
 def _failure_rows(prev: _State, failed: list[int], step: int) -> pd.DataFrame:
