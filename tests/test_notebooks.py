@@ -14,7 +14,7 @@ nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
 NOTEBOOKS = REPO / "notebooks"
-NAMES = ["01_quickstart.ipynb", "02_imbalance.ipynb"]
+NAMES = ["01_quickstart.ipynb", "02_imbalance.ipynb", "03_pg_num_whatif.ipynb", "04_crush_tuning.ipynb"]
 
 
 def _kernel_name() -> str:
