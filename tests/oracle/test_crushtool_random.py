@@ -1,0 +1,240 @@
+"""Differential suite: random CRUSH maps mapped by Ceph's ``crushtool --test`` and by pgtools.
+
+Each random map (see :mod:`tests.oracle._maps`) is compiled, then tested by ONE crushtool process
+(``crushtool -i map.bin --test --show-mappings ...``: every rule, every ``num_rep`` in the rule's
+min_size..max_size), and the same lines are produced by :func:`pgtools.crush.crushtool_test` with each
+available CRUSH engine (NumPy vector path, numba kernel).  On a mismatch the map is shrunk (one x, one
+rule and num_rep, then greedy line deletion) and the minimal map plus the crushtool command are shown.
+
+The numba engine (when installed) is compared on every map, the NumPy path on every
+``NUMPY_EVERY``-th map (it costs ~20 ms per rule x num_rep call; it is also checked against the scalar
+reference in ``tests/crush``).  ``PGTOOLS_ORACLE_MAPS=N`` sets the number of maps (default: 300 with
+``CI=true``, 80 locally).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from pgtools.crush import CrushMap, crushtool_test, have_numba
+from tests.oracle._maps import CrushCase, budget, crush_case, delete_lines
+from tests.paths import TEST_DATA
+
+CRUSHTOOL = shutil.which("crushtool")
+ENGINES = ["numpy"] + (["numba"] if have_numba() else [])
+NUMPY_EVERY = 4 if have_numba() else 1
+FIRST_SEED = 10_000
+
+pytestmark = pytest.mark.oracle
+
+
+def _need_crushtool() -> None:
+    if CRUSHTOOL is None:
+        pytest.skip("crushtool not installed (apt-get install ceph-base)")
+
+
+def _crushtool(src: Path, args: list[str]) -> subprocess.CompletedProcess:
+    """``crushtool -c src -o src.bin`` then ``crushtool -i src.bin ARGS``.
+
+    Not ``crushtool -c src ARGS`` in one process: with class shadow trees and choose_args, the map
+    tested right after compiling in the same process can map differently from the same map read
+    back from its binary (seen with seed 10126: rule 0 x 12 gives [84] instead of [72] when all rules
+    are tested); clusters only ever use decoded maps.
+    """
+    binp = src.with_suffix(".bin")
+    p = subprocess.run([CRUSHTOOL, "-c", str(src), "-o", str(binp)], capture_output=True, text=True, timeout=30)
+    if p.returncode != 0:
+        return p
+    return subprocess.run([CRUSHTOOL, "-i", str(binp), *args], capture_output=True, text=True, timeout=30)
+
+
+def _mapping_lines(p: subprocess.CompletedProcess) -> str:
+    return "".join(ln + "\n" for ln in (p.stdout + p.stderr).splitlines() if ln.startswith("CRUSH "))
+
+
+def _ours(cm: CrushMap, case: CrushCase, engine: str, rules=None, x0: int = 0, x1: int | None = None) -> list:
+    """[(rule, num_rep, text)] in crushtool's order, computed with ``engine``."""
+    saved = os.environ.get("PGTOOLS_CRUSH_ENGINE")
+    os.environ["PGTOOLS_CRUSH_ENGINE"] = engine
+    try:
+        x1 = case.num_x - 1 if x1 is None else x1
+        out = []
+        for rule, (lo, hi) in sorted((rules or case.rules).items()):
+            for nr in range(lo, hi + 1):
+                out.append((rule, nr, crushtool_test(cm, rule, nr, x0, x1, case.reweights, case.pool_id)))
+        return out
+    finally:
+        if saved is None:
+            os.environ.pop("PGTOOLS_CRUSH_ENGINE", None)
+        else:
+            os.environ["PGTOOLS_CRUSH_ENGINE"] = saved
+
+
+def _first_diff(expected: str, blocks: list) -> tuple[int, int, int] | None:
+    """(rule, num_rep, x) of the first line that differs, or None when equal."""
+    exp = expected.splitlines()
+    pos = 0
+    for rule, nr, text in blocks:
+        for ln in text.splitlines():
+            if pos >= len(exp) or exp[pos] != ln:
+                return rule, nr, int(ln.split()[4])
+            pos += 1
+    if pos != len(exp):
+        parts = exp[pos].split()
+        return int(parts[2]), -1, int(parts[4])
+    return None
+
+
+def _shrink(tmp: Path, case: CrushCase, rule: int, nr: int, x: int, engine: str) -> tuple[str, list[str]]:
+    """Minimal text map (and crushtool args) that still maps ``x`` differently."""
+    src = tmp / "shrink.txt"
+    one = CrushCase(case.seed, case.text, {rule: (nr, nr)}, case.num_x, case.reweights, case.pool_id)
+    args = ["--test", "--show-mappings", "--rule", str(rule), "--num-rep", str(nr), "--x", str(x)]
+    args += one.test_args()[6:]
+
+    def differs(text: str) -> bool:
+        src.write_text(text)
+        p = _crushtool(src, args)
+        if p.returncode != 0:
+            return False
+        try:
+            cm = CrushMap.from_text(text)
+            got = _ours(cm, one, engine, x0=x, x1=x)[0][2]
+        except Exception:
+            return False
+        return got != _mapping_lines(p)
+
+    text = case.text
+    if differs(text):
+        text = delete_lines(text, differs)
+    return text, args
+
+
+def _check(tmp: Path, case: CrushCase, engines: list[str]) -> tuple[bool, int]:
+    """Compare one map; returns (compiled, number of mappings compared); ``case.text`` is what was tested."""
+    src = tmp / f"m{case.seed}.txt"
+    src.write_text(case.text)
+    p = _crushtool(src, case.test_args())
+    if p.returncode != 0 and "has no class information" in p.stderr:
+        # crushtool refuses ``take X class C`` when X's subtree has no device of class C: drop the class
+        case.text = re.sub(r"(step take \S+) class \S+", r"\1", case.text)
+        src.write_text(case.text)
+        p = _crushtool(src, case.test_args())
+    if p.returncode != 0:
+        return False, 0
+    expected = _mapping_lines(p)
+    cm = CrushMap.from_text(case.text, source=str(src))
+    for engine in engines:
+        blocks = _ours(cm, case, engine)
+        got = "".join(t for _, _, t in blocks)
+        if got != expected:
+            diff = _first_diff(expected, blocks)
+            rule, nr, x = diff if diff else (min(case.rules), 1, 0)
+            text, args = _shrink(tmp, case, rule, nr, x, engine)
+            src_min = tmp / "minimal.txt"
+            src_min.write_text(text)
+            pytest.fail(f"seed {case.seed} engine {engine}: rule {rule} num_rep {nr} x {x} maps differently.\n"
+                        f"command: crushtool -c minimal.txt -o m.bin; crushtool -i m.bin {' '.join(args)}\n--- minimal map ---\n{text}")
+    return True, expected.count("\n")
+
+
+def test_random_maps_match_crushtool(tmp_path: Path) -> None:
+    _need_crushtool()
+    n = budget(300, 80)
+    t0 = time.perf_counter()
+    maps = mappings = refused = 0
+    features = dict.fromkeys(["class take", "choose_args", "multi-emit", "indep", "pool-id", "--weight"], 0)
+    per_engine = dict.fromkeys(ENGINES, 0)
+    for i, seed in enumerate(range(FIRST_SEED, FIRST_SEED + n)):
+        engines = [e for e in ENGINES if e != "numpy" or i % NUMPY_EVERY == 0]
+        case = crush_case(seed)
+        ok, k = _check(tmp_path, case, engines)
+        if ok:
+            features["class take"] += bool(re.search(r"step take \S+ class ", case.text))
+            features["choose_args"] += "choose_args " in case.text
+            features["multi-emit"] += "rule x" in case.text
+            features["indep"] += " indep " in case.text
+            features["pool-id"] += case.pool_id != -1
+            features["--weight"] += bool(case.reweights)
+        maps += ok
+        refused += not ok
+        mappings += k
+        for e in engines:
+            per_engine[e] += k
+    wall = time.perf_counter() - t0
+    print(f"\ncrushtool oracle: {maps} maps, {mappings} mappings (per engine: {per_engine}), "
+          f"{refused} maps refused by crushtool, {wall:.1f} s; maps with {features}")
+    assert maps >= 0.95 * n
+    if n >= 50:
+        assert min(features.values()) >= n // 40, features
+    assert mappings >= 100 * maps
+
+
+KNOWN = "known mismatch, reported, not fixed yet: when this assertion fails the bug is fixed; make it an equality"
+
+
+def test_class_take_with_choose_args(tmp_path: Path) -> None:
+    """Minimal map (shrunk from seed 10126): host b-0-2-1 holds osd.26 (ssd, weight 0), osd.27 (hdd),
+    osd.28 (ssd, weight 2); ``choose_args 0`` gives it the weight_set [1.0 0.1 1.0].
+
+    ``crushtool -c m.txt -o m.bin; crushtool -i m.bin --test --show-mappings --rule 0 --num-rep 2
+    --min-x 36 --max-x 41`` (``step take b class ssd``) prints ``[28]`` for every x: the ssd shadow bucket
+    uses the item weights.  pgtools applies the weight_set to the shadow bucket too and prints ``[26]``
+    for x 37..41.  (Maps from ``ceph osd crush dump`` list the shadow buckets' choose_args explicitly.)
+    """
+    _need_crushtool()
+    text = (TEST_DATA / "oracle" / "class_take_choose_args.txt").read_text()
+    src = tmp_path / "m.txt"
+    src.write_text(text)
+    p = _crushtool(src, ["--test", "--show-mappings", "--rule", "0", "--num-rep", "2", "--min-x", "0",
+                         "--max-x", "63"])
+    expected = _mapping_lines(p)
+    assert expected.count("\n") == 64
+    assert "CRUSH rule 0 x 37 [28]\n" in expected
+    # KNOWN MISMATCH (found by this suite, seed 10126): a text map with choose_args and a class take;
+    # crushtool gives the class shadow buckets no weight_set, CrushMap.from_text derives one
+    assert crushtool_test(CrushMap.from_text(text), 0, 2, 0, 63) != expected, KNOWN
+
+
+def test_class_take_legacy_tunables(tmp_path: Path) -> None:
+    """Minimal map (shrunk from seed 10057): argonaut tunables (local tries 2, fallback 5), ``take b class ssd``.
+
+    ``crushtool -i m.bin --test --show-mappings --rule 2 --num-rep 4 --x 15`` prints ``[10,8,7,0]``: osd.0
+    sits in host b-0-0-0, which is NOT under root b (its shadow b-0-0-0~ssd is a separate root); pgtools
+    only returns OSDs of b~ssd.  The path goes through a 3-item tree bucket with the local-fallback
+    permutation: maybe the same family as ``test_osdmaptool_random.test_class_take_tree_bucket``.
+    """
+    _need_crushtool()
+    text = (TEST_DATA / "oracle" / "class_take_legacy_tunables.txt").read_text()
+    src = tmp_path / "m.txt"
+    src.write_text(text)
+    p = _crushtool(src, ["--test", "--show-mappings", "--rule", "2", "--num-rep", "4", "--x", "15"])
+    expected = _mapping_lines(p)
+    assert expected == "CRUSH rule 2 x 15 [10,8,7,0]\n"
+    # KNOWN MISMATCH (found by this suite, seed 10057)
+    assert crushtool_test(CrushMap.from_text(text), 2, 4, 15, 15) != expected, KNOWN
+
+
+def test_shrinker_finds_a_minimal_map() -> None:
+    """The shrinker keeps only what the predicate needs: here, the one bucket line holding osd.0."""
+    case = next(c for c in map(crush_case, range(FIRST_SEED, FIRST_SEED + 50))
+                if c.text.count("\titem ") >= 10 and "\titem osd.0 weight" in c.text)
+    assert "rule " in case.text
+    calls = []
+
+    def keep(text: str) -> bool:
+        calls.append(text)
+        return "\titem osd.0 weight" in text
+
+    small = delete_lines(case.text, keep)
+    assert small.count("\titem ") == 1 and "\titem osd.0 weight" in small
+    assert "rule " not in small and "device " not in small and "tunable " not in small
+    assert "choose_args" not in small or "bucket_id" not in small
+    assert len(calls) > 10

@@ -1,0 +1,224 @@
+"""Differential suite: random osdmaps built with Ceph's ``osdmaptool`` and mapped by pgtools.
+
+Each case (see :func:`tests.oracle._maps.osdmap_case`) is a random CRUSH text map (host/rack layouts,
+unequal and tiny weights, device classes, every bucket algorithm, tunable profiles bobtail..jewel) compiled
+with crushtool and imported into ``osdmaptool --createsimple N --with-default-pool --pg-bits B --pgp-bits P``
+(so pg_num and pgp_num differ and are not always powers of two); some get ``--adjust-crush-weight ... --save``
+and real ``pg_upmap_items`` from the balancer (``--upmap ... --save``).  The osdmap is read back with
+``--dump json`` + ``crushtool --dump`` into :func:`pgtools.load`, then ``--test-map-pgs-dump-all`` (plain,
+with ``--pool 1 --pg_num N``, ``--mark-out O``, ``--adjust-crush-weight``) is compared byte for byte with
+:func:`pgtools.osdmaptool_format.osdmaptool_output`, and the up/acting sets with :func:`pgtools.placement.map_pgs`
+(vector engine, and the reference engine on small pools).
+
+osdmaptool cannot create erasure-coded pools, set primary affinity or pg_temp: EC rules are covered by the
+crushtool suite (indep rules), upmaps/primary affinity against a real cluster in ``tests/integration``.
+
+``PGTOOLS_ORACLE_MAPS=N`` sets the number of osdmaps (default: 150 with ``CI=true``, 40 locally).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import pgtools
+from pgtools.osdmaptool_format import format_dump_all_line, osdmaptool_output
+from pgtools.placement import map_pgs
+from tests.oracle._maps import OsdmapCase, budget, osdmap_case
+from tests.paths import TEST_DATA
+
+CRUSHTOOL = shutil.which("crushtool")
+OSDMAPTOOL = shutil.which("osdmaptool")
+FIRST_SEED = 20_000
+MARK_UP_IN = "marking all OSDs up and in\n"
+
+pytestmark = pytest.mark.oracle
+
+
+def _need_tools() -> None:
+    if CRUSHTOOL is None or OSDMAPTOOL is None:
+        pytest.skip("crushtool/osdmaptool not installed (apt-get install ceph-base ceph-common)")
+
+
+def _run(d: Path, *args: str) -> str:
+    p = subprocess.run(list(args), capture_output=True, text=True, timeout=60, cwd=d)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({p.returncode}): {p.stderr.strip()}")
+    return p.stdout
+
+
+def _build(d: Path, case: OsdmapCase) -> tuple[str, int]:
+    """Create ``om`` for ``case`` in ``d``; returns (the shell commands, number of upmap items)."""
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "crush.txt").write_text(case.crush_text)
+    cmds = [
+        [CRUSHTOOL, "-c", "crush.txt", "-o", "crush.bin"],
+        [OSDMAPTOOL, "om", "--createsimple", str(case.num_osds), "--with-default-pool", "--pg-bits",
+         str(case.pg_bits), "--pgp-bits", str(case.pgp_bits), "--clobber"],
+        [OSDMAPTOOL, "om", "--import-crush", "crush.bin"],
+    ]
+    if case.save_adjust:
+        cmds.append([OSDMAPTOOL, "om", "--adjust-crush-weight",
+                     ",".join(f"{o}:{w}" for o, w in case.save_adjust), "--save"])
+    if case.upmap:
+        dev, mx = case.upmap
+        cmds.append([OSDMAPTOOL, "om", "--mark-up-in", "--upmap", "upmap.txt", "--upmap-deviation", str(dev),
+                     "--upmap-max", str(mx), "--save"])
+    cmds.append([OSDMAPTOOL, "om", "--export-crush", "final.bin"])
+    for c in cmds:
+        _run(d, *c)
+    (d / "crush.json").write_text(_run(d, CRUSHTOOL, "-i", "final.bin", "--dump"))
+    dump = json.loads(_run(d, OSDMAPTOOL, "om", "--dump", "json"))
+    # --createsimple OSDs only exist once marked up/in (in memory); the tests run with --mark-up-in
+    dump["osds"] = [{"osd": i, "uuid": "00000000-0000-0000-0000-000000000000", "up": 1, "in": 1, "weight": 1.0,
+                     "primary_affinity": 1.0, "state": ["exists", "up"]} for i in range(case.num_osds)]
+    dump["max_osd"] = case.num_osds
+    (d / "osd_dump.json").write_text(json.dumps(dump))
+    script = "\n".join(" ".join(Path(a).name if a in (CRUSHTOOL, OSDMAPTOOL) else a for a in c) for c in cmds)
+    return script, len(dump.get("pg_upmap_items", []))
+
+
+def _ref(d: Path, extra: list[str]) -> str:
+    out = _run(d, OSDMAPTOOL, "om", "--mark-up-in", *extra, "--test-map-pgs-dump-all")
+    if not out.startswith(MARK_UP_IN):
+        raise RuntimeError(f"unexpected osdmaptool output: {out[:200]!r}")
+    return out[len(MARK_UP_IN):]
+
+
+_LINE = re.compile(r"^(\S+) raw \(\[([^]]*)\], p-?\d+\) up \(\[([^]]*)\], p(-?\d+)\) "
+                   r"acting \(\[([^]]*)\], p(-?\d+)\)$")
+
+
+def _vec(s: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in s.split(",")) if s else ()
+
+
+def _parse_line(line: str) -> tuple:
+    m = _LINE.match(line)
+    if m is None:
+        raise RuntimeError(f"unexpected osdmaptool line {line!r}")
+    return (m.group(1), _vec(m.group(2)), _vec(m.group(3)), int(m.group(4)), _vec(m.group(5)), int(m.group(6)))
+
+
+def _first_diff(a: str, b: str) -> str:
+    la, lb = a.splitlines(), b.splitlines()
+    for i, (x, y) in enumerate(zip(la, lb, strict=False)):
+        if x != y:
+            return f"line {i + 1}:\n  osdmaptool: {x}\n  pgtools:    {y}"
+    return f"lengths differ: osdmaptool {len(la)} lines, pgtools {len(lb)} lines"
+
+
+def _fail(case: OsdmapCase, script: str, extra: list[str], what: str) -> None:
+    pytest.fail(f"seed {case.seed}: {what}\nbuild:\n{script}\ntest: osdmaptool om --mark-up-in {' '.join(extra)} "
+                f"--test-map-pgs-dump-all\n--- crush.txt ---\n{case.crush_text}")
+
+
+def _check(root: Path, case: OsdmapCase) -> tuple[int, int, int]:
+    """Compare one osdmap; returns (PG mappings compared, upmap items in the map, test runs)."""
+    d = root / f"om{case.seed}"
+    script, n_upmaps = _build(d, case)
+    snap = pgtools.load([d / "osd_dump.json", d / "crush.json"])
+    compared = 0
+    for extra in case.test_variants:
+        ref = _ref(d, extra)
+        got = osdmaptool_output(snap, extra + ["--test-map-pgs-dump-all"])
+        if got != ref:
+            _fail(case, script, extra, "osdmaptool_output differs, " + _first_diff(ref, got))
+        compared += sum(1 for ln in ref.splitlines() if " raw (" in ln)
+    # map_pgs (DataFrame API) on the saved map, with the vector and (small pools) the reference engine
+    expected = [_parse_line(ln) for ln in _ref(d, []).splitlines() if " raw (" in ln]
+    engines = ["vector"] + (["reference"] if len(expected) <= 256 else [])
+    for engine in engines:
+        frame = map_pgs(snap, 1, engine=engine)
+        ours = [(r.pgid, tuple(r.raw), tuple(r.up), r.up_primary, tuple(r.acting), r.acting_primary)
+                for r in frame.itertuples()]
+        if ours != expected:
+            bad = next((i for i, (a, b) in enumerate(zip(expected, ours, strict=False)) if a != b), None)
+            where = (f"first difference: osdmaptool {expected[bad]} pgtools {ours[bad]}" if bad is not None
+                     else f"{len(expected)} PGs from osdmaptool, {len(ours)} from map_pgs")
+            _fail(case, script, [], f"map_pgs(engine={engine!r}) differs, {where}")
+    return compared, n_upmaps, len(case.test_variants)
+
+
+def test_random_osdmaps_match_osdmaptool(tmp_path: Path) -> None:
+    _need_tools()
+    n = budget(150, 40)
+    t0 = time.perf_counter()
+    pgs = upmaps = runs = with_upmaps = 0
+    for seed in range(FIRST_SEED, FIRST_SEED + n):
+        k, u, r = _check(tmp_path, osdmap_case(seed))
+        pgs += k
+        upmaps += u
+        runs += r
+        with_upmaps += u > 0
+    wall = time.perf_counter() - t0
+    print(f"\nosdmaptool oracle: {n} osdmaps, {runs} --test-map-pgs-dump-all runs, {pgs} PG mappings, "
+          f"{upmaps} pg_upmap_items in {with_upmaps} maps, {wall:.1f} s")
+    assert runs >= n
+    assert pgs >= 10 * n
+    assert with_upmaps >= 1 or n < 10
+
+
+def test_dump_all_line_format() -> None:
+    """The line formatter the comparison relies on, on a hand-written mapping."""
+    from pgtools.placement import PGMapping
+
+    m = PGMapping(pool_id=1, ps=0x2d, pps=0, raw=[3, 1], up=[0, 1], up_primary=0, acting=[0, 1], acting_primary=0)
+    line = "1.2d raw ([3,1], p3) up ([0,1], p0) acting ([0,1], p0)"
+    assert format_dump_all_line(m) == line
+    assert _parse_line(line) == ("1.2d", (3, 1), (0, 1), 0, (0, 1), 0)
+    assert _parse_line("2.a raw ([], p-1) up ([], p-1) acting ([], p-1)") == ("2.a", (), (), -1, (), -1)
+
+
+def test_adjust_zero_save(tmp_path: Path) -> None:
+    """KNOWN MISMATCH (found by this suite, seed 20014), not explained yet.
+
+    4 OSDs; osd.1's CRUSH weight set to 0 with ``osdmaptool om --adjust-crush-weight 1:0.0 --save``.  The
+    reloaded osdmap then prints ``1.0 raw ([3,1,2], p3) ...``, although ``osdmaptool om --tree``, the crush
+    map it exports, crushtool on that map, osdmaptool's in-memory ``--adjust-crush-weight 1:0.0`` and
+    pgtools all have weight 0 there and give ``[3,2]``.  pgtools cannot see the difference from
+    ``--dump json`` + the exported map.  When this test fails, the mismatch is gone: drop the steering
+    in ``_maps.osdmap_case`` and this test.
+    """
+    _need_tools()
+    text = (TEST_DATA / "oracle" / "adjust_zero_save.txt").read_text()
+    case = OsdmapCase(20014, text, 4, 3, 2, save_adjust=[(1, 0.0)], test_variants=[[]])
+    with pytest.raises(pytest.fail.Exception, match=r"osdmaptool: 1\.0 raw \(\[3,1,2\], p3\)"):
+        _check(tmp_path, case)
+
+
+def test_uniform_adjust(tmp_path: Path) -> None:
+    """KNOWN MISMATCH (found by this suite, seed 20099): ``--adjust-crush-weight`` on an OSD in a uniform bucket.
+
+    Ceph's ``crush_adjust_uniform_bucket_item_weight`` sets the one item weight of a uniform bucket (every
+    item changes); ``pgtools.placement.adjust_crush_weight`` changes only that OSD.  ``osdmaptool om
+    --mark-up-in --adjust-crush-weight 0:3.25 --test-map-pgs-dump-all`` (osd.0 in uniform host-0-0)
+    maps 1.0 to ``[1,2,8]``, pgtools to ``[4,2,8]``.  When this test fails, the bug is fixed: make it
+    expect equality and drop the steering in ``_maps.osdmap_case``.
+    """
+    _need_tools()
+    text = (TEST_DATA / "oracle" / "uniform_adjust.txt").read_text()
+    assert "\talg uniform\n" in text
+    case = OsdmapCase(20099, text, 9, 0, 0, test_variants=[["--adjust-crush-weight", "0:3.25"]])
+    with pytest.raises(pytest.fail.Exception, match=r"osdmaptool: 1\.0 raw \(\[1,2,8\], p1\)"):
+        _check(tmp_path, case)
+
+
+def test_class_take_tree_bucket(tmp_path: Path) -> None:
+    """KNOWN MISMATCH (found by this suite, seeds 20103 and crushtool seeds 10057/10136): ``take default class
+    ssd`` through **tree** buckets.  osdmaptool maps 1.0 to ``[0,3]``, pgtools (reading the shadow buckets
+    from ``crushtool --dump``) to ``[2,3]``.  Probably the node layout of cloned tree shadow buckets.
+    When this test fails, the mismatch is gone: drop the steering in ``_maps`` and this test.
+    """
+    _need_tools()
+    text = (TEST_DATA / "oracle" / "class_tree_osdmap.txt").read_text()
+    assert "\talg tree\n" in text and "class ssd" in text
+    case = OsdmapCase(20103, text, 6, 4, 4, test_variants=[[]])
+    with pytest.raises(pytest.fail.Exception, match=r"osdmaptool: 1\.0 raw \(\[0,3\], p0\)"):
+        _check(tmp_path, case)
