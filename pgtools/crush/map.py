@@ -362,7 +362,8 @@ class CrushMap:
         """Return a new map where ``item`` has weight ``weight16`` (16.16) in every bucket holding it.
 
         Parent bucket weights (and their entries in their own parents) are recomputed up to the
-        roots, as ``CrushWrapper::adjust_item_weight`` does.  choose_args are left unchanged.
+        roots, as ``CrushWrapper::adjust_item_weight`` does.  A uniform bucket has one item weight: changing
+        it changes every item (``crush_adjust_uniform_bucket_item_weight``).  choose_args are left unchanged.
         """
         if not 0 <= weight16 <= 0xFFFFFFFF:
             raise ValueError("weight16 must be a u32")
@@ -373,7 +374,11 @@ class CrushMap:
             for bid, b in buckets.items():
                 if not any(it in pending for it in b.items):
                     continue
-                ws = tuple(pending.get(it, w) for it, w in zip(b.items, b.weights, strict=False))
+                if b.alg == 1:  # uniform: one weight for all items
+                    new = next(pending[it] for it in b.items if it in pending)
+                    ws = (new,) * len(b.items)
+                else:
+                    ws = tuple(pending.get(it, w) for it, w in zip(b.items, b.weights, strict=False))
                 total = sum(ws) & 0xFFFFFFFF
                 buckets[bid] = replace(b, weights=ws, weight=total)
                 nxt[bid] = total

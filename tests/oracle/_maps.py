@@ -291,8 +291,4 @@ def osdmap_case(seed: int) -> OsdmapCase:
     if rng.random() < 0.3:
         adj = ",".join(f"{rng.randrange(n)}:{rng.choice([0, 0.5, 2, 3.25])}" for _ in range(rng.randint(1, 2)))
         case.test_variants.append(["--adjust-crush-weight", adj])
-    if not WITH_KNOWN_BUGS and (case.save_adjust or any("--adjust-crush-weight" in v for v in case.test_variants)):
-        # known mismatch (test_osdmaptool_random.test_uniform_adjust): pgtools.placement.adjust_crush_weight
-        # does not give every item of a uniform bucket the new weight as Ceph does
-        case.crush_text = case.crush_text.replace("\talg uniform\n", "\talg straw2\n")
     return case
