@@ -64,3 +64,17 @@ texts = st.one_of(
     st.text(alphabet=" \t\n-0123456789.:[]{},\"'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_/%*()",
             max_size=400),
 )
+
+
+@st.composite
+def mutated_lines(draw: st.DrawFn, text: str, alphabet: str, *, may_delete_line: bool = False) -> str:
+    """Strategy: ``text`` with a slice of one line replaced by up to 4 characters of ``alphabet`` (and, with
+    ``may_delete_line``, possibly one line removed): plain tables that are almost right."""
+    lines = text.splitlines()
+    i = draw(st.integers(0, len(lines) - 1))
+    j = draw(st.integers(0, max(0, len(lines[i]) - 1)))
+    repl = draw(st.text(alphabet=alphabet, max_size=4))
+    lines[i] = lines[i][:j] + repl + lines[i][j + draw(st.integers(0, 6)):]
+    if may_delete_line and draw(st.booleans()):
+        del lines[draw(st.integers(0, len(lines) - 1))]
+    return "\n".join(lines)

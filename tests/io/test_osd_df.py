@@ -7,12 +7,11 @@ import textwrap
 import pandas as pd
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from pgtools.errors import DumpFormatError
 from pgtools.io import _table, osd_df
 from pgtools.io._common import loads_json, read_text
-from tests.io._mutate import mutations, texts
+from tests.io._mutate import mutated_lines, mutations, texts
 from tests.paths import PUBLIC, REAL, TEST_DATA
 
 HOSTS = {0: "node1", 1: "node1", 2: "node1", 3: "node2", 4: "node2", 5: "node2", 6: "node3", 7: "node3",
@@ -204,17 +203,10 @@ def test_mutated_json_only_dump_format_errors(obj):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.data())
-def test_mutated_plain_only_dump_format_errors(data):
-    lines = TREE_TXT.splitlines()
-    i = data.draw(st.integers(0, len(lines) - 1))
-    j = data.draw(st.integers(0, max(0, len(lines[i]) - 1)))
-    repl = data.draw(st.text(alphabet=" -.0123456789xGiB", max_size=4))
-    lines[i] = lines[i][:j] + repl + lines[i][j + data.draw(st.integers(0, 6)):]
-    if data.draw(st.booleans()):
-        del lines[data.draw(st.integers(0, len(lines) - 1))]
+@given(mutated_lines(TREE_TXT, " -.0123456789xGiB", may_delete_line=True))
+def test_mutated_plain_only_dump_format_errors(text):
     try:
-        osd_df.parse("\n".join(lines))
+        osd_df.parse(text)
     except DumpFormatError:
         pass
 

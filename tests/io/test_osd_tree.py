@@ -6,12 +6,11 @@ import textwrap
 import pandas as pd
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from pgtools.errors import DumpFormatError
 from pgtools.io import osd_tree
 from pgtools.io._common import loads_json, read_text
-from tests.io._mutate import mutations, texts
+from tests.io._mutate import mutated_lines, mutations, texts
 from tests.paths import REAL
 
 HOSTS = {i: f"node{i // 3 + 1}" for i in range(12)}
@@ -128,15 +127,10 @@ def test_mutated_json_only_dump_format_errors(obj):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.data())
-def test_mutated_plain_only_dump_format_errors(data):
-    lines = TREE_TXT.splitlines()
-    i = data.draw(st.integers(0, len(lines) - 1))
-    j = data.draw(st.integers(0, max(0, len(lines[i]) - 1)))
-    repl = data.draw(st.text(alphabet=" -.0123456789xhostup", max_size=4))
-    lines[i] = lines[i][:j] + repl + lines[i][j + data.draw(st.integers(0, 6)):]
+@given(mutated_lines(TREE_TXT, " -.0123456789xhostup"))
+def test_mutated_plain_only_dump_format_errors(text):
     try:
-        osd_tree.parse("\n".join(lines))
+        osd_tree.parse(text)
     except DumpFormatError:
         pass
 
