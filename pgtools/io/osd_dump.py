@@ -25,20 +25,11 @@ import pandas as pd
 
 from ..errors import DumpFormatError
 from ._common import NONE, Fragment, loads_json, strip_noise_lines
+from .pool_ls_detail import _HASH_NAMES, POOL_FLAG_BITS
+from .pool_ls_detail import _TYPES as _POOL_TYPES
 
 __all__ = ["sniff", "parse", "osdmap_fragment", "POOL_FLAG_BITS", "osds_frame"]
 
-#: ``pg_pool_t`` flag names and their bits (``osd_types.h``: ``FLAG_*``).
-POOL_FLAG_BITS = {
-    "hashpspool": 1 << 0, "full": 1 << 1, "ec_overwrites": 1 << 2, "incomplete_clones": 1 << 3,
-    "nodelete": 1 << 4, "nopgchange": 1 << 5, "nosizechange": 1 << 6, "write_fadvise_dontneed": 1 << 7,
-    "noscrub": 1 << 8, "nodeep-scrub": 1 << 9, "full_quota": 1 << 10, "nearfull": 1 << 11,
-    "backfillfull": 1 << 12, "selfmanaged_snaps": 1 << 13, "pool_snaps": 1 << 14, "creating": 1 << 15,
-    "eio": 1 << 16, "bulk": 1 << 17,
-}
-
-_POOL_TYPES = {1: "replicated", 3: "erasure"}
-_HASH_NAMES = {1: "linux", 2: "rjenkins"}
 
 
 # --------------------------------------------------------------------------------------------------
