@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from ..crush.map import CrushMap
@@ -67,13 +69,19 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
         obj = loads_json(text, source=source)
     if isinstance(obj, dict) and "crushmap" in obj and not all(k in obj for k in _KEYS):
         obj = obj["crushmap"]
+    return crush_fragment("crush_dump", lambda: CrushMap.from_dump(obj, source=source), source=source,
+                          what="crush dump")
+
+
+def crush_fragment(kind: str, build: Callable[[], CrushMap], *, source: str, what: str) -> Fragment:
+    """A Fragment with the CrushMap ``build()`` returns and its OSD rows; any failure is a DumpFormatError."""
     try:
-        crush = CrushMap.from_dump(obj, source=source)
+        crush = build()
         osds = osd_rows(crush)
     except UnsupportedFeatureError as e:
         raise DumpFormatError(f"unsupported: {e}", source=source) from None
     except DumpFormatError:
         raise
     except (KeyError, TypeError, ValueError, IndexError, RecursionError) as e:
-        raise DumpFormatError(f"invalid crush dump: {e}", source=source) from None
-    return Fragment(kind="crush_dump", source=source, crush=crush, osds=osds)
+        raise DumpFormatError(f"invalid {what}: {e}", source=source) from None
+    return Fragment(kind=kind, source=source, crush=crush, osds=osds)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 
 from ..crush.map import CrushMap
-from ..errors import DumpFormatError, UnsupportedFeatureError
 from ._common import Fragment
-from .crush_dump import osd_rows
+from .crush_dump import crush_fragment
 
 __all__ = ["sniff", "parse"]
 
@@ -45,13 +44,5 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
     DumpFormatError
         Syntax or consistency errors, with the line number where known.
     """
-    try:
-        crush = CrushMap.from_text(text, source=source)
-        osds = osd_rows(crush)
-    except UnsupportedFeatureError as e:
-        raise DumpFormatError(f"unsupported: {e}", source=source) from None
-    except DumpFormatError:
-        raise
-    except (KeyError, TypeError, ValueError, IndexError, RecursionError) as e:
-        raise DumpFormatError(f"invalid crush map text: {e}", source=source) from None
-    return Fragment(kind="crushmap_text", source=source, crush=crush, osds=osds)
+    return crush_fragment("crushmap_text", lambda: CrushMap.from_text(text, source=source), source=source,
+                          what="crush map text")
