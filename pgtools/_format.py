@@ -115,11 +115,12 @@ def health_text(findings: list[Finding], *, numbers: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def human_bytes(n: float) -> str:
-    """``123456789 -> '117.7 MiB'`` (binary units, one decimal)."""
+def human_bytes(n: float, *, largest: str = "PiB") -> str:
+    """``123456789 -> '117.7 MiB'`` (binary units, one decimal; no unit above ``largest``)."""
     n = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(n) < 1024 or unit == "PiB":
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+    for unit in units[: units.index(largest) + 1]:
+        if abs(n) < 1024 or unit == largest:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
-    return f"{n:.1f} PiB"
+    raise AssertionError("unreachable")  # pragma: no cover

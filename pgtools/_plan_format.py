@@ -5,16 +5,9 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from ._format import human_bytes
+
 __all__ = ["plan_text", "plan_json", "plan_csv"]
-
-
-def _size(n: float) -> str:
-    n = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"  # pragma: no cover
 
 
 def plan_text(plan: Any) -> str:
@@ -33,11 +26,11 @@ def plan_text(plan: Any) -> str:
         i = rec["step"]
         lines.append(f"step {i}: {rec['change']}")
         lines.append(f"  PGs remapped {rec['pgs_moved']}, shards moved {rec['shards_moved']}, "
-                     f"data moved {_size(rec['bytes_moved'])} ({rec['objects_moved']} objects)")
+                     f"data moved {human_bytes(rec['bytes_moved'], largest='TiB')} ({rec['objects_moved']} objects)")
         lines.append(f"  PGs per OSD: max {rec['max_pgs_per_osd']}, min {rec['min_pgs_per_osd']}")
         if rec.get("pgs_degraded"):
             lines.append(f"  degraded PGs {rec['pgs_degraded']}, inactive {rec['pgs_inactive']}, "
-                         f"to recover {_size(rec['bytes_to_recover'])}")
+                         f"to recover {human_bytes(rec['bytes_to_recover'], largest='TiB')}")
         h = plan.health[plan.health["step"] == i]
         if len(h):
             for code, sev, summ in zip(h["code"], h["severity"], h["summary"], strict=True):

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from . import analysis
+from ._format import human_bytes
 from ._version import __version__
 from .errors import PgtoolsError
 from .model import NONE, Snapshot
@@ -122,15 +123,6 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
-def _bytes(n: float) -> str:
-    """A byte count with a binary unit (``"120.0 GiB"``)."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(n) < 1024 or unit == "PiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} PiB"  # pragma: no cover
-
-
 def _is_num(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
@@ -204,10 +196,10 @@ def _summary(snap: Snapshot, by: str) -> str:
             pairs.append(("hosts", int(osds["host"].dropna().nunique())))
         if "kb" in osds.columns and osds["kb"].notna().any():
             kb = float(pd.to_numeric(osds["kb"], errors="coerce").sum())
-            text = f"{_bytes(kb * 1024)} raw"
+            text = f"{human_bytes(kb * 1024)} raw"
             if "kb_used" in osds.columns and osds["kb_used"].notna().any() and kb > 0:
                 used = float(pd.to_numeric(osds["kb_used"], errors="coerce").sum())
-                text += f", {_bytes(used * 1024)} used ({100 * used / kb:.2f} %)"
+                text += f", {human_bytes(used * 1024)} used ({100 * used / kb:.2f} %)"
             pairs.append(("capacity", text))
     pairs.append(("pools", len(pools)))
     pairs.append(("PGs", len(snap.pgs)))
@@ -479,7 +471,7 @@ def _plan(plan: Any, i: int, limit: int) -> str:
         agg = mv.groupby("step", as_index=False)[cols].sum() if cols else mv.copy()
         for c in agg.columns:
             if c.startswith("bytes") and pd.api.types.is_numeric_dtype(agg[c]):
-                agg[c] = agg[c].map(_bytes)
+                agg[c] = agg[c].map(human_bytes)
         parts.append("<p class=\"sub\">Movement per step (summed over OSDs):</p>" + _table(agg, max_rows=MAX_PLAN_ROWS))
     load = _frame(getattr(plan, "osd_load", None))
     if load is not None and len(load) and {"step", "osd_id", "pgs"} <= set(load.columns):
