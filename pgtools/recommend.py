@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .analysis import _num_in, health, health_limits
+from .analysis import _num_in, health, health_limits, pg_counts
 from .model import Snapshot
 
 __all__ = ["Option", "fix_too_many_pgs", "options_frame"]
@@ -94,7 +94,7 @@ def fix_too_many_pgs(snap: Snapshot, *, max_per_osd: int | None = None, release:
         fullest OSD; raising ``mon_max_pg_per_osd`` comes last.  Empty when the cluster is already under the
         limit.
     """
-    from .simulate import AddHost, DeletePool, SetPgNum
+    from .simulate import AddHost, DeletePool, SetPgNum, simulate
 
     lim = health_limits(snap, release=release, mon_max_pg_per_osd=max_per_osd)
     limit = int(lim["mon_max_pg_per_osd"])
@@ -113,8 +113,6 @@ def fix_too_many_pgs(snap: Snapshot, *, max_per_osd: int | None = None, release:
         new = _prev_pow2(int(p.pg_num) - 1) if int(p.pg_num) > 1 else 1
         if new < _floor(p, min_pg_num) or new >= int(p.pg_num):
             continue
-        from .simulate import simulate
-
         plan = simulate(snap, [SetPgNum(int(pid), new)], checks=False)
         saved = (int(p.pg_num) - new) * int(p["size"])
         cost[int(pid)] = (float(plan.steps.bytes_moved.sum()) / saved, new, saved)
@@ -196,8 +194,7 @@ def fix_too_many_pgs(snap: Snapshot, *, max_per_osd: int | None = None, release:
     fh = [f.code for f in health(snap, release=release, mon_max_pg_per_osd=per)]
     options.append(Option(
         name=f"raise mon_max_pg_per_osd to {per}", commands=[f"ceph config set global mon_max_pg_per_osd {per}"],
-        per_osd=per, max_pgs_per_osd=int(snap.pgs.up.map(len).sum() and
-                                          max(pd.Series([o for u in snap.pgs.up for o in u]).value_counts())),
+        per_osd=per, max_pgs_per_osd=int(pg_counts(snap).max()) if len(snap.pgs) else 0,
         clears=True, health=[c for c in fh if c != "OSD_ABOVE_MAX_PG_PER_OSD"],
         note=f"no data moves, but OSDs keep their PGs (memory, peering); the hard limit becomes {per * hard:g}"))
     return options
