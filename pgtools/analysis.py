@@ -181,6 +181,16 @@ def _devices_under(crush: Any, item: int) -> list[int]:
     return [int(d) for d in fn(item)]
 
 
+def _rule_devices(snap: Snapshot, crush_rule: Any) -> set[int]:
+    """Devices under the ``take`` items of a CRUSH rule (empty without a CRUSH map or a rule)."""
+    if snap.crush is None or crush_rule is None or pd.isna(crush_rule):
+        return set()
+    devices: set[int] = set()
+    for root in _rule_roots(snap.crush, int(crush_rule)):
+        devices.update(_devices_under(snap.crush, root))
+    return devices
+
+
 def _osd_effective_weight(osds: pd.DataFrame) -> pd.Series:
     """crush weight × reweight for OSDs that exist and are in; 0 otherwise."""
     w = osds.set_index("osd_id")
@@ -212,11 +222,8 @@ def pool_osd_weights(snap: Snapshot) -> pd.DataFrame:
         eff = pd.Series(1.0, index=pd.Index(osd_ids, name="osd_id"))
     rows = []
     for pool in snap.pools.itertuples(index=False):
-        devices: list[int] = []
-        if snap.crush is not None and "crush_rule" in snap.pools.columns and not pd.isna(pool.crush_rule):
-            for root in _rule_roots(snap.crush, int(pool.crush_rule)):
-                devices.extend(_devices_under(snap.crush, root))
-        ids = sorted(set(devices)) if devices else list(eff.index)
+        devices = _rule_devices(snap, getattr(pool, "crush_rule", None))
+        ids = sorted(devices) if devices else list(eff.index)
         w = eff.reindex(ids).fillna(0.0)
         tot = float(w.sum())
         for osd, wt in w.items():
@@ -252,10 +259,7 @@ def pool_max_avail(snap: Snapshot, *, kb: pd.Series | None = None, kb_avail: pd.
     cw = snap.osds.set_index("osd_id")["crush_weight"] if "crush_weight" in snap.osds.columns else pd.Series(dtype=float)
     out = {}
     for p in snap.pools.itertuples(index=False):
-        devs: set[int] = set()
-        if snap.crush is not None and not pd.isna(getattr(p, "crush_rule", np.nan)):
-            for root in _rule_roots(snap.crush, int(p.crush_rule)):
-                devs.update(_devices_under(snap.crush, root))
+        devs = _rule_devices(snap, getattr(p, "crush_rule", None))
         if not devs:
             devs = set(cw.index)
         w = pd.to_numeric(cw.reindex(sorted(devs)), errors="coerce").fillna(0.0)
@@ -609,9 +613,7 @@ def check_pg_num(snap: Snapshot, pool: int | str | None, pg_num: int, *, size: i
             projected += int(pg_num) * int(size)
         method = "sum of pg_num × size over pools"
     else:
-        devices: set[int] = set()
-        for root in _rule_roots(snap.crush, crush_rule):
-            devices.update(_devices_under(snap.crush, root))
+        devices = _rule_devices(snap, crush_rule)
         acting = placements(snap, "acting")
         projected = int(acting.osd_id.isin(devices).sum())
         projected += int(pg_num) * int(size)
