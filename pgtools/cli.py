@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -603,8 +604,9 @@ def map_cmd(
     crush: CrushOpt = None,
     pool: Annotated[Optional[int], typer.Option(help="Only this pool (osdmaptool --pool).")] = None,  # noqa: UP045
     pg_num: Annotated[Optional[int], typer.Option("--pg-num", help="Override pg_num of the mapped pools; pgp_num is kept (osdmaptool --pg_num).")] = None,  # noqa: UP045
+    mark_up_in: Annotated[bool, typer.Option("--mark-up-in", help="Mark every OSD up and in, and give CRUSH weight 1 to those at 0 (osdmaptool --mark-up-in).")] = False,
     mark_out: Annotated[Optional[list[int]], typer.Option("--mark-out", help="Mark this OSD out (repeatable).")] = None,  # noqa: UP045
-    adjust_crush_weight: Annotated[Optional[list[str]], typer.Option("--adjust-crush-weight", help="OSD:WEIGHT (repeatable).")] = None,  # noqa: UP045
+    adjust_crush_weight: Annotated[Optional[list[str]], typer.Option("--adjust-crush-weight", help="OSD:WEIGHT (repeatable, or comma-separated as in osdmaptool).")] = None,  # noqa: UP045
     fmt: Annotated[MapFormat, typer.Option("--format", help="dump-all, dump or stats, as osdmaptool --test-map-pgs[-dump[-all]].")] = MapFormat.stats,
 ) -> None:
     """Recompute every PG's mapping exactly as Ceph 16.2.15, printed byte for byte like osdmaptool.
@@ -618,7 +620,7 @@ def map_cmd(
 
     snap = _load_map(capture, osd_dump, crush)
     flag = {"dump-all": "--test-map-pgs-dump-all", "dump": "--test-map-pgs-dump", "stats": "--test-map-pgs"}
-    args = [flag[fmt.value]]
+    args = [flag[fmt.value]] + (["--mark-up-in"] if mark_up_in else [])
     if pool is not None:
         args += ["--pool", str(pool)]
     if pg_num is not None:
@@ -626,12 +628,16 @@ def map_cmd(
     for o in mark_out or []:
         args += ["--mark-out", str(o)]
     if adjust_crush_weight:
-        for a in adjust_crush_weight:
+        pairs = [a for arg in adjust_crush_weight for a in arg.split(",") if a]  # repeated, or osdmaptool's a,b
+        for a in pairs:
             osd, _, w = a.partition(":")
+            try:
+                float(w)
+            except ValueError:
+                w = ""
             if not osd.isdigit() or not w:
                 raise typer.BadParameter(f"--adjust-crush-weight wants OSD:WEIGHT, not {a!r}")
-            float(w)
-        args += ["--adjust-crush-weight", ",".join(adjust_crush_weight)]
+        args += ["--adjust-crush-weight", ",".join(pairs)]
     _out(osdmaptool_output(snap, args))
 
 
@@ -736,7 +742,24 @@ def pgcalc(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app, turning pgtools errors into one line and exit status 2."""
+    """Entry point: run the app, turning pgtools errors into one line and exit status 2.
+
+    Warnings are printed as one ``pgtools: warning: ...`` line each (once per message, no source line).
+    """
+    shown: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+        text = f"pgtools: warning: {message}"
+        if text not in shown:
+            shown.add(text)
+            _err(text)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         rc = app(args=argv, standalone_mode=False)
         if isinstance(rc, int):

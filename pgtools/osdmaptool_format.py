@@ -20,7 +20,15 @@ from collections.abc import Iterable
 from .errors import PgtoolsError
 from .io._common import NONE
 from .model import Snapshot
-from .placement import PGMapping, adjust_crush_weight, compile_snapshot, mark_out, with_pg_num
+from .placement import (
+    PGMapping,
+    adjust_crush_weight,
+    compile_snapshot,
+    mark_in,
+    mark_out,
+    mark_up,
+    with_pg_num,
+)
 
 __all__ = [
     "format_vector",
@@ -69,6 +77,18 @@ def _crush_item_weight(crush: object, item: int) -> int | None:
             if it == item:
                 return int(w)
     return None
+
+
+def mark_up_in(snap: Snapshot, max_osd: int) -> Snapshot:
+    """osdmaptool ``--mark-up-in``: OSDs 0..max_osd-1 up and in, and a CRUSH weight of 0 becomes 1.0.
+
+    The weight test looks at the first bucket (id -1, -2, ...) holding the OSD, as
+    ``CrushWrapper::get_item_weight`` does; an OSD in no bucket keeps its (absent) weight.
+    """
+    ids = range(max_osd)
+    snap = mark_in(mark_up(snap, ids), ids)
+    zero = [i for i in ids if _crush_item_weight(snap.crush, i) == 0]
+    return adjust_crush_weight(snap, dict.fromkeys(zero, 1.0)) if zero else snap
 
 
 def _f32(x: float) -> float:
@@ -226,8 +246,10 @@ def osdmaptool_output(snap: Snapshot, args: str | list[str]) -> str:
     """Emulate an ``osdmaptool osdmap.bin <args>`` command line (the subset of options above).
 
     Supports ``--test-map-pgs``, ``--test-map-pgs-dump``, ``--test-map-pgs-dump-all``, ``--pool P``,
-    ``--pg_num N``, ``--mark-out O``, ``--adjust-crush-weight id:w[,id:w...]``, ``--test-map-pg X``;
-    other arguments (such as the map file name) are ignored.
+    ``--pg_num N``, ``--mark-up-in``, ``--mark-out O``, ``--adjust-crush-weight id:w[,id:w...]``,
+    ``--test-map-pg X``; other arguments (such as the map file name) are ignored.  As in osdmaptool,
+    ``--mark-up-in`` runs first and also gives CRUSH weight 1.0 to every OSD whose weight (in the first
+    bucket holding it) is 0, then ``--mark-out``, then ``--adjust-crush-weight``.
 
     Parameters
     ----------
@@ -243,9 +265,11 @@ def osdmaptool_output(snap: Snapshot, args: str | list[str]) -> str:
     """
     argv = args.split() if isinstance(args, str) else list(args)
     mode = None
-    pool = pg_num = out_osd = None
+    pool = pg_num = None
+    out_osds: list[int] = []
     map_pg = None
     adjust: list[str] = []
+    up_in = False
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -255,6 +279,8 @@ def osdmaptool_output(snap: Snapshot, args: str | list[str]) -> str:
             mode = "dump"
         elif a in ("--test-map-pgs-dump-all", "--test_map_pgs_dump_all"):
             mode = "dump_all"
+        elif a in ("--mark-up-in", "--mark_up_in"):
+            up_in = True
         elif a in ("--pool", "--pg_num", "--pg-num", "--mark-out", "--mark_out", "--test-map-pg",
                    "--test_map_pg", "--adjust-crush-weight", "--adjust_crush_weight"):
             if i + 1 >= len(argv):
@@ -266,7 +292,7 @@ def osdmaptool_output(snap: Snapshot, args: str | list[str]) -> str:
             elif a in ("--pg_num", "--pg-num"):
                 pg_num = int(v)
             elif a in ("--mark-out", "--mark_out"):
-                out_osd = int(v)
+                out_osds.append(int(v))
             elif a in ("--adjust-crush-weight", "--adjust_crush_weight"):
                 adjust = [x for x in v.split(",") if x]
             else:
@@ -274,9 +300,13 @@ def osdmaptool_output(snap: Snapshot, args: str | list[str]) -> str:
         i += 1
     out: list[str] = []
     c = compile_snapshot(snap)
-    if out_osd is not None and 0 <= out_osd < c.max_osd:
-        out.append(f"marking OSD@{out_osd} as out\n")
-        snap = mark_out(snap, [out_osd], mark_up=True)
+    if up_in:
+        out.append("marking all OSDs up and in\n")
+        snap = mark_up_in(snap, c.max_osd)
+    for out_osd in out_osds:  # osdmaptool takes one --mark-out (the last); pgtools applies each
+        if 0 <= out_osd < c.max_osd:
+            out.append(f"marking OSD@{out_osd} as out\n")
+            snap = mark_out(snap, [out_osd], mark_up=True)
     for item in adjust:
         osd_s, sep, w_s = item.partition(":")
         if not sep:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.paths import REAL, SAMPLE_DUMPS
+from tests.paths import REAL, SAMPLE_DUMPS, TEST_DATA
 
 CAPTURE = SAMPLE_DUMPS / "seedlike_max300"
 
@@ -93,7 +93,8 @@ def test_map_is_byte_identical_to_osdmaptool():
 
 @pytest.mark.oracle
 @pytest.mark.parametrize("extra", [["--pool", "3", "--pg_num", "256"], ["--mark-out", "4"],
-                                   ["--adjust-crush-weight", "5:0.5"]])
+                                   ["--adjust-crush-weight", "5:0.5"], ["--mark-up-in", "--mark-out", "2"],
+                                   ["--mark-up-in", "--adjust-crush-weight", "5:0,7:0"]])
 def test_map_options_equal_osdmaptool(extra):
     import shutil
 
@@ -170,3 +171,12 @@ def test_report_command(tmp_path):
     html = (tmp_path / "r.html").read_text()
     assert "Seed &lt;cluster&gt;" in html and "too many PGs per OSD (480 &gt; max 300)" in html
     assert html.count('src="data:image/png;base64,') >= 4
+
+
+def test_ceph_undefined_behaviour_is_one_warning_line():
+    r = run("crush-test", "--crush", TEST_DATA / "oracle" / "class_tree_osdmap.txt", "--rule", "0", "--num-rep", "2",
+            "--max-x", "2")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("\n") == 3
+    assert r.stderr.startswith("pgtools: warning: rule 0: host-0-0~ssd (-1005) is a class shadow tree bucket")
+    assert r.stderr.count("\n") == 1
