@@ -13,6 +13,8 @@ __all__ = [
     "UnsupportedFeatureError",
     "MappingMismatchError",
     "SnapshotConflictError",
+    "PgtoolsWarning",
+    "CephUndefinedBehaviourWarning",
 ]
 
 
@@ -68,3 +70,12 @@ class MappingMismatchError(PgtoolsError):
 
 class SnapshotConflictError(PgtoolsError):
     """Files given together describe different cluster states (for example two osdmap epochs)."""
+
+
+class PgtoolsWarning(UserWarning):
+    """Base class of the warnings pgtools emits (the CLI prints them as one ``warning:`` line each)."""
+
+
+class CephUndefinedBehaviourWarning(PgtoolsWarning):
+    """Ceph's own result for this input is undefined (see :meth:`pgtools.crush.CrushMap.undefined_behaviour`);
+    pgtools computes what the code intends, which may differ from what a cluster does."""

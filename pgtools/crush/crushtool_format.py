@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import struct
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import CephUndefinedBehaviourWarning
 from .hash import hash2_vec
 
 if TYPE_CHECKING:
@@ -99,6 +101,8 @@ def crushtool_test(crush: CrushMap, rule: int, num_rep: int, min_x: int = 0, max
     from .vector import map_values
     if rule not in crush.rules:
         return ""
+    for msg in crush.undefined_behaviour(rule):
+        warnings.warn(msg, CephUndefinedBehaviourWarning, stacklevel=2)
     wv = crushtool_weights(crush, weights)
     if sum(wv) == 0:
         return ""

@@ -301,6 +301,50 @@ class CrushMap:
         from .reference import crush_do_rule
         return crush_do_rule(self, ruleno, x, result_max, weights, choose_args_key)
 
+    def undefined_behaviour(self, ruleno: int | None = None) -> list[str]:
+        """Where Ceph's own mapping with this map depends on uninitialised memory.
+
+        Ceph builds a class shadow bucket (``host~ssd``) with ``crush_make_bucket`` and then adds the
+        items one by one (``CrushWrapper::device_class_clone``).  For a **tree** bucket,
+        ``crush_add_tree_bucket_item`` grows ``node_weights`` with ``realloc`` and never clears the new
+        interior nodes, so a cloned tree bucket of three or more items carries whatever the heap held
+        there; the descent then follows those numbers, can reach a leaf past the last item and read
+        past the ``items`` array.  crushtool and osdmaptool (and the cluster) map such PGs to OSDs that
+        depend on the binary map and even on allocator state; pgtools uses the intended node weights
+        (the sums of the leaves).  Seen in the differential suite: ``take X class C`` through a tree
+        bucket mapped outside the taken root.
+
+        Parameters
+        ----------
+        ruleno : int, optional
+            Only report buckets reachable from this rule's ``take`` steps (all shadow buckets if None).
+
+        Returns
+        -------
+        list of str
+            One message per affected bucket (empty when the map is safe).
+        """
+        suspects = sorted((b.id for b in self.buckets.values() if b.alg == 3 and b.size >= 3 and "~" in b.name),
+                          reverse=True)
+        if not suspects:
+            return []
+        if ruleno is not None:
+            rule = self.rules.get(ruleno)
+            takes = [a1 for op, a1, _a2 in (rule.steps if rule else ()) if op == OPS["take"] and a1 < 0]
+            reach: set[int] = set()
+            todo = [t for t in takes if t in self.buckets]
+            while todo:
+                b = todo.pop()
+                if b in reach:
+                    continue
+                reach.add(b)
+                todo.extend(it for it in self.buckets[b].items if it < 0 and it in self.buckets)
+            suspects = [b for b in suspects if b in reach]
+        where = "" if ruleno is None else f"rule {ruleno}: "
+        return [f"{where}{self.buckets[b].name} ({b}) is a class shadow tree bucket of {self.buckets[b].size} "
+                "items: Ceph builds its node weights from uninitialised memory, so Ceph's mappings through it "
+                "are undefined (pgtools uses the intended weights)" for b in suspects]
+
     def subtree_devices(self, bucket_id: int) -> list[int]:
         """Devices under a bucket (depth-first, in item order; a device id returns itself)."""
         if bucket_id >= 0:

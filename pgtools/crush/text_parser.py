@@ -335,8 +335,12 @@ def crushmap_from_text(text: str, *, source: str = "<string>") -> CrushMap:
     for rb in raw_buckets:
         if rb.class_ids:
             class_bucket[by_name[rb.name]] = dict(rb.class_ids)
-    if class_order:
-        _build_shadows(buckets, devices, class_order, class_bucket, choose_args)
+    # The compiler clones the class shadow trees when it reaches the first rule
+    # (``CrushCompiler::parse_crush`` calls ``populate_classes`` there; a map without rules has no
+    # clones).  Its grammar puts choose_args after the rules, so the clones never get weight sets from
+    # a text map: a shadow bucket only has choose_args that the text lists for its id explicitly.
+    if class_order and raw_rules:
+        _build_shadows(buckets, devices, class_order, class_bucket)
         by_name = {b.name: b.id for b in buckets.values()}
 
     # ----------------------------------------------------------------------------- rules
@@ -407,8 +411,7 @@ def crushmap_from_text(text: str, *, source: str = "<string>") -> CrushMap:
 
 
 def _build_shadows(buckets: dict[int, Bucket], devices: dict[int, tuple[str, str | None]],
-                   classes: list[str], class_bucket: dict[int, dict[str, int]],
-                   choose_args: dict[int, dict[int, ChooseArg]]) -> None:
+                   classes: list[str], class_bucket: dict[int, dict[str, int]]) -> None:
     """Clone every root per device class like ``CrushWrapper::populate_classes`` (in place)."""
     used_ids = {v for m in class_bucket.values() for v in m.values()}
     children = {it for b in buckets.values() for it in b.items if it < 0}
@@ -424,18 +427,15 @@ def _build_shadows(buckets: dict[int, Bucket], devices: dict[int, tuple[str, str
             return by_name[name]
         items: list[int] = []
         weights: list[int] = []
-        srcidx: list[int] = []
-        for k, (it, w) in enumerate(zip(ob.items, ob.weights, strict=False)):
+        for it, w in zip(ob.items, ob.weights, strict=False):
             if it >= 0:
                 if devices.get(it, ("", None))[1] == cls:
                     items.append(it)
                     weights.append(w)
-                    srcidx.append(k)
             else:
                 cid = clone(it, cls, depth + 1)
                 items.append(cid)
                 weights.append(buckets[cid].weight)
-                srcidx.append(k)
         nid = class_bucket.get(orig, {}).get(cls)
         if nid is None:
             nid = -1
@@ -446,24 +446,6 @@ def _build_shadows(buckets: dict[int, Bucket], devices: dict[int, tuple[str, str
         buckets[nid] = Bucket(nid, name, ob.type_id, ob.alg, ob.hash, tuple(items), tuple(weights),
                               sum(weights) & 0xFFFFFFFF)
         by_name[name] = nid
-        for cmap in choose_args.values():
-            ca = cmap.get(orig)
-            if ca is None or not ca.weight_set:
-                continue
-            rows = []
-            for row in ca.weight_set:
-                vals = []
-                for it, k in zip(items, srcidx, strict=False):
-                    if it >= 0:
-                        vals.append(row[k])
-                    else:
-                        sub = cmap.get(it)
-                        if sub is not None and sub.weight_set:
-                            vals.append(sum(sub.weight_set[min(len(rows), len(sub.weight_set) - 1)]))
-                        else:
-                            vals.append(buckets[it].weight)
-                rows.append(tuple(vals))
-            cmap[nid] = ChooseArg(ids=None, weight_set=tuple(rows))
         return nid
 
     for root in roots:

@@ -107,8 +107,9 @@ def test_from_text_classes_and_choose_args():
     ca = cm.choose_args[3][-1]
     assert ca.ids == (-100, -200)
     assert ca.weight_set == ((0x10000, 0x40000), (0x40000, 0x10000))
-    # the shadow root got a weight set summed from... its device-class children (none here: plain weights)
-    assert cm.choose_args[3][-9].weight_set == ((0x8000, 0x4000), (0x8000, 0x4000))
+    # like crushtool's compiler (shadow trees cloned at the first rule, choose_args parsed after the
+    # rules), the shadow root has no weight set: it maps with its item weights
+    assert -9 not in cm.choose_args[3]
     res = map_values(cm, 0, 2, range(50))
     assert set(res.ravel().tolist()) <= {1, 3}
     assert res[:, 0].tolist() == [cm.do_rule(0, x, 2)[0] for x in range(50)]
@@ -275,3 +276,35 @@ def test_quincy_style_rules_without_ruleset():
     assert cm.rules[2].ruleset is None and cm.rules[2].min_size is None
     assert cm.find_rule(2, 1, 40) == 2
     assert cm.find_rule(2, 3, 3) == -1
+
+
+def _tree_class_map(n_items: int, take: str) -> str:
+    devs = "".join(f"device {i} osd.{i} class ssd\n" for i in range(n_items))
+    items = "".join(f"\titem osd.{i} weight 1.000\n" for i in range(n_items))
+    return (f"{devs}type 0 osd\ntype 1 host\ntype 10 root\n"
+            f"host h {{\n\tid -2\n\tid -3 class ssd\n\talg tree\n\thash 0\n{items}}}\n"
+            f"root default {{\n\tid -1\n\tid -4 class ssd\n\talg straw2\n\thash 0\n\titem h weight {n_items}.000\n}}\n"
+            f"rule r {{\n\tid 0\n\ttype replicated\n\tstep take {take}\n\tstep chooseleaf firstn 0 type osd\n"
+            "\tstep emit\n}\n")
+
+
+def test_undefined_behaviour_of_cloned_tree_buckets(recwarn):
+    import warnings
+
+    from pgtools.crush import crushtool_test
+    from pgtools.errors import CephUndefinedBehaviourWarning
+
+    cm = CrushMap.from_text(_tree_class_map(3, "default class ssd"))
+    assert cm.buckets[-3].name == "h~ssd" and cm.buckets[-3].alg == 3
+    (msg,) = cm.undefined_behaviour(0)
+    assert msg.startswith("rule 0: h~ssd (-3) is a class shadow tree bucket of 3 items")
+    assert cm.undefined_behaviour() == [msg.removeprefix("rule 0: ")]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        crushtool_test(cm, 0, 2, 0, 3)
+    assert [w.category for w in seen] == [CephUndefinedBehaviourWarning]
+    # a plain take never enters the shadow tree; the original tree bucket is built whole (clean)
+    plain = CrushMap.from_text(_tree_class_map(3, "default"))
+    assert plain.undefined_behaviour(0) == [] and len(plain.undefined_behaviour()) == 1
+    # two items: crush_add_tree_bucket_item initialises every node it uses
+    assert CrushMap.from_text(_tree_class_map(2, "default class ssd")).undefined_behaviour() == []

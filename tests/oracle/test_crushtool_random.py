@@ -24,6 +24,9 @@ from pathlib import Path
 import pytest
 
 from pgtools.crush import CrushMap, crushtool_test, have_numba
+from pgtools.crush.buckets import tree_node_weights as intended_tree_nodes
+from pgtools.errors import CephUndefinedBehaviourWarning
+from tests.oracle._crushbin import tree_node_weights
 from tests.oracle._maps import CrushCase, budget, crush_case, delete_lines
 from tests.paths import TEST_DATA
 
@@ -177,17 +180,14 @@ def test_random_maps_match_crushtool(tmp_path: Path) -> None:
     assert mappings >= 100 * maps
 
 
-KNOWN = "known mismatch, reported, not fixed yet: when this assertion fails the bug is fixed; make it an equality"
-
-
 def test_class_take_with_choose_args(tmp_path: Path) -> None:
-    """Minimal map (shrunk from seed 10126): host b-0-2-1 holds osd.26 (ssd, weight 0), osd.27 (hdd),
-    osd.28 (ssd, weight 2); ``choose_args 0`` gives it the weight_set [1.0 0.1 1.0].
+    """Found by this suite (seed 10126), fixed: a text map with ``choose_args`` and ``step take X class C``.
 
-    ``crushtool -c m.txt -o m.bin; crushtool -i m.bin --test --show-mappings --rule 0 --num-rep 2
-    --min-x 36 --max-x 41`` (``step take b class ssd``) prints ``[28]`` for every x: the ssd shadow bucket
-    uses the item weights.  pgtools applies the weight_set to the shadow bucket too and prints ``[26]``
-    for x 37..41.  (Maps from ``ceph osd crush dump`` list the shadow buckets' choose_args explicitly.)
+    Host b-0-2-1 holds osd.26 (ssd, weight 0), osd.27 (hdd), osd.28 (ssd, weight 2); ``choose_args 0``
+    gives it the weight_set [1.0 0.1 1.0].  crushtool's compiler clones the class shadow trees when it
+    reaches the first rule, before it parses choose_args (which its grammar only accepts after the
+    rules), so the ssd shadow bucket has no weight_set and uses its item weights: ``[28]`` for every x.
+    pgtools used to derive a weight_set for the shadow bucket and printed ``[26]`` for x 37..41.
     """
     _need_crushtool()
     text = (TEST_DATA / "oracle" / "class_take_choose_args.txt").read_text()
@@ -198,28 +198,44 @@ def test_class_take_with_choose_args(tmp_path: Path) -> None:
     expected = _mapping_lines(p)
     assert expected.count("\n") == 64
     assert "CRUSH rule 0 x 37 [28]\n" in expected
-    # KNOWN MISMATCH (found by this suite, seed 10126): a text map with choose_args and a class take;
-    # crushtool gives the class shadow buckets no weight_set, CrushMap.from_text derives one
-    assert crushtool_test(CrushMap.from_text(text), 0, 2, 0, 63) != expected, KNOWN
+    crush = CrushMap.from_text(text)
+    assert -1066 not in crush.choose_args[0] and -15 in crush.choose_args[0]
+    case = CrushCase(10126, text, {0: (2, 2)}, 64, {}, -1)
+    for engine in ENGINES:
+        assert _ours(crush, case, engine) == [(0, 2, expected)], engine
+    # a choose_args block before the rules is a syntax error for crushtool
+    early = text[:text.index("rule r0")] + text[text.index("choose_args"):] + text[text.index("rule r0"):
+                                                                                  text.index("choose_args")]
+    src.write_text(early)
+    assert _crushtool(src, ["--test"]).returncode != 0
 
 
 def test_class_take_legacy_tunables(tmp_path: Path) -> None:
-    """Minimal map (shrunk from seed 10057): argonaut tunables (local tries 2, fallback 5), ``take b class ssd``.
+    """Found by this suite (seed 10057), explained: a class take through a cloned **tree** bucket.
 
-    ``crushtool -i m.bin --test --show-mappings --rule 2 --num-rep 4 --x 15`` prints ``[10,8,7,0]``: osd.0
-    sits in host b-0-0-0, which is NOT under root b (its shadow b-0-0-0~ssd is a separate root); pgtools
-    only returns OSDs of b~ssd.  The path goes through a 3-item tree bucket with the local-fallback
-    permutation: maybe the same family as ``test_osdmaptool_random.test_class_take_tree_bucket``.
+    ``crushtool -i m.bin --test --show-mappings --rule 2 --num-rep 4 --x 15`` prints ``[10,8,7,0]``, where
+    osd.0 is not under root b at all.  The path goes through b-1-0-1~ssd, a 3-item tree bucket cloned
+    item by item, whose interior node weights Ceph leaves uninitialised (see
+    ``test_osdmaptool_random.test_class_take_tree_bucket``): the descent reaches leaf 7, past the third
+    item, and reads past the items array.  Undefined in Ceph; pgtools warns and uses the intended weights.
     """
     _need_crushtool()
     text = (TEST_DATA / "oracle" / "class_take_legacy_tunables.txt").read_text()
     src = tmp_path / "m.txt"
     src.write_text(text)
     p = _crushtool(src, ["--test", "--show-mappings", "--rule", "2", "--num-rep", "4", "--x", "15"])
-    expected = _mapping_lines(p)
-    assert expected == "CRUSH rule 2 x 15 [10,8,7,0]\n"
-    # KNOWN MISMATCH (found by this suite, seed 10057)
-    assert crushtool_test(CrushMap.from_text(text), 2, 4, 15, 15) != expected, KNOWN
+    crush = CrushMap.from_text(text)
+    items, nodes = tree_node_weights(src.with_suffix(".bin"))[-1028]
+    assert crush.buckets[-1028].name == "b-1-0-1~ssd" and items == [7, 8, 10]
+    intended = intended_tree_nodes(crush.buckets[-1028].weights)
+    assert [nodes[2 * i + 1] for i in range(3)] == [intended[2 * i + 1] for i in range(3)]
+    with pytest.warns(CephUndefinedBehaviourWarning, match=r"rule 2: b-1-0-1~ssd \(-1028\)"):
+        ours = crushtool_test(crush, 2, 4, 15, 15)
+    assert set(crush.subtree_devices(-1050)) >= {7, 8, 10} and 0 not in crush.subtree_devices(-1050)
+    if nodes != intended:
+        assert _mapping_lines(p) != ours  # Ceph followed the garbage
+    else:
+        assert _mapping_lines(p) == ours
 
 
 def test_shrinker_finds_a_minimal_map() -> None:
