@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from tests.crush._gen import random_text_map
 
-__all__ = ["CrushCase", "OsdmapCase", "add_shadow_ids", "budget", "crush_case", "delete_lines", "osdmap_case"]
+__all__ = ["CrushCase", "OsdmapCase", "add_shadow_ids", "budget", "crush_case", "delete_lines", "osdmap_case",
+           "prefetched"]
 
 
 #: ``PGTOOLS_ORACLE_KNOWN_BUGS=1`` stops steering the generators away from inputs where Ceph's own result is
@@ -284,3 +286,20 @@ def osdmap_case(seed: int) -> OsdmapCase:
         adj = ",".join(f"{rng.randrange(n)}:{rng.choice([0, 0.5, 2, 3.25])}" for _ in range(rng.randint(1, 2)))
         case.test_variants.append(["--adjust-crush-weight", adj])
     return case
+
+
+def prefetched(make: Callable[[int], object], run: Callable[[object], object], seeds: Iterable[int],
+               ahead: int = 3) -> Iterator[tuple[object, object]]:
+    """Yield ``(case, run(case))`` for ``case = make(seed)`` in seed order, with the next ``ahead`` reference
+    runs (the Ceph tools, in subprocesses) already going in worker threads while the caller compares."""
+    seeds = list(seeds)
+    with ThreadPoolExecutor(max_workers=2) as ex:
+
+        def submit(seed: int) -> Future:
+            return ex.submit(lambda: (lambda c: (c, run(c)))(make(seed)))
+
+        pending = [submit(s) for s in seeds[:ahead]]
+        for k in range(len(seeds)):
+            if k + ahead < len(seeds):
+                pending.append(submit(seeds[k + ahead]))
+            yield pending.pop(0).result()

@@ -13,7 +13,7 @@ with ``--pool 1 --pg_num N``, ``--mark-out O``, ``--adjust-crush-weight``) is co
 osdmaptool cannot create erasure-coded pools, set primary affinity or pg_temp: EC rules are covered by the
 crushtool suite (indep rules), upmaps/primary affinity against a real cluster in ``tests/integration``.
 
-``PGTOOLS_ORACLE_MAPS=N`` sets the number of osdmaps (default: 150 with ``CI=true``, 40 locally).
+``PGTOOLS_ORACLE_MAPS=N`` sets the number of osdmaps (default: 600 with ``CI=true``, 40 locally).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pgtools.errors import CephUndefinedBehaviourWarning
 from pgtools.osdmaptool_format import format_dump_all_line, mark_up_in, osdmaptool_output
 from pgtools.placement import map_pgs
 from tests.oracle._crushbin import tree_node_weights
-from tests.oracle._maps import OsdmapCase, budget, osdmap_case
+from tests.oracle._maps import OsdmapCase, budget, osdmap_case, prefetched
 from tests.paths import TEST_DATA
 
 CRUSHTOOL = shutil.which("crushtool")
@@ -123,20 +123,35 @@ def _fail(case: OsdmapCase, script: str, extra: list[str], what: str) -> None:
                 f"--test-map-pgs-dump-all\n--- crush.txt ---\n{case.crush_text}")
 
 
-def _check(root: Path, case: OsdmapCase) -> tuple[int, int, int]:
-    """Compare one osdmap; returns (PG mappings compared, upmap items in the map, test runs)."""
+def _reference(root: Path, case: OsdmapCase) -> tuple[str, int, dict[tuple[str, ...], str]]:
+    """osdmaptool's side: build the map, then run every test variant (plus the plain one).
+
+    Returns (build script, upmap items in the map, ``{variant: output}``).
+    """
     d = root / f"om{case.seed}"
     script, n_upmaps = _build(d, case)
+    refs = {tuple(extra): _ref(d, extra) for extra in [[], *case.test_variants]}
+    return script, n_upmaps, refs
+
+
+def _check(root: Path, case: OsdmapCase,
+           reference: tuple[str, int, dict[tuple[str, ...], str]] | None = None) -> tuple[int, int, int]:
+    """Compare one osdmap; returns (PG mappings compared, upmap items in the map, test runs).
+
+    ``reference`` is :func:`_reference`'s result when the caller already has it.
+    """
+    d = root / f"om{case.seed}"
+    script, n_upmaps, refs = reference if reference is not None else _reference(root, case)
     snap = pgtools.load([d / "osd_dump.json", d / "crush.json"])
     compared = 0
     for extra in case.test_variants:
-        ref = _ref(d, extra)
+        ref = refs[tuple(extra)]
         got = osdmaptool_output(snap, ["--mark-up-in", *extra, "--test-map-pgs-dump-all"])
         if got != ref:
             _fail(case, script, extra, "osdmaptool_output differs, " + _first_diff(ref, got))
         compared += sum(1 for ln in ref.splitlines() if " raw (" in ln)
     # map_pgs (DataFrame API) on the saved map, with the vector and (small pools) the reference engine
-    expected = [_parse_line(ln) for ln in _ref(d, []).splitlines() if " raw (" in ln]
+    expected = [_parse_line(ln) for ln in refs[()].splitlines() if " raw (" in ln]
     engines = ["vector"] + (["reference"] if len(expected) <= 256 else [])
     for engine in engines:
         frame = map_pgs(mark_up_in(snap, case.num_osds), 1, engine=engine)
@@ -152,11 +167,12 @@ def _check(root: Path, case: OsdmapCase) -> tuple[int, int, int]:
 
 def test_random_osdmaps_match_osdmaptool(tmp_path: Path) -> None:
     _need_tools()
-    n = budget(150, 40)
+    n = budget(600, 40)
     t0 = time.perf_counter()
     pgs = upmaps = runs = with_upmaps = 0
-    for seed in range(FIRST_SEED, FIRST_SEED + n):
-        k, u, r = _check(tmp_path, osdmap_case(seed))
+    cases = prefetched(osdmap_case, lambda c: _reference(tmp_path, c), range(FIRST_SEED, FIRST_SEED + n))
+    for case, ref in cases:
+        k, u, r = _check(tmp_path, case, ref)
         pgs += k
         upmaps += u
         runs += r
