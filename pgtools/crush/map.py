@@ -407,7 +407,11 @@ class CrushMap:
 
         Parent bucket weights (and their entries in their own parents) are recomputed up to the
         roots, as ``CrushWrapper::adjust_item_weight`` does.  A uniform bucket has one item weight: changing
-        it changes every item (``crush_adjust_uniform_bucket_item_weight``).  choose_args are left unchanged.
+        it changes every item (``crush_adjust_uniform_bucket_item_weight``).
+
+        choose_args weight sets follow ``adjust_item_weight(..., update_weight_sets=true)`` (osdmaptool
+        ``--adjust-crush-weight``; ``ceph osd crush reweight`` with the default
+        ``osd_crush_update_weight_set``): see :func:`_reweighted_choose_args`.
         """
         if not 0 <= weight16 <= 0xFFFFFFFF:
             raise ValueError("weight16 must be a u32")
@@ -427,7 +431,9 @@ class CrushMap:
                 buckets[bid] = replace(b, weights=ws, weight=total)
                 nxt[bid] = total
             pending = nxt
-        return replace(self, buckets=buckets, _cache={})
+        choose_args = {key: _reweighted_choose_args(buckets, cm, item, weight16)
+                       for key, cm in self.choose_args.items()}
+        return replace(self, buckets=buckets, choose_args=choose_args, _cache={})
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
         """Tidy tables: ``devices`` (osd_id, name, device_class), ``buckets`` (bucket_id, name, type_id,
@@ -460,6 +466,62 @@ class CrushMap:
         """Build from crushtool's decompiled text (``crushtool -d``)."""
         from .text_parser import crushmap_from_text
         return crushmap_from_text(text, source=source)
+
+
+def _reweighted_choose_args(buckets: Mapping[int, Bucket], cmap: dict[int, ChooseArg], item: int,
+                            weight16: int) -> dict[int, ChooseArg]:
+    """One choose_args map after ``CrushWrapper::adjust_item_weight(item, weight16, update_weight_sets=true)``.
+
+    A map without any weight set (only ``ids``) is unchanged.  Otherwise Ceph's bookkeeping
+    (``bucket_adjust_item_weight``, then "update weight-sets so they continue to sum":
+    ``choose_args_adjust_item_weight`` over every bucket) ends in this state, which is computed here
+    directly:
+
+    * every bucket has a weight set; one that had none gets as many positions as the first bucket
+      (id -1, -2, ...) that has one (``get_choose_args_positions``), filled with its item weights;
+    * ``item`` has ``weight16`` at every position, in every bucket holding it;
+    * a child bucket's entry in its parent is the per-position sum of the child's weight set
+      (bottom-up), except where the two weight sets have different position counts (Ceph skips those).
+
+    Only a uniform bucket whose weight set Ceph creates while the sweep passes it would differ (its
+    other items' weights then depend on the order of the sweep); pgtools uses the new item weights.
+    """
+    if not any(ca.weight_set for ca in cmap.values()):
+        return cmap
+    positions = next(len(cmap[b].weight_set) for b in sorted(cmap, reverse=True) if cmap[b].weight_set)
+    rows: dict[int, list[list[int]]] = {}
+    for bid, b in buckets.items():
+        ca = cmap.get(bid)
+        if ca is not None and ca.weight_set:
+            rows[bid] = [list(r) for r in ca.weight_set]
+        else:
+            rows[bid] = [list(b.weights) for _ in range(positions)]
+        if item in b.items:
+            pos = b.items.index(item)
+            for r in rows[bid]:
+                r[pos] = weight16
+    done: set[int] = set()
+
+    def settle(bid: int, depth: int) -> None:
+        if bid in done or depth > len(buckets):
+            return
+        done.add(bid)
+        mine = rows[bid]
+        for pos, child in enumerate(buckets[bid].items):
+            if child < 0 and child in buckets:
+                settle(child, depth + 1)
+                theirs = rows[child]
+                if len(theirs) == len(mine):
+                    for j, r in enumerate(mine):
+                        r[pos] = sum(theirs[j]) & 0xFFFFFFFF
+
+    for bid in sorted(buckets, reverse=True):
+        settle(bid, 0)
+    out = dict(cmap)
+    for bid, r in rows.items():
+        ca = cmap.get(bid)
+        out[bid] = ChooseArg(ids=ca.ids if ca is not None else None, weight_set=tuple(tuple(x) for x in r))
+    return out
 
 
 def compute_max_devices(devices: Mapping[int, object], buckets: Mapping[int, Bucket]) -> int:

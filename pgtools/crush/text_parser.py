@@ -183,6 +183,8 @@ def crushmap_from_text(text: str, *, source: str = "<string>") -> CrushMap:
             raw_rules.append((name, fields, steps, t))
         elif kw == "choose_args":
             key = s.int("choose_args key")
+            if key >= 1 << 63:  # an int64 printed as u64: 18446744073709551615 is -1 (the compat weight set)
+                key -= 1 << 64
             s.expect("{", "choose_args")
             entries = []
             while True:

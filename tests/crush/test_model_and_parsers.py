@@ -308,3 +308,69 @@ def test_undefined_behaviour_of_cloned_tree_buckets(recwarn):
     assert plain.undefined_behaviour(0) == [] and len(plain.undefined_behaviour()) == 1
     # two items: crush_add_tree_bucket_item initialises every node it uses
     assert CrushMap.from_text(_tree_class_map(2, "default class ssd")).undefined_behaviour() == []
+
+
+WS_TEXT = """device 0 osd.0
+device 1 osd.1
+device 2 osd.2
+type 0 osd
+type 1 host
+type 10 root
+host a {
+\tid -2
+\talg straw2
+\thash 0
+\titem osd.0 weight 1.000
+\titem osd.1 weight 1.000
+}
+host b {
+\tid -3
+\talg straw2
+\thash 0
+\titem osd.2 weight 2.000
+}
+root default {
+\tid -1
+\talg straw2
+\thash 0
+\titem a weight 2.000
+\titem b weight 2.000
+}
+rule r {
+\tid 0
+\ttype replicated
+\tstep take default
+\tstep chooseleaf firstn 0 type host
+\tstep emit
+}
+choose_args 18446744073709551615 {
+  {
+    bucket_id -1
+    weight_set [
+      [ 3.000 1.000 ]
+    ]
+  }
+  {
+    bucket_id -2
+    ids [ -20 -21 ]
+  }
+}
+"""
+
+
+def test_reweight_updates_weight_sets_like_ceph():
+    """``adjust_item_weight(update_weight_sets=true)``: every bucket gets a weight set, the OSD's entries take
+    the new weight and parents' entries become the sums of their children's weight sets."""
+    cm = CrushMap.from_text(WS_TEXT)
+    assert list(cm.choose_args) == [-1]  # the u64 key of the compat weight set
+    assert cm.choose_args[-1][-1].weight_set == ((0x30000, 0x10000),)
+    new = cm.with_item_weight(1, 0x8000)
+    ca = new.choose_args[-1]
+    assert ca[-2].weight_set == ((0x10000, 0x8000),) and ca[-2].ids == (-20, -21)
+    assert ca[-3].weight_set == ((0x20000,),)
+    assert ca[-1].weight_set == ((0x18000, 0x20000),)  # was [3, 1]: now the sums
+    assert new.buckets[-1].weights == (0x18000, 0x20000)
+    # a map with ids only keeps its choose_args as they are
+    ids_only = WS_TEXT.replace("    weight_set [\n      [ 3.000 1.000 ]\n    ]\n", "    ids [ -10 -11 ]\n")
+    cm2 = CrushMap.from_text(ids_only)
+    assert cm2.with_item_weight(1, 0x8000).choose_args == cm2.choose_args

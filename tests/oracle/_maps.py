@@ -270,6 +270,8 @@ def osdmap_case(seed: int) -> OsdmapCase:
     rule = "\n".join(["rule replicated_rule {", "\tid 0", "\ttype replicated", "\tmin_size 1", "\tmax_size 10"]
                      + ["\t" + s for s in steps] + ["}"])
     text = add_shadow_ids("\n".join(lines + devs + types + buckets + [rule]) + "\n")
+    if rng.random() < 0.3:
+        text += _random_choose_args(rng, text)
     n = osd
     case = OsdmapCase(seed, text, n, rng.randint(0, 5), 0)
     case.pgp_bits = rng.randint(max(0, case.pg_bits - 2), case.pg_bits)
@@ -286,6 +288,32 @@ def osdmap_case(seed: int) -> OsdmapCase:
         adj = ",".join(f"{rng.randrange(n)}:{rng.choice([0, 0.5, 2, 3.25])}" for _ in range(rng.randint(1, 2)))
         case.test_variants.append(["--adjust-crush-weight", adj])
     return case
+
+
+_BUCKET_RE = re.compile(r"^\S+ \S+ \{\n\tid (-\d+)\n(?:\tid -\d+ class \S+\n)*\talg (\w+)\n\thash 0\n((?:\titem .*\n)*)\}",
+                        re.MULTILINE)
+
+
+def _random_choose_args(rng: random.Random, text: str) -> str:
+    """A ``choose_args`` block for the map's straw2 buckets (some of them): key -1 (the balancer's compat
+    weight set, one position) or 1 (pool 1, one to three positions), random weights, sometimes ids."""
+    key = rng.choice([-1, 1])  # -1: written as the u64 18446744073709551615, as crushtool -d does
+    npos = 1 if key == -1 else rng.randint(1, 3)
+    out = [f"choose_args {key % (1 << 64)} {{"]
+    for m in _BUCKET_RE.finditer(text):
+        size = m.group(3).count("\titem ")
+        if m.group(2) != "straw2" or size == 0 or rng.random() < 0.3:
+            continue
+        out += ["  {", f"    bucket_id {m.group(1)}"]
+        if rng.random() < 0.85:
+            out.append("    weight_set [")
+            out += ["      [ " + " ".join(f"{rng.choice(_OSD_W + [0.0]):.5f}" for _ in range(size)) + " ]"
+                    for _ in range(npos)]
+            out.append("    ]")
+        if rng.random() < 0.3:
+            out.append("    ids [ " + " ".join(str(-200 - rng.randint(0, 50)) for _ in range(size)) + " ]")
+        out.append("  }")
+    return "\n".join(out + ["}"]) + "\n"
 
 
 def prefetched(make: Callable[[int], object], run: Callable[[object], object], seeds: Iterable[int],
