@@ -25,8 +25,7 @@ import pandas as pd
 
 from ..errors import DumpFormatError
 from ._common import NONE, Fragment, loads_json, strip_noise_lines
-from .pool_ls_detail import _HASH_NAMES, POOL_FLAG_BITS
-from .pool_ls_detail import _TYPES as _POOL_TYPES
+from .pool_ls_detail import POOL_FLAG_BITS, pools_frame
 
 __all__ = ["sniff", "parse", "osdmap_fragment", "POOL_FLAG_BITS", "osds_frame"]
 
@@ -107,106 +106,6 @@ def _flags_int(names: str) -> int:
 
 # --------------------------------------------------------------------------------------------------
 # pools
-
-
-def _pool_record(p: Any, source: str, profiles: dict) -> dict:
-    """One JSON pool object -> a row of POOL_COLUMNS."""
-    if not isinstance(p, dict):
-        raise _err("pool entry is not an object", source, "pools")
-    pid = p.get("pool", p.get("pool_id"))
-    if pid is None:
-        raise _err("pool entry without an id", source, "pools.pool")
-    pool_id = _int(pid, source, "pools.pool")
-    name = p.get("pool_name", "")
-    if not isinstance(name, str):
-        name = str(name)
-    f = f"pools[{pool_id}]"
-    ptype = _int(p.get("type", 1), source, f + ".type")
-    rule = p.get("crush_rule", p.get("crush_ruleset", 0))
-    pg_num = _int(p.get("pg_num", 0), source, f + ".pg_num")
-    pgp_num = _int(p.get("pg_placement_num", p.get("pgp_num", pg_num)), source, f + ".pg_placement_num")
-    flags = _int(p.get("flags", 0), source, f + ".flags")
-    flags_names = p.get("flags_names")
-    if not isinstance(flags_names, str):
-        flags_names = ",".join(n for n, b in POOL_FLAG_BITS.items() if flags & b)
-    ecp = p.get("erasure_code_profile", "") or ""
-    if not isinstance(ecp, str):
-        ecp = str(ecp)
-    opts = p.get("options") if isinstance(p.get("options"), dict) else {}
-    apps = p.get("application_metadata") if isinstance(p.get("application_metadata"), dict) else {}
-    prof = profiles.get(ecp, {}) if ptype == 3 else {}
-
-    def opt_num(key: str, kind: type) -> Any:
-        if key not in opts:
-            return None
-        try:
-            return kind(opts[key])
-        except (TypeError, ValueError):
-            return None
-
-    def prof_int(key: str) -> Any:
-        try:
-            return int(prof[key])
-        except (KeyError, TypeError, ValueError):
-            return None
-
-    oh = p.get("object_hash", 2)
-    rec = {
-        "pool_id": pool_id,
-        "pool": name,
-        "type": _POOL_TYPES.get(ptype, str(ptype)),
-        "size": _int(p.get("size", 0), source, f + ".size"),
-        "min_size": _int(p.get("min_size", 0), source, f + ".min_size"),
-        "pg_num": pg_num,
-        "pgp_num": pgp_num,
-        "pg_num_target": _int(p.get("pg_num_target", pg_num), source, f + ".pg_num_target"),
-        "pgp_num_target": _int(p.get("pg_placement_num_target", pgp_num), source,
-                               f + ".pg_placement_num_target"),
-        "pg_num_pending": _int(p.get("pg_num_pending", pg_num), source, f + ".pg_num_pending"),
-        "crush_rule": _int(rule, source, f + ".crush_rule"),
-        "object_hash": _HASH_NAMES.get(oh, str(oh)) if isinstance(oh, int) else str(oh),
-        "flags": flags,
-        "flags_names": flags_names,
-        "erasure_code_profile": ecp,
-        "ec_k": prof_int("k"),
-        "ec_m": prof_int("m"),
-        "pg_autoscale_mode": str(p.get("pg_autoscale_mode", "")),
-        "target_size_ratio": opt_num("target_size_ratio", float),
-        "target_size_bytes": opt_num("target_size_bytes", int),
-        "pg_num_min": opt_num("pg_num_min", int),
-        "pg_num_max": opt_num("pg_num_max", int),
-        "bias": opt_num("pg_autoscale_bias", float),
-        "bulk": bool(flags & POOL_FLAG_BITS["bulk"]),
-        "application": ",".join(sorted(str(a) for a in apps)),
-        "type_id": ptype,
-        "stripe_width": _int(p.get("stripe_width", 0), source, f + ".stripe_width"),
-    }
-    return rec
-
-
-def _frame_from_records(records: list[dict]) -> pd.DataFrame:
-    from ..model import POOL_COLUMNS
-
-    df = pd.DataFrame.from_records(records)
-    if df.empty:
-        df = pd.DataFrame({c: pd.Series(dtype="object") for c in POOL_COLUMNS + ["type_id", "stripe_width"]})
-    for c in ("pool_id", "size", "min_size", "pg_num", "pgp_num", "pg_num_target", "pgp_num_target",
-              "pg_num_pending", "crush_rule", "flags", "type_id", "stripe_width"):
-        if c in df:
-            df[c] = df[c].astype("int64")
-    for c in ("ec_k", "ec_m", "target_size_bytes", "pg_num_min", "pg_num_max"):
-        if c in df:
-            df[c] = pd.array(df[c].tolist(), dtype="Int64")
-    for c in ("target_size_ratio", "bias"):
-        if c in df:
-            df[c] = df[c].astype("float64")
-    cols = [c for c in POOL_COLUMNS if c in df] + [c for c in df if c not in POOL_COLUMNS]
-    return df[cols].sort_values("pool_id", kind="stable").reset_index(drop=True)
-
-
-def _pools_frame(pools: list, source: str, profiles: dict) -> pd.DataFrame:
-    """Private fallback for ``pool_ls_detail.pools_frame`` (same POOL_COLUMNS contract)."""
-    return _frame_from_records([_pool_record(p, source, profiles) for p in pools])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -326,23 +225,7 @@ def _osdmap_fragment(obj: Any, source: str) -> Fragment:
         raise _err("expected an object", source, "erasure_code_profiles")
     profiles = {str(k): (dict(v) if isinstance(v, dict) else {}) for k, v in profiles_raw.items()}
     pools_list = obj.get("pools", [])
-    pools = _pools_frame(pools_list, source, profiles)
-    try:  # the shared converter, when another module provides it
-        from .pool_ls_detail import pools_frame as _shared_pools_frame  # type: ignore[attr-defined]
-    except ImportError:
-        _shared_pools_frame = None
-    if _shared_pools_frame is not None:
-        try:
-            shared = _shared_pools_frame(pools_list, source, profiles=profiles)
-            if list(shared["pool_id"]) == list(pools["pool_id"]):
-                for c in pools.columns:
-                    if c not in shared.columns:
-                        shared[c] = pools[c].to_numpy()
-                pools = shared
-        except DumpFormatError:
-            raise
-        except Exception:  # noqa: BLE001 - keep our own conversion if the shared one fails
-            pass
+    pools = pools_frame(pools_list, source, profiles=profiles)
     osds = osds_frame([_osd_record(o, source) for o in obj.get("osds", [])], max_osd)
 
     pg_upmap: dict[str, tuple[int, ...]] = {}

@@ -155,7 +155,7 @@ def test_primary_temp_as_objects_and_blacklist():
     (lambda o: o.update(primary_temp=["1.3", 4, "1.6"]), "primary_temp"),
     (lambda o: o.update(max_osd="many"), "max_osd"),
     (lambda o: o["pg_temp"].append({"pgid": "zz", "osds": [1]}), "pg_temp.pgid"),
-    (lambda o: o["pools"][0].update(pg_num=None), "pools[1].pg_num"),
+    (lambda o: o["pools"][0].update(pg_num=None), "pools[0].pg_num"),
     (lambda o: o.update(osds={"osd": 1}), "osds"),
 ])
 def test_malformed_json_errors(mutate, field):
