@@ -7,7 +7,9 @@ Two maps built with Ceph's own tools (``crushtool --build`` + ``osdmaptool --cre
 
 osdmaptool runs ``--mark-up-in --test-map-pgs --pool 1 --pg_num N``; pgtools maps the same pool from the JSON
 dumps (``osdmaptool --dump json`` with the OSDs written up/in, ``crushtool --dump``) with ``map_pgs``, and both
-outputs are compared (``--test-map-pgs`` statistics, byte for byte).  Every available CRUSH engine is timed
+outputs are compared (``--test-map-pgs`` statistics, byte for byte).  Per engine: ``pgtools_s`` is ``map_pgs``
+(the public frame), ``arrays_s`` is :func:`pgtools.placement.map_pool_arrays` (the same placement as arrays, no
+tuples), ``crush_s`` the CRUSH step alone (the rest of ``pgtools_s`` is the OSDMap pipeline and the frame).  Every available CRUSH engine is timed
 (``numba`` when installed, then ``numpy``), each as a nested record; ``rss_mb`` is the process peak so far.  Set ``PGTOOLS_BENCH_SMALL=1`` to skip the
 10,000-OSD case.
 """
@@ -63,7 +65,7 @@ def _best(fn, repeat: int) -> tuple[float, object]:
 def _case(name: str, num_osds: int, layers: list[str], pg_num: int, repeat: int) -> dict:
     import pgtools
     from pgtools.osdmaptool_format import render_test_map_pgs
-    from pgtools.placement import map_pgs
+    from pgtools.placement import map_pgs, map_pool_arrays
 
     d = _build(name, num_osds, layers, pg_num)
     ref_args = ["osdmaptool", "om", "--mark-up-in", "--test-map-pgs", "--pool", "1", "--pg_num", str(pg_num)]
@@ -83,8 +85,11 @@ def _case(name: str, num_osds: int, layers: list[str], pg_num: int, repeat: int)
             map_pgs(snap, 1)
             t_cold = time.perf_counter() - t_cold0
             t_ours, frame = _best(lambda: map_pgs(snap, 1), repeat)
+            t_arrays, _ = _best(lambda: map_pool_arrays(snap, 1), repeat)
+            t_crush, _ = _best(_crush_step(snap), repeat)
             same = render_test_map_pgs(snap, mode="stats", pool=1) == ref
             row[engine] = {"pgtools_s": round(t_ours, 4), "pgtools_cold_s": round(t_cold, 4),
+                           "arrays_s": round(t_arrays, 4), "crush_s": round(t_crush, 4),
                            "ratio": round(t_ours / t_ref, 2), "identical_stats": same,
                            "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                            "rows": len(frame)}
@@ -94,6 +99,17 @@ def _case(name: str, num_osds: int, layers: list[str], pg_num: int, repeat: int)
         else:
             os.environ["PGTOOLS_CRUSH_ENGINE"] = saved
     return row
+
+
+def _crush_step(snap):
+    """A callable running the CRUSH step alone for every PG of pool 1 (``CompiledOSDMap._crush_map``)."""
+    from pgtools.placement import compile_snapshot, map_pool_arrays
+
+    c = compile_snapshot(snap)
+    pool = c.pools[1]
+    pps = map_pool_arrays(snap, 1)[0].pps
+    rule = c._find_rule(pool)
+    return lambda: c._crush_map(rule, pool, pps)
 
 
 def _engines() -> list[str]:
@@ -107,7 +123,7 @@ def run() -> list[dict]:
     if not (shutil.which("crushtool") and shutil.which("osdmaptool")):
         return [{"skipped": "crushtool/osdmaptool not installed (apt-get install ceph-base ceph-common)"}]
     CACHE.mkdir(parents=True, exist_ok=True)
-    out = [_case("osds1k_pgs32k", 1000, ["host", "straw2", "20", "root", "straw2", "0"], 32768, 3)]
+    out = [_case("osds1k_pgs32k", 1000, ["host", "straw2", "20", "root", "straw2", "0"], 32768, 5)]
     if not os.environ.get("PGTOOLS_BENCH_SMALL"):
         out.append(_case("osds10k_pgs1m", 10000,
                          ["host", "straw2", "20", "rack", "straw2", "25", "root", "straw2", "0"], 1 << 20, 1))

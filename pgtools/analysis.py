@@ -499,21 +499,55 @@ def health(snap: Snapshot, *, release: str | None = None, mon_max_pg_per_osd: in
     Limits come from the arguments, else the capture's ``config dump``, else the release defaults
     (:data:`MON_MAX_PG_PER_OSD`).  Each finding's ``numbers`` holds every value used.
     """
+    pgs = snap.pgs
+    sum_up_sizes = int(sum(map(len, pgs.up))) if len(pgs) else 0
+    per_osd = _pgs_per_osd_up_or_acting(snap) if len(pgs) else None
+    return _health_findings(snap, num_pgs=len(pgs), sum_up_sizes=sum_up_sizes, per_osd=per_osd,
+                            release=release, mon_max_pg_per_osd=mon_max_pg_per_osd,
+                            mon_pg_warn_min_per_osd=mon_pg_warn_min_per_osd,
+                            osd_max_pg_per_osd_hard_ratio=osd_max_pg_per_osd_hard_ratio)
+
+
+def _pgs_per_osd_arrays(up: np.ndarray, acting: np.ndarray | None = None) -> pd.Series:
+    """:func:`_pgs_per_osd_up_or_acting` from ``(n_pgs, width)`` OSD arrays (-1 padding, NONE holes).
+
+    ``acting=None`` means acting equals up for every PG (each up entry counts); otherwise each PG counts
+    once on every OSD of its up set, its acting set or both.
+    """
+    if acting is None:
+        osd = up[(up >= 0) & (up != NONE)]
+    else:
+        both = np.concatenate([up, acting], axis=1)
+        both = np.sort(np.where((both >= 0) & (both != NONE), both, -1), axis=1)
+        first = both >= 0
+        first[:, 1:] &= both[:, 1:] != both[:, :-1]
+        osd = both[first]
+    ids, counts = np.unique(osd, return_counts=True)
+    return pd.Series(counts, index=pd.Index(ids, name="osd_id"), dtype=np.int64)
+
+
+def _health_findings(snap: Snapshot, *, num_pgs: int, sum_up_sizes: int, per_osd: pd.Series | None,
+                     release: str | None = None, mon_max_pg_per_osd: int | None = None,
+                     mon_pg_warn_min_per_osd: int | None = None,
+                     osd_max_pg_per_osd_hard_ratio: float | None = None) -> list[Finding]:
+    """:func:`health` from PG counts at hand (the what-if engine counts them on its placement arrays).
+
+    ``num_pgs`` PGs whose up sets hold ``sum_up_sizes`` entries; ``per_osd`` PGs per OSD over up ∪ acting
+    (:func:`_pgs_per_osd_up_or_acting`), None when there are no PGs.
+    """
     lim = health_limits(snap, release=release, mon_max_pg_per_osd=mon_max_pg_per_osd,
                         mon_pg_warn_min_per_osd=mon_pg_warn_min_per_osd,
                         osd_max_pg_per_osd_hard_ratio=osd_max_pg_per_osd_hard_ratio)
-    pgs = snap.pgs
     num_in = _num_in(snap)
-    sum_up_sizes = int(sum(len(u) for u in pgs.up)) if len(pgs) else 0
-    sum_pg_up = max(sum_up_sizes, len(pgs))
+    sum_pg_up = max(sum_up_sizes, num_pgs)
     findings: list[Finding] = []
-    base = {"sum_pg_up": sum_pg_up, "sum_up_set_sizes": sum_up_sizes, "num_pgs": len(pgs),
+    base = {"sum_pg_up": sum_pg_up, "sum_up_set_sizes": sum_up_sizes, "num_pgs": num_pgs,
             "num_in_osds": num_in, **lim}
     mx, mn = lim["mon_max_pg_per_osd"], lim["mon_pg_warn_min_per_osd"]
     if num_in:
         per = sum_pg_up // num_in
         base["per_osd"] = per
-        avg = (f"{sum_pg_up} PG copies (max of Σ|up| {sum_up_sizes} and {len(pgs)} PGs) // {num_in} in OSDs "
+        avg = (f"{sum_pg_up} PG copies (max of Σ|up| {sum_up_sizes} and {num_pgs} PGs) // {num_in} in OSDs "
                f"= {per}")
         if mn > 0 and len(snap.pools) and 0 < per < mn:
             findings.append(Finding("TOO_FEW_PGS", "HEALTH_WARN", f"too few PGs per OSD ({per} < min {mn})",
@@ -524,8 +558,7 @@ def health(snap: Snapshot, *, release: str | None = None, mon_max_pg_per_osd: in
                                     numbers=dict(base), why=f"{avg} > mon_max_pg_per_osd {mx} "
                                     f"({lim['mon_max_pg_per_osd_from']}); Ceph compares the average, not each OSD"))
     # per-OSD counts, up ∪ acting
-    if len(pgs):
-        per_osd = _pgs_per_osd_up_or_acting(snap)
+    if per_osd is not None:
         hard = mx * lim["osd_max_pg_per_osd_hard_ratio"]
         over_hard = per_osd[per_osd > hard]
         if len(over_hard):

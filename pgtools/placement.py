@@ -16,12 +16,16 @@ Two engines share these steps: ``engine="reference"`` runs them one PG at a time
 oracle), ``engine="vector"`` runs steps 1, 2 and 4 with NumPy over every PG of a pool and falls back to
 the scalar steps only for the few PGs with upmap or temp entries.  Its CRUSH step is
 :func:`pgtools.crush.map_values` with ``engine="auto"``: the compiled numba kernel when numba is installed
-(``pgtools[fast]``), else NumPy; ``PGTOOLS_CRUSH_ENGINE=numpy`` forces NumPy.
+(``pgtools[fast]``), else NumPy; ``PGTOOLS_CRUSH_ENGINE=numpy`` forces NumPy.  The vector engine's own
+result is a :class:`PoolMapping` per pool (``(pg_num, width)`` arrays; :func:`map_pool_arrays`), which
+:func:`mapping_frame` turns into the public frame of tuples at the very end.
 
 Public functions
 ----------------
 compile_snapshot(snap) -> CompiledOSDMap
 map_pgs(snap, pool_id=None, *, pg_num=None, engine="vector") -> DataFrame
+map_pool_arrays(snap, pool_id=None, *, pg_num=None, reuse=False) -> list[PoolMapping]
+mapping_frame(pool_mappings) -> DataFrame
 verify_placement(snap) -> DataFrame
 with_pg_num, mark_out, mark_up, mark_in, adjust_crush_weight : Snapshot -> Snapshot
 """
@@ -47,6 +51,9 @@ __all__ = [
     "CompiledOSDMap",
     "compile_snapshot",
     "map_pgs",
+    "PoolMapping",
+    "map_pool_arrays",
+    "mapping_frame",
     "verify_placement",
     "with_pg_num",
     "mark_out",
@@ -319,7 +326,22 @@ class CompiledOSDMap:
 
     # ---- vector engine ---------------------------------------------------------------------------
     def map_pool_vector(self, pool: PoolInfo) -> list[PGMapping]:
-        """Map every PG of ``pool`` with NumPy (scalar steps only for PGs with upmap/temp entries)."""
+        """Map every PG of ``pool`` with NumPy, one :class:`PGMapping` per PG (see :meth:`map_pool_arrays`)."""
+        return self.map_pool_arrays(pool).pg_mappings()
+
+    def map_pool_arrays(self, pool: PoolInfo) -> PoolMapping:
+        """Map every PG of ``pool`` with NumPy (scalar steps only for PGs with upmap/temp entries).
+
+        Parameters
+        ----------
+        pool : PoolInfo
+            One of :attr:`pools`.
+
+        Returns
+        -------
+        PoolMapping
+            Row ``ps`` of each array is PG ``pool_id.ps``.
+        """
         from .crush.hash import hash2_vec
 
         if self.crush is None:
@@ -328,7 +350,7 @@ class CompiledOSDMap:
         ps = np.arange(n, dtype=np.int64)
         s = _stable_mod_vec(ps, pool.pgp_num, pool.pgp_num_mask)
         if pool.hashpspool:
-            pps = hash2_vec(s, np.full(n, pool.pool_id & _M32, dtype=np.int64)).astype(np.int64)
+            pps = hash2_vec(s, np.int64(pool.pool_id & _M32)).astype(np.int64)
         else:
             pps = (s + pool.pool_id) & _M32
         ruleno = self._find_rule(pool)
@@ -337,37 +359,43 @@ class CompiledOSDMap:
         else:
             raw = np.full((n, 0), -1, dtype=np.int64)
         raw = self._vec_filter(pool, raw, self.exists)
-        isup = self.exists & self.up
-        up = self._vec_filter(pool, raw, isup)
+        up = self._vec_filter(pool, raw, self.exists & self.up)  # ``raw`` itself when nothing is down
         up_primary = _vec_first(up)
         if self.affinity is not None and up.shape[1] and bool((self.affinity != ONE).any()):
             up, up_primary = self._vec_affinity(pool, pps, up, up_primary)
-        out: list[PGMapping] = []
+        acting, acting_primary = up, up_primary
         pid = pool.pool_id
-        special = {k[1] for k in self.pg_upmap if k[0] == pid} | {k[1] for k in self.pg_upmap_items
-                                                                   if k[0] == pid}
-        temps = {k[1] for k in self.pg_temp if k[0] == pid} | {k[1] for k in self.primary_temp
-                                                               if k[0] == pid}
-        raw_l = _rows(raw)
-        up_l = raw_l if np.array_equal(raw, up) else _rows(up)
-        upp = up_primary.tolist()
-        pps_l = pps.tolist()
-        for i in range(n):
-            r = raw_l[i]
-            if i in special:
-                u, p = self._up_from_raw(pool, i, pps_l[i], r)
-            else:
-                u, p = up_l[i], upp[i]
-            if i in temps:
-                acting, ap = self._get_temp_osds(pool, i)
-                if not acting:
-                    acting = list(u)
+        special = sorted({k[1] for k in self.pg_upmap if k[0] == pid and k[1] < n}
+                         | {k[1] for k in self.pg_upmap_items if k[0] == pid and k[1] < n})
+        temps = sorted({k[1] for k in self.pg_temp if k[0] == pid and k[1] < n}
+                       | {k[1] for k in self.primary_temp if k[0] == pid and k[1] < n})
+        if special or temps:
+            pps_l = pps.tolist()
+            new_up: dict[int, list[int]] = {}
+            new_upp = up_primary.copy()
+            for i in special:
+                u, p = self._up_from_raw(pool, i, pps_l[i], _row(raw, i))
+                new_up[i] = u
+                new_upp[i] = p
+            if new_up:
+                up, up_primary = _with_rows(up, new_up), new_upp
+            acting, acting_primary = up, up_primary
+            new_acting: dict[int, list[int]] = {}
+            new_ap = up_primary.copy()
+            for i in temps:
+                a, ap = self._get_temp_osds(pool, i)
+                if not a:
+                    # no usable pg_temp: acting is up (a primary_temp still picks the primary)
                     if ap == -1:
-                        ap = p
-            else:
-                acting, ap = u, p
-            out.append(PGMapping(pid, i, pps_l[i], r, u, p, acting, ap))
-        return out
+                        ap = int(up_primary[i])
+                else:
+                    new_acting[i] = a
+                new_ap[i] = ap
+            if new_acting:
+                acting = _with_rows(up, new_acting)
+            if temps:
+                acting_primary = new_ap
+        return PoolMapping(pool, pps, raw, up, up_primary, acting, acting_primary)
 
     def _crush_map(self, ruleno: int, pool: PoolInfo, pps: np.ndarray) -> np.ndarray:
         from . import crush as crush_pkg
@@ -391,9 +419,15 @@ class CompiledOSDMap:
         if a.size == 0:
             return a
         inrange = (a >= 0) & (a < self.max_osd)
-        keep = np.zeros(a.shape, dtype=bool)
-        keep[inrange] = keep_mask[a[inrange]]
+        if bool(inrange.all()):
+            keep = keep_mask.take(a)
+        else:
+            keep = np.zeros(a.shape, dtype=bool)
+            keep[inrange] = keep_mask[a[inrange]]
         pad = a == -1
+        drop = ~(keep | pad)
+        if not bool(drop.any()) or (not pool.can_shift_osds() and bool((a[drop] == NONE).all())):
+            return a  # nothing to remove (the common case): the same array
         if pool.can_shift_osds():
             b = np.where(keep, a, -1)
             order = np.argsort(b == -1, axis=1, kind="stable")
@@ -442,6 +476,170 @@ def _rows(a: np.ndarray) -> list[list[int]]:
     for i in np.nonzero((a == -1).any(axis=1))[0].tolist():
         out[i] = [v for v in out[i] if v != -1]
     return out
+
+
+def _row(a: np.ndarray, i: int) -> list[int]:
+    """Row ``i`` of ``a`` as a list without the -1 padding."""
+    return [v for v in a[i].tolist() if v != -1]
+
+
+def _with_rows(a: np.ndarray, rows: dict[int, list[int]]) -> np.ndarray:
+    """A copy of ``a`` (widened when needed) with some rows replaced by the given vectors, -1 padded."""
+    width = max([a.shape[1], *map(len, rows.values())])
+    out = np.full((a.shape[0], width), -1, dtype=np.int64)
+    out[:, : a.shape[1]] = a
+    for i, v in rows.items():
+        out[i] = -1
+        out[i, : len(v)] = v
+    return out
+
+
+def _same_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per row: do ``a`` and ``b`` (-1 padded, possibly of different widths) hold the same vector?"""
+    w = max(a.shape[1], b.shape[1])
+    if a.shape[1] < w:
+        a = np.pad(a, ((0, 0), (0, w - a.shape[1])), constant_values=-1)
+    if b.shape[1] < w:
+        b = np.pad(b, ((0, 0), (0, w - b.shape[1])), constant_values=-1)
+    return (a == b).all(axis=1)
+
+
+def _tuples(a: np.ndarray) -> np.ndarray:
+    """The rows of ``a`` as an object array of tuples of int, -1 padding left out."""
+    n, width = a.shape
+    if n == 0:
+        return np.empty(0, dtype=object)
+    if width == 0:
+        return np.fromiter((() for _ in range(n)), dtype=object, count=n)
+    pad = a == -1
+    if not bool(pad.any()):
+        return np.fromiter(zip(*a.T.tolist(), strict=True), dtype=object, count=n)
+    out = np.empty(n, dtype=object)
+    if bool((pad[:, :-1] & ~pad[:, 1:]).any()):  # a -1 before an OSD: filter row by row
+        out[:] = [tuple(v for v in r if v != -1) for r in a.tolist()]
+        return out
+    lens = width - pad.sum(axis=1)
+    for ln in np.unique(lens).tolist():
+        sel = np.nonzero(lens == ln)[0]
+        if ln == 0:
+            vals = [()] * len(sel)
+        else:
+            vals = list(zip(*a[sel, :ln].T.tolist(), strict=True))
+        out[sel] = np.fromiter(vals, dtype=object, count=len(sel))
+    return out
+
+
+#: ``f"{ps:x}"`` for the first ps values, grown on demand up to ``_HEX_MAX`` entries
+_HEX: list[np.ndarray] = [np.empty(0, dtype=object)]
+_HEX_MAX = 1 << 17
+
+
+def _hex_ps(n: int) -> np.ndarray:
+    """``["0", "1", …, f"{n - 1:x}"]`` as an object array (from a shared table for the first 131072)."""
+    table = _HEX[0]
+    if len(table) < min(n, _HEX_MAX):
+        table = _HEX[0] = np.array([f"{i:x}" for i in range(min(max(n, 2 * len(table), 1024), _HEX_MAX))],
+                                   dtype=object)
+    if n <= len(table):
+        return table[:n]
+    return np.concatenate([table, np.array([f"{i:x}" for i in range(len(table), n)], dtype=object)])
+
+
+@dataclass(eq=False)
+class PoolMapping:
+    """Every PG of one pool as arrays: the vector engine's own result (:meth:`CompiledOSDMap.map_pool_arrays`).
+
+    Row ``ps`` of each array is PG ``pool_id.ps``.  ``raw``, ``up`` and ``acting`` are ``(pg_num, width)``
+    int64 arrays of OSD ids with NONE (2147483647) for erasure-coded holes and -1 after the last entry of a
+    shorter vector (replicated pools with missing OSDs, short CRUSH results); -1 is never an OSD, so a PG's
+    vector is its row without the -1 entries.  ``up`` is often the same array object as ``raw`` and
+    ``acting`` as ``up``.  The arrays are read-only: mappings may be shared by several callers.
+
+    Attributes
+    ----------
+    pool : PoolInfo
+    pps : numpy.ndarray
+        CRUSH input of each PG, int64.
+    raw, up, acting : numpy.ndarray
+        OSD vectors, see above.
+    up_primary, acting_primary : numpy.ndarray
+        int64, -1 when none.
+    """
+
+    pool: PoolInfo
+    pps: np.ndarray
+    raw: np.ndarray
+    up: np.ndarray
+    up_primary: np.ndarray
+    acting: np.ndarray
+    acting_primary: np.ndarray
+    _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for a in (self.pps, self.raw, self.up, self.up_primary, self.acting, self.acting_primary):
+            a.flags.writeable = False
+
+    def __len__(self) -> int:
+        return len(self.pps)
+
+    @property
+    def pool_id(self) -> int:
+        return self.pool.pool_id
+
+    def lengths(self, which: str = "up") -> np.ndarray:
+        """Length of each PG's ``which`` vector (``raw``, ``up`` or ``acting``; NONE holes count)."""
+        a = getattr(self, which)
+        return a.shape[1] - (a == -1).sum(axis=1)
+
+    def acting_equals_up(self) -> bool:
+        """True when every PG's acting vector is its up vector."""
+        return self.acting is self.up or bool(_same_rows(self.acting, self.up).all())
+
+    def tuples(self, which: str) -> np.ndarray:
+        """The ``which`` vectors (``raw``, ``up``, ``acting``) as an object array of tuples (cached).
+
+        When ``up`` is ``raw`` (or ``acting`` is ``up``) the tuples are shared; rows that differ from
+        the vector they derive from are the only ones converted again.
+        """
+        got = self._columns.get(which)
+        if got is not None:
+            return got
+        a = getattr(self, which)
+        base = {"up": "raw", "acting": "up"}.get(which)
+        if base is not None and getattr(self, base) is a:
+            out = self.tuples(base)
+        elif base is not None and len(a):
+            out = self.tuples(base).copy()
+            diff = np.nonzero(~_same_rows(a, getattr(self, base)))[0]
+            if len(diff):
+                out[diff] = _tuples(a[diff])
+        else:
+            out = _tuples(a)
+        self._columns[which] = out
+        return out
+
+    def pgids(self) -> np.ndarray:
+        """``"pool.ps"`` (ps in hex) of every PG, as an object array of str (cached)."""
+        got = self._columns.get("pgid")
+        if got is None:
+            got = self._columns["pgid"] = f"{self.pool_id}." + _hex_ps(len(self))
+        return got
+
+    def pg_mappings(self) -> list[PGMapping]:
+        """One :class:`PGMapping` per PG (lists; ``up is raw`` / ``acting is up`` where they agree)."""
+        pid = self.pool_id
+        raw_l = _rows(self.raw)
+        same_up = self.up is self.raw or (self.up.shape == self.raw.shape
+                                           and np.array_equal(self.up, self.raw))
+        up_l = raw_l if same_up else _rows(self.up)
+        acting_l = up_l if self.acting is self.up else _rows(self.acting)
+        return [PGMapping(pid, i, x, r, u, p, a, ap) for i, x, r, u, p, a, ap in zip(
+            range(len(self)), self.pps.tolist(), raw_l, up_l, self.up_primary.tolist(), acting_l,
+            self.acting_primary.tolist(), strict=True)]
+
+    def frame(self) -> pd.DataFrame:
+        """This pool's :func:`map_pgs` frame."""
+        return mapping_frame([self])
 
 
 def _vec_first(a: np.ndarray) -> np.ndarray:
@@ -567,6 +765,26 @@ def compile_snapshot(snap: Snapshot) -> CompiledOSDMap:
 _OUT_COLUMNS = ["pgid", "pool_id", "ps", "pps", "raw", "up", "up_primary", "acting", "acting_primary"]
 
 
+def _selected(snap: Snapshot, pool_id: int | Iterable[int] | None,
+              pg_num: int | None) -> tuple[CompiledOSDMap, list[int]]:
+    """The compiled map (``pg_num`` applied) and the sorted pool ids a ``pool_id`` argument selects."""
+    if pool_id is None:
+        sel = None
+    elif isinstance(pool_id, (int, np.integer)):
+        sel = [int(pool_id)]
+    else:
+        sel = [int(p) for p in pool_id]
+    if pg_num is not None:
+        snap = with_pg_num(snap, pg_num, sel)
+    c = compile_snapshot(snap)
+    if sel is None:
+        return c, sorted(c.pools)
+    missing = [p for p in sel if p not in c.pools]
+    if missing:
+        raise PgtoolsError(f"no pool {missing[0]}")
+    return c, sorted(set(sel))
+
+
 def map_pgs(snap: Snapshot, pool_id: int | Iterable[int] | None = None, *, pg_num: int | None = None,
             engine: str = "vector") -> pd.DataFrame:
     """Recompute raw/up/acting for every PG of the selected pools.
@@ -587,36 +805,143 @@ def map_pgs(snap: Snapshot, pool_id: int | Iterable[int] | None = None, *, pg_nu
     DataFrame
         ``pgid, pool_id, ps, pps, raw, up, up_primary, acting, acting_primary``; OSD vectors are
         tuples with NONE (2147483647) for erasure-coded holes.
+
+    See Also
+    --------
+    map_pool_arrays : the same placement as arrays (no tuples), for code that computes on it.
     """
     if engine not in ("vector", "reference"):
         raise ValueError(f"unknown engine {engine!r}")
-    if pool_id is None:
-        sel = None
-    elif isinstance(pool_id, (int, np.integer)):
-        sel = [int(pool_id)]
-    else:
-        sel = [int(p) for p in pool_id]
-    if pg_num is not None:
-        snap = with_pg_num(snap, pg_num, sel)
-    c = compile_snapshot(snap)
-    if sel is None:
-        pids = sorted(c.pools)
-    else:
-        missing = [p for p in sel if p not in c.pools]
-        if missing:
-            raise PgtoolsError(f"no pool {missing[0]}")
-        pids = sorted(set(sel))
+    if engine == "vector":
+        return mapping_frame(map_pool_arrays(snap, pool_id, pg_num=pg_num))
+    c, pids = _selected(snap, pool_id, pg_num)
     rows: list[PGMapping] = []
     for pid in pids:
-        pool = c.pools[pid]
-        if engine == "vector":
-            rows.extend(c.map_pool_vector(pool))
-        else:
-            rows.extend(c.pg_to_up_acting_osds(pid, ps) for ps in range(pool.pg_num))
+        rows.extend(c.pg_to_up_acting_osds(pid, ps) for ps in range(c.pools[pid].pg_num))
     return _frame(rows)
 
 
+def map_pool_arrays(snap: Snapshot, pool_id: int | Iterable[int] | None = None, *, pg_num: int | None = None,
+                    reuse: bool = False) -> list[PoolMapping]:
+    """Placement of every PG of the selected pools as arrays (the vector engine of :func:`map_pgs`).
+
+    Parameters
+    ----------
+    snap : Snapshot
+        Pools, OSDs, osdmap tables and CRUSH map (see :func:`compile_snapshot`).
+    pool_id : int or iterable of int, optional
+        Pools to map (all when None).
+    pg_num : int, optional
+        Override pg_num of the selected pools (pgp_num is kept).
+    reuse : bool
+        Take a pool's mapping from a small cache of recent results when every input of its placement is
+        the same (the same CRUSH map object; equal pool, OSD states, weights, affinities, upmap and temp
+        entries), and store new results there.  For callers that map the same state again and again (the
+        what-if engine); the returned mappings must then not be modified.
+
+    Returns
+    -------
+    list of PoolMapping
+        In pool-id order; :func:`mapping_frame` turns them into the :func:`map_pgs` frame.
+    """
+    c, pids = _selected(snap, pool_id, pg_num)
+    if not reuse:
+        return [c.map_pool_arrays(c.pools[pid]) for pid in pids]
+    return [_REUSE.get(c, c.pools[pid]) for pid in pids]
+
+
+class _MappingCache:
+    """Recent :class:`PoolMapping` arrays keyed by everything their placement depends on.
+
+    At most ``max_entries`` pool mappings of at most ``max_rows`` PGs in all are kept (least recently used
+    first out; a larger single pool is not kept).  Only the arrays are kept: each hit is a new
+    :class:`PoolMapping` sharing them, without the tuple/pgid columns a caller converted.
+    """
+
+    def __init__(self, max_entries: int = 16, max_rows: int = 1 << 20):
+        self.max_entries = max_entries
+        self.max_rows = max_rows
+        self._entries: dict[tuple, tuple[Any, PoolMapping]] = {}
+
+    @staticmethod
+    def _key(c: CompiledOSDMap, pool: PoolInfo) -> tuple:
+        keys = c.__dict__.get("_reuse_keys")
+        if keys is None:  # built once per compiled map: the OSD part and each pool's table entries
+            per_pool: dict[int, list[list]] = {}
+            for t, table in enumerate((c.pg_upmap, c.pg_upmap_items, c.pg_temp, c.primary_temp)):
+                for (pid, ps), v in table.items():
+                    per_pool.setdefault(pid, [[], [], [], []])[t].append((ps, v))
+            aff = None if c.affinity is None else c.affinity.tobytes()
+            keys = c.__dict__["_reuse_keys"] = (
+                (id(c.crush), c.max_osd, c.exists.tobytes(), c.up.tobytes(), c.weight.tobytes(), aff),
+                {pid: tuple(tuple(sorted(e)) for e in lists) for pid, lists in per_pool.items()})
+        return (pool, keys[0], keys[1].get(pool.pool_id))
+
+    def get(self, c: CompiledOSDMap, pool: PoolInfo) -> PoolMapping:
+        """The mapping of ``pool`` under ``c``, from the cache or computed (and then cached)."""
+        key = self._key(c, pool)
+        hit = self._entries.pop(key, None)
+        if hit is not None and hit[0] is c.crush:
+            self._entries[key] = hit  # most recently used last
+            return _bare(hit[1])
+        m = c.map_pool_arrays(pool)
+        if len(m) <= self.max_rows:
+            self._entries[key] = (c.crush, _bare(m))  # the map is held so that its id is not reused
+            rows = sum(len(e[1]) for e in self._entries.values())
+            while len(self._entries) > self.max_entries or rows > self.max_rows:
+                rows -= len(self._entries.pop(next(iter(self._entries)))[1])
+        return m
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self._entries.clear()
+
+
+def _bare(m: PoolMapping) -> PoolMapping:
+    """A PoolMapping sharing the arrays of ``m``, without its converted columns."""
+    return PoolMapping(m.pool, m.pps, m.raw, m.up, m.up_primary, m.acting, m.acting_primary)
+
+
+_REUSE = _MappingCache()
+
+
+def mapping_frame(parts: Sequence[PoolMapping]) -> pd.DataFrame:
+    """The :func:`map_pgs` frame of some pool mappings (rows in the given order).
+
+    Parameters
+    ----------
+    parts : sequence of PoolMapping
+
+    Returns
+    -------
+    DataFrame
+        ``pgid, pool_id, ps, pps, raw, up, up_primary, acting, acting_primary``.
+    """
+    if not parts:
+        return _frame([])
+
+    def cat(arrays: list[np.ndarray]) -> np.ndarray:
+        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+    sizes = [len(p) for p in parts]
+    vectors = {}
+    for name in ("raw", "up", "acting"):
+        vectors[name] = pd.Series(cat([p.tuples(name) for p in parts]), dtype=object, copy=False)
+    return pd.DataFrame({
+        "pgid": cat([p.pgids() for p in parts]),
+        "pool_id": np.repeat(np.array([p.pool_id for p in parts], dtype=np.int64), sizes),
+        "ps": cat([np.arange(n, dtype=np.int64) for n in sizes]),
+        "pps": cat([p.pps for p in parts]).astype(np.int64, copy=False),
+        "raw": vectors["raw"],
+        "up": vectors["up"],
+        "up_primary": cat([p.up_primary for p in parts]).astype(np.int64, copy=False),
+        "acting": vectors["acting"],
+        "acting_primary": cat([p.acting_primary for p in parts]).astype(np.int64, copy=False),
+    }, columns=_OUT_COLUMNS)
+
+
 def _frame(rows: list[PGMapping]) -> pd.DataFrame:
+    """The :func:`map_pgs` frame of per-PG mappings (the reference engine)."""
     # raw, up and acting are very often the same list object: convert it to a tuple once
     ups = [tuple(m.up) for m in rows]
     raws = [u if m.raw is m.up else tuple(m.raw) for m, u in zip(rows, ups, strict=True)]

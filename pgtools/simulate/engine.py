@@ -12,11 +12,13 @@ import pandas as pd
 
 from ..errors import PgtoolsError
 from ..model import NONE, Snapshot
+from ..placement import PoolMapping
 from .changes import (
     Change,
     CreatePool,
     DeletePool,
     Fail,
+    RemovePgUpmaps,
     SetPgNum,
     SetPgpNum,
     SetPoolRule,
@@ -24,43 +26,54 @@ from .changes import (
     _pool_index,
     _pool_name,
     _set_pool,
+    mgr_tick_label,
 )
 from .plan import Plan, hash_shares
 
 
 # ------------------------------------------------------------------------------------------ engine
-def _pad(vectors: Sequence[tuple], width: int) -> np.ndarray:
-    """OSD vectors as an ``(n, width)`` int64 array, -1 for padding and for NONE holes."""
-    n = len(vectors)
-    vectors = list(vectors)
-    if n == 0:
-        return np.full((0, max(width, 1)), -1, dtype=np.int64)
-    lens = np.fromiter(map(len, vectors), dtype=np.int64, count=n)
-    if int(lens.min()) == int(lens.max()) == width and width > 0:
-        out = np.array(vectors, dtype=np.int64).reshape(n, width)
-    else:
-        out = np.full((n, max(width, 1)), -1, dtype=np.int64)
-        flat = np.fromiter((x for v in vectors for x in v), dtype=np.int64, count=int(lens.sum()))
-        rows = np.repeat(np.arange(n), lens)
-        cols = np.arange(len(flat)) - np.repeat(np.cumsum(lens) - lens, lens)
-        out[rows, cols] = flat
+def _up_matrix(parts: Sequence[PoolMapping], which: str = "up") -> np.ndarray:
+    """The ``which`` (up or acting) sets of every PG, pools in order, as one ``(n, width)`` int64 array.
+
+    -1 stands for padding and for erasure-coded holes (NONE).
+    """
+    n = sum(len(p) for p in parts)
+    width = max([1, *(getattr(p, which).shape[1] for p in parts)])
+    out = np.full((n, width), -1, dtype=np.int64)
+    start = 0
+    for p in parts:
+        a = getattr(p, which)
+        out[start:start + len(p), : a.shape[1]] = a
+        start += len(p)
     out[out == NONE] = -1
     return out
 
 
-_PAD_CACHE: list[tuple[pd.DataFrame, np.ndarray]] = []
+def _widen(a: np.ndarray, width: int) -> np.ndarray:
+    """``a`` with -1 columns appended up to ``width``."""
+    if a.shape[1] >= width:
+        return a
+    return np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=-1)
 
 
-def _padded(mapping: pd.DataFrame) -> np.ndarray:
-    """The ``up`` column of a mapping as a padded array (the last few are cached by identity)."""
-    for m, u in _PAD_CACHE:
-        if m is mapping:
-            return u
-    vec = mapping["up"].tolist()
-    u = _pad(vec, max(map(len, vec), default=1))
-    _PAD_CACHE.append((mapping, u))
-    del _PAD_CACHE[:-4]
-    return u
+def _any_cols(a: np.ndarray, axis: int = 1) -> np.ndarray:
+    """``a.any(axis)`` for a short last axis (a few OSDs), as element-wise ORs of the columns."""
+    a = np.moveaxis(a, axis, -1)
+    if a.shape[-1] == 0:
+        return np.zeros(a.shape[:-1], dtype=bool)
+    out = a[..., 0].copy()
+    for j in range(1, a.shape[-1]):
+        out |= a[..., j]
+    return out
+
+
+def _offsets(parts: Sequence[PoolMapping]) -> dict[int, int]:
+    """First row of each pool in the concatenated arrays."""
+    out, start = {}, 0
+    for p in parts:
+        out[p.pool_id] = start
+        start += len(p)
+    return out
 
 
 def _pool_meta(snap: Snapshot) -> dict[int, dict[str, Any]]:
@@ -101,36 +114,38 @@ def _initial_data(snap: Snapshot, mapping: pd.DataFrame) -> tuple[np.ndarray, np
 @dataclass
 class _State:
     snap: Snapshot
-    mapping: pd.DataFrame
+    parts: list[PoolMapping]  # placement per pool, in pool-id order
+    mapping: pd.DataFrame  # the map_pgs frame of ``parts``
     bytes: np.ndarray
     objects: np.ndarray
     meta: dict[int, dict[str, Any]]
+    up: np.ndarray  # _up_matrix(parts)
 
 
-def _flows(prev: _State, cur_map: pd.DataFrame, cur_meta: dict) -> tuple[np.ndarray, ...]:
+def _state(snap: Snapshot, parts: list[PoolMapping], b: np.ndarray, o: np.ndarray, meta: dict) -> _State:
+    from ..placement import mapping_frame
+
+    return _State(snap, parts, mapping_frame(parts), b, o, meta, _up_matrix(parts))
+
+
+def _flows(prev: _State, cur_parts: Sequence[PoolMapping], cur_meta: dict) -> tuple[np.ndarray, ...]:
     """(prev row, cur row, share) for every data flow between two mappings."""
     pi, ci, sh = [], [], []
-    prev_rows = {pid: g.index.to_numpy() for pid, g in prev.mapping.groupby("pool_id", sort=False)}
-    cur_rows = {pid: g.index.to_numpy() for pid, g in cur_map.groupby("pool_id", sort=False)}
-    prev_ps = prev.mapping["ps"].to_numpy()
-    cur_ps = cur_map["ps"].to_numpy()
-    for pid, crow in cur_rows.items():
-        prow = prev_rows.get(pid)
-        if prow is None:
+    prev_start = _offsets(prev.parts)
+    cur_start = _offsets(cur_parts)
+    for pid, cstart in cur_start.items():
+        pstart = prev_start.get(pid)
+        if pstart is None:
             continue
         old_n = prev.meta[pid]["pg_num"]
         new_n = cur_meta[pid]["pg_num"]
-        pmap = np.full(old_n, -1, dtype=np.int64)
-        pmap[prev_ps[prow]] = prow
-        cmap = np.full(new_n, -1, dtype=np.int64)
-        cmap[cur_ps[crow]] = crow
         if old_n == new_n:
             op = qp = np.arange(new_n)
             share = np.ones(new_n)
         else:
             op, qp, share = hash_shares(old_n, new_n)
-        pi.append(pmap[op])
-        ci.append(cmap[qp])
+        pi.append(pstart + op)
+        ci.append(cstart + qp)
         sh.append(share)
     if not pi:
         e = np.zeros(0, dtype=np.int64)
@@ -138,52 +153,46 @@ def _flows(prev: _State, cur_map: pd.DataFrame, cur_meta: dict) -> tuple[np.ndar
     return np.concatenate(pi), np.concatenate(ci), np.concatenate(sh)
 
 
-def _per_pg(mapping: pd.DataFrame, meta: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row (is erasure-coded, k) of a mapping."""
-    pids = mapping["pool_id"].to_numpy()
-    ec = np.zeros(len(pids), dtype=bool)
-    k = np.ones(len(pids))
-    for pid, mt in meta.items():
-        sel = pids == pid
-        ec[sel] = mt["ec"]
-        k[sel] = mt["k"]
-    return ec, k
+def _per_pg(parts: Sequence[PoolMapping], meta: dict, key: str) -> np.ndarray:
+    """A pool property (``"ec"``, ``"k"``, ``"min_size"``) repeated for each PG row."""
+    return np.repeat(np.array([meta[p.pool_id][key] for p in parts]), [len(p) for p in parts])
 
 
-def _step_state(prev: _State, snap: Snapshot, mapping: pd.DataFrame) -> tuple[_State, dict[str, Any]]:
+def _step_state(prev: _State, snap: Snapshot, parts: list[PoolMapping]) -> tuple[_State, dict[str, Any]]:
     meta = _pool_meta(snap)
-    pi, ci, sh = _flows(prev, mapping, meta)
-    n = len(mapping)
+    pi, ci, sh = _flows(prev, parts, meta)
+    n = sum(len(p) for p in parts)
     b = np.zeros(n)
     o = np.zeros(n)
     np.add.at(b, ci, prev.bytes[pi] * sh)
     np.add.at(o, ci, prev.objects[pi] * sh)
-    # movement
-    PA, PB = _padded(prev.mapping), _padded(mapping)
-    width = max(PA.shape[1], PB.shape[1])
-    A = np.pad(PA, ((0, 0), (0, width - PA.shape[1])), constant_values=-1)[pi]
-    B = np.pad(PB, ((0, 0), (0, width - PB.shape[1])), constant_values=-1)[ci]
-    ec_pg, k_pg = _per_pg(mapping, meta)
-    ec, k = ec_pg[ci], k_pg[ci]
-    in_b = (B[:, :, None] == A[:, None, :]).any(-1)
-    in_a = (A[:, :, None] == B[:, None, :]).any(-1)
-    new_rep = (B >= 0) & ~in_b
-    gone_rep = (A >= 0) & ~in_a
-    new_ec = (B >= 0) & (B != A)
-    gone_ec = (A >= 0) & (A != B)
-    new = np.where(ec[:, None], new_ec, new_rep)
-    gone = np.where(ec[:, None], gone_ec, gone_rep)
+    state = _state(snap, parts, b, o, meta)
+    # movement: flow f carries prev.bytes[pi[f]] * sh[f] from up set A[f] to up set B[f]
+    width = max(prev.up.shape[1], state.up.shape[1])
+    A = _widen(prev.up, width)[pi]
+    B = _widen(state.up, width)[ci]
+    nf = len(ci)
+    # only flows whose sets differ somewhere can write or drop a copy
+    rows = np.nonzero(_any_cols(A != B))[0]
+    a, b_ = A[rows], B[rows]
+    ec = _per_pg(parts, meta, "ec").astype(bool)[ci[rows]] if n else np.zeros(0, dtype=bool)
+    k = _per_pg(parts, meta, "k").astype(float)[ci] if n else np.zeros(0)
+    in_b = _any_cols(b_[:, :, None] == a[:, None, :], axis=2)
+    in_a = _any_cols(a[:, :, None] == b_[:, None, :], axis=2)
+    new = np.where(ec[:, None], (b_ >= 0) & (b_ != a), (b_ >= 0) & ~in_b)
+    gone = np.where(ec[:, None], (a >= 0) & (a != b_), (a >= 0) & ~in_a)
     fb = prev.bytes[pi] * sh / k
     fo = prev.objects[pi] * sh / k
-    moved_flow = new.any(1) | gone.any(1)
+    moved_flow = _any_cols(new) | _any_cols(gone)
     pg_moved = np.zeros(n, dtype=bool)
-    pg_moved[ci[moved_flow]] = True
+    pg_moved[ci[rows[moved_flow]]] = True
     max_id = int(max(A.max(initial=-1), B.max(initial=-1))) + 1
-    nb = new.sum(1)
-    rows_in = np.repeat(np.arange(len(ci)), nb)
-    osd_in = B[new]
-    rows_out = np.repeat(np.arange(len(ci)), gone.sum(1))
-    osd_out = A[gone]
+    nb = np.zeros(nf, dtype=np.int64)
+    nb[rows] = new.sum(1)
+    rows_in = np.repeat(rows, nb[rows])
+    osd_in = b_[new]
+    rows_out = np.repeat(rows, gone.sum(1))
+    osd_out = a[gone]
     mv = pd.DataFrame({
         "osd_id": np.arange(max_id),
         "pgs_in": np.bincount(osd_in, minlength=max_id),
@@ -193,14 +202,13 @@ def _step_state(prev: _State, snap: Snapshot, mapping: pd.DataFrame) -> tuple[_S
     mv = mv[(mv["pgs_in"] > 0) | (mv["pgs_out"] > 0)].reset_index(drop=True)
     stats = {"pgs_moved": int(pg_moved.sum()), "shards_moved": int(nb.sum()),
              "bytes_moved": int(round(float((fb * nb).sum()))), "objects_moved": int(round(float((fo * nb).sum())))}
-    return _State(snap, mapping, b, o, meta), {"movement": mv, **stats}
+    return state, {"movement": mv, **stats}
 
 
 def _osd_load(state: _State, base: pd.DataFrame | None) -> pd.DataFrame:
-    m = state.mapping
-    U = _padded(m)
-    k = _per_pg(m, state.meta)[1]
-    per = np.repeat((state.bytes / k)[:, None], U.shape[1], axis=1) if len(m) else np.zeros((0, 1))
+    U = state.up
+    k = _per_pg(state.parts, state.meta, "k").astype(float)
+    per = np.repeat((state.bytes / k)[:, None], U.shape[1], axis=1) if len(U) else np.zeros((0, 1))
     ok = U >= 0
     osds = state.snap.osds
     ids = osds["osd_id"].astype(int).to_numpy()
@@ -279,11 +287,11 @@ def _max_avail(state: _State, load: pd.DataFrame, full_ratio: float) -> dict[int
 
 def _failure_rows(prev: _State, failed: list[int], step: int) -> pd.DataFrame:
     m = prev.mapping
-    U = _padded(m)
+    U = prev.up
     have = (U >= 0).sum(1)
     lost = np.isin(U, np.array(failed, dtype=np.int64)).sum(1)
-    ms = np.array([prev.meta[int(p)]["min_size"] for p in m["pool_id"]], dtype=np.int64)
-    k = np.array([prev.meta[int(p)]["k"] for p in m["pool_id"]], dtype=float)
+    ms = _per_pg(prev.parts, prev.meta, "min_size").astype(np.int64)
+    k = _per_pg(prev.parts, prev.meta, "k").astype(float)
     sel = lost > 0
     return pd.DataFrame({
         "step": step, "pgid": m["pgid"].to_numpy()[sel], "copies_lost": lost[sel],
@@ -291,15 +299,21 @@ def _failure_rows(prev: _State, failed: list[int], step: int) -> pd.DataFrame:
         "bytes": (prev.bytes * lost / k)[sel].round().astype(np.int64)})
 
 
-def _expand(snap: Snapshot, changes: Sequence[Any], stepwise: bool, misplaced: Any) -> list[tuple[str, Any]]:
-    """(label, change-or-callable) per step; stepwise pg changes become explicit pool states."""
+def _expand(snap: Snapshot, changes: Sequence[Any], stepwise: bool, misplaced: Any,
+            assume_clean: bool = False) -> list[tuple[str, Any]]:
+    """(label, change-or-callable) per step; stepwise pg changes become explicit pool states.
+
+    The capture's PG states (degraded, inactive, unknown, creating, misplaced) gate the mgr only in the
+    first change: every step after it starts from a recovered cluster.  Upmaps the mgr removes before a
+    merge become a step of their own.
+    """
     out: list[tuple[str, Any]] = []
     cur = snap
-    for ch in changes:
+    for n, ch in enumerate(changes):
         if stepwise and isinstance(ch, (SetPgNum, SetPgpNum)):
             from ..pgnum import pool_pgp_num_steps
 
-            kw: dict[str, Any] = {}
+            kw: dict[str, Any] = {"cluster": "capture" if n == 0 and not assume_clean else None}
             if misplaced is not None:
                 kw["misplaced_fn"] = misplaced
             if isinstance(ch, SetPgNum):
@@ -309,8 +323,13 @@ def _expand(snap: Snapshot, changes: Sequence[Any], stepwise: bool, misplaced: A
             name = ch.pool
             for rec in seq.iloc[1:].to_dict("records"):
                 pg, pgp = int(rec["pg_num"]), int(rec["pgp_num"])
+                if rec["upmaps_removed"]:
+                    rm = RemovePgUpmaps(tuple(rec["upmaps_removed"]))
+                    out.append((f"{ch.describe()}: the mgr removes the upmaps of {', '.join(rm.pgids)} "
+                                "(merge participants)", rm))
+                    cur = rm.apply(cur)
                 st = _PoolState(name, pg, pgp)
-                out.append((f"{ch.describe()}: pg_num {pg} pgp_num {pgp}", st))
+                out.append((mgr_tick_label(ch.describe(), rec), st))
                 cur = st.apply(cur)
         else:
             out.append((ch.describe(), ch))
@@ -366,25 +385,38 @@ def _commands(snap: Snapshot, changes: Sequence[Any]) -> list[str]:
 _POOL_CHANGES = (SetPgNum, SetPgpNum, _PoolState, SetPoolSize, SetPoolRule, CreatePool, DeletePool)
 
 
-def _remap(prev: pd.DataFrame, cur: Snapshot, nxt: Snapshot, ch: Any) -> pd.DataFrame:
+def _remap(prev: list[PoolMapping], cur: Snapshot, nxt: Snapshot, ch: Any) -> list[PoolMapping]:
     """Placement after ``ch``: only the pools a pool-level change touched are recomputed."""
-    from ..placement import map_pgs
+    from ..placement import map_pool_arrays
 
     if not isinstance(ch, _POOL_CHANGES):
-        return map_pgs(nxt)
+        return map_pool_arrays(nxt, reuse=True)
     before = {int(p) for p in cur.pools["pool_id"]}
     after = {int(p) for p in nxt.pools["pool_id"]}
     touched = set() if isinstance(ch, DeletePool) else (after - before)
     if not isinstance(ch, (CreatePool, DeletePool)):
         touched.add(int(nxt.pools.at[_pool_index(nxt, ch.pool), "pool_id"]))
-    keep = prev[prev["pool_id"].isin(sorted(after - touched))]
-    parts = [keep] + ([map_pgs(nxt, sorted(touched))] if touched else [])
-    out = pd.concat(parts, ignore_index=True)
-    return out.sort_values(["pool_id", "ps"], kind="stable", ignore_index=True)
+    keep = [p for p in prev if p.pool_id in after - touched]
+    new = map_pool_arrays(nxt, sorted(touched), reuse=True) if touched else []
+    return sorted(keep + new, key=lambda p: p.pool_id)
+
+
+def _health_counts(st: _State) -> tuple[int, int, pd.Series | None]:
+    """(PGs, Σ up-set sizes, PGs per OSD over up ∪ acting) of a state, from its arrays."""
+    from ..analysis import _pgs_per_osd_arrays
+
+    n = len(st.up)
+    if n == 0:
+        return 0, 0, None
+    sum_up = int(sum(int(p.lengths("up").sum()) for p in st.parts))
+    if all(p.acting_equals_up() for p in st.parts):
+        return n, sum_up, _pgs_per_osd_arrays(st.up)
+    return n, sum_up, _pgs_per_osd_arrays(st.up, _up_matrix(st.parts, "acting"))
 
 
 def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, misplaced: Any = None,
-             progress: Callable[[int, int, str], None] | None = None, checks: bool = True) -> Plan:
+             progress: Callable[[int, int, str], None] | None = None, checks: bool = True,
+             assume_clean: bool = False) -> Plan:
     """Apply ``changes`` to ``snap`` and report placement, movement, load and health per step.
 
     Parameters
@@ -400,22 +432,35 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
         completes before the next).
     progress : callable, optional
         Called as ``progress(step, total, label)`` after each step.
+    assume_clean : bool
+        With ``stepwise``: ignore the capture's PG states (inactive, degraded, unknown, creating,
+        misplaced) and start the mgr's stepping as if every PG were active+clean.  By default a capture
+        taken mid-recovery makes the first pgp_num decision a wait (see :func:`pgtools.pgnum.pgp_num_steps`).
     checks : bool
-        Run :func:`pgtools.analysis.health` on every step (the PG-count checks; at 32k PGs this costs
-        about 0.5 s a step).  Fullness, failure and ``check_pg_num`` findings are always reported.
+        Run the PG-count checks of :func:`pgtools.analysis.health` on every step (counted on the placement
+        arrays: a few milliseconds at 32k PGs).  Fullness, failure and ``check_pg_num`` findings are always
+        reported.
 
     Returns
     -------
     Plan
-    """
-    from ..analysis import check_pg_num, health
-    from ..placement import map_pgs
 
-    plan_steps = _expand(snap, list(changes), stepwise, misplaced)
+    Notes
+    -----
+    Placement goes through :func:`pgtools.placement.map_pool_arrays` with ``reuse=True``: a pool whose
+    placement inputs equal those of a recent call (same CRUSH map object, pool, OSD states and weights,
+    upmap/temp entries) is not mapped again, so every what-if after the first on a loaded snapshot
+    recomputes only the changed state.  Movement, load and health are computed on the placement arrays.
+    """
+    from ..analysis import _health_findings, check_pg_num
+    from ..placement import map_pool_arrays, mapping_frame
+
+    plan_steps = _expand(snap, list(changes), stepwise, misplaced, assume_clean)
     total = len(plan_steps) + 1
-    m0 = map_pgs(snap)
+    parts0 = map_pool_arrays(snap, reuse=True)
+    m0 = mapping_frame(parts0)
     b0, o0 = _initial_data(snap, m0)
-    state = _State(snap, m0, b0, o0, _pool_meta(snap))
+    state = _State(snap, parts0, m0, b0, o0, _pool_meta(snap), _up_matrix(parts0))
     step_snap = _with_pgs(snap, m0, b0, o0)
     rows, moves, loads, healths, pools_rows, fails, mappings, snaps = [], [], [], [], [], [], [], []
     ratios = _ratios(snap)
@@ -429,7 +474,11 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
         ld = load[load["exists"]]
         loads.append(pd.DataFrame({"step": i, "osd_id": ld["osd_id"], "pgs": ld["pgs"], "bytes": ld["bytes"],
                                    "utilization": ld["utilization"]}))
-        findings = [(f.code, f.severity, f.summary) for f in health(ssnap)] if checks else []
+        findings = []
+        if checks:
+            num_pgs, sum_up, per_osd = _health_counts(st)
+            findings = [(f.code, f.severity, f.summary) for f in _health_findings(
+                ssnap, num_pgs=num_pgs, sum_up_sizes=sum_up, per_osd=per_osd)]
         findings += extra
         findings += _fullness_findings(ld, ratios)
         for code, sev, summ in findings:
@@ -469,8 +518,8 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
                 if f is not None:
                     extra.append((f.code, f.severity, f.summary))
         nxt = ch.apply(cur)
-        mp = _remap(state.mapping, cur, nxt, ch) if i > 1 else map_pgs(nxt)
-        new_state, stats = _step_state(state, nxt, mp)
+        parts = _remap(state.parts, cur, nxt, ch) if i > 1 else map_pool_arrays(nxt, reuse=True)
+        new_state, stats = _step_state(state, nxt, parts)
         if isinstance(ch, Fail):
             fr = _failure_rows(state, ch.osds(cur), i)
             fails.append(fr)
@@ -482,7 +531,7 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
             if len(fr):
                 extra.append(("PG_DEGRADED", "HEALTH_WARN",
                               f"Degraded data redundancy: {len(fr)} pgs degraded until recovery"))
-        ssnap = _with_pgs(nxt, mp, new_state.bytes, new_state.objects)
+        ssnap = _with_pgs(nxt, new_state.mapping, new_state.bytes, new_state.objects)
         new_state.snap = ssnap
         record(i, label, new_state, ssnap, stats, extra)
         state = new_state
