@@ -346,7 +346,7 @@ FailOpt = Annotated[Optional[list[str]], typer.Option("--fail", help="host=NAME,
 AddHostOpt = Annotated[Optional[list[str]], typer.Option("--add-host", help="NAME:COUNT:WEIGHT[:CLASS]: a new host with COUNT OSDs.")]  # noqa: UP045
 
 
-def _run_plan(snap, changes: list, stepwise: bool, checks: bool = True):
+def _run_plan(snap, changes: list, stepwise: bool, checks: bool = True, assume_clean: bool = False):
     from rich.console import Console
     from rich.progress import Progress
 
@@ -358,7 +358,7 @@ def _run_plan(snap, changes: list, stepwise: bool, checks: bool = True):
         def step(i: int, n: int, label: str) -> None:
             prog.update(task, completed=i, total=n, description=label[:60])
 
-        return simulate(snap, changes, stepwise=stepwise, progress=step, checks=checks)
+        return simulate(snap, changes, stepwise=stepwise, progress=step, checks=checks, assume_clean=assume_clean)
 
 
 @app.command()
@@ -373,6 +373,7 @@ def whatif(
     add_host: AddHostOpt = None,
     change: ChangeOpt = None,
     stepwise: Annotated[bool, typer.Option("--stepwise", help="Follow the mgr: pg_num jumps, pgp_num steps under target_max_misplaced_ratio.")] = False,
+    assume_clean: Annotated[bool, typer.Option("--assume-clean", help="With --stepwise: ignore degraded/inactive/unknown/misplaced PGs in the capture (the mgr would first wait for them).")] = False,
     fmt: Annotated[PlanFormat, typer.Option("--format", help="table (text), json (the documented contract) or csv.")] = PlanFormat.table,
 ) -> None:
     """Simulate changes on a capture and report movement, PGs per OSD and health at every step.
@@ -394,7 +395,7 @@ def whatif(
     if not changes:
         raise typer.BadParameter("give at least one change (--pg-num, --crush-weight, --out, --fail, ...)")
     snap = _load(capture)
-    plan = _run_plan(snap, changes, stepwise)
+    plan = _run_plan(snap, changes, stepwise, assume_clean=assume_clean)
     if fmt is PlanFormat.json:
         _out(plan_json(plan) + "\n")
     elif fmt is PlanFormat.csv:
@@ -546,7 +547,7 @@ class MapFormat(str, Enum):
     stats = "stats"
 
 
-CrushOpt = Annotated[Optional[Path], typer.Option("--crush", help="`ceph osd crush dump -f json` (or crushtool text).")]  # noqa: UP045
+CrushOpt = Annotated[Optional[Path], typer.Option("--crush", help="`ceph osd crush dump -f json`, crushtool text, or the binary map (ceph osd getcrushmap -o).")]  # noqa: UP045
 CaptureArg = Annotated[Optional[list[Path]], typer.Argument(help="Capture folder or files (instead of / besides --osd-dump and --crush).", show_default=False)]  # noqa: UP045
 
 
@@ -564,7 +565,7 @@ def _load_map(capture: list[Path] | None, osd_dump: Path | None, crush: Path | N
 
 @app.command("crush-test")
 def crush_test(
-    crush: Annotated[Path, typer.Option("--crush", help="`ceph osd crush dump -f json`, or crushtool's text map (crushtool -d).")],
+    crush: Annotated[Path, typer.Option("--crush", help="`ceph osd crush dump -f json`, crushtool's text map (crushtool -d), or the binary map (ceph osd getcrushmap -o, crushtool -c -o).")],
     rule: Annotated[int, typer.Option("--rule", help="Rule id.")] = 0,
     num_rep: Annotated[int, typer.Option("--num-rep", help="Number of replicas (result size).")] = 3,
     min_x: Annotated[int, typer.Option("--min-x", help="First input value.")] = 0,
@@ -577,6 +578,7 @@ def crush_test(
     Lines read `CRUSH rule R x X [a,b,c]`, so the output diffs cleanly against crushtool's.
 
     Example:  pgtools crush-test --crush crush_dump.json --rule 0 --num-rep 3 --max-x 9
+              pgtools crush-test --crush crush.bin --rule 0 --num-rep 3 --max-x 9   (ceph osd getcrushmap -o crush.bin)
     """
     from .crush import crushtool_test
 
@@ -720,16 +722,17 @@ def autoscale(
 @app.command()
 def pgcalc(
     osds: Annotated[int, typer.Option("--osds", help="Number of OSDs.")],
-    preset: Annotated[str, typer.Option(help="Pool layout: openstack, openstack_rgw, rgw, cephfs, rbd.")] = "openstack",
-    target_per_osd: Annotated[int, typer.Option("--target-per-osd", help="Target PGs per OSD: 100 (no growth), 200 (up to 2x), 300.")] = 100,
+    preset: Annotated[str, typer.Option(help="Use case, as in the calculator: all_in_one, openstack, openstack_rgw, rgw, openstack_rgw_infernalis, rgw_infernalis, rbd; and cephfs (pgtools' own).")] = "openstack",
+    target_per_osd: Annotated[int, typer.Option("--target-per-osd", help="Target PGs per OSD: 100 (OSD count not expected to grow), 200 (may double).")] = 100,
     size: Annotated[int, typer.Option(help="Replicas (k+m for EC).")] = 3,
+    script: Annotated[bool, typer.Option("--script", help="Round like the calculator's script (floor, power-of-two minimum) instead of its written rules.")] = False,
     fmt: Annotated[FrameFormat, typer.Option("--format", help="Output format.")] = FrameFormat.text,
 ) -> None:
     """PGCalc: pg_num per pool from target PGs per OSD and each pool's share of the data, steps shown."""
     from . import _format
     from .pgcalc import pgcalc_preset
 
-    df = pgcalc_preset(preset, osds, target_per_osd=target_per_osd, size=size)
+    df = pgcalc_preset(preset, osds, target_per_osd=target_per_osd, size=size, script=script)
     if fmt is FrameFormat.csv:
         _out(df.to_csv(index=False))
     elif fmt is FrameFormat.json:

@@ -18,7 +18,8 @@ merge source / target
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,9 @@ __all__ = [
     "seed_change_misplaced",
     "pgp_num_steps",
     "pool_pgp_num_steps",
+    "ClusterState",
+    "cluster_state",
+    "pool_upmaps",
     "MON_OSD_MAX_CREATING_PGS",
     "TARGET_MAX_MISPLACED_RATIO",
 ]
@@ -345,7 +349,208 @@ def seed_change_misplaced(pool_objects: int, cluster_objects: int | None = None,
 
 # --------------------------------------------------------------------------------------------- stepping
 _STEP_COLUMNS = ["tick", "pg_num", "pgp_num", "pg_num_pending", "pg_num_target", "pgp_num_target", "action",
-                 "misplaced_ratio", "estmax", "reason"]
+                 "misplaced_ratio", "estmax", "reason", "deferred_by", "upmaps_removed"]
+
+#: ``deferred_by`` codes that come from the first tick's PG map (``cluster``): once one has made the mgr
+#: wait, that map is taken as recovered.
+_VIEW_GATES = frozenset({"creating_pgs", "pool_creating", "pool_not_active", "merge_no_state", "merge_not_clean",
+                         "merge_acting", "recovery"})
+
+
+
+
+def _has_flags(state: str, *flags: str) -> bool:
+    toks = set(str(state).split("+"))
+    return all(f in toks for f in flags)
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    """What ``DaemonServer::adjust_pgs`` reads from the mgr's PG map, seen from one pool.
+
+    Build it from a capture with :func:`cluster_state`, or by hand (counts and ratios).  The default is a
+    clean cluster: every PG active+clean, nothing degraded or misplaced.
+
+    Attributes
+    ----------
+    num_pgs : int
+        PGs in the PG map (every pool).
+    inactive : int
+        PGs neither active nor unknown (Ceph's ``num_pg - num_pg_active - num_pg_unknown``): peering,
+        peered, down, incomplete, creating+peering, ...
+    unknown : int
+        PGs in state ``unknown`` (state 0: no OSD has reported them).
+    creating : int
+        PGs with the ``creating`` flag.  ``creating + unknown`` counts against
+        ``mon_osd_max_creating_pgs``.
+    degraded : int
+        PGs with the ``degraded`` flag (named in messages).
+    degraded_ratio : float or None
+        Degraded object copies / object copies (``PGMapDigest::get_recovery_stats``): the value the mgr
+        tests (``> 0`` defers pgp_num).  None when the capture has no per-PG degraded counts; then
+        ``degraded > 0`` stands in for it.  A degraded PG without objects (e.g. an empty undersized
+        PG) has ratio 0 and does not defer anything, as in Ceph.
+    misplaced_ratio : float or None
+        Misplaced object copies / object copies; None when unknown (taken as 0).
+    pool_not_active : int or None
+        PGs of the pool being changed that are neither active nor peered (a split waits until there
+        are none); None when the capture has no PG of that pool (not checked).
+    pool_creating : bool
+        The pool still has ``FLAG_CREATING``: the mgr leaves its pg_num alone.
+    pg_states : mapping of int to str, optional
+        The pool's PG states by ps (merge source and target must be active+clean); None: not checked.
+    pg_acting : mapping of int to tuple, optional
+        The pool's acting sets by ps (merge source and target must have the same one).
+    """
+
+    num_pgs: int = 0
+    inactive: int = 0
+    unknown: int = 0
+    creating: int = 0
+    degraded: int = 0
+    degraded_ratio: float | None = None
+    misplaced_ratio: float | None = None
+    pool_not_active: int | None = None
+    pool_creating: bool = False
+    pg_states: Mapping[int, str] | None = field(default=None, repr=False)
+    pg_acting: Mapping[int, tuple] | None = field(default=None, repr=False)
+
+    @property
+    def degraded_objects(self) -> bool:
+        """True when the mgr's ``degraded_ratio`` is above 0."""
+        if self.degraded_ratio is not None:
+            return self.degraded_ratio > 0
+        return self.degraded > 0
+
+    @property
+    def defers_pgp(self) -> bool:
+        """True when pgp_num changes are deferred: any PG inactive or unknown, or objects degraded."""
+        return self.inactive > 0 or self.unknown > 0 or self.degraded_objects
+
+    def summary(self) -> str:
+        """Why pgp_num changes are deferred, e.g. ``"12 PGs degraded (0.41 % of object copies)"``."""
+        parts = []
+        if self.inactive:
+            parts.append(f"{self.inactive} PGs inactive")
+        if self.degraded_objects:
+            ratio = "" if self.degraded_ratio is None else f" ({self.degraded_ratio:.2%} of object copies)"
+            parts.append(f"{self.degraded} PGs degraded{ratio}" if self.degraded else f"degraded objects{ratio}")
+        if self.unknown:
+            parts.append(f"{self.unknown} PGs unknown")
+        return ", ".join(parts) or "nothing inactive, degraded or unknown"
+
+
+def cluster_state(snap: Any, pool: int | str | None = None) -> ClusterState | None:
+    """The PG-map facts ``adjust_pgs`` gates on, read from a capture's ``pg dump``.
+
+    Parameters
+    ----------
+    snap : Snapshot
+        Needs ``pgs`` with a ``state`` column; ``objects``, ``degraded`` and ``misplaced`` (object
+        counts, as ``pg dump`` prints them) give the ratios; ``pools`` gives sizes and flags.
+    pool : int or str, optional
+        The pool being changed (id or name): fills the per-pool fields.
+
+    Returns
+    -------
+    ClusterState or None
+        None when the capture has no PG states (nothing to gate on: a clean cluster is assumed).
+
+    Notes
+    -----
+    ``num_object_copies`` is taken as ``objects × size`` per PG (``size`` = replicas, or k+m).
+    """
+    pgs = getattr(snap, "pgs", None)
+    if pgs is None or len(pgs) == 0 or "state" not in pgs.columns:
+        return None
+    states = pgs["state"].fillna("unknown").astype(str).str.strip()
+    codes, uniq = pd.factorize(states)  # a few distinct states among many PGs: test each once
+
+    def _flag(flag: str) -> np.ndarray:
+        return np.array([_has_flags(s, flag) for s in uniq], dtype=bool)[codes]
+
+    unknown = np.array([s in ("unknown", "") for s in uniq], dtype=bool)[codes]
+    active = _flag("active")
+    creating = _flag("creating")
+    degraded = _flag("degraded")
+    pools = getattr(snap, "pools", None)
+    sizes = pd.Series(dtype=float)
+    if pools is not None and len(pools) and "size" in pools.columns:
+        sizes = pd.Series(pd.to_numeric(pools["size"], errors="coerce").to_numpy(float),
+                          index=pools["pool_id"].astype("int64").to_numpy())
+    size = pgs["pool_id"].astype("int64").map(sizes).fillna(1.0).to_numpy(float)
+
+    def _col(name: str) -> np.ndarray | None:
+        if name not in pgs.columns:
+            return None
+        v = pd.to_numeric(pgs[name], errors="coerce")
+        return None if v.isna().all() else v.fillna(0).to_numpy(float)
+
+    objects = _col("objects")
+    copies = float((objects * size).sum()) if objects is not None else 0.0
+
+    def _ratio(name: str) -> float | None:
+        v = _col(name)
+        if v is None or objects is None:
+            return None
+        total = float(v.sum())
+        return total / copies if total > 0 and copies > 0 else 0.0
+
+    kw: dict[str, Any] = {}
+    if pool is not None:
+        pid = _pool_id(snap, pool)
+        sel = (pgs["pool_id"].astype("int64") == pid).to_numpy()
+        if sel.any():
+            peered = _flag("peered")
+            kw["pool_not_active"] = int((~(active | peered))[sel].sum())
+            ps = pgs["ps"].astype("int64").to_numpy()[sel]
+            kw["pg_states"] = dict(zip(ps.tolist(), states.to_numpy()[sel].tolist(), strict=True))
+            if "acting" in pgs.columns:
+                kw["pg_acting"] = dict(zip(ps.tolist(), [tuple(a) if isinstance(a, (tuple, list)) else ()
+                                                          for a in pgs["acting"].to_numpy()[sel]], strict=True))
+        if pools is not None and "flags_names" in pools.columns:
+            row = pools[pools["pool_id"].astype("int64") == pid]
+            if len(row):
+                kw["pool_creating"] = "creating" in str(row["flags_names"].iloc[0]).split(",")
+    return ClusterState(
+        num_pgs=int(len(pgs)), inactive=int((~active & ~unknown).sum()), unknown=int(unknown.sum()),
+        creating=int(creating.sum()), degraded=int(degraded.sum()), degraded_ratio=_ratio("degraded"),
+        misplaced_ratio=_ratio("misplaced"), **kw)
+
+
+def _pool_id(snap: Any, pool: int | str) -> int:
+    pools = snap.pools
+    if isinstance(pool, str) and "pool" in pools.columns and (pools["pool"] == pool).any():
+        return int(pools.loc[pools["pool"] == pool, "pool_id"].iloc[0])
+    try:
+        pid = int(pool)
+    except (TypeError, ValueError):
+        raise KeyError(f"no pool {pool!r} in the snapshot") from None
+    if not (pools["pool_id"].astype("int64") == pid).any():
+        raise KeyError(f"no pool {pool!r} in the snapshot")
+    return pid
+
+
+def pool_upmaps(snap: Any, pool: int | str) -> list[int]:
+    """The PGs (ps) of a pool that have a ``pg_upmap`` or ``pg_upmap_items`` entry in the capture's OSDMap.
+
+    Returns
+    -------
+    list of int
+        Sorted ps values.
+    """
+    pid = _pool_id(snap, pool)
+    om = getattr(snap, "osdmap", None) or {}
+    out = set()
+    for key in ("pg_upmap", "pg_upmap_items"):
+        for pgid in om.get(key) or {}:
+            p, _, s = str(pgid).partition(".")
+            try:
+                if int(p) == pid:
+                    out.add(int(s, 16))
+            except ValueError:
+                continue
+    return sorted(out)
 
 
 def _get(state: Mapping[str, Any] | pd.Series, key: str, default: Any = None) -> Any:
@@ -370,30 +575,48 @@ def pgp_num_steps(
     objects: int | None = None,
     max_creating_pgs: int = MON_OSD_MAX_CREATING_PGS,
     aggressive: bool = False,
+    cluster: ClusterState | None = None,
+    upmaps: Iterable[int] = (),
     max_ticks: int = 100_000,
 ) -> pd.DataFrame:
     """The sequence of (pg_num, pgp_num) states the mgr walks through to reach a pool's targets.
 
     Models ``DaemonServer::adjust_pgs`` (Pacific) tick by tick for one pool:
 
-    * **split** (``pg_num_target > pg_num``): pg_num jumps by ``min(left, target - pg_num)``, with
-      ``left = max_creating_pgs`` (the new PGs are assumed created by the next tick);
-    * **merge** (``pg_num_target < pg_num``): one PG per tick, only once ``pgp_num < pg_num``; the
-      merge is ordered by setting ``pg_num_pending = pg_num - 1`` and is assumed complete (pg_num
-      drops) by the end of the tick.  No pgp_num change in a tick that orders a merge;
+    * **creating PGs**: when PGs that are creating or unknown number ``max_creating_pgs`` or more, the
+      mgr changes nothing in that tick; otherwise ``left = max_creating_pgs - (creating + unknown)``;
+    * **split** (``pg_num_target > pg_num``): only when every PG of the pool is active or peered;
+      pg_num jumps by ``min(left, target - pg_num)`` (the new PGs are assumed created by the next tick);
+    * **merge** (``pg_num_target < pg_num``): one PG per tick, only once ``pgp_num < pg_num``, the
+      previous merge is done (``pg_num_pending == pg_num``), neither the source ``N - 1`` nor the target
+      ``parent(N - 1)`` has an upmap (the mgr then removes those upmaps itself: ``osd rm-pg-upmap`` and
+      ``osd rm-pg-upmap-items``; the merge follows in a later tick), both are active+clean and their
+      acting sets are equal.  The merge is ordered by setting ``pg_num_pending = pg_num - 1`` and is
+      assumed complete (pg_num drops) by the end of the tick.  No pgp_num change in a tick that
+      orders a merge;
     * **pgp_num** moves towards ``min(pg_num_pending, pgp_num_target)``: an increase waits while
-      ``pgp_num == pg_num``; nothing moves while the misplaced ratio exceeds ``max_misplaced``; a
-      nearly empty pool (``objects <= pgp_num_target``) jumps on increases; otherwise the step is
+      ``pgp_num == pg_num``; nothing moves while any PG is inactive, degraded or unknown (cluster-wide),
+      nor while the misplaced ratio exceeds ``max_misplaced``; a nearly empty pool
+      (``objects <= pgp_num_target``) jumps on increases; otherwise the step is
       ``estmax = max(int(pg_num * room), 1)`` with
       ``room = min(max_misplaced - misplaced_ratio, max_misplaced / 2)``; while merging with pgp_num
       tracking pg_num, pgp_num stays within ``max(8, int(pg_num * max_misplaced))`` of pg_num.
+
+    Time model: ``cluster`` is the PG map the mgr sees at the first tick (e.g. a capture taken
+    mid-recovery).  It holds until the first tick in which it made the mgr wait (a deferred pgp_num
+    change, split or merge, or a tick skipped for creating PGs), limited a split (creating PGs) or in
+    which a pgp_num decision was taken with it; that wait stands for "until recovery completes".  After it, and in every
+    tick without ``cluster``, each step is taken once the previous step's data movement has completed:
+    misplaced back to 0 (unless ``misplaced_fn`` says otherwise), nothing degraded, inactive or
+    creating, every PG active+clean.  Upmaps (``upmaps``) are not transient: they stay until the mgr
+    removes them at a merge that involves their PG.
 
     Parameters
     ----------
     pool_state : mapping or Series
         ``pg_num`` and ``pgp_num`` (required); ``pg_num_target``, ``pgp_num_target``,
-        ``pg_num_pending`` (default to the current values), ``objects`` (optional).  A row of
-        ``snap.pools`` works.
+        ``pg_num_pending`` (default to the current values), ``objects``, ``pool_id`` (optional; PGs are
+        then named ``<pool>.<ps>`` in messages).  A row of ``snap.pools`` works.
     target_pgp_num : int, optional
         ``ceph osd pool set <pool> pgp_num N``: sets pgp_num_target (must not exceed pg_num_target).
         A pgp_num_target left above a lowered pg_num_target is harmless: the mgr aims pgp_num at
@@ -406,8 +629,8 @@ def pgp_num_steps(
         The cluster's misplaced ratio seen at the start of each tick.  Called with a dict of the
         current state (``tick, pg_num, pgp_num, pg_num_pending, prev_pg_num, prev_pgp_num``, where
         ``prev_*`` are the values before the last change).  A float is used as a constant.  Default:
-        0.0, i.e. the previous step's data movement has completed, which is how the mgr proceeds
-        once recovery catches up.
+        ``cluster.misplaced_ratio`` while ``cluster`` holds, then 0.0 (the previous step's data
+        movement has completed, which is how the mgr proceeds once recovery catches up).
     max_misplaced : float
         ``target_max_misplaced_ratio`` (default 0.05).
     objects : int, optional
@@ -416,7 +639,12 @@ def pgp_num_steps(
     max_creating_pgs : int
         ``mon_osd_max_creating_pgs`` (default 1024).
     aggressive : bool
-        ``mgr_debug_aggressive_pg_num_changes``: pgp_num jumps straight to its target.
+        ``mgr_debug_aggressive_pg_num_changes``: pgp_num jumps straight to its target and ignores
+        inactive, degraded, unknown and misplaced PGs.
+    cluster : ClusterState, optional
+        The PG map at the first tick (:func:`cluster_state` reads it from a capture).  Default: clean.
+    upmaps : iterable of int
+        ps of the pool's PGs that have ``pg_upmap`` / ``pg_upmap_items`` entries (:func:`pool_upmaps`).
     max_ticks : int
         Give up (raise) after this many ticks.
 
@@ -425,9 +653,13 @@ def pgp_num_steps(
     DataFrame
         One row for the initial state (tick 0, action ``"start"``) and one per tick in which something
         changed or was deferred: ``tick, pg_num, pgp_num, pg_num_pending, pg_num_target,
-        pgp_num_target, action`` (``split``, ``merge``, ``pgp``, ``split+pgp``, ``wait``),
-        ``misplaced_ratio`` (seen at that tick), ``estmax`` (the pgp step bound used, 0 for a jump or
-        no pgp change) and ``reason``.  Values are the state *after* the tick.
+        pgp_num_target, action`` (``split``, ``merge``, ``pgp``, ``rm-upmap``, combined with ``+``, or
+        ``wait``), ``misplaced_ratio`` (seen at that tick), ``estmax`` (the pgp step bound used, 0 for a
+        jump or no pgp change), ``reason`` (what the mgr decided, in its own terms), ``deferred_by``
+        (comma-separated: ``creating_pgs``, ``pool_creating``, ``pool_not_active``, ``merge_upmap``,
+        ``merge_no_state``, ``merge_not_clean``, ``merge_acting``, ``recovery`` (inactive, degraded or
+        unknown PGs), ``misplaced``; empty when nothing was held back) and ``upmaps_removed`` (tuple of
+        the PGs whose upmaps the mgr removed that tick).  Values are the state *after* the tick.
 
     Raises
     ------
@@ -443,12 +675,18 @@ def pgp_num_steps(
     >>> steps = pgp_num_steps({"pg_num": 32, "pgp_num": 32}, target_pg_num=128, objects=3000)
     >>> steps.pgp_num.tolist()[:5]
     [32, 32, 35, 38, 41]
+    >>> degraded = ClusterState(num_pgs=96, degraded=3, degraded_ratio=0.01)
+    >>> steps = pgp_num_steps({"pg_num": 32, "pgp_num": 32}, target_pg_num=128, objects=3000,
+    ...                       cluster=degraded)
+    >>> steps.action.tolist()[:4], steps.reason[2]
+    (['start', 'split', 'wait', 'pgp'], '3 PGs degraded (1.00% of object copies): pgp_num deferred')
     """
     pg_num = _check_pg_num(_get(pool_state, "pg_num"), "pg_num")
     pgp_num = _check_pg_num(_get(pool_state, "pgp_num", pg_num), "pgp_num")
     pg_target = _check_pg_num(_get(pool_state, "pg_num_target", pg_num), "pg_num_target")
     pgp_target = _check_pg_num(_get(pool_state, "pgp_num_target", pgp_num), "pgp_num_target")
     pending = _check_pg_num(_get(pool_state, "pg_num_pending", pg_num), "pg_num_pending")
+    pool_id = _get(pool_state, "pool_id", None)
     if objects is None:
         objects = _get(pool_state, "objects", None)
     n_objects = None if objects is None else int(objects)
@@ -467,20 +705,27 @@ def pgp_num_steps(
             raise ValueError(f"pgp_num target {pgp_target} exceeds pg_num target {pg_target}")
     if not 0.0 <= max_misplaced <= 1.0:
         raise ValueError(f"max_misplaced must be within [0, 1], not {max_misplaced}")
+    if cluster is not None and not isinstance(cluster, ClusterState):
+        raise TypeError(f"cluster must be a ClusterState, not {type(cluster).__name__}")
     max_create = max(1, int(max_creating_pgs))
+    given_fn: Callable[[dict], float] | None
     if misplaced_fn is None:
-        def _misplaced(_: dict) -> float:
-            return 0.0
+        given_fn = None
     elif callable(misplaced_fn):
-        _misplaced = misplaced_fn
+        given_fn = misplaced_fn
     else:
         const = float(misplaced_fn)
 
-        def _misplaced(_: dict) -> float:
+        def given_fn(_: dict) -> float:
             return const
 
+    def name(ps: int) -> str:
+        return f"{int(pool_id)}.{ps:x}" if pool_id is not None else f"{ps:x}"
+
+    upmapped = {int(x) for x in upmaps}
+    view = cluster  # the first tick's PG map, until it has made the mgr wait (see the time model)
     rows: list[list[Any]] = [[0, pg_num, pgp_num, pending, pg_target, pgp_target, "start", float("nan"), 0,
-                              "initial state"]]
+                              "initial state", "", ()]]
     prev_pg, prev_pgp = pg_num, pgp_num
     tick = 0
     while True:
@@ -488,7 +733,7 @@ def pgp_num_steps(
             tick += 1
             prev_pg, prev_pgp = pg_num, pgp_num
             rows.append([tick, pending, pgp_num, pending, pg_target, pgp_target, "merge", 0.0, 0,
-                         f"pending merge {pg_num} -> {pending} completes"])
+                         f"pending merge {pg_num} -> {pending} completes", "", ()])
             pg_num = pending
         done = (pg_num == pg_target and pending == pg_num and pgp_num == min(pending, pgp_target))
         if done:
@@ -497,46 +742,114 @@ def pgp_num_steps(
         if tick > max_ticks:
             raise PgtoolsError(f"pg_num/pgp_num did not reach their targets within {max_ticks} ticks "
                                f"(at pg_num {pg_num}, pgp_num {pgp_num})")
-        misplaced = float(_misplaced({"tick": tick, "pg_num": pg_num, "pgp_num": pgp_num,
-                                      "pg_num_pending": pending, "prev_pg_num": prev_pg,
-                                      "prev_pgp_num": prev_pgp}))
+        state = {"tick": tick, "pg_num": pg_num, "pgp_num": pgp_num, "pg_num_pending": pending,
+                 "prev_pg_num": prev_pg, "prev_pgp_num": prev_pgp}
+        if given_fn is not None:
+            misplaced = float(given_fn(state))
+        elif view is not None and view.misplaced_ratio is not None:
+            misplaced = float(view.misplaced_ratio)
+        else:
+            misplaced = 0.0
         new_pg, new_pending, new_pgp = pg_num, pending, pgp_num
         actions: list[str] = []
         reasons: list[str] = []
+        deferred: list[str] = []
+        removed: list[int] = []
         estmax_used = 0
         skip_pgp = False
+        view_used = False  # the first tick's PG map changed what the mgr did (see the time model)
+        left = max_create
+        if view is not None:
+            busy = view.creating + view.unknown
+            if busy >= max_create:
+                deferred.append("creating_pgs")
+                reasons.append(f"{busy} PGs creating or unknown >= mon_osd_max_creating_pgs {max_create}: "
+                               "the mgr changes nothing")
+                skip_pgp = True
+            left = max(max_create - busy, 0)
         # ---- pg_num
-        if pg_target < pg_num:
+        if deferred:
+            pass
+        elif pg_target != pg_num and view is not None and view.pool_creating:
+            deferred.append("pool_creating")
+            reasons.append("pool still creating its initial PGs: pg_num waits")
+        elif pg_target < pg_num:
+            ok = True
             if pending != pg_num:
                 reasons.append("merge waits for the previous merge")
+                ok = False
             elif pgp_num == pg_num:
                 reasons.append(f"merge blocked until pgp_num drops below pg_num {pg_num}")
-            else:
-                src = pg_num - 1
+                ok = False
+            src = pg_num - 1
+            src_acting: tuple | None = None
+            for part, role in ((src, "source"), (get_parent(src), "target")):
+                if part in upmapped:
+                    removed.append(part)
+                    ok = False
+                    deferred.append("merge_upmap")
+                    reasons.append(f"merge {role} {name(part)} has upmap: the mgr removes it "
+                                   f"(osd rm-pg-upmap, osd rm-pg-upmap-items {name(part)})")
+                if view is None or view.pg_states is None:
+                    continue
+                st = view.pg_states.get(part)
+                if st is None:
+                    ok = False
+                    deferred.append("merge_no_state")
+                    reasons.append(f"no state for merge {role} {name(part)}")
+                elif not _has_flags(st, "active", "clean"):
+                    ok = False
+                    deferred.append("merge_not_clean")
+                    reasons.append(f"merge {role} {name(part)} not clean ({st})")
+                acting = (view.pg_acting or {}).get(part)
+                if role == "source":
+                    src_acting = acting
+                elif ok and acting != src_acting:
+                    ok = False
+                    deferred.append("merge_acting")
+                    reasons.append(f"merge target {name(part)} acting {list(acting or ())} does not match "
+                                   f"source {list(src_acting or ())}")
+            if ok:
                 new_pg = new_pending = pg_num - 1
                 actions.append("merge")
                 reasons.append(f"merge PG {src:x} into {get_parent(src):x}")
                 skip_pgp = True
         elif pg_target > pg_num:
-            add = min(max_create, pg_target - pg_num)
-            new_pg = new_pending = pg_num + add
-            actions.append("split")
-            reasons.append(f"split {pg_num} -> {new_pg}" + ("" if add == pg_target - pg_num
-                                                             else f" (max {max_create} creating PGs)"))
+            if view is not None and view.pool_not_active:
+                deferred.append("pool_not_active")
+                reasons.append(f"split waits: {view.pool_not_active} PGs of the pool are not active or peered")
+            else:
+                add = min(left, pg_target - pg_num)
+                new_pg = new_pending = pg_num + add
+                actions.append("split")
+                why = ""
+                if add < pg_target - pg_num:
+                    busy = max_create - left
+                    why = f" (max {max_create} creating PGs" + (f", {busy} creating or unknown)" if busy else ")")
+                    view_used = view_used or busy > 0
+                reasons.append(f"split {pg_num} -> {new_pg}{why}")
         # ---- pgp_num (decided on the state at the start of the tick)
         target = min(pending, pgp_target)
         if not skip_pgp and target != pgp_num:
             if target > pgp_num and pgp_num == pg_num:
                 reasons.append("pgp_num increase waits for the split")
+            elif not aggressive and view is not None and view.defers_pgp:
+                view_used = True
+                deferred.append("recovery")
+                reasons.append(f"{view.summary()}: pgp_num deferred")
             elif not aggressive and misplaced > max_misplaced:
+                view_used = True
+                deferred.append("misplaced")
                 reasons.append(f"misplaced {misplaced:.4f} > {max_misplaced}: pgp_num deferred")
             elif aggressive or (target > pgp_num and n_objects is not None
                                 and n_objects <= _OBJECTS_PER_PG_FOR_LEAP * pgp_target):
+                view_used = True
                 new_pgp = target
                 actions.append("pgp")
                 reasons.append(f"pgp_num jumps to {target}" + ("" if aggressive else
                                                               f" (nearly empty: {n_objects} objects)"))
             else:
+                view_used = True
                 room = min(max_misplaced - misplaced, max_misplaced / 2.0)
                 estmax = max(int(pg_num * room), 1)
                 lo = max(pgp_num - estmax, 1)
@@ -547,61 +860,87 @@ def pgp_num_steps(
                         nxt = pg_num - outpace
                 new_pgp = nxt
                 estmax_used = estmax
-                actions.append("pgp")
-                reasons.append(f"pgp_num {pgp_num} -> {nxt} (estmax {estmax}, room {room:.4f})")
+                if nxt != pgp_num:
+                    actions.append("pgp")
+                    reasons.append(f"pgp_num {pgp_num} -> {nxt} (estmax {estmax}, room {room:.4f})")
+                else:  # the mgr skips a redundant pgp_num_actual update (Pacific 16.2.6+)
+                    reasons.append(f"pgp_num stays {pgp_num}: at most {pg_num - nxt} below pg_num "
+                                   f"{pg_num} while merging")
+        if removed:
+            actions.append("rm-upmap")
+            upmapped.difference_update(removed)
         changed = (new_pg, new_pending, new_pgp) != (pg_num, pending, pgp_num)
-        if not changed and not any("misplaced" in r for r in reasons):
+        if not changed and not deferred:
             raise PgtoolsError(f"pg_num/pgp_num cannot reach their targets: stuck at pg_num {pg_num}, pgp_num "
                                f"{pgp_num} ({'; '.join(reasons) or 'nothing to do'}); pgp_num_target "
                                f"{pgp_target} keeps pgp_num from dropping below pg_num, so the merge "
                                "towards pg_num_target cannot proceed (set pgp_num lower)")
+        if view is not None and (view_used or not _VIEW_GATES.isdisjoint(deferred)):
+            view = None  # the capture's recovery has run its course (see the time model)
         if changed:
             prev_pg, prev_pgp = pg_num, pgp_num
         pg_num, pending, pgp_num = new_pg, new_pending, new_pgp
         action = "+".join(actions) if actions else "wait"
         rows.append([tick, pg_num, pgp_num, pending, pg_target, pgp_target, action, misplaced, estmax_used,
-                     "; ".join(reasons)])
+                     "; ".join(reasons), ",".join(dict.fromkeys(deferred)), tuple(name(p) for p in removed)])
     out = pd.DataFrame(rows, columns=_STEP_COLUMNS)
     for c in ("tick", "pg_num", "pgp_num", "pg_num_pending", "pg_num_target", "pgp_num_target", "estmax"):
         out[c] = out[c].astype("int64")
     return out
 
 
-def pool_pgp_num_steps(snap: Any, pool: int | str, target_pg_num: int | None = None, **kwargs: Any) -> pd.DataFrame:
+def pool_pgp_num_steps(snap: Any, pool: int | str, target_pg_num: int | None = None, *,
+                       cluster: ClusterState | str | None = "capture", **kwargs: Any) -> pd.DataFrame:
     """:func:`pgp_num_steps` for one pool of a snapshot (its current pg_num/pgp_num, targets, objects).
 
     Parameters
     ----------
     snap : Snapshot
-        Needs ``pools``; the object count comes from ``pool_stats.objects`` when present.
+        Needs ``pools``; the object count comes from ``pool_stats.objects`` when present, the PG states
+        from ``pgs`` (:func:`cluster_state`), upmaps from ``osdmap`` (:func:`pool_upmaps`) and
+        ``target_max_misplaced_ratio``, ``mon_osd_max_creating_pgs`` and
+        ``mgr_debug_aggressive_pg_num_changes`` from ``config`` when the capture set them.
     pool : int or str
         Pool id or name.
     target_pg_num : int, optional
         The pg_num to set (``ceph osd pool set <pool> pg_num N``); default: the pool's own targets.
+    cluster : ClusterState or "capture" or None
+        The PG map at the first tick: ``"capture"`` (default) reads it from ``snap.pgs`` (a capture taken
+        mid-recovery then starts with a wait); None or ``"clean"`` assumes every PG active+clean.
     **kwargs
-        Passed on to :func:`pgp_num_steps` (``target_pgp_num``, ``misplaced_fn``, ...).
+        Passed on to :func:`pgp_num_steps` (``target_pgp_num``, ``misplaced_fn``, ``upmaps``, ...).
 
     Raises
     ------
     KeyError
         No such pool in the snapshot.
     """
+    pid = _pool_id(snap, pool)
     pools = snap.pools
-    if isinstance(pool, str) and "pool" in pools.columns and (pools["pool"] == pool).any():
-        row = pools[pools["pool"] == pool].iloc[0]
-    else:
-        try:
-            pid = int(pool)
-        except (TypeError, ValueError):
-            raise KeyError(f"no pool {pool!r} in the snapshot") from None
-        match = pools[pools["pool_id"] == pid]
-        if match.empty:
-            raise KeyError(f"no pool {pool!r} in the snapshot")
-        row = match.iloc[0]
+    row = pools[pools["pool_id"].astype("int64") == pid].iloc[0]
     state = {k: row.get(k) for k in ("pg_num", "pgp_num", "pg_num_target", "pgp_num_target", "pg_num_pending")}
+    state["pool_id"] = pid
     stats = getattr(snap, "pool_stats", None)
     if "objects" not in kwargs and stats is not None and "objects" in stats.columns:
-        hit = stats[stats["pool_id"] == int(row["pool_id"])]
+        hit = stats[stats["pool_id"] == pid]
         if len(hit) and not pd.isna(hit["objects"].iloc[0]):
             kwargs["objects"] = int(hit["objects"].iloc[0])
-    return pgp_num_steps(state, target_pg_num=target_pg_num, **kwargs)
+    if isinstance(cluster, str):
+        if cluster == "capture":
+            cluster = cluster_state(snap, pid)
+        elif cluster == "clean":
+            cluster = None
+        else:
+            raise ValueError(f"cluster must be a ClusterState, 'capture', 'clean' or None, not {cluster!r}")
+    kwargs.setdefault("upmaps", pool_upmaps(snap, pid))
+    config = getattr(snap, "config", None) or {}
+    for option, key, conv in (("target_max_misplaced_ratio", "max_misplaced", float),
+                              ("mon_osd_max_creating_pgs", "max_creating_pgs", lambda v: int(float(v))),
+                              ("mgr_debug_aggressive_pg_num_changes", "aggressive",
+                               lambda v: str(v).strip().lower() in ("true", "1", "yes"))):
+        if key not in kwargs and option in config:
+            try:
+                kwargs[key] = conv(config[option])
+            except (TypeError, ValueError):
+                pass
+    return pgp_num_steps(state, target_pg_num=target_pg_num, cluster=cluster, **kwargs)

@@ -60,6 +60,7 @@ from .changes import (
     PrimaryAffinity,
     RemoveBucket,
     RemoveOsd,
+    RemovePgUpmaps,
     RemoveUpmapItems,
     Reweight,
     ReweightByUtilization,
@@ -74,6 +75,7 @@ from .plan import Plan, hash_shares
 __all__ = [
     "Change", "SetPgNum", "SetPgpNum", "CrushWeight", "Reweight", "PrimaryAffinity", "MarkOut", "MarkIn",
     "MarkDown", "RemoveOsd", "AddHost", "AddOsd", "RemoveBucket", "MoveBucket", "SetPoolSize",
-    "SetPoolRule", "CreatePool", "DeletePool", "AddUpmapItems", "RemoveUpmapItems", "Fail", "ReweightByUtilization", "Plan",
+    "SetPoolRule", "CreatePool", "DeletePool", "AddUpmapItems", "RemoveUpmapItems", "RemovePgUpmaps", "Fail",
+    "ReweightByUtilization", "Plan",
     "simulate", "hash_shares",
 ]

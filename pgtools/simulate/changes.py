@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,8 +115,9 @@ class Change:
 class SetPgNum(Change):
     """``ceph osd pool set <pool> pg_num n``.
 
-    With ``follow_pgp=True`` (Nautilus+) the final state has ``pgp_num = n`` too, as the mgr gets there;
-    with False only pg_num changes (osdmaptool ``--pg_num``; pgp_num is capped at n).
+    With ``follow_pgp=True`` (Nautilus+) the final state has ``pgp_num = n`` too, as the mgr gets there,
+    and a decrease leaves no upmap on the merged PGs (the mgr removes those of every merge source and
+    target first); with False only pg_num changes (osdmaptool ``--pg_num``; pgp_num is capped at n).
     """
 
     pool: int | str
@@ -129,6 +130,15 @@ class SetPgNum(Change):
         i = _pool_index(snap, self.pool)
         pgp = int(snap.pools.at[i, "pgp_num"])
         pgp = self.n if self.follow_pgp else min(pgp, self.n)
+        old = int(snap.pools.at[i, "pg_num"])
+        if self.follow_pgp and self.n < old:
+            # the mgr removes the upmaps of every merge source and target before merging them
+            # (DaemonServer::adjust_pgs); a stepwise plan shows each removal as a step
+            from ..pgnum import get_parent
+
+            pid = int(snap.pools.at[i, "pool_id"])
+            parts = {x for s in range(self.n, old) for x in (s, get_parent(s))}
+            snap = RemovePgUpmaps(tuple(f"{pid}.{x:x}" for x in sorted(parts))).apply(snap)
         return _set_pool(snap, self.pool, pg_num=self.n, pgp_num=pgp, pg_num_target=self.n,
                          pgp_num_target=pgp, pg_num_pending=self.n)
 
@@ -571,3 +581,53 @@ class ReweightByUtilization(Change):
         flag = " --no-increasing" if self.no_increasing else ""
         return [f"ceph osd test-reweight-by-{what} {self.oload} {self.max_change:g} {self.max_osds}{flag}  # dry run",
                 f"ceph osd reweight-by-{what} {self.oload} {self.max_change:g} {self.max_osds}{flag}"]
+
+
+@dataclass(frozen=True)
+class RemovePgUpmaps(Change):
+    """``ceph osd rm-pg-upmap`` and ``ceph osd rm-pg-upmap-items`` for some PGs.
+
+    The mgr issues both itself (``DaemonServer::adjust_pgs``) when a merge source or target has an upmap;
+    a stepwise plan shows it as a step of its own.
+    """
+
+    pgids: tuple[str, ...]
+
+    def apply(self, snap: Snapshot) -> Snapshot:
+        for pgid in self.pgids:
+            split_pgid(pgid)
+        om = dict(snap.osdmap or {})
+        for key in ("pg_upmap", "pg_upmap_items"):
+            if om.get(key):
+                om[key] = {k: v for k, v in om[key].items() if k not in self.pgids}
+        return snap.replace(osdmap=om)
+
+    def describe(self) -> str:
+        return "remove the upmaps of " + ", ".join(self.pgids)
+
+    def ceph_commands(self) -> list[str]:
+        return [c for g in self.pgids for c in (f"ceph osd rm-pg-upmap {g}", f"ceph osd rm-pg-upmap-items {g}")]
+
+
+def mgr_tick_label(prefix: str, tick: Mapping[str, Any]) -> str:
+    """The step label of one mgr tick of a stepwise plan (a row of :func:`pgtools.pgnum.pgp_num_steps`).
+
+    ``"<prefix>: pg_num N pgp_num M"``, followed by what held the mgr back when something did, e.g.
+    ``" (wait: 3 PGs degraded (0.79% of object copies): pgp_num deferred)"``.
+
+    Parameters
+    ----------
+    prefix : str
+        The change's description (``set pool rbd pg_num 256``).
+    tick : mapping
+        ``pg_num``, ``pgp_num``, ``action``, ``reason`` and ``deferred_by``.
+
+    Returns
+    -------
+    str
+    """
+    label = f"{prefix}: pg_num {int(tick['pg_num'])} pgp_num {int(tick['pgp_num'])}"
+    if tick.get("deferred_by"):
+        wait = "wait: " if tick.get("action") == "wait" else ""
+        label += f" ({wait}{tick.get('reason', '')})"
+    return label

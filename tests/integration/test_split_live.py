@@ -29,7 +29,7 @@ from types import SimpleNamespace
 import pytest
 
 import pgtools
-from pgtools.pgnum import TARGET_MAX_MISPLACED_RATIO, pgp_num_steps
+from pgtools.pgnum import TARGET_MAX_MISPLACED_RATIO, ClusterState, pgp_num_steps
 from pgtools.simulate import CrushWeight, MarkOut, SetPgNum, simulate
 from tests.integration.cluster import MiniCluster, OsdSpec
 from tests.paths import REPO
@@ -272,6 +272,42 @@ def test_final_up_sets_equal_prediction(split_run: SimpleNamespace) -> None:
     assert (int(row["pg_num"]), int(row["pgp_num"])) == (NEW, NEW)
 
 
+def test_intermediate_up_sets_equal_osdmaptool_on_each_epoch(cluster: MiniCluster, split_run: SimpleNamespace,
+                                                             ceph_workdir: Path) -> None:
+    """Every intermediate state, not only the last: for each (pg_num, pgp_num) the poller saw, fetch that
+    epoch's osdmap from the monitor (``ceph osd getmap E``) and compare Ceph's own up sets
+    (``osdmaptool --test-map-pgs-dump-all --pool P``) with the plan's mapping for the same state."""
+    r = split_run
+    pairs = _pairs(r.plan, r.pool_id)
+    d = ceph_workdir / "split_epochs"
+    d.mkdir(exist_ok=True)
+    compared = 0
+    for o in r.observed:
+        state = (o["pg_num"], o["pgp_num"])
+        if state not in pairs:
+            continue
+        path = d / f"osdmap.{o['epoch']}"
+        got = cluster.ceph_run("osd", "getmap", str(o["epoch"]), "-o", str(path))
+        assert got.returncode == 0, got.stderr
+        out = subprocess.run(["osdmaptool", str(path), "--test-map-pgs-dump-all", "--pool", str(r.pool_id)],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        ceph_up = {}
+        for ln in out.stdout.splitlines():
+            if " up ([" in ln:
+                pgid, rest = ln.split(" ", 1)
+                up = rest.split(" up ([", 1)[1].split("]", 1)[0]
+                ceph_up[pgid] = tuple(int(v) for v in up.split(",")) if up else ()
+        m = r.plan.mappings[pairs.index(state)]
+        ours = {p: tuple(u) for p, u in zip(m["pgid"], m["up"], strict=True) if p.startswith(f"{r.pool_id}.")}
+        assert len(ceph_up) == state[0], (state, len(ceph_up))
+        wrong = {p: (ours.get(p), u) for p, u in ceph_up.items() if ours.get(p) != u}
+        assert wrong == {}, f"epoch {o['epoch']} state {state}: {len(wrong)} PGs differ: {list(wrong.items())[:5]}"
+        compared += 1
+    print(f"\nintermediate states compared with osdmaptool on their epochs: {compared}")
+    assert compared >= 20
+
+
 def test_throttled_split_steps_follow_misplaced_ratio(throttled_run: SimpleNamespace) -> None:
     """With recovery paused the misplaced ratio builds up: steps shrink from estmax 6, then stop above 5 %."""
     r = throttled_run
@@ -286,10 +322,20 @@ def test_throttled_split_steps_follow_misplaced_ratio(throttled_run: SimpleNames
     assert len(r.events) == 1, r.events
     ev = r.events[0]
     assert NEW < ev["pgp_num"] < NEW2
-    # what made it defer: misplaced above 5 % (modelled), or degraded objects (Ceph defers pgp_num
-    # changes while any PG is degraded; pgtools' pgp_num_steps models only the misplaced ratio)
+    # what made it defer: misplaced above 5 %, or degraded object copies (both gates of the mgr, modelled by
+    # pgp_num_steps; see also test_pgnum_gates)
     blocking = [k for k in ev["states"] if "degraded" in k or "active" not in k or "unknown" in k]
     assert ev["ratio"] > TARGET_MAX_MISPLACED_RATIO or ev["degraded"] > 0 or blocking, ev
+    # and pgtools' model of the mgr, fed the PG map the mgr saw, waits there too
+    states = ev["states"]
+    seen_state = ClusterState(
+        num_pgs=sum(states.values()), degraded_ratio=ev["degraded"], misplaced_ratio=ev["ratio"],
+        unknown=sum(n for k, n in states.items() if k == "unknown"),
+        inactive=sum(n for k, n in states.items() if "active" not in k.split("+") and k != "unknown"),
+        degraded=sum(n for k, n in states.items() if "degraded" in k.split("+")))
+    tick = pgp_num_steps({"pg_num": NEW2, "pgp_num": ev["pgp_num"], "pg_num_target": NEW2,
+                          "pgp_num_target": NEW2}, cluster=seen_state, objects=10**9)
+    assert tick["action"].iloc[1] == "wait" and tick["pgp_num"].iloc[1] == ev["pgp_num"], tick.iloc[:2]
     print(f"\nthrottled split: {len(seen)} states, steps {steps}, held at pgp_num {ev['pgp_num']} "
           f"(misplaced {ev['ratio']:.4f}, degraded {ev['degraded']:.4f}, PG states {ev['states']}), "
           f"max misplaced {max(o['ratio_max'] for o in r.observed):.4f}")
