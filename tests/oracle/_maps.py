@@ -8,9 +8,11 @@ multi-take/multi-emit rules, odd tunables, ``--weight`` reweights and ``--pool-i
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import re
+import subprocess
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from tests.crush._gen import random_text_map
 
 __all__ = ["CrushCase", "OsdmapCase", "add_shadow_ids", "budget", "crush_case", "delete_lines", "osdmap_case",
-           "prefetched"]
+           "prefetched", "run_tool"]
 
 
 #: ``PGTOOLS_ORACLE_KNOWN_BUGS=1`` stops steering the generators away from inputs where Ceph's own result is
@@ -314,6 +316,19 @@ def _random_choose_args(rng: random.Random, text: str) -> str:
             out.append("    ids [ " + " ".join(str(-200 - rng.randint(0, 50)) for _ in range(size)) + " ]")
         out.append("  }")
     return "\n".join(out + ["}"]) + "\n"
+
+
+def run_tool(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess:
+    """``subprocess.run(argv, capture_output=True, text=True, **kwargs)``, retried when starting the process
+    fails with EFAULT: with the reference runs going on in worker threads, CPython's vfork-based spawn has
+    been seen to fail once ("[Errno 14] Bad address: '/usr/bin/crushtool'") on this 2-core machine."""
+    for attempt in range(3):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, **kwargs)
+        except OSError as e:
+            if e.errno != errno.EFAULT or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def prefetched(make: Callable[[int], object], run: Callable[[object], object], seeds: Iterable[int],

@@ -27,7 +27,7 @@ from pgtools.crush import CrushMap, crushtool_test, have_numba
 from pgtools.crush.buckets import tree_node_weights as intended_tree_nodes
 from pgtools.errors import CephUndefinedBehaviourWarning
 from tests.oracle._crushbin import tree_node_weights
-from tests.oracle._maps import CrushCase, budget, crush_case, delete_lines, prefetched
+from tests.oracle._maps import CrushCase, budget, crush_case, delete_lines, prefetched, run_tool
 from tests.paths import TEST_DATA
 
 CRUSHTOOL = shutil.which("crushtool")
@@ -52,10 +52,10 @@ def _crushtool(src: Path, args: list[str]) -> subprocess.CompletedProcess:
     are tested); clusters only ever use decoded maps.
     """
     binp = src.with_suffix(".bin")
-    p = subprocess.run([CRUSHTOOL, "-c", str(src), "-o", str(binp)], capture_output=True, text=True, timeout=30)
+    p = run_tool([CRUSHTOOL, "-c", str(src), "-o", str(binp)], timeout=30)
     if p.returncode != 0:
         return p
-    return subprocess.run([CRUSHTOOL, "-i", str(binp), *args], capture_output=True, text=True, timeout=30)
+    return run_tool([CRUSHTOOL, "-i", str(binp), *args], timeout=30)
 
 
 def _mapping_lines(p: subprocess.CompletedProcess) -> str:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from pgtools.errors import CephUndefinedBehaviourWarning
 from pgtools.osdmaptool_format import format_dump_all_line, mark_up_in, osdmaptool_output
 from pgtools.placement import map_pgs
 from tests.oracle._crushbin import tree_node_weights
-from tests.oracle._maps import OsdmapCase, budget, osdmap_case, prefetched
+from tests.oracle._maps import OsdmapCase, budget, osdmap_case, prefetched, run_tool
 from tests.paths import TEST_DATA
 
 CRUSHTOOL = shutil.which("crushtool")
@@ -51,7 +50,7 @@ def _need_tools() -> None:
 
 
 def _run(d: Path, *args: str) -> str:
-    p = subprocess.run(list(args), capture_output=True, text=True, timeout=60, cwd=d)
+    p = run_tool(list(args), timeout=60, cwd=d)
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({p.returncode}): {p.stderr.strip()}")
     return p.stdout
