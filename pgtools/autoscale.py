@@ -32,6 +32,7 @@ import pandas as pd
 
 from .errors import PgtoolsError
 from .model import Snapshot
+from .model import row_value as _opt
 
 __all__ = [
     "RELEASES",
@@ -120,21 +121,6 @@ def effective_target_ratio(target_ratio: float, total_target_ratio: float, total
     if total_target_bytes and capacity:
         r *= 1.0 - min(1.0, float(total_target_bytes) / capacity)
     return r
-
-
-def _opt(row: Any, key: str, default: Any) -> Any:
-    try:
-        v = row.get(key, default)
-    except AttributeError:
-        return default
-    if v is None:
-        return default
-    try:
-        if pd.isna(v):
-            return default
-    except (TypeError, ValueError):
-        pass
-    return v
 
 
 def _py(v: Any) -> Any:

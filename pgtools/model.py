@@ -52,6 +52,7 @@ __all__ = [
     "empty_osds",
     "pgid_str",
     "split_pgid",
+    "row_value",
 ]
 
 PG_COLUMNS = ["pgid", "pool_id", "ps", "pool", "state", "up", "up_primary", "acting", "acting_primary"]
@@ -164,3 +165,19 @@ class Snapshot:
         if self.release:
             parts.append(self.release)
         return f"<Snapshot {', '.join(parts)}>"
+
+
+def row_value(row: Any, key: str, default: Any = None) -> Any:
+    """``row[key]`` of a mapping or a Series row, with a missing key, None and NaN/NA all read as ``default``."""
+    try:
+        v = row.get(key, default)
+    except AttributeError:
+        return default
+    if v is None:
+        return default
+    try:
+        if pd.isna(v):
+            return default
+    except (TypeError, ValueError):  # arrays, tuples: a value
+        pass
+    return v

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import PgtoolsError
+from .model import row_value as _get
 
 __all__ = [
     "cbits",
@@ -551,18 +552,6 @@ def pool_upmaps(snap: Any, pool: int | str) -> list[int]:
             except ValueError:
                 continue
     return sorted(out)
-
-
-def _get(state: Mapping[str, Any] | pd.Series, key: str, default: Any = None) -> Any:
-    v = state.get(key, default) if hasattr(state, "get") else default
-    if v is None:
-        return default
-    try:
-        if pd.isna(v):
-            return default
-    except (TypeError, ValueError):
-        pass
-    return v
 
 
 def pgp_num_steps(
