@@ -83,12 +83,15 @@ def mark_up_in(snap: Snapshot, max_osd: int) -> Snapshot:
     """osdmaptool ``--mark-up-in``: OSDs 0..max_osd-1 up and in, and a CRUSH weight of 0 becomes 1.0.
 
     The weight test looks at the first bucket (id -1, -2, ...) holding the OSD, as
-    ``CrushWrapper::get_item_weight`` does; an OSD in no bucket keeps its (absent) weight.
+    ``CrushWrapper::get_item_weight`` does, OSD by OSD after the previous ones were raised; an OSD in no
+    bucket keeps its (absent) weight.
     """
     ids = range(max_osd)
     snap = mark_in(mark_up(snap, ids), ids)
-    zero = [i for i in ids if _crush_item_weight(snap.crush, i) == 0]
-    return adjust_crush_weight(snap, dict.fromkeys(zero, 1.0)) if zero else snap
+    for i in ids:  # one OSD at a time: raising one item of a uniform bucket raises them all
+        if _crush_item_weight(snap.crush, i) == 0:
+            snap = adjust_crush_weight(snap, {i: 1.0})
+    return snap
 
 
 def _f32(x: float) -> float:

@@ -431,7 +431,7 @@ class CrushMap:
                 buckets[bid] = replace(b, weights=ws, weight=total)
                 nxt[bid] = total
             pending = nxt
-        choose_args = {key: _reweighted_choose_args(buckets, cm, item, weight16)
+        choose_args = {key: _reweighted_choose_args(self.buckets, buckets, cm, item, weight16)
                        for key, cm in self.choose_args.items()}
         return replace(self, buckets=buckets, choose_args=choose_args, _cache={})
 
@@ -468,8 +468,8 @@ class CrushMap:
         return crushmap_from_text(text, source=source)
 
 
-def _reweighted_choose_args(buckets: Mapping[int, Bucket], cmap: dict[int, ChooseArg], item: int,
-                            weight16: int) -> dict[int, ChooseArg]:
+def _reweighted_choose_args(old: Mapping[int, Bucket], buckets: Mapping[int, Bucket], cmap: dict[int, ChooseArg],
+                            item: int, weight16: int) -> dict[int, ChooseArg]:
     """One choose_args map after ``CrushWrapper::adjust_item_weight(item, weight16, update_weight_sets=true)``.
 
     A map without any weight set (only ``ids``) is unchanged.  Otherwise Ceph's bookkeeping
@@ -483,19 +483,24 @@ def _reweighted_choose_args(buckets: Mapping[int, Bucket], cmap: dict[int, Choos
     * a child bucket's entry in its parent is the per-position sum of the child's weight set
       (bottom-up), except where the two weight sets have different position counts (Ceph skips those).
 
-    Only a uniform bucket whose weight set Ceph creates while the sweep passes it would differ (its
-    other items' weights then depend on the order of the sweep); pgtools uses the new item weights.
+    The weight sets are created by the sweep that the first bucket with a weight set (in id order -1,
+    -2, ...) starts, from the item weights of that moment: a bucket handled before it already has the
+    new weights, one handled after it the old ones.  That matters for a uniform bucket only, where one
+    item's change changes them all.  Decoding a map drops the weight sets of buckets that are not
+    straw2 (``update_choose_args``), so a saved map has them again only after the next reweight.
     """
     if not any(ca.weight_set for ca in cmap.values()):
         return cmap
     positions = next(len(cmap[b].weight_set) for b in sorted(cmap, reverse=True) if cmap[b].weight_set)
+    first = max((b for b in buckets if b in cmap and cmap[b].weight_set), default=0)
     rows: dict[int, list[list[int]]] = {}
     for bid, b in buckets.items():
         ca = cmap.get(bid)
         if ca is not None and ca.weight_set:
             rows[bid] = [list(r) for r in ca.weight_set]
         else:
-            rows[bid] = [list(b.weights) for _ in range(positions)]
+            src = b if bid > first or bid not in old else old[bid]  # handled before / after the sweep
+            rows[bid] = [list(src.weights) for _ in range(positions)]
         if item in b.items:
             pos = b.items.index(item)
             for r in rows[bid]:
