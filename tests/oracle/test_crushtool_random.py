@@ -32,7 +32,7 @@ from tests.paths import TEST_DATA
 
 CRUSHTOOL = shutil.which("crushtool")
 ENGINES = ["numpy"] + (["numba"] if have_numba() else [])
-NUMPY_EVERY = 10 if have_numba() else 1
+NUMPY_EVERY = 25 if have_numba() else 1
 FIRST_SEED = 10_000
 
 pytestmark = pytest.mark.oracle

@@ -40,6 +40,8 @@ CRUSHTOOL = shutil.which("crushtool")
 OSDMAPTOOL = shutil.which("osdmaptool")
 FIRST_SEED = 20_000
 MARK_UP_IN = "marking all OSDs up and in\n"
+#: the one-PG-at-a-time reference pipeline (pure Python, ~0.1 s a map) runs on every 5th map
+REFERENCE_EVERY = 5
 
 pytestmark = pytest.mark.oracle
 
@@ -151,7 +153,7 @@ def _check(root: Path, case: OsdmapCase,
         compared += sum(1 for ln in ref.splitlines() if " raw (" in ln)
     # map_pgs (DataFrame API) on the saved map, with the vector and (small pools) the reference engine
     expected = [_parse_line(ln) for ln in refs[()].splitlines() if " raw (" in ln]
-    engines = ["vector"] + (["reference"] if len(expected) <= 256 else [])
+    engines = ["vector"] + (["reference"] if len(expected) <= 256 and case.seed % REFERENCE_EVERY == 0 else [])
     for engine in engines:
         frame = map_pgs(mark_up_in(snap, case.num_osds), 1, engine=engine)
         ours = [(r.pgid, tuple(r.raw), tuple(r.up), r.up_primary, tuple(r.acting), r.acting_primary)
