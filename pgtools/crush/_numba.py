@@ -201,6 +201,10 @@ def _bucket_choose(m, s: int, x: int, r: int, position: int, perm: np.ndarray) -
                 n = left
             else:
                 n = n + (low >> 1)
+        if (n >> 1) >= size:
+            # a leaf past the last item (garbage node weights of a binary map): Ceph reads past its
+            # items array; pgtools returns ITEM_NONE, which the callers treat as a bad item
+            return _NONE
         return items[off + (n >> 1)]
     return items[off]
 

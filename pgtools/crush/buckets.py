@@ -6,7 +6,8 @@ running sums, tree node weights) is computed by the helpers here from the item w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from ..errors import UnsupportedFeatureError
 from .hash import hash3, hash4
@@ -22,6 +23,8 @@ UNIFORM, LIST, TREE, STRAW, STRAW2 = 1, 2, 3, 4, 5
 ALG_NAMES = {UNIFORM: "uniform", LIST: "list", TREE: "tree", STRAW: "straw", STRAW2: "straw2"}
 ALG_IDS = {v: k for k, v in ALG_NAMES.items()}
 INT64_MIN = -(1 << 63)
+#: CRUSH_ITEM_NONE; what :func:`tree_choose` returns for a leaf past the last item.
+ITEM_NONE = 0x7FFFFFFF
 _M32 = 0xFFFFFFFF
 
 
@@ -47,6 +50,21 @@ class Bucket:
         Item weights, 16.16 fixed point (``0x10000`` = 1.0).
     weight : int
         Bucket weight (sum of the item weights), 16.16.
+    straws : tuple of int, optional
+        Straw lengths a binary map stores for a legacy straw bucket (as Ceph computed them when the
+        bucket last changed, possibly under another ``straw_calc_version``).  None: derived from the
+        item weights with the map's ``straw_calc_version``.
+    node_weights : tuple of int, optional
+        Node weights a binary map stores for a tree bucket, indexed by node label (interior nodes of
+        class shadow trees can hold uninitialised heap values, see
+        :meth:`pgtools.crush.CrushMap.undefined_behaviour`).  None: derived from the item weights.
+    sum_weights : tuple of int, optional
+        Running weight sums a binary map stores for a list bucket.  None: derived.
+    stored_for : tuple, optional
+        ``(items, weights)`` the stored arrays belong to (set by the binary reader and by
+        :meth:`pgtools.crush.CrushMap.with_item_weight`).  A copy whose items or weights were changed
+        some other way (``dataclasses.replace``) no longer matches, and its arrays are derived again:
+        see :meth:`stored`.  Not part of equality.
     """
 
     id: int
@@ -57,11 +75,28 @@ class Bucket:
     items: tuple[int, ...]
     weights: tuple[int, ...]
     weight: int
+    straws: tuple[int, ...] | None = None
+    node_weights: tuple[int, ...] | None = None
+    sum_weights: tuple[int, ...] | None = None
+    stored_for: tuple[tuple[int, ...], tuple[int, ...]] | None = field(default=None, compare=False, repr=False)
 
     @property
     def size(self) -> int:
         """Number of items."""
         return len(self.items)
+
+    def stored(self, what: str) -> tuple[int, ...] | None:
+        """The stored ``"straws"``, ``"node_weights"`` or ``"sum_weights"``, if valid for this bucket.
+
+        Returns None when nothing is stored, or when the items or weights are no longer those the
+        stored values were read (or adjusted) for.
+        """
+        val = getattr(self, what)
+        if val is None or self.stored_for is None:
+            return None
+        if self.stored_for[0] != self.items or self.stored_for[1] != self.weights:
+            return None
+        return val
 
 
 def calc_straws(weights: tuple[int, ...] | list[int], version: int) -> list[int]:
@@ -184,8 +219,14 @@ def list_choose(bucket_id: int, items: tuple[int, ...], weights: tuple[int, ...]
     return items[0]
 
 
-def tree_choose(bucket_id: int, items: tuple[int, ...], node_weights: list[int], x: int, r: int) -> int:
-    """Tree bucket choice: descend the in-order labelled binary tree."""
+def tree_choose(bucket_id: int, items: tuple[int, ...], node_weights: Sequence[int], x: int, r: int) -> int:
+    """Tree bucket choice: descend the in-order labelled binary tree.
+
+    With node weights read from a binary map (uninitialised interior nodes of cloned shadow buckets)
+    the descent can end on a leaf past the last item, where Ceph reads past its ``items`` array
+    (undefined).  pgtools returns ``ITEM_NONE`` there (0x7fffffff, which is ``>= max_devices``), so the
+    mappers take Ceph's "bad item" path: the replica is skipped (firstn) or left a hole (indep).
+    """
     n = len(node_weights) >> 1
     while not n & 1:
         w = node_weights[n]
@@ -196,7 +237,8 @@ def tree_choose(bucket_id: int, items: tuple[int, ...], node_weights: list[int],
             n = left
         else:
             n = n + (1 << (h - 1))
-    return items[n >> 1]
+    leaf = n >> 1
+    return items[leaf] if leaf < len(items) else ITEM_NONE
 
 
 def straw_choose(items: tuple[int, ...], straws: list[int], x: int, r: int) -> int:

@@ -195,6 +195,12 @@ class CrushMap:
                                           field="buckets.items")
             if b.alg == TREE:
                 tree_num_nodes(b.size)
+            for kind, want in (("straws", b.size), ("sum_weights", b.size),
+                               ("node_weights", tree_num_nodes(b.size) if b.alg == TREE else b.size)):
+                stored = b.stored(kind)
+                if stored is not None and len(stored) != want:
+                    raise DumpFormatError(f"bucket {bid}: {len(stored)} stored {kind} for {want}", source=source,
+                                          field=f"buckets.{kind}")
         for rid, r in self.rules.items():
             for op, a1, _a2 in r.steps:
                 if op == OPS["take"] and a1 < 0 and a1 not in self.buckets:
@@ -218,24 +224,35 @@ class CrushMap:
 
     # ------------------------------------------------------------------ derived per-bucket data
     def straws(self, bucket_id: int) -> list[int]:
-        """Straw lengths of a straw bucket (recomputed with the map's straw_calc_version)."""
+        """Straw lengths of a straw bucket.
+
+        The ones a binary map stores (:attr:`Bucket.straws`) when present, else recomputed from the
+        item weights with the map's straw_calc_version.
+        """
         key = ("straws", bucket_id)
         if key not in self._cache:
-            self._cache[key] = calc_straws(self.buckets[bucket_id].weights, self.tunables.straw_calc_version)
+            b = self.buckets[bucket_id]
+            stored = b.stored("straws")
+            self._cache[key] = list(stored) if stored is not None else \
+                calc_straws(b.weights, self.tunables.straw_calc_version)
         return self._cache[key]
 
     def sum_weights(self, bucket_id: int) -> list[int]:
-        """Running weight sums of a list bucket."""
+        """Running weight sums of a list bucket (stored ones from a binary map, else derived)."""
         key = ("sumw", bucket_id)
         if key not in self._cache:
-            self._cache[key] = list_sum_weights(self.buckets[bucket_id].weights)
+            b = self.buckets[bucket_id]
+            stored = b.stored("sum_weights")
+            self._cache[key] = list(stored) if stored is not None else list_sum_weights(b.weights)
         return self._cache[key]
 
     def node_weights(self, bucket_id: int) -> list[int]:
-        """Node weights of a tree bucket."""
+        """Node weights of a tree bucket (stored ones from a binary map, else the sums of the leaves)."""
         key = ("nodew", bucket_id)
         if key not in self._cache:
-            self._cache[key] = tree_node_weights(self.buckets[bucket_id].weights)
+            b = self.buckets[bucket_id]
+            stored = b.stored("node_weights")
+            self._cache[key] = list(stored) if stored is not None else tree_node_weights(b.weights)
         return self._cache[key]
 
     def resolve_choose_args(self, choose_args: object) -> dict[int, ChooseArg] | None:
@@ -314,6 +331,12 @@ class CrushMap:
         (the sums of the leaves).  Seen in the differential suite: ``take X class C`` through a tree
         bucket mapped outside the taken root.
 
+        A map read from its binary form (:meth:`from_binary`) carries the node weights Ceph stored, so
+        pgtools follows them exactly as Ceph does; only a descent that can end on a leaf past the last
+        item (Ceph then reads past ``items``; with glibc's zeroed allocation padding that is often
+        osd.0) remains undefined, and pgtools takes Ceph's "bad item" path there instead (no OSD for
+        that try).  Such tree buckets (shadow or not) are reported.
+
         Parameters
         ----------
         ruleno : int, optional
@@ -324,8 +347,20 @@ class CrushMap:
         list of str
             One message per affected bucket (empty when the map is safe).
         """
-        suspects = sorted((b.id for b in self.buckets.values() if b.alg == 3 and b.size >= 3 and "~" in b.name),
-                          reverse=True)
+        overruns: dict[int, int] = {}
+        suspects = []
+        for b in self.buckets.values():
+            if b.alg != TREE:
+                continue
+            stored = b.stored("node_weights")
+            if stored is not None:
+                past = [leaf for leaf in _reachable_leaves(stored) if leaf >= b.size]
+                if past:
+                    overruns[b.id] = min(past)
+                    suspects.append(b.id)
+            elif b.size >= 3 and "~" in b.name:
+                suspects.append(b.id)
+        suspects.sort(reverse=True)
         if not suspects:
             return []
         if ruleno is not None:
@@ -341,9 +376,18 @@ class CrushMap:
                 todo.extend(it for it in self.buckets[b].items if it < 0 and it in self.buckets)
             suspects = [b for b in suspects if b in reach]
         where = "" if ruleno is None else f"rule {ruleno}: "
-        return [f"{where}{self.buckets[b].name} ({b}) is a class shadow tree bucket of {self.buckets[b].size} "
-                "items: Ceph builds its node weights from uninitialised memory, so Ceph's mappings through it "
-                "are undefined (pgtools uses the intended weights)" for b in suspects]
+        out = []
+        for b in suspects:
+            bk = self.buckets[b]
+            if b in overruns:
+                out.append(f"{where}{bk.name} ({b}) is a tree bucket whose stored node weights let a descent end on "
+                           f"leaf {overruns[b]}, past its {bk.size} items: Ceph reads past the items array there, "
+                           "so Ceph's mappings through it are undefined (pgtools takes the bad-item path: no OSD)")
+            else:
+                out.append(f"{where}{bk.name} ({b}) is a class shadow tree bucket of {bk.size} items: Ceph builds "
+                           "its node weights from uninitialised memory, so Ceph's mappings through it are undefined "
+                           "(pgtools uses the intended weights)")
+        return out
 
     def subtree_devices(self, bucket_id: int) -> list[int]:
         """Devices under a bucket (depth-first, in item order; a device id returns itself)."""
@@ -405,9 +449,20 @@ class CrushMap:
     def with_item_weight(self, item: int, weight16: int) -> CrushMap:
         """Return a new map where ``item`` has weight ``weight16`` (16.16) in every bucket holding it.
 
-        Parent bucket weights (and their entries in their own parents) are recomputed up to the
-        roots, as ``CrushWrapper::adjust_item_weight`` does.  A uniform bucket has one item weight: changing
-        it changes every item (``crush_adjust_uniform_bucket_item_weight``).
+        Parent bucket weights (and their entries in their own parents) are adjusted up to the
+        roots, as ``CrushWrapper::adjust_item_weight`` does: a bucket's weight moves by the change of
+        its item weights (Ceph's ``h.weight += diff``), and that weight becomes its entry in its parent.
+        A uniform bucket has one item weight: changing it changes every item
+        (``crush_adjust_uniform_bucket_item_weight``).
+
+        Values a binary map stores (:attr:`Bucket.straws`, :attr:`Bucket.node_weights`,
+        :attr:`Bucket.sum_weights`) follow Ceph's bucket code for every modified bucket: straws are
+        recomputed from all item weights with the map's straw_calc_version
+        (``crush_adjust_straw_bucket_item_weight`` calls ``crush_calc_straw``); a tree bucket adds the
+        weight difference to the leaf and to each of its ancestors
+        (``crush_adjust_tree_bucket_item_weight``), so stored interior values, even uninitialised
+        ones, carry over plus the difference; a list bucket adds it to the running sums from that
+        position on.
 
         choose_args weight sets follow ``adjust_item_weight(..., update_weight_sets=true)`` (osdmaptool
         ``--adjust-crush-weight``; ``ceph osd crush reweight`` with the default
@@ -422,18 +477,115 @@ class CrushMap:
             for bid, b in buckets.items():
                 if not any(it in pending for it in b.items):
                     continue
-                if b.alg == 1:  # uniform: one weight for all items
+                if b.alg == 1:  # uniform: one weight for all items; h.weight = item_weight * size
                     new = next(pending[it] for it in b.items if it in pending)
                     ws = (new,) * len(b.items)
+                    total = sum(ws) & 0xFFFFFFFF
                 else:
                     ws = tuple(pending.get(it, w) for it, w in zip(b.items, b.weights, strict=False))
-                total = sum(ws) & 0xFFFFFFFF
-                buckets[bid] = replace(b, weights=ws, weight=total)
+                    total = (b.weight + sum(ws) - sum(b.weights)) & 0xFFFFFFFF
+                buckets[bid] = _reweighted_bucket(b, ws, total, self.tunables.straw_calc_version)
                 nxt[bid] = total
             pending = nxt
         choose_args = {key: _reweighted_choose_args(self.buckets, buckets, cm, item, weight16)
                        for key, cm in self.choose_args.items()}
         return replace(self, buckets=buckets, choose_args=choose_args, _cache={})
+
+    def differences(self, other: CrushMap, *, weight_tolerance: int = 0, shadows: bool = True,
+                    limit: int = 5) -> list[str]:
+        """What differs between two maps of (supposedly) the same cluster state, in words.
+
+        Compared: buckets (ids, names, types, algorithms, items in order, item and bucket weights),
+        rules (steps, type, name; ruleset/min/max where both have them), tunables, the names and
+        classes of devices both list, and choose_args (keys, buckets, ids, weight sets).  Stored
+        straws/node weights are not compared (only binary maps carry them).
+
+        Parameters
+        ----------
+        other : CrushMap
+        weight_tolerance : int
+            Allowed difference of a 16.16 item or weight-set weight, plus 2**-16 of the weight when not
+            0 (a bucket weight: that times its size).  crushtool's text prints 5 decimals, the compiler
+            reads them through a float32 and sums a bucket's item weights into its parent, so a map
+            decompiled and read back drifts by a few units per level; 2 covers it.
+        shadows : bool
+            Also compare class shadow buckets (``name~class``).  A crushtool text map only declares their
+            ids; pgtools rebuilds them, where crushtool's compiler sometimes builds fewer (uniform
+            buckets).
+        limit : int
+            At most this many differences are listed (then ``...``).
+
+        Returns
+        -------
+        list of str
+            Empty when the maps agree.
+        """
+        out: list[str] = []
+        tol = weight_tolerance
+
+        leaves: dict[int, int] = {}
+
+        def below(item: int) -> int:  # devices under an item (its weight sums that many rounded weights)
+            if item >= 0 or item not in self.buckets:
+                return 1
+            if item not in leaves:
+                leaves[item] = max(1, len(self.subtree_devices(item)))
+            return leaves[item]
+
+        def near(x: int, y: int, n: int = 1) -> bool:
+            return x == y or (tol > 0 and abs(x - y) <= tol * n + (max(x, y) >> 16))
+
+        def close(items: Sequence[int], a: Sequence[int], b: Sequence[int]) -> bool:
+            return len(a) == len(b) and all(near(x, y, below(it)) for it, x, y in zip(items, a, b, strict=True))
+
+        mine, theirs = set(self.buckets), set(other.buckets)
+        if not shadows:
+            mine = {b for b in mine if "~" not in self.buckets[b].name}
+            theirs = {b for b in theirs if "~" not in other.buckets[b].name}
+        for bid in sorted(mine ^ theirs, reverse=True):
+            out.append(f"bucket {bid} only in {'the first' if bid in mine else 'the second'} map")
+        for bid in sorted(mine & theirs, reverse=True):
+            a, b = self.buckets[bid], other.buckets[bid]
+            for what in ("name", "type_id", "alg", "items"):
+                if getattr(a, what) != getattr(b, what):
+                    out.append(f"bucket {bid} {what}: {getattr(a, what)} vs {getattr(b, what)}")
+            if a.items == b.items and not close(a.items, a.weights, b.weights):
+                out.append(f"bucket {bid} ({a.name}) item weights: {list(a.weights)} vs {list(b.weights)}")
+            if not near(a.weight, b.weight, below(bid)):
+                out.append(f"bucket {bid} ({a.name}) weight: {a.weight} vs {b.weight}")
+        for rid in sorted(set(self.rules) ^ set(other.rules)):
+            out.append(f"rule {rid} only in {'the first' if rid in self.rules else 'the second'} map")
+        for rid in sorted(set(self.rules) & set(other.rules)):
+            a, b = self.rules[rid], other.rules[rid]
+            for what in ("name", "type", "steps", "ruleset", "min_size", "max_size"):
+                va, vb = getattr(a, what), getattr(b, what)
+                if va != vb and va is not None and vb is not None:
+                    out.append(f"rule {rid} {what}: {va} vs {vb}")
+        if self.tunables != other.tunables:
+            diff = {k: (v, getattr(other.tunables, k)) for k, v in self.tunables.__dict__.items()
+                    if v != getattr(other.tunables, k)}
+            out.append(f"tunables {diff}")
+        for dev in sorted(set(self.devices) & set(other.devices)):
+            if self.devices[dev] != other.devices[dev]:
+                out.append(f"device {dev}: {self.devices[dev]} vs {other.devices[dev]}")
+        if set(self.choose_args) != set(other.choose_args):
+            out.append(f"choose_args keys: {sorted(self.choose_args)} vs {sorted(other.choose_args)}")
+        for key in sorted(set(self.choose_args) & set(other.choose_args)):
+            ca, cb = self.choose_args[key], other.choose_args[key]
+            if not shadows:
+                ca = {b: v for b, v in ca.items() if b in mine}
+                cb = {b: v for b, v in cb.items() if b in theirs}
+            if set(ca) != set(cb):
+                out.append(f"choose_args {key} buckets: {sorted(ca)} vs {sorted(cb)}")
+                continue
+            for bid in sorted(ca, reverse=True):
+                x, y = ca[bid], cb[bid]
+                wx, wy = x.weight_set or (), y.weight_set or ()
+                items = self.buckets[bid].items
+                if x.ids != y.ids or len(wx) != len(wy) or not all(
+                        close(items, r, q) for r, q in zip(wx, wy, strict=True)):
+                    out.append(f"choose_args {key} bucket {bid}: {x} vs {y}")
+        return out[:limit] + (["..."] if len(out) > limit else [])
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
         """Tidy tables: ``devices`` (osd_id, name, device_class), ``buckets`` (bucket_id, name, type_id,
@@ -466,6 +618,68 @@ class CrushMap:
         """Build from crushtool's decompiled text (``crushtool -d``)."""
         from .text_parser import crushmap_from_text
         return crushmap_from_text(text, source=source)
+
+    @classmethod
+    def from_binary(cls, data: bytes, *, source: str = "<bytes>") -> CrushMap:
+        """Build from a binary CRUSH map (``ceph osd getcrushmap -o``, ``crushtool -c ... -o``).
+
+        The binary map is the most exact input: it also carries the straws of legacy straw buckets
+        and the node weights of tree buckets as Ceph stored them (see :mod:`pgtools.crush.binary`).
+
+        Parameters
+        ----------
+        data : bytes
+            The file's content.
+        source : str
+            Name used in error messages.
+
+        Returns
+        -------
+        CrushMap
+
+        Raises
+        ------
+        DumpFormatError
+            Malformed, truncated or unsupported input; the message names the byte offset and the field.
+        """
+        from .binary import crushmap_from_binary
+        return crushmap_from_binary(data, source=source)
+
+
+def _tree_parent(n: int) -> int:
+    """Parent label of tree node ``n`` (``parent()`` in Ceph's builder.c)."""
+    h = (n & -n).bit_length() - 1
+    return n - (1 << h) if n & (1 << (h + 1)) else n + (1 << h)
+
+
+def _reweighted_bucket(b: Bucket, ws: tuple[int, ...], total: int, straw_calc_version: int) -> Bucket:
+    """``b`` with item weights ``ws`` and weight ``total``; stored per-algorithm values adjusted as Ceph does."""
+    kinds = [k for k in ("straws", "node_weights", "sum_weights") if b.stored(k) is not None]
+    if not kinds:
+        return replace(b, weights=ws, weight=total)
+    changed = [i for i, (old, new) in enumerate(zip(b.weights, ws, strict=True)) if old != new]
+    kw: dict[str, Any] = {}
+    if "straws" in kinds:  # crush_adjust_straw_bucket_item_weight -> crush_calc_straw
+        kw["straws"] = tuple(calc_straws(ws, straw_calc_version))
+    if "sum_weights" in kinds:  # crush_adjust_list_bucket_item_weight
+        sums = list(b.sum_weights or ())
+        for i in changed:
+            diff = ws[i] - b.weights[i]
+            for j in range(i, len(sums)):
+                sums[j] = (sums[j] + diff) & 0xFFFFFFFF
+        kw["sum_weights"] = tuple(sums)
+    if "node_weights" in kinds:  # crush_adjust_tree_bucket_item_weight
+        nw = list(b.node_weights or ())
+        depth = (1 + (b.size - 1).bit_length()) if b.size else 0
+        for i in changed:
+            node = 2 * i + 1
+            diff = ws[i] - nw[node]
+            nw[node] = ws[i]
+            for _ in range(1, depth):
+                node = _tree_parent(node)
+                nw[node] = (nw[node] + diff) & 0xFFFFFFFF
+        kw["node_weights"] = tuple(nw)
+    return replace(b, weights=ws, weight=total, stored_for=(b.items, ws), **kw)
 
 
 def _reweighted_choose_args(old: Mapping[int, Bucket], buckets: Mapping[int, Bucket], cmap: dict[int, ChooseArg],
@@ -526,6 +740,37 @@ def _reweighted_choose_args(old: Mapping[int, Bucket], buckets: Mapping[int, Buc
     for bid, r in rows.items():
         ca = cmap.get(bid)
         out[bid] = ChooseArg(ids=ca.ids if ca is not None else None, weight_set=tuple(tuple(x) for x in r))
+    return out
+
+
+def _reachable_leaves(node_weights: Sequence[int]) -> set[int]:
+    """Leaf indexes (item positions) a tree descent over these node weights can end on.
+
+    At node ``n`` the draw is ``t = (hash * w[n]) >> 32`` with ``t`` in ``[0, max_t]``; the descent goes
+    left when ``t < w[left]``.  So left is reachable when ``w[left] > 0`` and right when
+    ``max_t >= w[left]`` (every 32-bit hash value is assumed possible).
+    """
+    out: set[int] = set()
+    n0 = len(node_weights) >> 1
+    if n0 == 0:
+        return out
+    todo = [n0]
+    seen: set[int] = set()
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n & 1:
+            out.add(n >> 1)
+            continue
+        low = n & -n
+        left, right = n - (low >> 1), n + (low >> 1)
+        max_t = (0xFFFFFFFF * node_weights[n]) >> 32
+        if node_weights[left] > 0:
+            todo.append(left)
+        if max_t >= node_weights[left]:
+            todo.append(right)
     return out
 
 

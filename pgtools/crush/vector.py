@@ -232,7 +232,11 @@ class _VecMap:
             left = nn - (low >> 1)
             go_left = t < nw[left]
             n[idx] = np.where(go_left, left, nn + (low >> 1))
-        return np.asarray(b.items, dtype=np.int64)[n >> 1]
+        # a leaf past the last item (garbage node weights of a binary map) gives ITEM_NONE: Ceph reads
+        # past its items array there; the callers treat ITEM_NONE (>= max_devices) as a bad item
+        leaf = n >> 1
+        items = np.append(np.asarray(b.items, dtype=np.int64), ITEM_NONE)
+        return items[np.minimum(leaf, b.size)]
 
 
 def _is_out(weights: np.ndarray, item: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -1,8 +1,10 @@
 """Readers for every dump format pgtools understands.
 
 One module per source format (``pg_dump_plain``, ``pg_dump_json``, ``osd_dump``, ``crush_dump``, ...), each
-with ``sniff(text, obj)`` and ``parse(text, source=..., obj=...)``; :func:`load` sniffs every file of a
-capture by content and merges what it finds into one :class:`~pgtools.model.Snapshot`.
+with ``sniff(text, obj)`` and ``parse(text, source=..., obj=...)``; a binary format (``crushmap_binary``: the
+binary CRUSH map) also has ``sniff_bytes(data)`` and ``parse_bytes(data, source=...)``, tried on a file's bytes
+first.  :func:`load` sniffs every file of a capture by content and merges what it finds into one
+:class:`~pgtools.model.Snapshot`.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import DumpFormatError, SnapshotConflictError
 from ..model import OSD_COLUMNS, PG_COLUMNS, POOL_COLUMNS, Snapshot, empty_osds, empty_pgs, empty_pools
-from ._common import Fragment, loads_json, read_text
+from ._common import Fragment, loads_json
 
 __all__ = ["load", "read_file", "PARSER_MODULES", "merge_fragments"]
 
@@ -35,6 +35,7 @@ PARSER_MODULES = [
     "config_dump",
     "versions",
     "crushmap_text",
+    "crushmap_binary",
     "pg_dump_plain",
     "pg_ls_plain",
 ]
@@ -66,7 +67,39 @@ def _looks_binary(text: str) -> bool:
     return "\x00" in head or head.count("\ufffd") > 8
 
 
-def read_file(path: str | Path, *, text: str | None = None, excerpts: bool = True) -> Fragment | None:
+def _read_bytes(path: str | Path) -> bytes:
+    """A file's bytes, ``.gz``/``.xz`` decompressed (the bytes twin of :func:`~pgtools.io.read_text`)."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as e:
+        raise DumpFormatError(f"cannot read: {e.strerror or e}", source=str(path)) from None
+    try:
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        elif raw[:6] == b"\xfd7zXZ\x00":
+            raw = lzma.decompress(raw)
+    except (OSError, EOFError, lzma.LZMAError) as e:
+        raise DumpFormatError(f"cannot decompress: {e}", source=str(path)) from None
+    return raw
+
+
+def _read_binary(data: bytes, source: str) -> Fragment | None:
+    """The Fragment of a binary format a parser module recognises (``sniff_bytes``), else None."""
+    for _name, mod in _modules():
+        sniff_bytes = getattr(mod, "sniff_bytes", None)
+        if sniff_bytes is None:
+            continue
+        try:
+            hit = sniff_bytes(data)
+        except Exception:  # a sniffer must never break loading
+            hit = False
+        if hit:
+            return mod.parse_bytes(data, source=source)
+    return None
+
+
+def read_file(path: str | Path, *, text: str | None = None, data: bytes | None = None,
+              excerpts: bool = True) -> Fragment | None:
     """Parse one file with whichever parser recognises its content.
 
     Returns None when no parser recognises it.  Raises DumpFormatError when one does but the content is
@@ -75,10 +108,20 @@ def read_file(path: str | Path, *, text: str | None = None, excerpts: bool = Tru
     lines, truncated last rows...); the blocks found are folded into one Fragment
     (:func:`~pgtools.io.excerpt.merge_excerpt_fragments`).  When that finds nothing, the original error
     is raised (or None returned).
+
+    The content is read from ``path`` unless given: ``text`` (already decoded; binary formats are not
+    recognised then) or ``data`` (raw bytes, ``.gz``/``.xz`` already decompressed).  Binary formats
+    (a binary CRUSH map, :mod:`pgtools.io.crushmap_binary`) are recognised from the bytes first; other
+    binary files are skipped (None).
     """
     source = str(path)
     if text is None:
-        text = read_text(path)
+        if data is None:
+            data = _read_bytes(path)
+        frag = _read_binary(data, source)
+        if frag is not None:
+            return frag
+        text = data.decode("utf-8", errors="replace")
     if _looks_binary(text):
         return None
     obj = None
@@ -130,7 +173,7 @@ def _is_tar(p: Path) -> bool:
         return False
 
 
-def _iter_tar(p: Path) -> Iterable[tuple[str, str]]:
+def _iter_tar(p: Path) -> Iterable[tuple[str, bytes]]:
     try:
         with tarfile.open(p) as tf:
             for m in sorted(tf.getmembers(), key=lambda m: m.name):
@@ -145,7 +188,7 @@ def _iter_tar(p: Path) -> Iterable[tuple[str, str]]:
                     raw = gzip.decompress(raw)
                 elif raw[:6] == b"\xfd7zXZ\x00":
                     raw = lzma.decompress(raw)
-                yield f"{p}:{m.name}", raw.decode("utf-8", errors="replace")
+                yield f"{p}:{m.name}", raw
     except (tarfile.TarError, OSError, EOFError, lzma.LZMAError) as e:
         raise DumpFormatError(f"cannot read archive: {e}", source=str(p)) from None
 
@@ -194,8 +237,8 @@ def load(path: str | Path | Iterable[str | Path], *, on_conflict: str = "raise")
                 else:
                     fragments.append(frag)
         elif p.is_file() and _is_tar(p):
-            for name, text in _iter_tar(p):
-                frag = read_file(name, text=text)
+            for name, raw in _iter_tar(p):
+                frag = read_file(name, data=raw)
                 if frag is None:
                     skipped.append(name)
                 else:
@@ -250,6 +293,41 @@ def _pg_conflicts(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
     return list(bad.pgid[:5]) + (["..."] if len(bad) > 5 else []) if len(bad) else []
 
 
+#: Weight tolerance between a binary map and crushtool's text of it (5 decimals printed; see CrushMap.differences).
+_TEXT_WEIGHT_TOLERANCE = 2
+
+
+def _pick_crush(fragments: list[Fragment]) -> tuple[Any, list[str]]:
+    """The CRUSH map of a capture, and the conflicts found on the way.
+
+    A binary map (``crushmap_binary``) wins: it is the most exact input (stored straws and tree node
+    weights, exact choose_args weights).  Every other CRUSH map of the capture (``osd crush dump``,
+    ``ceph report``, crushtool text, another binary) must then describe the same map
+    (:meth:`~pgtools.crush.CrushMap.differences`: buckets, items, weights, rules, tunables, device
+    classes, choose_args), else it is a conflict.  A crushtool text map is compared as far as it is exact:
+    weights within the drift of its 5 printed decimals, shadow buckets (which pgtools rebuilds from the
+    declared ids) left out.
+    Without a binary map the first CRUSH map found is used, as before.
+    """
+    frags = [f for f in fragments if f.crush is not None]
+    if not frags:
+        return None, []
+    binary = [f for f in frags if f.kind == "crushmap_binary"]
+    if not binary:
+        return frags[0].crush, []
+    chosen = binary[0]
+    conflicts = []
+    for other in frags:
+        if other is chosen:
+            continue
+        exact = other.kind in ("crushmap_binary", "crush_dump", "report")
+        diff = chosen.crush.differences(other.crush, weight_tolerance=0 if exact else _TEXT_WEIGHT_TOLERANCE,
+                                        shadows=exact)
+        if diff:
+            conflicts.append(f"{chosen.source} and {other.source} are different CRUSH maps: {'; '.join(diff)}")
+    return chosen.crush, conflicts
+
+
 def merge_fragments(fragments: list[Fragment], *, on_conflict: str = "raise") -> Snapshot:
     """Merge parsed fragments into one Snapshot (see :func:`load`)."""
     conflicts: list[str] = []
@@ -281,7 +359,8 @@ def merge_fragments(fragments: list[Fragment], *, on_conflict: str = "raise") ->
     if pools is None:
         pools = empty_pools()
     # OSD facts: osdmap state first, then CRUSH/tree placement, then usage tables
-    osd_order = {"osd_dump": 0, "report": 1, "osd_tree": 2, "crush_dump": 3, "crushmap_text": 4, "osd_df": 5}
+    osd_order = {"osd_dump": 0, "report": 1, "osd_tree": 2, "crushmap_binary": 3, "crush_dump": 4, "crushmap_text": 5,
+                 "osd_df": 6}
     osd_frags = sorted((f for f in fragments if f.osds is not None and len(f.osds)),
                        key=lambda f: osd_order.get(f.kind, 9))
     osds = _combine([f.osds for f in osd_frags], "osd_id")
@@ -291,7 +370,8 @@ def merge_fragments(fragments: list[Fragment], *, on_conflict: str = "raise") ->
     pool_stats = _combine([f.pool_stats for f in fragments if f.pool_stats is not None], "pool_id")
     osd_stats = _combine([f.osd_stats for f in fragments if f.osd_stats is not None], "osd_id")
 
-    crush = next((f.crush for f in fragments if f.crush is not None), None)
+    crush, crush_conflicts = _pick_crush(fragments)
+    conflicts += crush_conflicts
     osdmap: dict[str, Any] = {}
     for f in fragments:
         if f.osdmap:
