@@ -84,11 +84,10 @@ class Fragment:
     extra: dict = field(default_factory=dict)
 
 
-def read_text(path: str | Path) -> str:
-    """Read a dump file as text (``.gz`` and ``.xz`` are decompressed).  Invalid UTF-8 is replaced."""
-    p = Path(path)
+def read_bytes(path: str | Path) -> bytes:
+    """Read a dump file's bytes (``.gz`` and ``.xz`` are decompressed)."""
     try:
-        raw = p.read_bytes()
+        raw = Path(path).read_bytes()
     except OSError as e:
         raise DumpFormatError(f"cannot read: {e.strerror or e}", source=str(path)) from None
     try:
@@ -98,7 +97,12 @@ def read_text(path: str | Path) -> str:
             raw = lzma.decompress(raw)
     except (OSError, EOFError, lzma.LZMAError) as e:
         raise DumpFormatError(f"cannot decompress: {e}", source=str(path)) from None
-    return raw.decode("utf-8", errors="replace")
+    return raw
+
+
+def read_text(path: str | Path) -> str:
+    """Read a dump file as text (``.gz`` and ``.xz`` are decompressed).  Invalid UTF-8 is replaced."""
+    return read_bytes(path).decode("utf-8", errors="replace")
 
 
 _NAN_TOKEN = re.compile(r"(?<=[:\[,\s])(-?nan|-?inf)(?=\s*[,\]}])")

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import DumpFormatError, SnapshotConflictError
 from ..model import OSD_COLUMNS, PG_COLUMNS, POOL_COLUMNS, Snapshot, empty_osds, empty_pgs, empty_pools
-from ._common import Fragment, loads_json
+from ._common import Fragment, loads_json, read_bytes
 
 __all__ = ["load", "read_file", "PARSER_MODULES", "merge_fragments"]
 
@@ -67,22 +67,6 @@ def _looks_binary(text: str) -> bool:
     return "\x00" in head or head.count("\ufffd") > 8
 
 
-def _read_bytes(path: str | Path) -> bytes:
-    """A file's bytes, ``.gz``/``.xz`` decompressed (the bytes twin of :func:`~pgtools.io.read_text`)."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        raise DumpFormatError(f"cannot read: {e.strerror or e}", source=str(path)) from None
-    try:
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-        elif raw[:6] == b"\xfd7zXZ\x00":
-            raw = lzma.decompress(raw)
-    except (OSError, EOFError, lzma.LZMAError) as e:
-        raise DumpFormatError(f"cannot decompress: {e}", source=str(path)) from None
-    return raw
-
-
 def _read_binary(data: bytes, source: str) -> Fragment | None:
     """The Fragment of a binary format a parser module recognises (``sniff_bytes``), else None."""
     for _name, mod in _modules():
@@ -117,7 +101,7 @@ def read_file(path: str | Path, *, text: str | None = None, data: bytes | None =
     source = str(path)
     if text is None:
         if data is None:
-            data = _read_bytes(path)
+            data = read_bytes(path)
         frag = _read_binary(data, source)
         if frag is not None:
             return frag
