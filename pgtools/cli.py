@@ -723,7 +723,7 @@ def autoscale(
 def pgcalc(
     osds: Annotated[int, typer.Option("--osds", help="Number of OSDs.")],
     preset: Annotated[str, typer.Option(help="Use case, as in the calculator: all_in_one, openstack, openstack_rgw, rgw, openstack_rgw_infernalis, rgw_infernalis, rbd; and cephfs (pgtools' own).")] = "openstack",
-    target_per_osd: Annotated[int, typer.Option("--target-per-osd", help="Target PGs per OSD: 100 (OSD count not expected to grow), 200 (may double).")] = 100,
+    target_per_osd: Annotated[int, typer.Option("--target-per-osd", help="Target PGs per OSD: 100 (OSD count not expected to grow), 200 (may double), 300 (the later calculator's 2-3x growth).")] = 100,
     size: Annotated[int, typer.Option(help="Replicas (k+m for EC).")] = 3,
     script: Annotated[bool, typer.Option("--script", help="Round like the calculator's script (floor, power-of-two minimum) instead of its written rules.")] = False,
     fmt: Annotated[FrameFormat, typer.Option("--format", help="Output format.")] = FrameFormat.text,
