@@ -84,6 +84,18 @@ class Fragment:
     extra: dict = field(default_factory=dict)
 
 
+def decompress(raw: bytes) -> bytes:
+    """``raw`` gunzipped or un-xz'd when it starts with that format's magic, else as it is.
+
+    Raises what :mod:`gzip`/:mod:`lzma` raise on corrupt data (OSError, EOFError, LZMAError).
+    """
+    if raw[:2] == b"\x1f\x8b":
+        return gzip.decompress(raw)
+    if raw[:6] == b"\xfd7zXZ\x00":
+        return lzma.decompress(raw)
+    return raw
+
+
 def read_bytes(path: str | Path) -> bytes:
     """Read a dump file's bytes (``.gz`` and ``.xz`` are decompressed)."""
     try:
@@ -91,13 +103,9 @@ def read_bytes(path: str | Path) -> bytes:
     except OSError as e:
         raise DumpFormatError(f"cannot read: {e.strerror or e}", source=str(path)) from None
     try:
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-        elif raw[:6] == b"\xfd7zXZ\x00":
-            raw = lzma.decompress(raw)
+        return decompress(raw)
     except (OSError, EOFError, lzma.LZMAError) as e:
         raise DumpFormatError(f"cannot decompress: {e}", source=str(path)) from None
-    return raw
 
 
 def read_text(path: str | Path) -> str:

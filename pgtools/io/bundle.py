@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import importlib
 import lzma
 import tarfile
@@ -16,7 +15,7 @@ import pandas as pd
 
 from ..errors import DumpFormatError, SnapshotConflictError
 from ..model import OSD_COLUMNS, PG_COLUMNS, POOL_COLUMNS, Snapshot, empty_osds, empty_pgs, empty_pools
-from ._common import Fragment, loads_json, read_bytes
+from ._common import Fragment, decompress, loads_json, read_bytes
 
 __all__ = ["load", "read_file", "PARSER_MODULES", "merge_fragments"]
 
@@ -167,12 +166,7 @@ def _iter_tar(p: Path) -> Iterable[tuple[str, bytes]]:
                 f = tf.extractfile(m)
                 if f is None:
                     continue
-                raw = f.read()
-                if raw[:2] == b"\x1f\x8b":
-                    raw = gzip.decompress(raw)
-                elif raw[:6] == b"\xfd7zXZ\x00":
-                    raw = lzma.decompress(raw)
-                yield f"{p}:{m.name}", raw
+                yield f"{p}:{m.name}", decompress(f.read())
     except (tarfile.TarError, OSError, EOFError, lzma.LZMAError) as e:
         raise DumpFormatError(f"cannot read archive: {e}", source=str(p)) from None
 
