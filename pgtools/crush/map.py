@@ -9,7 +9,7 @@ shadow trees are rebuilt from those ids the way ``CrushWrapper::populate_classes
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -229,30 +229,24 @@ class CrushMap:
         The ones a binary map stores (:attr:`Bucket.straws`) when present, else recomputed from the
         item weights with the map's straw_calc_version.
         """
-        key = ("straws", bucket_id)
-        if key not in self._cache:
-            b = self.buckets[bucket_id]
-            stored = b.stored("straws")
-            self._cache[key] = list(stored) if stored is not None else \
-                calc_straws(b.weights, self.tunables.straw_calc_version)
-        return self._cache[key]
+        return self._stored_or_derived(
+            bucket_id, "straws", lambda w: calc_straws(w, self.tunables.straw_calc_version))
 
     def sum_weights(self, bucket_id: int) -> list[int]:
         """Running weight sums of a list bucket (stored ones from a binary map, else derived)."""
-        key = ("sumw", bucket_id)
-        if key not in self._cache:
-            b = self.buckets[bucket_id]
-            stored = b.stored("sum_weights")
-            self._cache[key] = list(stored) if stored is not None else list_sum_weights(b.weights)
-        return self._cache[key]
+        return self._stored_or_derived(bucket_id, "sum_weights", list_sum_weights)
 
     def node_weights(self, bucket_id: int) -> list[int]:
         """Node weights of a tree bucket (stored ones from a binary map, else the sums of the leaves)."""
-        key = ("nodew", bucket_id)
+        return self._stored_or_derived(bucket_id, "node_weights", tree_node_weights)
+
+    def _stored_or_derived(self, bucket_id: int, what: str, derive: Callable[[tuple[int, ...]], list[int]]) -> list[int]:
+        """``Bucket.stored(what)`` when valid, else ``derive(item weights)``; cached per bucket."""
+        key = (what, bucket_id)
         if key not in self._cache:
             b = self.buckets[bucket_id]
-            stored = b.stored("node_weights")
-            self._cache[key] = list(stored) if stored is not None else tree_node_weights(b.weights)
+            stored = b.stored(what)
+            self._cache[key] = list(stored) if stored is not None else derive(b.weights)
         return self._cache[key]
 
     def resolve_choose_args(self, choose_args: object) -> dict[int, ChooseArg] | None:
