@@ -1047,7 +1047,8 @@ def adjust_crush_weight(snap: Snapshot, weights: dict[int, float]) -> Snapshot:
     Returns
     -------
     Snapshot
-        A new snapshot with a new CRUSH map (weight sets/choose_args are not changed).
+        A new snapshot with a new CRUSH map; choose_args weight sets follow as in Ceph
+        (:meth:`pgtools.crush.CrushMap.with_item_weight`).
     """
     crush = snap.crush
     if crush is None:

@@ -26,7 +26,6 @@ import pytest
 from pgtools.crush import CrushMap, crushtool_test, have_numba
 from pgtools.crush.buckets import tree_node_weights as intended_tree_nodes
 from pgtools.errors import CephUndefinedBehaviourWarning
-from tests.oracle._crushbin import tree_node_weights
 from tests.oracle._maps import CrushCase, budget, crush_case, delete_lines, prefetched, run_tool
 from tests.paths import TEST_DATA
 
@@ -237,7 +236,8 @@ def test_class_take_legacy_tunables(tmp_path: Path) -> None:
     src.write_text(text)
     p = _crushtool(src, ["--test", "--show-mappings", "--rule", "2", "--num-rep", "4", "--x", "15"])
     crush = CrushMap.from_text(text)
-    items, nodes = tree_node_weights(src.with_suffix(".bin"))[-1028]
+    stored = CrushMap.from_binary(src.with_suffix(".bin").read_bytes()).buckets[-1028]  # as Ceph stored it
+    items, nodes = list(stored.items), list(stored.node_weights)
     assert crush.buckets[-1028].name == "b-1-0-1~ssd" and items == [7, 8, 10]
     intended = intended_tree_nodes(crush.buckets[-1028].weights)
     assert [nodes[2 * i + 1] for i in range(3)] == [intended[2 * i + 1] for i in range(3)]

@@ -27,12 +27,11 @@ from pathlib import Path
 import pytest
 
 import pgtools
-from pgtools.crush import crushtool_test
+from pgtools.crush import CrushMap, crushtool_test
 from pgtools.crush.buckets import tree_node_weights as intended_tree_nodes
 from pgtools.errors import CephUndefinedBehaviourWarning
 from pgtools.osdmaptool_format import format_dump_all_line, mark_up_in, osdmaptool_output
 from pgtools.placement import map_pgs
-from tests.oracle._crushbin import tree_node_weights
 from tests.oracle._maps import OsdmapCase, budget, osdmap_case, prefetched, run_tool
 from tests.paths import TEST_DATA
 
@@ -250,9 +249,10 @@ def test_class_take_tree_bucket(tmp_path: Path) -> None:
     d = tmp_path / "om20103"
     _build(d, case)
     crush = pgtools.load([d / "crush.json"]).crush
-    stored = tree_node_weights(d / "final.bin")
-    assert stored[-2] == ([0, 1, 2], intended_tree_nodes(crush.buckets[-2].weights))  # built whole: clean
-    items, nodes = stored[-1005]  # host-0-0~ssd, cloned item by item
+    stored = CrushMap.from_binary((d / "final.bin").read_bytes()).buckets  # as Ceph stored them
+    assert stored[-2].items == (0, 1, 2)
+    assert list(stored[-2].node_weights) == intended_tree_nodes(crush.buckets[-2].weights)  # built whole: clean
+    items, nodes = list(stored[-1005].items), list(stored[-1005].node_weights)  # host-0-0~ssd, cloned item by item
     intended = intended_tree_nodes(crush.buckets[-1005].weights)
     assert items == [0, 1, 2] and crush.buckets[-1005].name == "host-0-0~ssd"
     assert [nodes[2 * i + 1] for i in range(3)] == [intended[2 * i + 1] for i in range(3)]  # leaves are set
