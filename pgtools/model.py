@@ -149,6 +149,22 @@ class Snapshot:
         return verify_placement(self, **kwargs)
 
     @property
+    def warnings(self) -> list[str]:
+        """What loading assumed or dropped, one line each (``file:line: what``), in the order found.
+
+        The same lines are emitted as :class:`~pgtools.errors.PgtoolsWarning` when the snapshot is
+        loaded (the CLI prints each as ``pgtools: warning: ...``); the report and notebooks show them.
+        Code that derives a snapshot adds its own with :meth:`with_warnings`.
+        """
+        return list(self.meta.get("warnings", []))
+
+    def with_warnings(self, *lines: str) -> Snapshot:
+        """A copy whose :attr:`warnings` end with ``lines`` (duplicates dropped); does not emit them."""
+        have = self.warnings
+        new = [w for w in lines if w not in have]
+        return self.replace(meta={**self.meta, "warnings": have + new}) if new else self
+
+    @property
     def release(self) -> str | None:
         return self.meta.get("release")
 

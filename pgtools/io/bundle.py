@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import lzma
+import re
 import tarfile
 import warnings
 from collections.abc import Iterable
@@ -13,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import DumpFormatError, SnapshotConflictError
+from ..errors import DumpFormatError, PgtoolsWarning, SnapshotConflictError
 from ..model import OSD_COLUMNS, PG_COLUMNS, POOL_COLUMNS, Snapshot, empty_osds, empty_pgs, empty_pools
 from ._common import Fragment, decompress, loads_json, read_bytes
 
@@ -306,6 +307,14 @@ def _pick_crush(fragments: list[Fragment]) -> tuple[Any, list[str]]:
     return chosen.crush, conflicts
 
 
+def _located(warning: str, source: str | None) -> str:
+    """``warning`` as ``file:line: what`` (parsers say ``line N: what`` or already name the file)."""
+    if not source or warning.startswith(f"{source}:"):
+        return warning
+    m = re.match(r"line (\d+): ", warning)
+    return f"{source}:{m.group(1)}: {warning[m.end():]}" if m else f"{source}: {warning}"
+
+
 def merge_fragments(fragments: list[Fragment], *, on_conflict: str = "raise") -> Snapshot:
     """Merge parsed fragments into one Snapshot (see :func:`load`)."""
     conflicts: list[str] = []
@@ -407,12 +416,14 @@ def merge_fragments(fragments: list[Fragment], *, on_conflict: str = "raise") ->
         "sources": [(f.source, f.kind) for f in fragments],
         "extra": {f.kind: f.extra for f in fragments if f.extra},
         "conflicts": conflicts,
-        "warnings": [w for f in fragments for w in (f.extra or {}).get("warnings", [])],
+        "warnings": [_located(w, f.source) for f in fragments for w in (f.extra or {}).get("warnings", [])],
     }
     if conflicts and on_conflict == "raise":
         raise SnapshotConflictError("; ".join(conflicts))
     if conflicts:
-        warnings.warn("; ".join(conflicts), stacklevel=3)
+        meta["warnings"].append("; ".join(conflicts))
+    for w in meta["warnings"]:
+        warnings.warn(w, PgtoolsWarning, stacklevel=3)
     return Snapshot(pgs=pgs, pools=pools, osds=osds, crush=crush, osdmap=osdmap, health=health,
                     config=config, meta=meta, pool_stats=pool_stats, osd_stats=osd_stats)
 
