@@ -618,29 +618,21 @@ def map_cmd(
 
     Example:  pgtools map sample_dumps/seedlike_max300 --pool 1 --pg-num 256 --format dump-all
     """
-    from .osdmaptool_format import osdmaptool_output
+    from .osdmaptool_format import osdmaptool
 
     snap = _load_map(capture, osd_dump, crush)
-    flag = {"dump-all": "--test-map-pgs-dump-all", "dump": "--test-map-pgs-dump", "stats": "--test-map-pgs"}
-    args = [flag[fmt.value]] + (["--mark-up-in"] if mark_up_in else [])
-    if pool is not None:
-        args += ["--pool", str(pool)]
-    if pg_num is not None:
-        args += ["--pg_num", str(pg_num)]
-    for o in mark_out or []:
-        args += ["--mark-out", str(o)]
-    if adjust_crush_weight:
-        pairs = [a for arg in adjust_crush_weight for a in arg.split(",") if a]  # repeated, or osdmaptool's a,b
-        for a in pairs:
-            osd, _, w = a.partition(":")
-            try:
-                float(w)
-            except ValueError:
-                w = ""
-            if not osd.isdigit() or not w:
-                raise typer.BadParameter(f"--adjust-crush-weight wants OSD:WEIGHT, not {a!r}")
-        args += ["--adjust-crush-weight", ",".join(pairs)]
-    _out(osdmaptool_output(snap, args))
+    pairs = []
+    for a in (a for arg in adjust_crush_weight or [] for a in arg.split(",") if a):  # repeated, or osdmaptool's a,b
+        osd, _, w = a.partition(":")
+        try:
+            if not osd.isdigit():
+                raise ValueError(osd)
+            pairs.append((int(osd), float(w)))
+        except ValueError:
+            raise typer.BadParameter(f"--adjust-crush-weight wants OSD:WEIGHT, not {a!r}") from None
+    mode = {"dump-all": "dump_all", "dump": "dump", "stats": "stats"}[fmt.value]
+    _out(osdmaptool(snap, test_map_pgs=mode, pool=pool, pg_num=pg_num, mark_up_in=mark_up_in,
+                    mark_out=mark_out or [], adjust_crush_weight=pairs))
 
 
 @app.command("map-object")

@@ -15,20 +15,24 @@ Formatting rules taken from ``src/tools/osdmaptool.cc`` and Ceph's ``operator<<`
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
 
 from .errors import PgtoolsError
 from .io._common import NONE
 from .model import Snapshot
 from .placement import (
     PGMapping,
-    adjust_crush_weight,
+    PoolMapping,
     compile_snapshot,
     mark_in,
-    mark_out,
     mark_up,
     with_pg_num,
 )
+from .placement import adjust_crush_weight as adjust_crush_weight_
+from .placement import mark_out as mark_out_
 
 __all__ = [
     "format_vector",
@@ -37,6 +41,8 @@ __all__ = [
     "render_test_map_pgs",
     "render_test_map_pg",
     "render_test_map_object",
+    "osdmaptool",
+    "parse_osdmaptool_args",
     "osdmaptool_output",
 ]
 
@@ -66,17 +72,15 @@ def format_dump_all_line(m: PGMapping) -> str:
             f"acting ({format_vector(m.acting)}, p{m.acting_primary})")
 
 
-def _crush_item_weight(crush: object, item: int) -> int | None:
-    """``CrushWrapper::get_item_weight``: the item's weight in the first bucket (id -1, -2, ...) holding it."""
-    buckets = getattr(crush, "buckets", None)
-    if not buckets:
-        return None
+def _first_bucket_weights(crush: object) -> dict[int, int]:
+    """``CrushWrapper::get_item_weight`` for every item: its weight in the first bucket (id -1, -2, ...) holding it."""
+    out: dict[int, int] = {}
+    buckets = getattr(crush, "buckets", None) or {}
     for bid in sorted(buckets, reverse=True):
         b = buckets[bid]
         for it, w in zip(b.items, b.weights, strict=False):
-            if it == item:
-                return int(w)
-    return None
+            out.setdefault(int(it), int(w))
+    return out
 
 
 def mark_up_in(snap: Snapshot, max_osd: int) -> Snapshot:
@@ -88,50 +92,48 @@ def mark_up_in(snap: Snapshot, max_osd: int) -> Snapshot:
     """
     ids = range(max_osd)
     snap = mark_in(mark_up(snap, ids), ids)
+    weights = _first_bucket_weights(snap.crush)
     for i in ids:  # one OSD at a time: raising one item of a uniform bucket raises them all
-        if _crush_item_weight(snap.crush, i) == 0:
-            snap = adjust_crush_weight(snap, {i: 1.0})
+        if weights.get(i) == 0:
+            snap = adjust_crush_weight_(snap, {i: 1.0})
+            weights = _first_bucket_weights(snap.crush)
     return snap
 
 
+_mark_all_up_in = mark_up_in  # for osdmaptool(), whose mark_up_in argument shadows the name
+
+
 def _f32(x: float) -> float:
-    import struct
-
-    return struct.unpack("f", struct.pack("f", x))[0]
+    return float(np.float32(x))
 
 
-def _stats_block(snap: Snapshot, counts: list[int], first: list[int], primary: list[int],
+def _weight_text(w: np.ndarray) -> list[str]:
+    """16.16 fixed-point weights as osdmaptool prints them: ``(float)w / (float)0x10000`` in C ``float``."""
+    as_float = w.astype(np.float32) / np.float32(0x10000)
+    text = {x: format_float(x) for x in set(as_float.tolist())}
+    return [text[x] for x in as_float.tolist()]
+
+
+def _stats_block(snap: Snapshot, counts: np.ndarray, first: np.ndarray, primary: np.ndarray,
                  sizes: dict[int, int]) -> list[str]:
     c = compile_snapshot(snap)
     n = c.max_osd
+    item_weight = _first_bucket_weights(snap.crush)
+    cw = np.array([item_weight.get(i, 0) for i in range(n)], dtype=np.int64)
+    weight = np.asarray(c.weight[:n], dtype=np.int64)
+    listed = np.nonzero(np.asarray(c.exists[:n], dtype=bool) & (weight != 0) & (cw > 0))[0]
     out = ["#osd\tcount\tfirst\tprimary\tc wt\twt"]
-    total = 0
-    n_in = 0
-    min_osd = max_osd = -1
-    listed: list[int] = []
-    for i in range(n):
-        if not c.exists[i] or int(c.weight[i]) == 0:
-            continue
-        cw = _crush_item_weight(snap.crush, i)
-        if cw is None or cw <= 0:
-            continue
-        n_in += 1
-        listed.append(i)
-        cwf = _f32(_f32(float(cw)) / _f32(float(0x10000)))
-        wf = _f32(_f32(float(int(c.weight[i]))) / _f32(float(0x10000)))
-        out.append(f"osd.{i}\t{counts[i]}\t{first[i]}\t{primary[i]}\t{format_float(cwf)}\t{format_float(wf)}")
-        total += counts[i]
-        if counts[i] and (min_osd < 0 or counts[i] < counts[min_osd]):
-            min_osd = i
-        if counts[i] and (max_osd < 0 or counts[i] > counts[max_osd]):
-            max_osd = i
+    cnt, fst, pri = counts[listed].tolist(), first[listed].tolist(), primary[listed].tolist()
+    out += [f"osd.{i}\t{a}\t{b}\t{p}\t{x}\t{y}" for i, a, b, p, x, y in zip(
+        listed.tolist(), cnt, fst, pri, _weight_text(cw[listed]), _weight_text(weight[listed]), strict=True)]
+    n_in = len(listed)
+    total = int(counts[listed].sum())
+    held = listed[counts[listed] > 0]
+    min_osd = int(held[np.argmin(counts[held])]) if len(held) else -1  # first of the smallest, as osdmaptool
+    max_osd = int(held[np.argmax(counts[held])]) if len(held) else -1
     avg = total // n_in if n_in else 0
-    dev = 0.0
-    for i in listed:
-        d = avg - counts[i]
-        dev += float(d * d)
     if n_in:
-        dev = math.sqrt(dev / n_in)
+        dev = math.sqrt(float(((avg - counts[listed]) ** 2).sum()) / n_in)
         edev = math.sqrt(total / n_in * (1.0 - 1.0 / n_in))
     else:
         dev = -math.nan
@@ -157,8 +159,37 @@ def _stats_block(snap: Snapshot, counts: list[int], first: list[int], primary: l
     return out
 
 
+def _vector_texts(pm: PoolMapping, which: str) -> list[str]:
+    """Each PG's ``which`` vector as Ceph prints a vector: ``[1,2,2147483647]``."""
+    return ["[" + ",".join(map(str, r)) + "]" for r in pm.lists(which)]
+
+
+def _dump_lines(pm: PoolMapping, mode: str) -> list[str]:
+    pgids = pm.pgids().tolist()
+    acting = _vector_texts(pm, "acting")
+    aprim = pm.acting_primary.tolist()
+    if mode == "dump":
+        return [f"{g}\t{a}\t{p}" for g, a, p in zip(pgids, acting, aprim, strict=True)]
+    raw = _vector_texts(pm, "raw")
+    up = raw if pm.up is pm.raw else _vector_texts(pm, "up")
+    if pm.acting is pm.up:
+        acting = up
+    return [f"{g} raw ({r}, p{rp}) up ({u}, p{up_}) acting ({a}, p{ap})" for g, r, rp, u, up_, a, ap in zip(
+        pgids, raw, _raw_primaries(pm), up, pm.up_primary.tolist(), acting, aprim, strict=True)]
+
+
+def _raw_primaries(pm: PoolMapping) -> list[int]:
+    """The raw primary osdmaptool prints: the first OSD of the raw vector that is not a hole, else -1."""
+    raw = pm.raw
+    if raw.shape[1] == 0:
+        return [-1] * len(pm)
+    ok = (raw != -1) & (raw != NONE)
+    first = np.where(ok.any(axis=1), raw[np.arange(len(raw)), ok.argmax(axis=1)], -1)
+    return first.tolist()
+
+
 def render_test_map_pgs(snap: Snapshot, *, mode: str = "stats", pool: int | None = None,
-                 pg_num: int | None = None) -> str:
+                        pg_num: int | None = None) -> str:
     """Output of ``osdmaptool --test-map-pgs`` / ``--test-map-pgs-dump`` / ``--test-map-pgs-dump-all``.
 
     Parameters
@@ -186,9 +217,9 @@ def render_test_map_pgs(snap: Snapshot, *, mode: str = "stats", pool: int | None
         snap = with_pg_num(snap, pg_num, None if pool is None else [pool])
         c = compile_snapshot(snap)
     n = c.max_osd
-    counts = [0] * n
-    first = [0] * n
-    primary = [0] * n
+    counts = np.zeros(n, dtype=np.int64)
+    first = np.zeros(n, dtype=np.int64)
+    primary = np.zeros(n, dtype=np.int64)
     sizes: dict[int, int] = {}
     lines: list[str] = []
     for pid in sorted(c.pools):
@@ -196,20 +227,19 @@ def render_test_map_pgs(snap: Snapshot, *, mode: str = "stats", pool: int | None
             continue
         p = c.pools[pid]
         lines.append(f"pool {pid} pg_num {p.pg_num}")
-        for m in c.map_pool_vector(p):
-            osds, prim = m.acting, m.acting_primary
-            if mode == "dump":
-                lines.append(f"{_pgid(pid, m.ps)}\t{format_vector(osds)}\t{prim}")
-            elif mode == "dump_all":
-                lines.append(format_dump_all_line(m))
-            sizes[len(osds)] = sizes.get(len(osds), 0) + 1
-            for o in osds:
-                if o != NONE and 0 <= o < n:
-                    counts[o] += 1
-            if osds and osds[0] != NONE and 0 <= osds[0] < n:
-                first[osds[0]] += 1
-            if 0 <= prim < n:
-                primary[prim] += 1
+        pm = c.map_pool_arrays(p)
+        if mode != "stats":
+            lines += _dump_lines(pm, mode)
+        a = pm.acting
+        counts += np.bincount(a[(a >= 0) & (a < n)], minlength=n)[:n]
+        if a.shape[1]:
+            f = a[:, 0]
+            first += np.bincount(f[(f >= 0) & (f < n)], minlength=n)[:n]
+        ap = pm.acting_primary
+        primary += np.bincount(ap[(ap >= 0) & (ap < n)], minlength=n)[:n]
+        lengths, num = np.unique(pm.lengths("acting"), return_counts=True)
+        for k, v in zip(lengths.tolist(), num.tolist(), strict=True):
+            sizes[k] = sizes.get(k, 0) + v
     lines.extend(_stats_block(snap, counts, first, primary, sizes))
     return "\n".join(lines) + "\n"
 
@@ -245,80 +275,99 @@ def render_test_map_object(snap: Snapshot, name: str, pool: int) -> str:
     return f" object '{name}' -> {m.pgid} -> {format_vector(m.acting)}\n"
 
 
-def osdmaptool_output(snap: Snapshot, args: str | list[str]) -> str:
-    """Emulate an ``osdmaptool osdmap.bin <args>`` command line (the subset of options above).
+def parse_osdmaptool_args(args: str | Sequence[str]) -> dict[str, Any]:
+    """The keyword arguments of :func:`osdmaptool` for an ``osdmaptool`` command line (after the program name).
 
-    Supports ``--test-map-pgs``, ``--test-map-pgs-dump``, ``--test-map-pgs-dump-all``, ``--pool P``,
-    ``--pg_num N``, ``--mark-up-in``, ``--mark-out O``, ``--adjust-crush-weight id:w[,id:w...]``,
-    ``--test-map-pg X``; other arguments (such as the map file name) are ignored.  As in osdmaptool,
-    ``--mark-up-in`` runs first and also gives CRUSH weight 1.0 to every OSD whose weight (in the first
-    bucket holding it) is 0, then ``--mark-out``, then ``--adjust-crush-weight``.
+    Understands ``--test-map-pgs[-dump[-all]]``, ``--pool P``, ``--pg_num N``, ``--mark-up-in``,
+    ``--mark-out O``, ``--adjust-crush-weight id:w[,id:w...]``, ``--test-map-pg X`` (dashes or
+    underscores); other arguments (such as the map file name) are ignored.
+    """
+    argv = args.split() if isinstance(args, str) else list(args)
+    kw: dict[str, Any] = {"mark_out": [], "adjust_crush_weight": []}
+    modes = {"--test-map-pgs": "stats", "--test-map-pgs-dump": "dump", "--test-map-pgs-dump-all": "dump_all"}
+    i = 0
+    while i < len(argv):
+        a = argv[i].replace("_", "-")
+        if a in modes:
+            if modes[a] != "stats" or "test_map_pgs" not in kw:
+                kw["test_map_pgs"] = modes[a]
+        elif a == "--mark-up-in":
+            kw["mark_up_in"] = True
+        elif a in ("--pool", "--pg-num", "--mark-out", "--test-map-pg", "--adjust-crush-weight"):
+            if i + 1 >= len(argv):
+                raise PgtoolsError(f"{argv[i]} needs a value")
+            i += 1
+            v = argv[i]
+            if a == "--pool":
+                kw["pool"] = int(v)
+            elif a == "--pg-num":
+                kw["pg_num"] = int(v)
+            elif a == "--mark-out":
+                kw["mark_out"].append(int(v))
+            elif a == "--test-map-pg":
+                kw["test_map_pg"] = v
+            else:
+                kw["adjust_crush_weight"] = []  # osdmaptool keeps the last option's list
+                for item in (x for x in v.split(",") if x):
+                    osd_s, sep, w_s = item.partition(":")
+                    if not sep:
+                        raise PgtoolsError("use ':' as separator of osd id and its weight")
+                    kw["adjust_crush_weight"].append((int(osd_s), float(w_s)))
+        i += 1
+    return kw
+
+
+def osdmaptool(snap: Snapshot, *, test_map_pgs: str | None = None, pool: int | None = None,
+               pg_num: int | None = None, mark_up_in: bool = False, mark_out: Iterable[int] = (),
+               adjust_crush_weight: Iterable[tuple[int, float]] = (), test_map_pg: str | None = None) -> str:
+    """What ``osdmaptool osdmap.bin`` prints on stdout with the corresponding options.
+
+    As in osdmaptool, ``mark_up_in`` runs first and also gives CRUSH weight 1.0 to every OSD whose
+    weight (in the first bucket holding it) is 0, then ``mark_out``, then ``adjust_crush_weight``, then
+    ``test_map_pg``, then ``test_map_pgs``.
 
     Parameters
     ----------
     snap : Snapshot
         The state the osdmap file holds.
-    args : str or list of str
-        The command line after ``osdmaptool``.
+    test_map_pgs : {"stats", "dump", "dump_all"}, optional
+        ``--test-map-pgs``, ``--test-map-pgs-dump`` or ``--test-map-pgs-dump-all``.
+    pool, pg_num : int, optional
+        ``--pool`` and ``--pg_num``.
+    mark_up_in : bool
+        ``--mark-up-in``.
+    mark_out : iterable of int
+        ``--mark-out`` (osdmaptool takes one, the last; pgtools applies each).
+    adjust_crush_weight : iterable of (osd, weight)
+        ``--adjust-crush-weight osd:weight,...`` (weights go through C ``float``).
+    test_map_pg : str, optional
+        ``--test-map-pg``.
 
     Returns
     -------
     str
-        What osdmaptool prints on stdout.
     """
-    argv = args.split() if isinstance(args, str) else list(args)
-    mode = None
-    pool = pg_num = None
-    out_osds: list[int] = []
-    map_pg = None
-    adjust: list[str] = []
-    up_in = False
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        if a in ("--test-map-pgs", "--test_map_pgs"):
-            mode = mode or "stats"
-        elif a in ("--test-map-pgs-dump", "--test_map_pgs_dump"):
-            mode = "dump"
-        elif a in ("--test-map-pgs-dump-all", "--test_map_pgs_dump_all"):
-            mode = "dump_all"
-        elif a in ("--mark-up-in", "--mark_up_in"):
-            up_in = True
-        elif a in ("--pool", "--pg_num", "--pg-num", "--mark-out", "--mark_out", "--test-map-pg",
-                   "--test_map_pg", "--adjust-crush-weight", "--adjust_crush_weight"):
-            if i + 1 >= len(argv):
-                raise PgtoolsError(f"{a} needs a value")
-            v = argv[i + 1]
-            i += 1
-            if a == "--pool":
-                pool = int(v)
-            elif a in ("--pg_num", "--pg-num"):
-                pg_num = int(v)
-            elif a in ("--mark-out", "--mark_out"):
-                out_osds.append(int(v))
-            elif a in ("--adjust-crush-weight", "--adjust_crush_weight"):
-                adjust = [x for x in v.split(",") if x]
-            else:
-                map_pg = v
-        i += 1
     out: list[str] = []
     c = compile_snapshot(snap)
-    if up_in:
+    if mark_up_in:
         out.append("marking all OSDs up and in\n")
-        snap = mark_up_in(snap, c.max_osd)
-    for out_osd in out_osds:  # osdmaptool takes one --mark-out (the last); pgtools applies each
+        snap = _mark_all_up_in(snap, c.max_osd)
+    for out_osd in mark_out:
         if 0 <= out_osd < c.max_osd:
             out.append(f"marking OSD@{out_osd} as out\n")
-            snap = mark_out(snap, [out_osd], mark_up=True)
-    for item in adjust:
-        osd_s, sep, w_s = item.partition(":")
-        if not sep:
-            raise PgtoolsError("use ':' as separator of osd id and its weight")
-        w = _f32(float(w_s))
-        snap = adjust_crush_weight(snap, {int(osd_s): w})
-        out.append(f"Adjusted osd.{int(osd_s)} CRUSH weight to {format_float(w)}\n")
-    if map_pg is not None:
-        out.append(render_test_map_pg(snap, map_pg))
-    if mode is not None:
-        out.append(render_test_map_pgs(snap, mode=mode, pool=pool, pg_num=pg_num))
+            snap = mark_out_(snap, [out_osd], mark_up=True)
+    for osd, weight in adjust_crush_weight:
+        w = _f32(weight)
+        snap = adjust_crush_weight_(snap, {int(osd): w})
+        out.append(f"Adjusted osd.{int(osd)} CRUSH weight to {format_float(w)}\n")
+    if test_map_pg is not None:
+        out.append(render_test_map_pg(snap, test_map_pg))
+    if test_map_pgs is not None:
+        out.append(render_test_map_pgs(snap, mode=test_map_pgs, pool=pool, pg_num=pg_num))
     return "".join(out)
+
+
+def osdmaptool_output(snap: Snapshot, args: str | Sequence[str]) -> str:
+    """Emulate an ``osdmaptool osdmap.bin <args>`` command line: :func:`osdmaptool` with
+    :func:`parse_osdmaptool_args`."""
+    return osdmaptool(snap, **parse_osdmaptool_args(args))

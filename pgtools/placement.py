@@ -591,6 +591,10 @@ class PoolMapping:
         a = getattr(self, which)
         return a.shape[1] - (a == -1).sum(axis=1)
 
+    def lists(self, which: str = "up") -> list[list[int]]:
+        """The ``which`` vectors (``raw``, ``up``, ``acting``) as lists of int, one per PG."""
+        return _rows(getattr(self, which))
+
     def acting_equals_up(self) -> bool:
         """True when every PG's acting vector is its up vector."""
         return self.acting is self.up or bool(_same_rows(self.acting, self.up).all())
