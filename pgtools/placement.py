@@ -329,35 +329,39 @@ class CompiledOSDMap:
         """Map every PG of ``pool`` with NumPy, one :class:`PGMapping` per PG (see :meth:`map_pool_arrays`)."""
         return self.map_pool_arrays(pool).pg_mappings()
 
-    def map_pool_arrays(self, pool: PoolInfo) -> PoolMapping:
+    def map_pool_arrays(self, pool: PoolInfo, ps: np.ndarray | None = None) -> PoolMapping:
         """Map every PG of ``pool`` with NumPy (scalar steps only for PGs with upmap/temp entries).
 
         Parameters
         ----------
         pool : PoolInfo
             One of :attr:`pools`.
+        ps : numpy.ndarray, optional
+            Map only these PGs (placement seeds below ``pg_num``, each once); default: all.
 
         Returns
         -------
         PoolMapping
-            Row ``ps`` of each array is PG ``pool_id.ps``.
+            Row ``i`` of each array is PG ``pool_id.ps[i]`` (row ``ps`` when all PGs are mapped).
         """
         from .crush.hash import hash2_vec
 
         if self.crush is None:
             raise UnsupportedFeatureError("placement needs a CRUSH map (crush dump) in the snapshot")
         n = pool.pg_num
-        ps = np.arange(n, dtype=np.int64)
+        subset = ps is not None
+        ps = np.arange(n, dtype=np.int64) if ps is None else np.asarray(ps, dtype=np.int64)
+        m = len(ps)
         s = _stable_mod_vec(ps, pool.pgp_num, pool.pgp_num_mask)
         if pool.hashpspool:
             pps = hash2_vec(s, np.int64(pool.pool_id & _M32)).astype(np.int64)
         else:
             pps = (s + pool.pool_id) & _M32
         ruleno = self._find_rule(pool)
-        if ruleno >= 0 and n > 0:
+        if ruleno >= 0 and m > 0:
             raw = self._crush_map(ruleno, pool, pps)
         else:
-            raw = np.full((n, 0), -1, dtype=np.int64)
+            raw = np.full((m, 0), -1, dtype=np.int64)
         raw = self._vec_filter(pool, raw, self.exists)
         up = self._vec_filter(pool, raw, self.exists & self.up)  # ``raw`` itself when nothing is down
         up_primary = _vec_first(up)
@@ -369,12 +373,19 @@ class CompiledOSDMap:
                          | {k[1] for k in self.pg_upmap_items if k[0] == pid and k[1] < n})
         temps = sorted({k[1] for k in self.pg_temp if k[0] == pid and k[1] < n}
                        | {k[1] for k in self.primary_temp if k[0] == pid and k[1] < n})
+        if subset and (special or temps):
+            row_of = {v: i for i, v in enumerate(ps.tolist())}
+            special = [(row_of[v], v) for v in special if v in row_of]
+            temps = [(row_of[v], v) for v in temps if v in row_of]
+        else:
+            special = [(v, v) for v in special]
+            temps = [(v, v) for v in temps]
         if special or temps:
             pps_l = pps.tolist()
             new_up: dict[int, list[int]] = {}
             new_upp = up_primary.copy()
-            for i in special:
-                u, p = self._up_from_raw(pool, i, pps_l[i], _row(raw, i))
+            for i, v in special:
+                u, p = self._up_from_raw(pool, v, pps_l[i], _row(raw, i))
                 new_up[i] = u
                 new_upp[i] = p
             if new_up:
@@ -382,8 +393,8 @@ class CompiledOSDMap:
             acting, acting_primary = up, up_primary
             new_acting: dict[int, list[int]] = {}
             new_ap = up_primary.copy()
-            for i in temps:
-                a, ap = self._get_temp_osds(pool, i)
+            for i, v in temps:
+                a, ap = self._get_temp_osds(pool, v)
                 if not a:
                     # no usable pg_temp: acting is up (a primary_temp still picks the primary)
                     if ap == -1:
@@ -730,11 +741,14 @@ def compile_snapshot(snap: Snapshot) -> CompiledOSDMap:
         return np.full(len(idx), float(default))
 
     def fixed(name: str, name_float: str, default: float) -> np.ndarray | None:
+        """16.16 values: the exact column where a row has it, else the float column × 0x10000, else default."""
+        if name not in osds and name_float not in osds:
+            return None
+        v = col(name_float, np.nan) * ONE if name_float in osds else np.full(len(idx), np.nan)
         if name in osds:
-            return np.round(col(name, default * ONE)).astype(np.int64)
-        if name_float in osds:
-            return np.round(col(name_float, default) * ONE).astype(np.int64)
-        return None
+            exact = col(name, np.nan)
+            v = np.where(np.isnan(exact), v, exact)
+        return np.round(np.where(np.isnan(v), default * ONE, v)).astype(np.int64)
 
     exists = np.zeros(max_osd, dtype=bool)
     exists[idx] = col("exists", 1.0) != 0
