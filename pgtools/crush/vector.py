@@ -13,6 +13,7 @@ result 2-3x faster; ``"auto"`` (the default) picks numba when it is installed.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -531,16 +532,26 @@ def have_numba() -> bool:
 _HAVE_NUMBA: bool | None = None
 
 
-def resolve_engine(engine: str = "auto") -> str:
+#: ``engine="auto"`` uses numba for at least this many CRUSH inputs while numba is not yet loaded: loading
+#: it and its compiled kernels costs about 0.6 s, which the NumPy engine's extra ~4 µs per input only
+#: reaches past about 150,000 inputs (``make bench`` measures both).
+AUTO_NUMBA_MIN_INPUTS = 150_000
+
+
+def resolve_engine(engine: str = "auto", num_inputs: int | None = None) -> str:
     """Turn an ``engine=`` value into ``"numpy"`` or ``"numba"``.
 
-    ``"auto"`` is ``"numba"`` when numba is installed, else ``"numpy"``; the environment variable
-    ``PGTOOLS_CRUSH_ENGINE`` (``numpy``/``numba``/``auto``) replaces ``"auto"`` when set.  ``"numba"``
-    without numba installed raises ImportError.
+    ``"auto"`` is ``"numba"`` when numba is installed and either its kernels are already loaded in this
+    process or the job has at least :data:`AUTO_NUMBA_MIN_INPUTS` inputs (``num_inputs``; unknown counts
+    as large), else ``"numpy"``: both give identical results, and a short command is faster without
+    loading numba.  The environment variable ``PGTOOLS_CRUSH_ENGINE`` (``numpy``/``numba``/``auto``)
+    replaces ``"auto"`` when set.  ``"numba"`` without numba installed raises ImportError.
 
     Parameters
     ----------
     engine : {"auto", "numpy", "numba"}
+    num_inputs : int, optional
+        How many CRUSH inputs the call maps.
 
     Returns
     -------
@@ -555,6 +566,10 @@ def resolve_engine(engine: str = "auto") -> str:
             raise ValueError(f"PGTOOLS_CRUSH_ENGINE={env!r}: expected one of {', '.join(ENGINES)}")
         engine = env
     if engine == "auto":
+        loaded = __name__.rpartition(".")[0] + "._numba" in sys.modules
+        small = num_inputs is not None and num_inputs < AUTO_NUMBA_MIN_INPUTS
+        if small and not loaded:
+            return "numpy"
         return "numba" if have_numba() else "numpy"
     if engine == "numba" and not have_numba():
         raise ImportError("engine='numba' needs numba (pip install 'pgtools[fast]')")
@@ -591,7 +606,7 @@ def map_values(crush: CrushMap, rule: int, num_rep: int, xs: Sequence[int] | np.
         a short (firstn) result; indep holes are ``ITEM_NONE`` (0x7fffffff).
     """
     x = as_u32(np.asarray(xs, dtype=np.int64).reshape(-1))
-    if resolve_engine(engine) == "numba":
+    if resolve_engine(engine, len(x)) == "numba":
         from ._numba import map_values_numba
 
         if weights is None:

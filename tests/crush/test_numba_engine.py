@@ -64,6 +64,21 @@ def test_resolve_engine(monkeypatch):
         resolve_engine("gpu")
 
 
+def test_auto_engine_skips_loading_numba_for_small_jobs(monkeypatch):
+    import sys
+
+    from pgtools.crush import vector
+
+    monkeypatch.delenv("PGTOOLS_CRUSH_ENGINE", raising=False)
+    monkeypatch.delitem(sys.modules, "pgtools.crush._numba", raising=False)  # as in a fresh process
+    assert resolve_engine("auto", vector.AUTO_NUMBA_MIN_INPUTS - 1) == "numpy"
+    assert resolve_engine("auto", vector.AUTO_NUMBA_MIN_INPUTS) == "numba"
+    assert resolve_engine("auto") == "numba"  # size unknown
+    assert resolve_engine("numba", 10) == "numba"  # asked for explicitly
+    monkeypatch.setitem(sys.modules, "pgtools.crush._numba", object())  # loaded: no start-up cost left
+    assert resolve_engine("auto", 10) == "numba"
+
+
 @pytest.mark.parametrize("case,t", CASES)
 def test_shared_cases_numba(case, t):
     """Every input of every crushtool output of the shared cases (compared with crushtool's own text)."""
