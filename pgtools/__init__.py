@@ -8,39 +8,35 @@
 from __future__ import annotations
 
 from ._version import __version__
-from .analysis import (
-    Finding,
-    check_pg_num,
-    health,
-    imbalance,
-    imbalance_summary,
-    pg_counts,
-    pg_table,
-    placements,
-    pool_osd_weights,
-    unmapped_pgs,
-)
-from .errors import (
-    DumpFormatError,
-    MappingMismatchError,
-    PgtoolsError,
-    SnapshotConflictError,
-    UnsupportedFeatureError,
-)
-from .io import load
-from .model import NONE, Snapshot
 
-_SUBMODULES = ("analysis", "autoscale", "collect", "crush", "io", "model", "objects", "pgcalc", "pgnum",
-               "placement", "plotting", "simulate")
+#: Public names and the submodule each comes from: imported on first use, so that ``import pgtools`` (and
+#: every CLI command) costs only what it uses (pandas, matplotlib and numba are loaded when needed).
+_NAMES = {
+    "load": "io", "Snapshot": "model", "NONE": "model",
+    **{n: "analysis" for n in ("Finding", "check_pg_num", "health", "imbalance", "imbalance_summary", "pg_counts",
+                               "pg_table", "placements", "pool_osd_weights", "unmapped_pgs")},
+    **{n: "errors" for n in ("DumpFormatError", "MappingMismatchError", "PgtoolsError", "SnapshotConflictError",
+                             "UnsupportedFeatureError")},
+}
+_SUBMODULES = ("analysis", "autoscale", "collect", "crush", "errors", "incremental", "io", "model", "objects",
+               "options", "pgcalc", "pgnum", "placement", "plotting", "simulate")
 
 
 def __getattr__(name: str):
-    """Import submodules on first use (``pgtools.plotting`` pulls in matplotlib only when asked for)."""
-    if name in _SUBMODULES:
-        import importlib
+    """Import submodules and public names on first use (``pgtools.plotting`` pulls in matplotlib only then)."""
+    import importlib
 
+    if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name in _NAMES:
+        value = getattr(importlib.import_module(f"{__name__}.{_NAMES[name]}"), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'pgtools' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_NAMES) | set(_SUBMODULES))
 
 
 __all__ = [
