@@ -88,6 +88,18 @@ def _case(name: str, num_osds: int, layers: list[str], pg_num: int, repeat: int)
             t_arrays, _ = _best(lambda: map_pool_arrays(snap, 1), repeat)
             t_crush, _ = _best(_crush_step(snap), repeat)
             same = render_test_map_pgs(snap, mode="stats", pool=1) == ref
+            if engine == "numba":  # the parallel kernel on 1 and on every core
+                import numba
+
+                cores = numba.config.NUMBA_NUM_THREADS
+                for threads in sorted({1, cores}):
+                    numba.set_num_threads(threads)
+                    try:
+                        t_thr, _ = _best(_crush_step(snap), repeat)
+                    finally:
+                        numba.set_num_threads(cores)
+                    row[f"crush_s_{threads}_threads"] = round(t_thr, 4)
+                    row[f"crush_ratio_{threads}_threads"] = round(t_thr / t_ref, 2)
             row[engine] = {"pgtools_s": round(t_ours, 4), "pgtools_cold_s": round(t_cold, 4),
                            "arrays_s": round(t_arrays, 4), "crush_s": round(t_crush, 4),
                            "ratio": round(t_ours / t_ref, 2), "identical_stats": same,
