@@ -28,9 +28,7 @@ def plan_text(plan: Any) -> str:
         lines.append(f"  PGs remapped {rec['pgs_moved']}, shards moved {rec['shards_moved']}, "
                      f"data moved {human_bytes(rec['bytes_moved'], largest='TiB')} ({rec['objects_moved']} objects)")
         lines.append(f"  PGs per OSD: max {rec['max_pgs_per_osd']}, min {rec['min_pgs_per_osd']}")
-        if rec.get("pgs_degraded"):
-            lines.append(f"  degraded PGs {rec['pgs_degraded']}, inactive {rec['pgs_inactive']}, "
-                         f"to recover {human_bytes(rec['bytes_to_recover'], largest='TiB')}")
+        lines.extend(_failure_lines(plan, rec))
         h = plan.health[plan.health["step"] == i]
         if len(h):
             for code, sev, summ in zip(h["code"], h["severity"], h["summary"], strict=True):
@@ -44,13 +42,49 @@ def plan_text(plan: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _pgids(ids: list[str], limit: int = 12) -> str:
+    more = f" (+{len(ids) - limit} more)" if len(ids) > limit else ""
+    return ", ".join(ids[:limit]) + more
+
+
+def _failure_lines(plan: Any, rec: dict) -> list[str]:
+    """The lost / inactive / degraded lines of one step (nothing for a step without a failure)."""
+    i = rec["step"]
+    f = plan.failures[plan.failures["step"] == i] if len(plan.failures) else plan.failures
+    if not len(f):
+        return []
+    from .model import split_pgid
+
+    def ids(status: str) -> list[str]:
+        return sorted(f.loc[f["status"] == status, "pgid"], key=split_pgid)
+
+    out = []
+    lost = ids("lost")
+    if lost:
+        out.append(f"  {len(lost)} PGs LOST (no surviving copy / fewer than k shards): nothing can recover them; "
+                   f"{human_bytes(rec.get('bytes_lost', 0), largest='TiB')} in {rec.get('objects_lost', 0)} "
+                   f"objects lost: {_pgids(lost)}")
+    out.append(f"  inactive PGs {rec.get('pgs_inactive', 0)} (fewer than min_size copies: I/O blocked until "
+               f"recovery), degraded PGs {rec.get('pgs_degraded', 0)}, "
+               f"to recover {human_bytes(rec['bytes_to_recover'], largest='TiB')}")
+    fp = plan.failure_pools()
+    fp = fp[fp["step"] == i]
+    for p in fp.to_dict("records"):
+        lost_txt = (f", {human_bytes(p['bytes_lost'], largest='TiB')} / {p['objects_lost']} objects lost"
+                    if p["pgs_lost"] else "")
+        out.append(f"    pool {p['pool']}: lost {p['pgs_lost']}, inactive {p['pgs_inactive']}, "
+                   f"degraded {p['pgs_degraded']}{lost_txt}")
+    return out
+
+
 def plan_json(plan: Any, indent: int | None = None) -> str:
     """The JSON contract of :meth:`pgtools.simulate.Plan.to_json`."""
     return plan.to_json(indent=indent)
 
 
 def plan_csv(plan: Any) -> str:
-    """The per-step table (``plan.steps``) as CSV text."""
+    """The per-step table (``plan.steps``, with ``pgs_lost, pgs_inactive, pgs_degraded, bytes_lost,
+    objects_lost, bytes_to_recover``) as CSV text."""
     buf = io.StringIO()
     plan.steps.to_csv(buf, index=False)
     return buf.getvalue()

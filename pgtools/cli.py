@@ -248,12 +248,16 @@ def _changes(*, pg_num=None, pgp_num=None, crush_weight=None, reweight=None, out
             raise typer.BadParameter(f"--reweight {k}={w}: the reweight must be in [0, 1]")
         changes.append(Reweight(_osd_id(k, "--reweight"), w))
     changes += [MarkOut(_osd_id(o, "--out")) for o in out or []]
-    for f in fail or []:
-        kind, sep, name = f.partition("=")
-        item = name if sep else f
-        if not item:
-            raise typer.BadParameter(f"--fail wants host=NAME, a bucket name or osd.N, not {f!r}")
-        changes.append(Fail(_osd_id(item, "--fail") if item.startswith("osd.") or item.isdigit() else item))
+    for f in fail or []:  # one flag = one step; comma-separated items in it fail together
+        items = []
+        for part in f.split(","):
+            kind, sep, name = part.strip().partition("=")
+            item = name if sep else kind
+            if not item:
+                raise typer.BadParameter(f"--fail wants host=NAME, a bucket name or osd.N (comma-separated to "
+                                         f"fail together), not {f!r}")
+            items.append(_osd_id(item, "--fail") if item.startswith("osd.") or item.isdigit() else item)
+        changes.append(Fail(*items))
     changes += [SetPgNum(_pool_key(k), int(v)) for k, v in _pairs(pg_num, "--pg-num", int)]
     changes += [SetPgpNum(_pool_key(k), int(v)) for k, v in _pairs(pgp_num, "--pgp-num", int)]
     changes += [_change_spec(c) for c in change or []]
@@ -342,7 +346,7 @@ PgpNumOpt = Annotated[Optional[list[str]], typer.Option("--pgp-num", help="POOL=
 CrushWeightOpt = Annotated[Optional[list[str]], typer.Option("--crush-weight", help="OSD=W: ceph osd crush reweight.")]  # noqa: UP045
 ReweightOpt = Annotated[Optional[list[str]], typer.Option("--reweight", help="OSD=W: ceph osd reweight (0..1).")]  # noqa: UP045
 OutOpt = Annotated[Optional[list[str]], typer.Option("--out", help="OSD: ceph osd out.")]  # noqa: UP045
-FailOpt = Annotated[Optional[list[str]], typer.Option("--fail", help="host=NAME, any CRUSH bucket name, or osd.N: lose it.")]  # noqa: UP045
+FailOpt = Annotated[Optional[list[str]], typer.Option("--fail", help="host=NAME, any CRUSH bucket name, or osd.N: lose it. Comma-separated items (rack=r1,host=n3) fail together in one step; each --fail is a step of its own.")]  # noqa: UP045
 AddHostOpt = Annotated[Optional[list[str]], typer.Option("--add-host", help="NAME:COUNT:WEIGHT[:CLASS]: a new host with COUNT OSDs.")]  # noqa: UP045
 
 
@@ -382,9 +386,14 @@ def whatif(
     --out, --fail, --pg-num, --pgp-num, then every --change in the order given.  Nothing is changed on any cluster: the commands an operator
     would run are printed at the end.
 
-    JSON contract: {"steps": [...], "final": {...}}; each step has "pools" {"<id>": {"pg_num", "pgp_num"}},
-    "pgs_moved", "shards_moved", "bytes_moved", "max_pgs_per_osd", "health" (messages) and "pgs"
-    (the whole mapping: pgid, up, acting); step 0 is the input; "final" repeats the last step.
+    A --fail step names every PG left short of copies: LOST (no copy left, or fewer than k shards of an
+    EC PG: nothing can recover them), inactive (fewer than min_size: I/O blocks) or degraded.
+
+    JSON contract: {"steps": [...], "final": {...}}; each step has "pools" {"<id>": {"pg_num", "pgp_num",
+    "pgs_lost", "pgs_inactive", "pgs_degraded", "bytes_lost", "objects_lost", "bytes_to_recover"}},
+    "pgs_moved", "shards_moved", "bytes_moved", "max_pgs_per_osd", "pgs_lost", "pgs_inactive",
+    "pgs_degraded" (lists of pgids), "bytes_lost", "objects_lost", "bytes_to_recover", "health" (messages)
+    and "pgs" (the whole mapping: pgid, up, acting); step 0 is the input; "final" repeats the last step.
 
     Example:  pgtools whatif sample_dumps/seedlike_max300 --pg-num rbd=64 --stepwise
     """

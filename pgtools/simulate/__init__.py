@@ -27,6 +27,15 @@ Movement
     from the set their data was on — as a set for replicated pools (a reordering only changes the
     primary and moves no data), position by position for EC.  ``shards_moved`` counts copies written.
 
+Failures
+    ``Fail(item, ...)`` takes every OSD under the items (buckets, ``osd.N``) down and out at once.  On the
+    acting sets of the step before, each PG keeps the copies (shards, for EC) not on a failed OSD: it is
+    **lost** when none is left (replicated) or fewer than k (EC) -- nothing can recover it, its bytes and
+    objects are reported lost and leave the simulation --, **inactive** when fewer than ``min_size`` are
+    left (I/O blocks until recovery), **degraded** when fewer than ``size``.  Each PG counts once, in its
+    worst class; a PG lost at an earlier step is not counted again.  ``Plan.failures`` has the rows,
+    ``Plan.failure_pools()`` the counts per pool; the steps table, JSON, text and CSV carry them.
+
 Limits
     Shadow buckets created for a device class new to a bucket get the lowest free bucket id; Ceph's
     ``populate_classes`` also creates empty shadows for every class, so ids (and hence straw2 draws

@@ -527,27 +527,50 @@ class RemoveUpmapItems(Change):
         return [f"ceph osd rm-pg-upmap-items {self.pgid}"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Fail(Change):
-    """A failure: every OSD under a bucket (or one OSD) down and out, as after
-    ``mon_osd_down_out_interval``.  The step reports lost copies and inactive PGs.  ``item`` may be a
-    tuple of items failing together."""
+    """A failure: every OSD under one or more buckets (or OSDs) down and out at once, as after
+    ``mon_osd_down_out_interval``, its disks' data gone.
+
+    ``Fail("node1")`` fails one host; ``Fail("r1", "n3")`` (or ``Fail(("r1", "n3"))``) fails a rack and a
+    host together, in one step.  Items are CRUSH bucket names, ``osd.N`` or OSD ids.  The step reports every
+    PG left short of copies, counted on the acting sets before the failure: *lost* (no copy left, or fewer
+    than k shards of an erasure-coded PG: nothing can recover it), *inactive* (fewer than min_size copies:
+    I/O blocks until recovery) or *degraded* (fewer than size).
+    """
 
     item: int | str | tuple
 
+    def __init__(self, *items: Any, item: Any = None) -> None:
+        if item is not None:
+            items = (*items, item)
+        flat: list[Any] = []
+        for it in items:
+            flat.extend(it if isinstance(it, (tuple, list)) else [it])
+        if not flat:
+            raise ValueError("Fail needs at least one bucket name or OSD")
+        object.__setattr__(self, "item", flat[0] if len(flat) == 1 else tuple(flat))
+
+    @property
+    def items(self) -> tuple:
+        """The failing items, as a tuple."""
+        return self.item if isinstance(self.item, tuple) else (self.item,)
+
     def osds(self, snap: Snapshot) -> list[int]:
-        items = self.item if isinstance(self.item, (tuple, list)) else (self.item,)
-        return sorted({o for it in items for o in _osds_under(snap, it)})
+        return sorted({o for it in self.items for o in _osds_under(snap, it)})
 
     def apply(self, snap: Snapshot) -> Snapshot:
         return _osd_set(snap, self.osds(snap), up=False, reweight=0.0, weight_fixed=0, **{"in": False})
 
+    def _names(self) -> str:
+        names = [f"osd.{int(i)}" if isinstance(i, (int, np.integer)) else str(i) for i in self.items]
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]} together"
+
     def describe(self) -> str:
-        return f"failure of {self.item}"
+        return f"failure of {self._names()}"
 
     def ceph_commands(self) -> list[str]:
-        return [f"# failure of {self.item}: nothing to run; recovery starts after mon_osd_down_out_interval"]
-
+        return [f"# failure of {self._names()}: nothing to run; recovery starts after mon_osd_down_out_interval"]
 
 
 @dataclass(frozen=True)

@@ -285,18 +285,95 @@ def _max_avail(state: _State, load: pd.DataFrame, full_ratio: float) -> dict[int
                                                          full_ratio=full_ratio).items()}
 
 
-def _failure_rows(prev: _State, failed: list[int], step: int) -> pd.DataFrame:
+#: Columns of :attr:`Plan.failures`.
+FAILURE_COLUMNS = ["step", "pgid", "pool_id", "status", "copies_lost", "remaining", "size", "min_size", "k",
+                   "inactive", "lost", "bytes", "bytes_lost", "objects_lost"]
+
+
+def _classify(acting: np.ndarray, failed: Sequence[int], size: np.ndarray, min_size: np.ndarray,
+              need: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Copies gone and left per PG when ``failed`` OSDs die, and the lost / inactive / degraded masks.
+
+    ``acting`` is ``(n, width)`` with -1 for holes; ``need`` is the copies a PG needs to exist (1 for
+    replicated pools, k for erasure-coded ones).  A PG is *lost* when fewer than ``need`` copies survive,
+    *inactive* when (not lost and) fewer than ``min_size`` survive, *degraded* when (neither and) fewer
+    than ``size`` survive.
+    """
+    valid = acting >= 0
+    gone = (np.isin(acting, np.asarray(list(failed), dtype=np.int64)) & valid).sum(1)
+    left = valid.sum(1) - gone
+    lost = left < need
+    inactive = ~lost & (left < min_size)
+    degraded = ~lost & ~inactive & (left < size)
+    return gone, left, lost, inactive, degraded
+
+
+def _failure_rows(prev: _State, failed: list[int], step: int, lost_before: frozenset = frozenset()) -> pd.DataFrame:
+    """One row per PG that a failure of ``failed`` leaves short of copies (see :func:`_classify`).
+
+    Counted on the acting sets of the previous step: a PG whose acting set was already short (CRUSH found
+    too few OSDs) is degraded, inactive or lost too.  A lost PG has nothing to recover (``bytes`` 0); its
+    whole data is ``bytes_lost`` / ``objects_lost``.  PGs in ``lost_before`` (lost at an earlier step:
+    their data is already counted) are left out.
+    """
     m = prev.mapping
-    U = prev.up
-    have = (U >= 0).sum(1)
-    lost = np.isin(U, np.array(failed, dtype=np.int64)).sum(1)
+    acting = _up_matrix(prev.parts, "acting")
+    size = _per_pg(prev.parts, prev.meta, "size").astype(np.int64)
     ms = _per_pg(prev.parts, prev.meta, "min_size").astype(np.int64)
-    k = _per_pg(prev.parts, prev.meta, "k").astype(float)
-    sel = lost > 0
+    k = _per_pg(prev.parts, prev.meta, "k").astype(np.int64)
+    ec = _per_pg(prev.parts, prev.meta, "ec").astype(bool)
+    gone, left, lost, inactive, degraded = _classify(acting, failed, size, ms, np.where(ec, k, 1))
+    sel = lost | inactive | degraded
+    if lost_before:
+        sel &= ~m["pgid"].isin(lost_before).to_numpy()
+    status = np.where(lost, "lost", np.where(inactive, "inactive", "degraded"))
+    # copies to write back: size - left of each PG still readable, one k-th of the PG each for EC
+    short = np.maximum(size - left, 0)
     return pd.DataFrame({
-        "step": step, "pgid": m["pgid"].to_numpy()[sel], "copies_lost": lost[sel],
-        "remaining": (have - lost)[sel], "min_size": ms[sel], "inactive": ((have - lost) < ms)[sel],
-        "bytes": (prev.bytes * lost / k)[sel].round().astype(np.int64)})
+        "step": step, "pgid": m["pgid"].to_numpy()[sel], "pool_id": m["pool_id"].to_numpy()[sel],
+        "status": status[sel], "copies_lost": gone[sel], "remaining": left[sel], "size": size[sel],
+        "min_size": ms[sel], "k": np.where(ec, k, 1)[sel], "inactive": (lost | inactive)[sel], "lost": lost[sel],
+        "bytes": np.where(lost, 0.0, prev.bytes * short / k)[sel].round().astype(np.int64),
+        "bytes_lost": np.where(lost, prev.bytes, 0.0)[sel].round().astype(np.int64),
+        "objects_lost": np.where(lost, prev.objects, 0.0)[sel].round().astype(np.int64)},
+        columns=FAILURE_COLUMNS)
+
+
+def _failure_stats(fr: pd.DataFrame) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
+    """Step statistics and health findings of one failure's rows."""
+    from .._format import human_bytes
+
+    st = fr["status"]
+    n_lost, n_inact, n_deg = int((st == "lost").sum()), int((st == "inactive").sum()), int((st == "degraded").sum())
+    stats = {"pgs_lost": n_lost, "pgs_inactive": n_inact, "pgs_degraded": n_deg,
+             "bytes_lost": int(fr["bytes_lost"].sum()), "objects_lost": int(fr["objects_lost"].sum()),
+             "bytes_to_recover": int(fr["bytes"].sum())}
+    out = []
+    if n_lost:
+        out.append(("PG_LOST", "HEALTH_ERR",
+                    f"{n_lost} PGs LOST (no surviving copy / fewer than k shards): nothing can recover them; "
+                    f"{human_bytes(stats['bytes_lost'], largest='TiB')} in {stats['objects_lost']} objects lost"))
+    if n_lost or n_inact:
+        down = f", {n_lost} pgs down (lost)" if n_lost else ""
+        out.append(("PG_AVAILABILITY", "HEALTH_WARN",
+                    f"Reduced data availability: {n_lost + n_inact} pgs inactive{down}"))
+    if n_inact or n_deg:
+        among = f" ({n_inact} of them inactive)" if n_inact else ""
+        out.append(("PG_DEGRADED", "HEALTH_WARN",
+                    f"Degraded data redundancy: {n_inact + n_deg} pgs degraded until recovery{among}"))
+    return stats, out
+
+
+def _drop_lost(state: _State, fr: pd.DataFrame) -> _State:
+    """``state`` with the data of the lost PGs of ``fr`` gone (nothing moves it any more)."""
+    lost = fr.loc[fr["lost"].astype(bool), "pgid"]
+    if not len(lost):
+        return state
+    import dataclasses
+
+    rows = state.mapping["pgid"].isin(set(lost)).to_numpy()
+    return dataclasses.replace(state, bytes=np.where(rows, 0.0, state.bytes),
+                               objects=np.where(rows, 0.0, state.objects))
 
 
 def _expand(snap: Snapshot, changes: Sequence[Any], stepwise: bool, misplaced: Any,
@@ -465,6 +542,7 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
     rows, moves, loads, healths, pools_rows, fails, mappings, snaps = [], [], [], [], [], [], [], []
     ratios = _ratios(snap)
     base_load = None
+    lost_before: set[str] = set()  # PGs lost at an earlier step: their data is gone, counted once
 
     def record(i: int, label: str, st: _State, ssnap: Snapshot, stats: dict, extra: list) -> None:
         nonlocal base_load
@@ -491,8 +569,8 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
             "pgs_moved", "shards_moved", "bytes_moved", "objects_moved")},
             "max_pgs_per_osd": int(ld["pgs"].max()) if len(ld) else 0,
             "min_pgs_per_osd": int(ld["pgs"].min()) if len(ld) else 0,
-            "pgs_degraded": stats.get("pgs_degraded", 0), "pgs_inactive": stats.get("pgs_inactive", 0),
-            "bytes_to_recover": stats.get("bytes_to_recover", 0),
+            **{k: stats.get(k, 0) for k in ("pgs_lost", "pgs_inactive", "pgs_degraded", "bytes_lost",
+                                             "objects_lost", "bytes_to_recover")},
             "health": "; ".join(f[0] for f in findings) or "HEALTH_OK"})
         if "movement" in stats and len(stats["movement"]):
             mv = stats["movement"].copy()
@@ -519,18 +597,16 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
                     extra.append((f.code, f.severity, f.summary))
         nxt = ch.apply(cur)
         parts = _remap(state.parts, cur, nxt, ch) if i > 1 else map_pool_arrays(nxt, reuse=True)
-        new_state, stats = _step_state(state, nxt, parts)
+        fstats: dict[str, Any] = {}
         if isinstance(ch, Fail):
-            fr = _failure_rows(state, ch.osds(cur), i)
+            fr = _failure_rows(state, ch.osds(cur), i, frozenset(lost_before))
             fails.append(fr)
-            stats.update(pgs_degraded=int(len(fr)), pgs_inactive=int(fr["inactive"].sum()),
-                         bytes_to_recover=int(fr["bytes"].sum()))
-            if fr["inactive"].any():
-                extra.append(("PG_AVAILABILITY", "HEALTH_WARN",
-                              f"Reduced data availability: {int(fr['inactive'].sum())} pgs inactive"))
-            if len(fr):
-                extra.append(("PG_DEGRADED", "HEALTH_WARN",
-                              f"Degraded data redundancy: {len(fr)} pgs degraded until recovery"))
+            lost_before.update(fr.loc[fr["lost"].astype(bool), "pgid"])
+            fstats, found = _failure_stats(fr)
+            extra += found
+            state = _drop_lost(state, fr)
+        new_state, stats = _step_state(state, nxt, parts)
+        stats.update(fstats)
         ssnap = _with_pgs(nxt, new_state.mapping, new_state.bytes, new_state.objects)
         new_state.snap = ssnap
         record(i, label, new_state, ssnap, stats, extra)
@@ -538,7 +614,7 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
         cur = nxt
 
     empty_mv = pd.DataFrame(columns=["step", "osd_id", "pgs_in", "pgs_out", "bytes_in", "bytes_out"])
-    empty_f = pd.DataFrame(columns=["step", "pgid", "copies_lost", "remaining", "min_size", "inactive", "bytes"])
+    empty_f = pd.DataFrame(columns=FAILURE_COLUMNS)
     return Plan(
         steps=pd.DataFrame(rows),
         movement=pd.concat(moves, ignore_index=True) if moves else empty_mv,

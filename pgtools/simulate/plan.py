@@ -49,7 +49,12 @@ class Plan:
     ----------
     steps : DataFrame
         One row per step: ``step, change, pgs_moved, shards_moved, bytes_moved, objects_moved,
-        max_pgs_per_osd, min_pgs_per_osd, pgs_degraded, pgs_inactive, bytes_to_recover, health``.
+        max_pgs_per_osd, min_pgs_per_osd, pgs_lost, pgs_inactive, pgs_degraded, bytes_lost, objects_lost,
+        bytes_to_recover, health``.  The failure columns are non-zero on ``Fail`` steps only and count
+        each PG once, in its worst class: ``pgs_lost`` (no copy left, or fewer than k shards: nothing can
+        recover them), ``pgs_inactive`` (not lost, fewer than min_size copies), ``pgs_degraded`` (neither,
+        fewer than size copies); ``bytes_lost``/``objects_lost`` are the lost PGs' data,
+        ``bytes_to_recover`` the copies recovery writes back for the others.
     movement : DataFrame
         ``step, osd_id, pgs_in, pgs_out, bytes_in, bytes_out`` (steps ≥ 1, OSDs with any movement).
     osd_load : DataFrame
@@ -59,7 +64,11 @@ class Plan:
     pools : DataFrame
         ``step, pool_id, pool, pg_num, pgp_num, size, max_avail`` (bytes).
     failures : DataFrame
-        For ``Fail`` steps: ``step, pgid, copies_lost, remaining, min_size, inactive, bytes``.
+        For ``Fail`` steps, one row per PG left short of copies: ``step, pgid, pool_id, status`` (``"lost"``,
+        ``"inactive"`` or ``"degraded"``), ``copies_lost`` (on the failed OSDs), ``remaining`` (copies or
+        shards left in the acting set), ``size, min_size, k`` (1 for replicated pools), ``inactive`` (fewer
+        than min_size left, lost PGs included), ``lost``, ``bytes`` (to recover; 0 for a lost PG),
+        ``bytes_lost, objects_lost``.  See :meth:`failure_pools` for counts per pool.
     mappings : list of DataFrame
         The :func:`~pgtools.placement.map_pgs` frame of each step (plus ``bytes``/``objects``).
     snapshots : list of Snapshot
@@ -97,18 +106,51 @@ class Plan:
         key = out["pgid"].map(split_pgid)
         return out.iloc[sorted(range(len(out)), key=lambda i: key.iloc[i])].reset_index(drop=True)
 
+    def failure_pools(self) -> pd.DataFrame:
+        """Failure outcome per step and pool: ``step, pool_id, pool, pgs_lost, pgs_inactive, pgs_degraded,
+        bytes_lost, objects_lost, bytes_to_recover`` (steps with a failure, pools it touched).
+
+        A lost PG (no copy left, or fewer than k shards) cannot be recovered by anything.
+        """
+        cols = ["step", "pool_id", "pool", *_FAIL_COUNTS]
+        f = self.failures
+        if not len(f):
+            return pd.DataFrame(columns=cols)
+        g = f.assign(pgs_lost=f["status"] == "lost", pgs_inactive=f["status"] == "inactive",
+                     pgs_degraded=f["status"] == "degraded", bytes_to_recover=f["bytes"])
+        out = g.groupby(["step", "pool_id"], as_index=False)[list(_FAIL_COUNTS)].sum()
+        names = self.pools.drop_duplicates(["step", "pool_id"]).set_index(["step", "pool_id"])["pool"]
+        out.insert(2, "pool", [names.get((s, p), str(p)) for s, p in zip(out["step"], out["pool_id"], strict=True)])
+        for c in _FAIL_COUNTS:
+            out[c] = out[c].astype(np.int64)
+        return out[cols]
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract: ``{"steps": [...], "final": {...}}`` (see :meth:`to_json`)."""
         steps = []
+        f = self.failures
+        per_pool = self.failure_pools().set_index(["step", "pool_id"])
         for i, row in enumerate(self.steps.to_dict("records")):
             pools = self.pools[self.pools["step"] == i]
             m = self.mappings[i]
+            fi = f[f["step"] == i]
+
+            def pool_entry(p: int, a: int, b: int, i: int = i) -> dict[str, int]:
+                out = {"pg_num": int(a), "pgp_num": int(b)}
+                hit = per_pool.loc[(i, p)] if (i, p) in per_pool.index else None
+                out.update({c: int(hit[c]) if hit is not None else 0 for c in _FAIL_COUNTS})
+                return out
+
             steps.append({
                 "step": i, "change": row["change"],
-                "pools": {str(int(p)): {"pg_num": int(a), "pgp_num": int(b)}
+                "pools": {str(int(p)): pool_entry(int(p), a, b)
                           for p, a, b in zip(pools["pool_id"], pools["pg_num"], pools["pgp_num"], strict=True)},
                 "pgs_moved": int(row["pgs_moved"]), "shards_moved": int(row["shards_moved"]),
                 "bytes_moved": int(row["bytes_moved"]), "max_pgs_per_osd": int(row["max_pgs_per_osd"]),
+                **{f"pgs_{s}": sorted(fi.loc[fi["status"] == s, "pgid"], key=split_pgid)
+                   for s in ("lost", "inactive", "degraded")},
+                "bytes_lost": int(row.get("bytes_lost", 0)), "objects_lost": int(row.get("objects_lost", 0)),
+                "bytes_to_recover": int(row.get("bytes_to_recover", 0)),
                 "health": list(self.health.loc[self.health["step"] == i, "summary"]),
                 "pgs": [{"pgid": g, "up": [int(x) for x in u], "acting": [int(x) for x in a]}
                         for g, u, a in zip(m["pgid"], m["up"], m["acting"], strict=True)],
@@ -116,8 +158,18 @@ class Plan:
         return {"steps": steps, "final": steps[-1]}
 
     def to_json(self, **kwargs: Any) -> str:
-        """JSON text: one object ``{"steps": [...], "final": {...}}``; each step has ``pools``
-        (``{"<pool_id>": {"pg_num", "pgp_num"}}``), ``pgs_moved``, ``shards_moved``, ``bytes_moved``,
-        ``max_pgs_per_osd``, ``health`` (messages) and ``pgs`` (``pgid, up, acting`` of every PG)."""
+        """JSON text: one object ``{"steps": [...], "final": {...}}``.
+
+        Each step has ``step``, ``change``, ``pools`` (``{"<pool_id>": {"pg_num", "pgp_num", "pgs_lost",
+        "pgs_inactive", "pgs_degraded", "bytes_lost", "objects_lost", "bytes_to_recover"}}``, the failure
+        counts 0 outside failure steps), ``pgs_moved``, ``shards_moved``, ``bytes_moved``,
+        ``max_pgs_per_osd``, ``pgs_lost``, ``pgs_inactive``, ``pgs_degraded`` (lists of pgids: PGs a failure
+        leaves with no copy / fewer than k shards, with fewer than min_size, with fewer than size; each PG in
+        its worst class only), ``bytes_lost``, ``objects_lost`` (the lost PGs' data: nothing can recover
+        it), ``bytes_to_recover``, ``health`` (messages) and ``pgs`` (``pgid, up, acting`` of every PG).
+        """
         return json.dumps(self.to_dict(), **kwargs)
+
+
+_FAIL_COUNTS = ("pgs_lost", "pgs_inactive", "pgs_degraded", "bytes_lost", "objects_lost", "bytes_to_recover")
 
