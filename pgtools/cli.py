@@ -389,11 +389,12 @@ def whatif(
     A --fail step names every PG left short of copies: LOST (no copy left, or fewer than k shards of an
     EC PG: nothing can recover them), inactive (fewer than min_size: I/O blocks) or degraded.
 
-    JSON contract: {"steps": [...], "final": {...}}; each step has "pools" {"<id>": {"pg_num", "pgp_num",
-    "pgs_lost", "pgs_inactive", "pgs_degraded", "bytes_lost", "objects_lost", "bytes_to_recover"}},
+    JSON contract: {"steps": [...], "final": {...}}; each step has "pools" {"<id>": {"pg_num", "pgp_num"}},
     "pgs_moved", "shards_moved", "bytes_moved", "max_pgs_per_osd", "pgs_lost", "pgs_inactive",
-    "pgs_degraded" (lists of pgids), "bytes_lost", "objects_lost", "bytes_to_recover", "health" (messages)
-    and "pgs" (the whole mapping: pgid, up, acting); step 0 is the input; "final" repeats the last step.
+    "pgs_degraded" (lists of pgids), "bytes_lost", "objects_lost", "bytes_to_recover", "failure_pools"
+    ({"<id>": {"pool", "pgs_lost", "pgs_inactive", "pgs_degraded", "bytes_lost", "objects_lost",
+    "bytes_to_recover"}}), "health" (messages) and "pgs" (the whole mapping: pgid, up, acting); step 0 is
+    the input; "final" repeats the last step.
 
     Example:  pgtools whatif sample_dumps/seedlike_max300 --pg-num rbd=64 --stepwise
     """

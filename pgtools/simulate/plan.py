@@ -129,21 +129,15 @@ class Plan:
         """The JSON contract: ``{"steps": [...], "final": {...}}`` (see :meth:`to_json`)."""
         steps = []
         f = self.failures
-        per_pool = self.failure_pools().set_index(["step", "pool_id"])
+        fp = self.failure_pools()
         for i, row in enumerate(self.steps.to_dict("records")):
             pools = self.pools[self.pools["step"] == i]
             m = self.mappings[i]
             fi = f[f["step"] == i]
 
-            def pool_entry(p: int, a: int, b: int, i: int = i) -> dict[str, int]:
-                out = {"pg_num": int(a), "pgp_num": int(b)}
-                hit = per_pool.loc[(i, p)] if (i, p) in per_pool.index else None
-                out.update({c: int(hit[c]) if hit is not None else 0 for c in _FAIL_COUNTS})
-                return out
-
             steps.append({
                 "step": i, "change": row["change"],
-                "pools": {str(int(p)): pool_entry(int(p), a, b)
+                "pools": {str(int(p)): {"pg_num": int(a), "pgp_num": int(b)}
                           for p, a, b in zip(pools["pool_id"], pools["pg_num"], pools["pgp_num"], strict=True)},
                 "pgs_moved": int(row["pgs_moved"]), "shards_moved": int(row["shards_moved"]),
                 "bytes_moved": int(row["bytes_moved"]), "max_pgs_per_osd": int(row["max_pgs_per_osd"]),
@@ -151,6 +145,9 @@ class Plan:
                    for s in ("lost", "inactive", "degraded")},
                 "bytes_lost": int(row.get("bytes_lost", 0)), "objects_lost": int(row.get("objects_lost", 0)),
                 "bytes_to_recover": int(row.get("bytes_to_recover", 0)),
+                "failure_pools": {str(int(r["pool_id"])): {"pool": str(r["pool"]),
+                                                           **{c: int(r[c]) for c in _FAIL_COUNTS}}
+                                  for r in fp[fp["step"] == i].to_dict("records")},
                 "health": list(self.health.loc[self.health["step"] == i, "summary"]),
                 "pgs": [{"pgid": g, "up": [int(x) for x in u], "acting": [int(x) for x in a]}
                         for g, u, a in zip(m["pgid"], m["up"], m["acting"], strict=True)],
@@ -160,13 +157,14 @@ class Plan:
     def to_json(self, **kwargs: Any) -> str:
         """JSON text: one object ``{"steps": [...], "final": {...}}``.
 
-        Each step has ``step``, ``change``, ``pools`` (``{"<pool_id>": {"pg_num", "pgp_num", "pgs_lost",
-        "pgs_inactive", "pgs_degraded", "bytes_lost", "objects_lost", "bytes_to_recover"}}``, the failure
-        counts 0 outside failure steps), ``pgs_moved``, ``shards_moved``, ``bytes_moved``,
+        Each step has ``step``, ``change``, ``pools`` (``{"<pool_id>": {"pg_num", "pgp_num"}}``),
+        ``pgs_moved``, ``shards_moved``, ``bytes_moved``,
         ``max_pgs_per_osd``, ``pgs_lost``, ``pgs_inactive``, ``pgs_degraded`` (lists of pgids: PGs a failure
         leaves with no copy / fewer than k shards, with fewer than min_size, with fewer than size; each PG in
         its worst class only), ``bytes_lost``, ``objects_lost`` (the lost PGs' data: nothing can recover
-        it), ``bytes_to_recover``, ``health`` (messages) and ``pgs`` (``pgid, up, acting`` of every PG).
+        it), ``bytes_to_recover``, ``failure_pools`` (``{"<pool_id>": {"pool", "pgs_lost", "pgs_inactive",
+        "pgs_degraded", "bytes_lost", "objects_lost", "bytes_to_recover"}}`` for the pools a failure touched,
+        else ``{}``), ``health`` (messages) and ``pgs`` (``pgid, up, acting`` of every PG).
         """
         return json.dumps(self.to_dict(), **kwargs)
 
