@@ -746,6 +746,24 @@ class MiniCluster:
         """``ceph osd out N...``."""
         self.ceph("osd", "out", *map(int, osds))
 
+    def stop_osds(self, *osds: int, timeout: float = 30.0) -> None:
+        """Stop the daemons of ``osds`` (SIGTERM, SIGKILL after ``timeout``), as a host failure would;
+        the monitor then marks them down.  They stay stopped (``stop`` skips them)."""
+        for o in map(int, osds):
+            p = self._procs.get(f"osd.{o}")
+            if p is None:
+                raise ClusterError(f"osd.{o} was not started by this cluster object")
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for o in map(int, osds):
+            p = self._procs.pop(f"osd.{o}")
+            try:
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=10)
+            self._stopped.add(f"osd.{o}")
+
     def pools(self) -> list[dict]:
         """``osd pool ls detail -f json``."""
         return self.ceph("osd", "pool", "ls", "detail", json=True)
