@@ -92,6 +92,16 @@ figcaption { color: #5a6472; font-size: 13px; margin-top: 3px; }
 code { background: #f0f2f5; padding: 0 3px; }
 ul.sources { columns: 2; font-size: 13px; }
 footer { margin-top: 30px; color: #7b8491; font-size: 12px; }
+div.scroll { max-width: 100%; overflow-x: auto; }
+table.plan td { white-space: nowrap; }
+table.plan td.change { white-space: normal; min-width: 16em; max-width: 34em; overflow-wrap: anywhere; }
+table.plan td.health { white-space: normal; max-width: 22em; font-size: 12px; }
+table.plan tr.gap td { text-align: center; color: #7b8491; background: #f7f8fa; }
+ul.health-folded { padding-left: 18px; }
+ul.health-folded li { margin: 3px 0; overflow-wrap: anywhere; }
+ul.health-folded .steps { color: #5a6472; font-size: 12px; }
+p.loss { background: #fdecec; border-left: 4px solid #c62828; padding: 6px 10px; }
+p.loss .pgids { display: block; font-family: monospace; font-size: 12px; color: #5a1d1d; overflow-wrap: anywhere; }
 """
 
 
@@ -406,89 +416,14 @@ def _verification(snap: Snapshot) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# what-if plans
-
-
-def _frame(obj: Any) -> pd.DataFrame | None:
-    if isinstance(obj, pd.DataFrame):
-        return obj
-    if isinstance(obj, Sequence) and not isinstance(obj, str) and obj:
-        try:
-            return pd.DataFrame([vars(x) if hasattr(x, "__dict__") else x for x in obj])
-        except (TypeError, ValueError):
-            return None
-    return None
-
-
-def _plan_title(plan: Any, i: int) -> str:
-    for name in ("title", "name", "description"):
-        v = getattr(plan, name, None)
-        if isinstance(v, str) and v:
-            return v
-    changes = getattr(plan, "changes", None)
-    if changes:
-        try:
-            return "; ".join(c.describe() if hasattr(c, "describe") else str(c) for c in changes)
-        except (TypeError, AttributeError):
-            pass
-    return f"plan {i + 1}"
-
-
-def _load_figure(osd_load: pd.DataFrame, limit: int) -> str:
-    """PGs per OSD at the first and last step of a plan (bars), with the limit line."""
-    steps = sorted(osd_load["step"].unique())
-    first, last = steps[0], steps[-1]
-    wide = osd_load.pivot_table(index="osd_id", columns="step", values="pgs", aggfunc="sum").fillna(0)
-
-    def draw(ax: Any) -> None:
-        x = np.arange(len(wide))
-        w = 0.4
-        ax.bar(x - w / 2, wide[first], w, label=f"step {first}", color="#9db4cf")
-        ax.bar(x + w / 2, wide[last], w, label=f"step {last}", color="#2f5d8a")
-        ax.axhline(limit, color="#c62828", lw=1.5, ls="--", label=f"mon_max_pg_per_osd = {limit}")
-        ax.set_xticks(x, [f"osd.{int(o)}" for o in wide.index], rotation=90 if len(x) > 24 else 0, fontsize=8)
-        ax.set_ylabel("PG copies")
-        top = max(float(wide.to_numpy().max()), float(limit))
-        ax.set_ylim(0, top * 1.22)
-        ax.legend(loc="upper center", ncols=3, fontsize=8, frameon=False)
-
-    return _figure(draw, (13.0, 3.6), f"PG copies per OSD before (step {first}) and after (step {last}).")
-
-
-def _plan(plan: Any, i: int, limit: int) -> str:
-    parts = [f"<h3>{_e(_plan_title(plan, i))}</h3>"]
-    steps = _frame(getattr(plan, "steps", None))
-    if steps is not None:
-        parts.append("<p class=\"sub\">Steps (step 0 is the cluster as it is now):</p>" + _table(steps, max_rows=MAX_PLAN_ROWS))
-    hl = _frame(getattr(plan, "health", None))
-    if hl is not None and len(hl):
-        parts.append("<p class=\"sub\">Health per step:</p>" + _table(hl, max_rows=MAX_PLAN_ROWS))
-    elif hl is not None:
-        parts.append(f"<p>{_sev('HEALTH_OK')} no PG-count check fires at any step.</p>")
-    mv = _frame(getattr(plan, "movement", None))
-    if mv is not None and len(mv) and "step" in mv.columns:
-        cols = [c for c in ("pgs_in", "pgs_out", "bytes_in", "bytes_out") if c in mv.columns]
-        agg = mv.groupby("step", as_index=False)[cols].sum() if cols else mv.copy()
-        for c in agg.columns:
-            if c.startswith("bytes") and pd.api.types.is_numeric_dtype(agg[c]):
-                agg[c] = agg[c].map(human_bytes)
-        parts.append("<p class=\"sub\">Movement per step (summed over OSDs):</p>" + _table(agg, max_rows=MAX_PLAN_ROWS))
-    load = _frame(getattr(plan, "osd_load", None))
-    if load is not None and len(load) and {"step", "osd_id", "pgs"} <= set(load.columns):
-        peak = load.groupby("step")["pgs"].max()
-        parts.append(f"<p>Most PG copies on one OSD: {_e(int(peak.iloc[0]))} now, peak "
-                     f"{_e(int(peak.max()))}, {_e(int(peak.iloc[-1]))} at the end.</p>")
-        parts.append(_guard(lambda: _load_figure(load, limit)))
-    if len(parts) == 1:
-        parts.append(f'<p class="note">{_e(type(plan).__name__)} has no steps, health, movement or osd_load.</p>')
-    return "\n".join(parts)
+# what-if plans (rendered by pgtools._report_plan)
 
 
 def _what_if(snap: Snapshot, what_if: Sequence[Any] | None) -> str:
-    if not what_if:
-        return '<p class="note">No what-if plan was given (see <code>pgtools.simulate</code>).</p>'
-    limit = analysis.health_limits(snap)["mon_max_pg_per_osd"]
-    return "\n".join(_guard(lambda p=p, i=i: _plan(p, i, limit)) for i, p in enumerate(what_if))
+    from ._report_plan import what_if_section
+
+    limit = analysis.health_limits(snap)["mon_max_pg_per_osd"] if what_if else 0
+    return what_if_section(what_if, limit)
 
 
 # --------------------------------------------------------------------------------------------------

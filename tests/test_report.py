@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 import pgtools
+from pgtools.report import MAX_PLAN_ROWS as MAX_ROWS
 from pgtools.report import SECTIONS, build_report, write_report
 from tests.paths import SAMPLE_DUMPS
 
@@ -285,3 +286,67 @@ def test_mixed_capture_with_ec_pools_and_skipped_autoscale():
     assert "agrees with the dump for all 168 PGs" in text
     assert "HEALTH_OK" in text and "Not available" not in text
     assert len(p.imgs) == 4
+
+
+# ------------------------------------------------------------------------------------------ what-if section
+def _what_if_html(doc: str) -> str:
+    return doc[doc.index('<section id="what-if">'):]
+
+
+def test_what_if_failure_names_lost_pgs():
+    from pgtools.simulate import Fail, simulate
+
+    snap = pgtools.load(SAMPLE_DUMPS / "mixed")
+    plan = simulate(snap, [Fail("r1")])
+    section = _what_if_html(build_report(snap, what_if=[plan]))
+    text = " ".join(t.strip() for t in _parse(section).text if t.strip())
+    assert ("7 PGs LOST (no surviving copy / fewer than k shards): nothing can recover them; 240.0 KiB in 15 "
+            "objects lost.") in text
+    assert "4.3, 5.2, 5.b, 5.f, 5.13, 5.15, 5.16" in text
+    # per pool: ec21 loses 6 PGs and 240 KiB; the step row says lost / inactive / degraded
+    assert "1 ec21 6 0 17 240.0 KiB 15 416.0 KiB" in text
+    assert "7 / 44 / 97" in text
+    # sizes are humanised: no raw byte count of the plan appears
+    for raw in (plan.steps.bytes_moved.iloc[1], plan.steps.bytes_lost.iloc[1], plan.steps.bytes_to_recover.iloc[1]):
+        assert str(int(raw)) not in section
+    assert "5.1 MiB" in text
+    assert '<div class="scroll"><table class="data plan">' in section
+    assert "Not available" not in text
+
+
+def test_what_if_health_is_folded_and_long_plans_are_cut():
+    n = 103
+    steps = pd.DataFrame({"step": range(n), "change": ["input"] + [f"grow pool x: pg_num {64 + i}" for i in range(1, n)],
+                          "pgs_moved": 1, "shards_moved": 3, "bytes_moved": 3 << 20, "max_pgs_per_osd": 100})
+    health = pd.DataFrame({"step": np.repeat(np.arange(n), 2), "code": ["TOO_MANY_PGS", "OSD_ABOVE"] * n,
+                           "severity": ["HEALTH_WARN", "INFO"] * n,
+                           "summary": ["too many PGs per OSD (480 > max 300)", "12 of 12 OSDs above"] * n})
+    plan = SimpleNamespace(steps=steps, health=health)
+    snap = pgtools.load(SAMPLE)
+    section = _what_if_html(build_report(snap, what_if=[plan]))
+    text = " ".join(t.strip() for t in _parse(section).text if t.strip())
+    # 206 health rows: each message once, with its steps
+    assert section.count("too many PGs per OSD (480 &gt; max 300)") == 1
+    assert section.count("12 of 12 OSDs above") == 1
+    assert "— steps 0–102 (103 of 103)" in text
+    # one row per step, the middle of a long plan left out with a marker
+    assert section.count("<tr>") == 1 + MAX_ROWS
+    assert '<tr class="gap">' in section
+    assert f"{n - MAX_ROWS} steps between step 29 and step 93 not shown ({n} in all)." in text
+    # the stepwise prefix is said once, the rows keep what changes
+    assert "Every step after 0 is part of grow pool x" in text and "pg_num 65" in text
+    assert "grow pool x: pg_num 65" not in text
+    assert "3.0 MiB" in text and str(3 << 20) not in section
+
+
+def test_health_with_changing_numbers_is_one_item():
+    from pgtools._report_plan import _health_list, fold_health, step_ranges
+
+    assert step_ranges([5, 0, 1, 2, 7, 8, 2]) == "0–2, 5, 7–8"
+    h = pd.DataFrame({"step": [0, 1, 2, 3], "code": "C", "severity": "INFO",
+                      "summary": ["range 1..5", "range 2..5", "range 3..5", "range 2..5"]})
+    f = fold_health(h)
+    assert f["steps"].tolist() == ["0", "1, 3", "2"]
+    out = _health_list(h, 4)
+    assert out.count("<li>") == 3  # the check, its first and its last message
+    assert "3 different messages" in out and "first: range 1..5" in out and "last: range 2..5" in out
