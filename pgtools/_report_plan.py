@@ -268,6 +268,19 @@ def _load_figure(osd_load: pd.DataFrame, limit: int) -> str:
     return _figure(draw, (13.0, 3.6), f"PG copies per OSD before (step {first}) and after (step {last}).{note}")
 
 
+def _failure_figure(plan: Any) -> str:
+    """:func:`pgtools.plotting.failures` of each failure step of the plan."""
+    from . import plotting
+
+    fp = plan.failure_pools()
+    out = []
+    for step in sorted(set(fp["step"].astype(int))):
+        n = int((fp["step"] == step).sum())
+        out.append(_figure(lambda ax, s=step: plotting.failures(plan, step=s, ax=ax), (11.0, 1.8 + 0.45 * n),
+                           f"Step {step}: PGs each pool has left short of copies, worst class first."))
+    return "\n".join(out)
+
+
 def _plan(plan: Any, i: int, limit: int) -> str:
     parts = [f"<h3>{_e(_plan_title(plan, i))}</h3>"]
     steps = _frame(getattr(plan, "steps", None))
@@ -285,6 +298,8 @@ def _plan(plan: Any, i: int, limit: int) -> str:
                      "appears at):</p>" + _health_list(hl, n))
     elif hl is not None:
         parts.append(f"<p>{_sev('HEALTH_OK')} no PG-count check fires at any step.</p>")
+    if hasattr(plan, "failure_pools") and len(getattr(plan, "failures", ())):
+        parts.append(_guard(lambda: _failure_figure(plan)))
     load = _frame(getattr(plan, "osd_load", None))
     if load is not None and len(load) and {"step", "osd_id", "pgs"} <= set(load.columns):
         peak = load.groupby("step")["pgs"].max()

@@ -18,6 +18,8 @@ function            draws                                                numbers
                     shards from host → to host
 ``fullness``        a Plan: projected %used before/after, full ratios     ``Plan.osd_load``
 ``pg_num_steps``    a stepwise Plan: pg_num/pgp_num, moved %, peak PGs    ``Plan.pools``, ``Plan.steps``
+``failures``        a failure step: PGs lost / inactive / degraded per     ``Plan.failure_pools()``
+                    pool
 ==================  ===================================================  ==========================================
 
 >>> from pgtools import plotting                                    # doctest: +SKIP
@@ -42,7 +44,8 @@ from matplotlib.transforms import blended_transform_factory
 from . import analysis
 from .model import Snapshot
 
-__all__ = ["pg_heatmap", "osd_bars", "pg_histogram", "crush_tree", "movement", "fullness", "pg_num_steps"]
+__all__ = ["pg_heatmap", "osd_bars", "pg_histogram", "crush_tree", "movement", "fullness", "pg_num_steps",
+           "failures"]
 
 #: Above this many OSDs, per-OSD labels are thinned out and ``pg_heatmap(group="host")`` shows hosts.
 MAX_OSD_ROWS = 60
@@ -685,6 +688,9 @@ def movement(plan: Any, *, step: int | None = None, by: str = "osd", ax: Axes | 
     pgs = plan.steps.loc[steps, "pgs_moved"].sum()
     nbytes = plan.steps.loc[steps, "bytes_moved"].sum()
     title = f"Movement, {_step_title(plan, k)}\n{int(pgs)} PGs moved, {_human_bytes(nbytes)} written"
+    lost = int(plan.steps.loc[steps, "pgs_lost"].sum()) if "pgs_lost" in plan.steps.columns else 0
+    if lost:
+        title += f"; {lost} PGs LOST (nothing can recover them)"
     if by == "host":
         return _movement_by_host(plan, steps, hosts, title, ax, kwargs)
     mv = plan.movement[plan.movement["step"].isin(steps)].groupby("osd_id")[["pgs_in", "pgs_out"]].sum()
@@ -925,3 +931,6 @@ def pg_num_steps(plan: Any, *, pool: int | str | None = None, ax: Any = None, **
                   frameon=False)
     bottom.set_title(f"moved per step (total {_human_bytes(steps['bytes_moved'].sum())} written)")
     return [top, bottom, twin]
+
+
+from ._plot_failures import failures  # noqa: E402  (a plan plot of its own module)

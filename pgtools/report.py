@@ -94,7 +94,7 @@ ul.sources { columns: 2; font-size: 13px; }
 footer { margin-top: 30px; color: #7b8491; font-size: 12px; }
 div.scroll { max-width: 100%; overflow-x: auto; }
 table.plan td { white-space: nowrap; }
-table.plan td.change { white-space: normal; min-width: 16em; max-width: 34em; overflow-wrap: anywhere; }
+table.plan td.change { white-space: normal; min-width: 10em; max-width: 34em; overflow-wrap: anywhere; }
 table.plan td.health { white-space: normal; max-width: 22em; font-size: 12px; }
 table.plan tr.gap td { text-align: center; color: #7b8491; background: #f7f8fa; }
 ul.health-folded { padding-left: 18px; }

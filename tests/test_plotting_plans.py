@@ -251,3 +251,30 @@ def test_a_thousand_osds():
     assert cells.sum() == plan.steps.shards_moved.sum() == 118
     assert ax.get_xlabel() == "to host (12 hosts receive nothing, 52 send nothing)"
     assert len(plotting.fullness(plan).containers[0]) == 1012
+
+
+# ------------------------------------------------------------------------------------------------ failures
+
+
+def test_failures_bars_are_the_per_pool_counts():
+    plan = simulate(pgtools.load(MIXED), [Fail("r1")], checks=False)
+    ax = plotting.failures(plan)
+    lost, inactive, degraded = ax.containers
+    fp = plan.failure_pools().set_index("pool")
+    for bars, col in ((lost, "pgs_lost"), (inactive, "pgs_inactive"), (degraded, "pgs_degraded")):
+        got = {b.get_gid(): b.get_width() for b in bars}
+        assert got == {p: float(v) for p, v in fp[col].items()}
+    assert {b.get_gid(): b.get_width() for b in lost if b.get_width()} == {"meta": 1.0, "ec21": 6.0}
+    assert lost.get_label().startswith("lost (7)") and degraded.get_label().startswith("degraded (97)")
+    assert "7 PGs LOST: nothing can recover them (240.0 KiB, 15 objects)" in ax.get_title()
+    assert "7 PGs LOST (nothing can recover them)" in plotting.movement(plan).get_title()
+
+
+def test_failures_picks_the_worst_step_and_refuses_plans_without_failure(mixed_plan):
+    plan = simulate(pgtools.load(MIXED), [Fail("osd.13"), Fail("r1")], checks=False)
+    assert plotting.failures(plan).get_title().startswith("step 2: failure of r1")
+    assert plotting.failures(plan, step=1).get_title() == "step 1: failure of osd.13"
+    with pytest.raises(ValueError, match="no failure step"):
+        plotting.failures(mixed_plan)
+    with pytest.raises(TypeError):
+        plotting.failures(mixed_plan.steps)

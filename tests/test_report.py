@@ -312,6 +312,8 @@ def test_what_if_failure_names_lost_pgs():
     assert "5.1 MiB" in text
     assert '<div class="scroll"><table class="data plan">' in section
     assert "Not available" not in text
+    # the failure plot (lost / inactive / degraded per pool) and the before/after bars
+    assert len(_parse(section).imgs) == 2 and "Step 1: PGs each pool has left short of copies" in text
 
 
 def test_what_if_health_is_folded_and_long_plans_are_cut():

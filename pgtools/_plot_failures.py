@@ -1,0 +1,89 @@
+"""The failure plot of a what-if plan: PGs lost / inactive / degraded per pool (see :func:`failures`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+
+__all__ = ["failures", "FAILURE_COLOURS"]
+
+#: Bar colour of each class, worst first.
+FAILURE_COLOURS = {"lost": "#b71c1c", "inactive": "#ef8f00", "degraded": "#f2d24b"}
+
+
+def failures(plan: Any, *, step: int | None = None, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """What a failure step does to each pool: PGs lost, inactive and degraded, as stacked horizontal bars.
+
+    Parameters
+    ----------
+    plan : Plan
+        The result of :func:`pgtools.simulate.simulate` with a ``Fail`` change.
+    step : int, optional
+        The failure step to show (negative counts from the end); default: the failure step with the most
+        PGs lost (then inactive, then degraded).
+    ax : Axes, optional
+    **kwargs
+        Passed to :meth:`Axes.barh`.
+
+    Returns
+    -------
+    Axes
+        ``ax.containers`` are the ``lost``, ``inactive`` and ``degraded`` bars (labels start with those
+        words), one bar per pool of ``plan.failure_pools()`` at that step, pools top to bottom in id order,
+        each bar with ``gid`` = the pool name.  The title names the step and, when PGs are lost, says
+        that nothing can recover them.
+
+    Raises
+    ------
+    ValueError
+        When the plan (or ``step``) has no failure.
+    """
+    from .plotting import _axes, _human_bytes, _plan, _plan_step
+
+    plan = _plan(plan, "failures")
+    fp = plan.failure_pools()
+    if not len(fp):
+        raise ValueError("the plan has no failure step (pgtools.simulate.Fail)")
+    if step is None:
+        tot = fp.groupby("step")[["pgs_lost", "pgs_inactive", "pgs_degraded"]].sum()
+        k = int(tot.sort_values(["pgs_lost", "pgs_inactive", "pgs_degraded"], ascending=False).index[0])
+    else:
+        k = _plan_step(plan, step, first=1)
+    rows = fp[fp["step"] == k].sort_values("pool_id")
+    if not len(rows):
+        raise ValueError(f"step {k} ({plan.steps['change'].iloc[k]}) leaves no PG short of copies")
+    n = len(rows)
+    ax = _axes(ax, (9.0, 1.6 + 0.45 * n))
+    y = np.arange(n)[::-1]
+    left = np.zeros(n)
+    names = [str(p) for p in rows["pool"]]
+    for status, colour in FAILURE_COLOURS.items():
+        vals = rows[f"pgs_{status}"].to_numpy(dtype=float)
+        total = int(vals.sum())
+        label = {"lost": f"lost ({total}): no copy / fewer than k shards left",
+                 "inactive": f"inactive ({total}): fewer than min_size, I/O blocked",
+                 "degraded": f"degraded ({total}): fewer than size"}[status]
+        opts: dict[str, Any] = {"color": colour, "height": 0.6, "label": label}
+        opts.update(kwargs)
+        bars = ax.barh(y, vals, left=left, **opts)
+        for b, name in zip(bars, names, strict=True):
+            b.set_gid(name)
+        left += vals
+    pg_num = plan.pools[plan.pools["step"] == k - 1].set_index("pool_id")["pg_num"]
+    for yi, (pid, width) in enumerate(zip(rows["pool_id"], left, strict=True)):
+        of = pg_num.get(pid)
+        ax.text(width, y[yi], f" {int(width)}" + (f" of {int(of)}" if of is not None else ""), va="center",
+                fontsize=8)
+    ax.set_yticks(y, names)
+    ax.set_xlabel("PGs")
+    ax.set_xlim(0, max(float(left.max()), 1.0) * 1.18)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    lost = int(rows["pgs_lost"].sum())
+    head = f"step {k}: {plan.steps['change'].iloc[k]}"
+    if lost:
+        head += (f"\n{lost} PGs LOST: nothing can recover them "
+                 f"({_human_bytes(rows['bytes_lost'].sum())}, {int(rows['objects_lost'].sum())} objects)")
+    ax.set_title(head, color="#b71c1c" if lost else "black")
+    return ax
