@@ -256,7 +256,12 @@ def _changes(*, pg_num=None, pgp_num=None, crush_weight=None, reweight=None, out
             if not item:
                 raise typer.BadParameter(f"--fail wants host=NAME, a bucket name or osd.N (comma-separated to "
                                          f"fail together), not {f!r}")
-            items.append(_osd_id(item, "--fail") if item.startswith("osd.") or item.isdigit() else item)
+            if item.startswith("osd.") or item.isdigit():
+                if sep and kind.strip() != "osd":
+                    raise typer.BadParameter(f"--fail {part.strip()}: {item} is an OSD, not a {kind.strip()}")
+                items.append(_osd_id(item, "--fail"))
+            else:  # TYPE=NAME: the bucket's CRUSH type is checked against TYPE when the plan runs
+                items.append(f"{kind.strip()}={item}" if sep else item)
         changes.append(Fail(*items))
     changes += [SetPgNum(_pool_key(k), int(v)) for k, v in _pairs(pg_num, "--pg-num", int)]
     changes += [SetPgpNum(_pool_key(k), int(v)) for k, v in _pairs(pgp_num, "--pgp-num", int)]

@@ -208,3 +208,23 @@ def test_cli_comma_fails_together_flags_are_steps():
     assert len(one[1]["pgs_lost"]) > len(two[1]["pgs_lost"]) + len(two[2]["pgs_lost"])
     bad = run("whatif", MIXED, "--fail", "rack=r1,")
     assert bad.returncode == 2 and "--fail" in bad.stderr
+
+
+def test_typed_items_are_checked(mixed):
+    from pgtools.errors import PgtoolsError
+
+    assert Fail("rack=r1").osds(mixed) == Fail("r1").osds(mixed) == [0, 1, 2, 3, 4]
+    assert Fail("rack=r1").describe() == "failure of r1"
+    assert Fail("osd=3").osds(mixed) == [3]
+    with pytest.raises(PgtoolsError, match="r1 is a CRUSH rack, not a host"):
+        Fail("host=r1").osds(mixed)
+    with pytest.raises(PgtoolsError, match="is an OSD, not a host"):
+        Fail("host=osd.3").osds(mixed)
+
+
+def test_cli_typed_item_mismatch_is_one_error():
+    r = run("whatif", MIXED, "--fail", "rack=r1,host=r2")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.strip().splitlines()[-1] == "pgtools: error: host=r2: r2 is a CRUSH rack, not a host"
+    r = run("whatif", MIXED, "--fail", "host=osd.3")
+    assert r.returncode == 2 and "osd.3 is an OSD, not a host" in r.stderr

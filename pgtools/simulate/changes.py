@@ -527,13 +527,31 @@ class RemoveUpmapItems(Change):
         return [f"ceph osd rm-pg-upmap-items {self.pgid}"]
 
 
+def _typed_item(snap: Snapshot, item: Any) -> Any:
+    """``"rack=r1"`` -> ``"r1"`` after checking that r1 is a CRUSH bucket of type rack (``osd=3`` -> 3)."""
+    if not isinstance(item, str) or "=" not in item:
+        return item
+    kind, _, name = item.partition("=")
+    if kind == "osd":
+        return name if name.startswith("osd.") else f"osd.{name}"
+    crush = _need_crush(snap)
+    bid = crush_edit.bucket_id(crush, name)
+    if bid >= 0:
+        raise PgtoolsError(f"{item}: {name} is an OSD, not a {kind} (give osd.N)")
+    actual = crush.types.get(crush.buckets[bid].type_id)
+    if actual != kind:
+        raise PgtoolsError(f"{item}: {name} is a CRUSH {actual}, not a {kind}")
+    return name
+
+
 @dataclass(frozen=True, init=False)
 class Fail(Change):
     """A failure: every OSD under one or more buckets (or OSDs) down and out at once, as after
     ``mon_osd_down_out_interval``, its disks' data gone.
 
     ``Fail("node1")`` fails one host; ``Fail("r1", "n3")`` (or ``Fail(("r1", "n3"))``) fails a rack and a
-    host together, in one step.  Items are CRUSH bucket names, ``osd.N`` or OSD ids.  The step reports every
+    host together, in one step.  Items are CRUSH bucket names (``"rack=r1"`` checks that r1 is a rack),
+    ``osd.N`` or OSD ids.  The step reports every
     PG left short of copies, counted on the acting sets before the failure: *lost* (no copy left, or fewer
     than k shards of an erasure-coded PG: nothing can recover it), *inactive* (fewer than min_size copies:
     I/O blocks until recovery) or *degraded* (fewer than size).
@@ -557,13 +575,14 @@ class Fail(Change):
         return self.item if isinstance(self.item, tuple) else (self.item,)
 
     def osds(self, snap: Snapshot) -> list[int]:
-        return sorted({o for it in self.items for o in _osds_under(snap, it)})
+        return sorted({o for it in self.items for o in _osds_under(snap, _typed_item(snap, it))})
 
     def apply(self, snap: Snapshot) -> Snapshot:
         return _osd_set(snap, self.osds(snap), up=False, reweight=0.0, weight_fixed=0, **{"in": False})
 
     def _names(self) -> str:
-        names = [f"osd.{int(i)}" if isinstance(i, (int, np.integer)) else str(i) for i in self.items]
+        names = [f"osd.{int(i)}" if isinstance(i, (int, np.integer)) else str(i).partition("=")[2] or str(i)
+                 for i in self.items]
         return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]} together"
 
     def describe(self) -> str:
