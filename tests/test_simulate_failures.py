@@ -45,10 +45,14 @@ def brute_force(snap, failed: set[int]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {"lost": {}, "inactive": {}, "degraded": {}}
     for pgid, pool_id, acting in zip(snap.pgs["pgid"], snap.pgs["pool_id"], snap.pgs["acting"], strict=True):
         size, min_size, need = pools[int(pool_id)]
-        left = 0
+        left = had = 0
         for osd in acting:
-            if osd != NONE and osd >= 0 and osd not in failed:
-                left += 1
+            if osd != NONE and osd >= 0:
+                had += 1
+                if osd not in failed:
+                    left += 1
+        if had < need:  # unreadable before the failure: not lost by it
+            continue
         if left < need:
             out["lost"][pgid] = pool_id
         elif left < min_size:
@@ -228,3 +232,14 @@ def test_cli_typed_item_mismatch_is_one_error():
     assert r.stderr.strip().splitlines()[-1] == "pgtools: error: host=r2: r2 is a CRUSH rack, not a host"
     r = run("whatif", MIXED, "--fail", "host=osd.3")
     assert r.returncode == 2 and "osd.3 is an OSD, not a host" in r.stderr
+
+
+def test_pgs_unreadable_before_the_failure_are_not_lost_by_it(mixed):
+    # after r1 and n3 fail, CRUSH places only 3 of ec42's 4+2 shards: from there, ec42 was lost already
+    after = simulate(mixed, [Fail("r1", "n3")], checks=False)
+    m = after.mappings[1]
+    assert set(m.loc[m.pool_id == 6, "acting"].map(lambda a: sum(0 <= x < NONE for x in a))) == {3}
+    plan = simulate(after.snapshots[1], [Fail("n4")], checks=False)
+    f = plan.failures
+    assert not len(f[f.pool_id == 6])
+    assert len(f) and plan.steps.bytes_lost.iloc[1] == int(f.bytes_lost.sum())

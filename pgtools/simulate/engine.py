@@ -312,7 +312,8 @@ def _failure_rows(prev: _State, failed: list[int], step: int, lost_before: froze
     """One row per PG that a failure of ``failed`` leaves short of copies (see :func:`_classify`).
 
     Counted on the acting sets of the previous step: a PG whose acting set was already short (CRUSH found
-    too few OSDs) is degraded, inactive or lost too.  A lost PG has nothing to recover (``bytes`` 0); its
+    too few OSDs) is degraded, inactive or lost too, unless it had fewer copies than it needs (1, or k) before
+    the failure: that PG was not lost by it.  A lost PG has nothing to recover (``bytes`` 0); its
     whole data is ``bytes_lost`` / ``objects_lost``.  PGs in ``lost_before`` (lost at an earlier step:
     their data is already counted) are left out.
     """
@@ -322,8 +323,10 @@ def _failure_rows(prev: _State, failed: list[int], step: int, lost_before: froze
     ms = _per_pg(prev.parts, prev.meta, "min_size").astype(np.int64)
     k = _per_pg(prev.parts, prev.meta, "k").astype(np.int64)
     ec = _per_pg(prev.parts, prev.meta, "ec").astype(bool)
-    gone, left, lost, inactive, degraded = _classify(acting, failed, size, ms, np.where(ec, k, 1))
-    sel = lost | inactive | degraded
+    need = np.where(ec, k, 1)
+    gone, left, lost, inactive, degraded = _classify(acting, failed, size, ms, need)
+    # a PG without enough copies before the failure (CRUSH placed too few) was not lost by it
+    sel = (lost | inactive | degraded) & ((acting >= 0).sum(1) >= need)
     if lost_before:
         sel &= ~m["pgid"].isin(lost_before).to_numpy()
     status = np.where(lost, "lost", np.where(inactive, "inactive", "degraded"))
