@@ -555,11 +555,10 @@ def _load_map(capture: list[Path] | None, osd_dump: Path | None, crush: Path | N
     paths = [*(capture or []), *[p for p in (osd_dump, crush) if p is not None]]
     if not paths:
         raise typer.BadParameter("give a capture folder, or --osd-dump and --crush")
+    from .placement import require_placement
+
     snap = _load(paths)
-    if snap.crush is None:
-        raise PgtoolsError("no CRUSH map in the input: add --crush crush_dump.json")
-    if not len(snap.pools):
-        raise PgtoolsError("no pools in the input: add --osd-dump osd_dump.json")
+    require_placement(snap, "mapping")
     return snap
 
 
@@ -666,9 +665,10 @@ def verify(
     from . import _format
     from .placement import verify_placement
 
+    from .placement import require_placement
+
     snap = _load(capture)
-    if snap.crush is None:
-        raise PgtoolsError("the capture has no CRUSH map (ceph osd crush dump -f json); cannot recompute")
+    require_placement(snap, "verify")
     if not len(snap.pgs):
         raise PgtoolsError("the capture has no PG dump; nothing to verify")
     diff = verify_placement(snap)
