@@ -461,6 +461,8 @@ def report(
     """
     from .report import build_report
 
+    if out.is_dir():
+        raise PgtoolsError(f"{out}: is a folder; give the HTML file to write (e.g. {out / 'report.html'})")
     snap = _load(capture)
     changes = _changes(pg_num=pg_num, pgp_num=pgp_num, crush_weight=crush_weight, reweight=reweight, out=out_osd,
                        fail=fail, add_host=add_host)
@@ -481,6 +483,8 @@ def demo(
     from .analysis import health as health_fn
     from .analysis import imbalance, pg_table
 
+    if out.exists() and not out.is_dir():
+        raise PgtoolsError(f"{out}: exists and is not a folder (demo writes several files into a folder)")
     snap = _load([capture])
     tab = pg_table(snap, "up")
     from .report import build_report
@@ -566,7 +570,7 @@ def _load_map(capture: list[Path] | None, osd_dump: Path | None, crush: Path | N
 def crush_test(
     crush: Annotated[Path, typer.Option("--crush", help="`ceph osd crush dump -f json`, crushtool's text map (crushtool -d), or the binary map (ceph osd getcrushmap -o, crushtool -c -o).")],
     rule: Annotated[int, typer.Option("--rule", help="Rule id.")] = 0,
-    num_rep: Annotated[int, typer.Option("--num-rep", help="Number of replicas (result size).")] = 3,
+    num_rep: Annotated[int, typer.Option("--num-rep", help="Number of replicas (result size); negative: every size from the rule's min_size to max_size, as crushtool.")] = 3,
     min_x: Annotated[int, typer.Option("--min-x", help="First input value.")] = 0,
     max_x: Annotated[int, typer.Option("--max-x", help="Last input value (inclusive).")] = 1023,
     weight: Annotated[Optional[list[str]], typer.Option("--weight", help="OSD=W device weight override in [0,1] (crushtool --weight OSD W; repeatable).")] = None,  # noqa: UP045
@@ -595,6 +599,9 @@ def crush_test(
             raise typer.BadParameter(f"--weight wants OSD=W with W in [0, 1], not {w!r}")
     if min_x > max_x:
         raise typer.BadParameter("--min-x must not exceed --max-x")
+    if rule not in snap.crush.rules:  # crushtool prints nothing then; say why
+        raise PgtoolsError(f"{crush}: no rule {rule} in this CRUSH map (rules: "
+                           f"{', '.join(map(str, sorted(snap.crush.rules))) or 'none'})")
     _out(crushtool_test(snap.crush, rule, num_rep, min_x, max_x, weights=weights or None, pool_id=pool_id))
 
 
@@ -663,9 +670,7 @@ def verify(
     Exit status 0 when every PG matches, 1 when any differs (listed), 2 on bad input.
     """
     from . import _format
-    from .placement import verify_placement
-
-    from .placement import require_placement
+    from .placement import require_placement, verify_placement
 
     snap = _load(capture)
     require_placement(snap, "verify")
@@ -764,6 +769,9 @@ def _main(argv: list[str] | None) -> int:
         return 2
     except (ValueError, KeyError, FileNotFoundError) as e:
         _err(f"pgtools: error: {e}")
+        return 2
+    except OSError as e:  # an output path that cannot be written (a file where a folder is wanted, no permission...)
+        _err(f"pgtools: error: {e.filename}: {e.strerror}" if e.filename else f"pgtools: error: {e}")
         return 2
     except typer.Exit as e:
         return e.exit_code or 0

@@ -59,7 +59,7 @@ def test_names_from_df_detail(ticket):
     shutil.copy(SEED / "df_detail.json", ticket / "df_detail.json")
     snap, warned = _load(ticket)
     full = pgtools.load(SEED)
-    assert dict(zip(snap.pools.pool_id, snap.pools.pool)) == dict(zip(full.pools.pool_id, full.pools.pool))
+    assert dict(zip(snap.pools.pool_id, snap.pools.pool, strict=True)) == dict(zip(full.pools.pool_id, full.pools.pool, strict=True))
     assert not any("pool names unknown" in w for w in warned)
 
 
