@@ -223,6 +223,18 @@ def _osd_id(text: str, flag: str) -> int:
     return int(t)
 
 
+def _pool_id(snap, text: str) -> int:
+    """A pool id from a name or id given on the command line (an unknown name is an error)."""
+    pools = snap.pools
+    if text.isdigit():  # an id: the mapping code says when there is no such pool, as osdmaptool does
+        return int(text)
+    hit = pools.loc[pools["pool"].astype(str) == text, "pool_id"] if "pool" in pools.columns else []
+    if len(hit):
+        return int(hit.iloc[0])
+    names = ", ".join(f"{n} ({i})" for i, n in zip(pools["pool_id"], pools.get("pool", pools["pool_id"]), strict=True))
+    raise PgtoolsError(f"--pool {text}: no such pool (pools: {names or 'none'})")
+
+
 def _pool_key(text: str):
     return int(text) if text.isdigit() else text
 
@@ -365,8 +377,10 @@ def _run_plan(snap, changes: list, stepwise: bool, checks: bool = True, assume_c
     from rich.console import Console
     from rich.progress import Progress
 
+    from .placement import require_placement
     from .simulate import simulate
 
+    require_placement(snap, "a what-if simulation")  # before the progress bar, which would leave a blank line
     with Progress(transient=True, console=Console(stderr=True)) as prog:
         task = prog.add_task("simulating", total=None)
 
@@ -644,7 +658,7 @@ def map_cmd(
     capture: CaptureArg = None,
     osd_dump: OsdDumpOpt = None,
     crush: CrushOpt = None,
-    pool: Annotated[Optional[int], typer.Option(help="Only this pool (osdmaptool --pool).")] = None,  # noqa: UP045
+    pool: Annotated[Optional[str], typer.Option(help="Only this pool, by name or id (osdmaptool --pool ID).")] = None,  # noqa: UP045
     pg_num: Annotated[Optional[int], typer.Option("--pg-num", help="Override pg_num of the mapped pools; pgp_num is kept (osdmaptool --pg_num).")] = None,  # noqa: UP045
     mark_up_in: Annotated[bool, typer.Option("--mark-up-in", help="Mark every OSD up and in, and give CRUSH weight 1 to those at 0 (osdmaptool --mark-up-in).")] = False,
     mark_out: MarkOutOpt = None,
@@ -671,7 +685,7 @@ def map_cmd(
         except ValueError:
             raise typer.BadParameter(f"--adjust-crush-weight wants OSD:WEIGHT, not {a!r}") from None
     mode = {"dump-all": "dump_all", "dump": "dump", "stats": "stats"}[fmt.value]
-    _out(osdmaptool(snap, test_map_pgs=mode, pool=pool, pg_num=pg_num, mark_up_in=mark_up_in,
+    _out(osdmaptool(snap, test_map_pgs=mode, pool=None if pool is None else _pool_id(snap, pool), pg_num=pg_num, mark_up_in=mark_up_in,
                     mark_out=[_osd_id(o, "--mark-out") for o in mark_out or []], adjust_crush_weight=pairs))
 
 

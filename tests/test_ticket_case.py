@@ -88,6 +88,7 @@ def test_commands_needing_the_maps_refuse_clearly(ticket, args, capsys):
     assert len(lines) == 1
     assert "ceph osd dump -f json" in lines[0] and "ceph osd crush dump -f json" in lines[0]
     assert "internal error" not in err and "'pgp_num'" not in err
+    assert all(ln.startswith("pgtools: ") for ln in err.splitlines())  # no stray blank line before the error
 
 
 def test_only_crush_missing_names_only_the_crush_map(ticket, capsys):
