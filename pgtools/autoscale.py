@@ -199,9 +199,13 @@ def _assumptions(snap: Snapshot, crush: Any) -> list[str]:
     out = []
     derived = derived_pools(snap.pools)
     if derived:
+        assumed = sorted(p for p, f in derived.items() if "type" in f and
+                         str(snap.pools.loc[snap.pools.pool_id == p, "type"].iloc[0]) == "replicated")
+        rate = (f"; RATE = size assumes pools {_ranges(assumed)} are replicated (an erasure-coded pool's rate is "
+                "(k+m)/k: its RATIO and NEW PG_NUM would be lower)") if assumed else ""
         out.append(f"autoscale: pools {_ranges(sorted(derived))} known only from the PG dump: pg_num and size "
                    "derived from it, autoscale mode (shown as off), target size/ratio, bias, pg_num_min and bulk "
-                   f"unknown (defaults used): {OSD_DUMP_HINT}")
+                   f"unknown (defaults used){rate}: {OSD_DUMP_HINT}")
     if crush is None and len(snap.pools):
         out.append("autoscale: no CRUSH map: all OSDs taken as one CRUSH subtree (RAW CAPACITY is the whole "
                    "cluster's): add `ceph osd crush dump -f json`")

@@ -122,3 +122,15 @@ def test_autoscale_on_derived_pools(ticket, capsys):
     rows = [ln.split() for ln in out.splitlines()[1:] if ln.strip()]
     assert rows and all(r[2] != "0.0" for r in rows)  # RATE (the pool size), never 0
     assert all("128" in r for r in rows)  # PG_NUM as derived, never 0
+
+
+def test_mixed_sample_sizes_and_ec_assumption_said(tmp_path, capsys):
+    mixed = SAMPLE_DUMPS / "mixed"
+    shutil.copy(mixed / "pg_dump.txt", tmp_path / "pg_dump.txt")
+    snap, warned = _load(tmp_path)
+    full = pgtools.load(mixed)
+    got, want = snap.pools.set_index("pool_id"), full.pools.set_index("pool_id")
+    assert (got["size"] == want["size"]).all() and (got["pg_num"] == want["pg_num"]).all()
+    assert main(["autoscale", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "assumes pools 1-6 are replicated" in err
