@@ -134,3 +134,12 @@ def test_mixed_sample_sizes_and_ec_assumption_said(tmp_path, capsys):
     assert main(["autoscale", str(tmp_path)]) == 0
     err = capsys.readouterr().err
     assert "assumes pools 1-6 are replicated" in err
+
+
+def test_derive_fills_a_pool_table_without_pg_num_and_adds_no_pool():
+    pgs = _pgs([(1, 0, (0, 1)), (1, 1, (1, 0)), (7, 0, (0, 1))])
+    pools, warns = derive_pools(pd.DataFrame({"pool_id": [1], "pool": ["rbd"]}), pgs)
+    assert pools.pool_id.tolist() == [1]  # pool 7 is a cross-file inconsistency, not guessed here
+    assert pools.pg_num.tolist() == [2] and pools["pool"].tolist() == ["rbd"]
+    assert derived_pools(pools) == {1: ["pg_num", "pgp_num", "size", "type"]}
+    assert not any("pool names unknown" in w for w in warns)

@@ -56,7 +56,8 @@ def derive_pools(pools: pd.DataFrame, pgs: pd.DataFrame,
     Parameters
     ----------
     pools : DataFrame
-        The merged pool table (may be empty, or lack ``pg_num``/``size`` for some pools).
+        The merged pool table: empty (every pool of ``pgs`` is then derived), or lacking ``pg_num``/``size``
+        for some pools (those are filled in).
     pgs : DataFrame
         The merged PG table (``pool_id, ps, up, acting``).
     pool_stats : DataFrame, optional
@@ -65,17 +66,16 @@ def derive_pools(pools: pd.DataFrame, pgs: pd.DataFrame,
     Returns
     -------
     (DataFrame, list of str)
-        The pool table with every pool of ``pgs`` present (a ``derived`` column naming the derived
-        fields, added only when something was derived) and one warning line per assumption.
+        The pool table with the derived values (a ``derived`` column naming the derived fields, added only
+        when something was derived) and one warning line per assumption.
     """
     if pgs is None or not len(pgs):
         return pools, []
     pools = pools.copy()
-    known = set(pools["pool_id"].astype("int64")) if len(pools) else set()
-    new_ids = sorted(int(i) for i in pgs["pool_id"].unique() if int(i) not in known)
-    if new_ids:
-        add = pd.DataFrame({"pool_id": new_ids})
-        pools = pd.concat([pools, add], ignore_index=True) if len(pools) else add
+    if not len(pools):
+        # no pool table at all: every pool the PGs name.  (PGs of a pool missing from a pool table are a
+        # cross-file inconsistency, left to the load checks: guessing that pool would hide it.)
+        pools = pd.DataFrame({"pool_id": sorted(int(i) for i in pgs["pool_id"].unique())})
     names = pd.Series(dtype=object)
     if pool_stats is not None and "pool" in pool_stats.columns:
         names = pool_stats.dropna(subset=["pool"]).drop_duplicates("pool_id").set_index("pool_id")["pool"]
