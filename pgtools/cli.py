@@ -198,7 +198,8 @@ def health(
 
 
 class PlanFormat(str, Enum):
-    table = "table"
+    text = "text"
+    table = "table"  # old name of text
     json = "json"
     csv = "csv"
 
@@ -404,7 +405,7 @@ def whatif(
     out_alias: OutAliasOpt = None,
     stepwise: Annotated[bool, typer.Option("--stepwise", help="Follow the mgr: pg_num jumps, pgp_num steps under target_max_misplaced_ratio.")] = False,
     assume_clean: Annotated[bool, typer.Option("--assume-clean", help="With --stepwise: ignore degraded/inactive/unknown/misplaced PGs in the capture (the mgr would first wait for them).")] = False,
-    fmt: Annotated[PlanFormat, typer.Option("--format", help="table (text), json (the documented contract) or csv.")] = PlanFormat.table,
+    fmt: Annotated[PlanFormat, typer.Option("--format", help="text (table is its old name), json (the documented contract) or csv.")] = PlanFormat.text,
 ) -> None:
     """Simulate changes on a capture and report movement, PGs per OSD and health at every step.
 
@@ -616,7 +617,8 @@ def _load_map(capture: list[Path] | None, osd_dump: Path | None, crush: Path | N
 
 @app.command("crush-test")
 def crush_test(
-    crush: Annotated[Path, typer.Option("--crush", help="`ceph osd crush dump -f json`, crushtool's text map (crushtool -d), or the binary map (ceph osd getcrushmap -o, crushtool -c -o).")],
+    capture: Annotated[Optional[list[Path]], typer.Argument(help="A CRUSH map file or a capture folder holding one (instead of --crush).", show_default=False)] = None,  # noqa: UP045
+    crush: Annotated[Optional[Path], typer.Option("--crush", help="`ceph osd crush dump -f json`, crushtool's text map (crushtool -d), or the binary map (ceph osd getcrushmap -o, crushtool -c -o).")] = None,  # noqa: UP045
     rule: Annotated[int, typer.Option("--rule", help="Rule id.")] = 0,
     num_rep: Annotated[int, typer.Option("--num-rep", help="Number of replicas (result size); negative: every size from the rule's min_size to max_size, as crushtool.")] = 3,
     min_x: Annotated[int, typer.Option("--min-x", help="First input value.")] = 0,
@@ -629,13 +631,18 @@ def crush_test(
     Lines read `CRUSH rule R x X [a,b,c]`, so the output diffs cleanly against crushtool's.
 
     Example:  pgtools crush-test --crush crush_dump.json --rule 0 --num-rep 3 --max-x 9
-              pgtools crush-test --crush crush.bin --rule 0 --num-rep 3 --max-x 9   (ceph osd getcrushmap -o crush.bin)
+              pgtools crush-test crush.bin --rule 0 --num-rep 3 --max-x 9   (ceph osd getcrushmap -o crush.bin)
     """
     from .crush import crushtool_test
 
-    snap = _load([crush])
+    paths = [*(capture or []), *([crush] if crush is not None else [])]
+    if not paths:
+        raise typer.BadParameter("give the CRUSH map: a file or capture folder, or --crush FILE")
+    where = ", ".join(map(str, paths))
+    snap = _load(paths)
     if snap.crush is None:
-        raise PgtoolsError(f"{crush}: no CRUSH map in this file")
+        raise PgtoolsError(f"{where}: no CRUSH map here: add `ceph osd crush dump -f json` "
+                           "(or `ceph osd getcrushmap -o crush.bin`)")
     weights: dict[int, float] = {}
     for w in weight or []:
         osd, sep, val = w.replace(":", "=").partition("=")
@@ -648,7 +655,7 @@ def crush_test(
     if min_x > max_x:
         raise typer.BadParameter("--min-x must not exceed --max-x")
     if rule not in snap.crush.rules:  # crushtool prints nothing then; say why
-        raise PgtoolsError(f"{crush}: no rule {rule} in this CRUSH map (rules: "
+        raise PgtoolsError(f"{where}: no rule {rule} in this CRUSH map (rules: "
                            f"{', '.join(map(str, sorted(snap.crush.rules))) or 'none'})")
     _out(crushtool_test(snap.crush, rule, num_rep, min_x, max_x, weights=weights or None, pool_id=pool_id))
 

@@ -94,3 +94,21 @@ def test_map_pool_by_name_or_id(capsys):
     assert capsys.readouterr().out == by_name and by_name.startswith("pool 1 pg_num 128")
     assert main(["map", SEED, "--pool", "nope"]) == 2
     assert "--pool nope: no such pool" in capsys.readouterr().err
+
+
+def test_crush_test_takes_the_map_positionally(capsys):
+    crush = str(SAMPLE_DUMPS / "seedlike_max300" / "crush_dump.json")
+    outs = []
+    for argv in (["--crush", crush], [crush], [SEED]):
+        assert main(["crush-test", *argv, "--max-x", "4"]) == 0
+        outs.append(capsys.readouterr().out)
+    assert outs[0] == outs[1] == outs[2] and outs[0].count("\n") == 5
+    assert main(["crush-test", "--max-x", "4"]) == 2
+
+
+def test_whatif_text_format_and_its_old_name(capsys):
+    outs = []
+    for fmt in ("text", "table", None):
+        assert main(["whatif", SEED, "--reweight", "3=0.9", *(["--format", fmt] if fmt else [])]) == 0
+        outs.append(capsys.readouterr().out)
+    assert outs[0] == outs[1] == outs[2] and "osd reweight 3 0.9" in outs[0]
