@@ -97,8 +97,8 @@ def derive_pools(pools: pd.DataFrame, pgs: pd.DataFrame,
             listed = int(g["ps"].nunique())
             if listed != pg_num:
                 warns.append(f"pool {pid}: the PG dump lists {listed} PGs but the highest is "
-                             f"{pid}.{pg_num - 1:x}: pg_num {pg_num} assumed ({pg_num - listed} PGs missing "
-                             f"from the dump, or it was cut short)")
+                             f"{pid}.{pg_num - 1:x}: pg_num {pg_num} assumed (at least that; {pg_num - listed} PGs "
+                             f"missing from the dump, or it was cut short)")
             if _missing(pools, "pgp_num")[idx]:
                 pools.loc[idx, "pgp_num"] = pg_num
                 fields.append("pgp_num")
