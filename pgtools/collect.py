@@ -148,6 +148,17 @@ def _connect_check(base: list[str], ceph: str, connect_timeout: float) -> None:
                                       f"{': ' + why[-1][:300] if why else ''}): {hint}; nothing collected")
 
 
+def _run(argv: list[str], ceph: str, timeout: float, env: dict) -> tuple[int, bytes, str]:
+    """One ceph command: ``(status, stdout, stderr)``; 127 when ceph is missing, 124 when it timed out."""
+    try:
+        proc = subprocess.run(argv, capture_output=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
+        return proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")
+    except FileNotFoundError:
+        return 127, b"", f"{ceph}: command not found"
+    except subprocess.TimeoutExpired:
+        return 124, b"", f"timed out after {timeout:g} s"
+
+
 def collect(out: str | Path, *, ceph: str = "ceph", conf: str | None = None, cluster: str | None = None,
             timeout: float = 120.0, connect_timeout: float = 15.0, tar: bool = False,
             progress: Callable[[int, int, Command, dict], None] | None = None,
@@ -163,7 +174,9 @@ def collect(out: str | Path, *, ceph: str = "ceph", conf: str | None = None, clu
     conf, cluster : str, optional
         Passed as ``--conf`` / ``--cluster``.
     timeout : float
-        Seconds allowed per command (the command is killed and recorded as failed, status 124).
+        Seconds allowed per command (the command is killed and recorded as failed, status 124).  After a
+        timeout the connection check runs again: when the cluster no longer answers, the remaining commands
+        are not run (status 125, "not run: the cluster stopped answering ...").
     connect_timeout : float
         Seconds allowed for the first connection check, ``ceph --connect-timeout N status`` (whole seconds,
         rounded up; the process itself gets 5 s more).  When it fails nothing is collected.
@@ -202,19 +215,22 @@ def collect(out: str | Path, *, ceph: str = "ceph", conf: str | None = None, clu
     folder.mkdir(parents=True, exist_ok=True)
     records: list[dict] = []
     env = dict(os.environ)
+    lost: str | None = None  # why the cluster stopped answering, once it has
     for i, cmd in enumerate(COMMANDS):
         target = folder / cmd.filename
         argv = [*base, *cmd.args] + (["-o", str(target)] if cmd.binary else [])
         if on_start is not None:
             on_start(i + 1, len(COMMANDS), cmd)
         t0 = time.monotonic()
-        try:
-            proc = subprocess.run(argv, capture_output=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
-            status, stdout, stderr = proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")
-        except FileNotFoundError:
-            status, stdout, stderr = 127, b"", f"{ceph}: command not found"
-        except subprocess.TimeoutExpired:
-            status, stdout, stderr = 124, b"", f"timed out after {timeout:g} s"
+        if lost is not None:
+            status, stdout, stderr = 125, b"", f"not run: {lost}"
+        else:
+            status, stdout, stderr = _run(argv, ceph, timeout, env)
+            if status == 124:  # slow command, or the cluster went away?  ask once, briefly
+                try:
+                    _connect_check(base, ceph, connect_timeout)
+                except ClusterUnreachableError as e:
+                    lost = f"the cluster stopped answering ({e})"
         rec = {"file": cmd.filename, "command": " ".join(shlex.quote(a) for a in ["ceph", *cmd.args]),
                "status": status, "seconds": round(time.monotonic() - t0, 3), "stderr": stderr.strip()[-2000:]}
         if status == 0 and not cmd.binary:
@@ -227,12 +243,14 @@ def collect(out: str | Path, *, ceph: str = "ceph", conf: str | None = None, clu
             progress(i + 1, len(COMMANDS), cmd, rec)
     before = _epoch(folder / "osd_dump.json")
     # read the epoch again: a capture is consistent only if the osdmap did not change meanwhile
-    try:
-        proc = subprocess.run([*base, "osd", "dump", "-f", "json"], capture_output=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
-        after = int(json.loads(proc.stdout or b"{}").get("epoch")) if proc.returncode == 0 else None
-    except (FileNotFoundError, subprocess.TimeoutExpired, ValueError, TypeError):
-        after = None
+    after = None
+    if lost is None:  # (not asked again when the cluster is gone)
+        try:
+            proc = subprocess.run([*base, "osd", "dump", "-f", "json"], capture_output=True, timeout=timeout,
+                                  stdin=subprocess.DEVNULL)
+            after = int(json.loads(proc.stdout or b"{}").get("epoch")) if proc.returncode == 0 else None
+        except (FileNotFoundError, subprocess.TimeoutExpired, ValueError, TypeError):
+            after = None
     meta = {"commands": [asdict(c) for c in COMMANDS], "records": records, "epoch_before": before,
             "epoch_after": after, "collected_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     (folder / "collect_meta.json").write_text(json.dumps(meta, indent=1) + "\n")

@@ -168,3 +168,26 @@ def test_collect_cli_progress_lines_and_old_out_spelling(tmp_path, fake_ceph):
     assert len([ln for ln in lines if "failed" not in ln]) == len(COMMANDS)
     assert f"collect: [1/{len(COMMANDS)}]: ceph osd dump -f json" in r.stderr
     assert "failed (22)" in r.stderr and (tmp_path / "b" / "osd_dump.json").exists()
+
+
+def test_cluster_lost_mid_collection_stops_asking(tmp_path):
+    """The cluster answers the first check, then hangs: one timeout, one failed re-check, the rest not run."""
+    flag = tmp_path / "answered"
+    script = tmp_path / "ceph_once"
+    script.write_text(textwrap.dedent(f"""\
+        #!{sys.executable}
+        import os, sys, time
+        if "status" in sys.argv[1:] and not os.path.exists({str(flag)!r}):
+            open({str(flag)!r}, "w").close()
+            print("{{}}")
+            sys.exit(0)
+        time.sleep(60)
+        """))
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    t0 = time.monotonic()
+    res = collect(tmp_path / "b", ceph=str(script), timeout=0.5, connect_timeout=1)
+    assert time.monotonic() - t0 < 20
+    statuses = [r["status"] for r in res.records]
+    assert statuses == [124] + [125] * (len(COMMANDS) - 1)
+    assert "not run: the cluster stopped answering" in res.records[1]["stderr"]
+    assert res.epoch_after is None and not res.consistent
