@@ -570,11 +570,18 @@ def collect(
     if out is None:
         raise typer.BadParameter("give the bundle to write: -o/--output FOLDER (or NAME.tar.gz with --tar)")
 
+    said: list[dict] = []
+
     def start(i: int, n: int, cmd) -> None:
         what = "checking the connection" if i == 0 else f"[{i}/{n}]"
         _err(f"collect: {what}: ceph {' '.join(cmd.args)}")
 
     def step(i: int, n: int, cmd, rec: dict) -> None:
+        if rec["status"] == 125:  # not run: the cluster stopped answering (said once for all the rest)
+            if not said:
+                said.append(rec)
+                _err(f"collect: [{i}-{n}/{n}] {rec['stderr'][:300]}")
+            return
         if rec["status"] != 0:
             _err(f"collect: [{i}/{n}] failed ({rec['status']}) after {rec['seconds']:g} s: {rec['command']}: "
                  f"{rec['stderr'][:200]}")

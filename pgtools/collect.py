@@ -128,7 +128,7 @@ def _filter_config(text: str) -> str:
     return json.dumps(keep, indent=1) + "\n"
 
 
-def _connect_check(base: list[str], ceph: str, connect_timeout: float) -> None:
+def _connect_check(base: list[str], ceph: str, connect_timeout: float, tail: str = "; nothing collected") -> None:
     """Run ``ceph --connect-timeout N status``; raise :class:`ClusterUnreachableError` unless it answers."""
     n = max(1, math.ceil(connect_timeout))
     argv = [*base, "--connect-timeout", str(n), *CONNECT_CHECK.args]
@@ -141,11 +141,11 @@ def _connect_check(base: list[str], ceph: str, connect_timeout: float) -> None:
         raise ClusterUnreachableError(f"{ceph}: command not found (give the ceph executable with --ceph)") from None
     except subprocess.TimeoutExpired:
         raise ClusterUnreachableError(f"cannot reach the cluster: `{shown}` did not answer within {n + 5} s: "
-                                      f"{hint}; nothing collected") from None
+                                      f"{hint}{tail}") from None
     if proc.returncode != 0:
         why = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ClusterUnreachableError(f"cannot reach the cluster: `{shown}` failed (exit {proc.returncode}"
-                                      f"{': ' + why[-1][:300] if why else ''}): {hint}; nothing collected")
+                                      f"{': ' + why[-1][:300] if why else ''}): {hint}{tail}")
 
 
 def _run(argv: list[str], ceph: str, timeout: float, env: dict) -> tuple[int, bytes, str]:
@@ -183,8 +183,8 @@ def collect(out: str | Path, *, ceph: str = "ceph", conf: str | None = None, clu
     progress : callable, optional
         Called after each command with ``(index, total, command, record)``.
     on_start : callable, optional
-        Called before each command with ``(index, total, command)``; index 0 is the connection check
-        (:data:`CONNECT_CHECK`).
+        Called before each command that is run with ``(index, total, command)``; index 0 is the connection
+        check (:data:`CONNECT_CHECK`).
 
     Returns
     -------
@@ -219,20 +219,21 @@ def collect(out: str | Path, *, ceph: str = "ceph", conf: str | None = None, clu
     for i, cmd in enumerate(COMMANDS):
         target = folder / cmd.filename
         argv = [*base, *cmd.args] + (["-o", str(target)] if cmd.binary else [])
-        if on_start is not None:
+        if on_start is not None and lost is None:
             on_start(i + 1, len(COMMANDS), cmd)
         t0 = time.monotonic()
         if lost is not None:
-            status, stdout, stderr = 125, b"", f"not run: {lost}"
+            status, stdout, stderr, seconds = 125, b"", f"not run: {lost}", 0.0
         else:
             status, stdout, stderr = _run(argv, ceph, timeout, env)
+            seconds = time.monotonic() - t0
             if status == 124:  # slow command, or the cluster went away?  ask once, briefly
                 try:
-                    _connect_check(base, ceph, connect_timeout)
+                    _connect_check(base, ceph, connect_timeout, tail="")
                 except ClusterUnreachableError as e:
                     lost = f"the cluster stopped answering ({e})"
         rec = {"file": cmd.filename, "command": " ".join(shlex.quote(a) for a in ["ceph", *cmd.args]),
-               "status": status, "seconds": round(time.monotonic() - t0, 3), "stderr": stderr.strip()[-2000:]}
+               "status": status, "seconds": round(seconds, 3), "stderr": stderr.strip()[-2000:]}
         if status == 0 and not cmd.binary:
             text = stdout.decode("utf-8", "replace")
             if cmd.filename == "config_dump.json":

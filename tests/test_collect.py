@@ -191,3 +191,9 @@ def test_cluster_lost_mid_collection_stops_asking(tmp_path):
     assert statuses == [124] + [125] * (len(COMMANDS) - 1)
     assert "not run: the cluster stopped answering" in res.records[1]["stderr"]
     assert res.epoch_after is None and not res.consistent
+    flag.unlink()
+    r = subprocess.run([sys.executable, "-m", "pgtools", "collect", "-o", str(tmp_path / "c"), "--ceph", str(script),
+                        "--timeout", "0.5", "--connect-timeout", "1"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr.count("not run: the cluster stopped answering") == 1
+    assert f"[2-{len(COMMANDS)}/{len(COMMANDS)}]" in r.stderr and "0/15 commands succeeded" in r.stderr
