@@ -24,13 +24,14 @@ Nothing here prints; :func:`format_autoscale_status` returns Ceph's plain table 
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .errors import PgtoolsError
+from .errors import PgtoolsError, PgtoolsWarning
 from .model import Snapshot
 from .model import row_value as _opt
 
@@ -191,6 +192,26 @@ def _usage(stats: pd.Series | None, release: str, rate: float) -> tuple[Any, str
 
 
 # ------------------------------------------------------------------------------------------- main
+def _assumptions(snap: Snapshot, crush: Any) -> list[str]:
+    """What :func:`autoscale_status` assumes for this capture, one line each (empty when nothing)."""
+    from .io.derive import OSD_DUMP_HINT, _ranges, derived_pools
+
+    out = []
+    derived = derived_pools(snap.pools)
+    if derived:
+        assumed = sorted(p for p, f in derived.items() if "type" in f and
+                         str(snap.pools.loc[snap.pools.pool_id == p, "type"].iloc[0]) == "replicated")
+        rate = (f"; RATE = size assumes pools {_ranges(assumed)} are replicated (an erasure-coded pool's rate is "
+                "(k+m)/k: its RATIO and NEW PG_NUM would be lower)") if assumed else ""
+        out.append(f"autoscale: pools {_ranges(sorted(derived))} known only from the PG dump: pg_num and size "
+                   "derived from it, autoscale mode (shown as off), target size/ratio, bias, pg_num_min and bulk "
+                   f"unknown (defaults used){rate}: {OSD_DUMP_HINT}")
+    if crush is None and len(snap.pools):
+        out.append("autoscale: no CRUSH map: all OSDs taken as one CRUSH subtree (RAW CAPACITY is the whole "
+                   "cluster's): add `ceph osd crush dump -f json`")
+    return out
+
+
 def autoscale_status(
     snap: Snapshot,
     *,
@@ -249,6 +270,8 @@ def autoscale_status(
     if int(mon_target_pg_per_osd) <= 0:
         raise ValueError("mon_target_pg_per_osd must be positive")
     crush = snap.crush if crush is None else crush
+    for w in _assumptions(snap, crush):
+        warnings.warn(w, PgtoolsWarning, stacklevel=2)
     if noautoscale is None:
         flags = (snap.osdmap or {}).get("flags", "")
         noautoscale = "noautoscale" in (flags if isinstance(flags, str) else ",".join(map(str, flags or [])))

@@ -198,7 +198,8 @@ def health(
 
 
 class PlanFormat(str, Enum):
-    table = "table"
+    text = "text"
+    table = "table"  # old name of text
     json = "json"
     csv = "csv"
 
@@ -221,6 +222,18 @@ def _osd_id(text: str, flag: str) -> int:
     if not t.isdigit():
         raise typer.BadParameter(f"{flag} wants an OSD id (3 or osd.3), not {text!r}")
     return int(t)
+
+
+def _pool_id(snap, text: str) -> int:
+    """A pool id from a name or id given on the command line (an unknown name is an error)."""
+    pools = snap.pools
+    if text.isdigit():  # an id: the mapping code says when there is no such pool, as osdmaptool does
+        return int(text)
+    hit = pools.loc[pools["pool"].astype(str) == text, "pool_id"] if "pool" in pools.columns else []
+    if len(hit):
+        return int(hit.iloc[0])
+    names = ", ".join(f"{n} ({i})" for i, n in zip(pools["pool_id"], pools.get("pool", pools["pool_id"]), strict=True))
+    raise PgtoolsError(f"--pool {text}: no such pool (pools: {names or 'none'})")
 
 
 def _pool_key(text: str):
@@ -247,7 +260,7 @@ def _changes(*, pg_num=None, pgp_num=None, crush_weight=None, reweight=None, out
         if not 0.0 <= float(w) <= 1.0:
             raise typer.BadParameter(f"--reweight {k}={w}: the reweight must be in [0, 1]")
         changes.append(Reweight(_osd_id(k, "--reweight"), w))
-    changes += [MarkOut(_osd_id(o, "--out")) for o in out or []]
+    changes += [MarkOut(_osd_id(o, "--mark-out")) for o in out or []]
     for f in fail or []:  # one flag = one step; comma-separated items in it fail together
         items = []
         for part in f.split(","):
@@ -350,7 +363,24 @@ PgNumOpt = Annotated[Optional[list[str]], typer.Option("--pg-num", help="POOL=N:
 PgpNumOpt = Annotated[Optional[list[str]], typer.Option("--pgp-num", help="POOL=N: set pgp_num.")]  # noqa: UP045
 CrushWeightOpt = Annotated[Optional[list[str]], typer.Option("--crush-weight", help="OSD=W: ceph osd crush reweight.")]  # noqa: UP045
 ReweightOpt = Annotated[Optional[list[str]], typer.Option("--reweight", help="OSD=W: ceph osd reweight (0..1).")]  # noqa: UP045
-OutOpt = Annotated[Optional[list[str]], typer.Option("--out", help="OSD: ceph osd out.")]  # noqa: UP045
+MarkOutOpt = Annotated[Optional[list[str]], typer.Option("--mark-out", help="OSD: ceph osd out (3 or osd.3; repeatable).")]  # noqa: UP045
+# Old spellings, still accepted, not shown in --help (see _merge_alias).
+OutAliasOpt = Annotated[Optional[list[str]], typer.Option("--out", hidden=True, help="Old spelling of --mark-out.")]  # noqa: UP045
+OutOsdAliasOpt = Annotated[Optional[list[str]], typer.Option("--out-osd", hidden=True, help="Old spelling of --mark-out.")]  # noqa: UP045
+OutputAliasOpt = Annotated[Optional[Path], typer.Option("--out", hidden=True, help="Old spelling of -o/--output.")]  # noqa: UP045
+
+
+def _merge_alias(value, alias, flag: str, old: str):
+    """One option given under its name or its old spelling (lists add up; a single value may not be given twice)."""
+    if isinstance(value, list) or isinstance(alias, list):
+        return [*(value or []), *(alias or [])]
+    if alias is None:
+        return value
+    if value is not None:
+        raise typer.BadParameter(f"give {flag} once ({old} is its old spelling)")
+    return alias
+
+
 FailOpt = Annotated[Optional[list[str]], typer.Option("--fail", help="host=NAME, any CRUSH bucket name, or osd.N: lose it. Comma-separated items (rack=r1,host=n3) fail together in one step; each --fail is a step of its own.")]  # noqa: UP045
 AddHostOpt = Annotated[Optional[list[str]], typer.Option("--add-host", help="NAME:COUNT:WEIGHT[:CLASS]: a new host with COUNT OSDs.")]  # noqa: UP045
 
@@ -359,8 +389,10 @@ def _run_plan(snap, changes: list, stepwise: bool, checks: bool = True, assume_c
     from rich.console import Console
     from rich.progress import Progress
 
+    from .placement import require_placement
     from .simulate import simulate
 
+    require_placement(snap, "a what-if simulation")  # before the progress bar, which would leave a blank line
     with Progress(transient=True, console=Console(stderr=True)) as prog:
         task = prog.add_task("simulating", total=None)
 
@@ -377,18 +409,19 @@ def whatif(
     pgp_num: PgpNumOpt = None,
     crush_weight: CrushWeightOpt = None,
     reweight: ReweightOpt = None,
-    out: OutOpt = None,
+    mark_out: MarkOutOpt = None,
     fail: FailOpt = None,
     add_host: AddHostOpt = None,
     change: ChangeOpt = None,
+    out_alias: OutAliasOpt = None,
     stepwise: Annotated[bool, typer.Option("--stepwise", help="Follow the mgr: pg_num jumps, pgp_num steps under target_max_misplaced_ratio.")] = False,
     assume_clean: Annotated[bool, typer.Option("--assume-clean", help="With --stepwise: ignore degraded/inactive/unknown/misplaced PGs in the capture (the mgr would first wait for them).")] = False,
-    fmt: Annotated[PlanFormat, typer.Option("--format", help="table (text), json (the documented contract) or csv.")] = PlanFormat.table,
+    fmt: Annotated[PlanFormat, typer.Option("--format", help="text (table is its old name), json (the documented contract) or csv.")] = PlanFormat.text,
 ) -> None:
     """Simulate changes on a capture and report movement, PGs per OSD and health at every step.
 
     Changes apply cumulatively, one step each, in this order: --add-host, --crush-weight, --reweight,
-    --out, --fail, --pg-num, --pgp-num, then every --change in the order given.  Nothing is changed on any cluster: the commands an operator
+    --mark-out, --fail, --pg-num, --pgp-num, then every --change in the order given.  Nothing is changed on any cluster: the commands an operator
     would run are printed at the end.
 
     A --fail step names every PG left short of copies: LOST (no copy left, or fewer than k shards of an
@@ -405,10 +438,11 @@ def whatif(
     """
     from ._plan_format import plan_csv, plan_json, plan_text
 
+    out = _merge_alias(mark_out, out_alias, "--mark-out", "--out")
     changes = _changes(pg_num=pg_num, pgp_num=pgp_num, crush_weight=crush_weight, reweight=reweight, out=out,
                        fail=fail, add_host=add_host, change=change)
     if not changes:
-        raise typer.BadParameter("give at least one change (--pg-num, --crush-weight, --out, --fail, ...)")
+        raise typer.BadParameter("give at least one change (--pg-num, --crush-weight, --mark-out, --fail, ...)")
     snap = _load(capture)
     plan = _run_plan(snap, changes, stepwise, assume_clean=assume_clean)
     if fmt is PlanFormat.json:
@@ -422,9 +456,10 @@ def whatif(
 @app.command("fix-too-many-pgs")
 def fix_too_many_pgs_cmd(
     capture: DumpArg,
-    max_per_osd: Annotated[Optional[int], typer.Option("--max-per-osd", help="The limit to get under (default: mon_max_pg_per_osd of the capture or release).")] = None,  # noqa: UP045
+    max_per_osd: Annotated[Optional[int], typer.Option("--mon-max-pg-per-osd", help="The limit to get under (default: mon_max_pg_per_osd of the capture or release), as `pgtools health --mon-max-pg-per-osd`.")] = None,  # noqa: UP045
     min_pg_num: Annotated[int, typer.Option("--min-pg-num", help="Never lower a pool below this pg_num.")] = 8,
     fmt: Annotated[FrameFormat, typer.Option("--format", help="Output format.")] = FrameFormat.text,
+    max_alias: Annotated[Optional[int], typer.Option("--max-per-osd", hidden=True, help="Old spelling of --mon-max-pg-per-osd.")] = None,  # noqa: UP045
 ) -> None:
     """How to get from `too many PGs per OSD (480 > max 300)` to under the limit, with the least data moved.
 
@@ -434,6 +469,7 @@ def fix_too_many_pgs_cmd(
     from . import _format
     from .recommend import fix_too_many_pgs, options_frame
 
+    max_per_osd = _merge_alias(max_per_osd, max_alias, "--mon-max-pg-per-osd", "--max-per-osd")
     snap = _load(capture)
     options = fix_too_many_pgs(snap, max_per_osd=max_per_osd, min_pg_num=min_pg_num)
     if not options:
@@ -456,17 +492,19 @@ def fix_too_many_pgs_cmd(
 @app.command()
 def report(
     capture: DumpArg,
-    out: Annotated[Path, typer.Option("-o", "--out", help="HTML file to write.")] = Path("report.html"),
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="HTML file to write.  [default: report.html]")] = None,  # noqa: UP045
     title: Annotated[Optional[str], typer.Option(help="Title of the report.")] = None,  # noqa: UP045
     by: Annotated[By, typer.Option(help="Which placement the tables and plots count.")] = By.up,
     pg_num: PgNumOpt = None,
     pgp_num: PgpNumOpt = None,
     crush_weight: CrushWeightOpt = None,
     reweight: ReweightOpt = None,
-    out_osd: Annotated[Optional[list[str]], typer.Option("--out-osd", help="OSD: ceph osd out (what-if).")] = None,  # noqa: UP045
+    mark_out: MarkOutOpt = None,
     fail: FailOpt = None,
     add_host: AddHostOpt = None,
     stepwise: Annotated[bool, typer.Option("--stepwise", help="What-if pg_num changes step like the mgr.")] = False,
+    out_alias: OutputAliasOpt = None,
+    out_osd_alias: OutOsdAliasOpt = None,
 ) -> None:
     """Write one self-contained HTML report (images embedded) for a capacity-planning meeting.
 
@@ -476,6 +514,10 @@ def report(
     """
     from .report import build_report
 
+    out = _merge_alias(output, out_alias, "-o/--output", "--out") or Path("report.html")
+    out_osd = _merge_alias(mark_out, out_osd_alias, "--mark-out", "--out-osd")
+    if out.is_dir():
+        raise PgtoolsError(f"{out}: is a folder; give the HTML file to write (e.g. {out / 'report.html'})")
     snap = _load(capture)
     changes = _changes(pg_num=pg_num, pgp_num=pgp_num, crush_weight=crush_weight, reweight=reweight, out=out_osd,
                        fail=fail, add_host=add_host)
@@ -489,13 +531,17 @@ def report(
 @app.command()
 def demo(
     capture: Annotated[Path, typer.Argument(help="Capture folder.")] = Path("sample_dumps/seedlike_max300"),
-    out: Annotated[Path, typer.Option("-o", "--out", help="Folder to write the outputs to.")] = Path("out"),
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Folder to write the outputs to.  [default: out]")] = None,  # noqa: UP045
+    out_alias: OutputAliasOpt = None,
 ) -> None:
-    """Run the main job on a capture: table, stats, health and the HTML report, written to OUT/."""
+    """Run the main job on a capture: table, stats, health and the HTML report, written to the -o folder."""
     from . import _format
     from .analysis import health as health_fn
     from .analysis import imbalance, pg_table
 
+    out = _merge_alias(output, out_alias, "-o/--output", "--out") or Path("out")
+    if out.exists() and not out.is_dir():
+        raise PgtoolsError(f"{out}: exists and is not a folder (demo writes several files into a folder)")
     snap = _load([capture])
     tab = pg_table(snap, "up")
     from .report import build_report
@@ -518,31 +564,47 @@ def demo(
 
 @app.command()
 def collect(
-    out: Annotated[Path, typer.Option("-o", "--out", help="Bundle folder to write (or NAME.tar.gz with --tar).")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Bundle folder to write (or NAME.tar.gz with --tar); required.", show_default=False)] = None,  # noqa: UP045
     conf: Annotated[Optional[str], typer.Option("--conf", help="ceph.conf of the cluster.")] = None,  # noqa: UP045
     cluster: Annotated[Optional[str], typer.Option("--cluster", help="Cluster name.")] = None,  # noqa: UP045
     tar: Annotated[bool, typer.Option("--tar", help="Write a .tar.gz instead of a folder.")] = False,
     ceph: Annotated[str, typer.Option("--ceph", help="The ceph executable.")] = "ceph",
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds allowed per ceph command (killed and recorded as failed after).")] = 120.0,
+    connect_timeout: Annotated[float, typer.Option("--connect-timeout", min=1, help="Seconds allowed for the first connection check, `ceph --connect-timeout N status`; nothing is collected when it fails.")] = 15.0,
+    out_alias: OutputAliasOpt = None,
 ) -> None:
     """Collect a capture from a live cluster with read-only ceph commands (pg dump, osd dump, ...).
 
-    Every command is recorded with its exit status in collect_meta.json; a failing command is reported
-    and the rest are still collected.  Nothing is ever written to the cluster.
+    First checks that the cluster answers (`ceph --connect-timeout N status`), then runs each command with
+    --timeout seconds, printing one progress line per command on stderr.  Every command is recorded with
+    its exit status in collect_meta.json; a failing command is reported and the rest are still collected.
+    Nothing is ever written to the cluster.
     """
-    from rich.progress import Progress
-
     from .collect import COMMANDS
     from .collect import collect as collect_fn
 
-    with Progress(transient=True, console=__import__("rich.console").console.Console(stderr=True)) as prog:
-        task = prog.add_task("collecting", total=len(COMMANDS))
+    out = _merge_alias(output, out_alias, "-o/--output", "--out")
+    if out is None:
+        raise typer.BadParameter("give the bundle to write: -o/--output FOLDER (or NAME.tar.gz with --tar)")
 
-        def step(i: int, n: int, cmd, rec: dict) -> None:
-            prog.update(task, completed=i, description=f"ceph {' '.join(cmd.args)}")
-            if rec["status"] != 0:
-                prog.console.print(f"failed ({rec['status']}): {rec['command']}: {rec['stderr'][:200]}")
+    said: list[dict] = []
 
-        res = collect_fn(out, ceph=ceph, conf=conf, cluster=cluster, tar=tar, progress=step)
+    def start(i: int, n: int, cmd) -> None:
+        what = "checking the connection" if i == 0 else f"[{i}/{n}]"
+        _err(f"collect: {what}: ceph {' '.join(cmd.args)}")
+
+    def step(i: int, n: int, cmd, rec: dict) -> None:
+        if rec["status"] == 125:  # not run: the cluster stopped answering (said once for all the rest)
+            if not said:
+                said.append(rec)
+                _err(f"collect: [{i}-{n}/{n}] {rec['stderr'][:300]}")
+            return
+        if rec["status"] != 0:
+            _err(f"collect: [{i}/{n}] failed ({rec['status']}) after {rec['seconds']:g} s: {rec['command']}: "
+                 f"{rec['stderr'][:200]}")
+
+    res = collect_fn(out, ceph=ceph, conf=conf, cluster=cluster, tar=tar, timeout=timeout,
+                     connect_timeout=connect_timeout, progress=step, on_start=start)
     ok = len(res.records) - len(res.failed)
     if res.epoch_before is None or res.epoch_after is None:
         note = "; WARNING: could not read the osdmap epoch, consistency unknown"
@@ -570,19 +632,19 @@ def _load_map(capture: list[Path] | None, osd_dump: Path | None, crush: Path | N
     paths = [*(capture or []), *[p for p in (osd_dump, crush) if p is not None]]
     if not paths:
         raise typer.BadParameter("give a capture folder, or --osd-dump and --crush")
+    from .placement import require_placement
+
     snap = _load(paths)
-    if snap.crush is None:
-        raise PgtoolsError("no CRUSH map in the input: add --crush crush_dump.json")
-    if not len(snap.pools):
-        raise PgtoolsError("no pools in the input: add --osd-dump osd_dump.json")
+    require_placement(snap, "mapping")
     return snap
 
 
 @app.command("crush-test")
 def crush_test(
-    crush: Annotated[Path, typer.Option("--crush", help="`ceph osd crush dump -f json`, crushtool's text map (crushtool -d), or the binary map (ceph osd getcrushmap -o, crushtool -c -o).")],
+    capture: Annotated[Optional[list[Path]], typer.Argument(help="A CRUSH map file or a capture folder holding one (instead of --crush).", show_default=False)] = None,  # noqa: UP045
+    crush: Annotated[Optional[Path], typer.Option("--crush", help="`ceph osd crush dump -f json`, crushtool's text map (crushtool -d), or the binary map (ceph osd getcrushmap -o, crushtool -c -o).")] = None,  # noqa: UP045
     rule: Annotated[int, typer.Option("--rule", help="Rule id.")] = 0,
-    num_rep: Annotated[int, typer.Option("--num-rep", help="Number of replicas (result size).")] = 3,
+    num_rep: Annotated[int, typer.Option("--num-rep", help="Number of replicas (result size); negative: every size from the rule's min_size to max_size, as crushtool.")] = 3,
     min_x: Annotated[int, typer.Option("--min-x", help="First input value.")] = 0,
     max_x: Annotated[int, typer.Option("--max-x", help="Last input value (inclusive).")] = 1023,
     weight: Annotated[Optional[list[str]], typer.Option("--weight", help="OSD=W device weight override in [0,1] (crushtool --weight OSD W; repeatable).")] = None,  # noqa: UP045
@@ -593,13 +655,18 @@ def crush_test(
     Lines read `CRUSH rule R x X [a,b,c]`, so the output diffs cleanly against crushtool's.
 
     Example:  pgtools crush-test --crush crush_dump.json --rule 0 --num-rep 3 --max-x 9
-              pgtools crush-test --crush crush.bin --rule 0 --num-rep 3 --max-x 9   (ceph osd getcrushmap -o crush.bin)
+              pgtools crush-test crush.bin --rule 0 --num-rep 3 --max-x 9   (ceph osd getcrushmap -o crush.bin)
     """
     from .crush import crushtool_test
 
-    snap = _load([crush])
+    paths = [*(capture or []), *([crush] if crush is not None else [])]
+    if not paths:
+        raise typer.BadParameter("give the CRUSH map: a file or capture folder, or --crush FILE")
+    where = ", ".join(map(str, paths))
+    snap = _load(paths)
     if snap.crush is None:
-        raise PgtoolsError(f"{crush}: no CRUSH map in this file")
+        raise PgtoolsError(f"{where}: no CRUSH map here: add `ceph osd crush dump -f json` "
+                           "(or `ceph osd getcrushmap -o crush.bin`)")
     weights: dict[int, float] = {}
     for w in weight or []:
         osd, sep, val = w.replace(":", "=").partition("=")
@@ -611,6 +678,9 @@ def crush_test(
             raise typer.BadParameter(f"--weight wants OSD=W with W in [0, 1], not {w!r}")
     if min_x > max_x:
         raise typer.BadParameter("--min-x must not exceed --max-x")
+    if rule not in snap.crush.rules:  # crushtool prints nothing then; say why
+        raise PgtoolsError(f"{where}: no rule {rule} in this CRUSH map (rules: "
+                           f"{', '.join(map(str, sorted(snap.crush.rules))) or 'none'})")
     _out(crushtool_test(snap.crush, rule, num_rep, min_x, max_x, weights=weights or None, pool_id=pool_id))
 
 
@@ -619,10 +689,10 @@ def map_cmd(
     capture: CaptureArg = None,
     osd_dump: OsdDumpOpt = None,
     crush: CrushOpt = None,
-    pool: Annotated[Optional[int], typer.Option(help="Only this pool (osdmaptool --pool).")] = None,  # noqa: UP045
+    pool: Annotated[Optional[str], typer.Option(help="Only this pool, by name or id (osdmaptool --pool ID).")] = None,  # noqa: UP045
     pg_num: Annotated[Optional[int], typer.Option("--pg-num", help="Override pg_num of the mapped pools; pgp_num is kept (osdmaptool --pg_num).")] = None,  # noqa: UP045
     mark_up_in: Annotated[bool, typer.Option("--mark-up-in", help="Mark every OSD up and in, and give CRUSH weight 1 to those at 0 (osdmaptool --mark-up-in).")] = False,
-    mark_out: Annotated[Optional[list[int]], typer.Option("--mark-out", help="Mark this OSD out (repeatable).")] = None,  # noqa: UP045
+    mark_out: MarkOutOpt = None,
     adjust_crush_weight: Annotated[Optional[list[str]], typer.Option("--adjust-crush-weight", help="OSD:WEIGHT (repeatable, or comma-separated as in osdmaptool).")] = None,  # noqa: UP045
     fmt: Annotated[MapFormat, typer.Option("--format", help="dump-all, dump or stats, as osdmaptool --test-map-pgs[-dump[-all]].")] = MapFormat.stats,
 ) -> None:
@@ -646,26 +716,31 @@ def map_cmd(
         except ValueError:
             raise typer.BadParameter(f"--adjust-crush-weight wants OSD:WEIGHT, not {a!r}") from None
     mode = {"dump-all": "dump_all", "dump": "dump", "stats": "stats"}[fmt.value]
-    _out(osdmaptool(snap, test_map_pgs=mode, pool=pool, pg_num=pg_num, mark_up_in=mark_up_in,
-                    mark_out=mark_out or [], adjust_crush_weight=pairs))
+    _out(osdmaptool(snap, test_map_pgs=mode, pool=None if pool is None else _pool_id(snap, pool), pg_num=pg_num,
+                    mark_up_in=mark_up_in, mark_out=[_osd_id(o, "--mark-out") for o in mark_out or []],
+                    adjust_crush_weight=pairs))
 
 
 @app.command("map-object")
 def map_object_cmd(
     name: Annotated[str, typer.Argument(help="Object name.")],
-    capture: Annotated[Optional[list[Path]], typer.Option("--capture", help="Capture folder or files.")] = None,  # noqa: UP045
+    capture: CaptureArg = None,
     osd_dump: OsdDumpOpt = None,
     crush: CrushOpt = None,
     pool: Annotated[str, typer.Option(help="Pool name or id.")] = "",
     namespace: Annotated[str, typer.Option(help="RADOS namespace.")] = "",
     key: Annotated[str, typer.Option(help="Object locator key (hashed instead of the name).")] = "",
+    capture_alias: Annotated[Optional[list[Path]], typer.Option("--capture", hidden=True, help="Old spelling of the CAPTURE arguments.")] = None,  # noqa: UP045
 ) -> None:
-    """Where does an object live?  Prints what `ceph osd map POOL NAME [NAMESPACE]` prints."""
+    """Where does an object live?  Prints what `ceph osd map POOL NAME [NAMESPACE]` prints.
+
+    Example:  pgtools map-object rbd_data.1 sample_dumps/seedlike_max300 --pool rbd
+    """
     from .objects import format_osd_map, map_object
 
     if not pool:
         raise typer.BadParameter("--pool is required")
-    snap = _load_map(capture, osd_dump, crush)
+    snap = _load_map(_merge_alias(capture, capture_alias, "CAPTURE", "--capture"), osd_dump, crush)
     _out(format_osd_map(map_object(snap, pool, name, namespace, key=key)))
 
 
@@ -679,11 +754,10 @@ def verify(
     Exit status 0 when every PG matches, 1 when any differs (listed), 2 on bad input.
     """
     from . import _format
-    from .placement import verify_placement
+    from .placement import require_placement, verify_placement
 
     snap = _load(capture)
-    if snap.crush is None:
-        raise PgtoolsError("the capture has no CRUSH map (ceph osd crush dump -f json); cannot recompute")
+    require_placement(snap, "verify")
     if not len(snap.pgs):
         raise PgtoolsError("the capture has no PG dump; nothing to verify")
     diff = verify_placement(snap)
@@ -779,6 +853,9 @@ def _main(argv: list[str] | None) -> int:
         return 2
     except (ValueError, KeyError, FileNotFoundError) as e:
         _err(f"pgtools: error: {e}")
+        return 2
+    except OSError as e:  # an output path that cannot be written (a file where a folder is wanted, no permission...)
+        _err(f"pgtools: error: {e.filename}: {e.strerror}" if e.filename else f"pgtools: error: {e}")
         return 2
     except typer.Exit as e:
         return e.exit_code or 0

@@ -8,6 +8,7 @@ The list of commands lives here, in :data:`COMMANDS`, and nowhere else.  Every c
 from __future__ import annotations
 
 import json
+import math
 import os
 import shlex
 import subprocess
@@ -17,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .errors import PgtoolsError
+
 __all__ = ["Command", "COMMANDS", "READ_ONLY_PREFIXES", "CollectResult", "collect", "assert_read_only",
-           "PG_CONFIG_OPTIONS"]
+           "PG_CONFIG_OPTIONS", "CONNECT_CHECK", "ClusterUnreachableError"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,14 @@ COMMANDS: tuple[Command, ...] = (
     Command("osdmap.bin", ("osd", "getmap"), binary=True),
     Command("crushmap.bin", ("osd", "getcrushmap"), binary=True),
 )
+
+#: The first command, run with ``--connect-timeout``: does the cluster answer at all?
+CONNECT_CHECK = Command("", ("status", "-f", "json"))
+
+
+class ClusterUnreachableError(PgtoolsError):
+    """The connection check (``ceph --connect-timeout N status``) failed: nothing was collected."""
+
 
 #: Command prefixes that only read.  Anything else in COMMANDS is a bug.
 READ_ONLY_PREFIXES: tuple[tuple[str, ...], ...] = (
@@ -117,9 +128,41 @@ def _filter_config(text: str) -> str:
     return json.dumps(keep, indent=1) + "\n"
 
 
+def _connect_check(base: list[str], ceph: str, connect_timeout: float, tail: str = "; nothing collected") -> None:
+    """Run ``ceph --connect-timeout N status``; raise :class:`ClusterUnreachableError` unless it answers."""
+    n = max(1, math.ceil(connect_timeout))
+    argv = [*base, "--connect-timeout", str(n), *CONNECT_CHECK.args]
+    shown = " ".join(shlex.quote(a) for a in ["ceph", "--connect-timeout", str(n), *CONNECT_CHECK.args])
+    hint = "check the monitors, --conf/--cluster and the keyring, or raise --connect-timeout"
+    try:
+        # the ceph CLI's own timeout first; ours (a few seconds later) in case it does not honour it
+        proc = subprocess.run(argv, capture_output=True, timeout=n + 5, stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise ClusterUnreachableError(f"{ceph}: command not found (give the ceph executable with --ceph)") from None
+    except subprocess.TimeoutExpired:
+        raise ClusterUnreachableError(f"cannot reach the cluster: `{shown}` did not answer within {n + 5} s: "
+                                      f"{hint}{tail}") from None
+    if proc.returncode != 0:
+        why = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ClusterUnreachableError(f"cannot reach the cluster: `{shown}` failed (exit {proc.returncode}"
+                                      f"{': ' + why[-1][:300] if why else ''}): {hint}{tail}")
+
+
+def _run(argv: list[str], ceph: str, timeout: float, env: dict) -> tuple[int, bytes, str]:
+    """One ceph command: ``(status, stdout, stderr)``; 127 when ceph is missing, 124 when it timed out."""
+    try:
+        proc = subprocess.run(argv, capture_output=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
+        return proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")
+    except FileNotFoundError:
+        return 127, b"", f"{ceph}: command not found"
+    except subprocess.TimeoutExpired:
+        return 124, b"", f"timed out after {timeout:g} s"
+
+
 def collect(out: str | Path, *, ceph: str = "ceph", conf: str | None = None, cluster: str | None = None,
-            timeout: float = 120.0, tar: bool = False,
-            progress: Callable[[int, int, Command, dict], None] | None = None) -> CollectResult:
+            timeout: float = 120.0, connect_timeout: float = 15.0, tar: bool = False,
+            progress: Callable[[int, int, Command, dict], None] | None = None,
+            on_start: Callable[[int, int, Command], None] | None = None) -> CollectResult:
     """Run :data:`COMMANDS` against a live cluster and write a capture folder that :func:`pgtools.load` reads.
 
     Parameters
@@ -131,40 +174,66 @@ def collect(out: str | Path, *, ceph: str = "ceph", conf: str | None = None, clu
     conf, cluster : str, optional
         Passed as ``--conf`` / ``--cluster``.
     timeout : float
-        Seconds allowed per command.
+        Seconds allowed per command (the command is killed and recorded as failed, status 124).  After a
+        timeout the connection check runs again: when the cluster no longer answers, the remaining commands
+        are not run (status 125, "not run: the cluster stopped answering ...").
+    connect_timeout : float
+        Seconds allowed for the first connection check, ``ceph --connect-timeout N status`` (whole seconds,
+        rounded up; the process itself gets 5 s more).  When it fails nothing is collected.
     progress : callable, optional
         Called after each command with ``(index, total, command, record)``.
+    on_start : callable, optional
+        Called before each command that is run with ``(index, total, command)``; index 0 is the connection
+        check (:data:`CONNECT_CHECK`).
 
     Returns
     -------
     CollectResult
         A command that fails is recorded (status, stderr) and the rest are still collected.  The osdmap
         epoch is read before and after; ``result.consistent`` is False when the cluster changed meanwhile.
+
+    Raises
+    ------
+    ClusterUnreachableError
+        The connection check failed or timed out (nothing is written).
+    ValueError
+        A timeout is not positive.
     """
-    assert_read_only()
+    assert_read_only((*COMMANDS, CONNECT_CHECK))
+    if not timeout > 0 or not connect_timeout > 0:
+        raise ValueError("timeouts must be positive")
     out = Path(out)
     folder = out.with_suffix("").with_suffix("") if tar and out.name.endswith(".tar.gz") else out
-    folder.mkdir(parents=True, exist_ok=True)
     base = [ceph]
     if conf:
         base += ["--conf", conf]
     if cluster:
         base += ["--cluster", cluster]
+    if on_start is not None:
+        on_start(0, len(COMMANDS), CONNECT_CHECK)
+    _connect_check(base, ceph, connect_timeout)
+    folder.mkdir(parents=True, exist_ok=True)
     records: list[dict] = []
     env = dict(os.environ)
+    lost: str | None = None  # why the cluster stopped answering, once it has
     for i, cmd in enumerate(COMMANDS):
         target = folder / cmd.filename
         argv = [*base, *cmd.args] + (["-o", str(target)] if cmd.binary else [])
+        if on_start is not None and lost is None:
+            on_start(i + 1, len(COMMANDS), cmd)
         t0 = time.monotonic()
-        try:
-            proc = subprocess.run(argv, capture_output=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
-            status, stdout, stderr = proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")
-        except FileNotFoundError:
-            status, stdout, stderr = 127, b"", f"{ceph}: command not found"
-        except subprocess.TimeoutExpired:
-            status, stdout, stderr = 124, b"", f"timed out after {timeout:g} s"
+        if lost is not None:
+            status, stdout, stderr, seconds = 125, b"", f"not run: {lost}", 0.0
+        else:
+            status, stdout, stderr = _run(argv, ceph, timeout, env)
+            seconds = time.monotonic() - t0
+            if status == 124:  # slow command, or the cluster went away?  ask once, briefly
+                try:
+                    _connect_check(base, ceph, connect_timeout, tail="")
+                except ClusterUnreachableError as e:
+                    lost = f"the cluster stopped answering ({e})"
         rec = {"file": cmd.filename, "command": " ".join(shlex.quote(a) for a in ["ceph", *cmd.args]),
-               "status": status, "seconds": round(time.monotonic() - t0, 3), "stderr": stderr.strip()[-2000:]}
+               "status": status, "seconds": round(seconds, 3), "stderr": stderr.strip()[-2000:]}
         if status == 0 and not cmd.binary:
             text = stdout.decode("utf-8", "replace")
             if cmd.filename == "config_dump.json":
@@ -175,12 +244,14 @@ def collect(out: str | Path, *, ceph: str = "ceph", conf: str | None = None, clu
             progress(i + 1, len(COMMANDS), cmd, rec)
     before = _epoch(folder / "osd_dump.json")
     # read the epoch again: a capture is consistent only if the osdmap did not change meanwhile
-    try:
-        proc = subprocess.run([*base, "osd", "dump", "-f", "json"], capture_output=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
-        after = int(json.loads(proc.stdout or b"{}").get("epoch")) if proc.returncode == 0 else None
-    except (FileNotFoundError, subprocess.TimeoutExpired, ValueError, TypeError):
-        after = None
+    after = None
+    if lost is None:  # (not asked again when the cluster is gone)
+        try:
+            proc = subprocess.run([*base, "osd", "dump", "-f", "json"], capture_output=True, timeout=timeout,
+                                  stdin=subprocess.DEVNULL)
+            after = int(json.loads(proc.stdout or b"{}").get("epoch")) if proc.returncode == 0 else None
+        except (FileNotFoundError, subprocess.TimeoutExpired, ValueError, TypeError):
+            after = None
     meta = {"commands": [asdict(c) for c in COMMANDS], "records": records, "epoch_before": before,
             "epoch_after": after, "collected_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     (folder / "collect_meta.json").write_text(json.dumps(meta, indent=1) + "\n")

@@ -13,6 +13,7 @@ __all__ = [
     "UnsupportedFeatureError",
     "MappingMismatchError",
     "SnapshotConflictError",
+    "MissingInputError",
     "PgtoolsWarning",
     "CephUndefinedBehaviourWarning",
 ]
@@ -70,6 +71,10 @@ class MappingMismatchError(PgtoolsError):
 
 class SnapshotConflictError(PgtoolsError):
     """Files given together describe different cluster states (for example two osdmap epochs)."""
+
+
+class MissingInputError(PgtoolsError):
+    """The capture lacks a dump the operation needs; the message names it and the ``ceph`` command that makes it."""
 
 
 class PgtoolsWarning(UserWarning):

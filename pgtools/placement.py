@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import PgtoolsError, UnsupportedFeatureError
+from .errors import MissingInputError, PgtoolsError, UnsupportedFeatureError
 from .io._common import NONE
 from .model import Snapshot, split_pgid
 
@@ -704,6 +704,34 @@ def _key(pgid: str) -> tuple[int, int]:
 
 _CACHE: list[tuple[Snapshot, CompiledOSDMap]] = []
 
+_CRUSH_HINT = "`ceph osd crush dump -f json` (or `ceph osd getcrushmap -o crush.bin`)"
+_OSD_DUMP_HINT = "`ceph osd dump -f json`"
+
+
+def require_placement(snap: Snapshot, what: str = "recomputing placement") -> None:
+    """Raise :class:`~pgtools.errors.MissingInputError` unless ``snap`` can be mapped exactly.
+
+    Placement needs the CRUSH map and the osd dump (each pool's CRUSH rule, pg_num, pgp_num, size and
+    type; OSD weights and states, upmaps).  Pools derived from a PG dump (:mod:`pgtools.io.derive`) do
+    not count: their CRUSH rule is unknown.  The message names what is missing and the ``ceph`` commands
+    that produce it.
+    """
+    from .io.derive import derived_pools
+
+    pools = snap.pools
+    no_crush = snap.crush is None
+    no_pools = pools is None or not len(pools) or bool(derived_pools(pools)) or "crush_rule" not in pools.columns \
+        or bool(pools["crush_rule"].isna().any())
+    if not (no_crush or no_pools):
+        return
+    if no_crush and no_pools:
+        need, add = "the CRUSH map and the osd dump (pool rules, OSD weights)", f"{_OSD_DUMP_HINT} and {_CRUSH_HINT}"
+    elif no_crush:
+        need, add = "the CRUSH map", _CRUSH_HINT
+    else:
+        need, add = "the osd dump (pool CRUSH rules, pg_num, pgp_num, size; OSD weights)", _OSD_DUMP_HINT
+    raise MissingInputError(f"{what} needs {need}: add {add} to the capture")
+
 
 def compile_snapshot(snap: Snapshot) -> CompiledOSDMap:
     """Compile a Snapshot's pools, OSDs, OSDMap tables and CRUSH map for placement.
@@ -722,6 +750,7 @@ def compile_snapshot(snap: Snapshot) -> CompiledOSDMap:
     for s, c in _CACHE:
         if s is snap:
             return c
+    require_placement(snap)
     osds = snap.osds
     om = snap.osdmap or {}
     ids = osds["osd_id"].astype("int64").to_numpy() if len(osds) else np.zeros(0, dtype=np.int64)

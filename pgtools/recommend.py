@@ -26,6 +26,7 @@ import pandas as pd
 
 from .analysis import _num_in, health, health_limits, pg_counts
 from .model import Snapshot
+from .placement import require_placement
 
 __all__ = ["Option", "fix_too_many_pgs", "options_frame"]
 
@@ -103,6 +104,7 @@ def fix_too_many_pgs(snap: Snapshot, *, max_per_osd: int | None = None, release:
     per = copies // max(num_in, 1)
     if per <= limit:
         return []
+    require_placement(snap, "simulating the fixes of TOO_MANY_PGS")
     excess = copies - ((limit + 1) * num_in - 1)  # copies to shed so that copies // num_in <= limit
     pools = snap.pools.set_index("pool_id")
     options: list[Option] = []

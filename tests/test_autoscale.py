@@ -23,7 +23,7 @@ from pgtools.autoscale import (
     raw_used_rate,
     release_for,
 )
-from pgtools.errors import PgtoolsError
+from pgtools.errors import PgtoolsError, PgtoolsWarning
 from pgtools.model import Snapshot
 from tests.paths import SAMPLE_DUMPS, TEST_DATA
 
@@ -310,5 +310,6 @@ def test_missing_inputs_and_bad_arguments():
         autoscale_status(snap, release="luminous")
     with pytest.raises(ValueError):
         autoscale_status(snap, threshold=0.5)
-    no_crush = autoscale_status(_snap(BULK_POOLS, BULK_STORED).replace(crush=None))
+    with pytest.warns(PgtoolsWarning, match="no CRUSH map: all OSDs taken as one CRUSH subtree"):
+        no_crush = autoscale_status(_snap(BULK_POOLS, BULK_STORED).replace(crush=None))
     assert no_crush.crush_root_id.isna().all() and no_crush.pg_num_final.tolist() == [32, 128, 128]

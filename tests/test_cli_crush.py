@@ -80,3 +80,29 @@ def test_crushtool_uses_choose_args_key_0_whatever_the_pool_id(key, tmp_path, ca
     rc = main(["crush-test", "--crush", str(tmp_path / "m.txt"), "--rule", "0", "--num-rep", "1", "--pool-id", "1"])
     assert rc == 0
     assert capsys.readouterr().out == ref
+
+
+def test_negative_num_rep_runs_every_rule_size_like_crushtool(capsys):
+    """crushtool 16.2.15 treats --num-rep -1 as "not given": every size from the rule's min_size to max_size."""
+    case = CRUSH_CASES / "01_flat10_hosts_straw2_firstn"
+    rc = main(["crush-test", "--crush", str(case / "crush.json"), "--rule", "0", "--num-rep", "-1",
+               "--min-x", "0", "--max-x", "9"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    # rule 0 has min_size 1, max_size 10; the stored crushtool oracles cover sizes 1..4 and 10
+    blocks = [out.splitlines(keepends=True)[i * 10:(i + 1) * 10] for i in range(10)]
+    assert len(out.splitlines()) == 100
+    for n in (1, 2, 3, 4, 10):
+        want = (case / "crushtool" / f"rule0_rep{n}.txt").read_text().splitlines(keepends=True)[:10]
+        assert blocks[n - 1] == want
+    assert "[]" not in out
+
+
+@pytest.mark.parametrize(("args", "what"), [(["--rule", "9"], "no rule 9"),
+                                            (["--min-x", "5", "--max-x", "2"], "--min-x")])
+def test_crush_test_bad_ranges_are_errors(args, what, capsys):
+    case = CRUSH_CASES / "01_flat10_hosts_straw2_firstn"
+    rc = main(["crush-test", "--crush", str(case / "crush.json"), *args])
+    out, err = capsys.readouterr()
+    assert rc == 2 and out == ""
+    assert what in err and len(err.strip().splitlines()) == 1

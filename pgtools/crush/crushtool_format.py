@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import CephUndefinedBehaviourWarning
+from ..errors import CephUndefinedBehaviourWarning, PgtoolsError
 from .hash import hash2_vec
 
 if TYPE_CHECKING:
@@ -83,7 +83,8 @@ def crushtool_test(crush: CrushMap, rule: int, num_rep: int, min_x: int = 0, max
     rule : int
         Rule id.
     num_rep : int
-        ``--num-rep``.
+        ``--num-rep``.  Negative (crushtool's "not given"): every size from the rule's ``min_size`` to its
+        ``max_size``, one block of mappings per size, as crushtool 16.2.15 prints them.
     min_x, max_x : int
         ``--min-x``/``--max-x`` (inclusive).
     weights : mapping, optional
@@ -110,5 +111,11 @@ def crushtool_test(crush: CrushMap, rule: int, num_rep: int, min_x: int = 0, max
     real = hash2_vec(xs, pool_id) if pool_id != -1 else xs
     # CrushTester always asks for choose_args index 0 (then the -1 fallback), whatever --pool-id says:
     # checked with crushtool 16.2.15 (a weight set keyed 1 is ignored with --pool-id 1, one keyed 0 is used)
-    res = map_values(crush, rule, num_rep, real, wv, choose_args=0)
-    return format_mappings(rule, res, xs)
+    if num_rep >= 0:
+        return format_mappings(rule, map_values(crush, rule, num_rep, real, wv, choose_args=0), xs)
+    r = crush.rules[rule]
+    if r.min_size is None or r.max_size is None:
+        raise PgtoolsError(f"--num-rep {num_rep}: crushtool then tests every size from the rule's min_size to its "
+                           f"max_size, but rule {rule} has none (a Quincy or later map): give --num-rep N >= 0")
+    return "".join(format_mappings(rule, map_values(crush, rule, n, real, wv, choose_args=0), xs)
+                   for n in range(r.min_size, r.max_size + 1))

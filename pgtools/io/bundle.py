@@ -17,6 +17,7 @@ import pandas as pd
 from ..errors import DumpFormatError, PgtoolsWarning, SnapshotConflictError
 from ..model import OSD_COLUMNS, PG_COLUMNS, POOL_COLUMNS, Snapshot, empty_osds, empty_pgs, empty_pools
 from ._common import Fragment, decompress, loads_json, read_bytes
+from .derive import derive_pools
 
 __all__ = ["load", "read_file", "PARSER_MODULES", "merge_fragments"]
 
@@ -379,10 +380,8 @@ def merge_fragments(fragments: list[Fragment], *, on_conflict: str = "raise") ->
             if len(pools):
                 pools["pool"] = pools["pool"].fillna(pools.pool_id.map(names)) if "pool" in pools else \
                     pools.pool_id.map(names)
-    # pools known only from PG ids
-    if not len(pools) and len(pgs):
-        ids = sorted(pgs.pool_id.unique())
-        pools = pd.DataFrame({"pool_id": ids, "pool": [str(i) for i in ids]})
+    # pools known only from PG ids (no osd dump): pg_num, size... derived from the PGs, each assumption a warning
+    pools, derived_warnings = derive_pools(pools, pgs, pool_stats)
     pools = _order_columns(pools.sort_values("pool_id").reset_index(drop=True), POOL_COLUMNS)
     if len(pools):
         pools["pool_id"] = pools["pool_id"].astype("int64")
@@ -416,7 +415,8 @@ def merge_fragments(fragments: list[Fragment], *, on_conflict: str = "raise") ->
         "sources": [(f.source, f.kind) for f in fragments],
         "extra": {f.kind: f.extra for f in fragments if f.extra},
         "conflicts": conflicts,
-        "warnings": [_located(w, f.source) for f in fragments for w in (f.extra or {}).get("warnings", [])],
+        "warnings": [_located(w, f.source) for f in fragments for w in (f.extra or {}).get("warnings", [])]
+        + derived_warnings,
     }
     if conflicts and on_conflict == "raise":
         raise SnapshotConflictError("; ".join(conflicts))

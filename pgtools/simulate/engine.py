@@ -533,8 +533,9 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
     recomputes only the changed state.  Movement, load and health are computed on the placement arrays.
     """
     from ..analysis import _health_findings, check_pg_num
-    from ..placement import map_pool_arrays, mapping_frame
+    from ..placement import map_pool_arrays, mapping_frame, require_placement
 
+    require_placement(snap, "a what-if simulation")
     plan_steps = _expand(snap, list(changes), stepwise, misplaced, assume_clean)
     total = len(plan_steps) + 1
     parts0 = map_pool_arrays(snap, reuse=True)

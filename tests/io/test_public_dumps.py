@@ -7,16 +7,30 @@ import pytest
 import pgtools
 from tests.paths import PUBLIC
 
+
+def _derived(pool: int, pg_num: int, size: int) -> list[str]:
+    """The warnings of a PG dump loaded without an osd dump (pools derived from the PGs, see io/derive.py)."""
+    return [f"no osd dump: pool settings derived from the PG dump (pool {pool}: pg_num {pg_num}, size {size}, "
+            "replicated): pg_num = highest PG seed + 1, pgp_num assumed equal to pg_num, size = longest up/acting "
+            "set, type erasure only where EC holes show (else replicated assumed), CRUSH rule and min_size unknown: "
+            "add `ceph osd dump -f json` (or `ceph osd pool ls detail -f json`)",
+            f"pool names unknown, pools named by id ({pool}): add `ceph osd pool ls detail -f json` or "
+            "`ceph df detail -f json`"]
+
+
 # file prefix -> (pg count, pool count, osd count, source kind, release, warnings (text after "file:"))
 EXPECTED: dict[str, tuple[int, int, int, str, str | None, list[str]]] = {
     "01": (4096, 1, 89, "report", "jewel", []),
     "03": (0, 2, 3, "osd_dump", "jewel", []),
-    "04": (3, 1, 0, "pg_dump", "jewel", []),
+    "04": (3, 1, 0, "pg_dump", "jewel", _derived(0, 3, 3)),
     "06": (0, 0, 0, "pg_dump_summary", "octopus+",
            ["7: summary header and sum row on one line",
             "14: POOLID header has 10 headings but the rows have 11 cells; used the standard pool columns"]),
     "07": (0, 0, 0, "excerpt", None, ["3: Python repr cut off, 17 leading keys kept"]),
-    "09": (2, 1, 0, "pg_dump", "quincy+", ["6: last row truncated, ignored"]),
+    "09": (2, 1, 0, "pg_dump", "quincy+", ["6: last row truncated, ignored", *_derived(1, 100, 3),
+                                           "pool 1: the PG dump lists 2 PGs but the highest is 1.63: pg_num 100 "
+                                           "assumed (at least that; 98 PGs missing from the dump, or it was cut "
+                                           "short)"]),
     "11": (0, 0, 0, "excerpt", "quincy+", ["28: last line of JSON fragment may be cut, ignored"]),
     "13": (0, 0, 1, "osd_df", "luminous+", []),
     "14": (0, 0, 5, "osd_df", "nautilus+",
