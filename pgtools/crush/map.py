@@ -201,6 +201,11 @@ class CrushMap:
                 if stored is not None and len(stored) != want:
                     raise DumpFormatError(f"bucket {bid}: {len(stored)} stored {kind} for {want}", source=source,
                                           field=f"buckets.{kind}")
+        cycle = find_cycle(self.buckets)
+        if cycle:
+            path = " -> ".join(f"{self.buckets[b].name} ({b})" for b in cycle)
+            raise DumpFormatError(f"bucket hierarchy has a cycle: {path} (Ceph refuses a bucket below itself)",
+                                  source=source, field="buckets.items")
         for rid, r in self.rules.items():
             for op, a1, _a2 in r.steps:
                 if op == OPS["take"] and a1 < 0 and a1 not in self.buckets:
@@ -766,6 +771,38 @@ def _reachable_leaves(node_weights: Sequence[int]) -> set[int]:
         if max_t >= node_weights[left]:
             todo.append(right)
     return out
+
+
+def find_cycle(buckets: Mapping[int, Bucket]) -> list[int] | None:
+    """A cycle of the bucket hierarchy as bucket ids ``[a, b, ..., a]`` (``a`` holds ``b`` ...), else None.
+
+    Iterative depth-first search (no recursion limit on deep maps); items that are devices or missing
+    buckets are not followed.
+    """
+    state: dict[int, int] = {}  # 1 = on the current path, 2 = done
+    for root in sorted(buckets, reverse=True):
+        if root in state:
+            continue
+        stack: list[tuple[int, int]] = [(root, 0)]
+        state[root] = 1
+        while stack:
+            bid, pos = stack[-1]
+            items = buckets[bid].items
+            if pos == len(items):
+                state[bid] = 2
+                stack.pop()
+                continue
+            stack[-1] = (bid, pos + 1)
+            child = items[pos]
+            if child >= 0 or child not in buckets:
+                continue
+            if state.get(child) == 1:
+                path = [b for b, _ in stack]
+                return path[path.index(child):] + [child]
+            if child not in state:
+                state[child] = 1
+                stack.append((child, 0))
+    return None
 
 
 def compute_max_devices(devices: Mapping[int, object], buckets: Mapping[int, Bucket]) -> int:
