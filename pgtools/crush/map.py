@@ -504,9 +504,11 @@ class CrushMap:
         other : CrushMap
         weight_tolerance : int
             Allowed difference of a 16.16 item or weight-set weight, plus 2**-16 of the weight when not
-            0 (a bucket weight: that times its size).  crushtool's text prints 5 decimals, the compiler
-            reads them through a float32 and sums a bucket's item weights into its parent, so a map
-            decompiled and read back drifts by a few units per level; 2 covers it.
+            0 (a bucket weight: that times the number of devices below it).  crushtool's text prints 3
+            decimals (16.2.15; 5 in older releases), the compiler reads them through a float32 and sums a
+            bucket's item weights into its parent, so a map decompiled and read back is off by up to half a
+            unit of the last decimal per device (33 for 3 decimals, plus 2 of float32 drift; see
+            ``pgtools.io.bundle._text_tolerance``).
         shadows : bool
             Also compare class shadow buckets (``name~class``).  A crushtool text map only declares their
             ids; pgtools rebuilds them, where crushtool's compiler sometimes builds fewer (uniform

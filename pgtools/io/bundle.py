@@ -272,8 +272,21 @@ def _pg_conflicts(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
     return list(bad.pgid[:5]) + (["..."] if len(bad) > 5 else []) if len(bad) else []
 
 
-#: Weight tolerance between a binary map and crushtool's text of it (5 decimals printed; see CrushMap.differences).
+#: Weight tolerance (16.16 units per device) between a binary map and crushtool's text of it printed with 5
+#: decimals (the float32 read-back drift; see CrushMap.differences).  Fewer decimals widen it: see _text_tolerance.
 _TEXT_WEIGHT_TOLERANCE = 2
+
+
+def _text_tolerance(frag: Fragment) -> int:
+    """Per-device weight tolerance of a crushtool text map: half a unit of its last printed decimal, plus drift.
+
+    crushtool 16.2.15 prints weights with 3 decimals (1.819 for 119236/65536, off by up to 33/65536), older
+    releases 5; the text parser records the fewest decimals it saw (``extra["weight_decimals"]``).
+    """
+    decimals = (frag.extra or {}).get("weight_decimals")
+    if decimals is None or decimals >= 5:
+        return _TEXT_WEIGHT_TOLERANCE
+    return int(-(-0x10000 // (2 * 10 ** decimals))) + _TEXT_WEIGHT_TOLERANCE
 
 
 def _pick_crush(fragments: list[Fragment]) -> tuple[Any, list[str]]:
@@ -284,8 +297,8 @@ def _pick_crush(fragments: list[Fragment]) -> tuple[Any, list[str]]:
     ``ceph report``, crushtool text, another binary) must then describe the same map
     (:meth:`~pgtools.crush.CrushMap.differences`: buckets, items, weights, rules, tunables, device
     classes, choose_args), else it is a conflict.  A crushtool text map is compared as far as it is exact:
-    weights within the drift of its 5 printed decimals, shadow buckets (which pgtools rebuilds from the
-    declared ids) left out.
+    weights within half a unit of the last decimal it prints (3 for crushtool 16.2.15, 5 before; see
+    :func:`_text_tolerance`), shadow buckets (which pgtools rebuilds from the declared ids) left out.
     Without a binary map the first CRUSH map found is used, as before.
     """
     frags = [f for f in fragments if f.crush is not None]
@@ -300,7 +313,7 @@ def _pick_crush(fragments: list[Fragment]) -> tuple[Any, list[str]]:
         if other is chosen:
             continue
         exact = other.kind in ("crushmap_binary", "crush_dump", "report")
-        diff = chosen.crush.differences(other.crush, weight_tolerance=0 if exact else _TEXT_WEIGHT_TOLERANCE,
+        diff = chosen.crush.differences(other.crush, weight_tolerance=0 if exact else _text_tolerance(other),
                                         shadows=exact)
         if diff:
             conflicts.append(f"{chosen.source} and {other.source} are different CRUSH maps: {'; '.join(diff)}")

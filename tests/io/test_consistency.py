@@ -17,7 +17,7 @@ import pytest
 
 import pgtools
 from pgtools.crush import CrushMap
-from pgtools.errors import DumpFormatError
+from pgtools.errors import DumpFormatError, SnapshotConflictError
 from tests.paths import SAMPLE_DUMPS
 
 MIXED = SAMPLE_DUMPS / "mixed"
@@ -98,3 +98,31 @@ def test_crush_dump_item_that_does_not_exist_is_refused(tmp_path):
     p = _cyclic_dump(tmp_path, -3, -99)
     with pytest.raises(DumpFormatError, match="bucket -3 holds missing bucket -99"):
         pgtools.load(p)
+
+
+# ------------------------------------------------------------------------------------------ crushtool -d precision
+def _reweighted_capture(tmp_path, text_weight: str | None = None):
+    """A folder with a binary map where osd.0 weighs 119236/65536 and crushtool -d's text of it."""
+    cap = tmp_path / "cap"
+    cap.mkdir()
+    subprocess.run(["crushtool", "-i", str(MIXED / "crushmap.bin"), "--reweight-item", "osd.0", "1.81939697",
+                    "-o", str(cap / "crushmap.bin")], check=True, capture_output=True)
+    text = subprocess.run(["crushtool", "-d", str(cap / "crushmap.bin")], check=True, capture_output=True,
+                          text=True).stdout
+    assert "item osd.0 weight 1.819\n" in text  # crushtool 16.2.15 prints 3 decimals
+    if text_weight is not None:
+        text = text.replace("item osd.0 weight 1.819\n", f"item osd.0 weight {text_weight}\n")
+    (cap / "crushmap.txt").write_text(text)
+    return cap
+
+
+def test_binary_map_and_its_own_3_decimal_text_are_one_map(tmp_path, have_crushtool):
+    snap = pgtools.load(_reweighted_capture(tmp_path))
+    assert snap.meta["conflicts"] == []
+    assert snap.crush.buckets[-3].weights[0] == 119236  # the binary map's exact weight wins
+
+
+@pytest.mark.parametrize("weight", ["1.820", "1.818", "1.900"])
+def test_text_weight_off_by_one_printed_digit_is_still_a_conflict(tmp_path, have_crushtool, weight):
+    with pytest.raises(SnapshotConflictError, match="different CRUSH maps: bucket -3 \\(n1\\) item weights"):
+        pgtools.load(_reweighted_capture(tmp_path, weight))
