@@ -57,7 +57,7 @@ def require_pgs(snap: Snapshot, what: str = "this") -> None:
         return
     loaded = ", ".join(f"{src.rsplit('/', 1)[-1]} ({kind.replace('_', ' ')})"
                        for src, kind in snap.meta.get("sources", []) if kind != "collect_meta")
-    raise PgtoolsError(f"no PG data{' in ' + loaded if loaded else ''}: {what} needs the PGs; add "
+    raise PgtoolsError(f"no PG data{' in ' + loaded if loaded else ''}: cannot compute {what} without PGs; add "
                        "`ceph pg dump -f json` output (or `ceph pg dump`, `ceph pg ls`, `ceph report`)")
 
 
@@ -527,7 +527,11 @@ def health(snap: Snapshot, *, release: str | None = None, mon_max_pg_per_osd: in
 
     Limits come from the arguments, else the capture's ``config dump``, else the release defaults
     (:data:`MON_MAX_PG_PER_OSD`).  Each finding's ``numbers`` holds every value used.
+
+    Raises :class:`~pgtools.errors.PgtoolsError` when the snapshot holds no PGs (:func:`require_pgs`): the
+    checks count PGs, and none counted would read as ``HEALTH_OK``.
     """
+    require_pgs(snap, "the PG-count health checks")
     pgs = snap.pgs
     sum_up_sizes = int(sum(map(len, pgs.up))) if len(pgs) else 0
     per_osd = _pgs_per_osd_up_or_acting(snap) if len(pgs) else None

@@ -21,7 +21,7 @@ import warnings
 import pytest
 
 import pgtools
-from pgtools.analysis import imbalance, pg_table
+from pgtools.analysis import health, imbalance, pg_table
 from pgtools.crush import CrushMap
 from pgtools.errors import DumpFormatError, PgtoolsError, PgtoolsWarning, SnapshotConflictError
 from pgtools.io._common import Fragment
@@ -305,11 +305,13 @@ def test_cut_json_in_a_folder_is_skipped_with_a_warning(tmp_path):
 def test_capture_without_pgs_is_an_error_where_pgs_are_needed():
     for f in (MIXED / "osd_tree.json", MIXED / "health_detail.json"):
         snap = pgtools.load(f)
-        with pytest.raises(PgtoolsError, match=rf"no PG data in {f.name} .*: the pool × OSD table needs the PGs; "
+        with pytest.raises(PgtoolsError, match=rf"no PG data in {f.name} .*: cannot compute the pool × OSD table without PGs; "
                                                r"add `ceph pg dump -f json`"):
             pg_table(snap)
         with pytest.raises(PgtoolsError, match="no PG data"):
             imbalance(snap)
+        with pytest.raises(PgtoolsError, match="cannot compute the PG-count health checks without PGs"):
+            health(snap)  # was HEALTH_OK
 
 
 def test_cli_table_of_status_only_is_an_error(tmp_path):
