@@ -99,7 +99,8 @@ def test_binary_cycle_is_refused_at_the_item():
     pat = struct.pack("<3i", 0, 1, 2)  # host n1 (-3) holds osd.0, osd.1, osd.2
     assert data.count(pat) == 1
     bad = data.replace(pat, struct.pack("<3i", 0, 1, -4))  # ... and now rack r1 (-4), which holds n1
-    with pytest.raises(DumpFormatError, match=r"items\[2\]: offset \d+: bucket hierarchy has a cycle: bucket -3 holds -4"):
+    with pytest.raises(DumpFormatError, match=r"items\[2\]: offset \d+: bucket hierarchy has a cycle: bucket -3 holds -4, which holds it: "
+                                                 r"r1 \(-4\) -> n1 \(-3\) -> r1 \(-4\)"):
         CrushMap.from_binary(bad, source="cyc.bin")
 
 
