@@ -31,17 +31,21 @@ completeness
     warning (the file is cut short; a cut through a row is the parser's own warning).
 OSD ids (against an ``osd dump`` or ``ceph report``)
     A PG mapped to an OSD id the osdmap does not have (not below ``max_osd``, or absent from its OSD list):
-    conflict.  OSD rows of other files (tree, df) with such ids: conflict.
+    conflict.  OSD rows of ``osd df`` with such ids: conflict (a CRUSH map or ``osd tree`` may list devices the
+    osdmap no longer has, as after ``ceph osd rm``: not checked).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from itertools import chain
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from .._constants import NONE
 from ._common import Fragment
 
 __all__ = ["cross_check", "RELEASES", "PG_KINDS", "OSDMAP_KINDS", "fsid_of"]
@@ -55,6 +59,7 @@ PG_KINDS = {"pg_dump", "pg_dump_json", "pg_ls", "pg_ls_json", "pg_dump_pgs", "pg
 #: Formats whose pools and OSDs are the osdmap's own (authoritative pool ids, pg_num, OSD ids).
 OSDMAP_KINDS = {"osd_dump", "report"}
 _POOL_TABLE_KINDS = OSDMAP_KINDS | {"pool_ls_detail"}
+_CRUSH_KINDS = {"crush_dump", "crushmap_text", "crushmap_binary", "osd_tree"}
 
 #: Ceph supports upgrades of at most this many releases at a time.
 _MAX_UPGRADE_STEP = 2
@@ -233,22 +238,34 @@ def _check_osds(fragments: list[Fragment], pgs: pd.DataFrame, conflicts: list[st
     bound = f"max_osd {max_osd}, " if max_osd is not None else ""
     desc = f"{ref.source} ({bound}OSDs {_short(sorted(ids), 8)})"
     if len(pgs):
-        used: dict[int, list[str]] = {}
+        bad_rows = np.zeros(len(pgs), dtype=bool)
+        bad_osds: set[int] = set()
         for col in ("up", "acting"):
             if col not in pgs.columns:
                 continue
-            for pgid, osds in zip(pgs.pgid, pgs[col], strict=False):
-                for o in osds or ():
-                    if o is not None and 0 <= int(o) < 0x7FFFFFFF and unknown(int(o)):
-                        used.setdefault(int(o), []).append(pgid)
-        if used:
-            bad = sorted(used)
-            n = len({p for v in used.values() for p in v})
+            sets = pgs[col]
+            lens = np.fromiter((len(x) if x is not None else 0 for x in sets), dtype=np.int64, count=len(sets))
+            flat = np.fromiter(chain.from_iterable(x for x in sets if x is not None), dtype=np.int64,
+                               count=int(lens.sum()))
+            rows = np.repeat(np.arange(len(pgs)), lens)
+            valid = (flat >= 0) & (flat != NONE)
+            bad = np.zeros(len(flat), dtype=bool)
+            if max_osd is not None:
+                bad |= flat >= int(max_osd)
+            if ids:
+                bad |= ~np.isin(flat, np.fromiter(ids, dtype=np.int64))
+            bad &= valid
+            bad_rows[rows[bad]] = True
+            bad_osds |= set(flat[bad].tolist())
+        if bad_osds:
             src = _names(f.source for f in fragments if f.pgs is not None and len(f.pgs))
-            conflicts.append(f"{src} maps {n} PGs to OSD(s) {_short([f'osd.{o}' for o in bad])} that {desc} does not "
-                             "have: not the same cluster or time")
+            conflicts.append(f"{src} maps {int(bad_rows.sum())} PGs to OSD(s) "
+                             f"{_short([f'osd.{o}' for o in sorted(bad_osds)])} that {desc} does not have: not the "
+                             "same cluster or time")
     for f in fragments:
-        if f is ref or f.osds is None or not len(f.osds) or f.kind in OSDMAP_KINDS:
+        # CRUSH maps and `osd tree` may hold devices the osdmap no longer has (`ceph osd rm` leaves the CRUSH
+        # item; the tree shows it DNE): only OSD tables from the osdmap's OSDs (osd df) are checked
+        if f is ref or f.osds is None or not len(f.osds) or f.kind in OSDMAP_KINDS or f.kind in _CRUSH_KINDS:
             continue
         bad = sorted(int(o) for o in f.osds.osd_id if unknown(int(o)))
         if bad:
