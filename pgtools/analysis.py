@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .errors import PgtoolsError
 from .model import NONE, Snapshot
 
 __all__ = [
@@ -43,6 +44,21 @@ def _check_by(by: str) -> None:
 
 def _pgs(data: Snapshot | pd.DataFrame) -> pd.DataFrame:
     return data.pgs if isinstance(data, Snapshot) else data
+
+
+def require_pgs(snap: Snapshot, what: str = "this") -> None:
+    """Raise :class:`~pgtools.errors.PgtoolsError` when a snapshot holds no PGs, naming what was loaded.
+
+    ``what`` is the computation that needs them (e.g. ``"the pool × OSD table"``).  A capture of only
+    ``ceph status``, an ``osd tree`` or a pool list would otherwise give an empty result that looks like
+    an answer.
+    """
+    if len(snap.pgs):
+        return
+    loaded = ", ".join(f"{src.rsplit('/', 1)[-1]} ({kind.replace('_', ' ')})"
+                       for src, kind in snap.meta.get("sources", []) if kind != "collect_meta")
+    raise PgtoolsError(f"no PG data{' in ' + loaded if loaded else ''}: cannot compute {what} without PGs; add "
+                       "`ceph pg dump -f json` output (or `ceph pg dump`, `ceph pg ls`, `ceph report`)")
 
 
 def placements(data: Snapshot | pd.DataFrame, by: str = "up") -> pd.DataFrame:
@@ -129,7 +145,14 @@ def pg_table(data: Snapshot | pd.DataFrame, by: str = "up", *, margins: bool = F
         Index ``osd_id`` (ascending; every OSD that holds at least one PG), one int column per pool id
         (ascending; every pool of the snapshot, also those with no PG on some OSD).  PGs that map to no
         OSD (see :func:`unmapped_pgs`) are not credited anywhere.
+
+    Raises
+    ------
+    PgtoolsError
+        ``data`` is a Snapshot without PGs (see :func:`require_pgs`).
     """
+    if isinstance(data, Snapshot):
+        require_pgs(data, "the pool × OSD table")
     pl = placements(data, by)
     if isinstance(data, Snapshot) and len(data.pools):
         pool_ids = sorted(int(p) for p in data.pools.pool_id)
@@ -308,8 +331,14 @@ def imbalance(snap: Snapshot, by: str = "up", *, per_pool: bool = False) -> pd.D
         ``target``, ``deviation`` (pgs − target), ``deviation_pct`` (100 × deviation / target),
         ``expected_sd`` (the standard deviation of the OSD's count under random placement with these
         weights: sqrt(Σ_pools copies × share × (1 − share))).  OSDs with neither PGs nor weight are left out.
+
+    Raises
+    ------
+    PgtoolsError
+        The snapshot holds no PGs (see :func:`require_pgs`).
     """
     _check_by(by)
+    require_pgs(snap, "the imbalance")
     pl = placements(snap, by)
     counts = pl.groupby(["pool_id", "osd_id"]).size().rename("pgs")
     weights = pool_osd_weights(snap)
@@ -498,7 +527,11 @@ def health(snap: Snapshot, *, release: str | None = None, mon_max_pg_per_osd: in
 
     Limits come from the arguments, else the capture's ``config dump``, else the release defaults
     (:data:`MON_MAX_PG_PER_OSD`).  Each finding's ``numbers`` holds every value used.
+
+    Raises :class:`~pgtools.errors.PgtoolsError` when the snapshot holds no PGs (:func:`require_pgs`): the
+    checks count PGs, and none counted would read as ``HEALTH_OK``.
     """
+    require_pgs(snap, "the PG-count health checks")
     pgs = snap.pgs
     sum_up_sizes = int(sum(map(len, pgs.up))) if len(pgs) else 0
     per_osd = _pgs_per_osd_up_or_acting(snap) if len(pgs) else None

@@ -355,7 +355,7 @@ def crushmap_from_binary(data: bytes, *, source: str = "<bytes>") -> CrushMap:
             if it < 0 and it not in raw_buckets:
                 raise rd.error(f"bucket {bid} holds missing bucket {it}", f"buckets[{-1 - bid}].items[{j}]",
                                b["items_off"] + 4 * j)
-    _check_cycles(rd, raw_buckets)
+    _check_cycles(rd, raw_buckets, names)
     for rid, r in raw_rules.items():
         for j, (op, a1, _a2) in enumerate(r["steps"]):
             if op == OPS["take"] and a1 < 0 and a1 not in raw_buckets:
@@ -393,7 +393,7 @@ def crushmap_from_binary(data: bytes, *, source: str = "<bytes>") -> CrushMap:
         raise e.located(source=source) from None
 
 
-def _check_cycles(rd: _Reader, raw_buckets: dict[int, dict[str, Any]]) -> None:
+def _check_cycles(rd: _Reader, raw_buckets: dict[int, dict[str, Any]], names: dict[int, str]) -> None:
     """A bucket that holds itself, directly or below, would make every descent loop forever."""
     state: dict[int, int] = {}  # 1 = on the current path, 2 = done
     for root in sorted(raw_buckets, reverse=True):
@@ -413,7 +413,9 @@ def _check_cycles(rd: _Reader, raw_buckets: dict[int, dict[str, Any]]) -> None:
             if child >= 0:
                 continue
             if state.get(child) == 1:
-                raise rd.error(f"bucket hierarchy has a cycle: bucket {bid} holds {child}, which holds it",
+                path = [b for b, _ in stack]
+                cycle = " -> ".join(f"{names.get(b, f'bucket{-1 - b}')} ({b})" for b in path[path.index(child):] + [child])
+                raise rd.error(f"bucket hierarchy has a cycle: bucket {bid} holds {child}, which holds it: {cycle}",
                                f"buckets[{-1 - bid}].items[{pos}]", raw_buckets[bid]["items_off"] + 4 * pos)
             if child not in state:
                 state[child] = 1

@@ -201,6 +201,11 @@ class CrushMap:
                 if stored is not None and len(stored) != want:
                     raise DumpFormatError(f"bucket {bid}: {len(stored)} stored {kind} for {want}", source=source,
                                           field=f"buckets.{kind}")
+        cycle = find_cycle(self.buckets)
+        if cycle:
+            path = " -> ".join(f"{self.buckets[b].name} ({b})" for b in cycle)
+            raise DumpFormatError(f"bucket hierarchy has a cycle: {path} (Ceph refuses a bucket below itself)",
+                                  source=source, field="buckets.items")
         for rid, r in self.rules.items():
             for op, a1, _a2 in r.steps:
                 if op == OPS["take"] and a1 < 0 and a1 not in self.buckets:
@@ -499,9 +504,11 @@ class CrushMap:
         other : CrushMap
         weight_tolerance : int
             Allowed difference of a 16.16 item or weight-set weight, plus 2**-16 of the weight when not
-            0 (a bucket weight: that times its size).  crushtool's text prints 5 decimals, the compiler
-            reads them through a float32 and sums a bucket's item weights into its parent, so a map
-            decompiled and read back drifts by a few units per level; 2 covers it.
+            0 (a bucket weight: that times the number of devices below it).  crushtool's text prints 3
+            decimals (16.2.15; 5 in older releases), the compiler reads them through a float32 and sums a
+            bucket's item weights into its parent, so a map decompiled and read back is off by up to half a
+            unit of the last decimal per device (33 for 3 decimals, plus 2 of float32 drift; see
+            ``pgtools.io.bundle._text_tolerance``).
         shadows : bool
             Also compare class shadow buckets (``name~class``).  A crushtool text map only declares their
             ids; pgtools rebuilds them, where crushtool's compiler sometimes builds fewer (uniform
@@ -766,6 +773,38 @@ def _reachable_leaves(node_weights: Sequence[int]) -> set[int]:
         if max_t >= node_weights[left]:
             todo.append(right)
     return out
+
+
+def find_cycle(buckets: Mapping[int, Bucket]) -> list[int] | None:
+    """A cycle of the bucket hierarchy as bucket ids ``[a, b, ..., a]`` (``a`` holds ``b`` ...), else None.
+
+    Iterative depth-first search (no recursion limit on deep maps); items that are devices or missing
+    buckets are not followed.
+    """
+    state: dict[int, int] = {}  # 1 = on the current path, 2 = done
+    for root in sorted(buckets, reverse=True):
+        if root in state:
+            continue
+        stack: list[tuple[int, int]] = [(root, 0)]
+        state[root] = 1
+        while stack:
+            bid, pos = stack[-1]
+            items = buckets[bid].items
+            if pos == len(items):
+                state[bid] = 2
+                stack.pop()
+                continue
+            stack[-1] = (bid, pos + 1)
+            child = items[pos]
+            if child >= 0 or child not in buckets:
+                continue
+            if state.get(child) == 1:
+                path = [b for b, _ in stack]
+                return path[path.index(child):] + [child]
+            if child not in state:
+                state[child] = 1
+                stack.append((child, 0))
+    return None
 
 
 def compute_max_devices(devices: Mapping[int, object], buckets: Mapping[int, Bucket]) -> int:

@@ -278,7 +278,7 @@ def crushmap_from_text(text: str, *, source: str = "<string>") -> CrushMap:
     explicit |= {v for rb in raw_buckets for v in rb.class_ids.values()}
     buckets: dict[int, Bucket] = {}
     by_name: dict[str, int] = {}
-    for rb in raw_buckets:
+    for rb in _dependency_order(raw_buckets, s):
         if rb.name in by_name or rb.name in dev_by_name:
             raise s.err(f"duplicate name {rb.name!r}", "bucket name", rb.tok)
         bid = rb.id
@@ -410,6 +410,52 @@ def crushmap_from_text(text: str, *, source: str = "<string>") -> CrushMap:
                         class_bucket=class_bucket)
     except DumpFormatError as e:
         raise e.located(source=source) from None
+
+
+def _dependency_order(raw_buckets: list[_RawBucket], s: _Stream) -> list[_RawBucket]:
+    """The buckets ordered so that each comes after the buckets it holds, as crushtool's compiler orders them.
+
+    crushtool accepts a bucket that holds a bucket defined further down; it refuses a bucket that holds
+    itself (``item 'X' in bucket 'X' is not defined``) and a cycle (``bucket 'X' and bucket 'Y' are
+    included each other``): both are a DumpFormatError here, naming the buckets and the line.
+    Otherwise the text order is kept (depth-first, held buckets first).
+    """
+    by_name: dict[str, _RawBucket] = {}
+    for rb in raw_buckets:
+        if rb.name in by_name:
+            raise s.err(f"duplicate name {rb.name!r}", "bucket name", rb.tok)
+        by_name[rb.name] = rb
+    out: list[_RawBucket] = []
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = placed
+    for start in raw_buckets:
+        if state.get(start.name):
+            continue
+        state[start.name] = 1
+        stack: list[tuple[_RawBucket, int]] = [(start, 0)]
+        while stack:
+            rb, pos = stack[-1]
+            if pos == len(rb.items):
+                state[rb.name] = 2
+                out.append(rb)
+                stack.pop()
+                continue
+            stack[-1] = (rb, pos + 1)
+            iname, _w, _p, itok = rb.items[pos]
+            child = by_name.get(iname)
+            if child is None:
+                continue
+            if child is rb:
+                raise s.err(f"bucket {rb.name!r} holds itself (crushtool: item {iname!r} in bucket {rb.name!r} "
+                            "is not defined)", "item", itok)
+            if state.get(iname) == 1:
+                path = [b.name for b, _ in stack]
+                cycle = " -> ".join(path[path.index(iname):] + [iname])
+                raise s.err(f"bucket hierarchy has a cycle: {cycle} (crushtool: bucket {rb.name!r} and bucket "
+                            f"{iname!r} are included each other)", "item", itok)
+            if not state.get(iname):
+                state[iname] = 1
+                stack.append((child, 0))
+    return out
 
 
 def _build_shadows(buckets: dict[int, Bucket], devices: dict[int, tuple[str, str | None]],

@@ -14,10 +14,12 @@ The fragments of all files of a capture are merged by :func:`pgtools.io.load`.
 
 from __future__ import annotations
 
-import gzip
 import json
 import lzma
+import os
 import re
+import stat
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,8 @@ import pandas as pd
 from .._constants import NONE
 from ..errors import DumpFormatError
 
-__all__ = ["Fragment", "read_text", "loads_json", "NONE", "strip_noise_lines", "parse_size"]
+__all__ = ["Fragment", "read_text", "read_bytes", "decompress", "loads_json", "NONE", "strip_noise_lines",
+           "parse_size", "max_input_bytes", "MAX_INPUT_BYTES", "MAX_STREAM_BYTES"]
 
 
 
@@ -66,6 +69,9 @@ class Fragment:
         Option name -> value (strings), from ``ceph config dump`` and similar.
     extra : dict
         Anything else worth keeping (raw autoscale-status rows, versions, ...).
+    fsid : str or None
+        The cluster fsid the file states (``osd dump``, ``ceph status``, ``ceph report``), filled in by
+        :func:`pgtools.io.read_file`; files of different fsids are not one capture.
     """
 
     kind: str
@@ -82,30 +88,117 @@ class Fragment:
     health: dict | None = None
     config: dict | None = None
     extra: dict = field(default_factory=dict)
+    fsid: str | None = None
 
 
-def decompress(raw: bytes) -> bytes:
+#: Default bound on the bytes pgtools reads from one input file, and on what one file decompresses to:
+#: 2 GiB (a ``ceph pg dump -f json`` of a million PGs is about 1 GiB).  Override with the
+#: ``PGTOOLS_MAX_INPUT_BYTES`` environment variable or ``load(..., max_bytes=)``.
+MAX_INPUT_BYTES = 2 << 30
+
+#: Default bound for a file that is not a regular file (a pipe, ``/dev/stdin``, a device such as
+#: ``/dev/zero``): its size is unknown until read, so less is read before giving up (256 MiB) unless
+#: ``PGTOOLS_MAX_INPUT_BYTES`` or ``max_bytes`` says otherwise.
+MAX_STREAM_BYTES = 256 << 20
+
+_CHUNK = 1 << 20
+
+
+def max_input_bytes(max_bytes: int | None = None, *, regular: bool = True) -> int:
+    """The read bound in effect: ``max_bytes``, else ``$PGTOOLS_MAX_INPUT_BYTES``, else the default.
+
+    Raises DumpFormatError when the environment variable is not a positive integer (``2147483648``,
+    ``512M``, ``2G`` and ``2GiB`` are accepted).
+    """
+    if max_bytes is not None:
+        if max_bytes <= 0:
+            raise ValueError("max_bytes must be positive")
+        return int(max_bytes)
+    env = os.environ.get("PGTOOLS_MAX_INPUT_BYTES")
+    if env:
+        try:
+            val = parse_size(env)
+        except ValueError:
+            val = 0
+        if val <= 0:
+            raise DumpFormatError(f"not a positive size: {env!r}", source="$PGTOOLS_MAX_INPUT_BYTES")
+        return val
+    return MAX_INPUT_BYTES if regular else MAX_STREAM_BYTES
+
+
+def _too_large(what: str, limit: int) -> str:
+    return (f"{what} more than {limit} bytes, the input limit (set PGTOOLS_MAX_INPUT_BYTES or "
+            "load(max_bytes=) to read more)")
+
+
+def decompress(raw: bytes, *, limit: int | None = None, source: str | None = None) -> bytes:
     """``raw`` gunzipped or un-xz'd when it starts with that format's magic, else as it is.
 
-    Raises what :mod:`gzip`/:mod:`lzma` raise on corrupt data (OSError, EOFError, LZMAError).
+    At most ``limit`` bytes (default :func:`max_input_bytes`) are produced: a larger output (a
+    decompression bomb) is a DumpFormatError naming ``source``.  Concatenated gzip members are all read,
+    as :func:`gzip.decompress` does.  Raises what :mod:`zlib`/:mod:`lzma` raise on corrupt data
+    (``zlib.error``, EOFError, LZMAError).
     """
-    if raw[:2] == b"\x1f\x8b":
-        return gzip.decompress(raw)
-    if raw[:6] == b"\xfd7zXZ\x00":
-        return lzma.decompress(raw)
-    return raw
+    if raw[:2] != b"\x1f\x8b" and raw[:6] != b"\xfd7zXZ\x00":
+        return raw
+    limit = max_input_bytes() if limit is None else limit
+    out = bytearray()
+    rest = raw
+    while rest:
+        if rest[:2] == b"\x1f\x8b":
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif rest[:6] == b"\xfd7zXZ\x00":
+            d = lzma.LZMADecompressor()
+        else:
+            break  # bytes after the last stream are ignored, as gzip/lzma.decompress do
+        chunk = rest
+        while not d.eof:
+            piece = d.decompress(chunk, limit + 1 - len(out))
+            out += piece
+            if len(out) > limit:
+                raise DumpFormatError(_too_large("decompresses to", limit), source=source)
+            chunk = getattr(d, "unconsumed_tail", b"")
+            if not piece and not chunk and not d.eof:
+                raise EOFError("compressed file ended before the end-of-stream marker was reached")
+        rest = d.unused_data
+    return bytes(out)
 
 
-def read_bytes(path: str | Path) -> bytes:
-    """Read a dump file's bytes (``.gz`` and ``.xz`` are decompressed)."""
+def read_bytes(path: str | Path, *, max_bytes: int | None = None) -> bytes:
+    """Read a dump file's bytes (``.gz`` and ``.xz`` are decompressed), bounded.
+
+    A regular file larger than the limit (:func:`max_input_bytes`, 2 GiB by default) is refused before
+    it is read; a pipe or device is read up to its limit (256 MiB by default) and refused when it has
+    more, so ``/dev/zero`` ends in an error rather than a hang; decompressed output has the same bound.
+
+    Raises
+    ------
+    DumpFormatError
+        Unreadable, too large, or corrupt compressed data; the message names the file.
+    """
+    source = str(path)
     try:
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            regular = stat.S_ISREG(st.st_mode)
+            limit = max_input_bytes(max_bytes, regular=regular)
+            if regular and st.st_size > limit:
+                raise DumpFormatError(_too_large(f"{st.st_size} bytes:", limit), source=source)
+            buf = bytearray()
+            while len(buf) <= limit:
+                piece = fh.read(min(_CHUNK, limit + 1 - len(buf)))
+                if not piece:
+                    break
+                buf += piece
+            if len(buf) > limit:
+                raise DumpFormatError(_too_large("not a regular file, and" if not regular else "grew to",
+                                                 limit), source=source)
     except OSError as e:
-        raise DumpFormatError(f"cannot read: {e.strerror or e}", source=str(path)) from None
+        raise DumpFormatError(f"cannot read: {e.strerror or e}", source=source) from None
     try:
-        return decompress(raw)
-    except (OSError, EOFError, lzma.LZMAError) as e:
-        raise DumpFormatError(f"cannot decompress: {e}", source=str(path)) from None
+        return decompress(bytes(buf), limit=max_input_bytes(max_bytes), source=source)
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as e:
+        raise DumpFormatError(f"cannot decompress: {e}", source=source) from None
 
 
 def read_text(path: str | Path) -> str:
@@ -138,7 +231,11 @@ def loads_json(text: str, *, source: str = "<string>") -> Any:
     try:
         obj = json.loads(body)
     except json.JSONDecodeError as e:
-        raise DumpFormatError(f"invalid JSON: {e.msg}", source=source, line=e.lineno) from None
+        end = len(body.rstrip())
+        if e.pos >= end or e.msg.startswith("Unterminated string"):
+            raise DumpFormatError(f"invalid JSON: the document stops at offset {end} before it is complete (the "
+                                  "file is cut short?)", source=source, line=body.count("\n", 0, end) + 1) from None
+        raise DumpFormatError(f"invalid JSON: {e.msg} at offset {e.pos}", source=source, line=e.lineno) from None
     except RecursionError:
         raise DumpFormatError("invalid JSON: nested too deeply", source=source) from None
     if hook:

@@ -7,6 +7,7 @@ import lzma
 import re
 import tarfile
 import warnings
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
@@ -16,7 +17,8 @@ import pandas as pd
 
 from ..errors import DumpFormatError, PgtoolsWarning, SnapshotConflictError
 from ..model import OSD_COLUMNS, PG_COLUMNS, POOL_COLUMNS, Snapshot, empty_osds, empty_pgs, empty_pools
-from ._common import Fragment, decompress, loads_json, read_bytes
+from ._common import Fragment, decompress, loads_json, max_input_bytes, read_bytes
+from .consistency import PG_KINDS, RELEASES, cross_check, fsid_of
 from .derive import derive_pools
 
 __all__ = ["load", "read_file", "PARSER_MODULES", "merge_fragments"]
@@ -45,8 +47,7 @@ PARSER_MODULES = [
 _PG_SOURCE_RANK = {"pg_dump_json": 0, "report": 1, "pg_dump": 2, "pg_ls_json": 3, "pg_ls": 4,
                    "pg_dump_pgs": 5, "pg_dump_pgs_brief_json": 6, "pg_dump_pgs_brief": 7}
 
-_RELEASES = ["hammer", "jewel", "kraken", "luminous", "mimic", "nautilus", "octopus", "pacific", "quincy",
-             "reef", "squid", "tentacle"]
+_RELEASES = RELEASES
 
 # File names never worth sniffing (tool side files in captures).
 _SKIP_SUFFIXES = (".stderr", ".md", ".py", ".sh", ".png", ".html")
@@ -84,7 +85,7 @@ def _read_binary(data: bytes, source: str) -> Fragment | None:
 
 
 def read_file(path: str | Path, *, text: str | None = None, data: bytes | None = None,
-              excerpts: bool = True) -> Fragment | None:
+              excerpts: bool = True, max_bytes: int | None = None) -> Fragment | None:
     """Parse one file with whichever parser recognises its content.
 
     Returns None when no parser recognises it.  Raises DumpFormatError when one does but the content is
@@ -97,12 +98,23 @@ def read_file(path: str | Path, *, text: str | None = None, data: bytes | None =
     The content is read from ``path`` unless given: ``text`` (already decoded; binary formats are not
     recognised then) or ``data`` (raw bytes, ``.gz``/``.xz`` already decompressed).  Binary formats
     (a binary CRUSH map, :mod:`pgtools.io.crushmap_binary`) are recognised from the bytes first; other
-    binary files are skipped (None).
+    binary files are skipped (None).  A file is read up to ``max_bytes`` (see
+    :func:`~pgtools.io._common.read_bytes`: 2 GiB, 256 MiB from a pipe or device, or
+    ``$PGTOOLS_MAX_INPUT_BYTES``).
+
+    The fragment's ``fsid`` is set when the file states the cluster's (:func:`~pgtools.io.consistency.fsid_of`).
     """
+    return _read_file(path, text=text, data=data, excerpts=excerpts, max_bytes=max_bytes)
+
+
+def _read_file(path: str | Path, *, text: str | None, data: bytes | None, excerpts: bool,
+               max_bytes: int | None) -> Fragment | None:
     source = str(path)
     if text is None:
         if data is None:
-            data = read_bytes(path)
+            data = read_bytes(path, max_bytes=max_bytes)
+        if not data.strip():
+            return None  # empty or blank: nothing to sniff
         frag = _read_binary(data, source)
         if frag is not None:
             return frag
@@ -110,12 +122,13 @@ def read_file(path: str | Path, *, text: str | None = None, data: bytes | None =
     if _looks_binary(text):
         return None
     obj = None
+    json_error: DumpFormatError | None = None
     stripped = text.lstrip()
     if stripped[:1] in ("{", "["):
         try:
             obj = loads_json(text, source=source)
-        except DumpFormatError:
-            obj = None
+        except DumpFormatError as e:
+            obj, json_error = None, e
     if isinstance(obj, dict) and {"commands", "records", "epoch_before"} <= set(obj):
         return Fragment(kind="collect_meta", source=source, extra=obj)
     for _name, mod in _modules():
@@ -125,12 +138,19 @@ def read_file(path: str | Path, *, text: str | None = None, data: bytes | None =
             hit = False
         if hit:
             if not excerpts:
-                return mod.parse(text, source=source, obj=obj)
+                return _with_fsid(mod.parse(text, source=source, obj=obj), text, obj)
             try:
-                return mod.parse(text, source=source, obj=obj)
+                return _with_fsid(mod.parse(text, source=source, obj=obj), text, obj)
             except DumpFormatError as original:
                 return _read_excerpt(text, source, original)
-    return _read_excerpt(text, source, None) if excerpts else None
+    # JSON that does not decode (a cut `-f json` dump): its decoding error, unless excerpts salvage something
+    return _read_excerpt(text, source, json_error) if excerpts else None
+
+
+def _with_fsid(frag: Fragment, text: str, obj: object | None) -> Fragment:
+    if frag is not None and frag.fsid is None:
+        frag.fsid = fsid_of(text, obj)
+    return frag
 
 
 def _read_excerpt(text: str, source: str, original: DumpFormatError | None) -> Fragment | None:
@@ -158,22 +178,29 @@ def _is_tar(p: Path) -> bool:
         return False
 
 
-def _iter_tar(p: Path) -> Iterable[tuple[str, bytes]]:
+def _iter_tar(p: Path, max_bytes: int | None = None) -> Iterable[tuple[str, bytes]]:
+    """Members of a tar archive (``.tar``, ``.tar.gz``, ``.tar.xz``), each bounded like a file."""
+    limit = max_input_bytes(max_bytes)
     try:
         with tarfile.open(p) as tf:
             for m in sorted(tf.getmembers(), key=lambda m: m.name):
                 base = m.name.rsplit("/", 1)[-1]
                 if not m.isfile() or base.startswith(".") or base.endswith(_SKIP_SUFFIXES):
                     continue
+                name = f"{p}:{m.name}"
+                if m.size > limit:
+                    raise DumpFormatError(f"{m.size} bytes: more than {limit} bytes, the input limit (set "
+                                          "PGTOOLS_MAX_INPUT_BYTES or load(max_bytes=) to read more)", source=name)
                 f = tf.extractfile(m)
                 if f is None:
                     continue
-                yield f"{p}:{m.name}", decompress(f.read())
-    except (tarfile.TarError, OSError, EOFError, lzma.LZMAError) as e:
+                yield name, decompress(f.read(), limit=limit, source=name)
+    except (tarfile.TarError, OSError, EOFError, lzma.LZMAError, zlib.error) as e:
         raise DumpFormatError(f"cannot read archive: {e}", source=str(p)) from None
 
 
-def load(path: str | Path | Iterable[str | Path], *, on_conflict: str = "raise") -> Snapshot:
+def load(path: str | Path | Iterable[str | Path], *, on_conflict: str = "raise",
+         max_bytes: int | None = None) -> Snapshot:
     """Load a capture into a :class:`~pgtools.model.Snapshot`.
 
     Parameters
@@ -181,10 +208,17 @@ def load(path: str | Path | Iterable[str | Path], *, on_conflict: str = "raise")
     path : path-like or iterable of path-likes
         A dump file (any supported format), a folder of dumps or a ``.tar.gz`` of one (a capture or
         ``pgtools collect`` bundle; every file is sniffed by content, unrecognised files are skipped and
-        listed in ``snap.meta["skipped"]``), or several of these.
+        listed in ``snap.meta["skipped"]``, why in ``snap.meta["skipped_reasons"]``), or several of these.
     on_conflict : {"raise", "warn"}
-        What to do when files disagree (different osdmap epochs, different up sets for a PG):
-        raise :class:`~pgtools.errors.SnapshotConflictError` (default) or warn and keep the first.
+        What to do when files contradict each other (different clusters, osdmap epochs or releases, PGs of
+        pools or on OSDs the osdmap does not have, different up sets for a PG; see
+        :mod:`pgtools.io.consistency`): raise :class:`~pgtools.errors.SnapshotConflictError` (default) or
+        warn and keep the first.  Soft disagreements (a PG map a few epochs behind the osdmap, fewer PGs
+        than pg_num) are always warnings (``snap.warnings``).
+    max_bytes : int, optional
+        Read at most this many bytes from one file, and decompress one file to at most this many bytes.
+        Default: ``$PGTOOLS_MAX_INPUT_BYTES``, else 2 GiB for a regular file and 256 MiB for a pipe or
+        device (``/dev/stdin``); more is a DumpFormatError naming the file.
 
     Returns
     -------
@@ -193,7 +227,9 @@ def load(path: str | Path | Iterable[str | Path], *, on_conflict: str = "raise")
     Raises
     ------
     DumpFormatError
-        A file is malformed, or a single file given explicitly is in no supported format.
+        A file is malformed or too large; a file given explicitly is in no supported format or contributes
+        nothing (no PG, pool, OSD, CRUSH, health or config data); a folder or archive holds nothing usable
+        (the message lists what was skipped and why).
     SnapshotConflictError
         Files describe different cluster states and ``on_conflict="raise"``.
 
@@ -206,35 +242,129 @@ def load(path: str | Path | Iterable[str | Path], *, on_conflict: str = "raise")
         raise ValueError("on_conflict must be 'raise' or 'warn'")
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     fragments: list[Fragment] = []
-    skipped: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    broken: list[str] = []
     for p in paths:
         p = Path(p)
+        found: list[Fragment] = []
+        skipped_here: list[tuple[str, str]] = []
         if p.is_dir():
-            for f in _iter_files(p):
-                frag = read_file(f)
-                if frag is None:
-                    skipped.append(str(f))
-                else:
-                    fragments.append(frag)
+            members = ((str(f), None) for f in _iter_files(p))
         elif p.is_file() and _is_tar(p):
-            for name, raw in _iter_tar(p):
-                frag = read_file(name, data=raw)
-                if frag is None:
-                    skipped.append(name)
-                else:
-                    fragments.append(frag)
+            members = _iter_tar(p, max_bytes)
         elif p.exists():
-            frag = read_file(p)
+            frag = read_file(p, max_bytes=max_bytes)
             if frag is None:
-                raise DumpFormatError("not a dump format pgtools recognises", source=str(p))
+                raise DumpFormatError(f"not a dump format pgtools recognises ({_why_skipped(p, None)})",
+                                      source=str(p))
+            if not _contributes(frag):
+                raise DumpFormatError(f"{_kind_label(frag)} with nothing pgtools can use ({_empty_why(frag)})",
+                                      source=str(p))
             fragments.append(frag)
+            continue
         else:
             raise DumpFormatError("no such file or folder", source=str(p))
-    if not fragments:
-        raise DumpFormatError("no recognised dump in this folder", source=", ".join(map(str, paths)))
+        for name, raw in members:
+            try:
+                frag = read_file(name, data=raw, max_bytes=max_bytes)
+            except DumpFormatError as e:
+                if not e.message.startswith("invalid JSON"):
+                    raise
+                # a JSON file that does not decode is skipped with a warning: a folder may hold other JSON
+                # (tool side files), and a cut dump must not pass unnoticed
+                skipped_here.append((name, e.message))
+                broken.append(str(e))
+                continue
+            if frag is None:
+                skipped_here.append((name, _why_skipped(name, raw)))
+            elif frag.kind != "collect_meta" and not _contributes(frag):
+                skipped_here.append((name, f"{_kind_label(frag)} with nothing usable ({_empty_why(frag)})"))
+            else:
+                found.append(frag)
+        if not any(f.kind != "collect_meta" for f in found):
+            raise DumpFormatError(_nothing_usable(found, skipped_here), source=str(p))
+        fragments += found
+        skipped += skipped_here
+    for b in broken:
+        warnings.warn(f"{b}: skipped", PgtoolsWarning, stacklevel=2)
     snap = merge_fragments(fragments, on_conflict=on_conflict)
-    snap.meta["skipped"] = skipped
+    snap.meta["skipped"] = [name for name, _why in skipped]
+    snap.meta["skipped_reasons"] = dict(skipped)
+    snap.meta["warnings"][:0] = [f"{b}: skipped" for b in broken]
     return snap
+
+
+_BOOKKEEPING = {"warnings", "notes", "pgmap_version", "stamp", "last_pg_scan", "last_osdmap_epoch", "pg_ready",
+                "pg_sum", "osd_sum"}
+
+
+def _contributes(frag: Fragment) -> bool:
+    """Whether a parsed file holds anything a snapshot uses (a PG dump must hold PGs)."""
+    tables = (frag.pgs, frag.pools, frag.osds, frag.pool_stats, frag.osd_stats)
+    if any(t is not None and len(t) for t in tables) or frag.crush is not None:
+        return True
+    if frag.kind in PG_KINDS:
+        return False
+    if frag.osdmap or frag.health or frag.config:
+        return True
+    return any(_nonempty(v) for k, v in (frag.extra or {}).items() if k not in _BOOKKEEPING)
+
+
+def _nonempty(v: Any) -> bool:
+    if v is None:
+        return False
+    try:
+        return len(v) > 0
+    except TypeError:  # a number, a bool: a stated value
+        return True
+
+
+def _kind_label(frag: Fragment) -> str:
+    return frag.kind.replace("_", " ")
+
+
+def _empty_why(frag: Fragment) -> str:
+    warns = (frag.extra or {}).get("warnings") or []
+    if frag.kind in PG_KINDS:
+        return "no PG rows" + (f"; {warns[0]}" if warns else "")
+    return "no rows" + (f"; {warns[0]}" if warns else "")
+
+
+def _why_skipped(name: str | Path, raw: bytes | None) -> str:
+    """Why a file was not recognised, in a few words."""
+    if raw is None:
+        try:
+            raw = read_bytes(name)
+        except DumpFormatError as e:
+            return e.message
+    if not raw.strip():
+        return "empty"
+    text = raw[:4096].decode("utf-8", errors="replace")
+    if _looks_binary(text):
+        return "binary, not a CRUSH map"
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    if re.match(r"(Error|error|\[errno|ERROR)", first) or "Error E" in first:
+        return f"an error message: {first[:100]!r}"
+    return f"not a format pgtools recognises, starts {first[:60]!r}"
+
+
+def _nothing_usable(found: list[Fragment], skipped: list[tuple[str, str]]) -> str:
+    """The message of a folder or archive in which nothing usable was found."""
+    parts = []
+    failed = [r for f in found if f.kind == "collect_meta" for r in (f.extra or {}).get("records", [])
+              if r.get("status")]
+    if failed:
+        first = failed[0]
+        why = f"status {first.get('status')}" + (f": {str(first.get('stderr'))[:100]}" if first.get("stderr") else "")
+        parts.append(f"{len(failed)} command(s) failed, "
+                     + ", ".join(f"`{r.get('command')}`" for r in failed[:3])
+                     + (f" (+{len(failed) - 3} more)" if len(failed) > 3 else "") + f", the first with {why}")
+    if skipped:
+        parts.append("skipped: " + "; ".join(f"{Path(n).name}: {why}" for n, why in skipped[:8])
+                     + (f" (+{len(skipped) - 8} more)" if len(skipped) > 8 else ""))
+    if not parts:
+        parts.append("no files")
+    return "no recognised dump here (" + "; ".join(parts) + "); add e.g. `ceph pg dump -f json` and `ceph osd dump -f json`"
 
 
 def _release_key(r: str | None) -> tuple[int, int]:
@@ -273,8 +403,21 @@ def _pg_conflicts(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
     return list(bad.pgid[:5]) + (["..."] if len(bad) > 5 else []) if len(bad) else []
 
 
-#: Weight tolerance between a binary map and crushtool's text of it (5 decimals printed; see CrushMap.differences).
+#: Weight tolerance (16.16 units per device) between a binary map and crushtool's text of it printed with 5
+#: decimals (the float32 read-back drift; see CrushMap.differences).  Fewer decimals widen it: see _text_tolerance.
 _TEXT_WEIGHT_TOLERANCE = 2
+
+
+def _text_tolerance(frag: Fragment) -> int:
+    """Per-device weight tolerance of a crushtool text map: half a unit of its last printed decimal, plus drift.
+
+    crushtool 16.2.15 prints weights with 3 decimals (1.819 for 119236/65536, off by up to 33/65536), older
+    releases 5; the text parser records the fewest decimals it saw (``extra["weight_decimals"]``).
+    """
+    decimals = (frag.extra or {}).get("weight_decimals")
+    if decimals is None or decimals >= 5:
+        return _TEXT_WEIGHT_TOLERANCE
+    return int(-(-0x10000 // (2 * 10 ** decimals))) + _TEXT_WEIGHT_TOLERANCE
 
 
 def _pick_crush(fragments: list[Fragment]) -> tuple[Any, list[str]]:
@@ -285,8 +428,8 @@ def _pick_crush(fragments: list[Fragment]) -> tuple[Any, list[str]]:
     ``ceph report``, crushtool text, another binary) must then describe the same map
     (:meth:`~pgtools.crush.CrushMap.differences`: buckets, items, weights, rules, tunables, device
     classes, choose_args), else it is a conflict.  A crushtool text map is compared as far as it is exact:
-    weights within the drift of its 5 printed decimals, shadow buckets (which pgtools rebuilds from the
-    declared ids) left out.
+    weights within half a unit of the last decimal it prints (3 for crushtool 16.2.15, 5 before; see
+    :func:`_text_tolerance`), shadow buckets (which pgtools rebuilds from the declared ids) left out.
     Without a binary map the first CRUSH map found is used, as before.
     """
     frags = [f for f in fragments if f.crush is not None]
@@ -301,7 +444,7 @@ def _pick_crush(fragments: list[Fragment]) -> tuple[Any, list[str]]:
         if other is chosen:
             continue
         exact = other.kind in ("crushmap_binary", "crush_dump", "report")
-        diff = chosen.crush.differences(other.crush, weight_tolerance=0 if exact else _TEXT_WEIGHT_TOLERANCE,
+        diff = chosen.crush.differences(other.crush, weight_tolerance=0 if exact else _text_tolerance(other),
                                         shadows=exact)
         if diff:
             conflicts.append(f"{chosen.source} and {other.source} are different CRUSH maps: {'; '.join(diff)}")
@@ -319,16 +462,6 @@ def _located(warning: str, source: str | None) -> str:
 def merge_fragments(fragments: list[Fragment], *, on_conflict: str = "raise") -> Snapshot:
     """Merge parsed fragments into one Snapshot (see :func:`load`)."""
     conflicts: list[str] = []
-
-    # epochs
-    epochs = {}
-    for f in fragments:
-        if f.epoch:
-            epochs.setdefault(int(f.epoch), []).append(f.source)
-    if len(epochs) > 1:
-        desc = "; ".join(f"epoch {e}: {', '.join(s)}" for e, s in sorted(epochs.items()))
-        conflicts.append(f"files come from different osdmap epochs ({desc})")
-    epoch = max(epochs) if epochs else None
 
     # PGs: the richest source wins; others are checked against it
     pg_frags = sorted((f for f in fragments if f.pgs is not None and len(f.pgs)),
@@ -389,6 +522,10 @@ def merge_fragments(fragments: list[Fragment], *, on_conflict: str = "raise") ->
             if c in pools.columns and not pools[c].isna().any():
                 pools[c] = pools[c].astype("int64")
 
+    # the files against each other (pgtools.io.consistency)
+    checked, soft, epoch = cross_check(fragments, pgs, pools, pg_frags[0].source if pg_frags else None)
+    conflicts = checked + conflicts
+
     # pool names on PGs
     names = pools.set_index("pool_id")["pool"] if "pool" in pools.columns else pd.Series(dtype=object)
     if len(pgs):
@@ -416,7 +553,8 @@ def merge_fragments(fragments: list[Fragment], *, on_conflict: str = "raise") ->
         "extra": {f.kind: f.extra for f in fragments if f.extra},
         "conflicts": conflicts,
         "warnings": [_located(w, f.source) for f in fragments for w in (f.extra or {}).get("warnings", [])]
-        + derived_warnings,
+        + derived_warnings + soft,
+        "fsid": next((f.fsid for f in fragments if f.fsid), None),
     }
     if conflicts and on_conflict == "raise":
         raise SnapshotConflictError("; ".join(conflicts))

@@ -12,6 +12,9 @@ __all__ = ["sniff", "parse"]
 
 _DEVICE = re.compile(r"^\s*device\s+\d+\s+\S+", re.M)
 _TYPE = re.compile(r"^\s*type\s+\d+\s+\S+", re.M)
+#: Item weights (``item osd.0 weight 1.819``) and weight-set rows (``[ 1.819 1.000 ]``): their decimals.
+_ITEM_WEIGHT = re.compile(r"^\s*item\s+\S+\s+weight\s+\d+(?:\.(\d*))?", re.M)
+_SET_ROW = re.compile(r"^\s*\[([0-9.\s]*)\]", re.M)
 
 
 def sniff(text: str, obj: object | None) -> bool:
@@ -44,5 +47,21 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
     DumpFormatError
         Syntax or consistency errors, with the line number where known.
     """
-    return crush_fragment("crushmap_text", lambda: CrushMap.from_text(text, source=source), source=source,
+    frag = crush_fragment("crushmap_text", lambda: CrushMap.from_text(text, source=source), source=source,
                           what="crush map text")
+    decimals = weight_decimals(text)
+    if decimals is not None:
+        frag.extra["weight_decimals"] = decimals
+    return frag
+
+
+def weight_decimals(text: str) -> int | None:
+    """The fewest decimals any item or weight-set weight of the text is printed with (None: no weights).
+
+    crushtool 16.2.15 prints 3 (``1.819`` for 119236/65536), older releases 5; a map read back from the
+    text is exact only to that precision (see :func:`pgtools.io.bundle.merge_fragments`).
+    """
+    found = [len(m.group(1) or "") for m in _ITEM_WEIGHT.finditer(text)]
+    for m in _SET_ROW.finditer(text):
+        found += [len(tok.partition(".")[2]) for tok in m.group(1).split()]
+    return min(found) if found else None
