@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import options
 from .errors import PgtoolsError
 from .model import NONE, Snapshot
 
@@ -269,7 +270,7 @@ def pool_max_avail(snap: Snapshot, *, kb: pd.Series | None = None, kb_avail: pd.
         Per-OSD size and available KiB (index osd_id); default: the PG map's OSD statistics, else ``osd df``.
         The what-if engine passes projected values.
     full_ratio : float, optional
-        Default: the osdmap's ``full_ratio``, else 0.95.
+        Default: :func:`pgtools.options.resolve` (the osdmap's ``full_ratio``, else 0.95).
     """
     src = snap.osd_stats if snap.osd_stats is not None and "kb_avail" in snap.osd_stats.columns else snap.osds
     if kb is None or kb_avail is None:
@@ -278,7 +279,7 @@ def pool_max_avail(snap: Snapshot, *, kb: pd.Series | None = None, kb_avail: pd.
         st = src.drop_duplicates("osd_id").set_index("osd_id")
         kb = pd.to_numeric(st["kb"], errors="coerce") if kb is None else kb
         kb_avail = pd.to_numeric(st["kb_avail"], errors="coerce") if kb_avail is None else kb_avail
-    fr = float(full_ratio if full_ratio is not None else snap.osdmap.get("full_ratio") or 0.95)
+    fr = float(options.resolve(snap, "mon_osd_full_ratio", full_ratio).value)
     cw = snap.osds.set_index("osd_id")["crush_weight"] if "crush_weight" in snap.osds.columns else pd.Series(dtype=float)
     out = {}
     for p in snap.pools.itertuples(index=False):
@@ -411,19 +412,8 @@ def imbalance_summary(snap: Snapshot, by: str = "up") -> pd.Series:
 # --------------------------------------------------------------------------------------------------
 # health
 
-#: ``mon_max_pg_per_osd`` default per release (ceph_algorithms.md §11.2).  Jewel and older used
-#: ``mon_pg_warn_max_per_osd`` = 300 for the same check.
-MON_MAX_PG_PER_OSD = {
-    "hammer": 300, "jewel": 300, "kraken": 300,
-    "luminous": 250,   # 200 in 12.2.0–12.2.8, 250 from 12.2.9
-    "mimic": 250,      # 13.2.2+
-    "nautilus": 250, "octopus": 250, "pacific": 250, "quincy": 250, "reef": 250,
-    "squid": 250, "tentacle": 250,
-}
-#: ``mon_pg_warn_min_per_osd``: 30 up to Mimic, 0 (check disabled) from Nautilus.
-MON_PG_WARN_MIN_PER_OSD = {"hammer": 30, "jewel": 30, "kraken": 30, "luminous": 30, "mimic": 30}
-#: ``osd_max_pg_per_osd_hard_ratio``: 2 in Luminous, 3 later.
-HARD_RATIO = {"luminous": 2.0}
+#: ``mon_max_pg_per_osd`` default per release (see :mod:`pgtools.options`, which resolves every threshold).
+MON_MAX_PG_PER_OSD = options.MON_MAX_PG_PER_OSD
 
 
 @dataclass
@@ -445,42 +435,23 @@ class Finding:
     why: str = ""  # one line: how the numbers produce the finding
 
 
-def _release_base(release: str | None) -> str:
-    return (release or "pacific").rstrip("+")
-
-
-def _config_number(snap: Snapshot, name: str) -> float | None:
-    v = snap.config.get(name) if snap.config else None
-    if v is None:
-        return None
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return None
+_LIMIT_NAMES = ("mon_max_pg_per_osd", "mon_pg_warn_min_per_osd", "osd_max_pg_per_osd_hard_ratio")
 
 
 def health_limits(snap: Snapshot, *, release: str | None = None, mon_max_pg_per_osd: int | None = None,
                   mon_pg_warn_min_per_osd: int | None = None,
                   osd_max_pg_per_osd_hard_ratio: float | None = None) -> dict[str, Any]:
-    """The limits the checks use, and where each came from (argument, the capture's config, or default)."""
-    rel = _release_base(release or snap.release)
-    out: dict[str, Any] = {"release": rel}
+    """The limits the PG-count checks use, and where each came from (:func:`pgtools.options.settings`).
 
-    def pick(name: str, given: Any, default: Any) -> None:
-        if given is not None:
-            out[name], out[f"{name}_from"] = given, "argument"
-            return
-        cfg = _config_number(snap, name)
-        if cfg is not None:
-            out[name], out[f"{name}_from"] = cfg, "capture config"
-            return
-        out[name], out[f"{name}_from"] = default, f"{rel} default"
-
-    pick("mon_max_pg_per_osd", mon_max_pg_per_osd, MON_MAX_PG_PER_OSD.get(rel, 250))
-    pick("mon_pg_warn_min_per_osd", mon_pg_warn_min_per_osd, MON_PG_WARN_MIN_PER_OSD.get(rel, 0))
-    pick("osd_max_pg_per_osd_hard_ratio", osd_max_pg_per_osd_hard_ratio, HARD_RATIO.get(rel, 3.0))
-    out["mon_max_pg_per_osd"] = int(out["mon_max_pg_per_osd"])
-    out["mon_pg_warn_min_per_osd"] = int(out["mon_pg_warn_min_per_osd"])
+    Returns a dict with ``release``, each option name and ``<name>_from`` (its source: ``argument``,
+    ``config dump``, ``health detail`` or ``<release> default``).
+    """
+    res = options.settings(snap, _LIMIT_NAMES, release=release, overrides={
+        "mon_max_pg_per_osd": mon_max_pg_per_osd, "mon_pg_warn_min_per_osd": mon_pg_warn_min_per_osd,
+        "osd_max_pg_per_osd_hard_ratio": osd_max_pg_per_osd_hard_ratio})
+    out: dict[str, Any] = {"release": options.release_base(release or snap.release)}
+    for name, st in res.items():
+        out[name], out[f"{name}_from"] = st.value, st.source
     out["osd_max_pg_per_osd_hard_ratio"] = float(out["osd_max_pg_per_osd_hard_ratio"])
     return out
 
@@ -687,16 +658,33 @@ def check_pg_num(snap: Snapshot, pool: int | str | None, pg_num: int, *, size: i
             projected -= target(row) * int(row["size"])
         osd_num = max(len(devices), 3)
         method = "acting PGs on the OSDs under the rule's roots"
-    max_pgs = lim["mon_max_pg_per_osd"] * osd_num
+    mx = lim["mon_max_pg_per_osd"]
+    max_pgs = mx * osd_num
     numbers = {"projected": projected, "max_pgs": max_pgs, "num_osds": osd_num, "pg_num": int(pg_num),
                "size": int(size), "crush_rule": crush_rule, "method": method, **lim}
     if projected <= max_pgs:
         return None
+    # what would make the monitor accept it
+    others = projected - int(pg_num) * int(size)
+    numbers.update(
+        max_pg_num=max((max_pgs - others) // int(size), 0) if int(size) > 0 else 0,
+        needed_mon_max_pg_per_osd=-(-projected // osd_num), needed_osds=-(-projected // mx),
+        excess_pgs=projected - max_pgs)
+    fixes = [f"raise mon_max_pg_per_osd to {numbers['needed_mon_max_pg_per_osd']} (now {mx}, "
+             f"{lim['mon_max_pg_per_osd_from']})",
+             f"add OSDs ({numbers['needed_osds']} {'in' if method.startswith('sum') else 'under the rule'}, now "
+             f"{osd_num})",
+             f"lower pg_num × size of other pools by {numbers['excess_pgs']} PG copies"]
+    current = target(row) if row is not None else 0
+    if numbers["max_pg_num"] > current:
+        fixes.append(f"ask for pg_num {numbers['max_pg_num']} or less")
+    numbers["remedy"] = ", or ".join(fixes)
     prefix = f"pool id {int(row['pool_id'])}" if row is not None else ""
     msg = (f"{prefix} pg_num {int(pg_num)} size {int(size)} would mean {projected} total pgs, which exceeds "
-           f"max {max_pgs} (mon_max_pg_per_osd {lim['mon_max_pg_per_osd']} * num_in_osds {osd_num})")
+           f"max {max_pgs} (mon_max_pg_per_osd {mx} * num_in_osds {osd_num})")
     return Finding("POOL_PG_NUM_REFUSED", "ERANGE", msg, numbers=numbers,
-                   why=f"projected {projected} ({method}) > {lim['mon_max_pg_per_osd']} × {osd_num} OSDs")
+                   why=f"projected {projected} ({method}) > mon_max_pg_per_osd {mx} "
+                       f"({lim['mon_max_pg_per_osd_from']}) × {osd_num} OSDs")
 
 
 # ---- plotting support ----

@@ -49,11 +49,14 @@ __all__ = [
     "cluster_state",
     "pool_upmaps",
     "MON_OSD_MAX_CREATING_PGS",
+    "MGR_MAX_PG_NUM_CHANGE",
     "TARGET_MAX_MISPLACED_RATIO",
 ]
 
 #: ``mon_osd_max_creating_pgs`` default: the mgr never has more PGs than this creating at once.
 MON_OSD_MAX_CREATING_PGS = 1024
+#: ``mgr_max_pg_num_change`` default (mgr, 16.2.15): a split never takes pg_num more than this ahead of pgp_num.
+MGR_MAX_PG_NUM_CHANGE = 128
 #: ``target_max_misplaced_ratio`` default (mgr): the misplaced budget for pgp_num steps.
 TARGET_MAX_MISPLACED_RATIO = 0.05
 #: ``MAX_NUM_OBJECTS_PER_PG_FOR_LEAP`` in ``adjust_pgs``: a pool with at most this many objects per
@@ -563,6 +566,7 @@ def pgp_num_steps(
     max_misplaced: float = TARGET_MAX_MISPLACED_RATIO,
     objects: int | None = None,
     max_creating_pgs: int = MON_OSD_MAX_CREATING_PGS,
+    max_pg_num_change: int = MGR_MAX_PG_NUM_CHANGE,
     aggressive: bool = False,
     cluster: ClusterState | None = None,
     upmaps: Iterable[int] = (),
@@ -574,8 +578,10 @@ def pgp_num_steps(
 
     * **creating PGs**: when PGs that are creating or unknown number ``max_creating_pgs`` or more, the
       mgr changes nothing in that tick; otherwise ``left = max_creating_pgs - (creating + unknown)``;
-    * **split** (``pg_num_target > pg_num``): only when every PG of the pool is active or peered;
-      pg_num jumps by ``min(left, target - pg_num)`` (the new PGs are assumed created by the next tick);
+    * **split** (``pg_num_target > pg_num``): only when every PG of the pool is active or peered, and
+      only while ``gap = pg_num - pgp_num`` is below ``max_pg_num_change`` (else "must scale pgp_num
+      first"); pg_num jumps by ``min(left, max_pg_num_change - gap, target - pg_num)`` (the new PGs are
+      assumed created by the next tick);
     * **merge** (``pg_num_target < pg_num``): one PG per tick, only once ``pgp_num < pg_num``, the
       previous merge is done (``pg_num_pending == pg_num``), neither the source ``N - 1`` nor the target
       ``parent(N - 1)`` has an upmap (the mgr then removes those upmaps itself: ``osd rm-pg-upmap`` and
@@ -627,6 +633,8 @@ def pgp_num_steps(
         ``pool_state["objects"]``, else assumed large (no jump).
     max_creating_pgs : int
         ``mon_osd_max_creating_pgs`` (default 1024).
+    max_pg_num_change : int
+        ``mgr_max_pg_num_change`` (default 128).
     aggressive : bool
         ``mgr_debug_aggressive_pg_num_changes``: pgp_num jumps straight to its target and ignores
         inactive, degraded, unknown and misplaced PGs.
@@ -697,6 +705,9 @@ def pgp_num_steps(
     if cluster is not None and not isinstance(cluster, ClusterState):
         raise TypeError(f"cluster must be a ClusterState, not {type(cluster).__name__}")
     max_create = max(1, int(max_creating_pgs))
+    max_jump = int(max_pg_num_change)
+    if max_jump < 1:
+        raise ValueError(f"max_pg_num_change must be at least 1, not {max_pg_num_change}")
     given_fn: Callable[[dict], float] | None
     if misplaced_fn is None:
         given_fn = None
@@ -807,15 +818,22 @@ def pgp_num_steps(
             if view is not None and view.pool_not_active:
                 deferred.append("pool_not_active")
                 reasons.append(f"split waits: {view.pool_not_active} PGs of the pool are not active or peered")
+            elif pg_num - pgp_num >= max_jump:
+                reasons.append(f"split waits: pg_num {pg_num} - pgp_num {pgp_num} >= mgr_max_pg_num_change "
+                               f"{max_jump}, must scale pgp_num first")
             else:
-                add = min(left, pg_target - pg_num)
+                add = min(left, max_jump - (pg_num - pgp_num), pg_target - pg_num)
                 new_pg = new_pending = pg_num + add
                 actions.append("split")
                 why = ""
                 if add < pg_target - pg_num:
                     busy = max_create - left
-                    why = f" (max {max_create} creating PGs" + (f", {busy} creating or unknown)" if busy else ")")
-                    view_used = view_used or busy > 0
+                    if add == max_jump - (pg_num - pgp_num) and add < left:
+                        why = f" (at most mgr_max_pg_num_change {max_jump} ahead of pgp_num {pgp_num})"
+                    else:
+                        why = (f" (max {max_create} creating PGs"
+                               + (f", {busy} creating or unknown)" if busy else ")"))
+                        view_used = view_used or busy > 0
                 reasons.append(f"split {pg_num} -> {new_pg}{why}")
         # ---- pgp_num (decided on the state at the start of the tick)
         target = min(pending, pgp_target)
@@ -860,10 +878,14 @@ def pgp_num_steps(
             upmapped.difference_update(removed)
         changed = (new_pg, new_pending, new_pgp) != (pg_num, pending, pgp_num)
         if not changed and not deferred:
+            if pg_target > pg_num:
+                why = (f"pgp_num_target {pgp_target} keeps pgp_num more than mgr_max_pg_num_change {max_jump} "
+                       "below the split's target, so the split cannot proceed (set pgp_num higher)")
+            else:
+                why = (f"pgp_num_target {pgp_target} keeps pgp_num from dropping below pg_num, so the merge "
+                       "towards pg_num_target cannot proceed (set pgp_num lower)")
             raise PgtoolsError(f"pg_num/pgp_num cannot reach their targets: stuck at pg_num {pg_num}, pgp_num "
-                               f"{pgp_num} ({'; '.join(reasons) or 'nothing to do'}); pgp_num_target "
-                               f"{pgp_target} keeps pgp_num from dropping below pg_num, so the merge "
-                               "towards pg_num_target cannot proceed (set pgp_num lower)")
+                               f"{pgp_num} ({'; '.join(reasons) or 'nothing to do'}); {why}")
         if view is not None and (view_used or not _VIEW_GATES.isdisjoint(deferred)):
             view = None  # the capture's recovery has run its course (see the time model)
         if changed:
@@ -887,8 +909,8 @@ def pool_pgp_num_steps(snap: Any, pool: int | str, target_pg_num: int | None = N
     snap : Snapshot
         Needs ``pools``; the object count comes from ``pool_stats.objects`` when present, the PG states
         from ``pgs`` (:func:`cluster_state`), upmaps from ``osdmap`` (:func:`pool_upmaps`) and
-        ``target_max_misplaced_ratio``, ``mon_osd_max_creating_pgs`` and
-        ``mgr_debug_aggressive_pg_num_changes`` from ``config`` when the capture set them.
+        ``target_max_misplaced_ratio``, ``mon_osd_max_creating_pgs`` and ``mgr_max_pg_num_change``
+        from :func:`pgtools.options.resolve`, ``mgr_debug_aggressive_pg_num_changes`` from ``config``.
     pool : int or str
         Pool id or name.
     target_pg_num : int, optional
@@ -922,14 +944,15 @@ def pool_pgp_num_steps(snap: Any, pool: int | str, target_pg_num: int | None = N
         else:
             raise ValueError(f"cluster must be a ClusterState, 'capture', 'clean' or None, not {cluster!r}")
     kwargs.setdefault("upmaps", pool_upmaps(snap, pid))
+    from .options import resolve
+
+    for option, key in (("target_max_misplaced_ratio", "max_misplaced"),
+                        ("mon_osd_max_creating_pgs", "max_creating_pgs"),
+                        ("mgr_max_pg_num_change", "max_pg_num_change")):
+        if key not in kwargs:
+            kwargs[key] = resolve(snap, option).value
     config = getattr(snap, "config", None) or {}
-    for option, key, conv in (("target_max_misplaced_ratio", "max_misplaced", float),
-                              ("mon_osd_max_creating_pgs", "max_creating_pgs", lambda v: int(float(v))),
-                              ("mgr_debug_aggressive_pg_num_changes", "aggressive",
-                               lambda v: str(v).strip().lower() in ("true", "1", "yes"))):
-        if key not in kwargs and option in config:
-            try:
-                kwargs[key] = conv(config[option])
-            except (TypeError, ValueError):
-                pass
+    option = "mgr_debug_aggressive_pg_num_changes"
+    if "aggressive" not in kwargs and option in config:
+        kwargs["aggressive"] = str(config[option]).strip().lower() in ("true", "1", "yes")
     return pgp_num_steps(state, target_pg_num=target_pg_num, cluster=cluster, **kwargs)

@@ -581,7 +581,6 @@ def crush_tree(data: Snapshot | pd.DataFrame, *, by: str = "up", ax: Axes | None
 _RATIO_STYLE = {"nearfull_ratio": ("nearfull", "tab:orange", ":"),
                 "backfillfull_ratio": ("backfillfull", "tab:red", "--"),
                 "full_ratio": ("full", "darkred", "-")}
-_RATIO_DEFAULTS = {"nearfull_ratio": 0.85, "backfillfull_ratio": 0.90, "full_ratio": 0.95}
 
 
 def _plan(data: Any, func: str) -> Any:
@@ -801,11 +800,9 @@ def fullness(plan: Any, *, step: int = -1, ax: Axes | None = None, **kwargs: Any
     order, osd_hosts = _osd_order(set(before.index) | set(after.index), hosts)
     yb = before.reindex(order).to_numpy(dtype=float)
     ya = after.reindex(order).to_numpy(dtype=float)
-    osdmap = getattr(plan.snapshots[k], "osdmap", None) or {}
-    ratios = {}
-    for key, default in _RATIO_DEFAULTS.items():
-        v = osdmap.get(key) if isinstance(osdmap, dict) else None
-        ratios[key] = 100.0 * (float(v) if v is not None and not pd.isna(v) and float(v) > 0 else default)
+    from . import options
+
+    ratios = {key: 100.0 * float(st.value) for key, st in options.full_ratios(plan.snapshots[k]).items()}
     n = len(order)
     ax = _axes(ax, (min(max(8.0, 2.5 + 0.35 * n), 16.0), 4.5))
     x = np.arange(n)

@@ -184,11 +184,25 @@ def test_misplaced_ratio_shrinks_the_step_and_defers():
 
 
 def test_split_limited_by_creating_pgs():
-    steps = pgp_num_steps({"pg_num": 32, "pgp_num": 32}, target_pg_num=4096, objects=10**7)
+    steps = pgp_num_steps({"pg_num": 32, "pgp_num": 32}, target_pg_num=4096, objects=10**7,
+                          max_pg_num_change=10**6)
     assert steps.pg_num.drop_duplicates().tolist() == [32, 1056, 2080, 3104, 4096]
     # pgp_num moves in the same tick as the next split, bounded by the tick's starting pg_num
     assert steps.pgp_num.tolist()[:5] == [32, 32, 32 + 26, 58 + 52, 110 + 77]
     assert steps.iloc[-1].pgp_num == 4096
+
+
+def test_split_stays_within_mgr_max_pg_num_change_of_pgp_num():
+    # DaemonServer::adjust_pgs (16.2.15): add = min(left, max_jump - (pg_num - pgp_num), target - pg_num),
+    # nothing while pg_num - pgp_num >= mgr_max_pg_num_change ("must scale pgp_num first")
+    steps = pgp_num_steps({"pg_num": 32, "pgp_num": 32}, target_pg_num=4096, objects=10**7)
+    assert steps.pg_num.tolist()[:2] == [32, 160]
+    gap = steps.pg_num - steps.pgp_num
+    assert gap.max() <= 128 and (steps.pg_num.diff().dropna() <= 128).all()
+    assert steps.iloc[-1][["pg_num", "pgp_num"]].tolist() == [4096, 4096]
+    assert "mgr_max_pg_num_change 128" in steps.reason[1]
+    small = pgp_num_steps({"pg_num": 32, "pgp_num": 32}, target_pg_num=256, objects=10**7, max_pg_num_change=64)
+    assert small.pg_num.tolist()[1] == 96 and (small.pg_num - small.pgp_num).max() <= 64
 
 
 def test_merge_128_to_32():
@@ -259,8 +273,9 @@ def test_pool_steps_from_the_capture():
 def test_stepping_always_reaches_the_targets(pg_num, pgp_frac, target, objects, misplaced):
     pgp_num = max(1, pg_num * pgp_frac // 300)
     kwargs = {"target_pg_num": target, "objects": objects, "misplaced_fn": misplaced}
-    if pgp_num != pg_num and target < pgp_num:
-        # pgp_num_target does not track pg_num and stays above the new pg_num: Ceph's merge stalls
+    if pgp_num != pg_num and (target < pgp_num or (target > pg_num and target > pgp_num + 128)):
+        # pgp_num_target does not track pg_num and stays above the new pg_num: Ceph's merge stalls;
+        # or stays more than mgr_max_pg_num_change below the split's target: Ceph's split stalls
         with pytest.raises(PgtoolsError, match="cannot reach"):
             pgp_num_steps({"pg_num": pg_num, "pgp_num": pgp_num}, **kwargs)
         return

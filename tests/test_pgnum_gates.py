@@ -148,12 +148,14 @@ def test_split_waits_for_inactive_pgs_of_the_pool():
 
 def test_creating_and_unknown_pgs_count_against_max_creating():
     start = {"pg_num": 32, "pgp_num": 32}
-    steps = pgp_num_steps(start, target_pg_num=4096, objects=10**7, cluster=ClusterState(creating=1000, unknown=24))
+    steps = pgp_num_steps(start, target_pg_num=4096, objects=10**7, cluster=ClusterState(creating=1000, unknown=24),
+                          max_pg_num_change=10**6)
     assert steps.action.tolist()[:3] == ["start", "wait", "split"]
     assert steps.reason[1] == "1024 PGs creating or unknown >= mon_osd_max_creating_pgs 1024: the mgr changes nothing"
     assert steps.pg_num.drop_duplicates().tolist() == [32, 1056, 2080, 3104, 4096]
     # below the limit what is left is what the split may add at the first tick
-    steps = pgp_num_steps(start, target_pg_num=4096, objects=10**7, cluster=ClusterState(creating=1000))
+    steps = pgp_num_steps(start, target_pg_num=4096, objects=10**7, cluster=ClusterState(creating=1000),
+                          max_pg_num_change=10**6)
     assert steps.reason[1] == "split 32 -> 56 (max 1024 creating PGs, 1000 creating or unknown)"
     assert steps.pg_num.drop_duplicates().tolist() == [32, 56, 1080, 2104, 3128, 4096]
 

@@ -232,12 +232,10 @@ def _osd_load(state: _State, base: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def _ratios(snap: Snapshot) -> dict[str, float]:
-    om = snap.osdmap or {}
-    out = {}
-    for k, d in (("nearfull_ratio", 0.85), ("backfillfull_ratio", 0.90), ("full_ratio", 0.95)):
-        v = om.get(k)
-        out[k] = float(v) if v else d
-    return out
+    """``nearfull_ratio``, ``backfillfull_ratio``, ``full_ratio`` (:func:`pgtools.options.full_ratios`)."""
+    from ..options import full_ratios
+
+    return {k: float(st.value) for k, st in full_ratios(snap).items()}
 
 
 def _fullness_findings(load: pd.DataFrame, ratios: dict[str, float]) -> list[tuple[str, str, str]]:

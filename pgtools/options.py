@@ -1,0 +1,280 @@
+"""The thresholds pgtools compares against, resolved from the cluster, each with where it came from.
+
+One resolver for every limit the checks, the what-if engine, the recommendations, the report and the
+plots use, so that one capture gets one answer whatever its file format.  For each option the first
+source that has a readable value wins:
+
+1. ``argument`` — the command-line option or function argument;
+2. ``config dump`` — ``ceph config dump`` in the capture (``snap.config``);
+3. ``health detail`` — a value the cluster's own health report quotes: ``TOO_MANY_PGS`` "too many
+   PGs per OSD (480 > max 300)" gives ``mon_max_pg_per_osd`` 300, ``TOO_FEW_PGS`` "(… < min 30)"
+   gives ``mon_pg_warn_min_per_osd`` 30 (``snap.health``);
+4. ``osdmap`` — the full ratios the OSDMap carries (``full_ratio``, ``backfillfull_ratio``,
+   ``nearfull_ratio``);
+5. ``<release> default`` — Ceph's default for the capture's release (``pacific`` when unknown).
+
+The full ratios are the exception to that order: Ceph copies ``mon_osd_*_ratio`` into the OSDMap only
+when the cluster is created and enforces the OSDMap's values from then on (``ceph osd
+set-full-ratio``), so for them the OSDMap comes before the config dump (docs/ceph_algorithms.md §11.4).
+
+Sources that disagree give one :class:`~pgtools.errors.PgtoolsWarning` naming both values and sources;
+a value that cannot be read (``mon_max_pg_per_osd = lots``) gives a warning naming the value used
+instead.  Defaults were checked against ``ceph-conf --show-config-value`` of Ceph 16.2.15.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from .errors import PgtoolsError, PgtoolsWarning
+from .model import Snapshot
+
+__all__ = ["Setting", "OPTIONS", "MON_MAX_PG_PER_OSD", "resolve", "settings", "settings_frame", "full_ratios",
+           "release_base", "format_value"]
+
+#: ``mon_max_pg_per_osd`` default per release (ceph_algorithms.md §11.2).  Jewel and older used
+#: ``mon_pg_warn_max_per_osd`` = 300 for the same check.
+MON_MAX_PG_PER_OSD = {
+    "hammer": 300, "jewel": 300, "kraken": 300,
+    "luminous": 250,   # 200 in 12.2.0–12.2.8, 250 from 12.2.9
+    "mimic": 250,      # 13.2.2+
+    "nautilus": 250, "octopus": 250, "pacific": 250, "quincy": 250, "reef": 250,
+    "squid": 250, "tentacle": 250,
+}
+_OLD = ("hammer", "jewel", "kraken", "luminous", "mimic")
+
+
+@dataclass(frozen=True)
+class _Option:
+    kind: type  # int or float
+    default: Any  # a value, or a callable(release) -> value
+    osdmap_key: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    help: str = ""
+
+    def default_for(self, release: str) -> Any:
+        return self.default(release) if callable(self.default) else self.default
+
+
+#: Every option the resolver knows: type, default (per release), the OSDMap key carrying it, bounds.
+OPTIONS: dict[str, _Option] = {
+    "mon_max_pg_per_osd": _Option(int, lambda r: MON_MAX_PG_PER_OSD.get(r, 250), minimum=1,
+                                  help="TOO_MANY_PGS above this average; pool creation / pg_num refusal"),
+    "mon_target_pg_per_osd": _Option(int, 100, minimum=1, help="the autoscaler's PG target per OSD"),
+    "mon_pg_warn_min_per_osd": _Option(int, lambda r: 30 if r in _OLD else 0, minimum=0,
+                                       help="TOO_FEW_PGS below this average (0: off)"),
+    "osd_max_pg_per_osd_hard_ratio": _Option(float, lambda r: 2.0 if r == "luminous" else 3.0, minimum=1.0,
+                                             help="an OSD refuses new PGs above mon_max_pg_per_osd × this"),
+    "mon_max_pool_pg_num": _Option(int, 65536, minimum=1, help="largest pg_num the mon accepts"),
+    "mgr_max_pg_num_change": _Option(int, 128, minimum=1,
+                                     help="the mgr grows pg_num at most this far ahead of pgp_num"),
+    "mon_osd_max_creating_pgs": _Option(int, 1024, minimum=0, help="the mgr's budget of PGs creating at once"),
+    "target_max_misplaced_ratio": _Option(float, 0.05, minimum=0.0, maximum=1.0,
+                                          help="the mgr's misplaced budget for pgp_num steps"),
+    "mon_osd_nearfull_ratio": _Option(float, 0.85, "nearfull_ratio", 0.0, 1.0, help="OSD_NEARFULL"),
+    "mon_osd_backfillfull_ratio": _Option(float, 0.90, "backfillfull_ratio", 0.0, 1.0, help="OSD_BACKFILLFULL"),
+    "mon_osd_full_ratio": _Option(float, 0.95, "full_ratio", 0.0, 1.0, help="OSD_FULL; MAX AVAIL"),
+}
+
+_HEALTH_QUOTES = {
+    # check code -> (option, pattern); the value is the pattern's group 1
+    "TOO_MANY_PGS": ("mon_max_pg_per_osd", re.compile(r"too many PGs per OSD \(\d+ > max (\S+?)\)")),
+    "TOO_FEW_PGS": ("mon_pg_warn_min_per_osd", re.compile(r"too few PGs per OSD \(\d+ < min (\S+?)\)")),
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One resolved threshold.
+
+    Attributes
+    ----------
+    name : str
+        Ceph's option name (``mon_max_pg_per_osd``, ``mon_osd_full_ratio``, ...).
+    value : int or float
+    source : str
+        ``argument``, ``config dump``, ``health detail``, ``osdmap`` or ``<release> default``.
+    """
+
+    name: str
+    value: Any
+    source: str
+
+    def __str__(self) -> str:
+        return f"{self.name} {format_value(self.value)} ({self.source})"
+
+
+def format_value(v: Any) -> str:
+    """A threshold as Ceph prints it: ``300``, ``0.95`` (float32 OSDMap ratios shown to 6 digits)."""
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def release_base(release: str | None) -> str:
+    """``"octopus+"`` → ``"octopus"``; None → ``"pacific"`` (the release pgtools models)."""
+    return (release or "pacific").rstrip("+")
+
+
+def _read(opt: _Option, raw: Any) -> Any:
+    """``raw`` as the option's type, or None when it is not a readable value within Ceph's bounds."""
+    if isinstance(raw, bool):
+        return None
+    try:
+        v = float(str(raw).strip()) if isinstance(raw, str) else float(raw)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(v):
+        return None
+    if opt.kind is int:
+        if v != int(v):
+            return None
+        v = int(v)
+    if (opt.minimum is not None and v < opt.minimum) or (opt.maximum is not None and v > opt.maximum):
+        return None
+    return v
+
+
+def _health_quotes(health: Mapping[str, Any] | None) -> dict[str, str]:
+    """Option -> the raw value quoted by the capture's health report."""
+    out: dict[str, str] = {}
+    if not health:
+        return out
+    texts: list[tuple[str, str]] = []
+    for code, c in (health.get("checks") or {}).items():
+        if isinstance(c, Mapping):
+            texts.append((code, str(c.get("summary", ""))))
+    for s in health.get("summary") or []:  # Jewel: no codes, only summaries
+        text = str(s.get("summary", "")) if isinstance(s, Mapping) else str(s)
+        texts.extend((code, text) for code in _HEALTH_QUOTES)
+    for code, text in texts:
+        if code in _HEALTH_QUOTES:
+            name, pat = _HEALTH_QUOTES[code]
+            m = pat.search(text)
+            if m and name not in out:
+                out[name] = m.group(1)
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-9)
+
+
+def _candidates(snap: Snapshot, name: str, opt: _Option, quotes: dict[str, str]) -> list[tuple[str, Any]]:
+    """(source, raw value) in the order they are tried (after an argument)."""
+    out: list[tuple[str, Any]] = []
+    cfg = snap.config or {}
+    if name in cfg:
+        out.append(("config dump", cfg[name]))
+    if name in quotes:
+        out.append(("health detail", quotes[name]))
+    om = snap.osdmap or {}
+    if opt.osdmap_key and om.get(opt.osdmap_key) is not None:
+        # Ceph enforces the OSDMap's ratios; the mon_osd_*_ratio options only seed a new cluster
+        out.insert(0, ("osdmap", om[opt.osdmap_key]))
+    return out
+
+
+def _resolve(snap: Snapshot, name: str, given: Any, release: str | None, quotes: dict[str, str],
+             warn: bool) -> Setting:
+    opt = OPTIONS.get(name)
+    if opt is None:
+        raise KeyError(f"unknown option {name!r} (known: {', '.join(OPTIONS)})")
+    rel = release_base(release or snap.release)
+    default = Setting(name, opt.default_for(rel), f"{rel} default")
+    found: list[Setting] = []
+    unreadable: list[tuple[str, Any]] = []
+    for source, raw in _candidates(snap, name, opt, quotes):
+        v = _read(opt, raw)
+        if v is None:
+            unreadable.append((source, raw))
+        else:
+            found.append(Setting(name, v, source))
+    if given is not None:
+        v = _read(opt, given)
+        if v is None:
+            bounds = "".join([f", at least {format_value(opt.minimum)}" if opt.minimum is not None else "",
+                              f", at most {format_value(opt.maximum)}" if opt.maximum is not None else ""])
+            raise PgtoolsError(f"{name}: {given!r} is not a valid value (a{'n integer' if opt.kind is int else ' number'}"
+                               f"{bounds})")
+        chosen = Setting(name, v, "argument")
+    else:
+        chosen = found[0] if found else default
+    if warn and given is None:
+        for source, raw in unreadable:
+            warnings.warn(f"{name}: {source} has {raw!r}, not a usable value; using {format_value(chosen.value)} "
+                          f"({chosen.source}) instead", PgtoolsWarning, stacklevel=4)
+        for other in found[1:]:
+            if not _same(other.value, chosen.value):
+                warnings.warn(f"{name}: {chosen.source} says {format_value(chosen.value)} but {other.source} "
+                              f"says {format_value(other.value)}; using {format_value(chosen.value)} "
+                              f"({chosen.source})", PgtoolsWarning, stacklevel=4)
+    return chosen
+
+
+def resolve(snap: Snapshot, name: str, given: Any = None, *, release: str | None = None,
+            warn: bool = True) -> Setting:
+    """One threshold of a capture, with its source (see the module documentation for the order).
+
+    Parameters
+    ----------
+    snap : Snapshot
+    name : str
+        An option of :data:`OPTIONS`.
+    given : int or float, optional
+        A value from the command line or a function argument: it wins (source ``argument``).
+    release : str, optional
+        Release whose defaults apply (default: the capture's, else pacific).
+    warn : bool
+        Emit a :class:`~pgtools.errors.PgtoolsWarning` when sources disagree or a value is unreadable.
+
+    Returns
+    -------
+    Setting
+
+    Raises
+    ------
+    KeyError
+        Unknown option name.
+    PgtoolsError
+        ``given`` is not a valid value for the option.
+    """
+    return _resolve(snap, name, given, release, _health_quotes(snap.health), warn)
+
+
+def settings(snap: Snapshot, names: Iterable[str] | None = None, *, release: str | None = None,
+             overrides: Mapping[str, Any] | None = None, warn: bool = True) -> dict[str, Setting]:
+    """Several thresholds at once (default: every option of :data:`OPTIONS`), name → :class:`Setting`.
+
+    ``overrides`` maps option names to given values (None entries are ignored).
+    """
+    overrides = overrides or {}
+    quotes = _health_quotes(snap.health)
+    return {n: _resolve(snap, n, overrides.get(n), release, quotes, warn) for n in (names or OPTIONS)}
+
+
+def settings_frame(snap: Snapshot, names: Iterable[str] | None = None, *, release: str | None = None,
+                   overrides: Mapping[str, Any] | None = None, warn: bool = True) -> pd.DataFrame:
+    """:func:`settings` as a tidy table: ``name, value, source, default, meaning``."""
+    rel = release_base(release or snap.release)
+    res = settings(snap, names, release=release, overrides=overrides, warn=warn)
+    return pd.DataFrame([{"name": s.name, "value": format_value(s.value), "source": s.source,
+                          "default": format_value(OPTIONS[s.name].default_for(rel)),
+                          "meaning": OPTIONS[s.name].help} for s in res.values()],
+                        columns=["name", "value", "source", "default", "meaning"])
+
+
+def full_ratios(snap: Snapshot, *, release: str | None = None, warn: bool = True) -> dict[str, Setting]:
+    """The three full ratios keyed as the OSDMap names them: ``nearfull_ratio``, ``backfillfull_ratio``,
+    ``full_ratio`` → :class:`Setting` (whose ``name`` is the option, ``mon_osd_full_ratio`` ...)."""
+    res = settings(snap, ("mon_osd_nearfull_ratio", "mon_osd_backfillfull_ratio", "mon_osd_full_ratio"),
+                   release=release, warn=warn)
+    return {OPTIONS[n].osdmap_key: s for n, s in res.items()}
