@@ -29,6 +29,12 @@ def plan_text(plan: Any) -> str:
                      f"data moved {human_bytes(rec['bytes_moved'], largest='TiB')} ({rec['objects_moved']} objects)")
         lines.append(f"  PGs per OSD: max {rec['max_pgs_per_osd']}, min {rec['min_pgs_per_osd']}")
         lines.extend(_failure_lines(plan, rec))
+        ref = getattr(plan, "refused", None)
+        if ref is not None and ref.step == i:
+            lines.append(f"  REFUSED by the monitor ({ref.error}): {ref.message.strip()}")
+            lines.append(f"  to be accepted: {ref.remedy}")
+            lines.append("  the plan stops here: nothing changed at this step and later changes were not simulated")
+            continue
         h = plan.health[plan.health["step"] == i]
         if len(h):
             for code, sev, summ in zip(h["code"], h["severity"], h["summary"], strict=True):
@@ -39,6 +45,9 @@ def plan_text(plan: Any) -> str:
     if cmds:
         lines.append("commands (not executed):")
         lines.extend(f"  {c}" for c in cmds)
+    ref = getattr(plan, "refused", None)
+    if ref is not None:
+        lines.append(f"no command for step {ref.step} or later: the monitor would refuse `{ref.command}`")
     return "\n".join(lines) + "\n"
 
 

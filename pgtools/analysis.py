@@ -672,8 +672,8 @@ def check_pg_num(snap: Snapshot, pool: int | str | None, pg_num: int, *, size: i
         excess_pgs=projected - max_pgs)
     fixes = [f"raise mon_max_pg_per_osd to {numbers['needed_mon_max_pg_per_osd']} (now {mx}, "
              f"{lim['mon_max_pg_per_osd_from']})",
-             f"add OSDs ({numbers['needed_osds']} {'in' if method.startswith('sum') else 'under the rule'}, now "
-             f"{osd_num})",
+             f"add OSDs to have {numbers['needed_osds']} {'in' if method.startswith('sum') else 'under the rule'} "
+             f"(now {osd_num})",
              f"lower pg_num × size of other pools by {numbers['excess_pgs']} PG copies"]
     current = target(row) if row is not None else 0
     if numbers["max_pg_num"] > current:

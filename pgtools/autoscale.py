@@ -260,11 +260,10 @@ def autoscale_status(
         Unknown release, threshold below 1.0, or non-positive ``mon_target_pg_per_osd``.
     """
     release = _check_release(release)
-    if mon_target_pg_per_osd is None:
-        try:
-            mon_target_pg_per_osd = int(float((snap.config or {}).get("mon_target_pg_per_osd", 100)))
-        except (TypeError, ValueError):
-            mon_target_pg_per_osd = 100
+    if mon_target_pg_per_osd is None:  # the capture's value, with its source (pgtools.options)
+        from .options import resolve
+
+        mon_target_pg_per_osd = int(resolve(snap, "mon_target_pg_per_osd").value)
     if not threshold >= 1.0:
         raise ValueError(f"threshold must be at least 1.0, not {threshold}")
     if int(mon_target_pg_per_osd) <= 0:

@@ -82,6 +82,25 @@ DumpArg = Annotated[list[Path], typer.Argument(help="Dump files or capture folde
                                                show_default=False)]
 OsdDumpOpt = Annotated[Optional[Path], typer.Option("--osd-dump", help="`ceph osd dump -f json` output.")]  # noqa: UP045
 OsdDfOpt = Annotated[Optional[Path], typer.Option("--osd-df", help="`ceph osd df [-f json]` output.")]  # noqa: UP045
+SetOptionOpt = Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
+    "--option", help="NAME=VALUE: use this value of a Ceph option (mon_max_pg_per_osd, mon_max_pool_pg_num, "
+                     "mgr_max_pg_num_change, target_max_misplaced_ratio, mon_osd_full_ratio, ...; see "
+                     "`pgtools limits`) instead of the capture's; repeatable.")]
+
+
+def _with_options(snap, values: list[str] | None):
+    """``snap`` with ``--option NAME=VALUE`` overrides (source "argument" everywhere)."""
+    if not values:
+        return snap
+    from .options import with_overrides
+
+    pairs = {}
+    for v in values:
+        key, sep, val = v.partition("=")
+        if not sep or not key or not val:
+            raise typer.BadParameter(f"--option wants NAME=VALUE, not {v!r}")
+        pairs[key.strip()] = val.strip()
+    return with_overrides(snap, pairs)
 
 
 @app.command()
@@ -168,17 +187,19 @@ def health(
     mon_pg_warn_min_per_osd: Annotated[Optional[int], typer.Option(help="Override mon_pg_warn_min_per_osd.")] = None,  # noqa: UP045
     hard_ratio: Annotated[Optional[float], typer.Option(help="Override osd_max_pg_per_osd_hard_ratio.")] = None,  # noqa: UP045
     numbers: Annotated[bool, typer.Option("--numbers", help="List every number each finding used.")] = False,
+    option: SetOptionOpt = None,
     fmt: Annotated[FrameFormat, typer.Option("--format", help="Output format.")] = FrameFormat.text,
 ) -> None:
     """Ceph's PG-count health checks (TOO_MANY_PGS, TOO_FEW_PGS) and the per-OSD hard limit.
 
-    Limits: the options, else the capture's `config dump`, else the release defaults.  Each finding
-    lists the numbers that produced it.
+    Limits: the options, else the capture's `config dump`, else the value its `health detail` quotes,
+    else the release defaults; the source is printed beside each value (see `pgtools limits`).  Each
+    finding lists the numbers that produced it.
     """
     from . import _format
     from .analysis import health as health_fn
 
-    snap = _load(dump, [osd_dump])
+    snap = _with_options(_load(dump, [osd_dump]), option)
     findings = health_fn(snap, release=release, mon_max_pg_per_osd=mon_max_pg_per_osd,
                          mon_pg_warn_min_per_osd=mon_pg_warn_min_per_osd,
                          osd_max_pg_per_osd_hard_ratio=hard_ratio)
@@ -195,6 +216,34 @@ def health(
              .to_csv(index=False))
     else:
         _out(_format.health_text(findings, numbers=numbers))
+
+
+@app.command()
+def limits(
+    dump: DumpArg,
+    release: Annotated[Optional[str], typer.Option(help="Release whose defaults apply (e.g. pacific).")] = None,  # noqa: UP045
+    option: SetOptionOpt = None,
+    fmt: Annotated[FrameFormat, typer.Option("--format", help="Output format.")] = FrameFormat.text,
+) -> None:
+    """Every threshold pgtools uses, its value and where it came from.
+
+    Order: --option, the capture's `config dump`, the value its `health detail` quotes (TOO_MANY_PGS
+    "480 > max 300"), the osdmap (full ratios, which the osdmap enforces and therefore come first for
+    them), the release default.  Sources that disagree, or a value that cannot be read, give a warning.
+
+    Example:  pgtools limits sample_dumps/seedlike_max300_json
+    """
+    from . import _format
+    from .options import settings_frame
+
+    snap = _with_options(_load(dump), option)
+    df = settings_frame(snap, release=release)
+    if fmt is FrameFormat.json:
+        _out(df.to_json(orient="records", indent=1) + "\n")
+    elif fmt is FrameFormat.csv:
+        _out(df.to_csv(index=False))
+    else:
+        _out(_format.frame_text(df))
 
 
 class PlanFormat(str, Enum):
@@ -416,6 +465,7 @@ def whatif(
     out_alias: OutAliasOpt = None,
     stepwise: Annotated[bool, typer.Option("--stepwise", help="Follow the mgr: pg_num jumps, pgp_num steps under target_max_misplaced_ratio.")] = False,
     assume_clean: Annotated[bool, typer.Option("--assume-clean", help="With --stepwise: ignore degraded/inactive/unknown/misplaced PGs in the capture (the mgr would first wait for them).")] = False,
+    option: SetOptionOpt = None,
     fmt: Annotated[PlanFormat, typer.Option("--format", help="text (table is its old name), json (the documented contract) or csv.")] = PlanFormat.text,
 ) -> None:
     """Simulate changes on a capture and report movement, PGs per OSD and health at every step.
@@ -427,11 +477,18 @@ def whatif(
     A --fail step names every PG left short of copies: LOST (no copy left, or fewer than k shards of an
     EC PG: nothing can recover them), inactive (fewer than min_size: I/O blocks) or degraded.
 
-    JSON contract: {"steps": [...], "final": {...}}; each step has "pools" {"<id>": {"pg_num", "pgp_num"}},
-    "pgs_moved", "shards_moved", "bytes_moved", "max_pgs_per_osd", "pgs_lost", "pgs_inactive",
-    "pgs_degraded" (lists of pgids), "bytes_lost", "objects_lost", "bytes_to_recover", "failure_pools"
-    ({"<id>": {"pool", "pgs_lost", "pgs_inactive", "pgs_degraded", "bytes_lost", "objects_lost",
-    "bytes_to_recover"}}), "health" (messages) and "pgs" (the whole mapping: pgid, up, acting); step 0 is
+    A change the monitor would refuse (pg_num over mon_max_pg_per_osd × OSDs or above mon_max_pool_pg_num,
+    pgp_num above pg_num, an upmap naming a PG or OSD that does not exist, ...) stops the plan at that
+    step, marked REFUSED with Ceph's message and what would make it acceptable; no command is printed
+    for it or later changes.
+
+    JSON contract: {"steps": [...], "final": {...}, "refused": null or {...}}; each step has "pools"
+    {"<id>": {"pg_num", "pgp_num"}}, "pgs_moved", "shards_moved", "bytes_moved", "max_pgs_per_osd",
+    "pgs_lost", "pgs_inactive", "pgs_degraded" (lists of pgids), "bytes_lost", "objects_lost",
+    "bytes_to_recover", "failure_pools" ({"<id>": {"pool", "pgs_lost", "pgs_inactive", "pgs_degraded",
+    "bytes_lost", "objects_lost", "bytes_to_recover"}}), "health" (messages), "pgs" (the whole mapping:
+    pgid, up, acting) and "refused" (null, or {"step", "change", "command", "error", "message",
+    "remedy"} where the monitor refuses); step 0 is
     the input; "final" repeats the last step.
 
     Example:  pgtools whatif sample_dumps/seedlike_max300 --pg-num rbd=64 --stepwise
@@ -443,7 +500,7 @@ def whatif(
                        fail=fail, add_host=add_host, change=change)
     if not changes:
         raise typer.BadParameter("give at least one change (--pg-num, --crush-weight, --mark-out, --fail, ...)")
-    snap = _load(capture)
+    snap = _with_options(_load(capture), option)
     plan = _run_plan(snap, changes, stepwise, assume_clean=assume_clean)
     if fmt is PlanFormat.json:
         _out(plan_json(plan) + "\n")
@@ -458,6 +515,7 @@ def fix_too_many_pgs_cmd(
     capture: DumpArg,
     max_per_osd: Annotated[Optional[int], typer.Option("--mon-max-pg-per-osd", help="The limit to get under (default: mon_max_pg_per_osd of the capture or release), as `pgtools health --mon-max-pg-per-osd`.")] = None,  # noqa: UP045
     min_pg_num: Annotated[int, typer.Option("--min-pg-num", help="Never lower a pool below this pg_num.")] = 8,
+    option: SetOptionOpt = None,
     fmt: Annotated[FrameFormat, typer.Option("--format", help="Output format.")] = FrameFormat.text,
     max_alias: Annotated[Optional[int], typer.Option("--max-per-osd", hidden=True, help="Old spelling of --mon-max-pg-per-osd.")] = None,  # noqa: UP045
 ) -> None:
@@ -470,7 +528,7 @@ def fix_too_many_pgs_cmd(
     from .recommend import fix_too_many_pgs, options_frame
 
     max_per_osd = _merge_alias(max_per_osd, max_alias, "--mon-max-pg-per-osd", "--max-per-osd")
-    snap = _load(capture)
+    snap = _with_options(_load(capture), option)
     options = fix_too_many_pgs(snap, max_per_osd=max_per_osd, min_pg_num=min_pg_num)
     if not options:
         _out("PGs per OSD are already within the limit: nothing to fix\n")

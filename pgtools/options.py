@@ -4,7 +4,8 @@ One resolver for every limit the checks, the what-if engine, the recommendations
 plots use, so that one capture gets one answer whatever its file format.  For each option the first
 source that has a readable value wins:
 
-1. ``argument`` — the command-line option or function argument;
+1. ``argument`` — the command-line option or function argument, or a value set on the snapshot with
+   :func:`with_overrides` (what ``--option NAME=VALUE`` does), which every later computation sees;
 2. ``config dump`` — ``ceph config dump`` in the capture (``snap.config``);
 3. ``health detail`` — a value the cluster's own health report quotes: ``TOO_MANY_PGS`` "too many
    PGs per OSD (480 > max 300)" gives ``mon_max_pg_per_osd`` 300, ``TOO_FEW_PGS`` "(… < min 30)"
@@ -37,7 +38,7 @@ from .errors import PgtoolsError, PgtoolsWarning
 from .model import Snapshot
 
 __all__ = ["Setting", "OPTIONS", "MON_MAX_PG_PER_OSD", "resolve", "settings", "settings_frame", "full_ratios",
-           "release_base", "format_value"]
+           "with_overrides", "release_base", "format_value"]
 
 #: ``mon_max_pg_per_osd`` default per release (ceph_algorithms.md §11.2).  Jewel and older used
 #: ``mon_pg_warn_max_per_osd`` = 300 for the same check.
@@ -198,6 +199,8 @@ def _resolve(snap: Snapshot, name: str, given: Any, release: str | None, quotes:
             unreadable.append((source, raw))
         else:
             found.append(Setting(name, v, source))
+    if given is None:
+        given = (snap.meta.get("option_overrides") or {}).get(name)
     if given is not None:
         v = _read(opt, given)
         if v is None:
@@ -278,3 +281,24 @@ def full_ratios(snap: Snapshot, *, release: str | None = None, warn: bool = True
     res = settings(snap, ("mon_osd_nearfull_ratio", "mon_osd_backfillfull_ratio", "mon_osd_full_ratio"),
                    release=release, warn=warn)
     return {OPTIONS[n].osdmap_key: s for n, s in res.items()}
+
+
+def with_overrides(snap: Snapshot, values: Mapping[str, Any]) -> Snapshot:
+    """A copy of ``snap`` whose thresholds ``values`` (name → value) win over every source (``argument``).
+
+    Raises
+    ------
+    KeyError
+        Unknown option name.
+    PgtoolsError
+        A value that is not valid for its option.
+    """
+    have = dict(snap.meta.get("option_overrides") or {})
+    for name, v in values.items():
+        opt = OPTIONS.get(name)
+        if opt is None:
+            raise PgtoolsError(f"unknown option {name!r} (known: {', '.join(OPTIONS)})")
+        if _read(opt, v) is None:
+            raise PgtoolsError(f"{name}: {v!r} is not a valid value")
+        have[name] = _read(opt, v)
+    return snap.replace(meta={**snap.meta, "option_overrides": have})

@@ -260,9 +260,12 @@ def _health(snap: Snapshot) -> str:
             detail = f'<p class="why">{_e("; ".join(f.detail[:12]))}{" …" if len(f.detail) > 12 else ""}</p>'
         parts.append(f"<p>{_sev(f.severity)} <b>{_e(f.code)}</b> ({origin}): {_e(f.summary)}</p>"
                      f'<p class="why">{_e(f.why)}</p>{detail}')
+    from .options import settings
+
     parts.append("<p class=\"why\">Limits: " + _e(", ".join(
         f"{k} = {_fmt(lim[k])} ({lim[k + '_from']})"
-        for k in ("mon_max_pg_per_osd", "mon_pg_warn_min_per_osd", "osd_max_pg_per_osd_hard_ratio"))) + "</p>")
+        for k in ("mon_max_pg_per_osd", "mon_pg_warn_min_per_osd", "osd_max_pg_per_osd_hard_ratio"))
+        + "; " + ", ".join(str(st) for name, st in settings(snap).items() if name not in lim)) + "</p>")
     return "\n".join(parts)
 
 

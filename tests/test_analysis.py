@@ -154,14 +154,18 @@ def test_health_reproduces_the_seed_warning(snap):
     assert "TOO_MANY_PGS" in codes
     f = found[codes.index("TOO_MANY_PGS")]
     assert f.summary == "too many PGs per OSD (480 > max 300)"
-    assert f.numbers["mon_max_pg_per_osd_from"] == "capture config"
+    assert f.numbers["mon_max_pg_per_osd_from"] == "config dump"
     assert f.numbers["sum_pg_up"] == 5760 and f.numbers["num_in_osds"] == 12
     # the cluster's own health detail says the same
     assert snap.health is None or f.summary in json.dumps(snap.health)
 
 
 def test_health_limits_from_release_defaults(snap):
-    bare = snap.replace(config={})
+    # without a config dump the capture's health detail still says "max 300"
+    quoted = [x for x in health(snap.replace(config={})) if x.code == "TOO_MANY_PGS"][0]
+    assert quoted.numbers["mon_max_pg_per_osd_from"] == "health detail"
+    assert quoted.summary == "too many PGs per OSD (480 > max 300)"
+    bare = snap.replace(config={}, health=None)
     f = [x for x in health(bare) if x.code == "TOO_MANY_PGS"][0]
     assert f.summary == "too many PGs per OSD (480 > max 250)"
     assert f.numbers["mon_max_pg_per_osd_from"] == "pacific default"
@@ -180,7 +184,7 @@ def test_health_too_few_and_hard_limit(snap):
 
 
 def test_check_pg_num_matches_the_monitors_message(snap):
-    bare = snap.replace(config={})
+    bare = snap.replace(config={}, health=None)
     f = check_pg_num(bare, None, 32, size=3)
     assert f is not None
     assert f.summary == (" pg_num 32 size 3 would mean 5856 total pgs, which exceeds max 3000 "

@@ -22,7 +22,7 @@ def test_whatif_json_contract():
     r = run("whatif", CAPTURE, "--pg-num", "rbd=64", "--format", "json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert set(doc) == {"steps", "final"}
+    assert set(doc) == {"steps", "final", "refused"} and doc["refused"] is None
     s0, s1 = doc["steps"]
     for step in (s0, s1):
         assert {"pools", "pgs_moved", "shards_moved", "bytes_moved", "max_pgs_per_osd", "health", "pgs"} <= set(step)
@@ -37,7 +37,8 @@ def test_whatif_json_contract():
 
 
 def test_whatif_stepwise_follows_the_mgr():
-    r = run("whatif", CAPTURE, "--pg-num", "1=256", "--stepwise", "--format", "json")
+    r = run("whatif", CAPTURE, "--pg-num", "1=256", "--stepwise", "--format", "json",
+            "--option", "mon_max_pg_per_osd=1000")
     assert r.returncode == 0, r.stderr
     steps = json.loads(r.stdout)["steps"]
     pgp = [s["pools"]["1"]["pgp_num"] for s in steps]

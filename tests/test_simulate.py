@@ -12,7 +12,8 @@ import pytest
 
 import pgtools
 from pgtools._plan_format import plan_csv, plan_json, plan_text
-from pgtools.errors import PgtoolsError
+from pgtools.errors import PgtoolsError, PgtoolsWarning
+from pgtools.options import with_overrides
 from pgtools.simulate import (
     AddHost,
     AddUpmapItems,
@@ -37,6 +38,12 @@ needs_osdmaptool = pytest.mark.skipif(shutil.which("osdmaptool") is None, reason
 @pytest.fixture(scope="module")
 def snap():
     return pgtools.load(REAL)
+
+
+@pytest.fixture(scope="module")
+def roomy(snap):
+    """The seed cluster with room for more PGs: its mon_max_pg_per_osd 300 refuses every increase."""
+    return with_overrides(snap, {"mon_max_pg_per_osd": 1000})
 
 
 def _osdmaptool_up(*args: str, osdmap=OSDMAP) -> dict[str, tuple[int, ...]]:
@@ -77,7 +84,8 @@ def test_hash_shares_merge():
     assert len(op) == 64
 
 
-def test_split_bytes_conserved(snap):
+def test_split_bytes_conserved(roomy):
+    snap = roomy
     plan = simulate(snap, [SetPgNum(1, 256, follow_pgp=False)])
     m0, m1 = plan.mappings[0], plan.mappings[1]
     b0 = dict(zip(m0["pgid"], m0["bytes"], strict=True))
@@ -96,8 +104,8 @@ def test_split_bytes_conserved(snap):
 @pytest.mark.oracle
 @needs_osdmaptool
 @pytest.mark.parametrize("pg_num", [256, 200])
-def test_set_pg_num_matches_osdmaptool(snap, pg_num):
-    plan = simulate(snap, [SetPgNum(1, pg_num, follow_pgp=False)])
+def test_set_pg_num_matches_osdmaptool(roomy, pg_num):
+    plan = simulate(roomy, [SetPgNum(1, pg_num, follow_pgp=False)])
     want = _osdmaptool_up("--pool", "1", "--pg_num", str(pg_num))
     assert len(want) == pg_num
     assert _up(plan, 1, pool=1) == want
@@ -105,7 +113,8 @@ def test_set_pg_num_matches_osdmaptool(snap, pg_num):
 
 @pytest.mark.oracle
 @needs_osdmaptool
-def test_pg_num_with_pgp_num_matches_osdmaptool(snap):
+def test_pg_num_with_pgp_num_matches_osdmaptool(roomy):
+    snap = roomy
     """pg_num and pgp_num 192 -> 384 equals a map created with pg_num = pgp_num = 384 (same CRUSH map)."""
     base = SetPgNum(1, 192).apply(snap)
     args = ("--mark-up-in", "--pool", "1")
@@ -192,8 +201,8 @@ def test_reweight_and_size(snap):
 
 
 # ---------------------------------------------------------------------------- stepwise / seed scenario
-def test_stepwise_32_to_128(snap):
-    base = SetPgNum(1, 32).apply(snap)
+def test_stepwise_32_to_128(roomy):
+    base = SetPgNum(1, 32).apply(roomy)
     plan = simulate(base, [SetPgNum(1, 128)], stepwise=True)
     p1 = plan.pools[plan.pools["pool_id"] == 1]
     assert p1["pgp_num"].tolist() == [32, 32] + list(range(35, 126, 3)) + [128]
@@ -223,16 +232,19 @@ def test_seed_scenario_merge_clears_too_many_pgs(snap):
 
 
 def test_pg_num_increase_refused_by_mon(snap):
-    plan = simulate(snap, [SetPgNum("rbd", 1024)])
+    with pytest.warns(PgtoolsWarning, match="would be refused by the monitor"):
+        plan = simulate(snap, [SetPgNum("rbd", 1024)])
     h = plan.health[(plan.health["step"] == 1) & (plan.health["code"] == "POOL_PG_NUM_REFUSED")]
-    assert h["summary"].tolist() == [
-        "pool id 1 pg_num 1024 size 3 would mean 8448 total pgs, which exceeds max 3600 "
-        "(mon_max_pg_per_osd 300 * num_in_osds 12)"]
+    msg = ("pool id 1 pg_num 1024 size 3 would mean 8448 total pgs, which exceeds max 3600 "
+           "(mon_max_pg_per_osd 300 * num_in_osds 12)")
+    assert h["summary"].tolist() == [msg]
     assert h["severity"].tolist() == ["ERANGE"]
+    assert plan.refused.message == msg and plan.refused.step == 1 and plan.commands == []
+    assert plan.steps["refused"].tolist() == ["", f"ERANGE: {msg}"]
 
 
-def test_stepwise_with_misplaced_ratio(snap):
-    base = SetPgNum(1, 32).apply(snap)
+def test_stepwise_with_misplaced_ratio(roomy):
+    base = SetPgNum(1, 32).apply(roomy)
     plan = simulate(base, [SetPgNum(1, 128)], stepwise=True, misplaced=0.04)
     p1 = plan.pools[plan.pools["pool_id"] == 1]["pgp_num"].tolist()
     assert p1 == [32, 32] + list(range(33, 129))
@@ -280,8 +292,8 @@ def test_add_host(snap):
     assert {b.name for b in new.crush.buckets.values()} >= {"node5", "node5~hdd"}
 
 
-def test_create_and_delete_pool(snap):
-    plan = simulate(snap, [CreatePool("new", 32), DeletePool("rbd")])
+def test_create_and_delete_pool(roomy):
+    plan = simulate(roomy, [CreatePool("new", 32), DeletePool("rbd")])
     assert (plan.pools.query("step == 1")["pool_id"].max()) == 16
     assert len(plan.mappings[1]) == 1920 + 32
     assert len(plan.mappings[2]) == 1920 + 32 - 128
@@ -306,7 +318,7 @@ def test_commands_and_describe():
 def test_json_contract_and_formats(snap):
     plan = simulate(snap, [MarkOut(3)])
     d = json.loads(plan.to_json())
-    assert set(d) == {"steps", "final"}
+    assert set(d) == {"steps", "final", "refused"} and d["refused"] is None
     s0, s1 = d["steps"]
     assert set(s0) >= {"pools", "pgs_moved", "shards_moved", "bytes_moved", "max_pgs_per_osd", "health", "pgs"}
     assert s0["pools"]["1"] == {"pg_num": 128, "pgp_num": 128}

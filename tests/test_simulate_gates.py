@@ -6,6 +6,7 @@ import pytest
 
 import pgtools
 from pgtools._plan_format import plan_text
+from pgtools.options import with_overrides
 from pgtools.simulate import SetPgNum, simulate
 from pgtools.simulate.changes import RemovePgUpmaps, mgr_tick_label
 from tests.paths import SAMPLE_DUMPS
@@ -15,7 +16,8 @@ WAIT = "(wait: 3 PGs degraded (0.47% of object copies): pgp_num deferred)"
 
 @pytest.fixture(scope="module")
 def seed():
-    return pgtools.load(SAMPLE_DUMPS / "seedlike_max300")
+    # room for more PGs: the capture's mon_max_pg_per_osd 300 refuses every pg_num increase
+    return with_overrides(pgtools.load(SAMPLE_DUMPS / "seedlike_max300"), {"mon_max_pg_per_osd": 1000})
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import PgtoolsError
+from ..errors import PgtoolsError, PgtoolsWarning
 from ..model import NONE, Snapshot
 from ..placement import PoolMapping
 from .changes import (
@@ -377,42 +379,40 @@ def _drop_lost(state: _State, fr: pd.DataFrame) -> _State:
                                objects=np.where(rows, 0.0, state.objects))
 
 
-def _expand(snap: Snapshot, changes: Sequence[Any], stepwise: bool, misplaced: Any,
-            assume_clean: bool = False) -> list[tuple[str, Any]]:
-    """(label, change-or-callable) per step; stepwise pg changes become explicit pool states.
+def _expand(cur: Snapshot, n: int, ch: Any, stepwise: bool, misplaced: Any,
+            assume_clean: bool = False) -> tuple[list[tuple[str, Any]], Snapshot]:
+    """(label, change-or-state) per step for change number ``n``, and the state after it.
 
-    The capture's PG states (degraded, inactive, unknown, creating, misplaced) gate the mgr only in the
-    first change: every step after it starts from a recovered cluster.  Upmaps the mgr removes before a
-    merge become a step of their own.
+    Stepwise pg changes become explicit pool states.  The capture's PG states (degraded, inactive,
+    unknown, creating, misplaced) gate the mgr only in the first change: every step after it starts
+    from a recovered cluster.  Upmaps the mgr removes before a merge become a step of their own.
     """
     out: list[tuple[str, Any]] = []
-    cur = snap
-    for n, ch in enumerate(changes):
-        if stepwise and isinstance(ch, (SetPgNum, SetPgpNum)):
-            from ..pgnum import pool_pgp_num_steps
+    if stepwise and isinstance(ch, (SetPgNum, SetPgpNum)):
+        from ..pgnum import pool_pgp_num_steps
 
-            kw: dict[str, Any] = {"cluster": "capture" if n == 0 and not assume_clean else None}
-            if misplaced is not None:
-                kw["misplaced_fn"] = misplaced
-            if isinstance(ch, SetPgNum):
-                seq = pool_pgp_num_steps(cur, ch.pool, target_pg_num=ch.n, **kw)
-            else:
-                seq = pool_pgp_num_steps(cur, ch.pool, target_pgp_num=ch.n, **kw)
-            name = ch.pool
-            for rec in seq.iloc[1:].to_dict("records"):
-                pg, pgp = int(rec["pg_num"]), int(rec["pgp_num"])
-                if rec["upmaps_removed"]:
-                    rm = RemovePgUpmaps(tuple(rec["upmaps_removed"]))
-                    out.append((f"{ch.describe()}: the mgr removes the upmaps of {', '.join(rm.pgids)} "
-                                "(merge participants)", rm))
-                    cur = rm.apply(cur)
-                st = _PoolState(name, pg, pgp)
-                out.append((mgr_tick_label(ch.describe(), rec), st))
-                cur = st.apply(cur)
+        kw: dict[str, Any] = {"cluster": "capture" if n == 0 and not assume_clean else None}
+        if misplaced is not None:
+            kw["misplaced_fn"] = misplaced
+        if isinstance(ch, SetPgNum):
+            seq = pool_pgp_num_steps(cur, ch.pool, target_pg_num=ch.n, **kw)
         else:
-            out.append((ch.describe(), ch))
-            cur = ch.apply(cur)
-    return out
+            seq = pool_pgp_num_steps(cur, ch.pool, target_pgp_num=ch.n, **kw)
+        name = ch.pool
+        for rec in seq.iloc[1:].to_dict("records"):
+            pg, pgp = int(rec["pg_num"]), int(rec["pgp_num"])
+            if rec["upmaps_removed"]:
+                rm = RemovePgUpmaps(tuple(rec["upmaps_removed"]))
+                out.append((f"{ch.describe()}: the mgr removes the upmaps of {', '.join(rm.pgids)} "
+                            "(merge participants)", rm))
+                cur = rm.apply(cur)
+            st = _PoolState(name, pg, pgp)
+            out.append((mgr_tick_label(ch.describe(), rec), st))
+            cur = st.apply(cur)
+    else:
+        out.append((ch.describe(), ch))
+        cur = ch.apply(cur)
+    return out, cur
 
 
 @dataclass(frozen=True)
@@ -516,12 +516,18 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
         taken mid-recovery makes the first pgp_num decision a wait (see :func:`pgtools.pgnum.pgp_num_steps`).
     checks : bool
         Run the PG-count checks of :func:`pgtools.analysis.health` on every step (counted on the placement
-        arrays: a few milliseconds at 32k PGs).  Fullness, failure and ``check_pg_num`` findings are always
-        reported.
+        arrays: a few milliseconds at 32k PGs).  Fullness and failure findings are always reported.
 
     Returns
     -------
     Plan
+        When the monitor would refuse a change (:func:`pgtools.simulate.refusals.refusal`: pg_num above
+        ``mon_max_pool_pg_num`` or over the PG limit of ``check_pg_num``, pgp_num above pg_num, an upmap
+        naming a PG or an OSD that does not exist, ...), the plan stops there: that change is one last
+        step that changes nothing, with ``steps.refused`` = Ceph's message and ``plan.refused`` the
+        :class:`~pgtools.simulate.refusals.Refusal` (with its remedy); later changes are not simulated and
+        ``plan.commands`` holds only the commands of the changes before it.  A
+        :class:`~pgtools.errors.PgtoolsWarning` says so.
 
     Notes
     -----
@@ -530,12 +536,13 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
     upmap/temp entries) is not mapped again, so every what-if after the first on a loaded snapshot
     recomputes only the changed state.  Movement, load and health are computed on the placement arrays.
     """
-    from ..analysis import _health_findings, check_pg_num
+    from ..analysis import _health_findings
     from ..placement import map_pool_arrays, mapping_frame, require_placement
+    from .refusals import refusal
 
     require_placement(snap, "a what-if simulation")
-    plan_steps = _expand(snap, list(changes), stepwise, misplaced, assume_clean)
-    total = len(plan_steps) + 1
+    changes = list(changes)
+    total = len(changes) + 1
     parts0 = map_pool_arrays(snap, reuse=True)
     m0 = mapping_frame(parts0)
     b0, o0 = _initial_data(snap, m0)
@@ -546,7 +553,8 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
     base_load = None
     lost_before: set[str] = set()  # PGs lost at an earlier step: their data is gone, counted once
 
-    def record(i: int, label: str, st: _State, ssnap: Snapshot, stats: dict, extra: list) -> None:
+    def record(i: int, label: str, st: _State, ssnap: Snapshot, stats: dict, extra: list,
+               refused: str = "") -> None:
         nonlocal base_load
         load = _osd_load(st, base_load)
         if base_load is None:
@@ -573,7 +581,7 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
             "min_pgs_per_osd": int(ld["pgs"].min()) if len(ld) else 0,
             **{k: stats.get(k, 0) for k in ("pgs_lost", "pgs_inactive", "pgs_degraded", "bytes_lost",
                                              "objects_lost", "bytes_to_recover")},
-            "health": "; ".join(f[0] for f in findings) or "HEALTH_OK"})
+            "health": "; ".join(f[0] for f in findings) or "HEALTH_OK", "refused": refused})
         if "movement" in stats and len(stats["movement"]):
             mv = stats["movement"].copy()
             mv.insert(0, "step", i)
@@ -589,31 +597,45 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
     om = dict(cur.osdmap or {})
     om["pg_temp"], om["primary_temp"] = {}, {}
     cur = cur.replace(osdmap=om)
-    for i, (label, ch) in enumerate(plan_steps, start=1):
-        extra = []
-        if isinstance(ch, (SetPgNum, _PoolState)):
-            n = ch.n if isinstance(ch, SetPgNum) else ch.pg_num
-            if n > int(cur.pools.at[_pool_index(cur, ch.pool), "pg_num"]):
-                f = check_pg_num(state.snap, ch.pool, n)
-                if f is not None:
-                    extra.append((f.code, f.severity, f.summary))
-        nxt = ch.apply(cur)
-        parts = _remap(state.parts, cur, nxt, ch) if i > 1 else map_pool_arrays(nxt, reuse=True)
-        fstats: dict[str, Any] = {}
-        if isinstance(ch, Fail):
-            fr = _failure_rows(state, ch.osds(cur), i, frozenset(lost_before))
-            fails.append(fr)
-            lost_before.update(fr.loc[fr["lost"].astype(bool), "pgid"])
-            fstats, found = _failure_stats(fr)
-            extra += found
-            state = _drop_lost(state, fr)
-        new_state, stats = _step_state(state, nxt, parts)
-        stats.update(fstats)
-        ssnap = _with_pgs(nxt, new_state.mapping, new_state.bytes, new_state.objects)
-        new_state.snap = ssnap
-        record(i, label, new_state, ssnap, stats, extra)
-        state = new_state
-        cur = nxt
+    xcur = snap  # what the mgr model sees (the capture's PG states, for the first change)
+    i, refused, accepted = 0, None, []
+    for n, change in enumerate(changes):
+        # the monitor decides on the command before anything happens: a refusal stops the plan
+        ref = refusal(state.snap, change)
+        if ref is not None:
+            i += 1
+            refused = dataclasses.replace(ref, step=i)
+            later = [c.describe() for c in changes[n + 1:]]
+            warnings.warn(f"step {i} ({ref.change}) would be refused by the monitor ({ref.error}: "
+                          f"{ref.message.strip()}); the plan stops there"
+                          + (f" ({len(later)} later change(s) not simulated)" if later else "")
+                          + f"; to be accepted: {ref.remedy}", PgtoolsWarning, stacklevel=2)
+            record(i, ref.change, state, state.snap, {}, [(ref.code, ref.error, ref.message.strip())],
+                   refused=f"{ref.error}: {ref.message.strip()}")
+            break
+        plan_steps, xcur = _expand(xcur, n, change, stepwise, misplaced, assume_clean)
+        accepted.append(change)
+        total += len(plan_steps) - 1
+        for label, ch in plan_steps:
+            i += 1
+            extra = []
+            nxt = ch.apply(cur)
+            parts = _remap(state.parts, cur, nxt, ch) if i > 1 else map_pool_arrays(nxt, reuse=True)
+            fstats: dict[str, Any] = {}
+            if isinstance(ch, Fail):
+                fr = _failure_rows(state, ch.osds(cur), i, frozenset(lost_before))
+                fails.append(fr)
+                lost_before.update(fr.loc[fr["lost"].astype(bool), "pgid"])
+                fstats, found = _failure_stats(fr)
+                extra += found
+                state = _drop_lost(state, fr)
+            new_state, stats = _step_state(state, nxt, parts)
+            stats.update(fstats)
+            ssnap = _with_pgs(nxt, new_state.mapping, new_state.bytes, new_state.objects)
+            new_state.snap = ssnap
+            record(i, label, new_state, ssnap, stats, extra)
+            state = new_state
+            cur = nxt
 
     empty_mv = pd.DataFrame(columns=["step", "osd_id", "pgs_in", "pgs_out", "bytes_in", "bytes_out"])
     empty_f = pd.DataFrame(columns=FAILURE_COLUMNS)
@@ -624,4 +646,5 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
         health=pd.DataFrame(healths, columns=["step", "code", "severity", "summary"]),
         pools=pd.DataFrame(pools_rows),
         failures=pd.concat(fails, ignore_index=True) if fails else empty_f,
-        mappings=mappings, snapshots=snaps, changes=list(changes), commands=_commands(snap, changes))
+        mappings=mappings, snapshots=snaps, changes=list(changes), commands=_commands(snap, accepted),
+        refused=refused)

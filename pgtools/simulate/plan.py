@@ -74,7 +74,11 @@ class Plan:
     snapshots : list of Snapshot
     changes : list of Change
     commands : list of str
-        The ``ceph`` commands an operator would run (pools named), never executed.
+        The ``ceph`` commands an operator would run (pools named), never executed; none for a refused
+        change or the changes after it.
+    refused : Refusal or None
+        The change the monitor would refuse, where the plan stops (``steps.refused`` holds its message
+        at that step, "" elsewhere); None when every change is accepted.
     """
 
     steps: pd.DataFrame
@@ -87,6 +91,7 @@ class Plan:
     snapshots: list[Snapshot] = field(repr=False, default_factory=list)
     changes: list[Any] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    refused: Any = None
 
     @property
     def peak_pgs_per_osd(self) -> int:
@@ -126,7 +131,7 @@ class Plan:
         return out[cols]
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract: ``{"steps": [...], "final": {...}}`` (see :meth:`to_json`)."""
+        """The JSON contract: ``{"steps": [...], "final": {...}, "refused": {...} or null}`` (see :meth:`to_json`)."""
         steps = []
         f = self.failures
         fp = self.failure_pools()
@@ -151,11 +156,14 @@ class Plan:
                 "health": list(self.health.loc[self.health["step"] == i, "summary"]),
                 "pgs": [{"pgid": g, "up": [int(x) for x in u], "acting": [int(x) for x in a]}
                         for g, u, a in zip(m["pgid"], m["up"], m["acting"], strict=True)],
+                "refused": (self.refused.to_dict() if self.refused is not None and i == self.refused.step
+                            else None),
             })
-        return {"steps": steps, "final": steps[-1]}
+        return {"steps": steps, "final": steps[-1],
+                "refused": self.refused.to_dict() if self.refused is not None else None}
 
     def to_json(self, **kwargs: Any) -> str:
-        """JSON text: one object ``{"steps": [...], "final": {...}}``.
+        """JSON text: one object ``{"steps": [...], "final": {...}, "refused": ...}``.
 
         Each step has ``step``, ``change``, ``pools`` (``{"<pool_id>": {"pg_num", "pgp_num"}}``),
         ``pgs_moved``, ``shards_moved``, ``bytes_moved``,
@@ -164,7 +172,9 @@ class Plan:
         its worst class only), ``bytes_lost``, ``objects_lost`` (the lost PGs' data: nothing can recover
         it), ``bytes_to_recover``, ``failure_pools`` (``{"<pool_id>": {"pool", "pgs_lost", "pgs_inactive",
         "pgs_degraded", "bytes_lost", "objects_lost", "bytes_to_recover"}}`` for the pools a failure touched,
-        else ``{}``), ``health`` (messages) and ``pgs`` (``pgid, up, acting`` of every PG).
+        else ``{}``), ``health`` (messages), ``pgs`` (``pgid, up, acting`` of every PG) and ``refused``:
+        null, or at the step the monitor refuses ``{"step", "change", "command", "error", "message",
+        "remedy"}`` (repeated at the top level; the plan stops at that step).
         """
         return json.dumps(self.to_dict(), **kwargs)
 
