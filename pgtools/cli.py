@@ -764,6 +764,13 @@ def map_cmd(
     from .osdmaptool_format import osdmaptool
 
     snap = _load_map(capture, osd_dump, crush)
+    if pg_num is not None:  # no pool can hold more; also what keeps a typo from allocating gigabytes
+        from .options import resolve
+
+        mx = resolve(snap, "mon_max_pool_pg_num")
+        if not 0 < pg_num <= mx.value:
+            raise typer.BadParameter(f"--pg-num {pg_num}: a pool's pg_num must be from 1 to mon_max_pool_pg_num "
+                                     f"{mx.value} ({mx.source})")
     pairs = []
     for a in (a for arg in adjust_crush_weight or [] for a in arg.split(",") if a):  # repeated, or osdmaptool's a,b
         osd, _, w = a.partition(":")

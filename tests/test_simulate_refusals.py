@@ -160,3 +160,9 @@ def test_stepwise_split_respects_mgr_max_pg_num_change(roomy):
     assert p["pg_num"].iloc[1] == 256 and ((p["pg_num"] - p["pgp_num"]) <= 128).all()
     assert p[["pg_num", "pgp_num"]].iloc[-1].tolist() == [512, 512]
     assert plan.refused is None and plan.commands == ["ceph osd pool set rbd pg_num 512"]
+
+
+def test_map_pg_num_bounded_like_the_mon():
+    r = run("map", CAPTURE, "--pool", "1", "--pg-num", "99999999", timeout=60)
+    assert r.returncode == 2 and not r.stdout
+    assert "mon_max_pool_pg_num 65536 (pacific default)" in r.stderr
