@@ -166,3 +166,13 @@ def test_map_pg_num_bounded_like_the_mon():
     r = run("map", CAPTURE, "--pool", "1", "--pg-num", "99999999", timeout=60)
     assert r.returncode == 2 and not r.stdout
     assert "mon_max_pool_pg_num 65536 (pacific default)" in r.stderr
+
+
+def test_changes_themselves_refuse_an_impossible_pg_num(seed):
+    from pgtools.errors import PgtoolsError
+
+    t0 = time.monotonic()
+    for change in (SetPgNum("rbd", 99999999), SetPgNum("rbd", 0), CreatePool("huge", 10**8)):
+        with pytest.raises(PgtoolsError, match="less than or equal to 65536"):
+            change.apply(seed)
+    assert time.monotonic() - t0 < 5

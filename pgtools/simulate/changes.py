@@ -77,6 +77,16 @@ def _osdmap(snap: Snapshot, **vals: Any) -> Snapshot:
     return snap.replace(osdmap=om)
 
 
+def _check_pool_pg_num(snap: Snapshot, n: int) -> None:
+    """No pool has a pg_num outside 1..mon_max_pool_pg_num: refuse before allocating anything."""
+    from ..options import resolve
+
+    mx = resolve(snap, "mon_max_pool_pg_num")
+    if not 0 < int(n) <= mx.value:
+        raise PgtoolsError(f"pg_num {n}: 'pg_num' must be greater than 0 and less than or equal to {mx.value} "
+                           f"(mon_max_pool_pg_num, {mx.source})")
+
+
 def _max_osd(snap: Snapshot) -> int:
     mo = (snap.osdmap or {}).get("max_osd")
     if mo is None:
@@ -125,8 +135,7 @@ class SetPgNum(Change):
     follow_pgp: bool = True
 
     def apply(self, snap: Snapshot) -> Snapshot:
-        if self.n <= 0:
-            raise PgtoolsError("pg_num must be positive")
+        _check_pool_pg_num(snap, self.n)
         i = _pool_index(snap, self.pool)
         pgp = int(snap.pools.at[i, "pgp_num"])
         pgp = self.n if self.follow_pgp else min(pgp, self.n)
@@ -449,6 +458,7 @@ class CreatePool(Change):
     rule: int = 0
 
     def apply(self, snap: Snapshot) -> Snapshot:
+        _check_pool_pg_num(snap, self.pg_num)
         if len(snap.pools) and (snap.pools["pool"] == self.name).any():
             raise PgtoolsError(f"pool {self.name!r} exists")
         pmax = (snap.osdmap or {}).get("pool_max")
