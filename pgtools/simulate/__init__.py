@@ -45,8 +45,8 @@ Limits
 Fullness
     Projected ``kb_used`` = reported ``kb_used`` + (bytes now − bytes at step 0 on that OSD) / 1024.
     OSDs without ``kb`` (added by ``AddHost``/``AddOsd``) get ``kb = crush weight × 1 TiB``.  Ratios
-    come from ``snap.osdmap`` (``nearfull_ratio``, ``backfillfull_ratio``, ``full_ratio``), else
-    0.85/0.90/0.95.  Pool MAX AVAIL follows ``PGMap::get_rule_avail``: over the OSDs the pool's PGs
+    come from :func:`pgtools.options.full_ratios` (``snap.osdmap``'s ``nearfull_ratio``,
+    ``backfillfull_ratio``, ``full_ratio``, else the config dump, else 0.85/0.90/0.95).  Pool MAX AVAIL follows ``PGMap::get_rule_avail``: over the OSDs the pool's PGs
     use, ``min((kb_avail − kb × (1 − full_ratio)) / share)`` where ``share`` is the OSD's fraction of
     the pool's shards, divided by ``size`` (replicated) or multiplied by ``k / (k + m)`` (EC).
 """
