@@ -155,7 +155,7 @@ def _patched(pm: PoolMapping, rows: np.ndarray, sub: PoolMapping, pool) -> PoolM
     return PoolMapping(pool, pm.pps, raw, up, up_primary, acting, acting_primary)
 
 
-def remap(before: Snapshot, after: Snapshot, mappings: Sequence[PoolMapping], *,
+def remap(before: Snapshot, after: Snapshot, mappings: Sequence[PoolMapping], *, reuse: bool = False,
           stats: dict | None = None) -> list[PoolMapping]:
     """The placement of ``after``, re-mapping only the PGs the change from ``before`` can reach.
 
@@ -165,6 +165,8 @@ def remap(before: Snapshot, after: Snapshot, mappings: Sequence[PoolMapping], *,
         Two states of one cluster: the same pools (pg_num, pgp_num, size, rule) and OSD ids.
     mappings : sequence of PoolMapping
         The placement of ``before`` (:func:`pgtools.placement.map_pool_arrays`), all PGs of each pool.
+    reuse : bool
+        Passed to :func:`~pgtools.placement.map_pool_arrays` when every PG is mapped.
     stats : dict, optional
         Filled with ``remapped`` (PGs re-mapped), ``copied`` (rows kept) and ``full`` (True when the
         change could not be bounded and every PG was mapped).
@@ -182,7 +184,7 @@ def remap(before: Snapshot, after: Snapshot, mappings: Sequence[PoolMapping], *,
     info = {"remapped": 0, "copied": 0, "full": False}
     if devices is None or not same_pools:
         info["full"] = True
-        out = map_pool_arrays(after, [pm.pool_id for pm in mappings]) if mappings else []
+        out = map_pool_arrays(after, [pm.pool_id for pm in mappings], reuse=reuse) if mappings else []
         info["remapped"] = sum(len(pm) for pm in out)
     else:
         dev = np.fromiter(sorted(devices), dtype=np.int64, count=len(devices))

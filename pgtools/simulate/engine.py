@@ -463,12 +463,17 @@ def _commands(snap: Snapshot, changes: Sequence[Any]) -> list[str]:
 _POOL_CHANGES = (SetPgNum, SetPgpNum, _PoolState, SetPoolSize, SetPoolRule, CreatePool, DeletePool)
 
 
-def _remap(prev: list[PoolMapping], cur: Snapshot, nxt: Snapshot, ch: Any) -> list[PoolMapping]:
-    """Placement after ``ch``: only the pools a pool-level change touched are recomputed."""
+def _remap(prev: list[PoolMapping], placed: Snapshot, cur: Snapshot, nxt: Snapshot, ch: Any) -> list[PoolMapping]:
+    """Placement after ``ch`` (``prev`` is the placement of ``placed``; ``ch`` turned ``cur`` into ``nxt``).
+
+    A pool-level change re-maps the pools it touched; any other change re-maps only the PGs it can reach
+    (:func:`pgtools.incremental.remap`, which falls back to every PG when it cannot bound the change).
+    """
+    from ..incremental import remap
     from ..placement import map_pool_arrays
 
     if not isinstance(ch, _POOL_CHANGES):
-        return map_pool_arrays(nxt, reuse=True)
+        return remap(placed, nxt, prev, reuse=True)
     before = {int(p) for p in cur.pools["pool_id"]}
     after = {int(p) for p in nxt.pools["pool_id"]}
     touched = set() if isinstance(ch, DeletePool) else (after - before)
@@ -597,6 +602,7 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
     om = dict(cur.osdmap or {})
     om["pg_temp"], om["primary_temp"] = {}, {}
     cur = cur.replace(osdmap=om)
+    placed = snap  # the snapshot ``state.parts`` maps (step 0: with the capture's pg_temp/primary_temp)
     xcur = snap  # what the mgr model sees (the capture's PG states, for the first change)
     i, refused, accepted = 0, None, []
     for n, change in enumerate(changes):
@@ -620,7 +626,7 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
             i += 1
             extra = []
             nxt = ch.apply(cur)
-            parts = _remap(state.parts, cur, nxt, ch) if i > 1 else map_pool_arrays(nxt, reuse=True)
+            parts = _remap(state.parts, placed, cur, nxt, ch)
             fstats: dict[str, Any] = {}
             if isinstance(ch, Fail):
                 fr = _failure_rows(state, ch.osds(cur), i, frozenset(lost_before))
@@ -635,7 +641,7 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
             new_state.snap = ssnap
             record(i, label, new_state, ssnap, stats, extra)
             state = new_state
-            cur = nxt
+            cur = placed = nxt
 
     empty_mv = pd.DataFrame(columns=["step", "osd_id", "pgs_in", "pgs_out", "bytes_in", "bytes_out"])
     empty_f = pd.DataFrame(columns=FAILURE_COLUMNS)
