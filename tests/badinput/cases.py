@@ -16,9 +16,22 @@ case's temporary folder.  ``xfail`` names the helper of issue #11 whose fix the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from tests.badinput._build import DIR, Builder, concat, cut, head, json_edit, junk, src, sub, text
+from tests.badinput._build import (
+    DIR,
+    Builder,
+    concat,
+    cut,
+    cut_line,
+    head,
+    json_edit,
+    junk,
+    path_of,
+    raw,
+    src,
+    text,
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,8 @@ class Case:
 
 
 OK, WARN, ERR = "ok", "warning", "error"
+#: Seconds an input that could hang gets (in a child process): a refusal or a bounded read takes far less.
+HANG = 12.0
 C: list[Case] = []
 
 
@@ -53,10 +68,12 @@ MIXED = {f"mixed/{n}": src(f"S:mixed/{n}") for n in
          ("pg_dump.txt", "osd_dump.json", "crush_dump.json", "osd_tree.json", "osd_pool_ls_detail.json")}
 # owners of the fixes (issue #11 helpers)
 INPUT, LIMITS, TICKET, LOSS = "#11 input", "#11 limits", "#11 ticket", "#11 loss"
+JSON_CUT = (f"{INPUT}: a cut JSON file is 'not a dump format' (io.read_file drops the JSON error and its line when "
+            "no parser sniffs the undecodable text)")
 
 # ---------------------------------------------------------------------------------------------------
 # good inputs: every command once (a bad-input suite must not flag good input)
-case("ok-table-plain", SEED, ["table", *SEEDF], OK, stdout=r"SUM:  +\| +5760")
+case("ok-table-plain", SEED, ["table", *SEEDF], OK, stdout=r"SUM:.*\| 5760")
 case("ok-table-folder-mixed", MIXED, ["table", "{d}/mixed"], OK, stdout=r"SUM")
 case("ok-stats", SEED, ["stats", *SEEDF], OK, stdout=r"12 OSDs")
 case("ok-health", SEED, ["health", *SEEDF], OK, stdout=r"TOO_MANY_PGS")
@@ -72,9 +89,10 @@ case("ok-map-object", {"osd_dump.json": OSDJ, "crush_dump.json": src("R:crush_du
       "obj1"], OK, stdout=r"osdmap e101 pool 'rbd'")
 case("ok-pgcalc", {}, ["pgcalc", "--osds", "12"], OK)
 case("ok-report", SEED, ["report", *SEEDF, "-o", "{d}/r.html"], OK)
-case("ok-crushtool-text-and-binary", {**SEED, "crushmap.bin": src("R:crushmap.bin"),
-                                      "crushmap.txt": src("R:crushmap.txt")},
-     ["table", "{d}"], OK, xfail=f"{INPUT}: crushtool -d prints 3 decimals; compared at 5 ('different CRUSH maps')")
+case("ok-crushtool-text-and-binary",
+     {"cap/pg_dump.txt": src("S:mixed/pg_dump.txt"), "cap/osd_dump.json": src("S:mixed/osd_dump.json"),
+      "cap/crushmap.bin": lambda: _odd_weight_map()[0], "cap/crushmap.txt": lambda: _odd_weight_map()[1]},
+     ["table", "{d}/cap"], OK, xfail=f"{INPUT}: crushtool -d prints 3 decimals; compared at 5 ('different CRUSH maps')")
 
 # ---------------------------------------------------------------------------------------------------
 # nonexistent paths
@@ -114,22 +132,26 @@ case("folder-collect-all-failed",
      {"cap/collect_meta.json": text('{"commands": [], "records": [{"cmd": "ceph pg dump", "rc": 1, '
                                     '"file": "pg_dump.json"}], "epoch_before": null}'),
       "cap/pg_dump.json": text(""), "cap/pg_dump.json.stderr": text("error: no monitors\n")},
-     ["table", "{d}/cap"], ERR, r"cap")
+     ["table", "{d}/cap"], ERR, r"cap",
+     xfail=f"{INPUT}: a collect folder where every command failed prints an empty table, exit 0")
 
 # ---------------------------------------------------------------------------------------------------
 # garbage and binary data
 case("garbage-random-bytes", {"x.bin": junk(5000)}, ["table", "{d}/x.bin"], ERR, r"x\.bin: not a dump")
 case("garbage-random-text", {"x.txt": text("the quick brown fox\njumps over\n")}, ["table", "{d}/x.txt"], ERR,
      r"x\.txt: not a dump")
-case("garbage-nul-bytes", {"x": text(b"\0" * 4096)}, ["table", "{d}/x"], ERR, r"x: not a dump")
+case("garbage-nul-bytes", {"x": text(b"\0" * 4096)}, ["table", "{d}/x"], ERR, r"x: not a dump",
+     xfail=f"{INPUT}: a file of NUL bytes is taken for an empty tar archive ('no recognised dump in this folder')")
 case("garbage-png", {"x.png.txt": text(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)}, ["table", "{d}/x.png.txt"], ERR,
      r"x\.png\.txt")
 case("garbage-bad-gzip", {"pg_dump.txt.gz": text(b"\x1f\x8b\x08\x00garbage")}, ["table", "{d}/pg_dump.txt.gz"],
-     ERR, r"pg_dump\.txt\.gz: cannot decompress")
+     ERR, r"pg_dump\.txt\.gz: cannot decompress",
+     xfail=f"{INPUT}: a corrupt .gz ends with exit 1 and no message (EOFError from tarfile.is_tarfile in io._is_tar)")
 case("garbage-bad-xz", {"pg_dump.txt.xz": text(b"\xfd7zXZ\x00garbage")}, ["table", "{d}/pg_dump.txt.xz"], ERR,
      r"pg_dump\.txt\.xz: cannot decompress")
 case("garbage-bad-tar", {"cap.tar.gz": text(b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4)},
-     ["table", "{d}/cap.tar.gz"], ERR, r"cap\.tar\.gz")
+     ["table", "{d}/cap.tar.gz"], ERR, r"cap\.tar\.gz",
+     xfail=f"{INPUT}: a corrupt .tar.gz is an internal error (zlib.error not caught in io._iter_tar)")
 case("garbage-json-object", {"x.json": text('{"a": 1, "b": [1, 2]}')}, ["table", "{d}/x.json"], ERR,
      r"x\.json: not a dump")
 case("garbage-json-null", {"x.json": text("null")}, ["table", "{d}/x.json"], ERR, r"x\.json")
@@ -186,7 +208,7 @@ case("wrong-pgcalc-unknown-preset", {}, ["pgcalc", "--osds", "12", "--preset", "
 # ticket case: a plain pg dump and an osd tree, no osd dump
 TICKET_FILES = {"pg_dump.txt": PGD, "osd_tree.txt": src("R:osd_tree.txt")}
 TICKETF = ["{d}/pg_dump.txt", "{d}/osd_tree.txt"]
-case("ticket-table", TICKET_FILES, ["table", *TICKETF], OK, stdout=r"SUM:  +\| +5760")
+case("ticket-table", TICKET_FILES, ["table", *TICKETF], OK, stdout=r"SUM:.*\| 5760")
 case("ticket-fix-too-many-pgs", TICKET_FILES, ["fix-too-many-pgs", *TICKETF], WARN, r"(?i)assum|derived",
      xfail=f"{TICKET}: AttributeError (internal error) without an osd dump")
 case("ticket-whatif-pg-num", TICKET_FILES, ["whatif", *TICKETF, "--pg-num", "rbd=64"], WARN, r"(?i)assum|derived",
@@ -204,77 +226,118 @@ case("cut-pg-dump-plain-with-osd-dump", {"pg_dump.txt": cut("R:pg_dump.txt", 0.3
      ["table", *SEEDF], WARN, r"(?i)(\d+ of 1920 PGs|fewer PGs|pg_num)",
      xfail=f"{INPUT}: a pg dump with fewer PGs than its pools' pg_num is not said")
 case("cut-pg-dump-plain-header-only", {"pg_dump.txt": head("R:pg_dump.txt", 2)}, ["table", "{d}/pg_dump.txt"], ERR,
-     r"pg_dump\.txt", xfail=f"{INPUT}: a pg dump header without rows prints an empty table")
+     r"pg_dump\.txt: not a dump")
 case("cut-pg-dump-json", {"pg_dump.json": cut("R:pg_dump.json", 0.5)}, ["table", "{d}/pg_dump.json"], ERR,
-     r"pg_dump\.json:\d+: .*JSON")
+     r"pg_dump\.json:\d+: .*JSON", xfail=JSON_CUT)
 case("cut-pg-dump-json-early", {"pg_dump.json": cut("R:pg_dump.json", 0.01)}, ["table", "{d}/pg_dump.json"], ERR,
-     r"pg_dump\.json:\d+: .*JSON")
+     r"pg_dump\.json:\d+: .*JSON", xfail=JSON_CUT)
 case("cut-pg-dump-json-last-byte", {"pg_dump.json": cut("R:pg_dump.json", 0.99999)}, ["table", "{d}/pg_dump.json"],
-     ERR, r"pg_dump\.json:\d+: .*JSON")
+     ERR, r"pg_dump\.json:\d+: .*JSON", xfail=JSON_CUT)
 case("cut-pgs-brief-plain", {"b.txt": cut("R:pg_dump_pgs_brief.txt", 0.5)}, ["table", "{d}/b.txt"], WARN,
      r"b\.txt:\d+: .*(?i:truncat)")
 case("cut-pgs-brief-json", {"b.json": cut("R:pg_dump_pgs_brief.json", 0.5)}, ["table", "{d}/b.json"], ERR,
-     r"b\.json:\d+: .*JSON")
+     r"b\.json:\d+: .*JSON", xfail=JSON_CUT)
 case("cut-pg-ls-plain", {"pg_ls.txt": cut("R:pg_ls.txt", 0.5)}, ["table", "{d}/pg_ls.txt"], WARN,
-     r"pg_ls\.txt:\d+: .*(?i:truncat)")
+     r"pg_ls\.txt:\d+: .*(?i:truncat|cut)")
+case("cut-pg-ls-plain-in-last-stamp", {"pg_ls.txt": cut_line("R:pg_ls.txt", 500, -8)}, ["table", "{d}/pg_ls.txt"], WARN,
+     r"pg_ls\.txt:501: .*NOTE.*cut")
+case("cut-pg-ls-plain-row-boundary", {"pg_ls.txt": head("R:pg_ls.txt", 700)}, ["table", "{d}/pg_ls.txt"], WARN,
+     r"pg_ls\.txt:700: .*NOTE.*cut")
+case("cut-pg-dump-plain-row-boundary", {"pg_dump.txt": head("R:pg_dump.txt", 700)}, ["table", "{d}/pg_dump.txt"], WARN,
+     r"pg_dump\.txt:\d+: .*(?i:truncat|cut|missing)")
+case("cut-pgs-brief-row-boundary", {**SEED, "pg_dump.txt": head("R:pg_dump_pgs_brief.txt", 700)}, ["table", *SEEDF], WARN,
+     r"(?i)(699 of 1920|fewer PGs|pg_num)", xfail=f"{INPUT}: a pg dump with fewer PGs than its pools' pg_num is not said")
 case("cut-pg-ls-json", {"pg_ls.json": cut("R:pg_ls.json", 0.5)}, ["table", "{d}/pg_ls.json"], ERR,
-     r"pg_ls\.json:\d+: .*JSON")
+     r"pg_ls\.json:\d+: .*JSON", xfail=JSON_CUT)
 case("cut-pg-dump-pools-plain", {"pg_dump.txt": PGD, "pools.txt": cut("R:pg_dump_pools.txt", 0.5)},
      ["table", "{d}/pg_dump.txt", "{d}/pools.txt"], WARN, r"pools\.txt:\d+: .*(?i:truncat)")
 case("cut-osd-dump-json", {**SEED, "osd_dump.json": cut("R:osd_dump.json", 0.5)},
-     ["table", *SEEDF], ERR, r"osd_dump\.json:\d+: .*JSON")
-case("cut-osd-dump-plain", {"pg_dump.txt": PGD, "osd_dump.txt": cut("R:osd_dump.txt", 0.5)},
-     ["health", "{d}/pg_dump.txt", "{d}/osd_dump.txt"], WARN, r"osd_dump\.txt:\d+: .*(?i:truncat)")
+     ["table", *SEEDF], ERR, r"osd_dump\.json:\d+: .*JSON", xfail=JSON_CUT)
+case("cut-osd-dump-plain-in-pools", {"pg_dump.txt": PGD, "osd_dump.txt": cut("R:osd_dump.txt", 0.5)},
+     ["health", "{d}/pg_dump.txt", "{d}/osd_dump.txt"], ERR, r"osd_dump\.txt: not a dump")
+case("cut-osd-dump-plain-in-osd-line", {"pg_dump.txt": PGD, "osd_dump.txt": cut_line("R:osd_dump.txt", 30, 40)},
+     ["health", "{d}/pg_dump.txt", "{d}/osd_dump.txt"], ERR, r"osd_dump\.txt:31: state: .*cut")
+case("cut-osd-dump-plain-in-uuid", {"pg_dump.txt": PGD, "osd_dump.txt": cut_line("R:osd_dump.txt", 30, -1)},
+     ["health", "{d}/pg_dump.txt", "{d}/osd_dump.txt"], ERR, r"osd_dump\.txt:31: uuid: .*cut")
+case("cut-osd-dump-plain-after-osd-dot", {"pg_dump.txt": PGD, "osd_dump.txt": cut_line("R:osd_dump.txt", 30, 10)},
+     ["health", "{d}/pg_dump.txt", "{d}/osd_dump.txt"], ERR, r"osd_dump\.txt:31: osd: ")
+case("cut-osd-dump-plain-pool-key", {"pg_dump.txt": PGD, "osd_dump.txt": lambda: cut_line("R:osd_dump.txt", 13, -3)() + b"\n" + b"".join(_lines("R:osd_dump.txt")[14:])},
+     ["health", "{d}/pg_dump.txt", "{d}/osd_dump.txt"], ERR, r"osd_dump\.txt:14: ")
 case("cut-osd-df-plain", {**SEED, "osd_df.txt": cut("R:osd_df.txt", 0.5)},
      ["stats", *SEEDF, "--osd-df", "{d}/osd_df.txt"], WARN, r"osd_df\.txt:\d+: .*(?i:truncat)")
 case("cut-osd-df-json", {**SEED, "osd_df.json": cut("R:osd_df.json", 0.5)},
-     ["stats", *SEEDF, "--osd-df", "{d}/osd_df.json"], ERR, r"osd_df\.json:\d+: .*JSON")
+     ["stats", *SEEDF, "--osd-df", "{d}/osd_df.json"], ERR, r"osd_df\.json:\d+: .*JSON", xfail=JSON_CUT)
 case("cut-osd-df-tree-plain", {**SEED, "t.txt": cut("R:osd_df_tree.txt", 0.5)},
      ["stats", *SEEDF, "--osd-df", "{d}/t.txt"], WARN, r"t\.txt:\d+: .*(?i:truncat)")
 case("cut-osd-df-tree-json", {**SEED, "t.json": cut("R:osd_df_tree.json", 0.5)},
-     ["stats", *SEEDF, "--osd-df", "{d}/t.json"], ERR, r"t\.json:\d+: .*JSON")
-case("cut-osd-tree-plain", {**SEED, "t.txt": cut("R:osd_tree.txt", 0.5)}, ["stats", *SEEDF, "{d}/t.txt"], WARN,
-     r"t\.txt:\d+: .*(?i:truncat)")
+     ["stats", *SEEDF, "--osd-df", "{d}/t.json"], ERR, r"t\.json:\d+: .*JSON", xfail=JSON_CUT)
+case("cut-osd-tree-plain-in-status", {**SEED, "t.txt": cut_line("R:osd_tree.txt", 8, -20)}, ["stats", *SEEDF, "{d}/t.txt"],
+     WARN, r"t\.txt:9: .*(?i:truncat)")
+case("cut-osd-tree-plain-in-pri-aff", {**SEED, "t.txt": cut_line("R:osd_tree.txt", 8, -5)}, ["stats", *SEEDF, "{d}/t.txt"],
+     WARN, r"t\.txt:9: .*(?i:truncat)")
 case("cut-osd-tree-json", {**SEED, "t.json": cut("R:osd_tree.json", 0.5)}, ["stats", *SEEDF, "{d}/t.json"], ERR,
-     r"t\.json:\d+: .*JSON")
+     r"t\.json:\d+: .*JSON", xfail=JSON_CUT)
 case("cut-crush-dump", {"c.json": cut("R:crush_dump.json", 0.5)}, ["crush-test", "--crush", "{d}/c.json"], ERR,
-     r"c\.json:\d+: .*JSON")
+     r"c\.json:\d+: .*JSON", xfail=JSON_CUT)
 case("cut-crushtool-text-mid-line", {"c.txt": cut("R:crushmap.txt", 0.6)}, ["crush-test", "--crush", "{d}/c.txt"],
      ERR, r"c\.txt:\d+: ")
 case("cut-crushtool-text-before-rules", {"c.txt": lambda: _before("R:crushmap.txt", "# rules")},
-     ["crush-test", "--crush", "{d}/c.txt"], ERR, r"c\.txt.*(?i:rule)")
+     ["crush-test", "--crush", "{d}/c.txt"], ERR, r"(?i)rule 0",
+     xfail=f"{TICKET}: crush-test on a rule the map does not have prints nothing, exit 0")
 case("cut-crush-binary", {"c.bin": cut("R:crushmap.bin", 0.5)}, ["crush-test", "--crush", "{d}/c.bin"], ERR,
      r"c\.bin")
 case("cut-crush-binary-in-capture", {**SEED, "crushmap.bin": cut("R:crushmap.bin", 0.7)}, ["table", "{d}"], ERR,
      r"crushmap\.bin")
 case("cut-pool-ls-detail-plain", {"pg_dump.txt": PGD, "p.txt": cut("R:osd_pool_ls_detail.txt", 0.5)},
-     ["autoscale", "{d}/pg_dump.txt", "{d}/p.txt"], WARN, r"p\.txt:\d+: .*(?i:truncat)")
+     ["autoscale", "{d}/pg_dump.txt", "{d}/p.txt"], ERR, r"p\.txt:8: key without a value")
 case("cut-pool-ls-detail-json", {"pg_dump.txt": PGD, "p.json": cut("R:osd_pool_ls_detail.json", 0.5)},
-     ["autoscale", "{d}/pg_dump.txt", "{d}/p.json"], ERR, r"p\.json:\d+: .*JSON")
-case("cut-df-detail-plain", {**SEED, "df.txt": cut("R:df_detail.txt", 0.5)}, ["autoscale", *SEEDF, "{d}/df.txt"],
-     WARN, r"df\.txt:\d+: .*(?i:truncat)")
+     ["autoscale", "{d}/pg_dump.txt", "{d}/p.json"], ERR, r"p\.json:\d+: .*JSON", xfail=JSON_CUT)
+case("cut-df-detail-plain", {**SEED, "df.txt": cut_line("R:df_detail.txt", 14, -40)}, ["autoscale", *SEEDF, "{d}/df.txt"],
+     ERR, r"df\.txt:15: QUOTA BYTES: missing")
 case("cut-df-detail-json", {**SEED, "df.json": cut("R:df_detail.json", 0.5)}, ["autoscale", *SEEDF, "{d}/df.json"],
-     ERR, r"df\.json:\d+: .*JSON")
-case("cut-health-detail-plain", {**SEED, "h.txt": cut("R:health_detail.txt", 0.5)},
-     ["health", *SEEDF, "{d}/h.txt"], WARN, r"h\.txt:\d+: .*(?i:truncat)")
+     ERR, r"df\.json:\d+: .*JSON", xfail=JSON_CUT)
+case("cut-health-detail-plain", {**SEED, "h.txt": cut_line("R:health_detail.txt", 1, -10)},
+     ["health", *SEEDF, "{d}/h.txt"], ERR, r"h\.txt:2: TOO_MANY_PGS: .*cut")
 case("cut-health-detail-json", {**SEED, "h.json": cut("R:health_detail.json", 0.5)},
-     ["health", *SEEDF, "{d}/h.json"], ERR, r"h\.json:\d+: .*JSON")
-case("cut-config-dump-plain", {**SEED, "c.txt": cut("R:config_dump.txt", 0.5)}, ["health", *SEEDF, "{d}/c.txt"],
-     WARN, r"c\.txt:\d+: .*(?i:truncat)")
+     ["health", *SEEDF, "{d}/h.json"], ERR, r"h\.json:\d+: .*JSON", xfail=JSON_CUT)
+case("cut-config-dump-plain", {**SEED, "c.txt": cut_line("R:config_dump.txt", 3, 50)}, ["health", *SEEDF, "{d}/c.txt"],
+     ERR, r"c\.txt:4: VALUE: missing")
 case("cut-config-dump-json", {**SEED, "c.json": cut("S:mixed/config_dump.json", 0.5)},
-     ["health", *SEEDF, "{d}/c.json"], ERR, r"c\.json:\d+: .*JSON")
-case("cut-versions-json", {**SEED, "v.json": cut("R:versions.json", 0.5)}, ["health", *SEEDF, "{d}/v.json"], ERR,
-     r"v\.json:\d+: .*JSON")
-case("cut-autoscale-status-plain", {**SEED, "a.txt": cut("R:autoscale_status.txt", 0.5)},
+     ["health", *SEEDF, "{d}/c.json"], ERR, r"c\.json:\d+: .*JSON", xfail=JSON_CUT)
+case("cut-versions-json", {**SEED, "v.json": cut("R:versions.json", 0.5)}, ["health", *SEEDF, "{d}/v.json"], WARN,
+     r"v\.json:\d+: .*cut")
+case("cut-autoscale-status-plain", {**SEED, "a.txt": cut_line("R:autoscale_status.txt", 5, -20)},
      ["autoscale", *SEEDF, "{d}/a.txt"], WARN, r"a\.txt:\d+: .*(?i:truncat)")
 case("cut-autoscale-status-json", {**SEED, "a.json": cut("R:autoscale_status.json", 0.5)},
-     ["autoscale", *SEEDF, "{d}/a.json"], ERR, r"a\.json:\d+: .*JSON")
+     ["autoscale", *SEEDF, "{d}/a.json"], ERR, r"a\.json:\d+: .*JSON", xfail=JSON_CUT)
 case("cut-report-json", {"r.json": cut("P:01_jewel_ceph_report_python_crush.txt", 0.5)}, ["table", "{d}/r.json"],
-     ERR, r"r\.json:\d+: .*JSON")
+     ERR, r"r\.json:\d+: .*JSON", xfail=JSON_CUT)
 case("cut-in-folder", {"cap/pg_dump.txt": PGD, "cap/osd_dump.json": cut("R:osd_dump.json", 0.4)},
-     ["table", "{d}/cap"], ERR, r"osd_dump\.json:\d+: .*JSON")
+     ["table", "{d}/cap"], ERR, r"osd_dump\.json:\d+: .*JSON",
+     xfail=f"{INPUT}: a cut osd_dump.json in a folder is skipped silently (table printed, exit 0)")
 case("cut-gzip-stream", {"pg_dump.json.gz": lambda: _gz_cut("R:pg_dump.json")}, ["table", "{d}/pg_dump.json.gz"],
      ERR, r"pg_dump\.json\.gz: cannot decompress")
+
+
+def _odd_weight_map() -> tuple[bytes, bytes]:
+    """A binary CRUSH map with an OSD weight of 119236/65536 (1.81940) and crushtool 16.2.15's text of it,
+    which prints 1.819: the two describe the same map."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        t = subprocess.run(["crushtool", "-d", str(path_of("S:mixed/crushmap.bin"))], check=True,
+                           capture_output=True, text=True).stdout
+        t = t.replace("item osd.0 weight 1.000", "item osd.0 weight 1.81940", 1)
+        Path(d, "m.txt").write_text(t)
+        subprocess.run(["crushtool", "-c", f"{d}/m.txt", "-o", f"{d}/m.bin"], check=True, capture_output=True)
+        text_out = subprocess.run(["crushtool", "-d", f"{d}/m.bin"], check=True, capture_output=True).stdout
+        return Path(d, "m.bin").read_bytes(), text_out
+
+
+def _lines(ref: str) -> list[bytes]:
+    return raw(ref).splitlines(keepends=True)
 
 
 def _before(ref: str, marker: str) -> bytes:
@@ -320,7 +383,8 @@ case("mix-epoch-few-behind", {"pg_dump.json": src("R:pg_dump.json"),
      ["table", "{d}/pg_dump.json", "{d}/osd_dump.json"], WARN, r"(?i)epoch",
      xfail=f"{INPUT}: a pg map a few epochs behind the osdmap is refused instead of a warning")
 case("mix-pasted-two-dumps-one-file", {"x.txt": concat(PGD, src("S:mixed/pg_dump.txt"))}, ["table", "{d}/x.txt"],
-     ERR, r"x\.txt:\d+")
+     ERR, r"x\.txt:\d+",
+     xfail=f"{INPUT}: two pg dumps pasted into one file are merged by the excerpt reader with a warning")
 case("mix-pg-dump-more-pgs-than-pg-num",
      {**SEED, "osd_dump.json": json_edit("R:osd_dump.json", lambda o: o["pools"][0].update(pg_num=64,
                                                                                                        pgp_num=64))},
@@ -332,15 +396,14 @@ case("mix-pg-on-osd-beyond-max-osd",
 # ---------------------------------------------------------------------------------------------------
 # absurd numbers and unknown names on the command line
 W = ["whatif", *SEEDF]
-case("cli-whatif-pg-num-huge", SEED, [*W, "--pg-num", "rbd=99999999"], OK, stdout=r"(?i)refus", timeout=60,
+case("cli-whatif-pg-num-huge", SEED, [*W, "--pg-num", "rbd=99999999"], WARN, r"would be refused.*65536", timeout=HANG,
      subprocess=True, xfail=f"{LIMITS}: pg_num 99999999 is simulated (GBs, minutes) instead of refused (> 65536)")
 case("cli-whatif-pg-num-zero", SEED, [*W, "--pg-num", "rbd=0"], ERR, r"(?i)pg.?num")
 case("cli-whatif-pg-num-negative", SEED, [*W, "--pg-num", "rbd=-5"], ERR, r"(?i)pg.?num")
 case("cli-whatif-pg-num-not-a-number", SEED, [*W, "--pg-num", "rbd=lots"], ERR, r"(?i)pg.?num.*lots|lots")
 case("cli-whatif-pg-num-unknown-pool", SEED, [*W, "--pg-num", "nosuch=64"], ERR, r"nosuch")
 case("cli-whatif-pg-num-no-equals", SEED, [*W, "--pg-num", "rbd"], ERR, r"(?i)pool=n|rbd")
-case("cli-whatif-pgp-num-above-pg-num", SEED, [*W, "--pgp-num", "rbd=4096"], ERR, r"(?i)pgp_num",
-     xfail=f"{LIMITS}: pgp_num > pg_num is not refused as the mon does")
+case("cli-whatif-pgp-num-above-pg-num", SEED, [*W, "--pgp-num", "rbd=4096"], ERR, r"(?i)pgp_num")
 case("cli-whatif-reweight-negative", SEED, [*W, "--reweight", "osd.0=-1"], ERR, r"(?i)reweight|weight")
 case("cli-whatif-reweight-above-one", SEED, [*W, "--reweight", "osd.0=1.5"], ERR, r"(?i)reweight|weight")
 case("cli-whatif-crush-weight-negative", SEED, [*W, "--crush-weight", "osd.0=-2"], ERR, r"(?i)weight")
@@ -348,12 +411,13 @@ case("cli-whatif-crush-weight-unknown-osd", SEED, [*W, "--crush-weight", "osd.99
 case("cli-whatif-out-unknown-osd", SEED, [*W, "--out", "999"], ERR, r"999")
 case("cli-whatif-fail-unknown-host", SEED, [*W, "--fail", "host=nosuch"], ERR, r"nosuch")
 case("cli-whatif-fail-unknown-osd", SEED, [*W, "--fail", "osd.999"], ERR, r"999")
-case("cli-whatif-add-host-zero-osds", SEED, [*W, "--add-host", "h9:0:1.0"], ERR, r"(?i)h9|count|osd")
+case("cli-whatif-add-host-zero-osds", SEED, [*W, "--add-host", "h9:0:1.0"], OK)  # an empty host: nothing moves
+case("cli-whatif-add-host-negative-count", SEED, [*W, "--add-host", "h9:-2:1.0"], ERR, r"(?i)h9|count|osd")
 case("cli-whatif-add-host-negative-weight", SEED, [*W, "--add-host", "h9:2:-1"], ERR, r"(?i)weight|h9")
 case("cli-whatif-change-unknown-kind", SEED, [*W, "--change", "frobnicate:1"], ERR, r"frobnicate")
-case("cli-whatif-upmap-unknown-osd", SEED, [*W, "--change", "upmap:1.0:0:999"], ERR, r"999",
+case("cli-whatif-upmap-unknown-osd", SEED, [*W, "--change", "upmap:1.0=0:999"], WARN, r"would be refused.*999",
      xfail=f"{LIMITS}: an upmap to an OSD that does not exist is not refused")
-case("cli-whatif-upmap-unknown-pg", SEED, [*W, "--change", "upmap:1.fff:0:1"], ERR, r"1\.fff",
+case("cli-whatif-upmap-unknown-pg", SEED, [*W, "--change", "upmap:1.fff=0:1"], WARN, r"would be refused.*1\.fff",
      xfail=f"{LIMITS}: an upmap of a PG that does not exist is not refused")
 case("cli-crush-test-num-rep-negative", {"c.json": src("R:crush_dump.json")},
      ["crush-test", "--crush", "{d}/c.json", "--num-rep", "-1"], ERR, r"(?i)num.rep",
@@ -362,28 +426,32 @@ case("cli-crush-test-num-rep-zero", {"c.json": src("R:crush_dump.json")},
      ["crush-test", "--crush", "{d}/c.json", "--num-rep", "0", "--max-x", "2"], ERR, r"(?i)num.rep",
      xfail=f"{TICKET}: --num-rep 0 prints [] for every x")
 case("cli-crush-test-unknown-rule", {"c.json": src("R:crush_dump.json")},
-     ["crush-test", "--crush", "{d}/c.json", "--rule", "99"], ERR, r"(?i)rule.*99|99")
+     ["crush-test", "--crush", "{d}/c.json", "--rule", "99"], ERR, r"(?i)rule.*99|99",
+     xfail=f"{TICKET}: crush-test --rule 99 (not in the map) prints nothing, exit 0")
 case("cli-crush-test-min-above-max", {"c.json": src("R:crush_dump.json")},
-     ["crush-test", "--crush", "{d}/c.json", "--min-x", "10", "--max-x", "2"], ERR, r"(?i)min.x|max.x",
-     xfail=f"{TICKET}: --min-x > --max-x prints nothing, exit 0")
+     ["crush-test", "--crush", "{d}/c.json", "--min-x", "10", "--max-x", "2"], ERR, r"(?i)min.x|max.x")
 case("cli-crush-test-weight-above-one", {"c.json": src("R:crush_dump.json")},
      ["crush-test", "--crush", "{d}/c.json", "--weight", "0=2", "--max-x", "2"], ERR, r"(?i)weight")
 case("cli-crush-test-weight-negative", {"c.json": src("R:crush_dump.json")},
      ["crush-test", "--crush", "{d}/c.json", "--weight", "0=-1", "--max-x", "2"], ERR, r"(?i)weight")
 case("cli-crush-test-weight-unknown-osd", {"c.json": src("R:crush_dump.json")},
-     ["crush-test", "--crush", "{d}/c.json", "--weight", "999=0.5", "--max-x", "2"], ERR, r"999")
+     ["crush-test", "--crush", "{d}/c.json", "--weight", "999=0.5", "--max-x", "2"], ERR, r"999",
+     xfail=f"{TICKET}: crush-test --weight 999=0.5 (no such device) is ignored")
 case("cli-map-unknown-pool", {"o.json": OSDJ, "c.json": src("R:crush_dump.json")},
      ["map", "{d}/o.json", "{d}/c.json", "--pool", "99"], ERR, r"99")
 case("cli-map-pg-num-zero", {"o.json": OSDJ, "c.json": src("R:crush_dump.json")},
-     ["map", "{d}/o.json", "{d}/c.json", "--pool", "1", "--pg-num", "0"], ERR, r"(?i)pg.num")
+     ["map", "{d}/o.json", "{d}/c.json", "--pool", "1", "--pg-num", "0"], ERR, r"(?i)pg.num",
+     xfail=f"{TICKET}: map --pg-num 0 is ignored (maps pg_num 128)")
 case("cli-map-pg-num-negative", {"o.json": OSDJ, "c.json": src("R:crush_dump.json")},
-     ["map", "{d}/o.json", "{d}/c.json", "--pool", "1", "--pg-num", "-8"], ERR, r"(?i)pg.num")
+     ["map", "{d}/o.json", "{d}/c.json", "--pool", "1", "--pg-num", "-8"], ERR, r"(?i)pg.num",
+     xfail=f"{TICKET}: map --pg-num -8 is ignored (maps pg_num 128)")
 case("cli-map-pg-num-huge", {"o.json": OSDJ, "c.json": src("R:crush_dump.json")},
      ["map", "{d}/o.json", "{d}/c.json", "--pool", "1", "--pg-num", "99999999", "--format", "stats"], ERR,
-     r"(?i)pg.num", timeout=60, subprocess=True,
+     r"(?i)pg.num", timeout=HANG, subprocess=True,
      xfail=f"{LIMITS}: map --pg-num 99999999 is not bounded by mon_max_pool_pg_num")
 case("cli-map-mark-out-unknown-osd", {"o.json": OSDJ, "c.json": src("R:crush_dump.json")},
-     ["map", "{d}/o.json", "{d}/c.json", "--pool", "1", "--mark-out", "999"], ERR, r"999")
+     ["map", "{d}/o.json", "{d}/c.json", "--pool", "1", "--mark-out", "999"], ERR, r"999",
+     xfail=f"{TICKET}: map --mark-out 999 (no such OSD) is ignored")
 case("cli-map-adjust-weight-negative", {"o.json": OSDJ, "c.json": src("R:crush_dump.json")},
      ["map", "{d}/o.json", "{d}/c.json", "--pool", "1", "--adjust-crush-weight", "0:-1"], ERR, r"(?i)weight")
 case("cli-map-object-unknown-pool", {"o.json": OSDJ, "c.json": src("R:crush_dump.json")},
@@ -393,34 +461,41 @@ case("cli-pgcalc-negative-osds", {}, ["pgcalc", "--osds", "-3"], ERR, r"(?i)osds
 case("cli-pgcalc-size-zero", {}, ["pgcalc", "--osds", "12", "--size", "0"], ERR, r"(?i)size")
 case("cli-pgcalc-negative-target", {}, ["pgcalc", "--osds", "12", "--target-per-osd", "-100"], ERR, r"(?i)target")
 case("cli-pgcalc-osds-huge", {}, ["pgcalc", "--osds", "99999999"], OK)
-case("cli-fix-max-per-osd-zero", SEED, ["fix-too-many-pgs", *SEEDF, "--max-per-osd", "0"], ERR, r"(?i)max.per.osd")
+case("cli-fix-max-per-osd-zero", SEED, ["fix-too-many-pgs", *SEEDF, "--max-per-osd", "0"], ERR, r"(?i)max.per.osd",
+     subprocess=True, timeout=HANG, xfail=f"{LIMITS}: fix-too-many-pgs --max-per-osd 0 runs for minutes (no bound)")
 case("cli-fix-min-pg-num-negative", SEED, ["fix-too-many-pgs", *SEEDF, "--min-pg-num", "-1"], ERR,
-     r"(?i)min.pg.num")
+     r"(?i)min.pg.num", xfail=f"{LIMITS}: fix-too-many-pgs --min-pg-num -1 is accepted")
 case("cli-health-negative-max-pg", SEED, ["health", *SEEDF, "--mon-max-pg-per-osd", "-1"], ERR,
-     r"(?i)mon.max.pg.per.osd")
-case("cli-health-negative-hard-ratio", SEED, ["health", *SEEDF, "--hard-ratio", "-2"], ERR, r"(?i)hard.ratio")
-case("cli-health-unknown-release", SEED, ["health", *SEEDF, "--release", "nosuch"], ERR, r"nosuch")
+     r"(?i)mon.max.pg.per.osd",
+     xfail=f"{LIMITS}: health --mon-max-pg-per-osd -1 is used (hard limit -3)")
+case("cli-health-negative-hard-ratio", SEED, ["health", *SEEDF, "--hard-ratio", "-2"], ERR, r"(?i)hard.ratio",
+     xfail=f"{LIMITS}: health --hard-ratio -2 is accepted")
+case("cli-health-unknown-release", SEED, ["health", *SEEDF, "--release", "nosuch"], ERR, r"nosuch",
+     xfail=f"{LIMITS}: health --release nosuch falls back to defaults silently")
 case("cli-autoscale-target-zero", SEED, ["autoscale", *SEEDF, "--target-per-osd", "0"], ERR, r"(?i)target")
 case("cli-autoscale-target-negative", SEED, ["autoscale", *SEEDF, "--target-per-osd", "-5"], ERR, r"(?i)target")
 case("cli-table-unknown-format", SEED, ["table", *SEEDF, "--format", "xml"], ERR, r"xml")
 case("cli-unknown-command", {}, ["frobnicate"], ERR, r"frobnicate")
-case("cli-verify-limit-negative", SEED, ["verify", *SEEDF, "--limit", "-1"], ERR, r"(?i)limit")
-case("cli-report-pg-num-huge", SEED, ["report", *SEEDF, "--pg-num", "rbd=99999999", "-o", "{d}/r.html"], OK,
-     timeout=60, subprocess=True, xfail=f"{LIMITS}: pg_num 99999999 is simulated instead of refused")
+case("cli-verify-limit-negative", SEED, ["verify", *SEEDF, "--limit", "-1"], ERR, r"(?i)limit",
+     xfail=f"{TICKET}: verify --limit -1 is accepted")
+case("cli-report-pg-num-huge", SEED, ["report", *SEEDF, "--pg-num", "rbd=99999999", "-o", "{d}/r.html"], WARN,
+     r"would be refused",
+     timeout=HANG, subprocess=True, xfail=f"{LIMITS}: pg_num 99999999 is simulated instead of refused")
 case("cli-demo-out-is-a-file", {**SEED, "out": text("x")}, ["demo", "{d}", "-o", "{d}/out"], ERR, r"out",
      xfail=f"{TICKET}: demo -o FILE where FILE exists is an internal error")
 case("cli-collect-no-ceph", {}, ["collect", "-o", "{d}/cap", "--ceph", "{d}/no-such-ceph"], ERR,
-     r"no-such-ceph", outputs=("cap",))
+     r"no-such-ceph", outputs=("cap",),
+     xfail=f"{TICKET}: collect without a working ceph writes a folder of failures and exits 1")
 
 # ---------------------------------------------------------------------------------------------------
 # unbounded inputs: a child process, killed at the time bound
-case("hang-dev-zero-table", {}, ["table", "/dev/zero"], ERR, r"/dev/zero", subprocess=True, timeout=30,
+case("hang-dev-zero-table", {}, ["table", "/dev/zero"], ERR, r"/dev/zero", subprocess=True, timeout=HANG,
      xfail=f"{INPUT}: reads from a non-regular file are not bounded")
 case("hang-dev-zero-crush", {}, ["crush-test", "--crush", "/dev/zero"], ERR, r"/dev/zero", subprocess=True,
-     timeout=30, xfail=f"{INPUT}: reads from a non-regular file are not bounded")
+     timeout=HANG, xfail=f"{INPUT}: reads from a non-regular file are not bounded")
 case("hang-crush-bucket-contains-itself", {"c.txt": lambda: _self_loop()},
      ["crush-test", "--crush", "{d}/c.txt", "--max-x", "3"], ERR, r"c\.txt.*(?i:cycle|itself|loop)",
-     subprocess=True, timeout=30, xfail=f"{INPUT}: CRUSH cycles are not refused at load")
+     subprocess=True, timeout=HANG, xfail=f"{INPUT}: CRUSH cycles are not refused at load")
 
 
 def _self_loop() -> bytes:
