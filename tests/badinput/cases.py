@@ -30,6 +30,7 @@ from tests.badinput._build import (
     path_of,
     raw,
     src,
+    sub,
     text,
 )
 
@@ -163,6 +164,9 @@ case("garbage-crush-binary-magic-only", {"c.bin": text(b"\x00\x00\x01\x00" + b"\
      ["crush-test", "--crush", "{d}/c.bin"], ERR, r"c\.bin")
 case("garbage-crush-binary-random", {"c.bin": lambda: b"\x00\x00\x01\x00" + junk(2000, 7)()},
      ["crush-test", "--crush", "{d}/c.bin"], ERR, r"c\.bin")
+case("garbage-crushtool-text-device-id-2-64",  # found by test_fuzz (OverflowError in pandas)
+     {"c.txt": sub("C:01_flat10_hosts_straw2_firstn/crushmap.txt", "device 0 osd.0", "device 18446744073709551616 osd.0")},
+     ["crush-test", "--crush", "{d}/c.txt"], ERR, r"c\.txt:12: device id: .*out of range")
 case("garbage-utf16-pg-dump", {"pg_dump.txt": lambda: raw_utf16()}, ["table", "{d}/pg_dump.txt"], ERR,
      r"pg_dump\.txt")
 case("garbage-html-error-page", {"pg_dump.txt": text("<html><body>502 Bad Gateway</body></html>\n")},
