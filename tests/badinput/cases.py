@@ -51,7 +51,7 @@ class Case:
 
 OK, WARN, ERR = "ok", "warning", "error"
 #: Seconds an input that could hang gets (in a child process): a refusal or a bounded read takes far less.
-HANG = 12.0
+HANG = 8.0
 C: list[Case] = []
 
 
