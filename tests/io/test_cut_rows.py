@@ -11,7 +11,16 @@ from __future__ import annotations
 import pytest
 
 from pgtools.errors import DumpFormatError
-from pgtools.io import config_dump, df_detail, health, osd_dump, osd_tree, pg_dump_plain, pg_ls_plain, read_text
+from pgtools.io import (
+    config_dump,
+    df_detail,
+    health,
+    osd_dump,
+    osd_tree,
+    pg_dump_plain,
+    pg_ls_plain,
+    read_text,
+)
 from tests.paths import REAL
 
 
