@@ -212,10 +212,13 @@ case("wrong-pgcalc-unknown-preset", {}, ["pgcalc", "--osds", "12", "--preset", "
 # ticket case: a plain pg dump and an osd tree, no osd dump
 TICKET_FILES = {"pg_dump.txt": PGD, "osd_tree.txt": src("R:osd_tree.txt")}
 TICKETF = ["{d}/pg_dump.txt", "{d}/osd_tree.txt"]
-case("ticket-table", TICKET_FILES, ["table", *TICKETF], OK, stdout=r"SUM:.*\| 5760")
-case("ticket-fix-too-many-pgs", TICKET_FILES, ["fix-too-many-pgs", *TICKETF], WARN, r"(?i)assum|derived",
+case("ticket-table", TICKET_FILES, ["table", *TICKETF], WARN, r"(?i)derived|assum", stdout=r"SUM:.*\| 5760",
+     xfail=f"{TICKET}: pools known only from the PG dump (no osd dump) are used without a word")
+case("ticket-fix-too-many-pgs", TICKET_FILES, ["fix-too-many-pgs", *TICKETF], ERR,
+     r"(?i)needs the CRUSH map.*crush dump",
      xfail=f"{TICKET}: AttributeError (internal error) without an osd dump")
-case("ticket-whatif-pg-num", TICKET_FILES, ["whatif", *TICKETF, "--pg-num", "rbd=64"], WARN, r"(?i)assum|derived",
+case("ticket-whatif-pg-num", TICKET_FILES, ["whatif", *TICKETF, "--pg-num", "rbd=64"], ERR,
+     r"(?i)needs the CRUSH map.*crush dump",
      xfail=f"{TICKET}: prints error: 'pgp_num' without an osd dump")
 case("ticket-autoscale", TICKET_FILES, ["autoscale", *TICKETF], WARN, r"(?i)assum|derived",
      xfail=f"{TICKET}: pools named by id with RATE 0 and PG_NUM 0, no warning")
@@ -317,7 +320,7 @@ case("cut-autoscale-status-json", {**SEED, "a.json": cut("R:autoscale_status.jso
 case("cut-report-json", {"r.json": cut("P:01_jewel_ceph_report_python_crush.txt", 0.5)}, ["table", "{d}/r.json"],
      ERR, r"r\.json:\d+: .*JSON", xfail=JSON_CUT)
 case("cut-in-folder", {"cap/pg_dump.txt": PGD, "cap/osd_dump.json": cut("R:osd_dump.json", 0.4)},
-     ["table", "{d}/cap"], ERR, r"osd_dump\.json:\d+: .*JSON",
+     ["table", "{d}/cap"], WARN, r"osd_dump\.json:\d+: .*JSON.*skipped",
      xfail=f"{INPUT}: a cut osd_dump.json in a folder is skipped silently (table printed, exit 0)")
 case("cut-gzip-stream", {"pg_dump.json.gz": lambda: _gz_cut("R:pg_dump.json")}, ["table", "{d}/pg_dump.json.gz"],
      ERR, r"pg_dump\.json\.gz: cannot decompress")
@@ -373,19 +376,14 @@ case("mix-osd-dump-seed-crush-mixed", {"osd_dump.json": OSDJ, "crush_dump.json":
      xfail=f"{INPUT}: a CRUSH map of another cluster is not checked against the osd dump")
 case("mix-pool-ls-detail-other-cluster", {**SEED, "p.json": src("S:mixed/osd_pool_ls_detail.json")},
      ["table", *SEEDF, "{d}/p.json"], ERR, r"p\.json", xfail=f"{INPUT}: pools of another cluster merged")
-case("mix-osd-tree-other-cluster", {"pg_dump.txt": src("S:mixed/pg_dump.txt"), "t.txt": src("R:osd_tree.txt")},
-     ["stats", "{d}/pg_dump.txt", "{d}/t.txt"], ERR, r"t\.txt|pg_dump\.txt",
-     xfail=f"{INPUT}: an osd tree of another cluster merged")
 case("mix-two-pg-dumps", {"a.txt": PGD, "b.txt": src("S:mixed/pg_dump.txt")}, ["table", "{d}/a.txt", "{d}/b.txt"],
      ERR, r"a\.txt|b\.txt")
 case("mix-two-osd-dumps", {"pg_dump.txt": PGD, "a.json": OSDJ, "b.json": src("S:mixed/osd_dump.json")},
      ["table", "{d}/pg_dump.txt", "{d}/a.json", "{d}/b.json"], ERR, r"a\.json|b\.json")
-case("mix-health-other-cluster", {**SEED, "h.json": src("S:mixed/health_detail.json")},
-     ["health", *SEEDF, "{d}/h.json"], ERR, r"h\.json", xfail=f"{INPUT}: health detail of another cluster merged")
 case("mix-epoch-few-behind", {"pg_dump.json": src("R:pg_dump.json"),
                               "osd_dump.json": json_edit("R:osd_dump.json", lambda o: o.update(epoch=o["epoch"] + 2))},
      ["table", "{d}/pg_dump.json", "{d}/osd_dump.json"], WARN, r"(?i)epoch",
-     xfail=f"{INPUT}: a pg map a few epochs behind the osdmap is refused instead of a warning")
+     xfail=f"{INPUT}: a pg map 2 epochs behind the osdmap is combined without a word")
 case("mix-pasted-two-dumps-one-file", {"x.txt": concat(PGD, src("S:mixed/pg_dump.txt"))}, ["table", "{d}/x.txt"],
      ERR, r"x\.txt:\d+",
      xfail=f"{INPUT}: two pg dumps pasted into one file are merged by the excerpt reader with a warning")
@@ -407,7 +405,8 @@ case("cli-whatif-pg-num-negative", SEED, [*W, "--pg-num", "rbd=-5"], ERR, r"(?i)
 case("cli-whatif-pg-num-not-a-number", SEED, [*W, "--pg-num", "rbd=lots"], ERR, r"(?i)pg.?num.*lots|lots")
 case("cli-whatif-pg-num-unknown-pool", SEED, [*W, "--pg-num", "nosuch=64"], ERR, r"nosuch")
 case("cli-whatif-pg-num-no-equals", SEED, [*W, "--pg-num", "rbd"], ERR, r"(?i)pool=n|rbd")
-case("cli-whatif-pgp-num-above-pg-num", SEED, [*W, "--pgp-num", "rbd=4096"], ERR, r"(?i)pgp_num")
+case("cli-whatif-pgp-num-above-pg-num", SEED, [*W, "--pgp-num", "rbd=4096"], WARN, r"would be refused.*pgp_num 4096",
+     xfail=f"{LIMITS}: pgp_num > pg_num is an error before the plan, not a refused step (EINVAL) as the mon does")
 case("cli-whatif-reweight-negative", SEED, [*W, "--reweight", "osd.0=-1"], ERR, r"(?i)reweight|weight")
 case("cli-whatif-reweight-above-one", SEED, [*W, "--reweight", "osd.0=1.5"], ERR, r"(?i)reweight|weight")
 case("cli-whatif-crush-weight-negative", SEED, [*W, "--crush-weight", "osd.0=-2"], ERR, r"(?i)weight")
