@@ -67,9 +67,14 @@ class _Stream:
     def int(self, fld: str) -> int:
         t = self.next(fld)
         try:
-            return int(t.text)
+            val = int(t.text)
         except ValueError:
             raise self.err(f"expected an integer, got {t.text!r}", fld, t) from None
+        # crushtool's ids, sizes and tunables are 32-bit; a choose_args key is a 64-bit pool id or (unsigned) -1
+        lo, hi = (-(1 << 63), 1 << 64) if fld == "choose_args key" else (-(1 << 31), 1 << 31)
+        if not lo <= val < hi:
+            raise self.err(f"{t.text} is out of range", fld, t)
+        return val
 
     def weight(self, fld: str) -> int:
         t = self.next(fld)

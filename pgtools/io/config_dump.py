@@ -119,6 +119,9 @@ def _parse_plain(text: str, source: str) -> Fragment:
         if not who or not option or not level:
             raise DumpFormatError("missing (truncated row?)", source=source, line=idx + 1,
                                   field="WHO" if not who else ("OPTION" if not option else "LEVEL"))
+        if not value and ln == body[-1]:
+            # an empty value can be set, but on the last row it is far more likely a cut file
+            raise DumpFormatError("missing (truncated row?)", source=source, line=idx + 1, field="VALUE")
         if ro not in ("", "*"):
             raise DumpFormatError(f"unexpected RO cell {ro!r}", source=source, line=idx + 1, field="RO")
         entries.append({"who": who, "mask": mask, "level": level, "option": option, "value": value,

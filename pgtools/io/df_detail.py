@@ -218,6 +218,9 @@ def _parse_plain(text: str, source: str) -> Fragment:
         for lineno, ln in body:
             cells = split_row(ln, bounds)
             if section == "POOLS":
+                empty = next((name for name, cell in zip(names, cells, strict=False) if not cell), None)
+                if empty is not None:  # Ceph prints N/A, never an empty cell
+                    raise DumpFormatError("missing (truncated row?)", source=source, line=lineno, field=empty)
                 row = {key: _plain_value(key, cell, source, lineno, name)
                        for key, name, cell in zip(keys, names, cells, strict=False)}
                 if row.get("pool_id") is None or row.get("pool") is None:

@@ -223,9 +223,9 @@ def _parse_plain(text: str, source: str) -> Fragment:
         elif mo and not new_style:
             severity, code, summary = status, mo.group(1), mo.group(2)
         else:
-            if health["checks"]:
-                raise DumpFormatError(f"expected a check line, got {ln.strip()[:60]!r}", source=source,
-                                      line=lineno)
+            if health["checks"] or ln.startswith("["):
+                raise DumpFormatError(f"expected a check line, got {ln.strip()[:60]!r} (cut line?)", source=source,
+                                      line=lineno, field="check")
             legacy_detail.append(ln.strip())
             continue
         muted = False
@@ -234,6 +234,11 @@ def _parse_plain(text: str, source: str) -> Fragment:
             summary, muted = mm.group(1), True
         current = {"severity": severity, "summary": summary, "detail": [], "count": None, "muted": muted}
         health["checks"][code] = current
+        if mn and m.group(2) and not muted:
+            items = [x.strip() for x in m.group(2).split(";")]
+            if summary not in items and any(x.startswith(summary) for x in items):
+                raise DumpFormatError(f"summary {summary!r} stops short of the status line's (cut line?)",
+                                      source=source, line=lineno, field=code)
     if legacy_detail:
         health["detail"] = legacy_detail
         if m.group(2):

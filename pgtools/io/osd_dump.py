@@ -312,6 +312,7 @@ def _get(e: Any, key: str, source: str, field: str) -> Any:
 # plain text
 
 _POOL_LINE = re.compile(r"^pool (\d+) '(.*)' (replicated|erasure)\b(.*)$")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _OSD_LINE = re.compile(r"^osd\.(\d+)\s+(up|down)\s+(in|out)\s+weight\s+(\S+)(.*)$")
 _INT_KEYS = {"size", "min_size", "crush_rule", "crush_ruleset", "pg_num", "pgp_num", "pg_num_target",
              "pgp_num_target", "pg_num_pending", "stripe_width", "pg_num_min", "pg_num_max",
@@ -354,6 +355,8 @@ def _parse_pool_line(m: re.Match, lineno: int, source: str, profiles: dict) -> d
         elif k == "application":
             p["application_metadata"] = {a: {} for a in v.split(",") if a}
         i += 2
+    if i < len(rest):
+        raise _err(f"key without a value: {rest[i]!r} (cut line?)", source, rest[i], lineno)
     if opts:
         p["options"] = opts
     for k in ("size", "pg_num"):
@@ -381,12 +384,18 @@ def _parse_plain(text: str, source: str) -> Fragment:
             pa = 1.0
             if len(rest) >= 2 and rest[0] == "primary_affinity":
                 pa = _float(rest[1], source, "primary_affinity", lineno)
-            state = rest[-2].split(",") if len(rest) >= 2 and "exists" in rest[-2] else (
-                rest[-1].split(",") if rest and "exists" in rest[-1] else ["exists"])
+            at = next((k for k in range(len(rest) - 1, -1, -1) if "exists" in rest[k]), None)
+            if at is None and rest:  # OSDMap::print ends every osd line with its state (exists,...)
+                raise _err("no state (exists,...) at the end of the osd line (cut line?)", source, "state", lineno)
+            if at is not None and at < len(rest) - 1 and not _UUID.fullmatch(rest[-1]):
+                raise _err(f"not a uuid: {rest[-1]!r} (cut line?)", source, "uuid", lineno)
+            state = rest[at].split(",") if at is not None else ["exists"]
             obj["osds"].append({"osd": i, "up": int(m.group(2) == "up"), "in": int(m.group(3) == "in"),
                                 "weight": _float(m.group(4), source, "weight", lineno),
                                 "primary_affinity": pa, "state": state})
             continue
+        if line.startswith("osd."):
+            raise _err("not an `osd.N up|down in|out weight W ...` line (cut line?)", source, "osd", lineno)
         tok = line.split()
         key = tok[0]
         if key in ("epoch", "max_osd", "pool_max", "crush_version") and len(tok) == 2:

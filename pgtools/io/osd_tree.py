@@ -173,6 +173,21 @@ def _num(cell: str, source: str, line: int, field: str) -> float:
         raise DumpFormatError(f"not a number: {cell!r}", source=source, line=line, field=field) from None
 
 
+#: What the STATUS (UP/DOWN) column of a plain ``osd tree`` can hold (OSDMap::print_tree).
+_STATUSES = {"up", "down", "destroyed", "DNE"}
+#: REWEIGHT and PRI-AFF are printed as Ceph's weightf_t: ``0`` below 1e-6, else 5 decimals; fewer means a row
+#: cut inside the number.
+_FIXED5 = re.compile(r"0|[0-9]+\.[0-9]{5}")
+
+
+def _fixed5(cell: str, source: str, line: int, field: str) -> float:
+    if cell not in ("", "-") and not _FIXED5.fullmatch(cell):
+        if re.fullmatch(r"-?[0-9]+(\.[0-9]*)?", cell):
+            raise DumpFormatError(f"{cell!r} has not the 5 decimals Ceph prints (cut row?)", source=source,
+                                  line=line, field=field)
+    return _num(cell, source, line, field)
+
+
 def _parse_plain(text: str, source: str) -> Fragment:
     lines = text.splitlines()
     h = find_header(lines, _HEADER)
@@ -233,12 +248,15 @@ def _parse_plain(text: str, source: str) -> Fragment:
         status = cells[status_col] or None
         if status is None:
             raise DumpFormatError("missing (truncated row?)", source=source, line=lineno, field=status_col)
+        if status not in _STATUSES:
+            raise DumpFormatError(f"not an OSD status ({', '.join(sorted(_STATUSES))}): {status!r} (cut row?)",
+                                  source=source, line=lineno, field=status_col)
         osd_rows.append({
             "osd_id": nid, "name": cell, "device_class": cells.get("CLASS") or None,
             "crush_weight": _num(cells["WEIGHT"], source, lineno, "WEIGHT"),
-            "reweight": _num(cells["REWEIGHT"], source, lineno, "REWEIGHT"),
+            "reweight": _fixed5(cells["REWEIGHT"], source, lineno, "REWEIGHT"),
             "status": status,
-            "primary_affinity": _num(cells[aff_col], source, lineno, aff_col),
+            "primary_affinity": _fixed5(cells[aff_col], source, lineno, aff_col),
             "exists": status != "DNE",
             "stray": stray,
         })

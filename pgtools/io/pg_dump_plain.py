@@ -631,6 +631,13 @@ def _parse(text: str, source: str) -> Fragment:
             if len(st.skipped) < 100:
                 st.skipped.append(lineno)
             i += 1
+    starred = _omap(st) or any("omap_bytes" in names for _t, names in st.pool_tables)
+    if starred and not st.notes and st.osd_sum is None:
+        # Ceph ends a dump with OMAP_BYTES* columns with a `* NOTE:` line, after the OSD table's sum row when
+        # there is one: with neither, the output was cut, possibly at a row boundary, and what followed
+        # (later PGs, pools, OSDs) is missing.
+        last_line = next((no for no, ln in reversed(lines) if ln.strip()), 1)
+        st.warnings.append(f"line {last_line}: no `* NOTE:` line at the end: the output may be cut after this line")
     return _fragment(st)
 
 

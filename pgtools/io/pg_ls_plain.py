@@ -156,4 +156,10 @@ def _parse_ls(lines: list[tuple[int, str]], i: int, source: str) -> Fragment:
     notes = [ln.strip() for _, ln in lines[end:] if ln.strip().startswith("* NOTE:")]
     if notes:
         extra["notes"] = notes
+    elif any(h.endswith("*") for h in headings) and len(pgs):
+        # Ceph closes a table with starred (OMAP_BYTES*) columns with a `* NOTE:` line: without it the
+        # output was cut, possibly at a row boundary, and later PGs are missing.
+        last = table.lineno(len(pgs) - 1)
+        extra["warnings"] = [f"line {last}: no `* NOTE:` line after the table: the output may be cut after "
+                             f"this line ({len(pgs)} PGs read)"]
     return Fragment(kind="pg_ls", source=source, release=release, pgs=pgs, extra=extra)
