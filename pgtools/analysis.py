@@ -526,8 +526,13 @@ def _pgs_per_osd_arrays(up: np.ndarray, acting: np.ndarray | None = None) -> pd.
         first = both >= 0
         first[:, 1:] &= both[:, 1:] != both[:, :-1]
         osd = both[first]
-    ids, counts = np.unique(osd, return_counts=True)
-    return pd.Series(counts, index=pd.Index(ids, name="osd_id"), dtype=np.int64)
+    if len(osd) and int(osd.max()) < (1 << 24):  # OSD ids are small: count without sorting
+        counts = np.bincount(osd)
+        ids = np.nonzero(counts)[0]
+        counts = counts[ids]
+    else:
+        ids, counts = np.unique(osd, return_counts=True)
+    return pd.Series(counts, index=pd.Index(ids.astype(np.int64), name="osd_id"), dtype=np.int64)
 
 
 def _health_findings(snap: Snapshot, *, num_pgs: int, sum_up_sizes: int, per_osd: pd.Series | None,

@@ -152,7 +152,25 @@ def _patched(pm: PoolMapping, rows: np.ndarray, sub: PoolMapping, pool) -> PoolM
     else:
         acting_primary = pm.acting_primary.copy()
         acting_primary[rows] = sub.acting_primary
-    return PoolMapping(pool, pm.pps, raw, up, up_primary, acting, acting_primary)
+    new = PoolMapping(pool, pm.pps, raw, up, up_primary, acting, acting_primary)
+    _carry_columns(pm, new, rows, sub)
+    return new
+
+
+def _carry_columns(old: PoolMapping, new: PoolMapping, rows: np.ndarray, sub: PoolMapping) -> None:
+    """Give ``new`` the pgid/tuple columns ``old`` had converted, with only the re-mapped rows converted again."""
+    cols = old._columns
+    if "pgid" in cols:
+        new._columns["pgid"] = cols["pgid"]
+    for which, base in (("raw", None), ("up", "raw"), ("acting", "up")):
+        if which not in cols:
+            continue
+        if base is not None and getattr(new, which) is getattr(new, base) and base in new._columns:
+            new._columns[which] = new._columns[base]
+            continue
+        t = cols[which].copy()
+        t[rows] = sub.tuples(which)
+        new._columns[which] = t
 
 
 def remap(before: Snapshot, after: Snapshot, mappings: Sequence[PoolMapping], *, reuse: bool = False,
@@ -200,7 +218,7 @@ def remap(before: Snapshot, after: Snapshot, mappings: Sequence[PoolMapping], *,
             info["copied"] += len(pm) - len(rows)
             if len(rows) == 0:
                 out.append(PoolMapping(c1.pools[pm.pool_id], pm.pps, pm.raw, pm.up, pm.up_primary,
-                                       pm.acting, pm.acting_primary))
+                                       pm.acting, pm.acting_primary, pm._columns))
                 continue
             sub = c1.map_pool_arrays(c1.pools[pm.pool_id], rows)
             out.append(_patched(pm, rows, sub, c1.pools[pm.pool_id]))

@@ -901,8 +901,8 @@ class _MappingCache:
     """Recent :class:`PoolMapping` arrays keyed by everything their placement depends on.
 
     At most ``max_entries`` pool mappings of at most ``max_rows`` PGs in all are kept (least recently used
-    first out; a larger single pool is not kept).  Only the arrays are kept: each hit is a new
-    :class:`PoolMapping` sharing them, without the tuple/pgid columns a caller converted.
+    first out; a larger single pool is not kept).  Each hit is a new :class:`PoolMapping` sharing the
+    arrays and the pgid/tuple columns any holder converted (so a warm what-if does not build them again).
     """
 
     def __init__(self, max_entries: int = 16, max_rows: int = 1 << 20):
@@ -930,10 +930,10 @@ class _MappingCache:
         hit = self._entries.pop(key, None)
         if hit is not None and hit[0] is c.crush:
             self._entries[key] = hit  # most recently used last
-            return _bare(hit[1])
+            return _sharing(hit[1])
         m = c.map_pool_arrays(pool)
         if len(m) <= self.max_rows:
-            self._entries[key] = (c.crush, _bare(m))  # the map is held so that its id is not reused
+            self._entries[key] = (c.crush, _sharing(m))  # the map is held so that its id is not reused
             rows = sum(len(e[1]) for e in self._entries.values())
             while len(self._entries) > self.max_entries or rows > self.max_rows:
                 rows -= len(self._entries.pop(next(iter(self._entries)))[1])
@@ -944,9 +944,10 @@ class _MappingCache:
         self._entries.clear()
 
 
-def _bare(m: PoolMapping) -> PoolMapping:
-    """A PoolMapping sharing the arrays of ``m``, without its converted columns."""
-    return PoolMapping(m.pool, m.pps, m.raw, m.up, m.up_primary, m.acting, m.acting_primary)
+def _sharing(m: PoolMapping) -> PoolMapping:
+    """A PoolMapping sharing the arrays of ``m`` and its converted columns (pgids, tuples: computed once for
+    every holder of these arrays, never modified in place)."""
+    return PoolMapping(m.pool, m.pps, m.raw, m.up, m.up_primary, m.acting, m.acting_primary, m._columns)
 
 
 _REUSE = _MappingCache()
