@@ -104,11 +104,58 @@ def run() -> list[dict]:
                             "pgs_moved": int(plan.steps.loc[1, "pgs_moved"])})
     finally:
         placement.map_pool_arrays = real
+    out += _warm_on_ceph_maps()
     small = build(pg_num=32)
     t = time.perf_counter()
     plan = simulate(small, [SetPgNum(1, 4096)], stepwise=True)
     out.append({"case": "stepwise pg_num 32 -> 4096", "seconds": round(time.perf_counter() - t, 3),
                 "steps": len(plan.steps)})
+    return out
+
+
+def _warm_on_ceph_maps() -> list[dict]:
+    """Warm what-ifs (the input's placement already computed, as in a notebook session) on the maps
+    :mod:`bench_placement` builds with Ceph's tools: 1,000 OSDs / 32,768 PGs and 10,000 OSDs / 1,048,576 PGs.
+    Each change re-maps only the PGs it can reach (:mod:`pgtools.incremental`); ``remapped`` says how many.
+    Targets (issue #12): ≤ 0.1 s at 1k/32k, about 1 s at 10k/1M."""
+    import os
+    import shutil
+    import sys
+    from pathlib import Path
+
+    import pgtools
+    from pgtools import incremental
+    from pgtools.simulate import CrushWeight, Fail, MarkOut, Reweight, simulate
+
+    if not (shutil.which("crushtool") and shutil.which("osdmaptool")):
+        return [{"case": "warm what-if on Ceph-built maps", "skipped": "crushtool/osdmaptool not installed"}]
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_placement import _build
+
+    cases = [("osds1k_pgs32k", 1000, ["host", "straw2", "20", "root", "straw2", "0"], 32768, 5)]
+    if not os.environ.get("PGTOOLS_BENCH_SMALL"):
+        cases.append(("osds10k_pgs1m", 10000, ["host", "straw2", "20", "rack", "straw2", "25", "root", "straw2", "0"],
+                      1 << 20, 2))
+    out = []
+    real = incremental.remap
+    for name, n, layers, pg_num, repeat in cases:
+        d = _build(name, n, layers, pg_num)
+        snap = pgtools.load([d / "osd_dump.json", d / "crush_dump.json"])
+        simulate(snap, [MarkOut(1)])  # the input's placement and its columns, once
+        for change in (MarkOut(17), Reweight(18, 0.5), Fail("osd.19"), CrushWeight(20, 0.5)):
+            seen: dict = {}
+
+            def counting(*a, _seen=seen, **k):
+                k["stats"] = _seen
+                return real(*a, **k)
+
+            incremental.remap = counting
+            try:
+                t, _ = _best(lambda c=change, s=snap: simulate(s, [c]), repeat)
+            finally:
+                incremental.remap = real
+            out.append({"case": f"warm what-if {name}: {change.describe()}", "seconds": round(t, 3),
+                        "remapped": seen.get("remapped"), "of": pg_num})
     return out
 
 
