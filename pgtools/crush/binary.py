@@ -44,7 +44,7 @@ from typing import Any
 
 from ..errors import DumpFormatError
 from .buckets import LIST, STRAW, STRAW2, TREE, UNIFORM, Bucket
-from .map import OP_NAMES, OPS, ChooseArg, CrushMap, Rule, Tunables, compute_max_devices
+from .map import OP_NAMES, OPS, ChooseArg, CrushMap, Rule, Tunables, compute_max_devices, find_cycle
 
 __all__ = ["CRUSH_MAGIC", "crushmap_from_binary", "is_crush_binary"]
 
@@ -395,31 +395,14 @@ def crushmap_from_binary(data: bytes, *, source: str = "<bytes>") -> CrushMap:
 
 def _check_cycles(rd: _Reader, raw_buckets: dict[int, dict[str, Any]], names: dict[int, str]) -> None:
     """A bucket that holds itself, directly or below, would make every descent loop forever."""
-    state: dict[int, int] = {}  # 1 = on the current path, 2 = done
-    for root in sorted(raw_buckets, reverse=True):
-        if root in state:
-            continue
-        stack: list[tuple[int, int]] = [(root, 0)]
-        state[root] = 1
-        while stack:
-            bid, pos = stack[-1]
-            items = raw_buckets[bid]["items"]
-            if pos == len(items):
-                state[bid] = 2
-                stack.pop()
-                continue
-            stack[-1] = (bid, pos + 1)
-            child = items[pos]
-            if child >= 0:
-                continue
-            if state.get(child) == 1:
-                path = [b for b, _ in stack]
-                cycle = " -> ".join(f"{names.get(b, f'bucket{-1 - b}')} ({b})" for b in path[path.index(child):] + [child])
-                raise rd.error(f"bucket hierarchy has a cycle: bucket {bid} holds {child}, which holds it: {cycle}",
-                               f"buckets[{-1 - bid}].items[{pos}]", raw_buckets[bid]["items_off"] + 4 * pos)
-            if child not in state:
-                state[child] = 1
-                stack.append((child, 0))
+    path = find_cycle({bid: rb["items"] for bid, rb in raw_buckets.items()})
+    if path is None:
+        return
+    bid, child = path[-2], path[-1]
+    pos = list(raw_buckets[bid]["items"]).index(child)
+    cycle = " -> ".join(f"{names.get(b, f'bucket{-1 - b}')} ({b})" for b in path)
+    raise rd.error(f"bucket hierarchy has a cycle: bucket {bid} holds {child}, which holds it: {cycle}",
+                   f"buckets[{-1 - bid}].items[{pos}]", raw_buckets[bid]["items_off"] + 4 * pos)
 
 
 def _update_choose_args(rd: _Reader, key: int, entries: dict[int, dict[str, Any]],

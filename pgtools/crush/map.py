@@ -775,11 +775,12 @@ def _reachable_leaves(node_weights: Sequence[int]) -> set[int]:
     return out
 
 
-def find_cycle(buckets: Mapping[int, Bucket]) -> list[int] | None:
+def find_cycle(buckets: Mapping[int, Bucket] | Mapping[int, Sequence[int]]) -> list[int] | None:
     """A cycle of the bucket hierarchy as bucket ids ``[a, b, ..., a]`` (``a`` holds ``b`` ...), else None.
 
-    Iterative depth-first search (no recursion limit on deep maps); items that are devices or missing
-    buckets are not followed.
+    ``buckets`` maps bucket ids to :class:`Bucket` objects or directly to their item ids (as a decoder
+    holds them).  Iterative depth-first search (no recursion limit on deep maps); items that are devices
+    or missing buckets are not followed.
     """
     state: dict[int, int] = {}  # 1 = on the current path, 2 = done
     for root in sorted(buckets, reverse=True):
@@ -789,7 +790,7 @@ def find_cycle(buckets: Mapping[int, Bucket]) -> list[int] | None:
         state[root] = 1
         while stack:
             bid, pos = stack[-1]
-            items = buckets[bid].items
+            items = getattr(buckets[bid], "items", buckets[bid])
             if pos == len(items):
                 state[bid] = 2
                 stack.pop()
