@@ -9,7 +9,6 @@ command runs as a fresh process: wall time (best of ``repeat``), and its peak RS
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_placement import _build  # noqa: E402
+from bench_placement import _build, have_tools, maps  # noqa: E402
 
 
 def _timed(argv: list[str], cwd: Path) -> tuple[float, float, str]:
@@ -53,13 +52,9 @@ def _case(name: str, num_osds: int, layers: list[str], pg_num: int, repeat: int)
 
 
 def run() -> list[dict]:
-    if not (shutil.which("crushtool") and shutil.which("osdmaptool")):
+    if not have_tools():
         return [{"skipped": "crushtool/osdmaptool not installed (apt-get install ceph-base ceph-common)"}]
-    out = [_case("osds1k_pgs32k", 1000, ["host", "straw2", "20", "root", "straw2", "0"], 32768, 5)]
-    if not os.environ.get("PGTOOLS_BENCH_SMALL"):
-        out.append(_case("osds10k_pgs1m", 10000,
-                         ["host", "straw2", "20", "rack", "straw2", "25", "root", "straw2", "0"], 1 << 20, 1))
-    return out
+    return [_case(*m) for m in maps()]
 
 
 if __name__ == "__main__":

@@ -131,15 +131,25 @@ def _engines() -> list[str]:
     return (["numba"] if have_numba() else []) + ["numpy"]
 
 
+def maps() -> list[tuple[str, int, list[str], int, int]]:
+    """The benchmark maps ``(name, OSDs, crushtool --build layers, pg_num, repeats)``; the 10,000-OSD one is
+    left out with ``PGTOOLS_BENCH_SMALL=1``.  Every benchmark against Ceph's tools uses these."""
+    out = [("osds1k_pgs32k", 1000, ["host", "straw2", "20", "root", "straw2", "0"], 32768, 5)]
+    if not os.environ.get("PGTOOLS_BENCH_SMALL"):
+        out.append(("osds10k_pgs1m", 10000, ["host", "straw2", "20", "rack", "straw2", "25", "root", "straw2", "0"],
+                    1 << 20, 1))
+    return out
+
+
+def have_tools() -> bool:
+    return bool(shutil.which("crushtool") and shutil.which("osdmaptool"))
+
+
 def run() -> list[dict]:
-    if not (shutil.which("crushtool") and shutil.which("osdmaptool")):
+    if not have_tools():
         return [{"skipped": "crushtool/osdmaptool not installed (apt-get install ceph-base ceph-common)"}]
     CACHE.mkdir(parents=True, exist_ok=True)
-    out = [_case("osds1k_pgs32k", 1000, ["host", "straw2", "20", "root", "straw2", "0"], 32768, 5)]
-    if not os.environ.get("PGTOOLS_BENCH_SMALL"):
-        out.append(_case("osds10k_pgs1m", 10000,
-                         ["host", "straw2", "20", "rack", "straw2", "25", "root", "straw2", "0"], 1 << 20, 1))
-    return out
+    return [_case(*m) for m in maps()]
 
 
 if __name__ == "__main__":

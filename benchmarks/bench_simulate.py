@@ -118,8 +118,6 @@ def _warm_on_ceph_maps() -> list[dict]:
     :mod:`bench_placement` builds with Ceph's tools: 1,000 OSDs / 32,768 PGs and 10,000 OSDs / 1,048,576 PGs.
     Each change re-maps only the PGs it can reach (:mod:`pgtools.incremental`); ``remapped`` says how many.
     Targets (issue #12): ≤ 0.1 s at 1k/32k, about 1 s at 10k/1M."""
-    import os
-    import shutil
     import sys
     from pathlib import Path
 
@@ -127,15 +125,12 @@ def _warm_on_ceph_maps() -> list[dict]:
     from pgtools import incremental
     from pgtools.simulate import CrushWeight, Fail, MarkOut, Reweight, simulate
 
-    if not (shutil.which("crushtool") and shutil.which("osdmaptool")):
-        return [{"case": "warm what-if on Ceph-built maps", "skipped": "crushtool/osdmaptool not installed"}]
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_placement import _build
+    from bench_placement import _build, have_tools, maps
 
-    cases = [("osds1k_pgs32k", 1000, ["host", "straw2", "20", "root", "straw2", "0"], 32768, 5)]
-    if not os.environ.get("PGTOOLS_BENCH_SMALL"):
-        cases.append(("osds10k_pgs1m", 10000, ["host", "straw2", "20", "rack", "straw2", "25", "root", "straw2", "0"],
-                      1 << 20, 2))
+    if not have_tools():
+        return [{"case": "warm what-if on Ceph-built maps", "skipped": "crushtool/osdmaptool not installed"}]
+    cases = [(name, n, layers, pg_num, 5 if n < 5000 else 2) for name, n, layers, pg_num, _ in maps()]
     out = []
     real = incremental.remap
     for name, n, layers, pg_num, repeat in cases:
