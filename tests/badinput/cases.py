@@ -386,14 +386,16 @@ case("mix-pg-on-osd-beyond-max-osd",
 # absurd numbers and unknown names on the command line
 W = ["whatif", *SEEDF]
 case("cli-whatif-pg-num-huge", SEED, [*W, "--pg-num", "rbd=99999999"], WARN, r"would be refused.*65536", timeout=HANG,
-     subprocess=True, xfail=f"{LIMITS}: pg_num 99999999 is simulated (GBs, minutes) instead of refused (> 65536)")
-case("cli-whatif-pg-num-zero", SEED, [*W, "--pg-num", "rbd=0"], ERR, r"(?i)pg.?num")
-case("cli-whatif-pg-num-negative", SEED, [*W, "--pg-num", "rbd=-5"], ERR, r"(?i)pg.?num")
+     subprocess=True)
+# the mon refuses pg_num 0 / -5 (ERANGE): a what-if stops there, marked refused, with the mon's message
+case("cli-whatif-pg-num-zero", SEED, [*W, "--pg-num", "rbd=0"], WARN, r"pg_num 0\) would be refused.*ERANGE",
+     stdout=r"REFUSED")
+case("cli-whatif-pg-num-negative", SEED, [*W, "--pg-num", "rbd=-5"], WARN, r"pg_num -5\) would be refused.*ERANGE",
+     stdout=r"REFUSED")
 case("cli-whatif-pg-num-not-a-number", SEED, [*W, "--pg-num", "rbd=lots"], ERR, r"(?i)pg.?num.*lots|lots")
 case("cli-whatif-pg-num-unknown-pool", SEED, [*W, "--pg-num", "nosuch=64"], ERR, r"nosuch")
 case("cli-whatif-pg-num-no-equals", SEED, [*W, "--pg-num", "rbd"], ERR, r"(?i)pool=n|rbd")
-case("cli-whatif-pgp-num-above-pg-num", SEED, [*W, "--pgp-num", "rbd=4096"], WARN, r"would be refused.*pgp_num 4096",
-     xfail=f"{LIMITS}: pgp_num > pg_num is an error before the plan, not a refused step (EINVAL) as the mon does")
+case("cli-whatif-pgp-num-above-pg-num", SEED, [*W, "--pgp-num", "rbd=4096"], WARN, r"would be refused.*pgp_num 4096")
 case("cli-whatif-reweight-negative", SEED, [*W, "--reweight", "osd.0=-1"], ERR, r"(?i)reweight|weight")
 case("cli-whatif-reweight-above-one", SEED, [*W, "--reweight", "osd.0=1.5"], ERR, r"(?i)reweight|weight")
 case("cli-whatif-crush-weight-negative", SEED, [*W, "--crush-weight", "osd.0=-2"], ERR, r"(?i)weight")
@@ -405,10 +407,8 @@ case("cli-whatif-add-host-zero-osds", SEED, [*W, "--add-host", "h9:0:1.0"], OK) 
 case("cli-whatif-add-host-negative-count", SEED, [*W, "--add-host", "h9:-2:1.0"], ERR, r"(?i)h9|count|osd")
 case("cli-whatif-add-host-negative-weight", SEED, [*W, "--add-host", "h9:2:-1"], ERR, r"(?i)weight|h9")
 case("cli-whatif-change-unknown-kind", SEED, [*W, "--change", "frobnicate:1"], ERR, r"frobnicate")
-case("cli-whatif-upmap-unknown-osd", SEED, [*W, "--change", "upmap:1.0=0:999"], WARN, r"would be refused.*999",
-     xfail=f"{LIMITS}: an upmap to an OSD that does not exist is not refused")
-case("cli-whatif-upmap-unknown-pg", SEED, [*W, "--change", "upmap:1.fff=0:1"], WARN, r"would be refused.*1\.fff",
-     xfail=f"{LIMITS}: an upmap of a PG that does not exist is not refused")
+case("cli-whatif-upmap-unknown-osd", SEED, [*W, "--change", "upmap:1.0=0:999"], WARN, r"would be refused.*999")
+case("cli-whatif-upmap-unknown-pg", SEED, [*W, "--change", "upmap:1.fff=0:1"], WARN, r"would be refused.*1\.fff")
 case("cli-crush-test-num-rep-negative", {"c.json": src("R:crush_dump.json")},
      ["crush-test", "--crush", "{d}/c.json", "--num-rep", "-1"], ERR, r"(?i)num.rep",
      xfail=f"{TICKET}: --num-rep -1 prints [] for every x")
@@ -429,15 +429,12 @@ case("cli-crush-test-weight-unknown-osd", {"c.json": src("R:crush_dump.json")},
 case("cli-map-unknown-pool", {"o.json": OSDJ, "c.json": src("R:crush_dump.json")},
      ["map", "{d}/o.json", "{d}/c.json", "--pool", "99"], ERR, r"99")
 case("cli-map-pg-num-zero", {"o.json": OSDJ, "c.json": src("R:crush_dump.json")},
-     ["map", "{d}/o.json", "{d}/c.json", "--pool", "1", "--pg-num", "0"], ERR, r"(?i)pg.num",
-     xfail=f"{TICKET}: map --pg-num 0 is ignored (maps pg_num 128)")
+     ["map", "{d}/o.json", "{d}/c.json", "--pool", "1", "--pg-num", "0"], ERR, r"(?i)pg.num")
 case("cli-map-pg-num-negative", {"o.json": OSDJ, "c.json": src("R:crush_dump.json")},
-     ["map", "{d}/o.json", "{d}/c.json", "--pool", "1", "--pg-num", "-8"], ERR, r"(?i)pg.num",
-     xfail=f"{TICKET}: map --pg-num -8 is ignored (maps pg_num 128)")
+     ["map", "{d}/o.json", "{d}/c.json", "--pool", "1", "--pg-num", "-8"], ERR, r"(?i)pg.num")
 case("cli-map-pg-num-huge", {"o.json": OSDJ, "c.json": src("R:crush_dump.json")},
      ["map", "{d}/o.json", "{d}/c.json", "--pool", "1", "--pg-num", "99999999", "--format", "stats"], ERR,
-     r"(?i)pg.num", timeout=HANG, subprocess=True,
-     xfail=f"{LIMITS}: map --pg-num 99999999 is not bounded by mon_max_pool_pg_num")
+     r"(?i)pg.num", timeout=HANG, subprocess=True)
 case("cli-map-mark-out-unknown-osd", {"o.json": OSDJ, "c.json": src("R:crush_dump.json")},
      ["map", "{d}/o.json", "{d}/c.json", "--pool", "1", "--mark-out", "999"], ERR, r"999",
      xfail=f"{TICKET}: map --mark-out 999 (no such OSD) is ignored")
@@ -455,10 +452,8 @@ case("cli-fix-max-per-osd-zero", SEED, ["fix-too-many-pgs", *SEEDF, "--max-per-o
 case("cli-fix-min-pg-num-negative", SEED, ["fix-too-many-pgs", *SEEDF, "--min-pg-num", "-1"], ERR,
      r"(?i)min.pg.num", xfail=f"{LIMITS}: fix-too-many-pgs --min-pg-num -1 is accepted")
 case("cli-health-negative-max-pg", SEED, ["health", *SEEDF, "--mon-max-pg-per-osd", "-1"], ERR,
-     r"(?i)mon.max.pg.per.osd",
-     xfail=f"{LIMITS}: health --mon-max-pg-per-osd -1 is used (hard limit -3)")
-case("cli-health-negative-hard-ratio", SEED, ["health", *SEEDF, "--hard-ratio", "-2"], ERR, r"(?i)hard.ratio",
-     xfail=f"{LIMITS}: health --hard-ratio -2 is accepted")
+     r"(?i)mon.max.pg.per.osd")
+case("cli-health-negative-hard-ratio", SEED, ["health", *SEEDF, "--hard-ratio", "-2"], ERR, r"(?i)hard.ratio")
 case("cli-health-unknown-release", SEED, ["health", *SEEDF, "--release", "nosuch"], ERR, r"nosuch",
      xfail=f"{LIMITS}: health --release nosuch falls back to defaults silently")
 case("cli-autoscale-target-zero", SEED, ["autoscale", *SEEDF, "--target-per-osd", "0"], ERR, r"(?i)target")
@@ -469,7 +464,7 @@ case("cli-verify-limit-negative", SEED, ["verify", *SEEDF, "--limit", "-1"], ERR
      xfail=f"{TICKET}: verify --limit -1 is accepted")
 case("cli-report-pg-num-huge", SEED, ["report", *SEEDF, "--pg-num", "rbd=99999999", "-o", "{d}/r.html"], WARN,
      r"would be refused",
-     timeout=HANG, subprocess=True, xfail=f"{LIMITS}: pg_num 99999999 is simulated instead of refused")
+     timeout=HANG, subprocess=True)
 case("cli-demo-out-is-a-file", {**SEED, "out": text("x")}, ["demo", "{d}", "-o", "{d}/out"], ERR, r"out")
 case("cli-collect-no-ceph", {}, ["collect", "-o", "{d}/cap", "--ceph", "{d}/no-such-ceph"], ERR,
      r"no-such-ceph", outputs=("cap",))
