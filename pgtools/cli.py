@@ -178,11 +178,20 @@ def stats(
                  f"deviation from target {s['max_under_target_pct']:+.1f}% .. {s['max_over_target_pct']:+.1f}%\n")
 
 
+def _check_release(value: str | None) -> str | None:
+    """``--release``: one of the releases pgtools knows defaults for (``octopus+`` means octopus)."""
+    from .options import MON_MAX_PG_PER_OSD, release_base
+
+    if value is not None and release_base(value.strip().lower()) not in MON_MAX_PG_PER_OSD:
+        raise typer.BadParameter(f"unknown release {value!r} (known: {', '.join(MON_MAX_PG_PER_OSD)})")
+    return value if value is None else value.strip().lower()
+
+
 @app.command()
 def health(
     dump: DumpArg,
     osd_dump: OsdDumpOpt = None,
-    release: Annotated[Optional[str], typer.Option(help="Release whose defaults apply (e.g. pacific).")] = None,  # noqa: UP045
+    release: Annotated[Optional[str], typer.Option(callback=_check_release, help="Release whose defaults apply (e.g. pacific).")] = None,  # noqa: UP045
     mon_max_pg_per_osd: Annotated[Optional[int], typer.Option(help="Override mon_max_pg_per_osd.")] = None,  # noqa: UP045
     mon_pg_warn_min_per_osd: Annotated[Optional[int], typer.Option(help="Override mon_pg_warn_min_per_osd.")] = None,  # noqa: UP045
     hard_ratio: Annotated[Optional[float], typer.Option(help="Override osd_max_pg_per_osd_hard_ratio.")] = None,  # noqa: UP045
@@ -221,7 +230,7 @@ def health(
 @app.command()
 def limits(
     dump: DumpArg,
-    release: Annotated[Optional[str], typer.Option(help="Release whose defaults apply (e.g. pacific).")] = None,  # noqa: UP045
+    release: Annotated[Optional[str], typer.Option(callback=_check_release, help="Release whose defaults apply (e.g. pacific).")] = None,  # noqa: UP045
     option: SetOptionOpt = None,
     fmt: Annotated[FrameFormat, typer.Option("--format", help="Output format.")] = FrameFormat.text,
 ) -> None:
@@ -513,11 +522,11 @@ def whatif(
 @app.command("fix-too-many-pgs")
 def fix_too_many_pgs_cmd(
     capture: DumpArg,
-    max_per_osd: Annotated[Optional[int], typer.Option("--mon-max-pg-per-osd", help="The limit to get under (default: mon_max_pg_per_osd of the capture or release), as `pgtools health --mon-max-pg-per-osd`.")] = None,  # noqa: UP045
-    min_pg_num: Annotated[int, typer.Option("--min-pg-num", help="Never lower a pool below this pg_num.")] = 8,
+    max_per_osd: Annotated[Optional[int], typer.Option("--mon-max-pg-per-osd", min=1, help="The limit to get under (default: mon_max_pg_per_osd of the capture or release), as `pgtools health --mon-max-pg-per-osd`.")] = None,  # noqa: UP045
+    min_pg_num: Annotated[int, typer.Option("--min-pg-num", min=1, help="Never lower a pool below this pg_num.")] = 8,
     option: SetOptionOpt = None,
     fmt: Annotated[FrameFormat, typer.Option("--format", help="Output format.")] = FrameFormat.text,
-    max_alias: Annotated[Optional[int], typer.Option("--max-per-osd", hidden=True, help="Old spelling of --mon-max-pg-per-osd.")] = None,  # noqa: UP045
+    max_alias: Annotated[Optional[int], typer.Option("--max-per-osd", min=1, hidden=True, help="Old spelling of --mon-max-pg-per-osd.")] = None,  # noqa: UP045
 ) -> None:
     """How to get from `too many PGs per OSD (480 > max 300)` to under the limit, with the least data moved.
 
@@ -812,7 +821,7 @@ def map_object_cmd(
 @app.command()
 def verify(
     capture: DumpArg,
-    limit: Annotated[int, typer.Option(help="Show at most this many differing PGs.")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="Show at most this many differing PGs.")] = 50,
 ) -> None:
     """Re-map every PG of a capture and compare with the up/acting sets the dump reports.
 

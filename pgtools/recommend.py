@@ -95,8 +95,11 @@ def fix_too_many_pgs(snap: Snapshot, *, max_per_osd: int | None = None, release:
         fullest OSD; raising ``mon_max_pg_per_osd`` comes last.  Empty when the cluster is already under the
         limit.
     """
+    from .errors import PgtoolsError
     from .simulate import AddHost, DeletePool, SetPgNum, simulate
 
+    if int(min_pg_num) < 1:
+        raise PgtoolsError(f"min_pg_num {min_pg_num}: a pool's pg_num is at least 1")
     lim = health_limits(snap, release=release, mon_max_pg_per_osd=max_per_osd)
     limit = int(lim["mon_max_pg_per_osd"])
     num_in = _num_in(snap)
