@@ -15,12 +15,13 @@ Formatting rules taken from ``src/tools/osdmaptool.cc`` and Ceph's ``operator<<`
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-from .errors import PgtoolsError
+from .errors import PgtoolsError, PgtoolsWarning
 from .io._common import NONE
 from .model import Snapshot
 from .placement import (
@@ -337,7 +338,8 @@ def osdmaptool(snap: Snapshot, *, test_map_pgs: str | None = None, pool: int | N
     mark_up_in : bool
         ``--mark-up-in``.
     mark_out : iterable of int
-        ``--mark-out`` (osdmaptool takes one, the last; pgtools applies each).
+        ``--mark-out`` (osdmaptool takes one, the last; pgtools applies each).  An id outside
+        ``[0, max_osd)`` is ignored as osdmaptool ignores it, with a :class:`~pgtools.errors.PgtoolsWarning`.
     adjust_crush_weight : iterable of (osd, weight)
         ``--adjust-crush-weight osd:weight,...`` (weights go through C ``float``).
     test_map_pg : str, optional
@@ -356,6 +358,9 @@ def osdmaptool(snap: Snapshot, *, test_map_pgs: str | None = None, pool: int | N
         if 0 <= out_osd < c.max_osd:
             out.append(f"marking OSD@{out_osd} as out\n")
             snap = mark_out_(snap, [out_osd], mark_up=True)
+        else:  # osdmaptool 16.2.15 skips it without a word (checked on an --createsimple map)
+            warnings.warn(f"--mark-out {out_osd}: no OSD {out_osd} in this osdmap (max_osd {c.max_osd}); ignored, "
+                          "as osdmaptool ignores it", PgtoolsWarning, stacklevel=2)
     for osd, weight in adjust_crush_weight:
         w = _f32(weight)
         snap = adjust_crush_weight_(snap, {int(osd): w})

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import CephUndefinedBehaviourWarning, PgtoolsError
+from ..errors import CephUndefinedBehaviourWarning, PgtoolsError, PgtoolsWarning
 from .hash import hash2_vec
 
 if TYPE_CHECKING:
@@ -64,12 +64,16 @@ def crushtool_weights(crush: CrushMap, overrides: Mapping[int, float] | None = N
 
     Devices present in a bucket get 0x10000, other ids below ``max_devices`` get 0; an override
     becomes ``(int)(W * 0x10000)`` computed in float32 and clamped to [0, 0x10000].  Overrides for
-    ids at or above max_devices are ignored (crushtool never looks at them).
+    ids outside ``[0, max_devices)`` are ignored, as crushtool 16.2.15 ignores them (checked: ``--weight 999
+    0.5`` prints the same mappings), with a :class:`~pgtools.errors.PgtoolsWarning` saying so.
     """
     w = crush.default_weights()
     for osd, f in (overrides or {}).items():
         if 0 <= osd < len(w):
             w[osd] = _cli_weight(f)
+        else:
+            warnings.warn(f"--weight {osd}={f:g}: no device {osd} in this CRUSH map (max_devices {len(w)}); "
+                          "ignored, as crushtool ignores it", PgtoolsWarning, stacklevel=2)
     return w
 
 
