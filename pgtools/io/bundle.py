@@ -172,9 +172,19 @@ def _iter_files(path: Path) -> Iterable[Path]:
 
 
 def _is_tar(p: Path) -> bool:
+    """A tar archive holding at least one member.
+
+    An archive without members is not taken for one: a file of NUL bytes reads as an empty tar (two zero
+    blocks end an archive) and must be reported as "not a dump", not as an empty capture.  A compressed
+    file that is not a tar, or a corrupt one, is not a tar either: reading it then says what is wrong
+    ("cannot decompress").
+    """
     try:
-        return tarfile.is_tarfile(p)
-    except OSError:
+        if not tarfile.is_tarfile(p):
+            return False
+        with tarfile.open(p) as tf:
+            return tf.next() is not None
+    except (OSError, EOFError, tarfile.TarError, lzma.LZMAError, zlib.error):
         return False
 
 

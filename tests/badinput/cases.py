@@ -138,13 +138,11 @@ case("folder-collect-all-failed",
 case("garbage-random-bytes", {"x.bin": junk(5000)}, ["table", "{d}/x.bin"], ERR, r"x\.bin: not a dump")
 case("garbage-random-text", {"x.txt": text("the quick brown fox\njumps over\n")}, ["table", "{d}/x.txt"], ERR,
      r"x\.txt: not a dump")
-case("garbage-nul-bytes", {"x": text(b"\0" * 4096)}, ["table", "{d}/x"], ERR, r"x: not a dump",
-     xfail=f"{INPUT}: a file of NUL bytes is taken for an empty tar archive ('no recognised dump in this folder')")
+case("garbage-nul-bytes", {"x": text(b"\0" * 4096)}, ["table", "{d}/x"], ERR, r"x: not a dump")
 case("garbage-png", {"x.png.txt": text(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)}, ["table", "{d}/x.png.txt"], ERR,
      r"x\.png\.txt")
 case("garbage-bad-gzip", {"pg_dump.txt.gz": text(b"\x1f\x8b\x08\x00garbage")}, ["table", "{d}/pg_dump.txt.gz"],
-     ERR, r"pg_dump\.txt\.gz: cannot decompress",
-     xfail=f"{INPUT}: a corrupt .gz ends with exit 1 and no message (EOFError from tarfile.is_tarfile in io._is_tar)")
+     ERR, r"pg_dump\.txt\.gz: cannot decompress")
 case("garbage-bad-xz", {"pg_dump.txt.xz": text(b"\xfd7zXZ\x00garbage")}, ["table", "{d}/pg_dump.txt.xz"], ERR,
      r"pg_dump\.txt\.xz: cannot decompress")
 case("garbage-bad-tar", {"cap.tar.gz": text(b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4)},
