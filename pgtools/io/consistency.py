@@ -13,9 +13,11 @@ fsid
 osdmap epoch
     Two files that state the osdmap epoch they were taken at (``osd dump``, ``ceph report``) and differ:
     conflict.  The epoch a PG map states (``last_osdmap_epoch`` of ``pg dump``, Jewel to Nautilus; Ceph
-    prints 0 since Octopus), or, failing that, the newest epoch a PG reported at, may differ from the
-    osdmap's: the PG map trails the osdmap by a few epochs during any change, so that is a warning naming
-    both files and both epochs (up/acting of PGs remapped in between are the PG map's).
+    prints 0 since Octopus), or, failing that, the newest epoch a PG reported at (``reported_epoch``: each
+    PG re-reports at least every ``osd_pg_stat_report_interval_max``, 500 s, stamped with its OSD's osdmap
+    epoch), may differ from the osdmap's: the PG map trails the osdmap by a few epochs during any change,
+    so that is a warning naming both files and both epochs (up/acting of PGs remapped in between are the
+    PG map's).
 release
     Each parser says which release its format comes from: exactly (``pacific``) or a lower bound
     (``octopus+``).  Files whose releases cannot overlap are from different clusters when more than two
@@ -141,7 +143,13 @@ def _check_epochs(fragments: list[Fragment], conflicts: list[str], warns: list[s
         if epoch is None or pe is None or pe == epoch:
             continue
         if pe < epoch and not f.epoch and not (f.extra or {}).get("last_osdmap_epoch"):
-            continue  # PGs report only when they change: an older newest report says nothing
+            # only the PGs' own reports date this PG map (Ceph prints last_osdmap_epoch 0 since Octopus):
+            # every PG re-reports at least every osd_pg_stat_report_interval_max (500 s) stamped with its
+            # OSD's osdmap epoch, so a newest report older than the osdmap means no PG had reported since
+            warns.append(f"{f.source}: its newest PG report is at osdmap epoch {pe}, {epoch - pe} epoch(s) behind "
+                         f"the osdmap of {_names(osdmap[epoch])} (epoch {epoch}): the PG map may predate the "
+                         "last osdmap change(s); up/acting are the PG map's")
+            continue
         where = "behind" if pe < epoch else "ahead of"
         warns.append(f"{f.source} is a PG map at osdmap epoch {pe}, {abs(epoch - pe)} epoch(s) {where} the osdmap "
                      f"of {_names(osdmap[epoch])} (epoch {epoch}): normal during a change; up/acting of PGs "
