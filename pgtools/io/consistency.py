@@ -23,6 +23,10 @@ release
     (``octopus+``).  Files whose releases cannot overlap are from different clusters when more than two
     releases apart (Ceph upgrades at most two releases at a time, so no cluster runs both): conflict;
     one or two releases apart is a mixed-version cluster during an upgrade at best: warning.
+pool tables (``osd dump``, ``osd pool ls detail``, ``ceph report``) against each other
+    A pool id only one of them has, or named differently in the two: conflict (pools are created, deleted
+    and renamed in the osdmap, which both print).  The same pools with another ``size``, ``pg_num`` or
+    ``pgp_num``: warning (the mgr steps pg_num and pgp_num while files are taken; the first file is used).
 pools and pg_num (against a pool table with pg_num: ``osd dump``, ``osd pool ls detail``, ``ceph report``)
     PGs of a pool that the pool table does not have: conflict.  A PG whose seed ``ps`` is not below its
     pool's pg_num: conflict (a warning while the pool is merging, ``pg_num_pending`` or ``pg_num_target``
@@ -227,6 +231,38 @@ def _check_pools(fragments: list[Fragment], pgs: pd.DataFrame, pools: pd.DataFra
                      "PGs count nowhere")
 
 
+def _check_pool_tables(fragments: list[Fragment], conflicts: list[str], warns: list[str]) -> None:
+    """Two pool tables (osd dump, osd pool ls detail, report) must name the same pools the same way."""
+    table = [f for f in fragments if f.kind in _POOL_TABLE_KINDS and f.pools is not None and len(f.pools)
+             and "pool_id" in f.pools.columns]
+    if len(table) < 2:
+        return
+    ref = table[0]
+    a = ref.pools.drop_duplicates("pool_id").set_index(ref.pools.drop_duplicates("pool_id").pool_id.astype(int))
+    for f in table[1:]:
+        b = f.pools.drop_duplicates("pool_id").set_index(f.pools.drop_duplicates("pool_id").pool_id.astype(int))
+        only_a, only_b = sorted(set(a.index) - set(b.index)), sorted(set(b.index) - set(a.index))
+        common = sorted(set(a.index) & set(b.index))
+        renamed = []
+        if "pool" in a.columns and "pool" in b.columns:
+            renamed = [f"{pid} ({a.at[pid, 'pool']} / {b.at[pid, 'pool']})" for pid in common
+                       if pd.notna(a.at[pid, "pool"]) and pd.notna(b.at[pid, "pool"])
+                       and str(a.at[pid, "pool"]) != str(b.at[pid, "pool"])]
+        if renamed or only_a or only_b:
+            parts = [f"pool(s) {_short(renamed)} named differently"] if renamed else []
+            parts += [f"pool(s) {_short(only_a)} only in {ref.source}"] if only_a else []
+            parts += [f"pool(s) {_short(only_b)} only in {f.source}"] if only_b else []
+            conflicts.append(f"{f.source} and {ref.source} list different pools ({'; '.join(parts)}): not the "
+                             "same cluster or time")
+            continue
+        differ = [f"{pid} {c} {int(a.at[pid, c])} / {int(b.at[pid, c])}" for c in ("size", "pg_num", "pgp_num")
+                  if c in a.columns and c in b.columns for pid in common
+                  if pd.notna(a.at[pid, c]) and pd.notna(b.at[pid, c]) and int(a.at[pid, c]) != int(b.at[pid, c])]
+        if differ:
+            warns.append(f"{f.source} and {ref.source} disagree on pool(s) {_short(differ)}: taken while the "
+                         f"pools changed? using {ref.source}")
+
+
 def _pg_num_desc(rows: pd.DataFrame, pg_num: pd.Series) -> str:
     pids = sorted(set(rows.pool_id.astype(int)))
     return _short([f"pool {pid} pg_num {int(pg_num[pid])}" for pid in pids])
@@ -322,6 +358,7 @@ def cross_check(fragments: list[Fragment], pgs: pd.DataFrame, pools: pd.DataFram
     _check_complete(fragments, warns)
     epoch = _check_epochs(fragments, conflicts, warns)
     _check_releases(fragments, conflicts, warns)
+    _check_pool_tables(fragments, conflicts, warns)
     _check_pools(fragments, pgs, pools, pg_source, conflicts, warns)
     _check_osds(fragments, pgs, conflicts)
     return conflicts, warns, epoch
