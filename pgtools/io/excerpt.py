@@ -28,6 +28,10 @@ What is recognised
   imply (``scrub_schedule`` -> ``"quincy+"``), with no tables.  Such a fragment tells that the paste is a
   PG statistics excerpt but carries no placement facts.
 
+* Two PG tables in one file (two dumps pasted together): an error naming the second table's line when
+  it has other PGs or other up/acting sets than the first (pgtools will not pick one); a warning, and the
+  repeat ignored, when it repeats the first (or part of it) unchanged.
+
 Each fragment's ``extra`` holds ``"excerpt_line"`` (1-based first line of its block in the original
 text) and ``"warnings"`` (list of strings).  When nothing in the text yields a fragment the caller raises
 its original error.
@@ -411,6 +415,9 @@ def merge_excerpt_fragments(fragments: list[Fragment], *, source: str) -> Fragme
     for frag in fragments:
         extra["warnings"].extend((frag.extra or {}).get("warnings", []))
         have = [f for f in _TABLE_FIELDS if _present(getattr(frag, f))]
+        if frag is not first and "pgs" in have and _present(merged.pgs):
+            extra["warnings"].append(_second_pg_table(merged, frag, source))
+            continue
         if frag is not first and (not have or any(_present(getattr(merged, f)) for f in have)):
             others.append(frag)
             continue
@@ -424,6 +431,36 @@ def merge_excerpt_fragments(fragments: list[Fragment], *, source: str) -> Fragme
     extra["excerpt"] = True
     merged.extra = extra
     return merged
+
+
+def _second_pg_table(merged: Fragment, frag: Fragment, source: str) -> str:
+    """A second PG table in one file (two dumps pasted together): an error unless it repeats the first.
+
+    Returns the warning for a repeat (the same PGs, or some of them, with the same up/acting sets).
+    """
+    line = (frag.extra or {}).get("excerpt_line")
+    first_line = (merged.extra or {}).get("excerpt_line") or 1
+    cols = [c for c in ("pgid", "up", "acting") if c in merged.pgs.columns and c in frag.pgs.columns]
+    a = merged.pgs[cols].drop_duplicates("pgid").set_index("pgid")
+    b = frag.pgs[cols].drop_duplicates("pgid").set_index("pgid")
+    extra_pgs = sorted(set(b.index) - set(a.index))
+    common = b.index.intersection(a.index)
+    differ = [p for p in common if any(a.at[p, c] != b.at[p, c] for c in cols[1:])]
+    what = "a second PG table (two dumps pasted into one file?)"
+    if differ:
+        p = differ[0]
+        raise DumpFormatError(f"{what} whose up/acting differ from the table at line {first_line} for {len(differ)} "
+                              f"PG(s) (pg {p}: up {_vec(a.at[p, 'up'])} / {_vec(b.at[p, 'up'])}): give each dump "
+                              "its own file", source=source, line=line, field="pgid")
+    if extra_pgs:
+        raise DumpFormatError(f"{what} with {len(extra_pgs)} PG(s) the table at line {first_line} does not have "
+                              f"(pg {extra_pgs[0]}): give each dump its own file", source=source, line=line,
+                              field="pgid")
+    return f"{source}:{line}: {what} repeating {len(b)} PGs of the table at line {first_line} unchanged; ignored"
+
+
+def _vec(v: Any) -> str:
+    return "[" + ",".join(map(str, v)) + "]" if v is not None else "[]"
 
 
 def _present(v: Any) -> bool:

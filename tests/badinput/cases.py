@@ -371,8 +371,9 @@ case("mix-epoch-few-behind", {"pg_dump.json": src("R:pg_dump.json"),
      ["table", "{d}/pg_dump.json", "{d}/osd_dump.json"], WARN,
      r"pg_dump\.json: its newest PG report is at osdmap epoch 101, 2 epoch\(s\) behind.*epoch 103")
 case("mix-pasted-two-dumps-one-file", {"x.txt": concat(PGD, src("S:mixed/pg_dump.txt"))}, ["table", "{d}/x.txt"],
-     ERR, r"x\.txt:\d+",
-     xfail=f"{INPUT}: two pg dumps pasted into one file are merged by the excerpt reader with a warning")
+     ERR, r"x\.txt:\d+: pgid: a second PG table .*up/acting differ")
+case("mix-pasted-same-dump-twice", {"x.txt": concat(PGD, PGD)}, ["table", "{d}/x.txt"],
+     WARN, r"x\.txt:\d+: a second PG table .*repeating 1920 PGs .* unchanged; ignored")
 case("mix-pg-dump-more-pgs-than-pg-num",
      {**SEED, "osd_dump.json": json_edit("R:osd_dump.json", lambda o: o["pools"][0].update(pg_num=64,
                                                                                                        pgp_num=64))},
