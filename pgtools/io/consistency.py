@@ -35,6 +35,17 @@ pools and pg_num (against a pool table with pg_num: ``osd dump``, ``osd pool ls 
 completeness
     A plain ``ceph pg dump`` (it starts ``version N``) that stops before the pool and OSD sums closing it:
     warning (the file is cut short; a cut through a row is the parser's own warning).
+CRUSH maps and ``osd tree`` (against the osdmap, and each other)
+    A device in a CRUSH bucket at or beyond the osdmap's ``max_osd``: conflict.  ``ceph osd crush add``,
+    ``set`` and ``create-or-move`` refuse an OSD the osdmap does not have (ENOENT "does not exist. Create it
+    before updating the crush map"), and ``max_osd`` never shrinks below an existing OSD, so such a map is
+    another cluster's.  A device below ``max_osd`` that the osdmap no longer lists is normal (``ceph osd rm``
+    leaves the CRUSH item): not reported.  A pool whose ``crush_rule`` (a ruleset before Luminous) the CRUSH
+    map lacks: conflict (``ceph osd crush rule rm`` refuses a rule in use, EBUSY).  An OSD up and in that no
+    CRUSH bucket holds: warning (possible with ``osd_crush_update_on_start = false``; it gets no PGs).  No
+    fsid is checked: a CRUSH map carries none.  Two CRUSH sources without a binary map (a binary one is
+    compared field by field when it is picked) that put a device under different hosts: conflict (``osd
+    tree`` and ``osd crush dump`` print the same map).
 OSD ids (against an ``osd dump`` or ``ceph report``)
     A PG mapped to an OSD id the osdmap does not have (not below ``max_osd``, or absent from its OSD list):
     conflict.  OSD rows of ``osd df`` with such ids: conflict (a CRUSH map or ``osd tree`` may list devices the
@@ -263,6 +274,61 @@ def _check_pool_tables(fragments: list[Fragment], conflicts: list[str], warns: l
                          f"pools changed? using {ref.source}")
 
 
+def _crush_devices(crush: Any) -> set[int]:
+    """Devices placed in the CRUSH hierarchy (items of its buckets, shadow buckets included)."""
+    return {int(it) for b in crush.buckets.values() for it in b.items if it >= 0}
+
+
+def _check_crush(fragments: list[Fragment], conflicts: list[str], warns: list[str]) -> None:
+    """CRUSH maps (and ``osd tree``) against the osdmap, and against each other when no binary map decides."""
+    crushes = [f for f in fragments if f.crush is not None]
+    if not crushes:
+        return
+    omap = [f for f in fragments if f.kind in OSDMAP_KINDS and f.osdmap and f.osds is not None]
+    pool_tables = [f for f in fragments if f.kind in _POOL_TABLE_KINDS and f.pools is not None and len(f.pools)]
+    for f in crushes:
+        placed = _crush_devices(f.crush)
+        if omap:
+            ref = omap[0]
+            max_osd = ref.osdmap.get("max_osd")
+            if max_osd is not None:
+                beyond = sorted(o for o in placed if o >= int(max_osd))
+                if beyond:
+                    conflicts.append(f"{f.source} places OSD(s) {_short([f'osd.{o}' for o in beyond])} that the "
+                                     f"osdmap of {ref.source} (max_osd {max_osd}) cannot have: a CRUSH map of another "
+                                     "cluster?")
+            live = ref.osds
+            for col in ("up", "in"):
+                if col in live.columns:
+                    live = live[live[col].fillna(False).astype(bool)]
+            absent = sorted(int(x) for x in live.osd_id if int(x) not in placed) if len(live) else []
+            if absent and placed:
+                warns.append(f"{ref.source} has OSD(s) {_short([f'osd.{x}' for x in absent])} up and in that "
+                             f"{f.source} does not place (no CRUSH item): they get no PGs here")
+        for t in pool_tables:
+            if "crush_rule" not in t.pools.columns or not f.crush.rules:
+                continue
+            known = set(f.crush.rules) | {r.ruleset for r in f.crush.rules.values() if r.ruleset is not None}
+            rules = pd.to_numeric(t.pools["crush_rule"], errors="coerce")
+            bad = t.pools[rules.notna() & ~rules.isin(known)]
+            if len(bad):
+                desc = _short([f"{r.pool_id} (rule {int(r.crush_rule)})" for r in bad.itertuples()])
+                conflicts.append(f"{t.source} has pool(s) {desc} whose CRUSH rule {f.source} does not have "
+                                 f"(rules {_short(sorted(f.crush.rules))}): the mon never removes a rule in use; a "
+                                 "CRUSH map of another cluster?")
+    if any(f.kind == "crushmap_binary" for f in crushes):
+        return  # the binary map is compared with every other one when it is picked (bundle._pick_crush)
+    first = crushes[0]
+    for f in crushes[1:]:
+        common = sorted(_crush_devices(first.crush) & _crush_devices(f.crush))
+        moved = [o for o in common if first.crush.host_of(o) != f.crush.host_of(o)]
+        if moved:
+            o = moved[0]
+            conflicts.append(f"{first.source} and {f.source} put OSD(s) {_short([f'osd.{x}' for x in moved])} under "
+                             f"other hosts (osd.{o}: {first.crush.host_of(o)} / {f.crush.host_of(o)}): not the same "
+                             "CRUSH map")
+
+
 def _pg_num_desc(rows: pd.DataFrame, pg_num: pd.Series) -> str:
     pids = sorted(set(rows.pool_id.astype(int)))
     return _short([f"pool {pid} pg_num {int(pg_num[pid])}" for pid in pids])
@@ -359,6 +425,7 @@ def cross_check(fragments: list[Fragment], pgs: pd.DataFrame, pools: pd.DataFram
     epoch = _check_epochs(fragments, conflicts, warns)
     _check_releases(fragments, conflicts, warns)
     _check_pool_tables(fragments, conflicts, warns)
+    _check_crush(fragments, conflicts, warns)
     _check_pools(fragments, pgs, pools, pg_source, conflicts, warns)
     _check_osds(fragments, pgs, conflicts)
     return conflicts, warns, epoch

@@ -186,9 +186,31 @@ def test_pgs_on_osds_the_osd_dump_does_not_have_are_refused():
 def test_osd_df_rows_beyond_the_osdmap_are_refused():
     with pytest.raises(SnapshotConflictError, match=r"osd_df_tree.json lists OSD\(s\) osd.12, osd.13 that"):
         pgtools.load([MIXED / "osd_df_tree.json", SEED_OSD])
-    # a CRUSH device the osdmap no longer has (`ceph osd rm` keeps the CRUSH item; osd tree shows it DNE) is
-    # normal: the crush dump and tree are not checked against the osdmap's OSD list
-    pgtools.load([MIXED / "osd_tree.json", MIXED / "crush_dump.json", SEED_OSD])
+
+
+def test_crush_device_removed_from_the_osdmap_is_normal(tmp_path):
+    # a CRUSH device the osdmap no longer has (`ceph osd rm` keeps the CRUSH item, below max_osd; osd tree shows
+    # it DNE) is normal: the crush dump is not checked against the osdmap's OSD list, only against max_osd
+    d = json.loads(SEED_OSD.read_text())
+    d["osds"] = [o for o in d["osds"] if o["osd"] != 11]
+    (tmp_path / "osd_dump.json").write_text(json.dumps(d))
+    snap = pgtools.load([SEED / "crush_dump.json", tmp_path / "osd_dump.json"])
+    assert not any("crush_dump" in w for w in snap.warnings)
+
+
+def test_crush_map_of_another_cluster_is_refused():
+    # devices beyond max_osd: `ceph osd crush add/set` refuse an OSD the osdmap does not have
+    with pytest.raises(SnapshotConflictError, match=r"crush_dump.json places OSD\(s\) osd.12, osd.13 that the "
+                                                    r"osdmap of .*osd_dump.json \(max_osd 12\) cannot have"):
+        pgtools.load([MIXED / "osd_tree.json", MIXED / "crush_dump.json", SEED_OSD])
+
+
+def test_pool_whose_crush_rule_the_crush_map_lacks_is_refused(tmp_path):
+    d = json.loads(SEED_OSD.read_text())
+    d["pools"][0]["crush_rule"] = 7
+    (tmp_path / "osd_dump.json").write_text(json.dumps(d))
+    with pytest.raises(SnapshotConflictError, match=r"pool\(s\) 1 \(rule 7\) whose CRUSH rule .*crush_dump.json"):
+        pgtools.load([SEED / "crush_dump.json", tmp_path / "osd_dump.json"])
 
 
 def _osd_dump(tmp_path, name="osd_dump.json", **changes):
