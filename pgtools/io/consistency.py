@@ -318,15 +318,16 @@ def _check_crush(fragments: list[Fragment], conflicts: list[str], warns: list[st
                                  "CRUSH map of another cluster?")
     if any(f.kind == "crushmap_binary" for f in crushes):
         return  # the binary map is compared with every other one when it is picked (bundle._pick_crush)
-    first = crushes[0]
-    for f in crushes[1:]:
-        common = sorted(_crush_devices(first.crush) & _crush_devices(f.crush))
-        moved = [o for o in common if first.crush.host_of(o) != f.crush.host_of(o)]
+    hosts = [(f.source, {o: f.crush.host_of(o) for o in _crush_devices(f.crush)}) for f in crushes]
+    hosts += [(f.source, {int(r.osd_id): r.host for r in f.osds.itertuples() if isinstance(r.host, str) and r.host})
+              for f in fragments if f.kind == "osd_tree" and f.osds is not None and "host" in f.osds.columns]
+    (first, ha), rest = hosts[0], hosts[1:]
+    for other, hb in rest:
+        moved = [o for o in sorted(set(ha) & set(hb)) if ha[o] != hb[o]]
         if moved:
             o = moved[0]
-            conflicts.append(f"{first.source} and {f.source} put OSD(s) {_short([f'osd.{x}' for x in moved])} under "
-                             f"other hosts (osd.{o}: {first.crush.host_of(o)} / {f.crush.host_of(o)}): not the same "
-                             "CRUSH map")
+            conflicts.append(f"{first} and {other} put OSD(s) {_short([f'osd.{x}' for x in moved])} under other "
+                             f"hosts (osd.{o}: {ha[o]} / {hb[o]}): not the same CRUSH map")
 
 
 def _pg_num_desc(rows: pd.DataFrame, pg_num: pd.Series) -> str:

@@ -420,3 +420,10 @@ def test_bad_limit_in_the_environment_is_an_error(monkeypatch):
 def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pgtools", *args], capture_output=True, text=True, timeout=timeout,
                           cwd=REPO)
+
+
+def test_osd_tree_and_crush_dump_of_other_clusters_are_refused():
+    # without a binary map nothing compared the two CRUSH sources: the first was used in silence
+    with pytest.raises(SnapshotConflictError, match=r"put OSD\(s\) osd.0, .* under other hosts \(osd.0: "):
+        pgtools.load([SEED / "osd_tree.txt", MIXED / "crush_dump.json"])
+    pgtools.load([SEED / "osd_tree.txt", SEED / "crush_dump.json"])
