@@ -384,17 +384,31 @@ def _check_osds(fragments: list[Fragment], pgs: pd.DataFrame, conflicts: list[st
                              "have: not the same cluster or time")
 
 
+_NO_NOTE = re.compile(r"^line (\d+): no `\* NOTE:` line at the end")
+
+
 def _check_complete(fragments: list[Fragment], warns: list[str]) -> None:
     """A plain ``ceph pg dump`` ends with the pool and OSD sums; one that stops before them is cut short.
 
-    (A cut through a row is already said by the parser: ``last row truncated, ignored``.)
+    (A cut through a row is already said by the parser: ``last row truncated, ignored``.)  The parser's own
+    "no ``* NOTE:`` line" warning for the same cut is folded into this one line (the fragment gets a copy of
+    its extra without it).
     """
     for f in fragments:
         extra = f.extra or {}
         if f.kind == "pg_dump" and "pgmap_version" in extra and "osd_sum" not in extra and not extra.get("excerpt"):
             n = 0 if f.pgs is None else len(f.pgs)
-            warns.append(f"{f.source}: ends after {n} PGs, without the pool and OSD sums that close a `ceph pg "
-                         "dump`: the file is cut short? PGs after the cut are missing")
+            own = list(extra.get("warnings") or [])
+            note = next((w for w in own if _NO_NOTE.match(w)), None)
+            if note is None:
+                warns.append(f"{f.source}: ends after {n} PGs, without the pool and OSD sums that close a `ceph pg "
+                             "dump`: the file is cut short? PGs after the cut are missing")
+                continue
+            own.remove(note)
+            f.extra = {**extra, "warnings": own}
+            warns.append(f"{f.source}:{_NO_NOTE.match(note).group(1)}: ends after {n} PGs, without the pool and OSD "
+                         "sums and the `* NOTE:` line that close a `ceph pg dump`: the output is cut after this "
+                         "line? PGs after it are missing")
 
 
 def cross_check(fragments: list[Fragment], pgs: pd.DataFrame, pools: pd.DataFrame,

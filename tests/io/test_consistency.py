@@ -302,9 +302,12 @@ def test_plain_pg_dump_cut_at_a_line_end_warns(tmp_path, frac):
     i = text.index("\n", int(len(text) * frac)) + 1
     cut = tmp_path / "pg_dump.txt"
     cut.write_text(text[:i])
-    with pytest.warns(PgtoolsWarning, match=r"ends after \d+ PGs, without the pool and OSD sums"):
+    with pytest.warns(PgtoolsWarning, match=r"pg_dump.txt:\d+: ends after \d+ PGs, without the pool and OSD sums"):
         snap = pgtools.load(cut)
     assert 0 < len(snap.pgs) < 1920
+    # one line for one cut: the parser's "no `* NOTE:` line" is folded into it
+    cut_lines = [w for w in snap.warnings if "NOTE" in w or "ends after" in w]
+    assert len(cut_lines) == 1, cut_lines
 
 
 @pytest.mark.parametrize("frac", [0.001, 0.01, 0.5, 0.99])
