@@ -342,9 +342,14 @@ def _changes(*, pg_num=None, pgp_num=None, crush_weight=None, reweight=None, out
 
 _CHANGE_HELP = ("KIND:ARGS, applied after the other flags in the order given: primary-affinity:OSD=W, in:OSD, "
                 "down:OSD, remove-osd:OSD, add-osd:HOST:WEIGHT[:CLASS], remove-bucket:NAME, move-bucket:NAME=PARENT, "
-                "pool-size:POOL=SIZE[:MIN_SIZE], pool-rule:POOL=RULE, create-pool:NAME:PG_NUM[:SIZE[:RULE]], "
+                "pool-size:POOL=SIZE[:MIN_SIZE], pool-rule:POOL=RULE (id or name), create-pool:NAME:PG_NUM[:SIZE[:RULE]], "
                 "delete-pool:POOL, upmap:PGID=FROM:TO[,FROM:TO], rm-upmap:PGID, "
                 "reweight-by-utilization[:OLOAD[:MAX_CHANGE[:MAX_OSDS]]], reweight-by-pg[:OLOAD[:MAX_CHANGE[:MAX_OSDS]]]")
+
+
+def _rule_key(text: str) -> int | str:
+    """A CRUSH rule given on the command line: its id, or its name (what Ceph's commands take)."""
+    return int(text) if text.lstrip("-").isdigit() else text
 
 
 def _change_spec(spec: str):
@@ -385,12 +390,12 @@ def _change_spec(spec: str):
             return sim.SetPoolSize(_pool_key(k), int(size), int(mn) if mn else None)
         if kind == "pool-rule":
             k, v = kv(args)
-            return sim.SetPoolRule(_pool_key(k), int(v))
+            return sim.SetPoolRule(_pool_key(k), _rule_key(v))
         if kind == "create-pool":
             parts = args.split(":")
             if not 2 <= len(parts) <= 4 or not parts[0]:
                 raise bad("expected create-pool:NAME:PG_NUM[:SIZE[:RULE]]")
-            return sim.CreatePool(parts[0], *(int(x) for x in parts[1:]))
+            return sim.CreatePool(parts[0], *(int(x) for x in parts[1:3]), *(_rule_key(x) for x in parts[3:]))
         if kind == "delete-pool" and args:
             return sim.DeletePool(_pool_key(args))
         if kind == "upmap":

@@ -71,6 +71,36 @@ def _osds_under(snap: Snapshot, item: int | str) -> list[int]:
     return sorted(crush.subtree_devices(bid)) if bid < 0 else [bid]
 
 
+def rule_id(snap: Snapshot, rule: int | str) -> int | None:
+    """The id of CRUSH rule ``rule`` (an id, or a name as Ceph's commands take it); None if none.
+
+    Without a CRUSH map a numeric ``rule`` is taken as is.
+    """
+    crush = snap.crush
+    if isinstance(rule, str) and not rule.lstrip("-").isdigit():
+        if crush is None:
+            return None
+        hit = [rid for rid, r in crush.rules.items() if r.name == rule]
+        return hit[0] if hit else None
+    rid = int(rule)
+    return rid if crush is None or rid in crush.rules else None
+
+
+def rule_name(snap: Snapshot, rule: int | str) -> str:
+    """The name of CRUSH rule ``rule`` (what ``ceph osd pool set/create`` take); ``str(rule)`` if unknown."""
+    rid = rule_id(snap, rule)
+    if rid is None or snap.crush is None:
+        return str(rule)
+    return str(snap.crush.rules[rid].name)
+
+
+def _need_rule(snap: Snapshot, rule: int | str) -> int:
+    rid = rule_id(snap, rule)
+    if rid is None:
+        raise PgtoolsError(f"no CRUSH rule {rule!r}")
+    return rid
+
+
 def _osdmap(snap: Snapshot, **vals: Any) -> Snapshot:
     om = dict(snap.osdmap or {})
     om.update(vals)
@@ -430,35 +460,37 @@ class SetPoolSize(Change):
 
 @dataclass(frozen=True)
 class SetPoolRule(Change):
-    """``ceph osd pool set <pool> crush_rule <rule>``."""
+    """``ceph osd pool set <pool> crush_rule <rule>``; ``rule`` is an id or a name (Ceph takes the name:
+    :func:`pgtools.simulate.simulate` prints the name in ``plan.commands``)."""
 
     pool: int | str
-    rule: int
+    rule: int | str
 
     def apply(self, snap: Snapshot) -> Snapshot:
-        if snap.crush is not None and int(self.rule) not in snap.crush.rules:
-            raise PgtoolsError(f"no CRUSH rule {self.rule}")
-        return _set_pool(snap, self.pool, crush_rule=int(self.rule))
+        return _set_pool(snap, self.pool, crush_rule=_need_rule(snap, self.rule))
 
     def describe(self) -> str:
         return f"set pool {self.pool} crush_rule {self.rule}"
 
     def ceph_commands(self) -> list[str]:
-        name = self.rule
-        return [f"ceph osd pool set {self.pool} crush_rule {name}"]
+        return [f"ceph osd pool set {self.pool} crush_rule {self.rule}"]
 
 
 @dataclass(frozen=True)
 class CreatePool(Change):
-    """``ceph osd pool create <name> <pg_num>`` (replicated, hashpspool; id = pool_max + 1)."""
+    """``ceph osd pool create <name> <pg_num> <pg_num> replicated <rule>`` (hashpspool; id = pool_max + 1).
+
+    ``rule`` is an id or a name; :func:`pgtools.simulate.simulate` prints the name in ``plan.commands``.
+    """
 
     name: str
     pg_num: int
     size: int = 3
-    rule: int = 0
+    rule: int | str = 0
 
     def apply(self, snap: Snapshot) -> Snapshot:
         _check_pool_pg_num(snap, self.pg_num)
+        rid = _need_rule(snap, self.rule)
         if len(snap.pools) and (snap.pools["pool"] == self.name).any():
             raise PgtoolsError(f"pool {self.name!r} exists")
         pmax = (snap.osdmap or {}).get("pool_max")
@@ -467,7 +499,7 @@ class CreatePool(Change):
         row = {"pool_id": pid, "pool": self.name, "type": "replicated", "type_id": 1, "size": self.size,
                "min_size": self.size - self.size // 2, "pg_num": self.pg_num, "pgp_num": self.pg_num,
                "pg_num_target": self.pg_num, "pgp_num_target": self.pg_num, "pg_num_pending": self.pg_num,
-               "crush_rule": self.rule, "flags": 1, "flags_names": "hashpspool"}
+               "crush_rule": rid, "flags": 1, "flags_names": "hashpspool"}
         pools = pd.concat([snap.pools, pd.DataFrame([{k: v for k, v in row.items() if k in snap.pools.columns
                                                       or k == "type_id"}])], ignore_index=True)
         return _osdmap(snap.replace(pools=pools), pool_max=pid)
@@ -476,7 +508,7 @@ class CreatePool(Change):
         return f"create pool {self.name} with {self.pg_num} PGs × {self.size}"
 
     def ceph_commands(self) -> list[str]:
-        return [f"ceph osd pool create {self.name} {self.pg_num} {self.pg_num} replicated",
+        return [f"ceph osd pool create {self.name} {self.pg_num} {self.pg_num} replicated {self.rule}",
                 f"ceph osd pool set {self.name} size {self.size}"]
 
 

@@ -29,6 +29,7 @@ from .changes import (
     _pool_name,
     _set_pool,
     mgr_tick_label,
+    rule_name,
 )
 from .plan import Plan, hash_shares
 
@@ -442,7 +443,7 @@ def _with_pgs(snap: Snapshot, state_map: pd.DataFrame, b: np.ndarray, o: np.ndar
 
 
 def _commands(snap: Snapshot, changes: Sequence[Any]) -> list[str]:
-    """Each change's commands, with pools given by id renamed (the CLI takes names)."""
+    """Each change's commands, with pools and CRUSH rules given by id renamed (the CLI takes names)."""
     import dataclasses
 
     out: list[str] = []
@@ -455,6 +456,8 @@ def _commands(snap: Snapshot, changes: Sequence[Any]) -> list[str]:
                 named = dataclasses.replace(ch, pool=_pool_name(cur, pool))
             except PgtoolsError:
                 named = ch
+        if isinstance(ch, (SetPoolRule, CreatePool)):  # Ceph takes the rule's name, not its id
+            named = dataclasses.replace(named, rule=rule_name(cur, ch.rule))
         out.extend(named.ceph_commands())
         cur = ch.apply(cur)
     return out

@@ -23,8 +23,10 @@ from .changes import (
     Reweight,
     SetPgNum,
     SetPgpNum,
+    SetPoolRule,
     SetPoolSize,
     _pool_index,
+    rule_id,
 )
 
 __all__ = ["Refusal", "refusal"]
@@ -113,8 +115,8 @@ def refusal(snap: Snapshot, change: Any, *, release: str | None = None) -> Refus
     snap : Snapshot
         The state the command is submitted to; ``check_pg_num`` counts its PGs (``pgs`` acting sets).
     change : Change
-        Checked: ``SetPgNum``, ``SetPgpNum``, ``SetPoolSize``, ``CreatePool``, ``AddUpmapItems``,
-        ``Reweight``, ``PrimaryAffinity``.  Other changes are not refused here.
+        Checked: ``SetPgNum``, ``SetPgpNum``, ``SetPoolSize``, ``SetPoolRule`` and ``CreatePool`` (rule
+        exists and takes the pool's type and size), ``AddUpmapItems``, ``Reweight``, ``PrimaryAffinity``.  Other changes are not refused here.
     release : str, optional
         Release whose defaults apply (default: the capture's).
     """
@@ -131,7 +133,7 @@ def refusal(snap: Snapshot, change: Any, *, release: str | None = None) -> Refus
             return None
         return refuse("ERANGE", f.summary, f.numbers["remedy"], "POOL_PG_NUM_REFUSED", **f.numbers)
 
-    if isinstance(change, (SetPgNum, SetPgpNum, SetPoolSize)):
+    if isinstance(change, (SetPgNum, SetPgpNum, SetPoolSize, SetPoolRule)):
         row = _pool_row(snap, change.pool)
         if row is None:
             return None
@@ -190,16 +192,39 @@ def refusal(snap: Snapshot, change: Any, *, release: str | None = None) -> Refus
                           f"ceph osd pool set {name} nosizechange false")
         if n <= 0 or n > 10:
             return refuse("EINVAL", "pool size must be between 1 and 10", "ask for a size from 1 to 10")
+        why = _rule_misfit(snap, int(row_value(row, "crush_rule", -1)), 1, n)
+        if why:
+            return refuse("EINVAL", why, f"ask for a size the pool's CRUSH rule takes, or change the rule first "
+                          f"({_rule_remedy(snap)})")
         if n > int(row["size"]):
             return over_pg_limit(change.pool, int(row["pg_num"]), size=n)
         return None
+    if isinstance(change, SetPoolRule):
+        rid = rule_id(snap, change.rule)
+        if rid is None:
+            return refuse("ENOENT", f"crush rule {change.rule} does not exist", _rule_remedy(snap))
+        why = _rule_misfit(snap, rid, 3 if str(row_value(row, "type", "")).startswith("erasure") else 1,
+                           int(row["size"]))
+        if why:
+            return refuse("EINVAL", why, f"name a rule for {row_value(row, 'type', 'replicated')} pools of size "
+                          f"{int(row['size'])} ({_rule_remedy(snap)})")
+        return None
     if isinstance(change, CreatePool):
+        rid = rule_id(snap, change.rule)
+        if rid is None:  # prepare_pool_crush_rule -> get_crush_rule
+            return refuse("ENOENT", f"specified rule {change.rule} doesn't exist", _rule_remedy(snap))
+        if not 1 <= int(change.size) <= 10:
+            return refuse("EINVAL", "pool size must be between 1 and 10", "ask for a size from 1 to 10")
+        why = _rule_misfit(snap, rid, 1, int(change.size))
+        if why:
+            return refuse("EINVAL", why, f"name a replicated rule that takes size {int(change.size)} "
+                          f"({_rule_remedy(snap)})")
         mx = resolve(snap, "mon_max_pool_pg_num")
         if not 0 < int(change.pg_num) <= mx.value:
             return refuse("ERANGE", f"'pg_num' must be greater than 0 and less than or equal to {mx.value} "
                           "(you may adjust 'mon max pool pg num' for higher values)",
                           f"ask for a pg_num from 1 to {mx.value} (mon_max_pool_pg_num, {mx.source})")
-        return over_pg_limit(None, int(change.pg_num), size=int(change.size), crush_rule=int(change.rule))
+        return over_pg_limit(None, int(change.pg_num), size=int(change.size), crush_rule=rid)
     if isinstance(change, AddUpmapItems):
         return _upmap_refusal(snap, change, refuse)
     if isinstance(change, (Reweight, PrimaryAffinity)):
@@ -208,6 +233,33 @@ def refusal(snap: Snapshot, change: Any, *, release: str | None = None) -> Refus
         if not _osd_exists(snap, int(change.osd)):
             return refuse("ENOENT", f"osd.{int(change.osd)} does not exist", "name an OSD that exists (ceph osd ls)")
     return None
+
+
+def _rule_remedy(snap: Snapshot) -> str:
+    crush = snap.crush
+    if crush is None or not crush.rules:
+        return "name a CRUSH rule that exists (ceph osd crush rule ls)"
+    return "rules: " + ", ".join(f"{r.name} (id {rid})" for rid, r in sorted(crush.rules.items()))
+
+
+def _rule_misfit(snap: Snapshot, rid: int, pool_type: int, size: int) -> str:
+    """``CrushWrapper::check_crush_rule``: why rule ``rid`` does not take a pool of that type and size ('' if it does).
+
+    The monitor says nothing for a type mismatch (EINVAL with an empty message); this names it.
+    """
+    crush = snap.crush
+    if crush is None or rid not in crush.rules:
+        return ""
+    r = crush.rules[rid]
+    if int(r.type) != int(pool_type):
+        kinds = {1: "replicated", 3: "erasure"}
+        return (f"crush rule {r.name} is for {kinds.get(int(r.type), r.type)} pools, not "
+                f"{kinds.get(int(pool_type), pool_type)} ones")
+    if r.min_size is not None and size < int(r.min_size):
+        return "pool size is smaller than the crush rule min size"
+    if r.max_size is not None and size > int(r.max_size):
+        return "pool size is bigger than the crush rule max size"
+    return ""
 
 
 def _upmap_refusal(snap: Snapshot, change: AddUpmapItems, refuse: Any) -> Refusal | None:

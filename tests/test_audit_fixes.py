@@ -1,0 +1,90 @@
+"""Defects found by a new-user audit (issue #11): each test fails without its fix."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+import pgtools
+from pgtools.errors import PgtoolsWarning
+from pgtools.simulate import CreatePool, SetPoolRule, SetPoolSize, simulate
+from pgtools.simulate.refusals import refusal
+from tests.paths import SAMPLE_DUMPS
+
+MIXED = SAMPLE_DUMPS / "mixed"
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    return pgtools.load(MIXED)
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pgtools", *args], capture_output=True, text=True, timeout=300)
+
+
+def quiet_simulate(snap, changes):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PgtoolsWarning)
+        return simulate(snap, changes)
+
+
+# ------------------------------------------------------------------ 1. refusals: rules that do not exist or fit
+@pytest.mark.parametrize("change, error, message", [
+    (CreatePool("new", 512, 3, 99), "ENOENT", "specified rule 99 doesn't exist"),
+    (CreatePool("new", 512, 3, "nosuch"), "ENOENT", "specified rule nosuch doesn't exist"),
+    (CreatePool("new", 512, 3, "ec21"), "EINVAL", "crush rule ec21 is for erasure pools, not replicated ones"),
+    (CreatePool("new", 64, 11, 0), "EINVAL", "pool size must be between 1 and 10"),
+    (SetPoolRule("rbd", 99), "ENOENT", "crush rule 99 does not exist"),
+    (SetPoolRule("rbd", "ec42"), "EINVAL", "crush rule ec42 is for erasure pools, not replicated ones"),
+    (SetPoolSize("rbd", 20), "EINVAL", "pool size must be between 1 and 10"),
+    (SetPoolSize("rbd", 0), "EINVAL", "pool size must be between 1 and 10"),
+])
+def test_monitor_refuses_missing_or_misfit_rules(mixed, change, error, message):
+    r = refusal(mixed, change)
+    assert r is not None and (r.error, r.message) == (error, message)
+    plan = quiet_simulate(mixed, [change])
+    assert plan.refused is not None and plan.commands == []
+
+
+def test_rule_that_takes_the_pool_is_accepted(mixed):
+    assert refusal(mixed, CreatePool("new", 64, 3, "rep_ssd")) is None
+    assert refusal(mixed, SetPoolRule("rbd", "rep_ssd")) is None
+    assert refusal(mixed, SetPoolRule("rbd", 2)) is None
+
+
+def test_rule_size_bounds_are_checked(mixed):
+    # rule ec21 takes sizes 3..3 only: a pool on it cannot grow (check_crush_rule)
+    import dataclasses
+
+    rules = dict(mixed.crush.rules)
+    rules[1] = dataclasses.replace(rules[1], max_size=4)
+    snap = mixed.replace(crush=dataclasses.replace(mixed.crush, rules=rules))
+    r = refusal(snap, SetPoolSize("rbd", 5))
+    assert r is not None and r.message == "pool size is bigger than the crush rule max size"
+
+
+# ------------------------------------------------------------------ 2. commands name the rule, as Ceph takes it
+def test_create_pool_command_names_the_rule(mixed):
+    plan = quiet_simulate(mixed, [CreatePool("new", 512, 3, 2)])
+    assert plan.commands[0] == "ceph osd pool create new 512 512 replicated rep_ssd"
+    pool = plan.snapshots[-1].pools.set_index("pool").loc["new"]
+    assert int(pool["crush_rule"]) == 2
+
+
+def test_pool_rule_by_id_or_name_same_plan_and_command(mixed):
+    by_id = quiet_simulate(mixed, [SetPoolRule("rbd", 2)])
+    by_name = quiet_simulate(mixed, [SetPoolRule("rbd", "rep_ssd")])
+    assert by_id.commands == by_name.commands == ["ceph osd pool set rbd crush_rule rep_ssd"]
+    assert by_id.steps["pgs_moved"].tolist() == by_name.steps["pgs_moved"].tolist()
+    assert by_id.steps["pgs_moved"].iloc[1] > 0
+
+
+def test_cli_pool_rule_by_name():
+    r = run("whatif", str(MIXED), "--change", "pool-rule:rbd=rep_ssd", "--change", "create-pool:new:64:3:rep_hdd")
+    assert r.returncode == 0, r.stderr
+    assert "ceph osd pool set rbd crush_rule rep_ssd" in r.stdout
+    assert "ceph osd pool create new 64 64 replicated rep_hdd" in r.stdout
