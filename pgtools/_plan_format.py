@@ -76,6 +76,14 @@ def _failure_lines(plan: Any, rec: dict) -> list[str]:
     out.append(f"  inactive PGs {rec.get('pgs_inactive', 0)} (fewer than min_size copies: I/O blocked until "
                f"recovery), degraded PGs {rec.get('pgs_degraded', 0)}, "
                f"to recover {human_bytes(rec['bytes_to_recover'], largest='TiB')}")
+    n_lost, n_inact, n_deg = len(lost), int(rec.get("pgs_inactive", 0)), int(rec.get("pgs_degraded", 0))
+    allf = plan.failures
+    before = int((allf["lost"].astype(bool) & (allf["step"] < i)).sum()) if len(allf) else 0
+    if n_lost or n_inact or before:  # the health lines count inclusively, as Ceph does: say how both relate
+        earlier = f" + {before} lost at earlier steps" if before else ""
+        out.append(f"  (each PG counted once above, by its worst state; the health lines count as Ceph does: "
+                   f"{n_lost + n_inact + before} pgs inactive = {n_lost} lost + {n_inact} inactive{earlier}, "
+                   f"{n_inact + n_deg} pgs degraded = {n_inact} inactive + {n_deg} degraded)")
     fp = plan.failure_pools()
     fp = fp[fp["step"] == i]
     for p in fp.to_dict("records"):

@@ -88,3 +88,57 @@ def test_cli_pool_rule_by_name():
     assert r.returncode == 0, r.stderr
     assert "ceph osd pool set rbd crush_rule rep_ssd" in r.stdout
     assert "ceph osd pool create new 64 64 replicated rep_hdd" in r.stdout
+
+
+# ------------------------------------------------------------------ 1b. PGs CRUSH maps short are never HEALTH_OK
+def step_health(plan, step: int) -> list[str]:
+    h = plan.health[plan.health["step"] == step]
+    return [f"{c}: {s}" for c, s in zip(h["code"], h["summary"], strict=True)]
+
+
+def test_pool_size_above_what_crush_can_place_is_undersized(mixed):
+    plan = quiet_simulate(mixed, [SetPoolSize("rbd", 9)])
+    assert plan.refused is None
+    short = int(plan.mappings[1].query("pool_id == 1")["up"].map(len).lt(9).sum())
+    assert short == 64
+    assert plan.steps.loc[1, "health"] != "HEALTH_OK"
+    assert any(h.startswith(f"PG_DEGRADED: Degraded data redundancy: {short} pgs undersized: CRUSH maps them")
+               for h in step_health(plan, 1))
+
+
+def test_pgs_mapped_to_no_osd_are_inactive(mixed):
+    from pgtools.simulate import MarkOut
+
+    osds = mixed.osds
+    ssd = sorted(int(o) for o in osds.loc[osds["device_class"] == "ssd", "osd_id"])
+    plan = quiet_simulate(mixed, [MarkOut(o) for o in ssd])
+    last = len(ssd)
+    fast = plan.mappings[last].query("pool_id == 2")
+    assert len(fast) and (fast["up"].map(len) == 0).all()
+    found = step_health(plan, last)
+    assert any(h.startswith(f"PG_AVAILABILITY: Reduced data availability: {len(fast)} pgs inactive: CRUSH maps "
+                            f"them to fewer OSDs than min_size, {len(fast)} to no OSD at all") for h in found), found
+    assert plan.steps.loc[0, "health"] == "HEALTH_OK"
+
+
+# ------------------------------------------------------------------ 3. lost PGs stay lost; counts explained
+def test_lost_pgs_are_counted_at_every_later_step(mixed):
+    from pgtools.simulate import Fail
+
+    plan = quiet_simulate(mixed, [Fail("rack=r1"), Fail("host=n3"), SetPoolSize("fast", 2)])
+    f = plan.failures
+    lost1 = int((f["lost"] & (f["step"] == 1)).sum())
+    lost2 = int((f["lost"] & (f["step"] == 2)).sum())
+    assert lost1 == 7 and lost2 > 0
+    for step, n in ((1, lost1), (2, lost1 + lost2), (3, lost1 + lost2)):
+        found = step_health(plan, step)
+        assert any(h.startswith(f"PG_LOST: {n} PGs LOST") for h in found), (step, found)
+        assert any(h.startswith("PG_AVAILABILITY") and f"{n} pgs down" in h for h in found), (step, found)
+
+
+def test_cli_step_line_relates_exclusive_and_ceph_counts():
+    r = run("whatif", str(MIXED), "--fail", "rack=r1")
+    assert r.returncode == 0, r.stderr
+    assert "51 pgs inactive = 7 lost + 44 inactive, 141 pgs degraded = 44 inactive + 97 degraded" in r.stdout
+    assert "Reduced data availability: 51 pgs inactive" in r.stdout
+    assert "Degraded data redundancy: 141 pgs degraded" in r.stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ import pandas as pd
 from ..errors import PgtoolsError, PgtoolsWarning
 from ..model import NONE, Snapshot
 from ..placement import PoolMapping
+from .availability import lost_findings
 from .changes import (
     Change,
     CreatePool,
@@ -343,8 +344,13 @@ def _failure_rows(prev: _State, failed: list[int], step: int, lost_before: froze
         columns=FAILURE_COLUMNS)
 
 
-def _failure_stats(fr: pd.DataFrame) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
-    """Step statistics and health findings of one failure's rows."""
+def _failure_stats(fr: pd.DataFrame, earlier: tuple[int, int, int] = (0, 0, 0),
+                   ) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
+    """Step statistics and health findings of one failure's rows.
+
+    ``earlier`` is ``(PGs, bytes, objects)`` lost at earlier steps: still lost, so the health findings
+    count them too (the statistics count this step's PGs only).
+    """
     from .._format import human_bytes
 
     st = fr["status"]
@@ -353,14 +359,17 @@ def _failure_stats(fr: pd.DataFrame) -> tuple[dict[str, Any], list[tuple[str, st
              "bytes_lost": int(fr["bytes_lost"].sum()), "objects_lost": int(fr["objects_lost"].sum()),
              "bytes_to_recover": int(fr["bytes"].sum())}
     out = []
-    if n_lost:
+    all_lost = n_lost + earlier[0]
+    if all_lost:
+        before = f", {earlier[0]} of them at earlier steps" if earlier[0] else ""
         out.append(("PG_LOST", "HEALTH_ERR",
-                    f"{n_lost} PGs LOST (no surviving copy / fewer than k shards): nothing can recover them; "
-                    f"{human_bytes(stats['bytes_lost'], largest='TiB')} in {stats['objects_lost']} objects lost"))
-    if n_lost or n_inact:
-        down = f", {n_lost} pgs down (lost)" if n_lost else ""
+                    f"{all_lost} PGs LOST (no surviving copy / fewer than k shards{before}): nothing can recover "
+                    f"them; {human_bytes(stats['bytes_lost'] + earlier[1], largest='TiB')} in "
+                    f"{stats['objects_lost'] + earlier[2]} objects lost"))
+    if all_lost or n_inact:
+        down = f", {all_lost} pgs down (lost)" if all_lost else ""
         out.append(("PG_AVAILABILITY", "HEALTH_WARN",
-                    f"Reduced data availability: {n_lost + n_inact} pgs inactive{down}"))
+                    f"Reduced data availability: {all_lost + n_inact} pgs inactive{down}"))
     if n_inact or n_deg:
         among = f" ({n_inact} of them inactive)" if n_inact else ""
         out.append(("PG_DEGRADED", "HEALTH_WARN",
@@ -487,6 +496,18 @@ def _remap(prev: list[PoolMapping], placed: Snapshot, cur: Snapshot, nxt: Snapsh
     return sorted(keep + new, key=lambda p: p.pool_id)
 
 
+def _standing(st: _State, lost: Mapping[str, int]) -> list[tuple[str, str, str]]:
+    """Findings that hold at this step whatever changed: PGs CRUSH maps short, PGs lost so far."""
+    from .availability import shortfall_findings
+
+    n = len(st.mapping)
+    skip = st.mapping["pgid"].isin(set(lost)).to_numpy() if lost and n else None
+    names = _per_pg(st.parts, st.meta, "name") if n else np.zeros(0, dtype=object)
+    _, found = shortfall_findings(_up_matrix(st.parts, "acting"), _per_pg(st.parts, st.meta, "size"),
+                                  _per_pg(st.parts, st.meta, "min_size"), names, skip)
+    return found
+
+
 def _health_counts(st: _State) -> tuple[int, int, pd.Series | None]:
     """(PGs, Σ up-set sizes, PGs per OSD over up ∪ acting) of a state, from its arrays."""
     from ..analysis import _pgs_per_osd_arrays
@@ -600,7 +621,9 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
         if progress is not None:
             progress(i, total, label)
 
-    record(0, "input", state, step_snap, {}, [])
+    lost_at: dict[str, int] = {}  # PG lost -> the step that lost it
+    lost_data = [0, 0]  # bytes, objects lost so far
+    record(0, "input", state, step_snap, {}, _standing(state, lost_at))
     cur = snap
     om = dict(cur.osdmap or {})
     om["pg_temp"], om["primary_temp"] = {}, {}
@@ -634,11 +657,18 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
             if isinstance(ch, Fail):
                 fr = _failure_rows(state, ch.osds(cur), i, frozenset(lost_before))
                 fails.append(fr)
-                lost_before.update(fr.loc[fr["lost"].astype(bool), "pgid"])
-                fstats, found = _failure_stats(fr)
+                fstats, found = _failure_stats(fr, (len(lost_at), *lost_data))
+                newly = fr.loc[fr["lost"].astype(bool), "pgid"]
+                lost_before.update(newly)
+                lost_at.update(dict.fromkeys(newly, i))
+                lost_data[0] += fstats["bytes_lost"]
+                lost_data[1] += fstats["objects_lost"]
                 extra += found
                 state = _drop_lost(state, fr)
+            else:
+                extra += lost_findings(len(lost_at), *lost_data, lost_at.values())
             new_state, stats = _step_state(state, nxt, parts)
+            extra += _standing(new_state, lost_at)
             stats.update(fstats)
             ssnap = _with_pgs(nxt, new_state.mapping, new_state.bytes, new_state.objects)
             new_state.snap = ssnap
