@@ -500,16 +500,29 @@ def health(snap: Snapshot, *, release: str | None = None, mon_max_pg_per_osd: in
     (:data:`MON_MAX_PG_PER_OSD`).  Each finding's ``numbers`` holds every value used.
 
     Raises :class:`~pgtools.errors.PgtoolsError` when the snapshot holds no PGs (:func:`require_pgs`): the
-    checks count PGs, and none counted would read as ``HEALTH_OK``.
+    checks count PGs, and none counted would read as ``HEALTH_OK``.  When the capture's own ``health
+    detail`` reports ``TOO_MANY_PGS`` / ``TOO_FEW_PGS`` differently from the recomputed findings (and no
+    threshold was overridden), a :class:`~pgtools.errors.PgtoolsWarning` names both.
     """
     require_pgs(snap, "the PG-count health checks")
     pgs = snap.pgs
     sum_up_sizes = int(sum(map(len, pgs.up))) if len(pgs) else 0
     per_osd = _pgs_per_osd_up_or_acting(snap) if len(pgs) else None
-    return _health_findings(snap, num_pgs=len(pgs), sum_up_sizes=sum_up_sizes, per_osd=per_osd,
-                            release=release, mon_max_pg_per_osd=mon_max_pg_per_osd,
-                            mon_pg_warn_min_per_osd=mon_pg_warn_min_per_osd,
-                            osd_max_pg_per_osd_hard_ratio=osd_max_pg_per_osd_hard_ratio)
+    found = _health_findings(snap, num_pgs=len(pgs), sum_up_sizes=sum_up_sizes, per_osd=per_osd,
+                             release=release, mon_max_pg_per_osd=mon_max_pg_per_osd,
+                             mon_pg_warn_min_per_osd=mon_pg_warn_min_per_osd,
+                             osd_max_pg_per_osd_hard_ratio=osd_max_pg_per_osd_hard_ratio)
+    overridden = (mon_max_pg_per_osd, mon_pg_warn_min_per_osd) != (None, None) or bool(
+        (snap.meta or {}).get("option_overrides"))
+    if not overridden:  # asked-for thresholds are expected to differ from the cluster's verdict
+        import warnings
+
+        from ._health_compare import disagreements
+        from .errors import PgtoolsWarning
+
+        for msg in disagreements(snap.health, found):
+            warnings.warn(msg, PgtoolsWarning, stacklevel=2)
+    return found
 
 
 def _pgs_per_osd_arrays(up: np.ndarray, acting: np.ndarray | None = None) -> pd.Series:
