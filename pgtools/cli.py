@@ -718,7 +718,7 @@ def crush_test(
     rule: Annotated[int, typer.Option("--rule", help="Rule id.")] = 0,
     num_rep: Annotated[int, typer.Option("--num-rep", help="Number of replicas (result size); negative: every size from the rule's min_size to max_size, as crushtool.")] = 3,
     min_x: Annotated[int, typer.Option("--min-x", help="First input value.")] = 0,
-    max_x: Annotated[int, typer.Option("--max-x", help="Last input value (inclusive).")] = 1023,
+    max_x: Annotated[int, typer.Option("--max-x", help="Last input value (inclusive); --min-x/--max-x are 32-bit ints, as crushtool reads them; the output is streamed.")] = 1023,
     weight: Annotated[Optional[list[str]], typer.Option("--weight", help="OSD=W device weight override in [0,1] (crushtool --weight OSD W; repeatable).")] = None,  # noqa: UP045
     pool_id: Annotated[int, typer.Option("--pool-id", help="Hash x with this pool id, as crushtool --pool-id.")] = -1,
 ) -> None:
@@ -729,7 +729,7 @@ def crush_test(
     Example:  pgtools crush-test --crush crush_dump.json --rule 0 --num-rep 3 --max-x 9
               pgtools crush-test crush.bin --rule 0 --num-rep 3 --max-x 9   (ceph osd getcrushmap -o crush.bin)
     """
-    from .crush import crushtool_test
+    from .crush.crushtool_format import iter_crushtool_test
 
     paths = [*(capture or []), *([crush] if crush is not None else [])]
     if not paths:
@@ -753,7 +753,9 @@ def crush_test(
     if rule not in snap.crush.rules:  # crushtool prints nothing then; say why
         raise PgtoolsError(f"{where}: no rule {rule} in this CRUSH map (rules: "
                            f"{', '.join(map(str, sorted(snap.crush.rules))) or 'none'})")
-    _out(crushtool_test(snap.crush, rule, num_rep, min_x, max_x, weights=weights or None, pool_id=pool_id))
+    for piece in iter_crushtool_test(snap.crush, rule, num_rep, min_x, max_x, weights=weights or None,
+                                     pool_id=pool_id):  # streamed: memory stays bounded for any range
+        _out(piece)
 
 
 @app.command("map")

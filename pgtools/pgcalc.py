@@ -31,9 +31,12 @@ otherwise identical except that its "All-in-One" row has %Data 200, a value the 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import pandas as pd
+
+from .errors import PgtoolsWarning
 
 __all__ = ["PRESETS", "PRESET_TITLES", "PRESET_DEFAULTS", "TARGETS_PER_OSD", "pgcalc", "pgcalc_preset",
            "pgcalc_nearest_power_of_two", "pgcalc_script_minimum"]
@@ -148,7 +151,7 @@ def _check_positive_int(v: object, name: str) -> int:
 
 
 def pgcalc(osds: int, pools: pd.DataFrame | Sequence[tuple[str, int, float]], *,
-           target_per_osd: int = 100, script: bool = False) -> pd.DataFrame:
+           target_per_osd: int = 100, script: bool = False, mon_max_pool_pg_num: int = 65536) -> pd.DataFrame:
     """Suggested pg_num per pool, with every step of the PGCalc formula as a column.
 
     Parameters
@@ -163,6 +166,10 @@ def pgcalc(osds: int, pools: pd.DataFrame | Sequence[tuple[str, int, float]], *,
     script : bool
         Follow the page's script instead of its text: round ``floor(raw)``, and use
         :func:`pgcalc_script_minimum` as the minimum (see the module docstring).
+    mon_max_pool_pg_num : int
+        Largest pg_num the monitor accepts (Ceph's default 65536): a larger result is kept (it is what
+        the calculator says) but its ``reason`` says so and a :class:`~pgtools.errors.PgtoolsWarning`
+        is emitted.
 
     Returns
     -------
@@ -224,6 +231,12 @@ def pgcalc(osds: int, pools: pd.DataFrame | Sequence[tuple[str, int, float]], *,
             why.append(f"nearest power of two {nearest}")
             if final != nearest:
                 why.append(f"{nearest} is more than 25% below {value:.2f}: next higher {final}")
+        if final > mon_max_pool_pg_num:
+            msg = (f"pgcalc: pool {name}: the formula gives pg_num {final}, above mon_max_pool_pg_num "
+                   f"{mon_max_pool_pg_num}: the monitor refuses it (ERANGE); use {mon_max_pool_pg_num} or less, "
+                   "or raise mon_max_pool_pg_num")
+            why.append(f"above mon_max_pool_pg_num {mon_max_pool_pg_num}: the monitor refuses it")
+            warnings.warn(msg, PgtoolsWarning, stacklevel=2)
         rows.append([name, size, pct, n_osds, tgt, raw, floor, value, nearest, final, final * size / n_osds,
                      "; ".join(why)])
     out = pd.DataFrame(rows, columns=_COLUMNS)

@@ -142,3 +142,67 @@ def test_cli_step_line_relates_exclusive_and_ceph_counts():
     assert "51 pgs inactive = 7 lost + 44 inactive, 141 pgs degraded = 44 inactive + 97 degraded" in r.stdout
     assert "Reduced data availability: 51 pgs inactive" in r.stdout
     assert "Degraded data redundancy: 141 pgs degraded" in r.stdout
+
+
+# ------------------------------------------------------------------ 4. recomputed health vs the capture's own
+def cut_capture(tmp_path):
+    src = SAMPLE_DUMPS / "seedlike_max300"
+    for name in ("osd_dump.json", "health_detail.txt", "osd_tree.txt"):
+        (tmp_path / name).write_bytes((src / name).read_bytes())
+    (tmp_path / "pg_dump.txt").write_bytes((src / "pg_dump.txt").read_bytes()[:150000])
+    return tmp_path
+
+
+def test_health_says_when_the_capture_disagrees(tmp_path):
+    d = cut_capture(tmp_path)
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        snap = pgtools.load(d)
+        found = pgtools.analysis.health(snap)
+    assert "TOO_MANY_PGS" not in [f.code for f in found]
+    msgs = [str(w.message) for w in got if issubclass(w.category, PgtoolsWarning)]
+    assert any("capture's own health detail reports HEALTH_WARN TOO_MANY_PGS" in m and "480 > max 300" in m
+               for m in msgs), msgs
+    r = run("health", str(d))
+    assert r.returncode == 0 and "pgtools: warning: the capture's own health detail reports" in r.stderr
+
+
+def test_health_agreeing_with_the_capture_is_silent():
+    snap = pgtools.load(SAMPLE_DUMPS / "seedlike_max300")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PgtoolsWarning)
+        found = pgtools.analysis.health(snap)
+    assert "TOO_MANY_PGS" in [f.code for f in found]
+    with warnings.catch_warnings():  # an asked-for threshold is expected to differ: no warning
+        warnings.simplefilter("error", PgtoolsWarning)
+        pgtools.analysis.health(snap, mon_max_pg_per_osd=1000)
+
+
+# ------------------------------------------------------------------ 5. bounded crush-test, pgcalc vs mon limit
+def test_crush_test_x_outside_int32_is_one_error():
+    r = run("crush-test", str(SAMPLE_DUMPS / "seedlike_max300"), "--min-x", "0", "--max-x", "100000000000")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("pgtools: error: --max-x 100000000000: crushtool reads it as a 32-bit int")
+
+
+def test_crush_test_streams_in_bounded_chunks(monkeypatch):
+    from pgtools.crush import crushtool_format as ctf
+
+    snap = pgtools.load(SAMPLE_DUMPS / "seedlike_max300")
+    whole = ctf.crushtool_test(snap.crush, 0, 3, 0, 999)
+    monkeypatch.setattr(ctf, "CHUNK", 64)
+    pieces = list(ctf.iter_crushtool_test(snap.crush, 0, 3, 0, 999))
+    assert len(pieces) == 16 and "".join(pieces) == whole
+    assert max(p.count("\n") for p in pieces) == 64
+    assert whole.splitlines()[-1].startswith("CRUSH rule 0 x 999 [")
+
+
+def test_pgcalc_says_when_a_result_is_above_mon_max_pool_pg_num():
+    from pgtools.pgcalc import pgcalc
+
+    with pytest.warns(PgtoolsWarning, match="above mon_max_pool_pg_num 65536"):
+        r = pgcalc(1_000_000_000, [("big", 3, 100.0)])
+    assert "the monitor refuses it" in r.loc[0, "reason"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PgtoolsWarning)
+        pgcalc(100, [("small", 3, 100.0)])

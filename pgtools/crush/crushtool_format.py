@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,7 +15,7 @@ from .hash import hash2_vec
 if TYPE_CHECKING:
     from .map import CrushMap
 
-__all__ = ["format_mappings", "crushtool_weights", "crushtool_test"]
+__all__ = ["format_mappings", "crushtool_weights", "crushtool_test", "iter_crushtool_test"]
 
 
 def format_mappings(rule: int, results: np.ndarray | Sequence[Sequence[int]],
@@ -77,6 +77,12 @@ def crushtool_weights(crush: CrushMap, overrides: Mapping[int, float] | None = N
     return w
 
 
+#: crushtool reads ``--min-x``/``--max-x`` as a C ``int``: it refuses anything outside this range.
+X_RANGE = (-(1 << 31), (1 << 31) - 1)
+#: Inputs mapped at a time by :func:`iter_crushtool_test` (memory stays bounded whatever the range).
+CHUNK = 1 << 16
+
+
 def crushtool_test(crush: CrushMap, rule: int, num_rep: int, min_x: int = 0, max_x: int = 1023,
                    weights: Mapping[int, float] | None = None, pool_id: int = -1) -> str:
     """Reproduce ``crushtool -i map --test --show-mappings --rule R --num-rep N`` output.
@@ -90,7 +96,7 @@ def crushtool_test(crush: CrushMap, rule: int, num_rep: int, min_x: int = 0, max
         ``--num-rep``.  Negative (crushtool's "not given"): every size from the rule's ``min_size`` to its
         ``max_size``, one block of mappings per size, as crushtool 16.2.15 prints them.
     min_x, max_x : int
-        ``--min-x``/``--max-x`` (inclusive).
+        ``--min-x``/``--max-x`` (inclusive), C ints as crushtool reads them (:data:`X_RANGE`).
     weights : mapping, optional
         ``--weight OSD W`` overrides (W a float in [0, 1]).
     pool_id : int
@@ -101,25 +107,44 @@ def crushtool_test(crush: CrushMap, rule: int, num_rep: int, min_x: int = 0, max
     -------
     str
         The mapping lines, byte-identical to crushtool's.  Empty when the rule does not exist or
-        every device weight is 0 (crushtool prints nothing then).
+        every device weight is 0 (crushtool prints nothing then).  For a large range use
+        :func:`iter_crushtool_test`, which yields the same text in bounded pieces.
+
+    Raises
+    ------
+    PgtoolsError
+        ``min_x``/``max_x`` outside :data:`X_RANGE` (crushtool: "The option value ... seems to be invalid").
     """
+    return "".join(iter_crushtool_test(crush, rule, num_rep, min_x, max_x, weights, pool_id))
+
+
+def iter_crushtool_test(crush: CrushMap, rule: int, num_rep: int, min_x: int = 0, max_x: int = 1023,
+                        weights: Mapping[int, float] | None = None, pool_id: int = -1) -> Iterator[str]:
+    """:func:`crushtool_test` in pieces of at most :data:`CHUNK` lines: memory does not grow with the range."""
     from .vector import map_values
+    for name, v in (("--min-x", min_x), ("--max-x", max_x)):
+        if not X_RANGE[0] <= int(v) <= X_RANGE[1]:
+            raise PgtoolsError(f"{name} {v}: crushtool reads it as a 32-bit int, from {X_RANGE[0]} to {X_RANGE[1]} "
+                               f"(crushtool: \"The option value '{v}' seems to be invalid\")")
     if rule not in crush.rules:
-        return ""
+        return
     for msg in crush.undefined_behaviour(rule):
-        warnings.warn(msg, CephUndefinedBehaviourWarning, stacklevel=2)
+        warnings.warn(msg, CephUndefinedBehaviourWarning, stacklevel=3)
     wv = crushtool_weights(crush, weights)
     if sum(wv) == 0:
-        return ""
-    xs = np.arange(min_x, max_x + 1, dtype=np.int64)
-    real = hash2_vec(xs, pool_id) if pool_id != -1 else xs
+        return
+    if num_rep >= 0:
+        sizes = [num_rep]
+    else:
+        r = crush.rules[rule]
+        if r.min_size is None or r.max_size is None:
+            raise PgtoolsError(f"--num-rep {num_rep}: crushtool then tests every size from the rule's min_size to "
+                               f"its max_size, but rule {rule} has none (a Quincy or later map): give --num-rep N >= 0")
+        sizes = list(range(r.min_size, r.max_size + 1))
     # CrushTester always asks for choose_args index 0 (then the -1 fallback), whatever --pool-id says:
     # checked with crushtool 16.2.15 (a weight set keyed 1 is ignored with --pool-id 1, one keyed 0 is used)
-    if num_rep >= 0:
-        return format_mappings(rule, map_values(crush, rule, num_rep, real, wv, choose_args=0), xs)
-    r = crush.rules[rule]
-    if r.min_size is None or r.max_size is None:
-        raise PgtoolsError(f"--num-rep {num_rep}: crushtool then tests every size from the rule's min_size to its "
-                           f"max_size, but rule {rule} has none (a Quincy or later map): give --num-rep N >= 0")
-    return "".join(format_mappings(rule, map_values(crush, rule, n, real, wv, choose_args=0), xs)
-                   for n in range(r.min_size, r.max_size + 1))
+    for n in sizes:
+        for lo in range(int(min_x), int(max_x) + 1, CHUNK):
+            xs = np.arange(lo, min(lo + CHUNK - 1, int(max_x)) + 1, dtype=np.int64)
+            real = hash2_vec(xs, pool_id) if pool_id != -1 else xs
+            yield format_mappings(rule, map_values(crush, rule, n, real, wv, choose_args=0), xs)
