@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .errors import PgtoolsError
+from .errors import PgtoolsError, PgtoolsWarning
 
 app = typer.Typer(
     name="pgtools",
@@ -643,6 +643,7 @@ def collect(
     ceph: Annotated[str, typer.Option("--ceph", help="The ceph executable.")] = "ceph",
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds allowed per ceph command (killed and recorded as failed after).")] = 120.0,
     connect_timeout: Annotated[float, typer.Option("--connect-timeout", min=1, help="Seconds allowed for the first connection check, `ceph --connect-timeout N status`; nothing is collected when it fails.")] = 15.0,
+    force: Annotated[bool, typer.Option("--force", help="Write into an output folder that is not empty (or over an existing archive); refused otherwise.")] = False,
     out_alias: OutputAliasOpt = None,
 ) -> None:
     """Collect a capture from a live cluster with read-only ceph commands (pg dump, osd dump, ...).
@@ -650,6 +651,8 @@ def collect(
     First checks that the cluster answers (`ceph --connect-timeout N status`), then runs each command with
     --timeout seconds, printing one progress line per command on stderr.  Every command is recorded with
     its exit status in collect_meta.json; a failing command is reported and the rest are still collected.
+    Each output is read back with pgtools' parsers: one that is empty or not what the command prints
+    counts as failed.  An output folder that is not empty is refused unless --force.
     Nothing is ever written to the cluster.
     """
     from .collect import COMMANDS
@@ -674,17 +677,21 @@ def collect(
         if rec["status"] != 0:
             _err(f"collect: [{i}/{n}] failed ({rec['status']}) after {rec['seconds']:g} s: {rec['command']}: "
                  f"{rec['stderr'][:200]}")
+        elif rec.get("invalid"):
+            _err(f"collect: [{i}/{n}] failed: {rec['command']} exited 0 but its output {rec['file']} is not "
+                 f"usable: {rec['invalid'][:200]}")
 
     res = collect_fn(out, ceph=ceph, conf=conf, cluster=cluster, tar=tar, timeout=timeout,
-                     connect_timeout=connect_timeout, progress=step, on_start=start)
+                     connect_timeout=connect_timeout, force=force, progress=step, on_start=start)
     ok = len(res.records) - len(res.failed)
-    if res.epoch_before is None or res.epoch_after is None:
-        note = "; WARNING: could not read the osdmap epoch, consistency unknown"
-    elif not res.consistent:
-        note = f"; WARNING: osdmap epoch changed during collection ({res.epoch_before} -> {res.epoch_after})"
-    else:
-        note = f" (osdmap epoch {res.epoch_before})"
+    note = f" (osdmap epoch {res.epoch_before})" if res.consistent else ""
     _err(f"wrote {res.path}: {ok}/{len(res.records)} commands succeeded{note}")
+    if res.epoch_before is None or res.epoch_after is None:
+        warnings.warn("could not read the osdmap epoch before and after collecting: consistency unknown",
+                      PgtoolsWarning, stacklevel=1)
+    elif not res.consistent:
+        warnings.warn(f"osdmap epoch changed during collection ({res.epoch_before} -> {res.epoch_after}): the "
+                      "files may describe different cluster states", PgtoolsWarning, stacklevel=1)
     required = {c.filename for c in COMMANDS if c.required}
     if any(r["file"] in required for r in res.failed):
         raise typer.Exit(1)

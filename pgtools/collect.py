@@ -28,31 +28,34 @@ __all__ = ["Command", "COMMANDS", "READ_ONLY_PREFIXES", "CollectResult", "collec
 class Command:
     """One ``ceph`` invocation: its arguments (without ``ceph`` and connection options) and output file.
 
-    ``binary`` commands write their output with ``-o FILE`` instead of stdout.
+    ``binary`` commands write their output with ``-o FILE`` instead of stdout.  ``kind`` is the
+    :class:`~pgtools.io.Fragment` kind pgtools' parsers must recognise in the output ("" for a file
+    pgtools does not parse: it must only be non-empty).
     """
 
     filename: str
     args: tuple[str, ...]
     binary: bool = False
     required: bool = False
+    kind: str = ""
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("osd_dump.json", ("osd", "dump", "-f", "json"), required=True),
-    Command("pg_dump.json", ("pg", "dump", "-f", "json"), required=True),
-    Command("pg_dump.txt", ("pg", "dump")),
-    Command("osd_df_tree.json", ("osd", "df", "tree", "-f", "json")),
-    Command("osd_df_tree.txt", ("osd", "df", "tree")),
-    Command("osd_tree.json", ("osd", "tree", "-f", "json")),
-    Command("crush_dump.json", ("osd", "crush", "dump", "-f", "json"), required=True),
-    Command("osd_pool_ls_detail.json", ("osd", "pool", "ls", "detail", "-f", "json")),
-    Command("df_detail.json", ("df", "detail", "-f", "json")),
-    Command("autoscale_status.json", ("osd", "pool", "autoscale-status", "-f", "json")),
-    Command("health_detail.json", ("health", "detail", "-f", "json")),
-    Command("versions.json", ("versions", "-f", "json")),
+    Command("osd_dump.json", ("osd", "dump", "-f", "json"), required=True, kind="osd_dump"),
+    Command("pg_dump.json", ("pg", "dump", "-f", "json"), required=True, kind="pg_dump_json"),
+    Command("pg_dump.txt", ("pg", "dump"), kind="pg_dump"),
+    Command("osd_df_tree.json", ("osd", "df", "tree", "-f", "json"), kind="osd_df"),
+    Command("osd_df_tree.txt", ("osd", "df", "tree"), kind="osd_df"),
+    Command("osd_tree.json", ("osd", "tree", "-f", "json"), kind="osd_tree"),
+    Command("crush_dump.json", ("osd", "crush", "dump", "-f", "json"), required=True, kind="crush_dump"),
+    Command("osd_pool_ls_detail.json", ("osd", "pool", "ls", "detail", "-f", "json"), kind="pool_ls_detail"),
+    Command("df_detail.json", ("df", "detail", "-f", "json"), kind="df_detail"),
+    Command("autoscale_status.json", ("osd", "pool", "autoscale-status", "-f", "json"), kind="autoscale_status"),
+    Command("health_detail.json", ("health", "detail", "-f", "json"), kind="health"),
+    Command("versions.json", ("versions", "-f", "json"), kind="versions"),
     Command("config_dump.json", ("config", "dump", "-f", "json")),
     Command("osdmap.bin", ("osd", "getmap"), binary=True),
-    Command("crushmap.bin", ("osd", "getcrushmap"), binary=True),
+    Command("crushmap.bin", ("osd", "getcrushmap"), binary=True, kind="crushmap_binary"),
 )
 
 #: The first command, run with ``--connect-timeout``: does the cluster answer at all?
@@ -101,7 +104,8 @@ class CollectResult:
 
     @property
     def failed(self) -> list[dict]:
-        return [r for r in self.records if r["status"] != 0]
+        """Commands that failed, or whose output pgtools cannot read (``record["invalid"]`` says why)."""
+        return [r for r in self.records if r["status"] != 0 or r.get("invalid")]
 
     @property
     def consistent(self) -> bool:
@@ -148,6 +152,39 @@ def _connect_check(base: list[str], ceph: str, connect_timeout: float, tail: str
                                       f"{': ' + why[-1][:300] if why else ''}): {hint}{tail}")
 
 
+def _check_output(cmd: Command, path: Path) -> str:
+    """Why the output of ``cmd`` in ``path`` is not usable ("" when it is): missing, empty, not what
+    pgtools' parsers recognise as ``cmd.kind``, or malformed."""
+    from .errors import DumpFormatError
+    from .io import read_file
+
+    if not path.is_file() or path.stat().st_size == 0:
+        return "no output"
+    if cmd.filename == "config_dump.json":  # filtered to PG options: JSON list expected
+        try:
+            ok = isinstance(json.loads(path.read_text()), list)
+        except ValueError:
+            ok = False
+        return "" if ok else "not the JSON list `config dump -f json` prints"
+    if not cmd.kind:
+        return ""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frag = read_file(path, excerpts=False)
+    except DumpFormatError as e:
+        return f"malformed: {e}"
+    except Exception as e:  # noqa: BLE001 - any parse failure makes the output unusable
+        return f"unreadable: {e}"
+    if frag is None:
+        return f"not recognised as `ceph {' '.join(cmd.args)}` output"
+    if frag.kind != cmd.kind:
+        return f"read as {frag.kind.replace('_', ' ')}, not `ceph {' '.join(cmd.args)}` output"
+    return ""
+
+
 def _run(argv: list[str], ceph: str, timeout: float, env: dict) -> tuple[int, bytes, str]:
     """One ceph command: ``(status, stdout, stderr)``; 127 when ceph is missing, 124 when it timed out."""
     try:
@@ -160,7 +197,7 @@ def _run(argv: list[str], ceph: str, timeout: float, env: dict) -> tuple[int, by
 
 
 def collect(out: str | Path, *, ceph: str = "ceph", conf: str | None = None, cluster: str | None = None,
-            timeout: float = 120.0, connect_timeout: float = 15.0, tar: bool = False,
+            timeout: float = 120.0, connect_timeout: float = 15.0, tar: bool = False, force: bool = False,
             progress: Callable[[int, int, Command, dict], None] | None = None,
             on_start: Callable[[int, int, Command], None] | None = None) -> CollectResult:
     """Run :data:`COMMANDS` against a live cluster and write a capture folder that :func:`pgtools.load` reads.
@@ -180,6 +217,9 @@ def collect(out: str | Path, *, ceph: str = "ceph", conf: str | None = None, clu
     connect_timeout : float
         Seconds allowed for the first connection check, ``ceph --connect-timeout N status`` (whole seconds,
         rounded up; the process itself gets 5 s more).  When it fails nothing is collected.
+    force : bool
+        Write into ``out`` even when it is a folder that is not empty (or, with ``tar``, an existing
+        archive): its files of the same names are overwritten.  Refused otherwise, before anything runs.
     progress : callable, optional
         Called after each command with ``(index, total, command, record)``.
     on_start : callable, optional
@@ -189,11 +229,15 @@ def collect(out: str | Path, *, ceph: str = "ceph", conf: str | None = None, clu
     Returns
     -------
     CollectResult
-        A command that fails is recorded (status, stderr) and the rest are still collected.  The osdmap
+        A command that fails is recorded (status, stderr) and the rest are still collected.  Each output
+        is read back with pgtools' parsers: one that is empty, unrecognised or malformed is recorded as
+        ``record["invalid"]`` (and counts in ``result.failed``).  The osdmap
         epoch is read before and after; ``result.consistent`` is False when the cluster changed meanwhile.
 
     Raises
     ------
+    PgtoolsError
+        ``out`` exists and is not empty (without ``force``).
     ClusterUnreachableError
         The connection check failed or timed out (nothing is written).
     ValueError
@@ -209,6 +253,15 @@ def collect(out: str | Path, *, ceph: str = "ceph", conf: str | None = None, clu
         base += ["--conf", conf]
     if cluster:
         base += ["--cluster", cluster]
+    final = folder.parent / (folder.name + ".tar.gz") if tar else folder
+    if not force:
+        if folder.is_dir() and any(folder.iterdir()):
+            raise PgtoolsError(f"{folder}: the folder exists and is not empty: collect would overwrite its files; "
+                               "give a new or empty folder, or --force")
+        if folder.exists() and not folder.is_dir():
+            raise PgtoolsError(f"{folder}: exists and is not a folder")
+        if tar and final.exists():
+            raise PgtoolsError(f"{final}: exists: collect would overwrite it; give another name, or --force")
     if on_start is not None:
         on_start(0, len(COMMANDS), CONNECT_CHECK)
     _connect_check(base, ceph, connect_timeout)
@@ -239,6 +292,10 @@ def collect(out: str | Path, *, ceph: str = "ceph", conf: str | None = None, clu
             if cmd.filename == "config_dump.json":
                 text = _filter_config(text)
             target.write_text(text)
+        if status == 0:
+            problem = _check_output(cmd, target)
+            if problem:
+                rec["invalid"] = problem
         records.append(rec)
         if progress is not None:
             progress(i + 1, len(COMMANDS), cmd, rec)
@@ -257,10 +314,11 @@ def collect(out: str | Path, *, ceph: str = "ceph", conf: str | None = None, clu
     (folder / "collect_meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     path = folder
     if tar:
-        path = folder.parent / (folder.name + ".tar.gz")
+        path = final
         with tarfile.open(path, "w:gz") as tf:
             tf.add(folder, arcname=folder.name)
-        for f in folder.iterdir():
-            f.unlink()
-        folder.rmdir()
+        for name in [c.filename for c in COMMANDS] + ["collect_meta.json"]:  # only what collect wrote
+            (folder / name).unlink(missing_ok=True)
+        if not any(folder.iterdir()):
+            folder.rmdir()
     return CollectResult(path=path, records=records, epoch_before=before, epoch_after=after)

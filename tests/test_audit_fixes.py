@@ -206,3 +206,38 @@ def test_pgcalc_says_when_a_result_is_above_mon_max_pool_pg_num():
     with warnings.catch_warnings():
         warnings.simplefilter("error", PgtoolsWarning)
         pgcalc(100, [("small", 3, 100.0)])
+
+
+# ------------------------------------------------------------------ 6. collect checks what it wrote
+@pytest.fixture()
+def junk_ceph(tmp_path):
+    script = tmp_path / "ceph"
+    script.write_text(f"#!{sys.executable}\nimport sys\nprint('junk output', *sys.argv[1:])\n")
+    script.chmod(0o755)
+    return script
+
+
+def test_collect_reports_unusable_outputs(tmp_path, junk_ceph):
+    from pgtools.collect import collect
+
+    res = collect(tmp_path / "out", ceph=str(junk_ceph), timeout=30)
+    assert len(res.failed) == len(res.records) == 15
+    bad = {r["file"]: r["invalid"] for r in res.records}
+    assert bad["osd_dump.json"].startswith("not recognised as `ceph osd dump -f json` output")
+    assert bad["osdmap.bin"] == "no output"
+    r = run("collect", "--ceph", str(junk_ceph), "-o", str(tmp_path / "cli"))
+    assert r.returncode == 1
+    assert "wrote " in r.stderr and ": 0/15 commands succeeded" in r.stderr
+    assert "exited 0 but its output osd_dump.json is not usable" in r.stderr
+    assert "pgtools: warning: could not read the osdmap epoch" in r.stderr and "WARNING:" not in r.stderr
+
+
+def test_collect_refuses_a_folder_that_is_not_empty(tmp_path, junk_ceph):
+    out = tmp_path / "bundle"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n")
+    r = run("collect", "--ceph", str(junk_ceph), "-o", str(out))
+    assert r.returncode == 2 and "exists and is not empty" in r.stderr and "--force" in r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    r = run("collect", "--ceph", str(junk_ceph), "-o", str(out), "--force")
+    assert r.returncode == 1 and (out / "notes.txt").read_text() == "mine\n" and (out / "osd_dump.json").exists()
