@@ -298,6 +298,20 @@ def _pool_key(text: str):
     return int(text) if text.isdigit() else text
 
 
+def _check_pool_flags(snap, **flags: list[str] | None) -> None:
+    """Every pool named in ``--pg-num``/``--pgp-num`` (given as ``pg_num=[...]``) exists: else one error naming the flag."""
+    pools = snap.pools
+    ids = set(pools["pool_id"].astype(int))
+    names = set(pools["pool"].astype(str)) if "pool" in pools.columns else set()
+    listing = ", ".join(f"{n} ({i})" for i, n in zip(pools["pool_id"], pools.get("pool", pools["pool_id"]),
+                                                     strict=True))
+    for name, values in flags.items():
+        flag = "--" + name.replace("_", "-")
+        for k, v in _pairs(values, flag, str):
+            if not ((k.isdigit() and int(k) in ids) or k in names):
+                raise PgtoolsError(f"{flag} {k}={v}: no such pool (pools: {listing or 'none'})")
+
+
 def _changes(*, pg_num=None, pgp_num=None, crush_weight=None, reweight=None, out=None, fail=None,
              add_host=None, change=None) -> list:
     """Build simulate changes from CLI flags, in a fixed order: topology, weights, out/fail, pg_num/pgp_num."""
@@ -313,7 +327,10 @@ def _changes(*, pg_num=None, pgp_num=None, crush_weight=None, reweight=None, out
         except ValueError:
             raise typer.BadParameter(f"--add-host: bad weight in {spec!r}") from None
         changes.append(AddHost(parts[0], int(parts[1]), weight, *(parts[3:] or ["hdd"])))
-    changes += [CrushWeight(_osd_id(k, "--crush-weight"), w) for k, w in _pairs(crush_weight, "--crush-weight")]
+    for k, w in _pairs(crush_weight, "--crush-weight"):
+        if not 0.0 <= float(w) < 65536.0:  # CRUSH weights are 16.16 fixed point, never negative
+            raise typer.BadParameter(f"--crush-weight {k}={w}: a CRUSH weight must be from 0 to below 65536")
+        changes.append(CrushWeight(_osd_id(k, "--crush-weight"), w))
     for k, w in _pairs(reweight, "--reweight"):
         if not 0.0 <= float(w) <= 1.0:
             raise typer.BadParameter(f"--reweight {k}={w}: the reweight must be in [0, 1]")
@@ -456,6 +473,8 @@ def _run_plan(snap, changes: list, stepwise: bool, checks: bool = True, assume_c
     from .simulate import simulate
 
     require_placement(snap, "a what-if simulation")  # before the progress bar, which would leave a blank line
+    if not sys.stderr.isatty():  # a bar on a pipe or file is only a stray blank line
+        return simulate(snap, changes, stepwise=stepwise, checks=checks, assume_clean=assume_clean)
     with Progress(transient=True, console=Console(stderr=True)) as prog:
         task = prog.add_task("simulating", total=None)
 
@@ -515,6 +534,7 @@ def whatif(
     if not changes:
         raise typer.BadParameter("give at least one change (--pg-num, --crush-weight, --mark-out, --fail, ...)")
     snap = _with_options(_load(capture), option)
+    _check_pool_flags(snap, pg_num=pg_num, pgp_num=pgp_num)
     plan = _run_plan(snap, changes, stepwise, assume_clean=assume_clean)
     if fmt is PlanFormat.json:
         _out(plan_json(plan) + "\n")
@@ -593,6 +613,7 @@ def report(
     snap = _load(capture)
     changes = _changes(pg_num=pg_num, pgp_num=pgp_num, crush_weight=crush_weight, reweight=reweight, out=out_osd,
                        fail=fail, add_host=add_host)
+    _check_pool_flags(snap, pg_num=pg_num, pgp_num=pgp_num)
     plans = [_run_plan(snap, changes, stepwise)] if changes else None
     html = build_report(snap, title=title, by=by.value, what_if=plans)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -241,3 +241,28 @@ def test_collect_refuses_a_folder_that_is_not_empty(tmp_path, junk_ceph):
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
     r = run("collect", "--ceph", str(junk_ceph), "-o", str(out), "--force")
     assert r.returncode == 1 and (out / "notes.txt").read_text() == "mine\n" and (out / "osd_dump.json").exists()
+
+
+# ------------------------------------------------------------------ 7. small things a new user trips on
+def test_whatif_writes_nothing_to_a_piped_stderr():
+    r = run("whatif", str(MIXED), "--pg-num", "rbd=64")
+    assert r.returncode == 0 and r.stderr == ""
+
+
+def test_report_subtitle_is_readable(mixed):
+    from pgtools.report import build_report
+
+    html = build_report(mixed)
+    assert "168 PGs in 6 pools on 14 OSDs · osdmap epoch 86 · Ceph pacific" in html
+    assert "&lt;Snapshot" not in html and "<Snapshot" not in html
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["--pg-num", "nosuch=64"], "pgtools: error: --pg-num nosuch=64: no such pool (pools: rbd (1), fast (2), "),
+    (["--pgp-num", "9=64"], "pgtools: error: --pgp-num 9=64: no such pool (pools: rbd (1)"),
+    (["--crush-weight", "3=-1"], "--crush-weight 3=-1.0: a CRUSH weight must be from 0 to below 65536"),
+    (["--change", "pool-size:nosuch=2"], "no pool 'nosuch' (pools: rbd (1), fast (2)"),
+])
+def test_whatif_argument_errors_name_the_flag_and_the_choices(args, msg):
+    r = run("whatif", str(MIXED), *args)
+    assert r.returncode == 2 and r.stdout == "" and msg in r.stderr, r.stderr

@@ -120,7 +120,7 @@ def test_sections_in_order(parsed):
 
 def test_summary_numbers(parsed):
     text = "".join(parsed.text)
-    assert "<Snapshot 1920 PGs, 15 pools, 12 OSDs, crush, epoch 101, pacific>" in text
+    assert "1,920 PGs in 15 pools on 12 OSDs · osdmap epoch 101 · Ceph pacific" in text and "<Snapshot" not in text
     assert "12 (12 up, 12 in)" in text
     assert "120.0 GiB raw, 1.2 GiB used (1.00 %)" in text
     assert "pg_dump.txt" in text and "osd_pool_ls_detail.json" in text

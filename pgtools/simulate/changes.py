@@ -25,7 +25,8 @@ def _pool_index(snap: Snapshot, pool: int | str) -> int:
     else:
         hit = pools.index[pools["pool_id"].astype("int64") == int(pool)]
     if len(hit) == 0:
-        raise PgtoolsError(f"no pool {pool!r}")
+        names = ", ".join(f"{n} ({i})" for i, n in zip(pools["pool_id"], pools["pool"], strict=True))
+        raise PgtoolsError(f"no pool {pool!r} (pools: {names or 'none'})")
     return hit[0]
 
 
