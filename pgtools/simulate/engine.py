@@ -503,7 +503,8 @@ def _standing(st: _State, lost: Mapping[str, int]) -> list[tuple[str, str, str]]
     n = len(st.mapping)
     skip = st.mapping["pgid"].isin(set(lost)).to_numpy() if lost and n else None
     names = _per_pg(st.parts, st.meta, "name") if n else np.zeros(0, dtype=object)
-    _, found = shortfall_findings(_up_matrix(st.parts, "acting"), _per_pg(st.parts, st.meta, "size"),
+    acting = st.up if all(p.acting is p.up for p in st.parts) else _up_matrix(st.parts, "acting")
+    _, found = shortfall_findings(acting, _per_pg(st.parts, st.meta, "size"),
                                   _per_pg(st.parts, st.meta, "min_size"), names, skip)
     return found
 
