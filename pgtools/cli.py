@@ -298,8 +298,14 @@ def _pool_key(text: str):
     return int(text) if text.isdigit() else text
 
 
-def _check_pool_flags(snap, **flags: list[str] | None) -> None:
-    """Every pool named in ``--pg-num``/``--pgp-num`` (given as ``pg_num=[...]``) exists: else one error naming the flag."""
+def _check_pool_flags(snap, purpose: str, **flags: list[str] | None) -> None:
+    """Every pool named in ``--pg-num``/``--pgp-num`` (given as ``pg_num=[...]``) exists: else one error naming the flag.
+
+    What ``purpose`` needs (the CRUSH map, ...) is checked first: that error says more than a missing pool.
+    """
+    from .placement import require_placement
+
+    require_placement(snap, purpose)
     pools = snap.pools
     ids = set(pools["pool_id"].astype(int))
     names = set(pools["pool"].astype(str)) if "pool" in pools.columns else set()
@@ -534,7 +540,7 @@ def whatif(
     if not changes:
         raise typer.BadParameter("give at least one change (--pg-num, --crush-weight, --mark-out, --fail, ...)")
     snap = _with_options(_load(capture), option)
-    _check_pool_flags(snap, pg_num=pg_num, pgp_num=pgp_num)
+    _check_pool_flags(snap, "a what-if simulation", pg_num=pg_num, pgp_num=pgp_num)
     plan = _run_plan(snap, changes, stepwise, assume_clean=assume_clean)
     if fmt is PlanFormat.json:
         _out(plan_json(plan) + "\n")
@@ -613,7 +619,8 @@ def report(
     snap = _load(capture)
     changes = _changes(pg_num=pg_num, pgp_num=pgp_num, crush_weight=crush_weight, reweight=reweight, out=out_osd,
                        fail=fail, add_host=add_host)
-    _check_pool_flags(snap, pg_num=pg_num, pgp_num=pgp_num)
+    if changes:
+        _check_pool_flags(snap, "a what-if simulation", pg_num=pg_num, pgp_num=pgp_num)
     plans = [_run_plan(snap, changes, stepwise)] if changes else None
     html = build_report(snap, title=title, by=by.value, what_if=plans)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -450,7 +450,7 @@ case("cli-pgcalc-zero-osds", {}, ["pgcalc", "--osds", "0"], ERR, r"(?i)osds")
 case("cli-pgcalc-negative-osds", {}, ["pgcalc", "--osds", "-3"], ERR, r"(?i)osds")
 case("cli-pgcalc-size-zero", {}, ["pgcalc", "--osds", "12", "--size", "0"], ERR, r"(?i)size")
 case("cli-pgcalc-negative-target", {}, ["pgcalc", "--osds", "12", "--target-per-osd", "-100"], ERR, r"(?i)target")
-case("cli-pgcalc-osds-huge", {}, ["pgcalc", "--osds", "99999999"], OK)
+case("cli-pgcalc-osds-huge", {}, ["pgcalc", "--osds", "99999999"], WARN, r"above mon_max_pool_pg_num 65536")
 case("cli-fix-max-per-osd-zero", SEED, ["fix-too-many-pgs", *SEEDF, "--max-per-osd", "0"], ERR, r"(?i)max.per.osd",
      subprocess=True, timeout=HANG)
 case("cli-fix-min-pg-num-negative", SEED, ["fix-too-many-pgs", *SEEDF, "--min-pg-num", "-1"], ERR,
