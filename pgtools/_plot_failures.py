@@ -7,6 +7,11 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 
+from ._plot_base import axes as _axes
+from ._plot_base import bytes_label as _human_bytes
+from ._plot_base import plan_of as _plan
+from ._plot_base import plan_step as _plan_step
+
 __all__ = ["failures", "FAILURE_COLOURS"]
 
 #: Bar colour of each class, worst first.
@@ -40,7 +45,6 @@ def failures(plan: Any, *, step: int | None = None, ax: Axes | None = None, **kw
     ValueError
         When the plan (or ``step``) has no failure.
     """
-    from .plotting import _axes, _human_bytes, _plan, _plan_step
 
     plan = _plan(plan, "failures")
     fp = plan.failure_pools()

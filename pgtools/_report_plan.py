@@ -14,7 +14,12 @@ import numpy as np
 import pandas as pd
 
 from ._format import human_bytes
-from .report import MAX_PLAN_ROWS, _e, _figure, _guard, _sev, _table
+from ._html import MAX_PLAN_ROWS
+from ._html import escape as _e
+from ._html import figure as _figure
+from ._html import guard as _guard
+from ._html import sev as _sev
+from ._html import table as _table
 
 __all__ = ["what_if_section", "step_ranges", "fold_health", "step_summary"]
 

@@ -42,6 +42,11 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
 from . import analysis
+from ._plot_base import axes as _axes
+from ._plot_base import bytes_label as _human_bytes
+from ._plot_base import plan_of as _plan
+from ._plot_base import plan_step as _plan_step
+from ._plot_failures import failures
 from .model import Snapshot
 
 __all__ = ["pg_heatmap", "osd_bars", "pg_histogram", "crush_tree", "movement", "fullness", "pg_num_steps",
@@ -70,12 +75,6 @@ def _snapshot(data: Any, func: str) -> Snapshot:
         raise TypeError(f"{func} needs a Snapshot, not {type(data).__name__}")
     return data
 
-
-def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
-    if ax is not None:
-        return ax
-    _fig, new = plt.subplots(figsize=figsize, layout="constrained")
-    return new
 
 
 def _host_of(snap: Snapshot) -> pd.Series:
@@ -583,22 +582,6 @@ _RATIO_STYLE = {"nearfull_ratio": ("nearfull", "tab:orange", ":"),
                 "full_ratio": ("full", "darkred", "-")}
 
 
-def _plan(data: Any, func: str) -> Any:
-    from .simulate.plan import Plan
-
-    if not isinstance(data, Plan):
-        raise TypeError(f"{func} needs a pgtools.simulate.Plan, not {type(data).__name__}")
-    return data
-
-
-def _plan_step(plan: Any, step: int, first: int = 0) -> int:
-    n = len(plan.steps)
-    k = int(step) + n if int(step) < 0 else int(step)
-    if not first <= k < n:
-        raise ValueError(f"step {step} is out of range: the plan has steps {first}..{n - 1}")
-    return k
-
-
 def _plan_hosts(plan: Any, steps: list[int]) -> pd.Series:
     """osd_id -> host over the given steps' snapshots (later steps win)."""
     parts = [_host_of(plan.snapshots[k]) for k in steps if k < len(plan.snapshots)]
@@ -632,11 +615,6 @@ def _osd_xaxis(ax: Axes, order: list[int], osd_hosts: list[str]) -> None:
             ax.axvline(start - 0.5, color="0.8", linewidth=0.6, zorder=0)
     ax.set_xlim(-0.6, n - 0.4)
 
-
-def _human_bytes(n: float) -> str:
-    from ._format import human_bytes
-
-    return human_bytes(float(n))
 
 
 def _step_title(plan: Any, step: int | None) -> str:
@@ -930,4 +908,3 @@ def pg_num_steps(plan: Any, *, pool: int | str | None = None, ax: Any = None, **
     return [top, bottom, twin]
 
 
-from ._plot_failures import failures  # noqa: E402  (a plan plot of its own module)

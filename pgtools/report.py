@@ -26,12 +26,8 @@ A section whose inputs are missing from the snapshot says so instead of failing 
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
-import html
-import io
-import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +36,17 @@ import pandas as pd
 
 from . import analysis
 from ._format import human_bytes
+from ._html import MAX_PLAN_ROWS
+from ._html import escape as _e
+from ._html import figure as _figure
+from ._html import fmt as _fmt
+from ._html import guard as _guard
+from ._html import kv as _kv
+from ._html import section as _section
+from ._html import sev as _sev
+from ._html import table as _table
+from ._report_plan import what_if_section
 from ._version import __version__
-from .errors import PgtoolsError
 from .model import NONE, Snapshot
 
 __all__ = ["build_report", "write_report", "SECTIONS"]
@@ -50,10 +55,8 @@ __all__ = ["build_report", "write_report", "SECTIONS"]
 SECTIONS = ("summary", "health", "pg-table", "imbalance", "autoscale", "plots", "verification", "what-if")
 
 #: Errors a section may meet on incomplete input; the section then shows the message.
-_SECTION_ERRORS = (PgtoolsError, ValueError, KeyError, TypeError, LookupError)
 
 #: Rows shown at most in the tables of a what-if plan.
-MAX_PLAN_ROWS = 40
 
 _CSS = """
 body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; font-size: 14px; color: #1d2330;
@@ -107,83 +110,6 @@ p.loss .pgids { display: block; font-family: monospace; font-size: 12px; color: 
 
 # --------------------------------------------------------------------------------------------------
 # small HTML helpers
-
-
-def _e(value: Any) -> str:
-    """Escaped text of any value."""
-    return html.escape(str(value), quote=True)
-
-
-def _fmt(value: Any, digits: int = 2) -> str:
-    """A value as short display text (integers without decimals, floats rounded, NA as empty)."""
-    if value is None or value is pd.NA:
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        if math.isnan(value):
-            return ""
-        if float(value).is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return f"{value:.{digits}f}"
-    if isinstance(value, (tuple, list)):
-        return "[" + ",".join("NONE" if v == NONE else str(v) for v in value) + "]"
-    return str(value)
-
-
-def _is_num(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-
-
-def _table(df: pd.DataFrame, *, cls: str = "data", max_rows: int | None = None, index: bool = False) -> str:
-    """A DataFrame as an escaped HTML table (numbers right-aligned); ``max_rows`` rows at most."""
-    if index:
-        df = df.reset_index()
-    shown = df if max_rows is None else df.head(max_rows)
-    head = "".join(f"<th>{_e(c)}</th>" for c in shown.columns)
-    rows = []
-    for rec in shown.itertuples(index=False, name=None):
-        cells = "".join(f'<td class="num">{_e(_fmt(v))}</td>' if _is_num(v) else f"<td>{_e(_fmt(v))}</td>"
-                        for v in rec)
-        rows.append(f"<tr>{cells}</tr>")
-    more = ""
-    if max_rows is not None and len(df) > max_rows:
-        more = f'<p class="note">{len(df) - max_rows} more rows not shown ({len(df)} in all).</p>'
-    return f'<table class="{_e(cls)}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{more}'
-
-
-def _kv(pairs: Iterable[tuple[str, Any]]) -> str:
-    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(_fmt(v))}</td></tr>" for k, v in pairs)
-    return f'<table class="kv"><tbody>{rows}</tbody></table>'
-
-
-def _sev(severity: str) -> str:
-    return f'<span class="sev {_e(severity)}">{_e(severity)}</span>'
-
-
-def _section(sid: str, title: str, body: str) -> str:
-    return f'<section id="{_e(sid)}">\n<h2>{_e(title)}</h2>\n{body}\n</section>'
-
-
-def _guard(build: Callable[[], str]) -> str:
-    """Run a section builder; on incomplete input show the reason instead of failing the report."""
-    try:
-        return build()
-    except _SECTION_ERRORS as exc:
-        return f'<p class="note">Not available: {_e(type(exc).__name__)}: {_e(exc)}</p>'
-
-
-def _png(fig: Any) -> str:
-    """A matplotlib figure as a base64 PNG ``<img>`` tag."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img alt="" src="data:image/png;base64,{data}">'
 
 
 # --------------------------------------------------------------------------------------------------
@@ -364,19 +290,6 @@ def _autoscale(snap: Snapshot) -> str:
     return lines + _table(out)
 
 
-def _figure(draw: Callable[[Any], Any], figsize: tuple[float, float], caption: str) -> str:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize, layout="constrained")
-    try:
-        ax = fig.add_subplot()
-        draw(ax)
-        img = _png(fig)
-    finally:
-        fig.clear()
-    return f"<figure>{img}<figcaption>{_e(caption)}</figcaption></figure>"
-
-
 def _plots(snap: Snapshot, by: str) -> str:
     from . import plotting
 
@@ -423,7 +336,7 @@ def _verification(snap: Snapshot) -> str:
 
 
 def _what_if(snap: Snapshot, what_if: Sequence[Any] | None) -> str:
-    from ._report_plan import what_if_section
+
 
     limit = analysis.health_limits(snap)["mon_max_pg_per_osd"] if what_if else 0
     return what_if_section(what_if, limit)

@@ -368,7 +368,7 @@ def test_erasure_holes_and_unmapped_pgs_are_not_counted():
     np.testing.assert_array_equal(np.asarray(_mesh(ax)), [[2, 0], [1, 1], [2, 1]])
     ax = plotting.osd_bars(s)
     assert [b.get_height() for b in ax.containers[0]] == [2, 2, 3]
-    with pytest.raises(ValueError, match="nothing to plot"):
+    with pytest.raises(pgtools.PgtoolsError, match="no PG data"):  # says which dump to add
         plotting.pg_heatmap(Snapshot())
 
 
