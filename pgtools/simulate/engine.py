@@ -503,8 +503,9 @@ def _standing(st: _State, lost: Mapping[str, int]) -> list[tuple[str, str, str]]
     n = len(st.mapping)
     skip = st.mapping["pgid"].isin(set(lost)).to_numpy() if lost and n else None
     names = _per_pg(st.parts, st.meta, "name") if n else np.zeros(0, dtype=object)
-    acting = st.up if all(p.acting is p.up for p in st.parts) else _up_matrix(st.parts, "acting")
-    _, found = shortfall_findings(acting, _per_pg(st.parts, st.meta, "size"),
+    # the up sets: what CRUSH and the upmaps give, which recovery cannot change (a capture's pg_temp
+    # acting sets are transient and not CRUSH's doing)
+    _, found = shortfall_findings(st.up, _per_pg(st.parts, st.meta, "size"),
                                   _per_pg(st.parts, st.meta, "min_size"), names, skip)
     return found
 
@@ -611,7 +612,7 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
             "min_pgs_per_osd": int(ld["pgs"].min()) if len(ld) else 0,
             **{k: stats.get(k, 0) for k in ("pgs_lost", "pgs_inactive", "pgs_degraded", "bytes_lost",
                                              "objects_lost", "bytes_to_recover")},
-            "health": "; ".join(f[0] for f in findings) or "HEALTH_OK", "refused": refused})
+            "health": "; ".join(dict.fromkeys(f[0] for f in findings)) or "HEALTH_OK", "refused": refused})
         if "movement" in stats and len(stats["movement"]):
             mv = stats["movement"].copy()
             mv.insert(0, "step", i)
