@@ -64,8 +64,8 @@ def _best(fn, repeat: int) -> tuple[float, object]:
 
 def _case(name: str, num_osds: int, layers: list[str], pg_num: int, repeat: int) -> dict:
     import pgtools
-    from pgtools.osdmaptool_format import render_test_map_pgs
     from pgtools.placement import map_pgs, map_pool_arrays
+    from pgtools.placement.osdmaptool import render_test_map_pgs
 
     d = _build(name, num_osds, layers, pg_num)
     ref_args = ["osdmaptool", "om", "--mark-up-in", "--test-map-pgs", "--pool", "1", "--pg_num", str(pg_num)]

@@ -61,7 +61,7 @@ def _best(fn, repeat: int = 5, setup=None) -> tuple[float, object]:
 
 def run() -> list[dict]:
     """Timings as records (``case, seconds, ...``), each the best of 5 runs."""
-    import pgtools.placement as placement
+    import pgtools.placement.pipeline as placement
     from pgtools.placement import map_pgs, map_pool_arrays
     from pgtools.simulate import CrushWeight, SetPgNum, simulate
 
@@ -116,13 +116,13 @@ def run() -> list[dict]:
 def _warm_on_ceph_maps() -> list[dict]:
     """Warm what-ifs (the input's placement already computed, as in a notebook session) on the maps
     :mod:`bench_placement` builds with Ceph's tools: 1,000 OSDs / 32,768 PGs and 10,000 OSDs / 1,048,576 PGs.
-    Each change re-maps only the PGs it can reach (:mod:`pgtools.incremental`); ``remapped`` says how many.
+    Each change re-maps only the PGs it can reach (:mod:`pgtools.placement.incremental`); ``remapped`` says how many.
     Targets (issue #12): ≤ 0.1 s at 1k/32k, about 1 s at 10k/1M."""
     import sys
     from pathlib import Path
 
     import pgtools
-    from pgtools import incremental
+    from pgtools.placement import incremental
     from pgtools.simulate import CrushWeight, Fail, MarkOut, Reweight, simulate
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -18,8 +18,7 @@ _NAMES = {
     **{n: "errors" for n in ("DumpFormatError", "MappingMismatchError", "PgtoolsError", "SnapshotConflictError",
                              "UnsupportedFeatureError")},
 }
-_SUBMODULES = ("analysis", "autoscale", "collect", "crush", "errors", "incremental", "io", "model", "objects",
-               "options", "pgcalc", "pgnum", "placement", "plotting", "simulate")
+_SUBMODULES = ("analysis", "crush", "errors", "io", "mgr", "model", "placement", "plotting", "report", "simulate", "text")
 
 
 def __getattr__(name: str):

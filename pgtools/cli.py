@@ -92,7 +92,7 @@ def _with_options(snap, values: list[str] | None):
     """``snap`` with ``--option NAME=VALUE`` overrides (source "argument" everywhere)."""
     if not values:
         return snap
-    from .options import with_overrides
+    from .mgr.options import with_overrides
 
     pairs = {}
     for v in values:
@@ -118,8 +118,8 @@ def table(
 
     Example:  pgtools table sample_dumps/seedlike_max300 --format csv > table.csv
     """
-    from . import _format
-    from .analysis import pg_table, unmapped_pgs
+    from .analysis.distribution import pg_table, unmapped_pgs
+    from .text import snapshot as _format
 
     snap = _load(dump, [osd_dump])
     tab = pg_table(snap, by=by.value)
@@ -151,8 +151,8 @@ def stats(
     (crush weight × reweight, in OSDs only).  The summary compares the spread with random placement,
     sqrt(mean·(1−1/N)), which osdmaptool prints as "expected".
     """
-    from . import _format
-    from .analysis import imbalance, imbalance_summary
+    from .analysis.distribution import imbalance, imbalance_summary
+    from .text import snapshot as _format
 
     snap = _load(dump, [osd_dump, osd_df])
     im = imbalance(snap, by=by.value, per_pool=per_pool)
@@ -180,7 +180,7 @@ def stats(
 
 def _check_release(value: str | None) -> str | None:
     """``--release``: one of the releases pgtools knows defaults for (``octopus+`` means octopus)."""
-    from .options import MON_MAX_PG_PER_OSD, release_base
+    from .mgr.options import MON_MAX_PG_PER_OSD, release_base
 
     if value is not None and release_base(value.strip().lower()) not in MON_MAX_PG_PER_OSD:
         raise typer.BadParameter(f"unknown release {value!r} (known: {', '.join(MON_MAX_PG_PER_OSD)})")
@@ -205,8 +205,8 @@ def health(
     else the release defaults; the source is printed beside each value (see `pgtools limits`).  Each
     finding lists the numbers that produced it.
     """
-    from . import _format
-    from .analysis import health as health_fn
+    from .analysis.distribution import health as health_fn
+    from .text import snapshot as _format
 
     snap = _with_options(_load(dump, [osd_dump]), option)
     findings = health_fn(snap, release=release, mon_max_pg_per_osd=mon_max_pg_per_osd,
@@ -242,8 +242,8 @@ def limits(
 
     Example:  pgtools limits sample_dumps/seedlike_max300_json
     """
-    from . import _format
-    from .options import settings_frame
+    from .mgr.options import settings_frame
+    from .text import snapshot as _format
 
     snap = _with_options(_load(dump), option)
     df = settings_frame(snap, release=release)
@@ -303,7 +303,7 @@ def _check_pool_flags(snap, purpose: str, **flags: list[str] | None) -> None:
 
     What ``purpose`` needs (the CRUSH map, ...) is checked first: that error says more than a missing pool.
     """
-    from .placement import require_placement
+    from .placement.pipeline import require_placement
 
     require_placement(snap, purpose)
     pools = snap.pools
@@ -475,7 +475,7 @@ def _run_plan(snap, changes: list, stepwise: bool, checks: bool = True, assume_c
     from rich.console import Console
     from rich.progress import Progress
 
-    from .placement import require_placement
+    from .placement.pipeline import require_placement
     from .simulate import simulate
 
     require_placement(snap, "a what-if simulation")  # before the progress bar, which would leave a blank line
@@ -532,7 +532,7 @@ def whatif(
 
     Example:  pgtools whatif sample_dumps/seedlike_max300 --pg-num rbd=64 --stepwise
     """
-    from ._plan_format import plan_csv, plan_json, plan_text
+    from .text.plan import plan_csv, plan_json, plan_text
 
     out = _merge_alias(mark_out, out_alias, "--mark-out", "--out")
     changes = _changes(pg_num=pg_num, pgp_num=pgp_num, crush_weight=crush_weight, reweight=reweight, out=out,
@@ -564,8 +564,8 @@ def fix_too_many_pgs_cmd(
     Each option (lower pg_num on the cheapest pools, on every pool, delete unused pools, add hosts like the
     existing ones, raise the limit) is simulated exactly; the commands are printed, never run.
     """
-    from . import _format
-    from .recommend import fix_too_many_pgs, options_frame
+    from .analysis.recommend import fix_too_many_pgs, options_frame
+    from .text import snapshot as _format
 
     max_per_osd = _merge_alias(max_per_osd, max_alias, "--mon-max-pg-per-osd", "--max-per-osd")
     snap = _with_options(_load(capture), option)
@@ -610,7 +610,7 @@ def report(
     recommendations, plots, the placement verification, and a what-if plan when any change flag
     (same as `pgtools whatif`) is given.
     """
-    from .report import build_report
+    from .report.document import build_report
 
     out = _merge_alias(output, out_alias, "-o/--output", "--out") or Path("report.html")
     out_osd = _merge_alias(mark_out, out_osd_alias, "--mark-out", "--out-osd")
@@ -635,16 +635,16 @@ def demo(
     out_alias: OutputAliasOpt = None,
 ) -> None:
     """Run the main job on a capture: table, stats, health and the HTML report, written to the -o folder."""
-    from . import _format
-    from .analysis import health as health_fn
-    from .analysis import imbalance, pg_table
+    from .analysis.distribution import health as health_fn
+    from .analysis.distribution import imbalance, pg_table
+    from .text import snapshot as _format
 
     out = _merge_alias(output, out_alias, "-o/--output", "--out") or Path("out")
     if out.exists() and not out.is_dir():
         raise PgtoolsError(f"{out}: exists and is not a folder (demo writes several files into a folder)")
     snap = _load([capture])
     tab = pg_table(snap, "up")
-    from .report import build_report
+    from .report.document import build_report
 
     files = {
         "table.txt": _format.table_text(tab, "up"),
@@ -683,8 +683,8 @@ def collect(
     counts as failed.  An output folder that is not empty is refused unless --force.
     Nothing is ever written to the cluster.
     """
-    from .collect import COMMANDS
-    from .collect import collect as collect_fn
+    from .io.collect import COMMANDS
+    from .io.collect import collect as collect_fn
 
     out = _merge_alias(output, out_alias, "-o/--output", "--out")
     if out is None:
@@ -739,7 +739,7 @@ def _load_map(capture: list[Path] | None, osd_dump: Path | None, crush: Path | N
     paths = [*(capture or []), *[p for p in (osd_dump, crush) if p is not None]]
     if not paths:
         raise typer.BadParameter("give a capture folder, or --osd-dump and --crush")
-    from .placement import require_placement
+    from .placement.pipeline import require_placement
 
     snap = _load(paths)
     require_placement(snap, "mapping")
@@ -812,11 +812,11 @@ def map_cmd(
 
     Example:  pgtools map sample_dumps/seedlike_max300 --pool 1 --pg-num 256 --format dump-all
     """
-    from .osdmaptool_format import osdmaptool
+    from .placement.osdmaptool import osdmaptool
 
     snap = _load_map(capture, osd_dump, crush)
     if pg_num is not None:  # no pool can hold more; also what keeps a typo from allocating gigabytes
-        from .options import resolve
+        from .mgr.options import resolve
 
         mx = resolve(snap, "mon_max_pool_pg_num")
         if not 0 < pg_num <= mx.value:
@@ -852,7 +852,7 @@ def map_object_cmd(
 
     Example:  pgtools map-object rbd_data.1 sample_dumps/seedlike_max300 --pool rbd
     """
-    from .objects import format_osd_map, map_object
+    from .placement.objects import format_osd_map, map_object
 
     if not pool:
         raise typer.BadParameter("--pool is required")
@@ -869,8 +869,8 @@ def verify(
 
     Exit status 0 when every PG matches, 1 when any differs (listed), 2 on bad input.
     """
-    from . import _format
-    from .placement import require_placement, verify_placement
+    from .placement.pipeline import require_placement, verify_placement
+    from .text import snapshot as _format
 
     snap = _load(capture)
     require_placement(snap, "verify")
@@ -901,7 +901,7 @@ def autoscale(
     fmt: Annotated[FrameFormat, typer.Option("--format", help="text (as `ceph osd pool autoscale-status`), csv or json.")] = FrameFormat.text,
 ) -> None:
     """What `ceph osd pool autoscale-status` would show for this capture, with the reason per pool."""
-    from .autoscale import autoscale_status, autoscale_status_json, format_autoscale_status, release_for
+    from .mgr.autoscale import autoscale_status, autoscale_status_json, format_autoscale_status, release_for
 
     snap = _load(capture)
     rel = release.value if release else release_for(snap)
@@ -926,8 +926,8 @@ def pgcalc(
     fmt: Annotated[FrameFormat, typer.Option("--format", help="Output format.")] = FrameFormat.text,
 ) -> None:
     """PGCalc: pg_num per pool from target PGs per OSD and each pool's share of the data, steps shown."""
-    from . import _format
-    from .pgcalc import pgcalc_preset
+    from .mgr.pgcalc import pgcalc_preset
+    from .text import snapshot as _format
 
     df = pgcalc_preset(preset, osds, target_per_osd=target_per_osd, size=size, script=script)
     if fmt is FrameFormat.csv:

@@ -136,18 +136,6 @@ class Snapshot:
         """A copy with some attributes replaced (the original is never modified)."""
         return dataclasses.replace(self, **changes)
 
-    def map_pgs(self, pool_id: int | None = None, **kwargs: Any) -> pd.DataFrame:
-        """Recompute placement for every PG (see :func:`pgtools.placement.map_pgs`)."""
-        from .placement import map_pgs
-
-        return map_pgs(self, pool_id, **kwargs)
-
-    def verify_placement(self, **kwargs: Any) -> pd.DataFrame:
-        """PGs whose recomputed up/acting differ from the dump (see :func:`pgtools.placement.verify_placement`)."""
-        from .placement import verify_placement
-
-        return verify_placement(self, **kwargs)
-
     @property
     def warnings(self) -> list[str]:
         """What loading assumed or dropped, one line each (``file:line: what``), in the order found.

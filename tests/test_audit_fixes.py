@@ -198,7 +198,7 @@ def test_crush_test_streams_in_bounded_chunks(monkeypatch):
 
 
 def test_pgcalc_says_when_a_result_is_above_mon_max_pool_pg_num():
-    from pgtools.pgcalc import pgcalc
+    from pgtools.mgr.pgcalc import pgcalc
 
     with pytest.warns(PgtoolsWarning, match="above mon_max_pool_pg_num 65536"):
         r = pgcalc(1_000_000_000, [("big", 3, 100.0)])
@@ -218,7 +218,7 @@ def junk_ceph(tmp_path):
 
 
 def test_collect_reports_unusable_outputs(tmp_path, junk_ceph):
-    from pgtools.collect import collect
+    from pgtools.io.collect import collect
 
     res = collect(tmp_path / "out", ceph=str(junk_ceph), timeout=30)
     assert len(res.failed) == len(res.records) == 15

@@ -11,7 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pgtools
-from pgtools.autoscale import (
+from pgtools.errors import PgtoolsError, PgtoolsWarning
+from pgtools.io import crushmap_from_dump
+from pgtools.mgr.autoscale import (
     AUTOSCALE_FIELDS,
     autoscale_status,
     autoscale_status_json,
@@ -23,7 +25,6 @@ from pgtools.autoscale import (
     raw_used_rate,
     release_for,
 )
-from pgtools.errors import PgtoolsError, PgtoolsWarning
 from pgtools.model import Snapshot
 from tests.paths import SAMPLE_DUMPS, TEST_DATA
 
@@ -79,8 +80,7 @@ def test_raw_used_rate_and_effective_ratio():
 def _load(folder):
     snap = pgtools.load(folder)
     if snap.crush is None:  # in case the crush dump parser is not registered with load()
-        from pgtools.crush.map import CrushMap
-        snap = snap.replace(crush=CrushMap.from_dump(json.loads((folder / "crush_dump.json").read_text())))
+        snap = snap.replace(crush=crushmap_from_dump(json.loads((folder / "crush_dump.json").read_text())))
     return snap
 
 

@@ -55,7 +55,7 @@ def test_report_mark_out_old_spelling_and_output_alias(spy, tmp_path):
 
 def test_fix_too_many_pgs_limit_alias(monkeypatch):
     seen = []
-    monkeypatch.setattr("pgtools.recommend.fix_too_many_pgs", lambda snap, **kw: seen.append(kw) or [])
+    monkeypatch.setattr("pgtools.analysis.recommend.fix_too_many_pgs", lambda snap, **kw: seen.append(kw) or [])
     assert main(["fix-too-many-pgs", SEED, "--max-per-osd", "300"]) == 0
     assert main(["fix-too-many-pgs", SEED, "--mon-max-pg-per-osd", "301"]) == 0
     assert [k["max_per_osd"] for k in seen] == [300, 301]

@@ -12,7 +12,7 @@ import time
 import pytest
 
 import pgtools
-from pgtools.collect import COMMANDS, ClusterUnreachableError, Command, assert_read_only, collect
+from pgtools.io.collect import COMMANDS, ClusterUnreachableError, Command, assert_read_only, collect
 from tests.paths import REAL
 
 FILES = {

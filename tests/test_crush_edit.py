@@ -1,4 +1,4 @@
-"""Tests of pgtools.crush_edit (CRUSH edits returning new maps), with crushtool as oracle."""
+"""Tests of pgtools.crush.edit (CRUSH edits returning new maps), with crushtool as oracle."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from pgtools import crush_edit
+from pgtools.crush import edit as crush_edit
 from pgtools.errors import PgtoolsError
 from pgtools.io.crushmap_text import parse as parse_crush_text
 from tests.paths import REAL

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import pgtools
+from pgtools.analysis.recommend import fix_too_many_pgs
 from pgtools.errors import PgtoolsError
-from pgtools.recommend import fix_too_many_pgs
 
 SEED = Path(__file__).resolve().parents[1] / "sample_dumps" / "seedlike_max300"
 

@@ -1,4 +1,4 @@
-"""pgtools.incremental.remap equals a full re-map, on random maps and random changes.
+"""pgtools.placement.incremental.remap equals a full re-map, on random maps and random changes.
 
 Maps come from the osdmaptool oracle generator (host/rack layouts, every bucket algorithm, tunable profiles,
 device classes, choose_args); each snapshot gets random OSD states (reweights below 1, out and down OSDs,
@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pgtools.crush import CrushMap
-from pgtools.incremental import reachable_devices, remap
+from pgtools.io import crushmap_from_text
 from pgtools.model import Snapshot
 from pgtools.placement import adjust_crush_weight, map_pool_arrays, mark_out, mark_up
+from pgtools.placement.incremental import reachable_devices, remap
 from tests.oracle._maps import osdmap_case
 
 N_CASES = 300
@@ -63,7 +63,7 @@ def _snapshot(seed: int) -> Snapshot:
         text, n = case.crush_text, case.num_osds
     else:
         text, n = _wide_map(rng)
-    crush = CrushMap.from_text(text)
+    crush = crushmap_from_text(text)
     reweight = [rng.choice([1.0] * 12 + [0.0, 0.5, 0.9]) for _ in range(n)]
     osds = pd.DataFrame({"osd_id": np.arange(n), "name": [f"osd.{i}" for i in range(n)], "exists": True,
                          "up": [rng.random() > 0.1 for _ in range(n)], "in": [w > 0 for w in reweight],
@@ -203,7 +203,7 @@ def test_marking_one_osd_out_keeps_the_reweights_of_the_others():
 def test_whatif_plans_are_the_same_with_and_without_the_incremental_remap(monkeypatch):
     """The what-if engine re-maps through remap(); forcing every step to a full re-map changes nothing."""
     import pgtools
-    from pgtools import incremental
+    from pgtools.placement import incremental
     from pgtools.simulate import CrushWeight, Fail, MarkDown, MarkOut, PrimaryAffinity, Reweight, simulate
     from tests.paths import SAMPLE_DUMPS
 

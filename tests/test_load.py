@@ -8,6 +8,7 @@ import pytest
 
 import pgtools
 from pgtools.errors import DumpFormatError, SnapshotConflictError
+from pgtools.placement import map_pgs, verify_placement
 from tests.paths import REAL, SAMPLE_DUMPS
 
 
@@ -87,8 +88,8 @@ def test_unrecognised_inputs(tmp_path):
 
 def test_snapshot_recomputes_its_own_placement():
     snap = pgtools.load(SAMPLE_DUMPS / "seedlike_max300_json")
-    assert len(snap.verify_placement()) == 0
-    m = snap.map_pgs(5)
+    assert len(verify_placement(snap)) == 0
+    m = map_pgs(snap, 5)
     assert len(m) == 128 and set(m.pool_id) == {5}
     ref = snap.pgs.set_index("pgid").loc[list(m.pgid)]
     assert list(ref.up) == list(m.up)
@@ -98,7 +99,7 @@ def test_submodules_are_reachable_lazily():
     import sys
 
     assert pgtools.placement.map_pgs is not None
-    assert pgtools.pgnum.split_children(3, 8, 32) == [11, 19, 27]
+    assert pgtools.placement.pgmath.split_children(3, 8, 32) == [11, 19, 27]
     assert "pgtools.plotting" in sys.modules or pgtools.plotting.pg_heatmap is not None
     with pytest.raises(AttributeError):
         pgtools.nosuchthing  # noqa: B018

@@ -4,11 +4,10 @@ import json
 
 import pytest
 
-from pgtools.crush.map import CrushMap
 from pgtools.errors import PgtoolsError
-from pgtools.io import osd_dump, read_text
+from pgtools.io import crushmap_from_dump, osd_dump, read_text
 from pgtools.model import Snapshot
-from pgtools.objects import (
+from pgtools.placement.objects import (
     ceph_str_hash,
     ceph_str_hash_linux,
     ceph_str_hash_rjenkins,
@@ -17,7 +16,7 @@ from pgtools.objects import (
     map_object,
     object_to_pg,
 )
-from pgtools.osdmaptool_format import render_test_map_object
+from pgtools.placement.osdmaptool import render_test_map_object
 from tests.paths import CRUSH_CASES, TEST_DATA
 
 DATA = TEST_DATA / "osdmap"
@@ -64,7 +63,7 @@ def test_object_to_pg_linux_hash_and_errors():
 def _snap(dump, crush) -> Snapshot:
     fr = osd_dump.parse(read_text(dump))
     return Snapshot(pools=fr.pools, osds=fr.osds, osdmap=fr.osdmap, meta={"epoch": fr.epoch},
-                    crush=CrushMap.from_dump(json.loads(read_text(crush))))
+                    crush=crushmap_from_dump(json.loads(read_text(crush))))
 
 
 def test_end_to_end_chain_spec13():

@@ -1,4 +1,4 @@
-"""pgtools.options: one resolver for every threshold, with its source, whatever the capture's format."""
+"""pgtools.mgr.options: one resolver for every threshold, with its source, whatever the capture's format."""
 
 from __future__ import annotations
 
@@ -13,8 +13,16 @@ import pytest
 import pgtools
 from pgtools.analysis import check_pg_num, health, health_limits, pool_max_avail
 from pgtools.errors import PgtoolsError, PgtoolsWarning
-from pgtools.options import OPTIONS, Setting, full_ratios, resolve, settings, settings_frame, with_overrides
-from pgtools.pgnum import pool_pgp_num_steps
+from pgtools.mgr.options import (
+    OPTIONS,
+    Setting,
+    full_ratios,
+    resolve,
+    settings,
+    settings_frame,
+    with_overrides,
+)
+from pgtools.mgr.pgnum import pool_pgp_num_steps
 from tests.paths import REAL, SAMPLE_DUMPS
 
 JSON_FILES = ["osd_dump", "pg_dump", "crush_dump", "health_detail", "osd_df_tree", "df_detail", "versions",

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pgtools.pgcalc import (
+from pgtools.mgr.pgcalc import (
     PRESET_DEFAULTS,
     PRESET_TITLES,
     PRESETS,

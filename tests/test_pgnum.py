@@ -9,20 +9,22 @@ from hypothesis import strategies as st
 
 import pgtools
 from pgtools.errors import PgtoolsError
-from pgtools.pgnum import (
-    ancestor,
-    cbits,
+from pgtools.mgr.pgnum import (
     get_parent,
+    pgp_num_steps,
+    pool_pgp_num_steps,
+    seed_change_misplaced,
+    seed_changes,
+)
+from pgtools.placement import cbits
+from pgtools.placement.pgmath import (
+    ancestor,
     is_merge_source,
     is_merge_target,
     is_split,
     merge_sources,
     merge_target,
     pg_num_mask,
-    pgp_num_steps,
-    pool_pgp_num_steps,
-    seed_change_misplaced,
-    seed_changes,
     split_children,
     split_map,
     stable_mod,

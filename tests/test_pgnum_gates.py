@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pgtools
-from pgtools.pgnum import ClusterState, cluster_state, pgp_num_steps, pool_pgp_num_steps, pool_upmaps
+from pgtools.mgr.pgnum import ClusterState, cluster_state, pgp_num_steps, pool_pgp_num_steps, pool_upmaps
 from pgtools.placement import map_pgs
 from tests.paths import SAMPLE_DUMPS
 

@@ -12,16 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pgtools.crush import hash as crush_hash
-from pgtools.crush.map import CrushMap
 from pgtools.errors import PgtoolsError
-from pgtools.io import NONE, loads_json, osd_dump, read_text
+from pgtools.io import NONE, crushmap_from_dump, loads_json, osd_dump, read_text
 from pgtools.model import Snapshot
-from pgtools.osdmaptool_format import (
-    format_float,
-    osdmaptool_output,
-    render_test_map_pg,
-    render_test_map_pgs,
-)
 from pgtools.placement import (
     adjust_crush_weight,
     calc_mask,
@@ -32,6 +25,12 @@ from pgtools.placement import (
     verify_placement,
     with_pg_num,
 )
+from pgtools.placement.osdmaptool import (
+    format_float,
+    osdmaptool_output,
+    render_test_map_pg,
+    render_test_map_pgs,
+)
 from tests.paths import CRUSH_CASES, REAL, TEST_DATA
 
 DATA = TEST_DATA / "osdmap"
@@ -41,7 +40,7 @@ needs_shared = pytest.mark.skipif(not CRUSH_CASES.exists(), reason="shared refer
 
 def snapshot_from(osd_dump_path, crush_path) -> Snapshot:
     fr = osd_dump.parse(read_text(osd_dump_path), source=str(osd_dump_path))
-    crush = CrushMap.from_dump(json.loads(read_text(crush_path)), source=str(crush_path))
+    crush = crushmap_from_dump(json.loads(read_text(crush_path)), source=str(crush_path))
     return Snapshot(pools=fr.pools, osds=fr.osds, osdmap=fr.osdmap, crush=crush,
                     meta={"epoch": fr.epoch})
 

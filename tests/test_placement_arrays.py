@@ -11,14 +11,11 @@ import pandas as pd
 import pytest
 
 import pgtools
-from pgtools.analysis import _pgs_per_osd_arrays, _pgs_per_osd_up_or_acting, health
-from pgtools.crush.map import CrushMap
-from pgtools.io import NONE, osd_dump, read_text
+from pgtools.analysis import health
+from pgtools.analysis.distribution import _pgs_per_osd_arrays, _pgs_per_osd_up_or_acting
+from pgtools.io import NONE, crushmap_from_dump, osd_dump, read_text
 from pgtools.model import Snapshot
 from pgtools.placement import (
-    _REUSE,
-    _MappingCache,
-    _tuples,
     adjust_crush_weight,
     compile_snapshot,
     map_pgs,
@@ -27,6 +24,7 @@ from pgtools.placement import (
     mark_out,
     mark_up,
 )
+from pgtools.placement.pipeline import _REUSE, _MappingCache, _tuples
 from pgtools.simulate import CrushWeight, simulate
 from tests.paths import SAMPLE_DUMPS, TEST_DATA
 
@@ -40,7 +38,7 @@ R1 = [(3, 0, 5), (5, 0, 2), (2, 0, 4), (3, 5, 0), (1, 5, 2), (2, 5, 0), (5, 0, 3
 @functools.cache
 def spec13() -> Snapshot:
     fr = osd_dump.parse(read_text(DATA / "spec13_osd_dump.json"), source="spec13_osd_dump.json")
-    crush = CrushMap.from_dump(json.loads(read_text(DATA / "spec13_crush.json")), source="spec13_crush.json")
+    crush = crushmap_from_dump(json.loads(read_text(DATA / "spec13_crush.json")), source="spec13_crush.json")
     return Snapshot(pools=fr.pools, osds=fr.osds, osdmap=fr.osdmap, crush=crush)
 
 

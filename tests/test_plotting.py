@@ -16,6 +16,7 @@ from matplotlib.collections import PolyCollection, QuadMesh
 
 import pgtools
 from pgtools import analysis, plotting
+from pgtools.io import crushmap_from_dump
 from pgtools.model import NONE, Snapshot, pgid_str
 from tests.paths import REPO
 
@@ -63,8 +64,7 @@ def snap() -> Snapshot:
 def snap_crush(snap) -> Snapshot:
     if snap.crush is not None:
         return snap
-    from pgtools.crush.map import CrushMap
-    return snap.replace(crush=CrushMap.from_dump(json.loads((SAMPLE / "crush_dump.json").read_text())))
+    return snap.replace(crush=crushmap_from_dump(json.loads((SAMPLE / "crush_dump.json").read_text())))
 
 
 @pytest.fixture(scope="module")

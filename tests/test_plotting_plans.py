@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 
 import pgtools
 from pgtools import analysis, plotting
-from pgtools.options import with_overrides
+from pgtools.mgr.options import with_overrides
 from pgtools.simulate import AddHost, CrushWeight, Fail, MarkOut, SetPgNum, simulate
 from tests.paths import REPO
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import pgtools
-from pgtools.recommend import fix_too_many_pgs, options_frame
+from pgtools.analysis.recommend import fix_too_many_pgs, options_frame
 from tests.paths import SAMPLE_DUMPS
 
 

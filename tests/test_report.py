@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 import pgtools
-from pgtools.report import MAX_PLAN_ROWS as MAX_ROWS
 from pgtools.report import SECTIONS, build_report, write_report
+from pgtools.report.document import MAX_PLAN_ROWS as MAX_ROWS
 from tests.paths import SAMPLE_DUMPS
 
 SAMPLE = SAMPLE_DUMPS / "seedlike_max300"
@@ -342,7 +342,7 @@ def test_what_if_health_is_folded_and_long_plans_are_cut():
 
 
 def test_health_with_changing_numbers_is_one_item():
-    from pgtools._report_plan import _health_list, fold_health, step_ranges
+    from pgtools.report.plan import _health_list, fold_health, step_ranges
 
     assert step_ranges([5, 0, 1, 2, 7, 8, 2]) == "0–2, 5, 7–8"
     h = pd.DataFrame({"step": [0, 1, 2, 3], "code": "C", "severity": "INFO",

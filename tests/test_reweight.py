@@ -6,7 +6,7 @@ import pytest
 
 import pgtools
 from pgtools.errors import PgtoolsError
-from pgtools.reweight import reweight_by_utilization
+from pgtools.mgr.reweight import reweight_by_utilization
 from pgtools.simulate import ReweightByUtilization, simulate
 from tests.paths import SAMPLE_DUMPS
 

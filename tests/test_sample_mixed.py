@@ -10,6 +10,7 @@ import pytest
 
 import pgtools
 from pgtools.analysis import pg_table
+from pgtools.placement import verify_placement
 from tests.paths import SAMPLE_DUMPS
 
 MIXED = SAMPLE_DUMPS / "mixed"
@@ -32,7 +33,7 @@ def test_mixed_loads_with_everything(snap):
 
 
 def test_mixed_placement_recomputed_exactly(snap):
-    assert len(snap.verify_placement()) == 0
+    assert len(verify_placement(snap)) == 0
     tab = pg_table(snap)
     assert tab.sum(axis=0).to_dict() == {1: 192, 2: 96, 3: 48, 4: 16, 5: 96, 6: 96}
     assert 5 not in tab.index  # the out OSD holds nothing
@@ -54,7 +55,7 @@ def test_mixed_map_equals_osdmaptool():
 
 def test_mixed_autoscale_equals_the_mgr(snap):
     """The real mgr skips pools under overlapping roots (default vs default~hdd); so do we."""
-    from pgtools.autoscale import autoscale_status, compare_autoscale_status
+    from pgtools.mgr.autoscale import autoscale_status, compare_autoscale_status
 
     cmp = compare_autoscale_status(snap)
     assert len(cmp) and cmp.match.all()

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import pgtools
-from pgtools._plan_format import plan_csv, plan_json, plan_text
 from pgtools.errors import PgtoolsError, PgtoolsWarning
-from pgtools.options import with_overrides
+from pgtools.mgr.options import with_overrides
+from pgtools.placement import map_pgs
 from pgtools.simulate import (
     AddHost,
     AddUpmapItems,
@@ -29,6 +29,7 @@ from pgtools.simulate import (
     hash_shares,
     simulate,
 )
+from pgtools.text import plan_csv, plan_json, plan_text
 from tests.paths import REAL, TEST_DATA
 
 OSDMAP = REAL / "osdmap.bin"
@@ -154,7 +155,7 @@ def test_crush_weight_matches_osdmaptool(snap):
 
 # ---------------------------------------------------------------------------- movement by hand
 def test_single_upmap_movement(snap):
-    m0 = snap.map_pgs()
+    m0 = map_pgs(snap)
     up = m0.loc[m0["pgid"] == "1.0", "up"].iloc[0]
     src = up[1]
     host_osds = {o for o in range(12) if o // 3 == src // 3}

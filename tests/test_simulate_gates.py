@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 import pgtools
-from pgtools._plan_format import plan_text
-from pgtools.options import with_overrides
+from pgtools.mgr.options import with_overrides
 from pgtools.simulate import SetPgNum, simulate
 from pgtools.simulate.changes import RemovePgUpmaps, mgr_tick_label
+from pgtools.text import plan_text
 from tests.paths import SAMPLE_DUMPS
 
 WAIT = "(wait: 3 PGs degraded (0.47% of object copies): pgp_num deferred)"

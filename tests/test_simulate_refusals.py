@@ -11,7 +11,7 @@ import pytest
 
 import pgtools
 from pgtools.errors import PgtoolsWarning
-from pgtools.options import with_overrides
+from pgtools.mgr.options import with_overrides
 from pgtools.simulate import (
     AddUpmapItems,
     CreatePool,

@@ -607,45 +607,6 @@ class CrushMap:
                 df[c] = df[c].astype("int64")
         return {"devices": dev, "buckets": bk, "items": it}
 
-    # ------------------------------------------------------------------ parsers
-    @classmethod
-    def from_dump(cls, d: Any, *, source: str = "<string>") -> CrushMap:
-        """Build from ``ceph osd crush dump -f json`` (or the ``crushmap`` section of ``ceph report``)."""
-        from .dump_parser import crushmap_from_dump
-        return crushmap_from_dump(d, source=source)
-
-    @classmethod
-    def from_text(cls, text: str, *, source: str = "<string>") -> CrushMap:
-        """Build from crushtool's decompiled text (``crushtool -d``)."""
-        from .text_parser import crushmap_from_text
-        return crushmap_from_text(text, source=source)
-
-    @classmethod
-    def from_binary(cls, data: bytes, *, source: str = "<bytes>") -> CrushMap:
-        """Build from a binary CRUSH map (``ceph osd getcrushmap -o``, ``crushtool -c ... -o``).
-
-        The binary map is the most exact input: it also carries the straws of legacy straw buckets
-        and the node weights of tree buckets as Ceph stored them (see :mod:`pgtools.crush.binary`).
-
-        Parameters
-        ----------
-        data : bytes
-            The file's content.
-        source : str
-            Name used in error messages.
-
-        Returns
-        -------
-        CrushMap
-
-        Raises
-        ------
-        DumpFormatError
-            Malformed, truncated or unsupported input; the message names the byte offset and the field.
-        """
-        from .binary import crushmap_from_binary
-        return crushmap_from_binary(data, source=source)
-
 
 def _tree_parent(n: int) -> int:
     """Parent label of tree node ``n`` (``parent()`` in Ceph's builder.c)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import lzma
 import re
 import tarfile
@@ -10,38 +9,19 @@ import warnings
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pandas as pd
 
 from ..errors import DumpFormatError, PgtoolsWarning, SnapshotConflictError
 from ..model import OSD_COLUMNS, PG_COLUMNS, POOL_COLUMNS, Snapshot, empty_osds, empty_pgs, empty_pools
-from ._common import Fragment, decompress, loads_json, max_input_bytes, read_bytes
-from .consistency import PG_KINDS, RELEASES, cross_check, fsid_of
+from ._common import Fragment, decompress, max_input_bytes, read_bytes
+from .consistency import PG_KINDS, RELEASES, cross_check
 from .derive import derive_pools
+from .excerpt import merge_excerpt_fragments, parse_excerpt
+from .sniff import PARSER_MODULES, looks_binary, read_binary, read_text
 
 __all__ = ["load", "read_file", "PARSER_MODULES", "merge_fragments"]
-
-#: Parser modules in sniffing order: the most specific formats first.
-PARSER_MODULES = [
-    "report",
-    "pg_dump_json",
-    "osd_dump",
-    "crush_dump",
-    "osd_df",
-    "osd_tree",
-    "pool_ls_detail",
-    "df_detail",
-    "autoscale_status",
-    "health",
-    "config_dump",
-    "versions",
-    "crushmap_text",
-    "crushmap_binary",
-    "pg_dump_plain",
-    "pg_ls_plain",
-]
 
 #: Which PG table wins when several files carry one (the richest first).
 _PG_SOURCE_RANK = {"pg_dump_json": 0, "report": 1, "pg_dump": 2, "pg_ls_json": 3, "pg_ls": 4,
@@ -51,37 +31,6 @@ _RELEASES = RELEASES
 
 # File names never worth sniffing (tool side files in captures).
 _SKIP_SUFFIXES = (".stderr", ".md", ".py", ".sh", ".png", ".html")
-
-
-def _modules() -> list[tuple[str, ModuleType]]:
-    mods = []
-    for name in PARSER_MODULES:
-        try:
-            mods.append((name, importlib.import_module(f"pgtools.io.{name}")))
-        except ModuleNotFoundError as e:  # a format not implemented in this build
-            if e.name != f"pgtools.io.{name}":
-                raise
-    return mods
-
-
-def _looks_binary(text: str) -> bool:
-    head = text[:4096]
-    return "\x00" in head or head.count("\ufffd") > 8
-
-
-def _read_binary(data: bytes, source: str) -> Fragment | None:
-    """The Fragment of a binary format a parser module recognises (``sniff_bytes``), else None."""
-    for _name, mod in _modules():
-        sniff_bytes = getattr(mod, "sniff_bytes", None)
-        if sniff_bytes is None:
-            continue
-        try:
-            hit = sniff_bytes(data)
-        except Exception:  # a sniffer must never break loading
-            hit = False
-        if hit:
-            return mod.parse_bytes(data, source=source)
-    return None
 
 
 def read_file(path: str | Path, *, text: str | None = None, data: bytes | None = None,
@@ -115,48 +64,15 @@ def _read_file(path: str | Path, *, text: str | None, data: bytes | None, excerp
             data = read_bytes(path, max_bytes=max_bytes)
         if not data.strip():
             return None  # empty or blank: nothing to sniff
-        frag = _read_binary(data, source)
+        frag = read_binary(data, source)
         if frag is not None:
             return frag
         text = data.decode("utf-8", errors="replace")
-    if _looks_binary(text):
-        return None
-    obj = None
-    json_error: DumpFormatError | None = None
-    stripped = text.lstrip()
-    if stripped[:1] in ("{", "["):
-        try:
-            obj = loads_json(text, source=source)
-        except DumpFormatError as e:
-            obj, json_error = None, e
-    if isinstance(obj, dict) and {"commands", "records", "epoch_before"} <= set(obj):
-        return Fragment(kind="collect_meta", source=source, extra=obj)
-    for _name, mod in _modules():
-        try:
-            hit = mod.sniff(text, obj)
-        except Exception:  # a sniffer must never break loading
-            hit = False
-        if hit:
-            if not excerpts:
-                return _with_fsid(mod.parse(text, source=source, obj=obj), text, obj)
-            try:
-                return _with_fsid(mod.parse(text, source=source, obj=obj), text, obj)
-            except DumpFormatError as original:
-                return _read_excerpt(text, source, original)
-    # JSON that does not decode (a cut `-f json` dump): its decoding error, unless excerpts salvage something
-    return _read_excerpt(text, source, json_error) if excerpts else None
-
-
-def _with_fsid(frag: Fragment, text: str, obj: object | None) -> Fragment:
-    if frag is not None and frag.fsid is None:
-        frag.fsid = fsid_of(text, obj)
-    return frag
+    return read_text(text, source, _read_excerpt if excerpts else None)
 
 
 def _read_excerpt(text: str, source: str, original: DumpFormatError | None) -> Fragment | None:
     """The excerpt fallback of :func:`read_file`: raise ``original`` (or return None) if nothing is found."""
-    from .excerpt import merge_excerpt_fragments, parse_excerpt
-
     frags = parse_excerpt(text, source=source)
     if not frags:
         if original is not None:
@@ -350,7 +266,7 @@ def _why_skipped(name: str | Path, raw: bytes | None) -> str:
     if not raw.strip():
         return "empty"
     text = raw[:4096].decode("utf-8", errors="replace")
-    if _looks_binary(text):
+    if looks_binary(text):
         return "binary, not a CRUSH map"
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     if re.match(r"(Error|error|\[errno|ERROR)", first) or "Error E" in first:

@@ -9,6 +9,7 @@ import pandas as pd
 from ..crush.map import CrushMap
 from ..errors import DumpFormatError, UnsupportedFeatureError
 from ._common import Fragment, loads_json
+from .crush_json import crushmap_from_dump
 
 __all__ = ["sniff", "parse", "osd_rows"]
 
@@ -69,7 +70,7 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
         obj = loads_json(text, source=source)
     if isinstance(obj, dict) and "crushmap" in obj and not all(k in obj for k in _KEYS):
         obj = obj["crushmap"]
-    return crush_fragment("crush_dump", lambda: CrushMap.from_dump(obj, source=source), source=source,
+    return crush_fragment("crush_dump", lambda: crushmap_from_dump(obj, source=source), source=source,
                           what="crush dump")
 
 

@@ -8,9 +8,9 @@ parser module has; text never is a binary map.
 
 from __future__ import annotations
 
-from ..crush.binary import crushmap_from_binary, is_crush_binary
 from ..errors import DumpFormatError
 from ._common import Fragment
+from .crush_binary import crushmap_from_binary, is_crush_binary
 from .crush_dump import crush_fragment
 
 __all__ = ["sniff", "parse", "sniff_bytes", "parse_bytes"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from ..crush.map import CrushMap
 from ._common import Fragment
 from .crush_dump import crush_fragment
+from .crush_text import crushmap_from_text
 
 __all__ = ["sniff", "parse"]
 
@@ -47,7 +47,7 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
     DumpFormatError
         Syntax or consistency errors, with the line number where known.
     """
-    frag = crush_fragment("crushmap_text", lambda: CrushMap.from_text(text, source=source), source=source,
+    frag = crush_fragment("crushmap_text", lambda: crushmap_from_text(text, source=source), source=source,
                           what="crush map text")
     decimals = weight_decimals(text)
     if decimals is not None:

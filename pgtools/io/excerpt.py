@@ -46,6 +46,7 @@ from typing import Any
 
 from ..errors import DumpFormatError
 from ._common import Fragment, loads_json
+from .sniff import read_text
 
 __all__ = ["parse_excerpt", "merge_excerpt_fragments"]
 
@@ -151,9 +152,7 @@ def _split(lines: list[str], source: str, warnings: list[str]) -> list[_Block]:
 
 
 def _direct(source: str, text: str) -> Fragment | None:
-    from .bundle import read_file  # local import: bundle imports this module lazily too
-
-    return read_file(source, text=text, excerpts=False)
+    return read_text(text, source)
 
 
 def _dedent(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:

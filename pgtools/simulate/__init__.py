@@ -9,7 +9,7 @@ Steps
     pg_temp/primary_temp (after recovery acting = up).  Without ``stepwise`` there is **one step per
     change**, applied cumulatively in the given order.  With ``stepwise=True`` a ``SetPgNum`` /
     ``SetPgpNum`` is expanded into the states the mgr walks through
-    (:func:`pgtools.pgnum.pool_pgp_num_steps`): pg_num jumps, pgp_num steps under
+    (:func:`pgtools.mgr.pgnum.pool_pgp_num_steps`): pg_num jumps, pgp_num steps under
     ``target_max_misplaced_ratio``; each state is a step.
 
 Data per PG
@@ -45,7 +45,7 @@ Limits
 Fullness
     Projected ``kb_used`` = reported ``kb_used`` + (bytes now − bytes at step 0 on that OSD) / 1024.
     OSDs without ``kb`` (added by ``AddHost``/``AddOsd``) get ``kb = crush weight × 1 TiB``.  Ratios
-    come from :func:`pgtools.options.full_ratios` (``snap.osdmap``'s ``nearfull_ratio``,
+    come from :func:`pgtools.mgr.options.full_ratios` (``snap.osdmap``'s ``nearfull_ratio``,
     ``backfillfull_ratio``, ``full_ratio``, else the config dump, else 0.85/0.90/0.95).  Pool MAX AVAIL follows ``PGMap::get_rule_avail``: over the OSDs the pool's PGs
     use, ``min((kb_avail − kb × (1 − full_ratio)) / share)`` where ``share`` is the OSD's fraction of
     the pool's shards, divided by ``size`` (replicated) or multiplied by ``k / (k + m)`` (EC).

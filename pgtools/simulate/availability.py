@@ -79,7 +79,7 @@ def lost_findings(n_lost: int, bytes_lost: int, objects_lost: int, steps: Sequen
     """The findings of PGs lost at earlier steps (``steps``), repeated at a later step: they stay lost."""
     if not n_lost:
         return []
-    from .._format import human_bytes
+    from ..text.snapshot import human_bytes
 
     at = ", ".join(str(s) for s in sorted(set(steps)))
     return [("PG_LOST", "HEALTH_ERR",

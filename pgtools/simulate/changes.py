@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import crush_edit
+from ..crush import edit as crush_edit
 from ..errors import PgtoolsError, UnsupportedFeatureError
 from ..model import Snapshot, split_pgid
 
@@ -110,7 +110,7 @@ def _osdmap(snap: Snapshot, **vals: Any) -> Snapshot:
 
 def _check_pool_pg_num(snap: Snapshot, n: int) -> None:
     """No pool has a pg_num outside 1..mon_max_pool_pg_num: refuse before allocating anything."""
-    from ..options import resolve
+    from ..mgr.options import resolve
 
     mx = resolve(snap, "mon_max_pool_pg_num")
     if not 0 < int(n) <= mx.value:
@@ -174,7 +174,7 @@ class SetPgNum(Change):
         if self.follow_pgp and self.n < old:
             # the mgr removes the upmaps of every merge source and target before merging them
             # (DaemonServer::adjust_pgs); a stepwise plan shows each removal as a step
-            from ..pgnum import get_parent
+            from ..mgr.pgnum import get_parent
 
             pid = int(snap.pools.at[i, "pool_id"])
             parts = {x for s in range(self.n, old) for x in (s, get_parent(s))}
@@ -217,7 +217,7 @@ class CrushWeight(Change):
     w: float
 
     def apply(self, snap: Snapshot) -> Snapshot:
-        from ..placement import adjust_crush_weight
+        from ..placement.pipeline import adjust_crush_weight
 
         out = adjust_crush_weight(snap, {int(self.osd): float(self.w)})
         return _osd_set(out, [self.osd], crush_weight=float(self.w))
@@ -638,7 +638,7 @@ class Fail(Change):
 @dataclass(frozen=True)
 class ReweightByUtilization(Change):
     """``ceph osd reweight-by-utilization [oload] [max_change] [max_osds]`` (or ``reweight-by-pg`` with
-    ``by_pg=True``): the reweights Ceph would set now (:func:`pgtools.reweight.reweight_by_utilization`)."""
+    ``by_pg=True``): the reweights Ceph would set now (:func:`pgtools.mgr.reweight.reweight_by_utilization`)."""
 
     oload: int = 120
     max_change: float = 0.05
@@ -647,7 +647,7 @@ class ReweightByUtilization(Change):
     no_increasing: bool = False
 
     def result(self, snap: Snapshot) -> Any:
-        from ..reweight import reweight_by_utilization
+        from ..mgr.reweight import reweight_by_utilization
 
         return reweight_by_utilization(snap, oload=self.oload, max_change=self.max_change, max_osds=self.max_osds,
                                        by_pg=self.by_pg, no_increasing=self.no_increasing)
@@ -695,7 +695,7 @@ class RemovePgUpmaps(Change):
 
 
 def mgr_tick_label(prefix: str, tick: Mapping[str, Any]) -> str:
-    """The step label of one mgr tick of a stepwise plan (a row of :func:`pgtools.pgnum.pgp_num_steps`).
+    """The step label of one mgr tick of a stepwise plan (a row of :func:`pgtools.mgr.pgnum.pgp_num_steps`).
 
     ``"<prefix>: pg_num N pgp_num M"``, followed by what held the mgr back when something did, e.g.
     ``" (wait: 3 PGs degraded (0.79% of object copies): pgp_num deferred)"``.

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..errors import PgtoolsError, PgtoolsWarning
 from ..model import NONE, Snapshot
-from ..placement import PoolMapping
+from ..placement.pipeline import PoolMapping
 from .availability import lost_findings
 from .changes import (
     Change,
@@ -127,7 +127,7 @@ class _State:
 
 
 def _state(snap: Snapshot, parts: list[PoolMapping], b: np.ndarray, o: np.ndarray, meta: dict) -> _State:
-    from ..placement import mapping_frame
+    from ..placement.pipeline import mapping_frame
 
     return _State(snap, parts, mapping_frame(parts), b, o, meta, _up_matrix(parts))
 
@@ -236,8 +236,8 @@ def _osd_load(state: _State, base: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def _ratios(snap: Snapshot) -> dict[str, float]:
-    """``nearfull_ratio``, ``backfillfull_ratio``, ``full_ratio`` (:func:`pgtools.options.full_ratios`)."""
-    from ..options import full_ratios
+    """``nearfull_ratio``, ``backfillfull_ratio``, ``full_ratio`` (:func:`pgtools.mgr.options.full_ratios`)."""
+    from ..mgr.options import full_ratios
 
     return {k: float(st.value) for k, st in full_ratios(snap).items()}
 
@@ -262,7 +262,7 @@ def _max_avail(state: _State, load: pd.DataFrame, full_ratio: float) -> dict[int
     Each OSD's available KiB is the capture's (the PG map's OSD statistics when present, as Ceph uses) minus the
     projected growth of its used KiB.
     """
-    from ..analysis import pool_max_avail
+    from ..analysis.distribution import pool_max_avail
 
     snap = state.snap
     lk = load.drop_duplicates("osd_id").set_index("osd_id")
@@ -351,7 +351,7 @@ def _failure_stats(fr: pd.DataFrame, earlier: tuple[int, int, int] = (0, 0, 0),
     ``earlier`` is ``(PGs, bytes, objects)`` lost at earlier steps: still lost, so the health findings
     count them too (the statistics count this step's PGs only).
     """
-    from .._format import human_bytes
+    from ..text.snapshot import human_bytes
 
     st = fr["status"]
     n_lost, n_inact, n_deg = int((st == "lost").sum()), int((st == "inactive").sum()), int((st == "degraded").sum())
@@ -399,7 +399,7 @@ def _expand(cur: Snapshot, n: int, ch: Any, stepwise: bool, misplaced: Any,
     """
     out: list[tuple[str, Any]] = []
     if stepwise and isinstance(ch, (SetPgNum, SetPgpNum)):
-        from ..pgnum import pool_pgp_num_steps
+        from ..mgr.pgnum import pool_pgp_num_steps
 
         kw: dict[str, Any] = {"cluster": "capture" if n == 0 and not assume_clean else None}
         if misplaced is not None:
@@ -479,10 +479,10 @@ def _remap(prev: list[PoolMapping], placed: Snapshot, cur: Snapshot, nxt: Snapsh
     """Placement after ``ch`` (``prev`` is the placement of ``placed``; ``ch`` turned ``cur`` into ``nxt``).
 
     A pool-level change re-maps the pools it touched; any other change re-maps only the PGs it can reach
-    (:func:`pgtools.incremental.remap`, which falls back to every PG when it cannot bound the change).
+    (:func:`pgtools.placement.incremental.remap`, which falls back to every PG when it cannot bound the change).
     """
-    from ..incremental import remap
-    from ..placement import map_pool_arrays
+    from ..placement.incremental import remap
+    from ..placement.pipeline import map_pool_arrays
 
     if not isinstance(ch, _POOL_CHANGES):
         return remap(placed, nxt, prev, reuse=True)
@@ -512,7 +512,7 @@ def _standing(st: _State, lost: Mapping[str, int]) -> list[tuple[str, str, str]]
 
 def _health_counts(st: _State) -> tuple[int, int, pd.Series | None]:
     """(PGs, Σ up-set sizes, PGs per OSD over up ∪ acting) of a state, from its arrays."""
-    from ..analysis import _pgs_per_osd_arrays
+    from ..analysis.distribution import _pgs_per_osd_arrays
 
     n = len(st.up)
     if n == 0:
@@ -537,14 +537,14 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
     stepwise : bool
         Expand pg_num/pgp_num changes into the mgr's intermediate states (one step each).
     misplaced : callable or float, optional
-        Misplaced ratio model passed to :func:`pgtools.pgnum.pgp_num_steps` (default 0: each step
+        Misplaced ratio model passed to :func:`pgtools.mgr.pgnum.pgp_num_steps` (default 0: each step
         completes before the next).
     progress : callable, optional
         Called as ``progress(step, total, label)`` after each step.
     assume_clean : bool
         With ``stepwise``: ignore the capture's PG states (inactive, degraded, unknown, creating,
         misplaced) and start the mgr's stepping as if every PG were active+clean.  By default a capture
-        taken mid-recovery makes the first pgp_num decision a wait (see :func:`pgtools.pgnum.pgp_num_steps`).
+        taken mid-recovery makes the first pgp_num decision a wait (see :func:`pgtools.mgr.pgnum.pgp_num_steps`).
     checks : bool
         Run the PG-count checks of :func:`pgtools.analysis.health` on every step (counted on the placement
         arrays: a few milliseconds at 32k PGs).  Fullness and failure findings are always reported.
@@ -567,8 +567,8 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
     upmap/temp entries) is not mapped again, so every what-if after the first on a loaded snapshot
     recomputes only the changed state.  Movement, load and health are computed on the placement arrays.
     """
-    from ..analysis import _health_findings
-    from ..placement import map_pool_arrays, mapping_frame, require_placement
+    from ..analysis.distribution import _health_findings
+    from ..placement.pipeline import map_pool_arrays, mapping_frame, require_placement
     from .refusals import refusal
 
     require_placement(snap, "a what-if simulation")

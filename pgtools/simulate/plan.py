@@ -22,7 +22,7 @@ def hash_shares(old: int, new: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         One entry per (old PG, new PG) pair that share hashes; ``share`` is the fraction of the old PG's
         hashes that now map to the new PG (the shares of one old PG sum to 1).
     """
-    from ..placement import calc_mask
+    from ..placement.pipeline import calc_mask
 
     bits = max(int(max(old, new) - 1).bit_length(), 0)
     r = np.arange(1 << bits, dtype=np.int64)

@@ -4,7 +4,7 @@
 does (``OSDMonitor::prepare_command_pool_set``, ``check_pg_num``, ``prepare_new_pool``, the
 ``osd pg-upmap-items`` handler), before anything is applied or allocated: a pg_num above
 ``mon_max_pool_pg_num`` is refused without building a single PG.  Thresholds come from
-:mod:`pgtools.options` (argument, config dump, health detail, release default).  Messages are the
+:mod:`pgtools.mgr.options` (argument, config dump, health detail, release default).  Messages are the
 monitor's own (without the ``Error ERANGE:`` prefix); ``remedy`` says what would make it acceptable.
 """
 
@@ -120,8 +120,8 @@ def refusal(snap: Snapshot, change: Any, *, release: str | None = None) -> Refus
     release : str, optional
         Release whose defaults apply (default: the capture's).
     """
-    from ..analysis import check_pg_num
-    from ..options import resolve
+    from ..analysis.distribution import check_pg_num
+    from ..mgr.options import resolve
 
     def refuse(error: str, message: str, remedy: str, code: str = "MON_REFUSED", /, **numbers: Any) -> Refusal:
         cmds = change.ceph_commands()

@@ -94,7 +94,7 @@ SEEDS = {
     "config_dump": lambda: [_read(REAL / "config_dump.txt"), _read(SAMPLE_DUMPS / "mixed" / "config_dump.json")],
     "versions": lambda: [_read(REAL / "versions.json")],
     "autoscale_status": lambda: [_read(REAL / "autoscale_status.txt"), _json(REAL / "autoscale_status.json")],
-    "report": lambda: [_json(PUBLIC / "01_jewel_ceph_report_python_crush.txt", 4)],
+    "ceph_report": lambda: [_json(PUBLIC / "01_jewel_ceph_report_python_crush.txt", 4)],
 }
 
 

@@ -1,7 +1,7 @@
 """Test helpers for binary CRUSH maps: :func:`encode` (crafted inputs for the reader) and
 :func:`watched_mapping` (which inputs make a tree descent end past the last item).
 
-The layout of ``CrushWrapper::encode`` (Ceph 16.2.15, all features): see :mod:`pgtools.crush.binary`.
+The layout of ``CrushWrapper::encode`` (Ceph 16.2.15, all features): see :mod:`pgtools.io.crush_binary`.
 Knobs let a test produce what Ceph's own encoder never writes today but its decoder accepts (64-bit
 name-map keys, a map cut before the tunables or the device classes) and raw choose_args entries.
 """

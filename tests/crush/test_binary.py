@@ -1,4 +1,4 @@
-"""The binary CRUSH map reader (:mod:`pgtools.crush.binary`) and what builds on it.
+"""The binary CRUSH map reader (:mod:`pgtools.io.crush_binary`) and what builds on it.
 
 * every shared binary map (``../shared/data/crush/*/crushmap.bin``, the real capture's, ``sample_dumps/mixed``)
   gives the same CrushMap as the JSON dump beside it, the same mappings, and writes back to the same bytes;
@@ -29,10 +29,12 @@ from hypothesis import strategies as st
 
 import pgtools
 from pgtools.crush import CrushMap, crushtool_test, have_numba, map_values
-from pgtools.crush.binary import crushmap_from_binary, is_crush_binary
 from pgtools.crush.buckets import ITEM_NONE, STRAW, calc_straws, tree_choose, tree_node_weights
 from pgtools.crush.map import float_to_16_16_f32
 from pgtools.errors import CephUndefinedBehaviourWarning, DumpFormatError, SnapshotConflictError
+from pgtools.io import crushmap_from_binary, crushmap_from_dump, crushmap_from_text
+from pgtools.io.crush_binary import is_crush_binary
+from pgtools.placement import verify_placement
 from tests.crush._crushbin_tools import STOPS, encode, watched_mapping
 from tests.paths import CRUSH_CASES, REAL, SAMPLE_DUMPS, TEST_DATA
 
@@ -67,8 +69,8 @@ def test_shared_maps_present():
 @pytest.mark.parametrize("binp,jsonp", SHARED, ids=IDS)
 def test_binary_equals_json_dump(binp: Path, jsonp: Path):
     data = binp.read_bytes()
-    cb = CrushMap.from_binary(data, source=str(binp))
-    cj = CrushMap.from_dump(json.loads(jsonp.read_text()), source=str(jsonp))
+    cb = crushmap_from_binary(data, source=str(binp))
+    cj = crushmap_from_dump(json.loads(jsonp.read_text()), source=str(jsonp))
     assert cb.differences(cj) == []
     # all straw2: nothing stored beyond the JSON, so the maps are equal in every field
     assert cb == cj
@@ -79,8 +81,8 @@ def test_binary_equals_json_dump(binp: Path, jsonp: Path):
 
 @pytest.mark.parametrize("binp,jsonp", SHARED, ids=IDS)
 def test_binary_maps_like_json_dump(binp: Path, jsonp: Path):
-    cb = CrushMap.from_binary(binp.read_bytes())
-    cj = CrushMap.from_dump(json.loads(jsonp.read_text()))
+    cb = crushmap_from_binary(binp.read_bytes())
+    cj = crushmap_from_dump(json.loads(jsonp.read_text()))
     for rid in cb.rules:
         for nr in (1, 3, 6):
             assert crushtool_test(cb, rid, nr, 0, 255) == crushtool_test(cj, rid, nr, 0, 255)
@@ -90,7 +92,7 @@ def test_binary_maps_like_json_dump(binp: Path, jsonp: Path):
                          ids=lambda p: p.name)
 def test_binary_reproduces_shared_crushtool_outputs(case: Path):
     """Every recorded ``crushtool -i crushmap.bin --test`` output of the shared cases, from the binary."""
-    cm = CrushMap.from_binary((case / "crushmap.bin").read_bytes())
+    cm = crushmap_from_binary((case / "crushmap.bin").read_bytes())
     tests = [t for t in json.loads((case / "case.json").read_text())["tests"] if t.get("kind") == "crushtool_mappings"]
     assert tests
     for t in tests:
@@ -268,12 +270,12 @@ def test_choose_args_fixups_of_decode():
 
 # ------------------------------------------------------------------------------------------ stored values
 def test_stored_v0_straws_are_used():
-    cm = CrushMap.from_binary((BIN / "straw_v0_as_v1.bin").read_bytes())
+    cm = crushmap_from_binary((BIN / "straw_v0_as_v1.bin").read_bytes())
     assert cm.tunables.straw_calc_version == 1
     straw = [b for b in cm.buckets.values() if b.alg == STRAW and b.size]
     assert straw and all(list(b.straws) == calc_straws(b.weights, 0) == cm.straws(b.id) for b in straw)
     assert any(calc_straws(b.weights, 1) != calc_straws(b.weights, 0) for b in straw)
-    text = CrushMap.from_text((BIN / "straw_v0.txt").read_text())  # same buckets, recomputed straws
+    text = crushmap_from_text((BIN / "straw_v0.txt").read_text())  # same buckets, recomputed straws
     assert cm.differences(replace(text, tunables=cm.tunables)) == []
     for rule in (0, 1):
         expected = (BIN / f"straw_v0_as_v1.rule{rule}.rep3.txt").read_text()
@@ -287,7 +289,7 @@ def test_stored_v0_straws_are_used():
 
 
 def test_with_item_weight_recomputes_straws_and_edits_drop_stored():
-    cm = CrushMap.from_binary((BIN / "straw_v0_as_v1.bin").read_bytes())
+    cm = crushmap_from_binary((BIN / "straw_v0_as_v1.bin").read_bytes())
     h0 = cm.buckets[-2]
     new = cm.with_item_weight(3, 0x20000)
     b = new.buckets[-2]
@@ -303,7 +305,7 @@ def test_with_item_weight_recomputes_straws_and_edits_drop_stored():
 
 
 def test_class_tree_binary_follows_stored_node_weights():
-    cm = CrushMap.from_binary((BIN / "class_tree.bin").read_bytes())
+    cm = crushmap_from_binary((BIN / "class_tree.bin").read_bytes())
     sh = cm.buckets[-1005]
     assert sh.name == "host-0-0~ssd" and sh.items == (0, 1, 2)
     assert list(sh.node_weights) != tree_node_weights(sh.weights)  # uninitialised interior nodes
@@ -350,7 +352,7 @@ def test_tree_leaf_past_the_items_is_a_bad_item():
 def test_with_item_weight_on_tree_adds_the_difference():
     """``crush_adjust_tree_bucket_item_weight``: leaf and ancestors += diff, garbage kept (crushtool
     ``--reweight-item`` gives the same buckets: tests/oracle/test_crushbin_random.py)."""
-    cm = CrushMap.from_binary((BIN / "class_tree.bin").read_bytes())
+    cm = crushmap_from_binary((BIN / "class_tree.bin").read_bytes())
     sh = cm.buckets[-1005]
     new = cm.with_item_weight(1, float_to_16_16_f32(3.0))
     nw = list(sh.node_weights)
@@ -368,7 +370,7 @@ def test_load_a_binary_file_and_sniffing():
     assert is_crush_binary(binp.read_bytes()) and not is_crush_binary(b"{}")
     snap = pgtools.load(binp)
     assert snap.meta["sources"] == [(str(binp), "crushmap_binary")]
-    assert snap.crush == CrushMap.from_binary(binp.read_bytes())
+    assert snap.crush == crushmap_from_binary(binp.read_bytes())
     assert list(snap.osds.osd_id) == list(range(8))
     assert snap.osds.set_index("osd_id").crush_weight[2] == 2.0
 
@@ -376,7 +378,7 @@ def test_load_a_binary_file_and_sniffing():
 def test_load_compressed_and_bundled(tmp_path: Path):
     data = (BIN / "class_tree.bin").read_bytes()
     (tmp_path / "crush.bin.gz").write_bytes(gzip.compress(data))
-    assert pgtools.load(tmp_path / "crush.bin.gz").crush == CrushMap.from_binary(data)
+    assert pgtools.load(tmp_path / "crush.bin.gz").crush == crushmap_from_binary(data)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tf:
         for name, blob in (("cap/crushmap.bin", data), ("cap/notes.txt", b"hello\n")):
@@ -385,7 +387,7 @@ def test_load_compressed_and_bundled(tmp_path: Path):
             tf.addfile(info, io.BytesIO(blob))
     (tmp_path / "bundle.tar.gz").write_bytes(buf.getvalue())
     snap = pgtools.load(tmp_path / "bundle.tar.gz")
-    assert snap.crush == CrushMap.from_binary(data)
+    assert snap.crush == crushmap_from_binary(data)
     assert [k for _, k in snap.meta["sources"]] == ["crushmap_binary"]
 
 
@@ -401,13 +403,13 @@ def test_real_capture_binary_text_and_json_agree():
     kinds = [k for _, k in snap.meta["sources"]]
     assert {"crushmap_binary", "crush_dump", "crushmap_text"} <= set(kinds)
     assert snap.meta["conflicts"] == []
-    assert snap.crush == CrushMap.from_binary((REAL / "crushmap.bin").read_bytes())
-    assert snap.verify_placement().empty
+    assert snap.crush == crushmap_from_binary((REAL / "crushmap.bin").read_bytes())
+    assert verify_placement(snap).empty
 
 
 def test_binary_wins_over_json_and_disagreement_is_a_conflict(tmp_path: Path):
     binp = BIN / "straw_v0_as_v1.bin"
-    cm = CrushMap.from_binary(binp.read_bytes())
+    cm = crushmap_from_binary(binp.read_bytes())
     (tmp_path / "a_crush.json").write_text(json.dumps(_dump_json(cm)))
     (tmp_path / "b_crushmap.bin").write_bytes(binp.read_bytes())
     snap = pgtools.load(tmp_path)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pgtools.crush import CrushMap, crushtool_weights, map_values
+from pgtools.crush import crushtool_weights, map_values
 from pgtools.crush.hash import hash2_vec
 from pgtools.crush.vector import resolve_engine
 from tests.crush._gen import random_text_map
@@ -17,6 +17,7 @@ from tests.paths import CRUSH_CASES
 
 numba = pytest.importorskip("numba")
 from pgtools.crush._numba import map_values_numba  # noqa: E402
+from pgtools.io import crushmap_from_text  # noqa: E402
 
 
 def _rows(a: np.ndarray) -> list[list[int]]:
@@ -39,7 +40,7 @@ def _reweights(max_devices: int, seed: int) -> list[int]:
 
 def _check_random(seed: int, xs: list[int], reweight_seed: int) -> int:
     gm = random_text_map(seed)
-    cm = CrushMap.from_text(gm.text)
+    cm = crushmap_from_text(gm.text)
     weights = _reweights(cm.max_devices, reweight_seed)
     checked = 0
     for rule, num_rep in gm.rules:
@@ -114,7 +115,7 @@ def test_random_maps_hypothesis(seed, xs, reweight_seed):
 def test_each_algorithm_alone(alg):
     for seed in range(4):
         gm = random_text_map(2000 + seed, allow_algs=[alg], classes=False)
-        cm = CrushMap.from_text(gm.text)
+        cm = crushmap_from_text(gm.text)
         for rule, num_rep in gm.rules:
             xs = list(range(64))
             nb = map_values(cm, rule, num_rep, xs, engine="numba")
@@ -151,7 +152,7 @@ def test_edge_cases():
 def test_choose_args_mapping_and_cache():
     """An explicit {bucket: ChooseArg} mapping is not cached; int keys are cached on the map."""
     gm = next(g for g in (random_text_map(s) for s in range(100)) if g.pool_key is not None)
-    cm = CrushMap.from_text(gm.text)
+    cm = crushmap_from_text(gm.text)
     key = gm.pool_key
     assert cm.choose_args
     rule = gm.rules[0][0]
@@ -164,8 +165,8 @@ def test_choose_args_mapping_and_cache():
 
 
 # ------------------------------------------------------------------------------ end to end (placement)
-from pgtools.osdmaptool_format import osdmaptool_output  # noqa: E402
 from pgtools.placement import map_pgs, verify_placement  # noqa: E402
+from pgtools.placement.osdmaptool import osdmaptool_output  # noqa: E402
 from tests.paths import REAL  # noqa: E402
 from tests.test_placement import _assert_same_text, _oracle_tests, case_snapshot, real_snapshot  # noqa: E402
 

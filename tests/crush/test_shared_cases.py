@@ -8,8 +8,9 @@ import shlex
 import numpy as np
 import pytest
 
-from pgtools.crush import CrushMap, crushtool_test, crushtool_weights, format_mappings, map_values
+from pgtools.crush import crushtool_test, crushtool_weights, format_mappings, map_values
 from pgtools.crush.hash import hash2
+from pgtools.io import crushmap_from_dump, crushmap_from_text
 from tests.paths import CRUSH_CASES
 
 
@@ -47,8 +48,8 @@ _MAPS: dict = {}
 
 def _maps(case):
     if case not in _MAPS:
-        _MAPS[case] = (CrushMap.from_dump(json.loads((case / "crush.json").read_text()), source=str(case)),
-                       CrushMap.from_text((case / "crushmap.txt").read_text(), source=str(case)))
+        _MAPS[case] = (crushmap_from_dump(json.loads((case / "crush.json").read_text()), source=str(case)),
+                       crushmap_from_text((case / "crushmap.txt").read_text(), source=str(case)))
     return _MAPS[case]
 
 

@@ -6,13 +6,14 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pgtools.crush import CrushMap, map_values
+from pgtools.crush import map_values
+from pgtools.io import crushmap_from_text
 from tests.crush._gen import random_text_map
 
 
 def _check(seed: int, xs: list[int], reweight_seed: int) -> None:
     gm = random_text_map(seed)
-    cm = CrushMap.from_text(gm.text)
+    cm = crushmap_from_text(gm.text)
     rng = np.random.default_rng(reweight_seed)
     weights = [0x10000] * cm.max_devices
     for o in range(cm.max_devices):
@@ -49,7 +50,7 @@ def test_each_algorithm_alone():
     for alg in ("uniform", "list", "tree", "straw", "straw2"):
         for seed in range(3):
             gm = random_text_map(1000 + seed, allow_algs=[alg], classes=False)
-            cm = CrushMap.from_text(gm.text)
+            cm = crushmap_from_text(gm.text)
             for rule, num_rep in gm.rules:
                 xs = list(range(20))
                 vec = map_values(cm, rule, num_rep, xs)

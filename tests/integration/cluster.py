@@ -855,7 +855,7 @@ class MiniCluster:
         raise ClusterError("the osdmap kept changing during quick_capture")
 
     def collect(self, out: str | Path, **kw: Any) -> Any:
-        """Capture this cluster with :func:`pgtools.collect.collect`; returns its CollectResult."""
-        from pgtools.collect import collect
+        """Capture this cluster with :func:`pgtools.io.collect.collect`; returns its CollectResult."""
+        from pgtools.io.collect import collect
 
         return collect(out, conf=str(self.conf_path), **kw)

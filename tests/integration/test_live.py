@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import pytest
 
 import pgtools
-from pgtools.collect import COMMANDS
+from pgtools.io.collect import COMMANDS
 from tests.integration.cluster import (
     CephCommandError,
     ClusterError,

@@ -6,7 +6,7 @@ import pytest
 
 import pgtools
 from pgtools.errors import PgtoolsError
-from pgtools.reweight import reweight_by_utilization
+from pgtools.mgr.reweight import reweight_by_utilization
 from tests.integration.cluster import MiniCluster, OsdSpec
 
 pytestmark = pytest.mark.integration

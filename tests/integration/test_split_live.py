@@ -12,7 +12,7 @@ every second (``mgr_tick_period 1``); nothing that enters the mgr's stepping rul
    (pg_num, pgp_num) of the pool in the osdmap, with the mgr's misplaced ratio seen just before it.
 3. The observed states are compared with the prediction; the final up sets with the plan's final mapping.
 4. A second split 128 -> 256 with ``norecover``/``nobackfill`` set: every pgp_num step must be one tick of
-   :func:`pgtools.pgnum.pgp_num_steps` at the misplaced ratio the mgr reported just before it; the mgr
+   :func:`pgtools.mgr.pgnum.pgp_num_steps` at the misplaced ratio the mgr reported just before it; the mgr
    stops stepping while recovery is paused (the poller then unsets the flags); final up sets as predicted.
 5. ``osd crush reweight osd.5 0.5`` then ``osd out 0``, each predicted by ``simulate`` (CrushWeight, MarkOut).
 """
@@ -29,7 +29,7 @@ from types import SimpleNamespace
 import pytest
 
 import pgtools
-from pgtools.pgnum import TARGET_MAX_MISPLACED_RATIO, ClusterState, pgp_num_steps
+from pgtools.mgr.pgnum import TARGET_MAX_MISPLACED_RATIO, ClusterState, pgp_num_steps
 from pgtools.simulate import CrushWeight, MarkOut, SetPgNum, simulate
 from tests.integration.cluster import MiniCluster, OsdSpec
 from tests.paths import REPO

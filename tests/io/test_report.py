@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from pgtools.errors import DumpFormatError, UnsupportedFeatureError
-from pgtools.io import report
+from pgtools.io import ceph_report as report
 from pgtools.io._common import loads_json, read_text
 from tests.io._mutate import mutations, texts
 from tests.paths import PUBLIC, REAL

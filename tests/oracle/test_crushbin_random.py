@@ -32,6 +32,7 @@ from pgtools.crush import CrushMap
 from pgtools.crush.buckets import STRAW, TREE, calc_straws
 from pgtools.crush.map import float_to_16_16_f32
 from pgtools.errors import CephUndefinedBehaviourWarning
+from pgtools.io import crushmap_from_binary, crushmap_from_dump, crushmap_from_text
 from pgtools.io.bundle import _TEXT_WEIGHT_TOLERANCE
 from tests.crush._crushbin_tools import encode, watched_mapping
 from tests.oracle._maps import CrushCase, budget, crush_case, prefetched
@@ -58,7 +59,7 @@ def _run(*args: object) -> subprocess.CompletedProcess:
 def _dump(binp: Path) -> CrushMap:
     p = _run("-i", binp, "--dump")
     assert p.returncode == 0, p.stderr
-    return CrushMap.from_dump(json.loads(p.stdout), source=f"crushtool -i {binp.name} --dump")
+    return crushmap_from_dump(json.loads(p.stdout), source=f"crushtool -i {binp.name} --dump")
 
 
 def _prepare(tmp: Path, case: CrushCase) -> dict:
@@ -109,17 +110,17 @@ def test_random_binary_maps_match_crushtool(tmp_path: Path) -> None:
             continue
         binp = tmp_path / f"m{case.seed}.bin"
         data = binp.read_bytes()
-        cm = CrushMap.from_binary(data, source=str(binp))
+        cm = crushmap_from_binary(data, source=str(binp))
         where = f"seed {case.seed} ({binp})"
         # structure: the same map as crushtool's JSON dump of the binary, and the same bytes back
         assert ref["dump"].returncode == 0, ref["dump"].stderr
-        theirs = CrushMap.from_dump(json.loads(ref["dump"].stdout))
+        theirs = crushmap_from_dump(json.loads(ref["dump"].stdout))
         assert _same_map(cm, theirs) == [], f"{where}\n{case.text}"
         enc = encode(cm, max_buckets=_header_max_buckets(data), stop_after="stable")
         assert data[:len(enc)] == enc, where
         # crushtool's text of the binary agrees within what a capture merge tolerates (pgtools.io.bundle)
         assert ref["decompiled"].returncode == 0, ref["decompiled"].stderr
-        text = CrushMap.from_text(ref["decompiled"].stdout)
+        text = crushmap_from_text(ref["decompiled"].stdout)
         assert cm.differences(text, weight_tolerance=_TEXT_WEIGHT_TOLERANCE, shadows=False) == [], where
         # mappings, every engine
         expected = _mapping_lines(ref["test"])
@@ -132,7 +133,7 @@ def test_random_binary_maps_match_crushtool(tmp_path: Path) -> None:
         if "reweight" in ref:
             osd, w, p, rw = ref["reweight"]
             assert p.returncode == 0, p.stderr
-            after = CrushMap.from_binary(rw.read_bytes())
+            after = crushmap_from_binary(rw.read_bytes())
             mine = cm.with_item_weight(osd, float_to_16_16_f32(w))
             bad = [bid for bid in after.buckets if after.buckets[bid] != mine.buckets.get(bid)]
             assert not bad, (f"{where}: --reweight-item osd.{osd} {w}: buckets {bad} differ\n"
@@ -192,7 +193,7 @@ def test_straw_calc_version_change_keeps_stored_straws(tmp_path: Path) -> None:
         assert p.returncode == 0, p.stderr
         v1 = tmp_path / f"s{seed}_v1.bin"
         assert _run("-i", src.with_suffix(".bin"), "--set-straw-calc-version", "1", "-o", v1).returncode == 0
-        cm = CrushMap.from_binary(v1.read_bytes())
+        cm = crushmap_from_binary(v1.read_bytes())
         assert cm.tunables.straw_calc_version == 1
         stale = False
         for b in cm.buckets.values():
@@ -233,7 +234,7 @@ def test_class_tree_from_binary(tmp_path: Path) -> None:
     src.write_text((TEST_DATA / "oracle" / "class_tree_osdmap.txt").read_text())
     binp = src.with_suffix(".bin")
     assert _run("-c", src, "-o", binp).returncode == 0
-    cm = CrushMap.from_binary(binp.read_bytes(), source=str(binp))
+    cm = crushmap_from_binary(binp.read_bytes(), source=str(binp))
     shadow = cm.buckets[-1005]
     assert shadow.name == "host-0-0~ssd" and shadow.items == (0, 1, 2)
     assert cm.node_weights(-1005) == list(shadow.node_weights)

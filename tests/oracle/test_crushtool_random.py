@@ -26,6 +26,7 @@ import pytest
 from pgtools.crush import CrushMap, crushtool_test, have_numba
 from pgtools.crush.buckets import tree_node_weights as intended_tree_nodes
 from pgtools.errors import CephUndefinedBehaviourWarning
+from pgtools.io import crushmap_from_binary, crushmap_from_text
 from tests.oracle._maps import CrushCase, budget, crush_case, delete_lines, prefetched, run_tool
 from tests.paths import TEST_DATA
 
@@ -107,7 +108,7 @@ def _shrink(tmp: Path, case: CrushCase, rule: int, nr: int, x: int, engine: str)
         if p.returncode != 0:
             return False
         try:
-            cm = CrushMap.from_text(text)
+            cm = crushmap_from_text(text)
             got = _ours(cm, one, engine, x0=x, x1=x)[0][2]
         except Exception:
             return False
@@ -144,7 +145,7 @@ def _check(tmp: Path, case: CrushCase, engines: list[str],
         return False, 0
     src = tmp / f"m{case.seed}.txt"
     expected = _mapping_lines(p)
-    cm = CrushMap.from_text(case.text, source=str(src))
+    cm = crushmap_from_text(case.text, source=str(src))
     for engine in engines:
         blocks = _ours(cm, case, engine)
         got = "".join(t for _, _, t in blocks)
@@ -209,7 +210,7 @@ def test_class_take_with_choose_args(tmp_path: Path) -> None:
     expected = _mapping_lines(p)
     assert expected.count("\n") == 64
     assert "CRUSH rule 0 x 37 [28]\n" in expected
-    crush = CrushMap.from_text(text)
+    crush = crushmap_from_text(text)
     assert -1066 not in crush.choose_args[0] and -15 in crush.choose_args[0]
     case = CrushCase(10126, text, {0: (2, 2)}, 64, {}, -1)
     for engine in ENGINES:
@@ -235,8 +236,8 @@ def test_class_take_legacy_tunables(tmp_path: Path) -> None:
     src = tmp_path / "m.txt"
     src.write_text(text)
     p = _crushtool(src, ["--test", "--show-mappings", "--rule", "2", "--num-rep", "4", "--x", "15"])
-    crush = CrushMap.from_text(text)
-    stored = CrushMap.from_binary(src.with_suffix(".bin").read_bytes()).buckets[-1028]  # as Ceph stored it
+    crush = crushmap_from_text(text)
+    stored = crushmap_from_binary(src.with_suffix(".bin").read_bytes()).buckets[-1028]  # as Ceph stored it
     items, nodes = list(stored.items), list(stored.node_weights)
     assert crush.buckets[-1028].name == "b-1-0-1~ssd" and items == [7, 8, 10]
     intended = intended_tree_nodes(crush.buckets[-1028].weights)

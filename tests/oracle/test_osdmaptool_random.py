@@ -7,7 +7,7 @@ with crushtool and imported into ``osdmaptool --createsimple N --with-default-po
 and real ``pg_upmap_items`` from the balancer (``--upmap ... --save``).  The osdmap is read back with
 ``--dump json`` + ``crushtool --dump`` into :func:`pgtools.load`, then ``--test-map-pgs-dump-all`` (plain,
 with ``--pool 1 --pg_num N``, ``--mark-out O``, ``--adjust-crush-weight``) is compared byte for byte with
-:func:`pgtools.osdmaptool_format.osdmaptool_output`, and the up/acting sets with :func:`pgtools.placement.map_pgs`
+:func:`pgtools.placement.osdmaptool.osdmaptool_output`, and the up/acting sets with :func:`pgtools.placement.map_pgs`
 (vector engine, and the reference engine on small pools).
 
 osdmaptool cannot create erasure-coded pools, set primary affinity or pg_temp: EC rules are covered by the
@@ -27,11 +27,12 @@ from pathlib import Path
 import pytest
 
 import pgtools
-from pgtools.crush import CrushMap, crushtool_test
+from pgtools.crush import crushtool_test
 from pgtools.crush.buckets import tree_node_weights as intended_tree_nodes
 from pgtools.errors import CephUndefinedBehaviourWarning
-from pgtools.osdmaptool_format import format_dump_all_line, mark_up_in, osdmaptool_output
+from pgtools.io import crushmap_from_binary
 from pgtools.placement import map_pgs
+from pgtools.placement.osdmaptool import format_dump_all_line, mark_up_in, osdmaptool_output
 from tests.oracle._maps import OsdmapCase, budget, osdmap_case, prefetched, run_tool
 from tests.paths import TEST_DATA
 
@@ -249,7 +250,7 @@ def test_class_take_tree_bucket(tmp_path: Path) -> None:
     d = tmp_path / "om20103"
     _build(d, case)
     crush = pgtools.load([d / "crush.json"]).crush
-    stored = CrushMap.from_binary((d / "final.bin").read_bytes()).buckets  # as Ceph stored them
+    stored = crushmap_from_binary((d / "final.bin").read_bytes()).buckets  # as Ceph stored them
     assert stored[-2].items == (0, 1, 2)
     assert list(stored[-2].node_weights) == intended_tree_nodes(crush.buckets[-2].weights)  # built whole: clean
     items, nodes = list(stored[-1005].items), list(stored[-1005].node_weights)  # host-0-0~ssd, cloned item by item

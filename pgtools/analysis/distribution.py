@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import options
-from .errors import PgtoolsError
-from .model import NONE, Snapshot
+from ..errors import PgtoolsError
+from ..mgr import options
+from ..model import NONE, Snapshot
 
 __all__ = [
     "BY_CHOICES",
@@ -270,7 +270,7 @@ def pool_max_avail(snap: Snapshot, *, kb: pd.Series | None = None, kb_avail: pd.
         Per-OSD size and available KiB (index osd_id); default: the PG map's OSD statistics, else ``osd df``.
         The what-if engine passes projected values.
     full_ratio : float, optional
-        Default: :func:`pgtools.options.resolve` (the osdmap's ``full_ratio``, else 0.95).
+        Default: :func:`pgtools.mgr.options.resolve` (the osdmap's ``full_ratio``, else 0.95).
     """
     src = snap.osd_stats if snap.osd_stats is not None and "kb_avail" in snap.osd_stats.columns else snap.osds
     if kb is None or kb_avail is None:
@@ -412,7 +412,7 @@ def imbalance_summary(snap: Snapshot, by: str = "up") -> pd.Series:
 # --------------------------------------------------------------------------------------------------
 # health
 
-#: ``mon_max_pg_per_osd`` default per release (see :mod:`pgtools.options`, which resolves every threshold).
+#: ``mon_max_pg_per_osd`` default per release (see :mod:`pgtools.mgr.options`, which resolves every threshold).
 MON_MAX_PG_PER_OSD = options.MON_MAX_PG_PER_OSD
 
 
@@ -441,7 +441,7 @@ _LIMIT_NAMES = ("mon_max_pg_per_osd", "mon_pg_warn_min_per_osd", "osd_max_pg_per
 def health_limits(snap: Snapshot, *, release: str | None = None, mon_max_pg_per_osd: int | None = None,
                   mon_pg_warn_min_per_osd: int | None = None,
                   osd_max_pg_per_osd_hard_ratio: float | None = None) -> dict[str, Any]:
-    """The limits the PG-count checks use, and where each came from (:func:`pgtools.options.settings`).
+    """The limits the PG-count checks use, and where each came from (:func:`pgtools.mgr.options.settings`).
 
     Returns a dict with ``release``, each option name and ``<name>_from`` (its source: ``argument``,
     ``config dump``, ``health detail`` or ``<release> default``).
@@ -517,8 +517,8 @@ def health(snap: Snapshot, *, release: str | None = None, mon_max_pg_per_osd: in
     if not overridden:  # asked-for thresholds are expected to differ from the cluster's verdict
         import warnings
 
-        from ._health_compare import disagreements
-        from .errors import PgtoolsWarning
+        from ..errors import PgtoolsWarning
+        from .health_compare import disagreements
 
         for msg in disagreements(snap.health, found):
             warnings.warn(msg, PgtoolsWarning, stacklevel=2)
@@ -1030,7 +1030,7 @@ def host_flows(before: pd.DataFrame, after: pd.DataFrame, hosts: pd.Series | dic
     """PG copies (shards) that move from one host to another between two placements.
 
     Each PG of ``after`` is compared with the PG its data was on in ``before``: the same PG, or, when
-    pg_num grew, its ancestor (``pgtools.pgnum.ancestor`` with the pool's pg_num in ``before``).  PGs of
+    pg_num grew, its ancestor (``pgtools.placement.pgmath.ancestor`` with the pool's pg_num in ``before``).  PGs of
     ``before`` merged away (pg_num shrank) are compared with their merge target in ``after``.  Replicated
     pools compare sets: each OSD that leaves is paired, in order, with one that arrives.  Erasure-coded
     pools (``erasure_pools``) compare position by position.  A copy without a counterpart (size change,
@@ -1052,7 +1052,7 @@ def host_flows(before: pd.DataFrame, after: pd.DataFrame, hosts: pd.Series | dic
         ``from_host, to_host, shards`` (one row per pair with at least one shard), sorted by the hosts.
         ``shards.sum()`` over rows with a real ``to_host`` equals the copies written.
     """
-    from .pgnum import ancestor, merge_target
+    from ..placement.pgmath import ancestor, merge_target
 
     host_of = dict(hosts.items()) if isinstance(hosts, pd.Series) else dict(hosts)
     ec = {int(p) for p in erasure_pools}

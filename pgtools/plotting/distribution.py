@@ -41,13 +41,13 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
-from . import analysis
-from ._plot_base import axes as _axes
-from ._plot_base import bytes_label as _human_bytes
-from ._plot_base import plan_of as _plan
-from ._plot_base import plan_step as _plan_step
-from ._plot_failures import failures
-from .model import Snapshot
+from .. import analysis
+from ..model import Snapshot
+from .base import axes as _axes
+from .base import bytes_label as _human_bytes
+from .base import plan_of as _plan
+from .base import plan_step as _plan_step
+from .failures import failures
 
 __all__ = ["pg_heatmap", "osd_bars", "pg_histogram", "crush_tree", "movement", "fullness", "pg_num_steps",
            "failures"]
@@ -160,7 +160,7 @@ def pg_heatmap(data: Snapshot | pd.DataFrame, *, by: str = "up", normalize: bool
         palette centred on 0; cells with no target are blank.  For a DataFrame, only selects that palette.
     group : {"host", None}
         ``"host"``: rows are OSDs grouped by host, with separators and host names on the right; above
-        ``max_rows`` OSDs, one row per host (sums, see :func:`~pgtools.analysis.group_imbalance`).
+        ``max_rows`` OSDs, one row per host (sums, see :func:`~pgtools.analysis.distribution.group_imbalance`).
         None: one row per OSD in id order, labels thinned out when there are many.
     max_rows : int
         OSD count above which ``group="host"`` aggregates to hosts.
@@ -300,15 +300,15 @@ def osd_bars(data: Snapshot | pd.DataFrame, *, by: str = "up", value: str = "pgs
     data : Snapshot or DataFrame
         A snapshot, or a computed per-OSD table with ``osd_id``, the ``value`` column and ``target``
         (optional ``host``, and ``expected_stddev`` for the band): :func:`~pgtools.analysis.imbalance`,
-        :func:`~pgtools.analysis.expected_spread` or :func:`~pgtools.analysis.osd_utilization`.
+        :func:`~pgtools.analysis.distribution.expected_spread` or :func:`~pgtools.analysis.distribution.osd_utilization`.
     by : {"up", "acting", "up_primary", "acting_primary"}
         Which mapping to count (``value="pgs"``).
     value : {"pgs", "utilization"}
         ``"pgs"``: PG copies per OSD (:func:`~pgtools.analysis.imbalance`), with the weight-share target as
         a line and a band of ± 1 standard deviation of random placement around it
-        (:func:`~pgtools.analysis.expected_spread`; with equal weights the ``expected_stddev`` of
+        (:func:`~pgtools.analysis.distribution.expected_spread`; with equal weights the ``expected_stddev`` of
         :func:`~pgtools.analysis.imbalance_summary`).  ``"utilization"``: %used per OSD
-        (:func:`~pgtools.analysis.osd_utilization`) against the cluster-wide %used.
+        (:func:`~pgtools.analysis.distribution.osd_utilization`) against the cluster-wide %used.
     limit : float, optional
         Draw a horizontal limit line, e.g. ``mon_max_pg_per_osd`` (or a nearfull % for utilization).
     ax : Axes, optional
@@ -405,16 +405,16 @@ def pg_histogram(data: Snapshot | pd.DataFrame, *, by: str = "up", bins: int = 2
                  **kwargs: Any) -> Axes:
     """Distribution of PGs per OSD against the binomial spread of uniformly random placement.
 
-    The expectation is :func:`~pgtools.analysis.pg_count_histogram`: Binomial(copies, 1/N) scaled to N OSDs
+    The expectation is :func:`~pgtools.analysis.distribution.pg_count_histogram`: Binomial(copies, 1/N) scaled to N OSDs
     for equal weights, the sum of each OSD's Binomial(copies, weight share) otherwise.
 
     Parameters
     ----------
     data : Snapshot or DataFrame
-        A snapshot, or the output of :func:`~pgtools.analysis.pg_count_histogram`.
+        A snapshot, or the output of :func:`~pgtools.analysis.distribution.pg_count_histogram`.
     by : {"up", "acting", "up_primary", "acting_primary"}
     bins : int
-        About how many bins (see :func:`~pgtools.analysis.pg_count_histogram`).
+        About how many bins (see :func:`~pgtools.analysis.distribution.pg_count_histogram`).
     ax : Axes, optional
     **kwargs
         Passed to :meth:`Axes.bar` for the observed histogram.
@@ -471,14 +471,14 @@ def pg_histogram(data: Snapshot | pd.DataFrame, *, by: str = "up", bins: int = 2
 def crush_tree(data: Snapshot | pd.DataFrame, *, by: str = "up", ax: Axes | None = None, **kwargs: Any) -> Axes:
     """The CRUSH hierarchy as an icicle: one row per level, widths ∝ CRUSH weight.
 
-    Each rectangle is a bucket or OSD (:func:`~pgtools.analysis.crush_hierarchy`), labelled with its name,
+    Each rectangle is a bucket or OSD (:func:`~pgtools.analysis.distribution.crush_hierarchy`), labelled with its name,
     weight and share of the PGs when it is wide enough; its colour is how far its PG share is from its
     weight share (%, diverging palette centred on 0).  OSD labels also give the device class.
 
     Parameters
     ----------
     data : Snapshot or DataFrame
-        A snapshot, or the output of :func:`~pgtools.analysis.crush_hierarchy`.
+        A snapshot, or the output of :func:`~pgtools.analysis.distribution.crush_hierarchy`.
     by : {"up", "acting", "up_primary", "acting_primary"}
     ax : Axes, optional
     **kwargs
@@ -487,7 +487,7 @@ def crush_tree(data: Snapshot | pd.DataFrame, *, by: str = "up", ax: Axes | None
     Returns
     -------
     Axes
-        ``ax.patches`` holds one rectangle per node in :func:`~pgtools.analysis.crush_hierarchy` order,
+        ``ax.patches`` holds one rectangle per node in :func:`~pgtools.analysis.distribution.crush_hierarchy` order,
         each with ``gid`` = the node id as a string.
     """
     _check_choice("by", by, analysis.BY_CHOICES)
@@ -638,7 +638,7 @@ def movement(plan: Any, *, step: int | None = None, by: str = "osd", ax: Axes | 
     by : {"osd", "host"}
         ``"osd"``: per OSD, bars up for PG copies arriving (``plan.movement.pgs_in``) and bars down for
         copies leaving (``pgs_out``), OSDs grouped by host.  ``"host"``: a heatmap whose cell (A, B) is the
-        number of shards moving from host A to host B (:func:`pgtools.analysis.host_flows` between
+        number of shards moving from host A to host B (:func:`pgtools.analysis.distribution.host_flows` between
         consecutive ``plan.mappings``, summed over the steps); ``(none)`` is a copy created or dropped
         without a counterpart (failures, size changes).
     ax : Axes, optional
@@ -778,7 +778,7 @@ def fullness(plan: Any, *, step: int = -1, ax: Axes | None = None, **kwargs: Any
     order, osd_hosts = _osd_order(set(before.index) | set(after.index), hosts)
     yb = before.reindex(order).to_numpy(dtype=float)
     ya = after.reindex(order).to_numpy(dtype=float)
-    from . import options
+    from ..mgr import options
 
     ratios = {key: 100.0 * float(st.value) for key, st in options.full_ratios(plan.snapshots[k]).items()}
     n = len(order)
@@ -840,7 +840,7 @@ def pg_num_steps(plan: Any, *, pool: int | str | None = None, ax: Any = None, **
         ``plan.steps.max_pgs_per_osd``, and a dashed ``mon_max_pg_per_osd`` line
         (:func:`pgtools.analysis.health_limits` of step 0).
     """
-    from .model import NONE
+    from ..model import NONE
 
     plan = _plan(plan, "pg_num_steps")
     pools = plan.pools

@@ -34,8 +34,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .model import Snapshot
-from .placement import CompiledOSDMap, PoolMapping, compile_snapshot, map_pool_arrays
+from ..model import Snapshot
+from .pipeline import CompiledOSDMap, PoolMapping, compile_snapshot, map_pool_arrays
 
 __all__ = ["remap", "reachable_devices"]
 

@@ -1,5 +1,5 @@
 """HTML pieces of the report (escaping, tables, figures, guarded sections): shared by :mod:`pgtools.report`
-and :mod:`pgtools._report_plan`, importing neither."""
+and :mod:`pgtools.report.plan`, importing neither."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import PgtoolsError
-from .model import NONE
+from ..errors import PgtoolsError
+from ..model import NONE
 
 __all__ = ["MAX_PLAN_ROWS", "SECTION_ERRORS", "escape", "fmt", "is_num", "table", "kv", "sev", "section", "guard",
            "png", "figure"]

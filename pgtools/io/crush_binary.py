@@ -42,9 +42,9 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+from ..crush.buckets import LIST, STRAW, STRAW2, TREE, UNIFORM, Bucket
+from ..crush.map import OP_NAMES, OPS, ChooseArg, CrushMap, Rule, Tunables, compute_max_devices, find_cycle
 from ..errors import DumpFormatError
-from .buckets import LIST, STRAW, STRAW2, TREE, UNIFORM, Bucket
-from .map import OP_NAMES, OPS, ChooseArg, CrushMap, Rule, Tunables, compute_max_devices, find_cycle
 
 __all__ = ["CRUSH_MAGIC", "crushmap_from_binary", "is_crush_binary"]
 

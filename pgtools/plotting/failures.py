@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 
-from ._plot_base import axes as _axes
-from ._plot_base import bytes_label as _human_bytes
-from ._plot_base import plan_of as _plan
-from ._plot_base import plan_step as _plan_step
+from .base import axes as _axes
+from .base import bytes_label as _human_bytes
+from .base import plan_of as _plan
+from .base import plan_step as _plan_step
 
 __all__ = ["failures", "FAILURE_COLOURS"]
 

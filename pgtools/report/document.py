@@ -2,7 +2,7 @@
 
 :func:`build_report` returns one HTML document as a string (inline CSS, plots embedded as base64 PNG
 ``data:`` URIs, no script and no network access); :func:`write_report` writes it to a file.  The numbers
-come from :mod:`pgtools.analysis`, :mod:`pgtools.autoscale` and :mod:`pgtools.placement`; the pictures
+come from :mod:`pgtools.analysis`, :mod:`pgtools.mgr.autoscale` and :mod:`pgtools.placement`; the pictures
 from :mod:`pgtools.plotting`.  Sections (each an ``<h2>`` inside ``<section id=...>``):
 
 =============  ====================================================================================
@@ -34,20 +34,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import analysis
-from ._format import human_bytes
-from ._html import MAX_PLAN_ROWS
-from ._html import escape as _e
-from ._html import figure as _figure
-from ._html import fmt as _fmt
-from ._html import guard as _guard
-from ._html import kv as _kv
-from ._html import section as _section
-from ._html import sev as _sev
-from ._html import table as _table
-from ._report_plan import what_if_section
-from ._version import __version__
-from .model import NONE, Snapshot
+from .. import analysis
+from .._version import __version__
+from ..model import NONE, Snapshot
+from ..text.snapshot import human_bytes
+from .html import MAX_PLAN_ROWS
+from .html import escape as _e
+from .html import figure as _figure
+from .html import fmt as _fmt
+from .html import guard as _guard
+from .html import kv as _kv
+from .html import section as _section
+from .html import sev as _sev
+from .html import table as _table
+from .plan import what_if_section
 
 __all__ = ["build_report", "write_report", "SECTIONS"]
 
@@ -186,7 +186,7 @@ def _health(snap: Snapshot) -> str:
             detail = f'<p class="why">{_e("; ".join(f.detail[:12]))}{" …" if len(f.detail) > 12 else ""}</p>'
         parts.append(f"<p>{_sev(f.severity)} <b>{_e(f.code)}</b> ({origin}): {_e(f.summary)}</p>"
                      f'<p class="why">{_e(f.why)}</p>{detail}')
-    from .options import settings
+    from ..mgr.options import settings
 
     parts.append("<p class=\"why\">Limits: " + _e(", ".join(
         f"{k} = {_fmt(lim[k])} ({lim[k + '_from']})"
@@ -252,7 +252,7 @@ def _imbalance(snap: Snapshot, by: str) -> str:
 
 
 def _autoscale(snap: Snapshot) -> str:
-    from .autoscale import autoscale_status, release_for
+    from ..mgr.autoscale import autoscale_status, release_for
 
     rel = release_for(snap)
     df = autoscale_status(snap, release=rel, include_skipped=True)
@@ -291,7 +291,7 @@ def _autoscale(snap: Snapshot) -> str:
 
 
 def _plots(snap: Snapshot, by: str) -> str:
-    from . import plotting
+    from .. import plotting
 
     limit = analysis.health_limits(snap)["mon_max_pg_per_osd"]
     counts = analysis.pg_counts(snap, by)
@@ -319,7 +319,7 @@ def _plots(snap: Snapshot, by: str) -> str:
 def _verification(snap: Snapshot) -> str:
     if snap.crush is None:
         return '<p class="note">The capture has no CRUSH map: placement cannot be recomputed.</p>'
-    from .placement import verify_placement
+    from ..placement.pipeline import verify_placement
 
     diff = verify_placement(snap)
     n = len(snap.pgs)
@@ -332,7 +332,7 @@ def _verification(snap: Snapshot) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# what-if plans (rendered by pgtools._report_plan)
+# what-if plans (rendered by pgtools.report.plan)
 
 
 def _what_if(snap: Snapshot, what_if: Sequence[Any] | None) -> str:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import DumpFormatError, UnsupportedFeatureError
-from .buckets import ALG_IDS, Bucket
-from .map import (
+from ..crush.buckets import ALG_IDS, Bucket
+from ..crush.map import (
     OPS,
     ChooseArg,
     CrushMap,
@@ -22,6 +21,7 @@ from .map import (
     compute_max_devices,
     float_to_16_16_f32,
 )
+from ..errors import DumpFormatError, UnsupportedFeatureError
 
 __all__ = ["crushmap_from_text"]
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .crush.buckets import Bucket
-from .errors import PgtoolsError, UnsupportedFeatureError
+from ..errors import PgtoolsError, UnsupportedFeatureError
+from .buckets import Bucket
 
 __all__ = ["add_host", "add_osd", "remove_item", "move_bucket", "reweight_item", "bucket_id", "weight16"]
 
@@ -242,7 +242,7 @@ def _subtree(buckets: dict, bid: int) -> set[int]:
 
 def reweight_item(crush, name_or_id: str | int, weight: float):
     """``ceph osd crush reweight <item> <weight>`` (every occurrence, shadows included)."""
-    from .crush.map import float_to_16_16_f32
+    from .map import float_to_16_16_f32
 
     item = bucket_id(crush, name_or_id)
     return crush.with_item_weight(item, float_to_16_16_f32(float(weight)))

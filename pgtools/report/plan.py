@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._format import human_bytes
-from ._html import MAX_PLAN_ROWS
-from ._html import escape as _e
-from ._html import figure as _figure
-from ._html import guard as _guard
-from ._html import sev as _sev
-from ._html import table as _table
+from ..text.snapshot import human_bytes
+from .html import MAX_PLAN_ROWS
+from .html import escape as _e
+from .html import figure as _figure
+from .html import guard as _guard
+from .html import sev as _sev
+from .html import table as _table
 
 __all__ = ["what_if_section", "step_ranges", "fold_health", "step_summary"]
 
@@ -218,7 +218,7 @@ def _loss(plan: Any, steps: pd.DataFrame) -> str:
     f = _frame(getattr(plan, "failures", None))
     if f is None or not len(f) or "status" not in f.columns:
         return ""
-    from .model import split_pgid
+    from ..model import split_pgid
 
     parts = []
     changes = dict(zip(steps["step"].astype(int), steps.get("change", steps["step"]).astype(str), strict=True))
@@ -275,7 +275,7 @@ def _load_figure(osd_load: pd.DataFrame, limit: int) -> str:
 
 def _failure_figure(plan: Any) -> str:
     """:func:`pgtools.plotting.failures` of each failure step of the plan."""
-    from . import plotting
+    from .. import plotting
 
     fp = plan.failure_pools()
     out = []

@@ -21,19 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from .errors import PgtoolsError, PgtoolsWarning
-from .io._common import NONE
-from .model import Snapshot
-from .placement import (
-    PGMapping,
-    PoolMapping,
-    compile_snapshot,
-    mark_in,
-    mark_up,
-    with_pg_num,
-)
-from .placement import adjust_crush_weight as adjust_crush_weight_
-from .placement import mark_out as mark_out_
+from ..errors import PgtoolsError, PgtoolsWarning
+from ..io._common import NONE
+from ..model import Snapshot
+from .pipeline import PGMapping, PoolMapping, compile_snapshot, mark_in, mark_up, with_pg_num
+from .pipeline import adjust_crush_weight as adjust_crush_weight_
+from .pipeline import mark_out as mark_out_
 
 __all__ = [
     "format_vector",

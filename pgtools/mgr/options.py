@@ -34,8 +34,8 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import PgtoolsError, PgtoolsWarning
-from .model import Snapshot
+from ..errors import PgtoolsError, PgtoolsWarning
+from ..model import Snapshot
 
 __all__ = ["Setting", "OPTIONS", "MON_MAX_PG_PER_OSD", "resolve", "settings", "settings_frame", "full_ratios",
            "with_overrides", "release_base", "format_value"]

@@ -8,7 +8,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from ._format import human_bytes as _format_bytes
+from ..text.snapshot import human_bytes as _format_bytes
 
 __all__ = ["axes", "plan_of", "plan_step", "bytes_label"]
 
@@ -21,7 +21,7 @@ def axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
 
 
 def plan_of(data: Any, func: str) -> Any:
-    from .simulate.plan import Plan
+    from ..simulate.plan import Plan
 
     if not isinstance(data, Plan):
         raise TypeError(f"{func} needs a pgtools.simulate.Plan, not {type(data).__name__}")

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .errors import PgtoolsError
+from ..errors import PgtoolsError
 
 __all__ = ["Command", "COMMANDS", "READ_ONLY_PREFIXES", "CollectResult", "collect", "assert_read_only",
            "PG_CONFIG_OPTIONS", "CONNECT_CHECK", "ClusterUnreachableError"]
@@ -155,8 +155,8 @@ def _connect_check(base: list[str], ceph: str, connect_timeout: float, tail: str
 def _check_output(cmd: Command, path: Path) -> str:
     """Why the output of ``cmd`` in ``path`` is not usable ("" when it is): missing, empty, not what
     pgtools' parsers recognise as ``cmd.kind``, or malformed."""
-    from .errors import DumpFormatError
-    from .io import read_file
+    from ..errors import DumpFormatError
+    from . import read_file
 
     if not path.is_file() or path.stat().st_size == 0:
         return "no output"

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .errors import PgtoolsWarning
+from ..errors import PgtoolsWarning
 
 __all__ = ["PRESETS", "PRESET_TITLES", "PRESET_DEFAULTS", "TARGETS_PER_OSD", "pgcalc", "pgcalc_preset",
            "pgcalc_nearest_power_of_two", "pgcalc_script_minimum"]

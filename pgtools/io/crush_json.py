@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..crush.buckets import ALG_IDS, Bucket
+from ..crush.map import OP_NAMES, OPS, ChooseArg, CrushMap, Rule, Tunables, check_msr, compute_max_devices
 from ..errors import DumpFormatError, UnsupportedFeatureError
-from .buckets import ALG_IDS, Bucket
-from .map import OP_NAMES, OPS, ChooseArg, CrushMap, Rule, Tunables, check_msr, compute_max_devices
 
 __all__ = ["crushmap_from_dump"]
 

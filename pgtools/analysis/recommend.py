@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .analysis import _num_in, health, health_limits, pg_counts
-from .model import Snapshot
-from .placement import require_placement
+from ..model import Snapshot
+from ..placement.pipeline import require_placement
+from .distribution import _num_in, health, health_limits, pg_counts
 
 __all__ = ["Option", "fix_too_many_pgs", "options_frame"]
 
@@ -62,7 +62,7 @@ def _floor(pool: Any, min_pg_num: int) -> int:
 
 
 def _evaluate(snap: Snapshot, name: str, changes: list, limit: int, note: str = "") -> Option:
-    from .simulate import simulate
+    from ..simulate import simulate
 
     plan = simulate(snap, changes)
     final = plan.steps.iloc[-1]
@@ -95,8 +95,8 @@ def fix_too_many_pgs(snap: Snapshot, *, max_per_osd: int | None = None, release:
         fullest OSD; raising ``mon_max_pg_per_osd`` comes last.  Empty when the cluster is already under the
         limit.
     """
-    from .errors import PgtoolsError
-    from .simulate import AddHost, DeletePool, SetPgNum, simulate
+    from ..errors import PgtoolsError
+    from ..simulate import AddHost, DeletePool, SetPgNum, simulate
 
     if int(min_pg_num) < 1:
         raise PgtoolsError(f"min_pg_num {min_pg_num}: a pool's pg_num is at least 1")

@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import PgtoolsError
-from .io._common import NONE
-from .model import Snapshot
+from ..errors import PgtoolsError
+from ..io._common import NONE
+from ..model import Snapshot
 
 __all__ = [
     "CEPH_STR_HASH_LINUX",
@@ -262,7 +262,7 @@ def map_object(snap: Snapshot, pool: str | int, name: str, namespace: str = "", 
         A tuple ``(pgid, up, acting)``; also has attributes ``raw_pgid``, ``up_primary``,
         ``acting_primary``, ``pool``, ``pool_id``, ``objname``, ``epoch``.
     """
-    from .placement import compile_snapshot
+    from .pipeline import compile_snapshot
 
     row = _find_pool(snap, pool)
     pool_id = int(row["pool_id"])

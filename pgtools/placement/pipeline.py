@@ -40,9 +40,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import MissingInputError, PgtoolsError, UnsupportedFeatureError
-from .io._common import NONE
-from .model import Snapshot, split_pgid
+from ..errors import MissingInputError, PgtoolsError, UnsupportedFeatureError
+from ..io._common import NONE
+from ..model import Snapshot, split_pgid
 
 __all__ = [
     "NONE",
@@ -185,7 +185,7 @@ class CompiledOSDMap:
 
     def raw_pg_to_pps(self, pool: PoolInfo, ps: int) -> int:
         """``pg_pool_t::raw_pg_to_pps``: the CRUSH input of a PG."""
-        from .crush.hash import hash2
+        from ..crush.hash import hash2
 
         s = ceph_stable_mod(ps, pool.pgp_num, pool.pgp_num_mask)
         if pool.hashpspool:
@@ -257,7 +257,7 @@ class CompiledOSDMap:
 
     def _apply_primary_affinity(self, pps: int, pool: PoolInfo, osds: list[int],
                                 primary: int) -> tuple[list[int], int]:
-        from .crush.hash import hash2
+        from ..crush.hash import hash2
 
         aff = self.affinity
         if aff is None:
@@ -344,7 +344,7 @@ class CompiledOSDMap:
         PoolMapping
             Row ``i`` of each array is PG ``pool_id.ps[i]`` (row ``ps`` when all PGs are mapped).
         """
-        from .crush.hash import hash2_vec
+        from ..crush.hash import hash2_vec
 
         if self.crush is None:
             raise UnsupportedFeatureError("placement needs a CRUSH map (crush dump) in the snapshot")
@@ -409,7 +409,7 @@ class CompiledOSDMap:
         return PoolMapping(pool, pps, raw, up, up_primary, acting, acting_primary)
 
     def _crush_map(self, ruleno: int, pool: PoolInfo, pps: np.ndarray) -> np.ndarray:
-        from . import crush as crush_pkg
+        from .. import crush as crush_pkg
 
         weights = self.weight.astype(np.int64)
         key = self._choose_args_key(pool.pool_id)
@@ -447,7 +447,7 @@ class CompiledOSDMap:
 
     def _vec_affinity(self, pool: PoolInfo, pps: np.ndarray, up: np.ndarray,
                       primary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        from .crush.hash import hash2_vec
+        from ..crush.hash import hash2_vec
 
         aff_tab = self.affinity
         valid = (up >= 0) & (up < self.max_osd)
@@ -716,7 +716,7 @@ def require_placement(snap: Snapshot, what: str = "recomputing placement") -> No
     not count: their CRUSH rule is unknown.  The message names what is missing and the ``ceph`` commands
     that produce it.
     """
-    from .io.derive import derived_pools
+    from ..io.derive import derived_pools
 
     pools = snap.pools
     no_crush = snap.crush is None
@@ -1103,7 +1103,7 @@ def adjust_crush_weight(snap: Snapshot, weights: dict[int, float]) -> Snapshot:
         raise UnsupportedFeatureError("adjust_crush_weight needs a CRUSH map")
     if getattr(crush, "with_item_weight", None) is None:
         raise UnsupportedFeatureError("this CRUSH engine cannot change item weights")
-    from .crush.map import float_to_16_16_f32
+    from ..crush.map import float_to_16_16_f32
 
     for osd, w in weights.items():
         crush = crush.with_item_weight(int(osd), float_to_16_16_f32(float(w)))

@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import PgtoolsError, PgtoolsWarning
-from .model import Snapshot
-from .model import row_value as _opt
+from ..errors import PgtoolsError, PgtoolsWarning
+from ..model import Snapshot
+from ..model import row_value as _opt
 
 __all__ = [
     "RELEASES",
@@ -194,7 +194,7 @@ def _usage(stats: pd.Series | None, release: str, rate: float) -> tuple[Any, str
 # ------------------------------------------------------------------------------------------- main
 def _assumptions(snap: Snapshot, crush: Any) -> list[str]:
     """What :func:`autoscale_status` assumes for this capture, one line each (empty when nothing)."""
-    from .io.derive import OSD_DUMP_HINT, _ranges, derived_pools
+    from ..io.derive import OSD_DUMP_HINT, _ranges, derived_pools
 
     out = []
     derived = derived_pools(snap.pools)
@@ -260,7 +260,7 @@ def autoscale_status(
         Unknown release, threshold below 1.0, or non-positive ``mon_target_pg_per_osd``.
     """
     release = _check_release(release)
-    if mon_target_pg_per_osd is None:  # the capture's value, with its source (pgtools.options)
+    if mon_target_pg_per_osd is None:  # the capture's value, with its source (pgtools.mgr.options)
         from .options import resolve
 
         mon_target_pg_per_osd = int(resolve(snap, "mon_target_pg_per_osd").value)

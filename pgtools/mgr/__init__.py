@@ -1,0 +1,18 @@
+"""What Ceph's mgr and mon decide from a cluster state, recomputed offline.
+
+What lives here
+---------------
+:mod:`~pgtools.mgr.options`
+    The thresholds (``mon_max_pg_per_osd``, full ratios, ...), resolved from the capture with their source.
+:mod:`~pgtools.mgr.pgnum`
+    pg_num/pgp_num stepping (``DaemonServer::adjust_pgs``), tick by tick.
+:mod:`~pgtools.mgr.autoscale`
+    The ``pg_autoscaler`` module (``ceph osd pool autoscale-status``).
+:mod:`~pgtools.mgr.reweight`
+    ``ceph osd reweight-by-utilization`` / ``reweight-by-pg``.
+:mod:`~pgtools.mgr.pgcalc`
+    The classic PG calculator that the docs published before the autoscaler.
+
+Imports: :mod:`pgtools.placement`, :mod:`pgtools.crush`, :mod:`pgtools.model`, :mod:`pgtools.errors`;
+never io, simulate, analysis or presentation.
+"""
