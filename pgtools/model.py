@@ -38,7 +38,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._constants import NONE
+from .crush.constants import ITEM_NONE as NONE
 
 __all__ = [
     "NONE",

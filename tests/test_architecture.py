@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent / "pgtools"
 
 LAYERS = [
-    {"pgtools", "pgtools.errors", "pgtools.units", "pgtools._constants", "pgtools._version"},
+    {"pgtools", "pgtools.errors", "pgtools.units", "pgtools._version"},
     {"pgtools.crush"},
     {"pgtools.model"},
     {"pgtools.placement"},

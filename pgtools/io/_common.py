@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._constants import NONE
+from ..crush.constants import ITEM_NONE as NONE
 from ..errors import DumpFormatError
 
 __all__ = ["Fragment", "read_text", "read_bytes", "decompress", "loads_json", "NONE", "strip_noise_lines",

@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._constants import NONE
+from ..crush.constants import ITEM_NONE as NONE
 from ._common import Fragment
 
 __all__ = ["cross_check", "RELEASES", "PG_KINDS", "OSDMAP_KINDS", "fsid_of"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .._constants import NONE
+from ..crush.constants import ITEM_NONE as NONE
 
 __all__ = ["derive_pools", "derived_pools", "OSD_DUMP_HINT"]
 
