@@ -77,6 +77,10 @@ class MissingInputError(PgtoolsError):
     """The capture lacks a dump the operation needs; the message names it and the ``ceph`` command that makes it."""
 
 
+class UnknownPoolError(PgtoolsError, LookupError):
+    """A pool named or numbered that the snapshot does not have (the message lists the pools it has)."""
+
+
 class PgtoolsWarning(UserWarning):
     """Base class of the warnings pgtools emits (the CLI prints them as one ``warning:`` line each)."""
 

@@ -39,6 +39,7 @@ from typing import Any
 import pandas as pd
 
 from .crush.constants import ITEM_NONE as NONE
+from .errors import UnknownPoolError
 
 __all__ = [
     "NONE",
@@ -151,6 +152,36 @@ class Snapshot:
         have = self.warnings
         new = [w for w in lines if w not in have]
         return self.replace(meta={**self.meta, "warnings": have + new}) if new else self
+
+    def pool(self, pool: int | str) -> pd.Series:
+        """The row of :attr:`pools` for a pool given by name or id, as ``ceph osd pool ...`` takes it.
+
+        An ``int`` is a pool id.  A string is a pool name first (Ceph allows a pool named ``"5"``), then,
+        if it is all digits and no pool has that name, a pool id.
+
+        Raises
+        ------
+        UnknownPoolError
+            No such pool; the message lists the pools the snapshot has, ``name (id)``.
+        """
+        pools = self.pools
+        hit = pools.iloc[0:0]
+        if isinstance(pool, str) and "pool" in pools.columns:
+            hit = pools[pools["pool"].astype(str) == pool]
+        if not len(hit) and (not isinstance(pool, str) or pool.strip().lstrip("-").isdigit()):
+            try:
+                hit = pools[pools["pool_id"].astype("int64") == int(pool)]
+            except (TypeError, ValueError):
+                hit = pools.iloc[0:0]
+        if not len(hit):
+            names = pools["pool"] if "pool" in pools.columns else pools["pool_id"]
+            known = ", ".join(f"{n} ({i})" for i, n in zip(pools["pool_id"], names, strict=True))
+            raise UnknownPoolError(f"no pool {pool!r} (pools: {known or 'none'})")
+        return hit.iloc[0]
+
+    def pool_id(self, pool: int | str) -> int:
+        """The id of a pool given by name or id (see :meth:`pool`)."""
+        return int(self.pool(pool)["pool_id"])
 
     @property
     def release(self) -> str | None:

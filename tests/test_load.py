@@ -103,3 +103,21 @@ def test_submodules_are_reachable_lazily():
     assert "pgtools.plotting" in sys.modules or pgtools.plotting.pg_heatmap is not None
     with pytest.raises(AttributeError):
         pgtools.nosuchthing  # noqa: B018
+
+
+def test_snapshot_pool_by_name_or_id():
+    from pgtools.errors import UnknownPoolError
+
+    snap = pgtools.load(SAMPLE_DUMPS / "seedlike_max300")
+    first = snap.pools.iloc[0]
+    assert snap.pool(first["pool"])["pool_id"] == first["pool_id"]
+    assert snap.pool(int(first["pool_id"]))["pool"] == first["pool"]
+    assert snap.pool(str(first["pool_id"]))["pool"] == first["pool"]  # digits: an id when no pool has that name
+    assert snap.pool_id(first["pool"]) == first["pool_id"]
+    named = snap.replace(pools=snap.pools.assign(pool=snap.pools["pool"].where(snap.pools.index != 1, "1")))
+    assert named.pool("1")["pool_id"] == named.pools.iloc[1]["pool_id"]  # a pool named "1" wins over id 1
+    for bad in ("nosuchpool", 999, "999", None):
+        with pytest.raises(UnknownPoolError, match=r"no pool .* \(pools: .*\(\d+\)"):
+            snap.pool(bad)
+    with pytest.raises(LookupError):  # a LookupError, like a missing key in pandas
+        snap.pool("nosuchpool")
