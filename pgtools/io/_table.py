@@ -14,8 +14,8 @@ MULTIWORD_HEADINGS = {
 }
 
 #: `osd df` footer lines
-_MINMAX = re.compile(r"^\s*MIN/MAX VAR:\s*(\S+)/(\S+)\s+STDDEV:\s*(\S+)\s*$")
-_TOTAL = re.compile(r"^\s*TOTAL\s")
+MINMAX_LINE = re.compile(r"^\s*MIN/MAX VAR:\s*(\S+)/(\S+)\s+STDDEV:\s*(\S+)\s*$")
+TOTAL_LINE = re.compile(r"^\s*TOTAL\s")
 
 _FENCE = re.compile(r"^\s*(```|~~~).*$")
 
@@ -114,13 +114,13 @@ def column_bounds(header: list[tuple[str, int]], rows: list[str]) -> list[int]:
     return bounds
 
 
-def _table_body(lines: list[str]) -> list[str]:
+def table_body(lines: list[str]) -> list[str]:
     """The data rows of a table: up to a closing fence, without blank, noise and footer lines."""
     body: list[str] = []
     for ln in lines:
-        if _is_fence(ln) and body:
+        if is_fence(ln) and body:
             break
-        if (not ln.strip() or _is_fence(ln) or _MINMAX.match(ln) or _TOTAL.match(ln)
+        if (not ln.strip() or is_fence(ln) or MINMAX_LINE.match(ln) or TOTAL_LINE.match(ln)
                 or not strip_noise_lines([ln])):
             continue
         body.append(ln)
@@ -146,7 +146,8 @@ def find_header(lines: list[str], pattern: re.Pattern) -> int | None:
     return None
 
 
-def _is_fence(line: str) -> bool:
+def is_fence(line: str) -> bool:
+    """True for a Markdown code fence line (```` ``` ```` or ``~~~``)."""
     return bool(_FENCE.match(line))
 
 

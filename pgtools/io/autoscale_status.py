@@ -31,8 +31,8 @@ import pandas as pd
 
 from ..errors import DumpFormatError
 from ._common import Fragment, parse_size
-from ._json import _as_dict, _tname, _to_int, json_or_plain
-from ._table import _table_body, column_bounds, find_header, split_header, split_row
+from ._json import as_dict, json_or_plain, to_int, type_name
+from ._table import column_bounds, find_header, split_header, split_row, table_body
 
 __all__ = ["sniff", "parse"]
 
@@ -93,21 +93,21 @@ def _frame(rows: list[dict], source: str) -> pd.DataFrame:
         else:
             bad = [v for v in present if not isinstance(v, (str, int, float, bool))]
             if bad:
-                raise DumpFormatError(f"expected a scalar, got {_tname(bad[0])}", source=source, field=k)
+                raise DumpFormatError(f"expected a scalar, got {type_name(bad[0])}", source=source, field=k)
             raise DumpFormatError("values of different types across pools", source=source, field=k)
     first = [c for c in ("pool_id", "pool_name") if c in df.columns]
     return df[first + [c for c in df.columns if c not in first]]
 
 
 def _parse_json(obj: list, source: str) -> Fragment:
-    rows = [_as_dict(r, source, f"[{i}]") for i, r in enumerate(obj)]
+    rows = [as_dict(r, source, f"[{i}]") for i, r in enumerate(obj)]
     for i, r in enumerate(rows):
         for k, v in r.items():
             if isinstance(v, int) and not isinstance(v, bool):
-                _to_int(v, source, f"[{i}].{k}")
+                to_int(v, source, f"[{i}].{k}")
     for i, r in enumerate(rows):
         if not isinstance(r.get("pool_name"), str):
-            raise DumpFormatError(f"expected a string, got {_tname(r.get('pool_name'))}", source=source,
+            raise DumpFormatError(f"expected a string, got {type_name(r.get('pool_name'))}", source=source,
                                   field=f"[{i}].pool_name")
     df = _frame(rows, source)
     frag = Fragment(kind="autoscale_status", source=source)
@@ -152,7 +152,7 @@ def _parse_plain(text: str, source: str) -> Fragment:
     for n in names:
         if n not in _PLAIN_NAMES:
             raise DumpFormatError(f"unknown column {n!r}", source=source, line=h + 1, field=n)
-    body = _table_body(lines[h + 1:])
+    body = table_body(lines[h + 1:])
     bounds = column_bounds(header, body)
     rows = []
     in_body = set(body)

@@ -26,7 +26,7 @@ from typing import Any
 
 from ..errors import DumpFormatError, PgtoolsError
 from ._common import Fragment, loads_json
-from ._json import _as_dict, _tname
+from ._json import as_dict, type_name
 from .pg_dump_json import pgmap_fragment
 from .pool_ls_detail import pools_frame
 from .versions import release_of
@@ -97,7 +97,7 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
     if obj is None:
         obj = loads_json(text, source=source)
     if not isinstance(obj, dict):
-        raise DumpFormatError(f"expected a ceph report object, got {_tname(obj)}", source=source)
+        raise DumpFormatError(f"expected a ceph report object, got {type_name(obj)}", source=source)
     frag = Fragment(kind="report", source=source)
     for key in ("version", "commit", "timestamp", "cluster_fingerprint"):
         if isinstance(obj.get(key), str):
@@ -106,15 +106,15 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
         frag.release = release_of(obj["version"])
 
     if obj.get("pgmap") is not None:
-        pm = pgmap_fragment(_as_dict(obj["pgmap"], source, "pgmap"), source, kind="report")
+        pm = pgmap_fragment(as_dict(obj["pgmap"], source, "pgmap"), source, kind="report")
         frag.pgs, frag.pool_stats, frag.osd_stats = pm.pgs, pm.pool_stats, pm.osd_stats
         frag.extra.update({k: v for k, v in pm.extra.items()})
         frag.epoch = pm.epoch
         frag.release = frag.release or pm.release
 
     if obj.get("osdmap") is not None:
-        osdmap = _as_dict(obj["osdmap"], source, "osdmap")
-        profiles = _as_dict(osdmap.get("erasure_code_profiles", {}), source, "osdmap.erasure_code_profiles")
+        osdmap = as_dict(obj["osdmap"], source, "osdmap")
+        profiles = as_dict(osdmap.get("erasure_code_profiles", {}), source, "osdmap.erasure_code_profiles")
         frag.pools = pools_frame(osdmap.get("pools", []), source, profiles=profiles, where="osdmap.pools")
         from .osd_dump import osdmap_fragment
 
@@ -131,7 +131,7 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
     if obj.get("crushmap") is not None:
         from ..crush import CrushMap
 
-        frag.crush = _guard("crushmap", source, CrushMap.from_dump, _as_dict(obj["crushmap"], source, "crushmap"),
+        frag.crush = _guard("crushmap", source, CrushMap.from_dump, as_dict(obj["crushmap"], source, "crushmap"),
                             source=source)
 
     if obj.get("health") is not None:

@@ -24,8 +24,8 @@ import pandas as pd
 
 from ..errors import DumpFormatError
 from ._common import Fragment
-from ._json import _as_dict, _get_bool, _get_str, _tname, json_or_plain
-from ._table import _table_body, column_bounds, find_header, split_header, split_row
+from ._json import as_dict, get_bool, get_str, json_or_plain, type_name
+from ._table import column_bounds, find_header, split_header, split_row, table_body
 
 __all__ = ["sniff", "parse", "PRECEDENCE"]
 
@@ -85,16 +85,16 @@ def _parse_json(obj: list, source: str) -> Fragment:
     entries = []
     for i, e in enumerate(obj):
         w = f"[{i}]."
-        e = _as_dict(e, source, f"[{i}]")
+        e = as_dict(e, source, f"[{i}]")
         value = e.get("value")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = str(value)
         elif not isinstance(value, str):
-            raise DumpFormatError(f"expected a string, got {_tname(value)}", source=source, field=w + "value")
-        entries.append({"who": _get_str(e, "section", source, w), "mask": _get_str(e, "mask", source, w, ""),
-                        "level": _get_str(e, "level", source, w, ""), "option": _get_str(e, "name", source, w),
+            raise DumpFormatError(f"expected a string, got {type_name(value)}", source=source, field=w + "value")
+        entries.append({"who": get_str(e, "section", source, w), "mask": get_str(e, "mask", source, w, ""),
+                        "level": get_str(e, "level", source, w, ""), "option": get_str(e, "name", source, w),
                         "value": value,
-                        "ro": not _get_bool(e, "can_update_at_runtime", source, w, True)})
+                        "ro": not get_bool(e, "can_update_at_runtime", source, w, True)})
     return _fragment(entries, source)
 
 
@@ -107,7 +107,7 @@ def _parse_plain(text: str, source: str) -> Fragment:
         if lines[i].strip():
             raise DumpFormatError("text before the header", source=source, line=i + 1)
     header = split_header(lines[h])
-    body = _table_body(lines[h + 1:])
+    body = table_body(lines[h + 1:])
     bounds = column_bounds(header, body)
     entries = []
     body_set = set(body)

@@ -21,14 +21,14 @@ import pandas as pd
 
 from ..crush.constants import ITEM_NONE as NONE
 
-__all__ = ["derive_pools", "derived_pools", "OSD_DUMP_HINT"]
+__all__ = ["derive_pools", "derived_pools", "id_ranges", "OSD_DUMP_HINT"]
 
 #: What to add to a capture for the real pool settings.
 OSD_DUMP_HINT = "add `ceph osd dump -f json` (or `ceph osd pool ls detail -f json`)"
 
 
-def _ranges(ids: list[int]) -> str:
-    """``[1, 2, 3, 5]`` -> ``"1-3, 5"``."""
+def id_ranges(ids: list[int]) -> str:
+    """Ids as ranges for a message: ``[1, 2, 3, 5]`` -> ``"1-3, 5"``."""
     out: list[str] = []
     start = prev = None
     for i in ids:
@@ -127,14 +127,14 @@ def derive_pools(pools: pd.DataFrame, pgs: pd.DataFrame,
     ids = sorted(derived_rows)
     unnamed = [p for p in ids if "pool" in derived_rows[p] and
                str(pools.loc[pools.pool_id == p, "pool"].iloc[0]) == str(p)]
-    desc = "; ".join(f"pool{'s' if len(p) > 1 else ''} {_ranges(p)}: pg_num {n}, size {sz}, {t}"
+    desc = "; ".join(f"pool{'s' if len(p) > 1 else ''} {id_ranges(p)}: pg_num {n}, size {sz}, {t}"
                      for (n, sz, t), p in sorted(summary.items(), key=lambda kv: kv[1][0]))
     warns.insert(0, f"no osd dump: pool settings derived from the PG dump ({desc}): "
                     "pg_num = highest PG seed + 1, pgp_num assumed equal to pg_num, size = longest up/acting set, "
                     "type erasure only where EC holes show (else replicated assumed), CRUSH rule and min_size "
                     f"unknown: {OSD_DUMP_HINT}")
     if unnamed:
-        warns.insert(1, f"pool names unknown, pools named by id ({_ranges(unnamed)}): add `ceph osd pool ls "
+        warns.insert(1, f"pool names unknown, pools named by id ({id_ranges(unnamed)}): add `ceph osd pool ls "
                         "detail -f json` or `ceph df detail -f json`")
     pools["derived"] = [",".join(derived_rows.get(int(p), [])) for p in pools["pool_id"]]
     return pools, warns

@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..errors import DumpFormatError
 from ._common import Fragment, parse_size
-from ._json import _as_dict, _as_list, _get_int, _get_str, _tname, _to_int, json_or_plain
+from ._json import as_dict, as_list, get_int, get_str, json_or_plain, to_int, type_name
 from ._table import column_bounds, split_header, split_row
 
 __all__ = ["sniff", "parse"]
@@ -72,12 +72,12 @@ def _number(v: Any, source: str, field: str) -> Any:
     if isinstance(v, bool):
         return int(v)
     if isinstance(v, int):
-        return _to_int(v, source, field)
+        return to_int(v, source, field)
     if isinstance(v, float):
         return v
     if v is None:
         return math.nan
-    raise DumpFormatError(f"expected a number, got {_tname(v)}", source=source, field=field)
+    raise DumpFormatError(f"expected a number, got {type_name(v)}", source=source, field=field)
 
 
 def _stats_frame(rows: list[dict]) -> pd.DataFrame:
@@ -102,22 +102,22 @@ def _stats_frame(rows: list[dict]) -> pd.DataFrame:
 
 def _parse_json(obj: dict, source: str) -> Fragment:
     rows = []
-    for i, p in enumerate(_as_list(obj["pools"], source, "pools")):
+    for i, p in enumerate(as_list(obj["pools"], source, "pools")):
         w = f"pools[{i}]."
-        p = _as_dict(p, source, f"pools[{i}]")
-        row: dict[str, Any] = {"pool_id": _get_int(p, "id", source, w), "pool": _get_str(p, "name", source, w)}
-        for k, v in _as_dict(p.get("stats", {}), source, w + "stats").items():
+        p = as_dict(p, source, f"pools[{i}]")
+        row: dict[str, Any] = {"pool_id": get_int(p, "id", source, w), "pool": get_str(p, "name", source, w)}
+        for k, v in as_dict(p.get("stats", {}), source, w + "stats").items():
             row[k] = _number(v, source, f"{w}stats.{k}")
         rows.append(row)
     frag = Fragment(kind="df_detail", source=source)
     frag.pool_stats = _stats_frame(rows) if rows else pd.DataFrame({"pool_id": pd.Series(dtype="int64"),
                                                                      "pool": pd.Series(dtype="object")})
     frag.extra["df_stats"] = {k: _number(v, source, f"stats.{k}")
-                              for k, v in _as_dict(obj["stats"], source, "stats").items()}
-    by_class = _as_dict(obj.get("stats_by_class", {}), source, "stats_by_class")
+                              for k, v in as_dict(obj["stats"], source, "stats").items()}
+    by_class = as_dict(obj.get("stats_by_class", {}), source, "stats_by_class")
     frag.extra["df_stats_by_class"] = {
         str(c): {k: _number(v, source, f"stats_by_class.{c}.{k}")
-                 for k, v in _as_dict(d, source, f"stats_by_class.{c}").items()}
+                 for k, v in as_dict(d, source, f"stats_by_class.{c}").items()}
         for c, d in by_class.items()}
     if rows and "stored" in rows[0]:
         frag.release = "nautilus+"

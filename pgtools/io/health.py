@@ -35,7 +35,7 @@ from typing import Any
 
 from ..errors import DumpFormatError
 from ._common import Fragment, loads_json, strip_noise_lines
-from ._json import _as_dict, _as_list, _get_bool, _get_int, _get_str, _tname
+from ._json import as_dict, as_list, get_bool, get_int, get_str, type_name
 
 __all__ = ["sniff", "parse", "health_from_json"]
 
@@ -97,51 +97,51 @@ def health_from_json(obj: dict, source: str = "<string>", where: str = "") -> di
     ------
     DumpFormatError
     """
-    obj = _as_dict(obj, source, where.rstrip(".") or "health")
+    obj = as_dict(obj, source, where.rstrip(".") or "health")
     if "checks" in obj or "status" in obj:
-        out: dict[str, Any] = {"status": _get_str(obj, "status", source, where), "checks": {}}
-        checks = _as_dict(obj.get("checks", {}), source, where + "checks")
+        out: dict[str, Any] = {"status": get_str(obj, "status", source, where), "checks": {}}
+        checks = as_dict(obj.get("checks", {}), source, where + "checks")
         for code, c in checks.items():
             w = f"{where}checks.{code}."
-            c = _as_dict(c, source, w.rstrip("."))
+            c = as_dict(c, source, w.rstrip("."))
             summary = c.get("summary", "")
             count = None
             if isinstance(summary, dict):
-                count = _get_int(summary, "count", source, w + "summary.", None)
-                summary = _get_str(summary, "message", source, w + "summary.")
+                count = get_int(summary, "count", source, w + "summary.", None)
+                summary = get_str(summary, "message", source, w + "summary.")
             elif not isinstance(summary, str):
-                raise DumpFormatError(f"expected a string or object, got {_tname(summary)}", source=source,
+                raise DumpFormatError(f"expected a string or object, got {type_name(summary)}", source=source,
                                       field=w + "summary")
             detail = []
-            for i, d in enumerate(_as_list(c.get("detail", []), source, w + "detail")):
+            for i, d in enumerate(as_list(c.get("detail", []), source, w + "detail")):
                 if isinstance(d, dict):
-                    detail.append(_get_str(d, "message", source, f"{w}detail[{i}]."))
+                    detail.append(get_str(d, "message", source, f"{w}detail[{i}]."))
                 elif isinstance(d, str):
                     detail.append(d)
                 else:
-                    raise DumpFormatError(f"expected an object, got {_tname(d)}", source=source,
+                    raise DumpFormatError(f"expected an object, got {type_name(d)}", source=source,
                                           field=f"{w}detail[{i}]")
-            out["checks"][str(code)] = {"severity": _get_str(c, "severity", source, w), "summary": summary,
+            out["checks"][str(code)] = {"severity": get_str(c, "severity", source, w), "summary": summary,
                                         "detail": detail, "count": count,
-                                        "muted": _get_bool(c, "muted", source, w, False)}
+                                        "muted": get_bool(c, "muted", source, w, False)}
         if "mutes" in obj:
-            out["mutes"] = _as_list(obj["mutes"], source, where + "mutes")
+            out["mutes"] = as_list(obj["mutes"], source, where + "mutes")
         return out
     if "overall_status" in obj:
-        out = {"status": _get_str(obj, "overall_status", source, where), "checks": {}, "summary": [],
+        out = {"status": get_str(obj, "overall_status", source, where), "checks": {}, "summary": [],
                "detail": []}
-        for i, s in enumerate(_as_list(obj.get("summary", []), source, where + "summary")):
+        for i, s in enumerate(as_list(obj.get("summary", []), source, where + "summary")):
             w = f"{where}summary[{i}]."
-            s = _as_dict(s, source, w.rstrip("."))
-            out["summary"].append({"severity": _get_str(s, "severity", source, w),
-                                   "summary": _get_str(s, "summary", source, w)})
-        for i, d in enumerate(_as_list(obj.get("detail", []), source, where + "detail")):
+            s = as_dict(s, source, w.rstrip("."))
+            out["summary"].append({"severity": get_str(s, "severity", source, w),
+                                   "summary": get_str(s, "summary", source, w)})
+        for i, d in enumerate(as_list(obj.get("detail", []), source, where + "detail")):
             if isinstance(d, str):
                 out["detail"].append(d)
             elif isinstance(d, dict):
-                out["detail"].append(_get_str(d, "message", source, f"{where}detail[{i}].", "") or str(d))
+                out["detail"].append(get_str(d, "message", source, f"{where}detail[{i}].", "") or str(d))
             else:
-                raise DumpFormatError(f"expected a string, got {_tname(d)}", source=source,
+                raise DumpFormatError(f"expected a string, got {type_name(d)}", source=source,
                                       field=f"{where}detail[{i}]")
         return out
     raise DumpFormatError("no `status`/`checks` or `overall_status`", source=source,
@@ -165,25 +165,25 @@ def _json_release(obj: dict) -> str | None:
 def _status_fragment(obj: dict, source: str) -> Fragment:
     frag = Fragment(kind="status", source=source)
     frag.health = health_from_json(obj["health"], source, "health.")
-    info: dict[str, Any] = {"fsid": _get_str(obj, "fsid", source, "")}
+    info: dict[str, Any] = {"fsid": get_str(obj, "fsid", source, "")}
     osdmap = obj.get("osdmap")
     if isinstance(osdmap, dict) and isinstance(osdmap.get("osdmap"), dict):
         osdmap = osdmap["osdmap"]  # Luminous/Mimic nest it once more
     if osdmap is not None:
-        osdmap = _as_dict(osdmap, source, "osdmap")
+        osdmap = as_dict(osdmap, source, "osdmap")
         info["osdmap"] = {k: v for k, v in osdmap.items() if isinstance(v, int) and not isinstance(v, bool)}
         if "epoch" in osdmap:
-            frag.epoch = _get_int(osdmap, "epoch", source, "osdmap.")
+            frag.epoch = get_int(osdmap, "epoch", source, "osdmap.")
     pgmap = obj.get("pgmap")
     if pgmap is not None:
-        pgmap = _as_dict(pgmap, source, "pgmap")
+        pgmap = as_dict(pgmap, source, "pgmap")
         pg_info: dict[str, Any] = {k: v for k, v in pgmap.items() if isinstance(v, (int, float))
                                    and not isinstance(v, bool)}
         states = {}
-        for i, s in enumerate(_as_list(pgmap.get("pgs_by_state", []), source, "pgmap.pgs_by_state")):
+        for i, s in enumerate(as_list(pgmap.get("pgs_by_state", []), source, "pgmap.pgs_by_state")):
             w = f"pgmap.pgs_by_state[{i}]."
-            s = _as_dict(s, source, w.rstrip("."))
-            states[_get_str(s, "state_name", source, w)] = _get_int(s, "count", source, w)
+            s = as_dict(s, source, w.rstrip("."))
+            states[get_str(s, "state_name", source, w)] = get_int(s, "count", source, w)
         pg_info["pgs_by_state"] = states
         info["pgmap"] = pg_info
     monmap = obj.get("monmap")
@@ -275,7 +275,7 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
         if _is_status_json(obj):
             return _status_fragment(obj, source)
         if not isinstance(obj, dict):
-            raise DumpFormatError(f"expected a health object, got {_tname(obj)}", source=source)
+            raise DumpFormatError(f"expected a health object, got {type_name(obj)}", source=source)
         frag = Fragment(kind="health", source=source, health=health_from_json(obj, source))
         frag.release = _json_release(obj)
         return frag

@@ -47,17 +47,17 @@ import pandas as pd
 
 from ..errors import DumpFormatError
 from ._common import Fragment, parse_size, strip_noise_lines
-from ._json import _as_dict, _as_list, _get_float, _get_int, _get_str, _int64_col, _tname, json_or_plain
+from ._json import as_dict, as_list, get_float, get_int, get_str, int64_col, json_or_plain, type_name
 from ._table import (
-    _MINMAX,
-    _TOTAL,
-    _is_fence,
-    _table_body,
+    MINMAX_LINE,
+    TOTAL_LINE,
     column_bounds,
     find_header,
+    is_fence,
     nearest_host,
     split_header,
     split_row,
+    table_body,
 )
 
 __all__ = ["sniff", "parse"]
@@ -99,20 +99,20 @@ def _parents(nodes: list[dict], source: str) -> dict[int, int]:
     parent: dict[int, int] = {}
     for i, n in enumerate(nodes):
         if "children" in n:
-            nid = _get_int(n, "id", source, f"nodes[{i}].")
-            for j, c in enumerate(_as_list(n["children"], source, f"nodes[{i}].children")):
+            nid = get_int(n, "id", source, f"nodes[{i}].")
+            for j, c in enumerate(as_list(n["children"], source, f"nodes[{i}].children")):
                 if isinstance(c, bool) or not isinstance(c, int):
-                    raise DumpFormatError(f"expected an integer id, got {_tname(c)}", source=source,
+                    raise DumpFormatError(f"expected an integer id, got {type_name(c)}", source=source,
                                           field=f"nodes[{i}].children[{j}]")
                 parent[c] = nid
     return parent
 
 
 def _parse_json(obj: dict, source: str) -> Fragment:
-    nodes = _as_list(obj["nodes"], source, "nodes")
-    stray = _as_list(obj.get("stray", []), source, "stray")
-    rows = [(_as_dict(n, source, f"nodes[{i}]"), f"nodes[{i}].", False) for i, n in enumerate(nodes)]
-    rows += [(_as_dict(n, source, f"stray[{i}]"), f"stray[{i}].", True) for i, n in enumerate(stray)]
+    nodes = as_list(obj["nodes"], source, "nodes")
+    stray = as_list(obj.get("stray", []), source, "stray")
+    rows = [(as_dict(n, source, f"nodes[{i}]"), f"nodes[{i}].", False) for i, n in enumerate(nodes)]
+    rows += [(as_dict(n, source, f"stray[{i}]"), f"stray[{i}].", True) for i, n in enumerate(stray)]
     parent = _parents([r[0] for r in rows if not r[2]], source)
     types: dict[int, str] = {}
     names: dict[int, str] = {}
@@ -120,27 +120,27 @@ def _parse_json(obj: dict, source: str) -> Fragment:
     osd_rows: list[dict] = []
     has_status = has_class = False
     for n, w, is_stray in rows:
-        nid = _get_int(n, "id", source, w)
-        ntype = _get_str(n, "type", source, w, "osd" if nid >= 0 else "")
-        name = _get_str(n, "name", source, w, f"osd.{nid}" if nid >= 0 else "")
+        nid = get_int(n, "id", source, w)
+        ntype = get_str(n, "type", source, w, "osd" if nid >= 0 else "")
+        name = get_str(n, "name", source, w, f"osd.{nid}" if nid >= 0 else "")
         types[nid] = ntype
         names[nid] = name
         if nid < 0:
             buckets.append({"id": nid, "name": name, "type": ntype,
-                            "crush_weight": _get_float(n, "crush_weight", source, w, math.nan)})
+                            "crush_weight": get_float(n, "crush_weight", source, w, math.nan)})
             continue
         row: dict[str, Any] = {"osd_id": nid, "name": name}
         if "device_class" in n:
             has_class = True
-        row["device_class"] = _get_str(n, "device_class", source, w, None)
+        row["device_class"] = get_str(n, "device_class", source, w, None)
         for k in _NODE_FLOATS:
-            row[k] = _get_float(n, k, source, w, math.nan)
+            row[k] = get_float(n, k, source, w, math.nan)
         for k in _NODE_KB:
-            row[k] = _get_int(n, k, source, w, None)
-        row["pgs"] = _get_int(n, "pgs", source, w, None)
+            row[k] = get_int(n, k, source, w, None)
+        row["pgs"] = get_int(n, "pgs", source, w, None)
         if "status" in n:
             has_status = True
-        row["status"] = _get_str(n, "status", source, w, None)
+        row["status"] = get_str(n, "status", source, w, None)
         row["stray"] = is_stray
         osd_rows.append(row)
     frag = Fragment(kind="osd_df", source=source)
@@ -148,9 +148,9 @@ def _parse_json(obj: dict, source: str) -> Fragment:
     if buckets:
         _fill_bucket_weights(buckets, parent, {r["osd_id"]: r["crush_weight"] for r in osd_rows})
         tree = pd.DataFrame(buckets, columns=["id", "name", "type", "crush_weight"])
-        tree.insert(3, "parent_id", _int64_col([parent.get(b) for b in tree["id"]]))
+        tree.insert(3, "parent_id", int64_col([parent.get(b) for b in tree["id"]]))
         frag.extra["tree"] = tree
-    summary = _as_dict(obj["summary"], source, "summary")
+    summary = as_dict(obj["summary"], source, "summary")
     frag.extra["osd_df_summary"] = {k: _summary_value(v, source, k) for k, v in summary.items()}
     frag.release = "nautilus+" if has_status else ("luminous+" if has_class else ("jewel" if osd_rows else None))
     return frag
@@ -175,7 +175,7 @@ def _summary_value(v: Any, source: str, key: str) -> float | int:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         if v is None:
             return math.nan
-        raise DumpFormatError(f"expected a number, got {_tname(v)}", source=source, field=f"summary.{key}")
+        raise DumpFormatError(f"expected a number, got {type_name(v)}", source=source, field=f"summary.{key}")
     return v
 
 
@@ -200,10 +200,10 @@ def _osds_frame(rows: list[dict], parent: dict[int, int], types: dict[int, str],
         "reweight": pd.Series(data["reweight"], dtype="float64"),
     })
     for c in ("kb", "kb_used", "kb_avail", "kb_used_data", "kb_used_omap", "kb_used_meta"):
-        df[c] = _int64_col(data[c])
+        df[c] = int64_col(data[c])
     df["utilization"] = pd.Series(data["utilization"], dtype="float64")
     df["var"] = pd.Series(data["var"], dtype="float64")
-    df["pgs"] = _int64_col(data["pgs"])
+    df["pgs"] = int64_col(data["pgs"])
     df["status"] = pd.Series(data["status"], dtype="object")
     df["up"] = pd.array(data["up"], dtype="boolean")
     df["stray"] = pd.Series([bool(x) for x in data["stray"]], dtype="bool")
@@ -263,7 +263,7 @@ def _parse_plain(text: str, source: str) -> Fragment:
     for n in names:
         if n not in known:
             raise DumpFormatError(f"unknown column {n!r}", source=source, line=h + 1, field=n)
-    body = _table_body(lines[h + 1:])
+    body = table_body(lines[h + 1:])
     name_start = starts[names.index("TYPE NAME")] if "TYPE NAME" in names else 0
     starts = column_bounds(header, body)
     tree = "TYPE NAME" in names
@@ -279,14 +279,14 @@ def _parse_plain(text: str, source: str) -> Fragment:
     for idx in range(h + 1, len(lines)):
         ln = lines[idx]
         lineno = idx + 1
-        if _is_fence(ln) and (osd_rows or buckets):
+        if is_fence(ln) and (osd_rows or buckets):
             done = True
             continue
-        if not ln.strip() or _is_fence(ln) or _is_noise(ln):
+        if not ln.strip() or is_fence(ln) or _is_noise(ln):
             continue
         if done:
             raise DumpFormatError("unexpected text after the table", source=source, line=lineno)
-        m = _MINMAX.match(ln)
+        m = MINMAX_LINE.match(ln)
         if m:
             summary["min_var"] = _num(m.group(1), source, lineno, "MIN/MAX VAR")
             summary["max_var"] = _num(m.group(2), source, lineno, "MIN/MAX VAR")
@@ -294,7 +294,7 @@ def _parse_plain(text: str, source: str) -> Fragment:
             done = True
             continue
         cells = dict(zip(names, split_row(ln, starts), strict=False))
-        if _TOTAL.match(ln):
+        if TOTAL_LINE.match(ln):
             for col, key in _SIZE_COLS.items():
                 if col in cells:
                     v = _kib(cells[col], source, lineno, col, raw_kib)
@@ -354,7 +354,7 @@ def _parse_plain(text: str, source: str) -> Fragment:
     frag.osds = _osds_frame(osd_rows, parent, types, bnames, tree)
     if buckets:
         tree_df = pd.DataFrame(buckets, columns=["id", "name", "type", "crush_weight"])
-        tree_df.insert(3, "parent_id", _int64_col([parent.get(b) for b in tree_df["id"]]))
+        tree_df.insert(3, "parent_id", int64_col([parent.get(b) for b in tree_df["id"]]))
         frag.extra["tree"] = tree_df
     frag.extra["osd_df_summary"] = summary
     if "STATUS" in names:

@@ -35,17 +35,17 @@ import pandas as pd
 from ..errors import DumpFormatError
 from ._common import Fragment, strip_noise_lines
 from ._json import (
-    _as_dict,
-    _as_list,
-    _get_bool,
-    _get_float,
-    _get_int,
-    _get_str,
-    _int64_col,
-    _tname,
+    as_dict,
+    as_list,
+    get_bool,
+    get_float,
+    get_int,
+    get_str,
+    int64_col,
     json_or_plain,
+    type_name,
 )
-from ._table import _is_fence, _table_body, column_bounds, find_header, nearest_host, split_header, split_row
+from ._table import column_bounds, find_header, is_fence, nearest_host, split_header, split_row, table_body
 
 __all__ = ["sniff", "parse"]
 
@@ -112,15 +112,15 @@ def _frames(osd_rows: list[dict], buckets: list[dict], parent: dict[int, int], c
         "id": pd.Series([b["id"] for b in buckets], dtype="int64"),
         "name": pd.Series([b["name"] for b in buckets], dtype="object"),
         "type": pd.Series([b["type"] for b in buckets], dtype="object"),
-        "parent_id": _int64_col([parent.get(b["id"]) for b in buckets]),
+        "parent_id": int64_col([parent.get(b["id"]) for b in buckets]),
         "crush_weight": pd.Series([b["crush_weight"] for b in buckets], dtype="float64"),
     })
     return osds, tree
 
 
 def _parse_json(obj: dict, source: str) -> Fragment:
-    nodes = _as_list(obj["nodes"], source, "nodes")
-    stray = _as_list(obj.get("stray", []), source, "stray")
+    nodes = as_list(obj["nodes"], source, "nodes")
+    stray = as_list(obj.get("stray", []), source, "stray")
     parent: dict[int, int] = {}
     children: dict[int, list[int]] = {}
     osd_rows: list[dict] = []
@@ -129,33 +129,33 @@ def _parse_json(obj: dict, source: str) -> Fragment:
     entries = [(n, f"nodes[{i}]", False) for i, n in enumerate(nodes)]
     entries += [(n, f"stray[{i}]", True) for i, n in enumerate(stray)]
     for n, where, is_stray in entries:
-        n = _as_dict(n, source, where)
+        n = as_dict(n, source, where)
         w = where + "."
-        nid = _get_int(n, "id", source, w)
+        nid = get_int(n, "id", source, w)
         if nid < 0:
             kids = []
-            for j, c in enumerate(_as_list(n.get("children", []), source, w + "children")):
+            for j, c in enumerate(as_list(n.get("children", []), source, w + "children")):
                 if isinstance(c, bool) or not isinstance(c, int):
-                    raise DumpFormatError(f"expected an integer id, got {_tname(c)}", source=source,
+                    raise DumpFormatError(f"expected an integer id, got {type_name(c)}", source=source,
                                           field=f"{w}children[{j}]")
                 kids.append(c)
                 parent[c] = nid
             children[nid] = kids
-            buckets.append({"id": nid, "name": _get_str(n, "name", source, w),
-                            "type": _get_str(n, "type", source, w),
-                            "crush_weight": _get_float(n, "crush_weight", source, w, math.nan)})
+            buckets.append({"id": nid, "name": get_str(n, "name", source, w),
+                            "type": get_str(n, "type", source, w),
+                            "crush_weight": get_float(n, "crush_weight", source, w, math.nan)})
             continue
         if "device_class" in n:
             has_class = True
-        status = _get_str(n, "status", source, w, None)
+        status = get_str(n, "status", source, w, None)
         osd_rows.append({
-            "osd_id": nid, "name": _get_str(n, "name", source, w, f"osd.{nid}"),
-            "device_class": _get_str(n, "device_class", source, w, None),
-            "crush_weight": _get_float(n, "crush_weight", source, w, math.nan),
-            "reweight": _get_float(n, "reweight", source, w, math.nan),
+            "osd_id": nid, "name": get_str(n, "name", source, w, f"osd.{nid}"),
+            "device_class": get_str(n, "device_class", source, w, None),
+            "crush_weight": get_float(n, "crush_weight", source, w, math.nan),
+            "reweight": get_float(n, "reweight", source, w, math.nan),
             "status": status,
-            "primary_affinity": _get_float(n, "primary_affinity", source, w, math.nan),
-            "exists": _get_bool(n, "exists", source, w, status != "DNE"),
+            "primary_affinity": get_float(n, "primary_affinity", source, w, math.nan),
+            "exists": get_bool(n, "exists", source, w, status != "DNE"),
             "stray": is_stray,
         })
     frag = Fragment(kind="osd_tree", source=source)
@@ -202,7 +202,7 @@ def _parse_plain(text: str, source: str) -> Fragment:
     status_col = "STATUS" if "STATUS" in names else "UP/DOWN"
     aff_col = "PRI-AFF" if "PRI-AFF" in names else "PRIMARY-AFFINITY"
     name_start = starts[names.index("TYPE NAME")]
-    body = _table_body(lines[h + 1:])
+    body = table_body(lines[h + 1:])
     starts = column_bounds(header, body)
     osd_rows: list[dict] = []
     buckets: list[dict] = []
@@ -213,10 +213,10 @@ def _parse_plain(text: str, source: str) -> Fragment:
     for idx in range(h + 1, len(lines)):
         ln = lines[idx]
         lineno = idx + 1
-        if _is_fence(ln) and (osd_rows or buckets):
+        if is_fence(ln) and (osd_rows or buckets):
             done = True
             continue
-        if not ln.strip() or _is_fence(ln) or not strip_noise_lines([ln]):
+        if not ln.strip() or is_fence(ln) or not strip_noise_lines([ln]):
             continue
         if done:
             raise DumpFormatError("unexpected text after the table", source=source, line=lineno)

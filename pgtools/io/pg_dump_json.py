@@ -43,8 +43,8 @@ flat pgmap without ``min_last_epoch_clean``                 ``mimic``
 bare arrays                                                 ``None``
 ==========================================================  ===============
 
-The module also holds the small typed accessors for decoded JSON that the other JSON parsers of this
-package use (``_get_int`` & co.); they turn wrong types into :class:`DumpFormatError` naming the field.
+The typed accessors for decoded JSON that every JSON parser of this package uses (``get_int`` & co.) live
+in ``pgtools.io._json``; they turn wrong types into :class:`DumpFormatError` naming the field.
 """
 
 from __future__ import annotations
@@ -57,16 +57,16 @@ from ..errors import DumpFormatError
 from ..model import PG_STAT_COLUMNS, pgid_str, split_pgid
 from ._common import Fragment, loads_json, strip_noise_lines
 from ._json import (
-    _I64_MAX,
-    _as_dict,
-    _as_list,
-    _err,
-    _get_bool,
-    _get_int,
-    _get_str,
-    _int64_col,
-    _int_tuple,
-    _tname,
+    I64_MAX,
+    as_dict,
+    as_list,
+    field_error,
+    get_bool,
+    get_int,
+    get_str,
+    int64_col,
+    int_tuple,
+    type_name,
 )
 
 __all__ = ["sniff", "parse", "pgmap_fragment", "pg_stats_frame", "pool_stats_frame", "osd_stats_frame"]
@@ -194,7 +194,7 @@ def pg_stats_frame(entries: list, source: str = "<string>", where: str = "pg_sta
     DumpFormatError
         On a missing ``pgid``/``up``/``acting``, wrong value types, or a duplicate pgid.
     """
-    entries = _as_list(entries, source, where)
+    entries = as_list(entries, source, where)
     cols: dict[str, list] = {c: [] for c in ("pgid", "pool_id", "ps", "state", "up", "up_primary",
                                              "acting", "acting_primary")}
     stats: dict[str, list] = {c: [] for c in PG_STAT_COLUMNS}
@@ -205,48 +205,48 @@ def pg_stats_frame(entries: list, source: str = "<string>", where: str = "pg_sta
     seen: set[str] = set()
     for i, e in enumerate(entries):
         w = f"{where}[{i}]."
-        e = _as_dict(e, source, f"{where}[{i}]")
-        pgid = _get_str(e, "pgid", source, w)
+        e = as_dict(e, source, f"{where}[{i}]")
+        pgid = get_str(e, "pgid", source, w)
         try:
             pool_id, ps = split_pgid(pgid)
-            if pool_id > _I64_MAX or ps > _I64_MAX:
+            if pool_id > I64_MAX or ps > I64_MAX:
                 raise ValueError(pgid)
         except ValueError:
-            raise _err(f"not a pgid: {pgid[:40]!r}", source, w + "pgid") from None
+            raise field_error(f"not a pgid: {pgid[:40]!r}", source, w + "pgid") from None
         canon = pgid_str(pool_id, ps)
         if canon in seen:
-            raise _err(f"duplicate pgid {canon}", source, w + "pgid")
+            raise field_error(f"duplicate pgid {canon}", source, w + "pgid")
         seen.add(canon)
         for key in ("up", "acting"):
             if key not in e:
-                raise _err("missing", source, w + key)
-        up = _int_tuple(e["up"], source, w + "up")
-        acting = _int_tuple(e["acting"], source, w + "acting")
+                raise field_error("missing", source, w + key)
+        up = int_tuple(e["up"], source, w + "up")
+        acting = int_tuple(e["acting"], source, w + "acting")
         cols["pgid"].append(canon)
         cols["pool_id"].append(pool_id)
         cols["ps"].append(ps)
-        cols["state"].append(_get_str(e, "state", source, w, ""))
+        cols["state"].append(get_str(e, "state", source, w, ""))
         cols["up"].append(up)
         cols["acting"].append(acting)
-        cols["up_primary"].append(_get_int(e, "up_primary", source, w, up[0] if up else -1))
-        cols["acting_primary"].append(_get_int(e, "acting_primary", source, w, acting[0] if acting else -1))
+        cols["up_primary"].append(get_int(e, "up_primary", source, w, up[0] if up else -1))
+        cols["acting_primary"].append(get_int(e, "acting_primary", source, w, acting[0] if acting else -1))
         ss = e.get("stat_sum")
         if ss is not None or "log_size" in e:
             have_stats = True
-        ss = _as_dict(ss, source, w + "stat_sum") if ss is not None else {}
+        ss = as_dict(ss, source, w + "stat_sum") if ss is not None else {}
         for col, key in _STAT_SUM_MAP.items():
-            stats[col].append(_get_int(ss, key, source, w + "stat_sum.", None))
+            stats[col].append(get_int(ss, key, source, w + "stat_sum.", None))
         for col in ("log_size", "ondisk_log_size"):
-            stats[col].append(_get_int(e, col, source, w, None))
+            stats[col].append(get_int(e, col, source, w, None))
         if "version" in e or "reported_seq" in e:
             have_extra = True
         for col in extra_int:
-            extra_int[col].append(_get_int(e, col, source, w, None))
+            extra_int[col].append(get_int(e, col, source, w, None))
         for col in extra_str:
-            extra_str[col].append(_get_str(e, col, source, w, None))
+            extra_str[col].append(get_str(e, col, source, w, None))
         if "scrub_schedule" in e:
             have_sched = True
-        scrub_schedule.append(_get_str(e, "scrub_schedule", source, w, None))
+        scrub_schedule.append(get_str(e, "scrub_schedule", source, w, None))
     df = pd.DataFrame({
         "pgid": pd.Series(cols["pgid"], dtype="object"),
         "pool_id": pd.Series(cols["pool_id"], dtype="int64"),
@@ -259,10 +259,10 @@ def pg_stats_frame(entries: list, source: str = "<string>", where: str = "pg_sta
     })
     if have_stats:
         for col in PG_STAT_COLUMNS:
-            df[col] = _int64_col(stats[col])
+            df[col] = int64_col(stats[col])
     if have_extra:
         for col, vals in extra_int.items():
-            df[col] = _int64_col(vals)
+            df[col] = int64_col(vals)
         for col, vals in extra_str.items():
             df[col] = pd.Series(vals, dtype="object")
     if have_sched:
@@ -287,23 +287,23 @@ def pool_stats_frame(entries: list, source: str = "<string>", where: str = "pool
     ------
     DumpFormatError
     """
-    entries = _as_list(entries, source, where)
+    entries = as_list(entries, source, where)
     names = ["pool_id", "num_pg", "objects", "bytes", "stored", "omap_bytes", "omap_keys", "degraded",
              "misplaced", "unfound", "log_size", "ondisk_log_size", "up", "acting"]
     cols: dict[str, list] = {c: [] for c in names}
     for i, e in enumerate(entries):
         w = f"{where}[{i}]."
-        e = _as_dict(e, source, f"{where}[{i}]")
-        cols["pool_id"].append(_get_int(e, "poolid", source, w))
-        cols["num_pg"].append(_get_int(e, "num_pg", source, w, None))
-        ss = _as_dict(e.get("stat_sum", {}), source, w + "stat_sum")
+        e = as_dict(e, source, f"{where}[{i}]")
+        cols["pool_id"].append(get_int(e, "poolid", source, w))
+        cols["num_pg"].append(get_int(e, "num_pg", source, w, None))
+        ss = as_dict(e.get("stat_sum", {}), source, w + "stat_sum")
         for col in ("objects", "bytes", "omap_bytes", "omap_keys", "degraded", "misplaced", "unfound"):
-            cols[col].append(_get_int(ss, _STAT_SUM_MAP[col], source, w + "stat_sum.", None))
-        st = _as_dict(e.get("store_stats", {}), source, w + "store_stats")
-        cols["stored"].append(_get_int(st, "data_stored", source, w + "store_stats.", None))
+            cols[col].append(get_int(ss, _STAT_SUM_MAP[col], source, w + "stat_sum.", None))
+        st = as_dict(e.get("store_stats", {}), source, w + "store_stats")
+        cols["stored"].append(get_int(st, "data_stored", source, w + "store_stats.", None))
         for col in ("log_size", "ondisk_log_size", "up", "acting"):
-            cols[col].append(_get_int(e, col, source, w, None))
-    df = pd.DataFrame({c: _int64_col(v) for c, v in cols.items()})
+            cols[col].append(get_int(e, col, source, w, None))
+    df = pd.DataFrame({c: int64_col(v) for c, v in cols.items()})
     df["pool_id"] = df["pool_id"].astype("int64")
     return df
 
@@ -325,7 +325,7 @@ def osd_stats_frame(entries: list, source: str = "<string>", where: str = "osd_s
     ------
     DumpFormatError
     """
-    entries = _as_list(entries, source, where)
+    entries = as_list(entries, source, where)
     ints = ["kb", "kb_used", "kb_avail", "kb_used_data", "kb_used_omap", "kb_used_meta", "up_from"]
     osd_ids: list[int] = []
     cols: dict[str, list] = {c: [] for c in ints}
@@ -333,19 +333,19 @@ def osd_stats_frame(entries: list, source: str = "<string>", where: str = "osd_s
     peers: list = []
     for i, e in enumerate(entries):
         w = f"{where}[{i}]."
-        e = _as_dict(e, source, f"{where}[{i}]")
-        osd_ids.append(_get_int(e, "osd", source, w))
+        e = as_dict(e, source, f"{where}[{i}]")
+        osd_ids.append(get_int(e, "osd", source, w))
         for c in ints:
-            cols[c].append(_get_int(e, c, source, w, None))
-        pgs.append(_get_int(e, "num_pgs", source, w, None))
+            cols[c].append(get_int(e, c, source, w, None))
+        pgs.append(get_int(e, "num_pgs", source, w, None))
         key = "hb_peers" if "hb_peers" in e else "hb_in"
-        peers.append(_int_tuple(e.get(key, []), source, w + key))
+        peers.append(int_tuple(e.get(key, []), source, w + key))
     df = pd.DataFrame({"osd_id": pd.Series(osd_ids, dtype="int64")})
     for c in ("kb", "kb_used", "kb_avail", "kb_used_data", "kb_used_omap", "kb_used_meta"):
-        df[c] = _int64_col(cols[c])
-    df["pgs"] = _int64_col(pgs)
+        df[c] = int64_col(cols[c])
+    df["pgs"] = int64_col(pgs)
     df["hb_peers"] = pd.Series(peers, dtype="object")
-    df["up_from"] = _int64_col(cols["up_from"])
+    df["up_from"] = int64_col(cols["up_from"])
     return df
 
 
@@ -383,7 +383,7 @@ def _merge_arrays(docs: list[list], source: str) -> Fragment:
             if value is None:
                 continue
             if getattr(frag, attr) is not None:
-                raise _err(f"array {i + 1} repeats a table already given", source, None)
+                raise field_error(f"array {i + 1} repeats a table already given", source, None)
             setattr(frag, attr, value)
     return frag
 
@@ -415,7 +415,7 @@ def pgmap_fragment(obj: dict, source: str = "<string>", *, enveloped: bool = Fal
     DumpFormatError
     """
     where = "pg_map." if enveloped else ""
-    obj = _as_dict(obj, source, where.rstrip(".") or "pgmap")
+    obj = as_dict(obj, source, where.rstrip(".") or "pgmap")
     frag = Fragment(kind=kind, source=source)
     pg_entries = obj.get("pg_stats")
     if pg_entries is not None:
@@ -425,10 +425,10 @@ def pgmap_fragment(obj: dict, source: str = "<string>", *, enveloped: bool = Fal
     if obj.get("osd_stats") is not None:
         frag.osd_stats = osd_stats_frame(obj["osd_stats"], source, where + "osd_stats")
     if "version" in obj:
-        frag.extra["pgmap_version"] = _get_int(obj, "version", source, where)
+        frag.extra["pgmap_version"] = get_int(obj, "version", source, where)
     if "stamp" in obj:
-        frag.extra["stamp"] = _get_str(obj, "stamp", source, where)
-    epoch = _get_int(obj, "last_osdmap_epoch", source, where, None)
+        frag.extra["stamp"] = get_str(obj, "stamp", source, where)
+    epoch = get_int(obj, "last_osdmap_epoch", source, where, None)
     if epoch is not None:
         frag.extra["last_osdmap_epoch"] = epoch
         if epoch > 0:  # mgr-era dumps print 0 here (hazard 19)
@@ -493,18 +493,18 @@ def _parse(text: str, *, source: str = "<string>", obj: object | None = None) ->
         elif kind == "osd_stats":
             frag.osd_stats = osd_stats_frame(obj, source, "")
         else:
-            raise _err("array is neither PG, pool nor OSD stats", source, None)
+            raise field_error("array is neither PG, pool nor OSD stats", source, None)
         return frag
     if not isinstance(obj, dict):
-        raise _err(f"expected a pg dump object or array, got {_tname(obj)}", source, None)
+        raise field_error(f"expected a pg dump object or array, got {type_name(obj)}", source, None)
     if "pg_map" in obj:
         frag = pgmap_fragment(obj["pg_map"], source, enveloped=True)
-        frag.extra["pg_ready"] = _get_bool(obj, "pg_ready", source, "", None)
+        frag.extra["pg_ready"] = get_bool(obj, "pg_ready", source, "", None)
         return frag
     if "pg_ready" in obj:
         frag = pgmap_fragment({k: v for k, v in obj.items() if k in ("pg_stats", "pool_stats", "osd_stats")},
                               source, enveloped=True)
-        frag.extra["pg_ready"] = _get_bool(obj, "pg_ready", source, "")
+        frag.extra["pg_ready"] = get_bool(obj, "pg_ready", source, "")
         if "pg_stats" not in obj and "pool_stats" not in obj and "osd_stats" not in obj:
             from ..model import empty_pgs
 
@@ -512,4 +512,4 @@ def _parse(text: str, *, source: str = "<string>", obj: object | None = None) ->
         return frag
     if _looks_pgmap(obj):
         return pgmap_fragment(obj, source)
-    raise _err("not a pg dump: no pg_map, pg_stats, pool_stats or osd_stats", source, None)
+    raise field_error("not a pg dump: no pg_map, pg_stats, pool_stats or osd_stats", source, None)

@@ -47,7 +47,7 @@ import pandas as pd
 from ..errors import DumpFormatError
 from ..model import POOL_COLUMNS
 from ._common import Fragment, loads_json, strip_noise_lines
-from ._json import _as_dict, _as_list, _get_int, _get_str, _int64_col, _tname, _to_float, _to_int
+from ._json import as_dict, as_list, get_int, get_str, int64_col, to_float, to_int, type_name
 
 __all__ = ["sniff", "parse", "pools_frame", "POOL_FLAG_BITS"]
 
@@ -109,46 +109,46 @@ def _flags_from_names(names: str) -> int:
 
 def _pool_row(p: dict, source: str, where: str, profiles: dict | None) -> dict:
     if "pool" in p:
-        pool_id = _get_int(p, "pool", source, where)
+        pool_id = get_int(p, "pool", source, where)
     else:
-        pool_id = _get_int(p, "pool_id", source, where)
-    type_id = _get_int(p, "type", source, where, 1)
-    pg_num = _get_int(p, "pg_num", source, where)
-    pgp_num = _get_int(p, "pg_placement_num", source, where, pg_num)
+        pool_id = get_int(p, "pool_id", source, where)
+    type_id = get_int(p, "type", source, where, 1)
+    pg_num = get_int(p, "pg_num", source, where)
+    pgp_num = get_int(p, "pg_placement_num", source, where, pg_num)
     if "crush_rule" in p:
-        rule = _get_int(p, "crush_rule", source, where)
+        rule = get_int(p, "crush_rule", source, where)
     else:
-        rule = _get_int(p, "crush_ruleset", source, where)
-    flags = _get_int(p, "flags", source, where, 0)
-    flags_names = _get_str(p, "flags_names", source, where, None)
+        rule = get_int(p, "crush_ruleset", source, where)
+    flags = get_int(p, "flags", source, where, 0)
+    flags_names = get_str(p, "flags_names", source, where, None)
     if flags_names is None:
         flags_names = ",".join(n for n, b in POOL_FLAG_BITS.items() if flags & b)
     oh = p.get("object_hash", 2)
     if isinstance(oh, str) and not oh.isdigit():
         object_hash = oh
     else:
-        ohi = _to_int(oh, source, where + "object_hash")
+        ohi = to_int(oh, source, where + "object_hash")
         object_hash = _HASH_NAMES.get(ohi, str(ohi))
-    opts = _as_dict(p.get("options", {}), source, where + "options")
-    apps = _as_dict(p.get("application_metadata", {}), source, where + "application_metadata")
-    ecp = _get_str(p, "erasure_code_profile", source, where, "")
+    opts = as_dict(p.get("options", {}), source, where + "options")
+    apps = as_dict(p.get("application_metadata", {}), source, where + "application_metadata")
+    ecp = get_str(p, "erasure_code_profile", source, where, "")
     ec_k = ec_m = None
     if profiles and type_id == 3 and ecp in profiles and isinstance(profiles[ecp], dict):
         prof = profiles[ecp]
-        ec_k = _to_int(prof["k"], source, f"erasure_code_profiles.{ecp}.k") if "k" in prof else None
-        ec_m = _to_int(prof["m"], source, f"erasure_code_profiles.{ecp}.m") if "m" in prof else None
-    bias = _opt(opts, "pg_autoscale_bias", _to_float, source, where, 1.0)
+        ec_k = to_int(prof["k"], source, f"erasure_code_profiles.{ecp}.k") if "k" in prof else None
+        ec_m = to_int(prof["m"], source, f"erasure_code_profiles.{ecp}.m") if "m" in prof else None
+    bias = _opt(opts, "pg_autoscale_bias", to_float, source, where, 1.0)
     return {
         "pool_id": pool_id,
-        "pool": _get_str(p, "pool_name", source, where),
+        "pool": get_str(p, "pool_name", source, where),
         "type": _TYPES.get(type_id, str(type_id)),
-        "size": _get_int(p, "size", source, where),
-        "min_size": _get_int(p, "min_size", source, where, 0),
+        "size": get_int(p, "size", source, where),
+        "min_size": get_int(p, "min_size", source, where, 0),
         "pg_num": pg_num,
         "pgp_num": pgp_num,
-        "pg_num_target": _get_int(p, "pg_num_target", source, where, pg_num),
-        "pgp_num_target": _get_int(p, "pg_placement_num_target", source, where, pgp_num),
-        "pg_num_pending": _get_int(p, "pg_num_pending", source, where, pg_num),
+        "pg_num_target": get_int(p, "pg_num_target", source, where, pg_num),
+        "pgp_num_target": get_int(p, "pg_placement_num_target", source, where, pgp_num),
+        "pg_num_pending": get_int(p, "pg_num_pending", source, where, pg_num),
         "crush_rule": rule,
         "object_hash": object_hash,
         "flags": flags,
@@ -156,16 +156,16 @@ def _pool_row(p: dict, source: str, where: str, profiles: dict | None) -> dict:
         "erasure_code_profile": ecp,
         "ec_k": ec_k,
         "ec_m": ec_m,
-        "pg_autoscale_mode": _get_str(p, "pg_autoscale_mode", source, where, None),
-        "target_size_ratio": _opt(opts, "target_size_ratio", _to_float, source, where, 0.0),
-        "target_size_bytes": _opt(opts, "target_size_bytes", _to_int, source, where, 0),
-        "pg_num_min": _opt(opts, "pg_num_min", _to_int, source, where, None),
-        "pg_num_max": _opt(opts, "pg_num_max", _to_int, source, where, None),
+        "pg_autoscale_mode": get_str(p, "pg_autoscale_mode", source, where, None),
+        "target_size_ratio": _opt(opts, "target_size_ratio", to_float, source, where, 0.0),
+        "target_size_bytes": _opt(opts, "target_size_bytes", to_int, source, where, 0),
+        "pg_num_min": _opt(opts, "pg_num_min", to_int, source, where, None),
+        "pg_num_max": _opt(opts, "pg_num_max", to_int, source, where, None),
         "bias": 1.0 if isinstance(bias, float) and math.isnan(bias) else bias,
         "bulk": "bulk" in [n.strip() for n in flags_names.split(",")],
         "application": ",".join(str(k) for k in apps),
         "type_id": type_id,
-        "stripe_width": _get_int(p, "stripe_width", source, where, 0),
+        "stripe_width": get_int(p, "stripe_width", source, where, 0),
     }
 
 
@@ -177,7 +177,7 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
               "pg_num_pending", "crush_rule", "flags", "target_size_bytes", "type_id", "stripe_width"):
         df[c] = df[c].astype("int64")
     for c in ("ec_k", "ec_m", "pg_num_min", "pg_num_max"):
-        df[c] = _int64_col(data[c])
+        df[c] = int64_col(data[c])
     for c in ("target_size_ratio", "bias"):
         df[c] = df[c].astype("float64")
     df["bulk"] = df["bulk"].astype("bool")
@@ -210,12 +210,12 @@ def pools_frame(pools: list[dict], source: str = "<string>", *, profiles: dict |
     DumpFormatError
         On a missing id/name/pg_num/size/crush rule, wrong value types, or a duplicate pool id.
     """
-    pools = _as_list(pools, source, where)
+    pools = as_list(pools, source, where)
     rows = []
     seen: set[int] = set()
     for i, p in enumerate(pools):
         w = f"{where}[{i}]"
-        row = _pool_row(_as_dict(p, source, w), source, w + ".", profiles)
+        row = _pool_row(as_dict(p, source, w), source, w + ".", profiles)
         if row["pool_id"] in seen:
             raise DumpFormatError(f"duplicate pool id {row['pool_id']}", source=source, field=w + ".pool")
         seen.add(row["pool_id"])
@@ -337,7 +337,7 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
         obj = loads_json(text, source=source)
     if obj is not None:
         if not isinstance(obj, list):
-            raise DumpFormatError(f"expected a list of pools, got {_tname(obj)}", source=source)
+            raise DumpFormatError(f"expected a list of pools, got {type_name(obj)}", source=source)
         frag = Fragment(kind="pool_ls_detail", source=source, pools=pools_frame(obj, source, where=""))
         frag.release = _json_release(obj)
         return frag

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..errors import DumpFormatError
 from ._common import Fragment, loads_json
-from ._json import _as_dict, _tname, _to_int
+from ._json import as_dict, to_int, type_name
 
 __all__ = ["sniff", "parse", "release_of", "RELEASES"]
 
@@ -115,16 +115,16 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
     if obj is None:
         obj = loads_json(text, source=source)
     if not isinstance(obj, dict):
-        raise DumpFormatError(f"expected an object, got {_tname(obj)}", source=source)
+        raise DumpFormatError(f"expected an object, got {type_name(obj)}", source=source)
     rows = []
     for daemon, versions in obj.items():
-        versions = _as_dict(versions, source, str(daemon))
+        versions = as_dict(versions, source, str(daemon))
         for ver, count in versions.items():
             if not isinstance(ver, str) or not ver.startswith("ceph version"):
                 raise DumpFormatError(f"not a ceph version string: {str(ver)[:60]!r}", source=source,
                                       field=str(daemon))
             rows.append({"daemon_type": str(daemon), "version": ver, "release": release_of(ver),
-                         "count": _to_int(count, source, f"{daemon}.{ver[:40]}")})
+                         "count": to_int(count, source, f"{daemon}.{ver[:40]}")})
     if "overall" not in obj:
         raise DumpFormatError("missing", source=source, field="overall")
     table = pd.DataFrame(rows, columns=["daemon_type", "version", "release", "count"])

@@ -194,7 +194,8 @@ def _usage(stats: pd.Series | None, release: str, rate: float) -> tuple[Any, str
 # ------------------------------------------------------------------------------------------- main
 def _assumptions(snap: Snapshot, crush: Any) -> list[str]:
     """What :func:`autoscale_status` assumes for this capture, one line each (empty when nothing)."""
-    from ..io.derive import OSD_DUMP_HINT, _ranges, derived_pools
+    from ..io.derive import OSD_DUMP_HINT, derived_pools
+    from ..io.derive import id_ranges as _ranges
 
     out = []
     derived = derived_pools(snap.pools)
