@@ -68,12 +68,6 @@ lazy: pgtools.crush.crushtool_format imports pgtools.crush.vector inside a funct
 lazy: pgtools.crush.edit imports pgtools.crush.map inside a function
 lazy: pgtools.crush.map imports pgtools.crush.reference inside a function
 lazy: pgtools.crush.reference imports pgtools.crush.map inside a function
-lazy: pgtools.io.ceph_report imports pgtools.crush inside a function
-lazy: pgtools.io.ceph_report imports pgtools.io.health inside a function
-lazy: pgtools.io.ceph_report imports pgtools.io.osd_dump inside a function
-lazy: pgtools.io.collect imports pgtools.errors inside a function
-lazy: pgtools.io.collect imports pgtools.io inside a function
-lazy: pgtools.io.pg_dump_json imports pgtools.model inside a function
 lazy: pgtools.io.pg_ls_plain imports pgtools.model inside a function
 lazy: pgtools.mgr.autoscale imports pgtools.io.derive inside a function
 lazy: pgtools.mgr.autoscale imports pgtools.mgr.options inside a function

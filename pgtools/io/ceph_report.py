@@ -6,7 +6,7 @@ Members used:
   :func:`pgtools.io.osd_dump.osdmap_fragment`; the pool rows come from
   :func:`pgtools.io.pool_ls_detail.pools_frame` (with the map's erasure-code profiles).
 * ``crushmap`` — same layout as ``ceph osd crush dump -f json``, read by
-  :meth:`pgtools.crush.CrushMap.from_dump`.
+  :func:`pgtools.io.crush_json.crushmap_from_dump`.
 * ``pgmap`` — present up to Mimic (the mgr owns it from Nautilus on): the ``pg dump -f json`` body, read
   by :func:`pgtools.io.pg_dump_json.pgmap_fragment` (``pgs``, ``pool_stats``, ``osd_stats``).
 * ``health`` — read by :func:`pgtools.io.health.health_from_json`.
@@ -16,7 +16,7 @@ Members used:
 extras (``pgmap_version``, ``stamp``...).  ``Fragment.epoch`` is the osdmap epoch.
 
 A CRUSH map using a feature pgtools does not model raises
-:class:`~pgtools.errors.UnsupportedFeatureError` (from ``CrushMap.from_dump``); anything malformed raises
+:class:`~pgtools.errors.UnsupportedFeatureError` (from ``crushmap_from_dump``); anything malformed raises
 :class:`~pgtools.errors.DumpFormatError`.
 """
 
@@ -27,6 +27,9 @@ from typing import Any
 from ..errors import DumpFormatError, PgtoolsError
 from ._common import Fragment, loads_json
 from ._json import as_dict, type_name
+from .crush_json import crushmap_from_dump
+from .health import health_from_json
+from .osd_dump import osdmap_fragment
 from .pg_dump_json import pgmap_fragment
 from .pool_ls_detail import pools_frame
 from .versions import release_of
@@ -116,8 +119,6 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
         osdmap = as_dict(obj["osdmap"], source, "osdmap")
         profiles = as_dict(osdmap.get("erasure_code_profiles", {}), source, "osdmap.erasure_code_profiles")
         frag.pools = pools_frame(osdmap.get("pools", []), source, profiles=profiles, where="osdmap.pools")
-        from .osd_dump import osdmap_fragment
-
         om = _guard("osdmap", source, osdmap_fragment, osdmap, source)
         frag.osds = om.osds
         frag.osdmap = om.osdmap
@@ -129,13 +130,9 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
             frag.epoch = om.epoch
 
     if obj.get("crushmap") is not None:
-        from ..crush import CrushMap
-
-        frag.crush = _guard("crushmap", source, CrushMap.from_dump, as_dict(obj["crushmap"], source, "crushmap"),
+        frag.crush = _guard("crushmap", source, crushmap_from_dump, as_dict(obj["crushmap"], source, "crushmap"),
                             source=source)
 
     if obj.get("health") is not None:
-        from .health import health_from_json
-
         frag.health = health_from_json(obj["health"], source, "health.")
     return frag

@@ -14,11 +14,13 @@ import shlex
 import subprocess
 import tarfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..errors import PgtoolsError
+from ..errors import DumpFormatError, PgtoolsError
+from .bundle import read_file
 
 __all__ = ["Command", "COMMANDS", "READ_ONLY_PREFIXES", "CollectResult", "collect", "assert_read_only",
            "PG_CONFIG_OPTIONS", "CONNECT_CHECK", "ClusterUnreachableError"]
@@ -155,9 +157,6 @@ def _connect_check(base: list[str], ceph: str, connect_timeout: float, tail: str
 def _check_output(cmd: Command, path: Path) -> str:
     """Why the output of ``cmd`` in ``path`` is not usable ("" when it is): missing, empty, not what
     pgtools' parsers recognise as ``cmd.kind``, or malformed."""
-    from ..errors import DumpFormatError
-    from . import read_file
-
     if not path.is_file() or path.stat().st_size == 0:
         return "no output"
     if cmd.filename == "config_dump.json":  # filtered to PG options: JSON list expected
@@ -168,8 +167,6 @@ def _check_output(cmd: Command, path: Path) -> str:
         return "" if ok else "not the JSON list `config dump -f json` prints"
     if not cmd.kind:
         return ""
-    import warnings
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -54,7 +54,7 @@ import json
 import pandas as pd
 
 from ..errors import DumpFormatError
-from ..model import PG_STAT_COLUMNS, pgid_str, split_pgid
+from ..model import PG_STAT_COLUMNS, empty_pgs, pgid_str, split_pgid
 from ._common import Fragment, loads_json, strip_noise_lines
 from ._json import (
     I64_MAX,
@@ -506,8 +506,6 @@ def _parse(text: str, *, source: str = "<string>", obj: object | None = None) ->
                               source, enveloped=True)
         frag.extra["pg_ready"] = get_bool(obj, "pg_ready", source, "")
         if "pg_stats" not in obj and "pool_stats" not in obj and "osd_stats" not in obj:
-            from ..model import empty_pgs
-
             frag.pgs = empty_pgs().drop(columns=["pool"])  # `pg ls` that matched nothing
         return frag
     if _looks_pgmap(obj):
