@@ -52,7 +52,6 @@ long: pgtools/cli.py
 long: pgtools/crush/_numba.py
 long: pgtools/crush/map.py
 long: pgtools/crush/vector.py
-long: pgtools/io/pg_dump_plain.py
 long: pgtools/mgr/autoscale.py
 long: pgtools/mgr/pgnum.py
 long: pgtools/placement/pipeline.py
@@ -68,7 +67,6 @@ lazy: pgtools.crush.crushtool_format imports pgtools.crush.vector inside a funct
 lazy: pgtools.crush.edit imports pgtools.crush.map inside a function
 lazy: pgtools.crush.map imports pgtools.crush.reference inside a function
 lazy: pgtools.crush.reference imports pgtools.crush.map inside a function
-lazy: pgtools.io.pg_ls_plain imports pgtools.model inside a function
 lazy: pgtools.mgr.autoscale imports pgtools.io.derive inside a function
 lazy: pgtools.mgr.autoscale imports pgtools.mgr.options inside a function
 lazy: pgtools.mgr.pgnum imports pgtools.mgr.options inside a function
@@ -104,15 +102,6 @@ lazy: pgtools.simulate.refusals imports pgtools.mgr.options inside a function
 lazy: pgtools.text.plan imports pgtools.model inside a function
 cycle: pgtools.crush.map -> pgtools.crush.reference -> pgtools.crush.map
 private: pgtools.analysis.recommend imports pgtools.analysis.distribution._num_in
-private: pgtools.io.pg_ls_plain imports pgtools.io.pg_dump_plain._CELL
-private: pgtools.io.pg_ls_plain imports pgtools.io.pg_dump_plain._Table
-private: pgtools.io.pg_ls_plain imports pgtools.io.pg_dump_plain._no_gc
-private: pgtools.io.pg_ls_plain imports pgtools.io.pg_dump_plain._parse
-private: pgtools.io.pg_ls_plain imports pgtools.io.pg_dump_plain._pg_frame
-private: pgtools.io.pg_ls_plain imports pgtools.io.pg_dump_plain._pg_name
-private: pgtools.io.pg_ls_plain imports pgtools.io.pg_dump_plain._read_pg_rows
-private: pgtools.io.pg_ls_plain imports pgtools.io.pg_dump_plain._split_heading
-private: pgtools.io.pg_ls_plain imports pgtools.io.pg_dump_plain._style
 private: pgtools.simulate.engine imports pgtools.analysis.distribution._health_findings
 private: pgtools.simulate.engine imports pgtools.analysis.distribution._pgs_per_osd_arrays
 private: pgtools.simulate.engine imports pgtools.simulate.changes._pool_index

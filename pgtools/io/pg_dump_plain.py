@@ -11,7 +11,8 @@ Three renderings exist (see ``pg_dump_formats.md`` §2):
 
 Every column is found by its heading, never by position.  A row is split on whitespace; a pre-Octopus
 timestamp counts as one cell, and a free-text column takes whatever the cells on its left and right
-leave (tokenised from both ends).
+leave (tokenised from both ends).  The PG table itself is read by ``pgtools.io._pg_table``, shared with
+:mod:`pgtools.io.pg_ls_plain`; this module reads the rest (pool, OSD and sum rows, header lines).
 
 Release detection (``Fragment.release``), from what the format alone tells:
 
@@ -39,49 +40,38 @@ Pacific dump parses in about 0.7 s (``benchmarks/bench_parse.py``).
 
 from __future__ import annotations
 
-import gc
-import json
 import re
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import repeat
 
 import numpy as np
 import pandas as pd
 
-from ..errors import DumpFormatError
-from ._common import NONE, Fragment, parse_size, strip_noise_lines
+from ._common import Fragment, parse_size, strip_noise_lines
+from ._pg_table import (
+    CELL,
+    INT_COLUMNS,
+    VEC,
+    Table,
+    columns,
+    dump_error,
+    int64_ext,
+    int_array,
+    no_gc,
+    object_array,
+    parse_vec,
+    pg_frame,
+    pg_name,
+    read_pg_rows,
+    read_rows,
+    snake,
+    split_heading,
+    table_style,
+)
 
 __all__ = ["sniff", "parse"]
 
 # ---------------------------------------------------------------------------------------------------
 # vocabulary
-
-#: heading (lower case, ``*`` removed) -> column name in ``pgs``
-_PG_NAMES = {
-    "pg_stat": "pgid", "pg": "pgid",
-    "objects": "objects",
-    "mip": "missing_on_primary", "missing_on_primary": "missing_on_primary",
-    "degr": "degraded", "degraded": "degraded",
-    "misp": "misplaced", "misplaced": "misplaced",
-    "unf": "unfound", "unfound": "unfound",
-    "bytes": "bytes",
-    "omap_bytes": "omap_bytes", "omap_keys": "omap_keys",
-    "log": "log_size", "log_dups": "log_dups_size",
-    "disklog": "ondisk_log_size", "disk_log": "ondisk_log_size",
-    "v": "version",
-    "scrub_scheduling": "scrub_schedule",
-}
-#: Integer columns of the PG, pool and sum tables (nullable ``Int64`` in the output).
-_INT_COLUMNS = {"objects", "bytes", "omap_bytes", "omap_keys", "log_size", "ondisk_log_size",
-                "missing_on_primary", "degraded", "misplaced", "unfound", "log_dups_size",
-                "snaptrimq_len", "last_scrub_duration", "objects_scrubbed", "objects_trimmed"}
-#: Columns whose cells may contain spaces.
-_FREE_COLUMNS = {"scrub_schedule"}
-_STAT_ORDER = ["objects", "bytes", "omap_bytes", "omap_keys", "log_size", "ondisk_log_size",
-               "missing_on_primary", "degraded", "misplaced", "unfound"]
-_PG_LEAD = ["pgid", "pool_id", "ps", "state", "up", "up_primary", "acting", "acting_primary"]
 
 _OSD_NAMES = {
     "osd_stat": "osd_id", "osdstat": "osd_id",
@@ -102,30 +92,10 @@ _POOL_CANON_OMAP = _POOL_CANON[:7] + ["omap_bytes", "omap_keys"] + _POOL_CANON[7
 _HEADER_KEYS = ("version", "stamp", "last_osdmap_epoch", "last_pg_scan", "full_ratio", "nearfull_ratio")
 _TABLE_STARTS = {"PG_STAT", "pg_stat", "POOLID", "OSD_STAT", "osdstat"}
 
-# A pre-Octopus timestamp (two whitespace tokens) is one cell.
-_CELL = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?|\S+")
 # A Mimic+ size (``9.9 GiB``, ``0 B``) is one cell.
 _SIZE_CELL = re.compile(r"-?\d+(?:\.\d+)? (?:[KMGTPE]i?B|B)(?!\S)|\S+")
-_INTS = re.compile(r"(?:-?[0-9]{1,18}\n)*-?[0-9]{1,18}")
-_PGIDS = re.compile(r"(?:[0-9]{1,18}\.[0-9a-f]{1,15}\n)*[0-9]{1,18}\.[0-9a-f]{1,15}")
-_PGID = re.compile(r"[0-9]{1,18}\.[0-9a-f]{1,15}")
-_VEC_ITEM = r"(?:[0-9]{1,18}|NONE)"
-_VEC = re.compile(rf"\[(?:{_VEC_ITEM}(?:,{_VEC_ITEM})*)?\]")
 _JEWEL_POOL = re.compile(r"\s*pool ([0-9]+)[\t ]\s*(?=[0-9])")
 _PGROW = re.compile(r"\s*[0-9]+\.[0-9a-fA-F]+\s")
-
-
-def _snake(heading: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", heading.lower()).strip("_") or "column"
-
-
-def _pg_name(heading: str) -> str:
-    key = _snake(heading)
-    return _PG_NAMES.get(key, key)
-
-
-def _err(message: str, source: str, line: int | None = None, field: str | None = None) -> DumpFormatError:
-    return DumpFormatError(message, source=source, line=line, field=field)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -162,263 +132,19 @@ def sniff(text: str, obj: object | None) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------
-# tokenising
+# pool, OSD and sum rows
 
 
-@dataclass
-class _Table:
-    """A table as read from the text: headings, column names and its cells (strings).
-
-    PG tables keep their cells in one flat row-major list (``flat``); other tables keep ``rows``.
-    Rows are consecutive entries of ``lines`` from index ``start``, so line numbers are looked up there.
-    """
-
-    headings: list[str]
-    names: list[str]
-    header_line: int
-    tabs: bool
-    rows: list[list[str]] = field(default_factory=list)
-    linenos: list[int] = field(default_factory=list)
-    flat: list[str] | None = None
-    lines: list[tuple[int, str]] | None = None
-    start: int = 0
-
-    def lineno(self, k: int) -> int:
-        if self.flat is not None and self.lines is not None:
-            return self.lines[self.start + k][0]
-        return self.linenos[k]
-
-
-def _split_heading(line: str) -> tuple[list[str], bool]:
-    """Headings of a table header line, and whether the table is tab separated."""
-    if "\t" in line:
-        cells = [c.strip() for c in line.split("\t")]
-        return [c for c in cells if c], True
-    body = re.sub(r"\bhb (in|out)\b", r"hb_\1", line)
-    return body.split(), False
-
-
-def _split_cells(line: str, tabs: bool, ncols: int, free: int | None, cell_re: re.Pattern | None,
-                 ) -> list[str]:
-    """Cells of one data row (see the module docs for the rules)."""
-    if tabs:
-        cells = [c.strip() for c in line.split("\t")]
-        while len(cells) > ncols and cells[-1] == "":
-            cells.pop()
-        return cells
-    toks = line.split()
-    if free is None and len(toks) == ncols:
-        return toks
-    if cell_re is not None:
-        toks = cell_re.findall(line)
-    if free is not None and len(toks) >= ncols - 1:
-        right = ncols - free - 1
-        end = len(toks) - right
-        toks = toks[:free] + [" ".join(toks[free:end])] + toks[end:]
-    return toks
-
-
-def _read_pg_rows(table: _Table, lines: list[tuple[int, str]], i: int, source: str, *,
-                  cell_re: re.Pattern | None) -> int:
-    """Read PG rows (lines whose first cell starts with a digit) into ``table.flat``; return next index."""
-    ncols = len(table.names)
-    free = next((k for k, n in enumerate(table.names) if n in _FREE_COLUMNS), None)
-    fast = free is None and not table.tabs
-    flat: list[str] = []
-    extend = flat.extend
-    table.flat, table.lines, table.start = flat, lines, i
-    n = len(lines)
-    while i < n:
-        line = lines[i][1]
-        toks = line.split()
-        if not toks or not toks[0][:1].isdigit():
-            break
-        if not (fast and len(toks) == ncols):
-            toks = _split_cells(line, table.tabs, ncols, free, cell_re)
-            if len(toks) != ncols:
-                raise _err(f"expected {ncols} cells under the header of line {table.header_line}, "
-                           f"found {len(toks)}", source, lines[i][0])
-        extend(toks)
-        i += 1
-    return i
-
-
-def _read_rows(table: _Table, lines: list[tuple[int, str]], i: int, source: str, *,
-               cell_re: re.Pattern | None, firsts: tuple[str, ...] = ()) -> int:
-    """Append rows (first cell starts with a digit, or is in ``firsts``); short rows allowed."""
-    ncols = len(table.names)
-    n = len(lines)
-    while i < n:
-        lineno, line = lines[i]
-        toks = line.split()
-        if not toks or not (toks[0][:1].isdigit() or toks[0] in firsts):
-            break
-        cells = _split_cells(line, table.tabs, ncols, None, cell_re)
-        if not 0 < len(cells) <= ncols:
-            raise _err(f"expected {ncols} cells under the header of line {table.header_line}, "
-                       f"found {len(cells)}", source, lineno)
-        table.rows.append(cells)
-        table.linenos.append(lineno)
-        i += 1
-    return i
-
-
-def _columns(table: _Table) -> dict[str, list[str]]:
-    """Column name -> list of cells."""
-    ncols = len(table.names)
-    if table.flat is not None:
-        return {name: table.flat[k::ncols] for k, name in enumerate(table.names)}
-    cols = list(zip(*table.rows, strict=False)) if table.rows else [()] * ncols
-    return {name: list(col) for name, col in zip(table.names, cols, strict=False)}
-
-
-# ---------------------------------------------------------------------------------------------------
-# cell conversion (vectorised where it matters)
-
-_INT_CELL = re.compile(r"-?[0-9]{1,18}")
-
-
-def _int_array(values: list, table: _Table, heading: str, source: str) -> np.ndarray:
-    """int64 array from integer cells; DumpFormatError naming the first bad cell."""
-    if not values:
-        return np.zeros(0, dtype=np.int64)
-    try:
-        joined = "\n".join(values)
-        if (joined.isascii() and "_" not in joined and "+" not in joined and " " not in joined
-                and max(map(len, values)) <= 18):
-            with warnings.catch_warnings():
-                # numpy warns (here: raises) when it cannot read the text to its end
-                warnings.simplefilter("error")
-                arr = np.fromstring(joined, dtype=np.int64, sep="\n")
-            if len(arr) == len(values):
-                return arr
-    except (ValueError, OverflowError, TypeError, DeprecationWarning):
-        pass
-    k = next((k for k, v in enumerate(values) if v is None or not _INT_CELL.fullmatch(v)), None)
-    if k is None:  # every cell is a plain integer of at most 18 digits
-        return np.fromiter(map(int, values), dtype=np.int64, count=len(values))
-    raise _err(f"not an integer: {str(values[k])[:40]!r}", source, table.lineno(k), heading)
-
-
-def _int64_ext(values: list, table: _Table, heading: str, source: str) -> pd.arrays.IntegerArray:
-    """Nullable Int64 from integer cells."""
-    arr = _int_array(values, table, heading, source)
-    return pd.arrays.IntegerArray(arr, np.zeros(len(arr), dtype=bool))
-
-
-def _parse_vec(text: str) -> tuple[int, ...]:
-    inner = text[1:-1]
-    if not inner:
-        return ()
-    return tuple(NONE if t == "NONE" else int(t) for t in inner.split(","))
-
-
-_VECS = re.compile(rf"(?:\[(?:{_VEC_ITEM}(?:,{_VEC_ITEM})*)?\]\n)*\[(?:{_VEC_ITEM}(?:,{_VEC_ITEM})*)?\]")
-
-
-def _vec_column(values: list, table: _Table, heading: str, source: str) -> list[tuple[int, ...]]:
-    """``[1,2,NONE]`` cells -> tuples (holes are NONE whether printed NONE or 2147483647)."""
-    if not values:
-        return []
-    joined = "\n".join(values) if None not in values else None
-    if joined is None or not _VECS.fullmatch(joined):
-        k = next(k for k, v in enumerate(values) if v is None or not _VEC.fullmatch(v))
-        raise _err(f"not an OSD list: {str(values[k])[:40]!r}", source, table.lineno(k), heading)
-    body = joined.replace("NONE", str(NONE)).replace("\n", ",")
-    return list(map(tuple, json.loads("[" + body + "]")))
-
-
-def _object_array(items: list) -> np.ndarray:
-    arr = np.empty(len(items), dtype=object)
-    arr[:] = items
-    return arr
-
-
-def _pgid_columns(values: list, table: _Table, heading: str, source: str,
-                  ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    joined = "\n".join(values) if None not in values else None
-    if values and (joined is None or not _PGIDS.fullmatch(joined)):
-        k = next(k for k, v in enumerate(values) if v is None or not _PGID.fullmatch(v))
-        raise _err(f"not a pgid: {str(values[k])[:40]!r}", source, table.lineno(k), heading)
-    parts = joined.replace(".", "\n").split("\n") if values else []
-    pool_arr = np.fromiter(map(int, parts[0::2]), dtype=np.int64, count=len(values))
-    ps_arr = np.fromiter(map(int, parts[1::2], repeat(16)), dtype=np.int64, count=len(values))
-    return values, pool_arr, ps_arr
-
-
-def _pg_frame(table: _Table, source: str, *, glued: bool = False) -> pd.DataFrame:
-    """The ``pgs`` DataFrame of a full or brief PG table (``glued``: ``pg ls`` ``[1,2]p1`` cells)."""
-    cols = _columns(table)
-    table.flat = [] if table.flat is not None else None  # the cells now live in cols only
-    heading = dict(zip(table.names, table.headings, strict=False))
-    for need in ("pgid", "state", "up", "acting") if glued else ("pgid", "state", "up", "up_primary",
-                                                                   "acting", "acting_primary"):
-        if need not in cols:
-            raise _err(f"PG table without a {need} column", source, table.header_line)
-    data: dict[str, object] = {}
-    pgids, pools, ps = _pgid_columns(cols["pgid"], table, heading["pgid"], source)
-    data["pgid"] = pgids
-    data["pool_id"] = pools
-    data["ps"] = ps
-    data["state"] = cols["state"]
-    vec: list = []
-    for key in ("up", "acting"):
-        if glued:
-            vec, prim = _glued_column(cols[key], table, heading[key], source)
-        else:
-            if key == "acting" and cols["acting"] == cols["up"]:
-                pass  # the same cells: reuse the tuples of up
-            else:
-                vec = _vec_column(cols[key], table, heading[key], source)
-            prim = _int_array(cols[f"{key}_primary"], table, heading[f"{key}_primary"], source)
-        data[key] = _object_array(vec)
-        data[f"{key}_primary"] = prim
-    frame = {c: data[c] for c in _PG_LEAD}
-    for name in _STAT_ORDER:
-        if name in cols:
-            frame[name] = _int64_ext(cols.pop(name), table, heading[name], source)
-    for name in table.names:
-        if name in frame or name in ("up_primary", "acting_primary") or name not in cols:
-            continue
-        if name in _INT_COLUMNS:
-            frame[name] = _int64_ext(cols.pop(name), table, heading[name], source)
-        else:
-            frame[name] = cols[name]
-    return pd.DataFrame(frame)
-
-
-_GLUED = re.compile(rf"(\[(?:{_VEC_ITEM}(?:,{_VEC_ITEM})*)?\])p(-?[0-9]{{1,18}})")
-
-
-def _glued_column(values: list, table: _Table, heading: str, source: str,
-                  ) -> tuple[list[tuple[int, ...]], np.ndarray]:
-    """``[1,2,0]p1`` cells (``pg ls``, Mimic+) -> (tuples, primaries)."""
-    cache: dict[str, tuple[tuple[int, ...], int]] = {}
-    vecs: list[tuple[int, ...]] = []
-    prims = np.empty(len(values), dtype=np.int64)
-    for k, v in enumerate(values):
-        hit = cache.get(v)
-        if hit is None:
-            m = _GLUED.fullmatch(v) if v is not None else None
-            if m is None:
-                raise _err(f"not an OSD list with primary: {str(v)[:40]!r}", source, table.lineno(k),
-                           heading)
-            hit = cache[v] = (_parse_vec(m.group(1)), int(m.group(2)))
-        vecs.append(hit[0])
-        prims[k] = hit[1]
-    return vecs, prims
-
-
-def _stats_frame(table: _Table, source: str, names: list[str]) -> pd.DataFrame:
+def _stats_frame(table: Table, source: str, names: list[str]) -> pd.DataFrame:
     """Pool rows (``names`` starts with pool_id) as a DataFrame of integers."""
-    cols = _columns(table)
+    cols = columns(table)
     heading = dict(zip(table.names, table.headings, strict=False))
     frame: dict[str, object] = {}
     for name in names:
         if name == "pool_id":
-            frame[name] = _int_array(cols[name], table, heading[name], source)
-        elif name in _INT_COLUMNS:
-            frame[name] = _int64_ext(cols[name], table, heading[name], source)
+            frame[name] = int_array(cols[name], table, heading[name], source)
+        elif name in INT_COLUMNS:
+            frame[name] = int64_ext(cols[name], table, heading[name], source)
         else:
             frame[name] = cols[name]
     return pd.DataFrame(frame)
@@ -435,7 +161,7 @@ def _kib(cell: str, jewel: bool) -> int:
     return kib
 
 
-def _osd_frame(table: _Table, source: str) -> tuple[pd.DataFrame, dict]:
+def _osd_frame(table: Table, source: str) -> tuple[pd.DataFrame, dict]:
     """OSD rows -> osd_stats DataFrame, and the ``sum`` row as a dict."""
     jewel = "osdstat" in table.headings
     cols = {n: [] for n in table.names}
@@ -447,7 +173,7 @@ def _osd_frame(table: _Table, source: str) -> tuple[pd.DataFrame, dict]:
                     summary[name] = _osd_cell(name, head, cell, lineno, source, jewel)
             continue
         if len(cells) != len(table.names):
-            raise _err(f"expected {len(table.names)} cells, found {len(cells)}", source, lineno)
+            raise dump_error(f"expected {len(table.names)} cells, found {len(cells)}", source, lineno)
         for name, head, cell in zip(table.names, table.headings, cells, strict=False):
             cols[name].append(_osd_cell(name, head, cell, lineno, source, jewel))
     frame: dict[str, object] = {}
@@ -457,7 +183,7 @@ def _osd_frame(table: _Table, source: str) -> tuple[pd.DataFrame, dict]:
         elif name in _OSD_SIZE_COLUMNS or name in _OSD_INT_COLUMNS:
             frame[name] = pd.array(values, dtype="Int64")
         elif name in ("hb_peers", "hb_in", "hb_out"):
-            frame[name] = _object_array(values)
+            frame[name] = object_array(values)
         else:
             frame[name] = values
     if "hb_peers" not in frame and "hb_in" in frame:
@@ -474,20 +200,20 @@ def _osd_cell(name: str, heading: str, cell: str, lineno: int, source: str, jewe
         if name in _OSD_SIZE_COLUMNS:
             return _kib(cell, jewel)
         if name in ("hb_peers", "hb_in", "hb_out"):
-            if not _VEC.fullmatch(cell):
+            if not VEC.fullmatch(cell):
                 raise ValueError(cell)
-            return _parse_vec(cell)
+            return parse_vec(cell)
     except (ValueError, OverflowError):
-        raise _err(f"bad value {cell[:40]!r}", source, lineno, heading) from None
+        raise dump_error(f"bad value {cell[:40]!r}", source, lineno, heading) from None
     return cell
 
 
 def _sum_dict(cells: list[str], names: list[str], lineno: int, source: str) -> dict[str, object]:
     out: dict[str, object] = {}
     for name, cell in zip(names, cells, strict=False):
-        if name in _INT_COLUMNS:
+        if name in INT_COLUMNS:
             if not re.fullmatch(r"-?[0-9]{1,18}", cell):
-                raise _err(f"not an integer: {cell[:40]!r}", source, lineno, name)
+                raise dump_error(f"not an integer: {cell[:40]!r}", source, lineno, name)
             out[name] = int(cell)
         else:
             out[name] = cell
@@ -516,16 +242,6 @@ class _State:
     warnings: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
     notes: list = field(default_factory=list)
-
-
-def _style(line: str, tabs: bool) -> str:
-    """``tab``, ``A`` (one blank after every cell) or ``B`` (two blanks between cells)."""
-    if tabs or line.split(None, 1)[0] in ("pg_stat", "osdstat"):
-        return "tab"  # Jewel's lower-case headings (tabs possibly expanded to spaces)
-    gaps = [len(g) for g in re.findall(r"(?<=\S)\s+(?=\S)", line.strip())]
-    if gaps and min(gaps) == 1:
-        return "A"
-    return "B"
 
 
 def _pool_row_names(n: int, omap: bool | None) -> list[str] | None:
@@ -568,21 +284,9 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
         When no table is found, or a row does not fit its header or holds a bad cell.
     """
     if not isinstance(text, str):
-        raise _err("expected text", source)
-    with _no_gc():
+        raise dump_error("expected text", source)
+    with no_gc():
         return _parse(text, source)
-
-
-@contextmanager
-def _no_gc():
-    """Pause the cyclic GC while millions of small objects are made (it rescans them all otherwise)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _parse(text: str, source: str) -> Fragment:
@@ -626,7 +330,7 @@ def _parse(text: str, source: str) -> Fragment:
             _header_line(st, first, s[len(first):].strip(), lineno)
             i += 1
         elif (st.pg_tables or st.brief_tables) and _PGROW.match(line + " "):
-            raise _err("PG row outside the PG table (blank line inside the table?)", source, lineno)
+            raise dump_error("PG row outside the PG table (blank line inside the table?)", source, lineno)
         else:
             if len(st.skipped) < 100:
                 st.skipped.append(lineno)
@@ -666,10 +370,10 @@ def _header_line(st: _State, key: str, value: str, lineno: int) -> None:
 
 def _read_pg_table(st: _State, lines: list, i: int) -> tuple[int, str]:
     lineno, line = lines[i]
-    headings, tabs = _split_heading(line)
-    style = _style(line, tabs)
+    headings, tabs = split_heading(line)
+    style = table_style(line, tabs)
     st.style = st.style or style
-    names = [_pg_name(h) for h in headings]
+    names = [pg_name(h) for h in headings]
     if "sum" in names and "state" not in names:
         # a summary header glued to its sum row (damaged paste): split there
         k = names.index("sum")
@@ -680,8 +384,8 @@ def _read_pg_table(st: _State, lines: list, i: int) -> tuple[int, str]:
         st.warnings.append(f"line {lineno}: summary header and sum row on one line")
         return i + 1, "sum"
     if len(set(names)) != len(names):
-        raise _err("duplicate column heading", st.source, lineno)
-    table = _Table(headings, names, lineno, tabs)
+        raise dump_error("duplicate column heading", st.source, lineno)
+    table = Table(headings, names, lineno, tabs)
     if "state" not in names:
         # summary: a headed table holding only the sum row
         st.has_summary = True
@@ -693,8 +397,8 @@ def _read_pg_table(st: _State, lines: list, i: int) -> tuple[int, str]:
                 st.pg_sum = _sum_dict(cells[1:], names[1:], lno, st.source)
                 i += 1
         return i, "sum"
-    cell_re = _CELL if style in ("A", "tab") else None
-    i = _read_pg_rows(table, lines, i + 1, st.source, cell_re=cell_re)
+    cell_re = CELL if style in ("A", "tab") else None
+    i = read_pg_rows(table, lines, i + 1, st.source, cell_re=cell_re)
     if "objects" in names:
         st.pg_tables.append(table)
     else:
@@ -704,11 +408,11 @@ def _read_pg_table(st: _State, lines: list, i: int) -> tuple[int, str]:
 
 def _read_pool_table(st: _State, lines: list, i: int) -> int:
     lineno, line = lines[i]
-    headings, tabs = _split_heading(line)
-    names = [_pg_name(h) for h in headings]
+    headings, tabs = split_heading(line)
+    names = [pg_name(h) for h in headings]
     names[0] = "pool_id"
-    st.table_style = st.table_style or _style(line, tabs)
-    table = _Table(headings, names, lineno, tabs)
+    st.table_style = st.table_style or table_style(line, tabs)
+    table = Table(headings, names, lineno, tabs)
     # pool rows are numbers only: count cells, not header positions
     j = i + 1
     rows, linenos = [], []
@@ -726,7 +430,7 @@ def _read_pool_table(st: _State, lines: list, i: int) -> int:
             canon = _pool_row_names(len(rows[0]), "omap_bytes" in names or None) if len(counts) == 1 else None
             if canon is None:
                 bad = next(k for k, r in enumerate(rows) if len(r) != len(names))
-                raise _err(f"expected {len(names)} cells, found {len(rows[bad])}", st.source, linenos[bad])
+                raise dump_error(f"expected {len(names)} cells, found {len(rows[bad])}", st.source, linenos[bad])
             st.warnings.append(f"line {lineno}: POOLID header has {len(names)} headings but the rows have "
                                f"{len(canon)} cells; used the standard pool columns")
             table.names = list(canon)
@@ -739,7 +443,7 @@ def _read_pool_table(st: _State, lines: list, i: int) -> int:
 def _read_headerless_pool_rows(st: _State, lines: list, i: int) -> int:
     lineno, line = lines[i]
     names = _pool_row_names(len(line.split()), _omap(st))
-    table = _Table([n.upper() for n in names], list(names), lineno, False)
+    table = Table([n.upper() for n in names], list(names), lineno, False)
     j = i
     while j < len(lines):
         lno, row = lines[j]
@@ -747,7 +451,7 @@ def _read_headerless_pool_rows(st: _State, lines: list, i: int) -> int:
         if not cells or not cells[0].isdigit():
             break
         if len(cells) != len(names):
-            raise _err(f"expected {len(names)} cells in a pool row, found {len(cells)}", st.source, lno)
+            raise dump_error(f"expected {len(names)} cells in a pool row, found {len(cells)}", st.source, lno)
         table.rows.append(cells)
         table.linenos.append(lno)
         j += 1
@@ -758,7 +462,7 @@ def _read_headerless_pool_rows(st: _State, lines: list, i: int) -> int:
 def _read_jewel_pool_rows(st: _State, lines: list, i: int) -> int:
     lineno, _ = lines[i]
     names = list(_POOL_CANON)
-    table = _Table(["pool"] + names[1:], names, lineno, True)
+    table = Table(["pool"] + names[1:], names, lineno, True)
     j = i
     while j < len(lines):
         lno, row = lines[j]
@@ -770,7 +474,7 @@ def _read_jewel_pool_rows(st: _State, lines: list, i: int) -> int:
         while len(cells) > len(names) and cells[-1] == "":
             cells.pop()
         if len(cells) != len(names):
-            raise _err(f"expected {len(names)} cells in a pool row, found {len(cells)}", st.source, lno)
+            raise dump_error(f"expected {len(names)} cells in a pool row, found {len(cells)}", st.source, lno)
         table.rows.append(cells)
         table.linenos.append(lno)
         j += 1
@@ -780,13 +484,13 @@ def _read_jewel_pool_rows(st: _State, lines: list, i: int) -> int:
 
 def _read_osd_table(st: _State, lines: list, i: int) -> int:
     lineno, line = lines[i]
-    headings, tabs = _split_heading(line)
-    names = [_OSD_NAMES.get(_snake(h), _snake(h)) for h in headings]
+    headings, tabs = split_heading(line)
+    names = [_OSD_NAMES.get(snake(h), snake(h)) for h in headings]
     if len(set(names)) != len(names):
-        raise _err("duplicate column heading", st.source, lineno)
-    st.table_style = st.table_style or _style(line, tabs)
-    table = _Table(headings, names, lineno, tabs)
-    i = _read_rows(table, lines, i + 1, st.source, cell_re=_SIZE_CELL, firsts=("sum",))
+        raise dump_error("duplicate column heading", st.source, lineno)
+    st.table_style = st.table_style or table_style(line, tabs)
+    table = Table(headings, names, lineno, tabs)
+    i = read_rows(table, lines, i + 1, st.source, cell_re=_SIZE_CELL, firsts=("sum",))
     if not tabs and any(re.fullmatch(r"[0-9.]+[KMGTPE]iB|[0-9.]+B", c) for r in table.rows for c in r[1:3]):
         st.glued_sizes = True
     if not tabs and any(" " in c for r in table.rows for c in r[1:3]):
@@ -833,13 +537,13 @@ def _fragment(st: _State) -> Fragment:
     source = st.source
     if not (st.pg_tables or st.brief_tables or st.pool_tables or st.osd_tables or st.has_summary
             or st.osd_sum):
-        raise _err("no pg dump table found (no PG_STAT, POOLID or OSD_STAT header)", source)
+        raise dump_error("no pg dump table found (no PG_STAT, POOLID or OSD_STAT header)", source)
     pgs = None
     if st.pg_tables:
-        frames = [_pg_frame(t, source) for t in st.pg_tables]
+        frames = [pg_frame(t, source) for t in st.pg_tables]
         kind = "pg_dump"
     elif st.brief_tables:
-        frames = [_pg_frame(t, source) for t in st.brief_tables]
+        frames = [pg_frame(t, source) for t in st.brief_tables]
         kind = "pg_dump_pgs_brief"
     else:
         frames = []
@@ -849,7 +553,7 @@ def _fragment(st: _State) -> Fragment:
         pgs = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         dup = pgs["pgid"].duplicated()
         if dup.any():
-            raise _err(f"duplicate pgid {pgs['pgid'][dup].iloc[0]}", source)
+            raise dump_error(f"duplicate pgid {pgs['pgid'][dup].iloc[0]}", source)
     pool_stats = None
     if st.pool_tables:
         pframes = [_stats_frame(t, source, names) for t, names in st.pool_tables]

@@ -22,18 +22,10 @@ from __future__ import annotations
 import pandas as pd
 
 from ..errors import DumpFormatError
+from ..model import empty_pgs
+from . import pg_dump_plain
 from ._common import Fragment, strip_noise_lines
-from .pg_dump_plain import (
-    _CELL,
-    _no_gc,
-    _parse,
-    _pg_frame,
-    _pg_name,
-    _read_pg_rows,
-    _split_heading,
-    _style,
-    _Table,
-)
+from ._pg_table import CELL, Table, no_gc, pg_frame, pg_name, read_pg_rows, split_heading, table_style
 
 __all__ = ["sniff", "parse"]
 
@@ -102,7 +94,7 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
         raise DumpFormatError("expected text", source=source)
     if not text.strip():
         return Fragment(kind="pg_ls", source=source, pgs=_empty_pgs())
-    with _no_gc():
+    with no_gc():
         lines = strip_noise_lines(text.splitlines())
         for i, (_lineno, line) in enumerate(lines):
             if _is_ls_header(line):
@@ -116,13 +108,11 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
 
 
 def _empty_pgs() -> pd.DataFrame:
-    from ..model import empty_pgs
-
     return empty_pgs().drop(columns=["pool"])
 
 
 def _parse_old(text: str, source: str) -> Fragment:
-    frag = _parse(text, source)
+    frag = pg_dump_plain.parse(text, source=source)
     if frag.pgs is None:
         raise DumpFormatError("no PG table found", source=source)
     release = frag.release
@@ -134,14 +124,14 @@ def _parse_old(text: str, source: str) -> Fragment:
 
 def _parse_ls(lines: list[tuple[int, str]], i: int, source: str) -> Fragment:
     lineno, line = lines[i]
-    headings, tabs = _split_heading(line)
-    names = [_pg_name(h) for h in headings]
+    headings, tabs = split_heading(line)
+    names = [pg_name(h) for h in headings]
     if len(set(names)) != len(names):
         raise DumpFormatError("duplicate column heading", source=source, line=lineno)
-    style = _style(line, tabs)
-    table = _Table(headings, names, lineno, tabs)
-    end = _read_pg_rows(table, lines, i + 1, source, cell_re=_CELL if style != "B" else None)
-    pgs = _pg_frame(table, source, glued=True)
+    style = table_style(line, tabs)
+    table = Table(headings, names, lineno, tabs)
+    end = read_pg_rows(table, lines, i + 1, source, cell_re=CELL if style != "B" else None)
+    pgs = pg_frame(table, source, glued=True)
     dup = pgs["pgid"].duplicated()
     if dup.any():
         raise DumpFormatError(f"duplicate pgid {pgs['pgid'][dup].iloc[0]}", source=source,
