@@ -56,8 +56,6 @@ long: pgtools/mgr/autoscale.py
 long: pgtools/mgr/pgnum.py
 long: pgtools/placement/pipeline.py
 long: pgtools/plotting/distribution.py
-long: pgtools/simulate/changes.py
-long: pgtools/simulate/engine.py
 lazy: pgtools.analysis.distribution imports pgtools.analysis.health_compare inside a function
 lazy: pgtools.analysis.distribution imports pgtools.errors inside a function
 lazy: pgtools.analysis.distribution imports pgtools.placement.pgmath inside a function
@@ -83,42 +81,21 @@ lazy: pgtools.report.document imports pgtools.mgr.autoscale inside a function
 lazy: pgtools.report.document imports pgtools.mgr.options inside a function
 lazy: pgtools.report.document imports pgtools.placement.pipeline inside a function
 lazy: pgtools.report.plan imports pgtools.model inside a function
-lazy: pgtools.simulate.availability imports pgtools.text.snapshot inside a function
-lazy: pgtools.simulate.changes imports pgtools.mgr.options inside a function
-lazy: pgtools.simulate.changes imports pgtools.mgr.pgnum inside a function
-lazy: pgtools.simulate.changes imports pgtools.mgr.reweight inside a function
-lazy: pgtools.simulate.changes imports pgtools.placement.pipeline inside a function
 lazy: pgtools.simulate.engine imports pgtools.analysis.distribution inside a function
-lazy: pgtools.simulate.engine imports pgtools.mgr.options inside a function
-lazy: pgtools.simulate.engine imports pgtools.mgr.pgnum inside a function
-lazy: pgtools.simulate.engine imports pgtools.placement.incremental inside a function
-lazy: pgtools.simulate.engine imports pgtools.placement.pipeline inside a function
-lazy: pgtools.simulate.engine imports pgtools.simulate.availability inside a function
-lazy: pgtools.simulate.engine imports pgtools.simulate.refusals inside a function
-lazy: pgtools.simulate.engine imports pgtools.text.snapshot inside a function
-lazy: pgtools.simulate.plan imports pgtools.placement.pipeline inside a function
 lazy: pgtools.simulate.refusals imports pgtools.analysis.distribution inside a function
-lazy: pgtools.simulate.refusals imports pgtools.mgr.options inside a function
 lazy: pgtools.text.plan imports pgtools.model inside a function
 cycle: pgtools.crush.map -> pgtools.crush.reference -> pgtools.crush.map
 private: pgtools.analysis.recommend imports pgtools.analysis.distribution._num_in
 private: pgtools.simulate.engine imports pgtools.analysis.distribution._health_findings
 private: pgtools.simulate.engine imports pgtools.analysis.distribution._pgs_per_osd_arrays
-private: pgtools.simulate.engine imports pgtools.simulate.changes._pool_index
-private: pgtools.simulate.engine imports pgtools.simulate.changes._pool_name
-private: pgtools.simulate.engine imports pgtools.simulate.changes._set_pool
-private: pgtools.simulate.refusals imports pgtools.simulate.changes._pool_index
 upward: pgtools.mgr.reweight imports pgtools.analysis.distribution
 upward: pgtools.placement.objects imports pgtools.io._common
 upward: pgtools.placement.osdmaptool imports pgtools.io._common
 upward: pgtools.placement.pipeline imports pgtools.io._common
 upward: pgtools.placement.pipeline imports pgtools.io.derive
-upward: pgtools.simulate.availability imports pgtools.text.snapshot
 upward: pgtools.simulate.engine imports pgtools.analysis.distribution
-upward: pgtools.simulate.engine imports pgtools.text.snapshot
 upward: pgtools.simulate.refusals imports pgtools.analysis.distribution
 docstring: pgtools.crush
-docstring: pgtools.simulate
 """
 LONG_OK = {"pgtools/crush/_ln_tables.py"}
 

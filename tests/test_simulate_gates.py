@@ -7,7 +7,8 @@ import pytest
 import pgtools
 from pgtools.mgr.options import with_overrides
 from pgtools.simulate import SetPgNum, simulate
-from pgtools.simulate.changes import RemovePgUpmaps, mgr_tick_label
+from pgtools.simulate.mgr_changes import mgr_tick_label
+from pgtools.simulate.osd_changes import RemovePgUpmaps
 from pgtools.text import plan_text
 from tests.paths import SAMPLE_DUMPS
 

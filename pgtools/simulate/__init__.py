@@ -49,19 +49,29 @@ Fullness
     ``backfillfull_ratio``, ``full_ratio``, else the config dump, else 0.85/0.90/0.95).  Pool MAX AVAIL follows ``PGMap::get_rule_avail``: over the OSDs the pool's PGs
     use, ``min((kb_avail − kb × (1 − full_ratio)) / share)`` where ``share`` is the OSD's fraction of
     the pool's shards, divided by ``size`` (replicated) or multiplied by ``k / (k + m)`` (EC).
+
+Modules
+    ``changes`` (the :class:`Change` base and the snapshot edits the changes share), ``pool_changes``,
+    ``osd_changes`` (OSDs, CRUSH buckets, upmaps), ``failures`` (``Fail`` and the failure accounting),
+    ``mgr_changes`` (reweight-by-utilization, the stepwise pg_num states), ``refusals`` (what the monitor
+    refuses), ``state`` (a step's placement and data, movement), ``metrics`` and ``availability`` (per-step
+    load and health), ``plan`` (:class:`Plan`, :func:`hash_shares`), ``engine`` (:func:`simulate`).
+
+Imports: :mod:`pgtools.mgr`, :mod:`pgtools.io` and below (placement, model, crush, errors, units); the PG-count
+health checks still come from :mod:`pgtools.analysis.distribution` (lazily) until they move to the mgr layer.
 """
 
 from __future__ import annotations
 
-from .changes import (
+from .changes import Change
+from .engine import simulate
+from .failures import Fail
+from .mgr_changes import ReweightByUtilization
+from .osd_changes import (
     AddHost,
     AddOsd,
     AddUpmapItems,
-    Change,
-    CreatePool,
     CrushWeight,
-    DeletePool,
-    Fail,
     MarkDown,
     MarkIn,
     MarkOut,
@@ -72,14 +82,9 @@ from .changes import (
     RemovePgUpmaps,
     RemoveUpmapItems,
     Reweight,
-    ReweightByUtilization,
-    SetPgNum,
-    SetPgpNum,
-    SetPoolRule,
-    SetPoolSize,
 )
-from .engine import simulate
 from .plan import Plan, hash_shares
+from .pool_changes import CreatePool, DeletePool, SetPgNum, SetPgpNum, SetPoolRule, SetPoolSize
 
 __all__ = [
     "Change", "SetPgNum", "SetPgpNum", "CrushWeight", "Reweight", "PrimaryAffinity", "MarkOut", "MarkIn",

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from ..units import human_bytes
+
 __all__ = ["lost_findings", "shortfall_findings"]
 
 
@@ -79,8 +81,6 @@ def lost_findings(n_lost: int, bytes_lost: int, objects_lost: int, steps: Sequen
     """The findings of PGs lost at earlier steps (``steps``), repeated at a later step: they stay lost."""
     if not n_lost:
         return []
-    from ..text.snapshot import human_bytes
-
     at = ", ".join(str(s) for s in sorted(set(steps)))
     return [("PG_LOST", "HEALTH_ERR",
              f"{n_lost} PGs LOST (at step {at}; no surviving copy / fewer than k shards): nothing can recover "

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import Snapshot, split_pgid
+from ..placement.pipeline import calc_mask
 
 
 # ------------------------------------------------------------------------------------------ data shares
@@ -22,8 +23,6 @@ def hash_shares(old: int, new: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         One entry per (old PG, new PG) pair that share hashes; ``share`` is the fraction of the old PG's
         hashes that now map to the new PG (the shares of one old PG sum to 1).
     """
-    from ..placement.pipeline import calc_mask
-
     bits = max(int(max(old, new) - 1).bit_length(), 0)
     r = np.arange(1 << bits, dtype=np.int64)
 

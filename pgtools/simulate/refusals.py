@@ -15,26 +15,18 @@ from typing import Any
 
 import pandas as pd
 
+from ..crush.constants import ITEM_NONE
+from ..mgr.options import resolve
 from ..model import Snapshot, row_value, split_pgid
-from .changes import (
-    AddUpmapItems,
-    CreatePool,
-    PrimaryAffinity,
-    Reweight,
-    SetPgNum,
-    SetPgpNum,
-    SetPoolRule,
-    SetPoolSize,
-    _pool_index,
-    rule_id,
-)
+from .changes import pool_index, rule_id
+from .osd_changes import AddUpmapItems, PrimaryAffinity, Reweight
+from .pool_changes import CreatePool, SetPgNum, SetPgpNum, SetPoolRule, SetPoolSize
 
 __all__ = ["Refusal", "refusal"]
 
 _RELEASES = ["argonaut", "bobtail", "cuttlefish", "dumpling", "emperor", "firefly", "giant", "hammer",
              "infernalis", "jewel", "kraken", "luminous", "mimic", "nautilus", "octopus", "pacific", "quincy",
              "reef", "squid", "tentacle"]
-_NONE = 0x7FFFFFFF  # CRUSH_ITEM_NONE
 
 
 @dataclass(frozen=True)
@@ -78,7 +70,7 @@ class Refusal:
 
 def _pool_row(snap: Snapshot, pool: int | str) -> pd.Series | None:
     try:
-        return snap.pools.loc[_pool_index(snap, pool)]
+        return snap.pools.loc[pool_index(snap, pool)]
     except Exception:  # noqa: BLE001 - a missing pool is reported by the change itself when applied
         return None
 
@@ -121,7 +113,6 @@ def refusal(snap: Snapshot, change: Any, *, release: str | None = None) -> Refus
         Release whose defaults apply (default: the capture's).
     """
     from ..analysis.distribution import check_pg_num
-    from ..mgr.options import resolve
 
     def refuse(error: str, message: str, remedy: str, code: str = "MON_REFUSED", /, **numbers: Any) -> Refusal:
         cmds = change.ceph_commands()
@@ -291,7 +282,7 @@ def _upmap_refusal(snap: Snapshot, change: AddUpmapItems, refuse: Any) -> Refusa
             said += f"from osd.{a} == to osd.{b}, "
             continue
         for o in (a, b):
-            if (o != _NONE or o == a) and not _osd_exists(snap, o):
+            if (o != ITEM_NONE or o == a) and not _osd_exists(snap, o):
                 return refuse("ENOENT", f"{said}osd.{o} does not exist", "name OSDs that exist (ceph osd ls)")
         if (a, b) in valid:
             said += f"osd.{a} -> osd.{b} already exists, "

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from ..analysis.distribution import Finding
+from ..units import human_bytes
 
 __all__ = ["human_bytes", "table_text", "table_csv", "table_markdown", "table_json", "frame_text", "health_text"]
 
@@ -114,13 +115,3 @@ def health_text(findings: list[Finding], *, numbers: bool = False) -> str:
             lines.append("    numbers: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
     return "\n".join(lines) + "\n"
 
-
-def human_bytes(n: float, *, largest: str = "PiB") -> str:
-    """``123456789 -> '117.7 MiB'`` (binary units, one decimal; no unit above ``largest``)."""
-    n = float(n)
-    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-    for unit in units[: units.index(largest) + 1]:
-        if abs(n) < 1024 or unit == largest:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")  # pragma: no cover
