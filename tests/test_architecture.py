@@ -47,7 +47,6 @@ MAX_LINES = 600
 #: Known departures from the rules above, one per line as ``kind: what``; remove a line when it is fixed (the
 #: tests fail both on a new departure and on a recorded one that no longer occurs).
 DEBT = """
-long: pgtools/analysis/distribution.py
 long: pgtools/cli.py
 long: pgtools/crush/_numba.py
 long: pgtools/crush/map.py
@@ -59,11 +58,6 @@ long: pgtools/placement/pipeline.py
 long: pgtools/plotting/distribution.py
 long: pgtools/simulate/changes.py
 long: pgtools/simulate/engine.py
-lazy: pgtools.analysis.distribution imports pgtools.analysis.health_compare inside a function
-lazy: pgtools.analysis.distribution imports pgtools.errors inside a function
-lazy: pgtools.analysis.distribution imports pgtools.placement.pgmath inside a function
-lazy: pgtools.analysis.recommend imports pgtools.errors inside a function
-lazy: pgtools.analysis.recommend imports pgtools.simulate inside a function
 lazy: pgtools.crush.crushtool_format imports pgtools.crush.vector inside a function
 lazy: pgtools.crush.edit imports pgtools.crush.map inside a function
 lazy: pgtools.crush.map imports pgtools.crush.reference inside a function
@@ -109,7 +103,6 @@ lazy: pgtools.simulate.refusals imports pgtools.analysis.distribution inside a f
 lazy: pgtools.simulate.refusals imports pgtools.mgr.options inside a function
 lazy: pgtools.text.plan imports pgtools.model inside a function
 cycle: pgtools.crush.map -> pgtools.crush.reference -> pgtools.crush.map
-private: pgtools.analysis.recommend imports pgtools.analysis.distribution._num_in
 private: pgtools.io.autoscale_status imports pgtools.io._json._as_dict
 private: pgtools.io.autoscale_status imports pgtools.io._json._tname
 private: pgtools.io.autoscale_status imports pgtools.io._json._to_int
@@ -191,7 +184,6 @@ private: pgtools.simulate.engine imports pgtools.simulate.changes._pool_index
 private: pgtools.simulate.engine imports pgtools.simulate.changes._pool_name
 private: pgtools.simulate.engine imports pgtools.simulate.changes._set_pool
 private: pgtools.simulate.refusals imports pgtools.simulate.changes._pool_index
-upward: pgtools.mgr.reweight imports pgtools.analysis.distribution
 upward: pgtools.placement.objects imports pgtools.io._common
 upward: pgtools.placement.osdmaptool imports pgtools.io._common
 upward: pgtools.placement.pipeline imports pgtools.io._common
