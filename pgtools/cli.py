@@ -901,7 +901,8 @@ def autoscale(
     fmt: Annotated[FrameFormat, typer.Option("--format", help="text (as `ceph osd pool autoscale-status`), csv or json.")] = FrameFormat.text,
 ) -> None:
     """What `ceph osd pool autoscale-status` would show for this capture, with the reason per pool."""
-    from .mgr.autoscale import autoscale_status, autoscale_status_json, format_autoscale_status, release_for
+    from .mgr.autoscale import autoscale_status, release_for
+    from .mgr.autoscale_output import autoscale_status_json, format_autoscale_status
 
     snap = _load(capture)
     rel = release.value if release else release_for(snap)

@@ -52,7 +52,6 @@ long: pgtools/crush/_numba.py
 long: pgtools/crush/map.py
 long: pgtools/crush/vector.py
 long: pgtools/io/pg_dump_plain.py
-long: pgtools/mgr/autoscale.py
 long: pgtools/mgr/pgnum.py
 long: pgtools/placement/pipeline.py
 long: pgtools/plotting/distribution.py
@@ -69,8 +68,6 @@ lazy: pgtools.io.collect imports pgtools.errors inside a function
 lazy: pgtools.io.collect imports pgtools.io inside a function
 lazy: pgtools.io.pg_dump_json imports pgtools.model inside a function
 lazy: pgtools.io.pg_ls_plain imports pgtools.model inside a function
-lazy: pgtools.mgr.autoscale imports pgtools.io.derive inside a function
-lazy: pgtools.mgr.autoscale imports pgtools.mgr.options inside a function
 lazy: pgtools.mgr.pgnum imports pgtools.mgr.options inside a function
 lazy: pgtools.placement.objects imports pgtools.placement.pipeline inside a function
 lazy: pgtools.placement.osdmaptool imports pgtools.placement.objects inside a function
@@ -177,7 +174,6 @@ private: pgtools.io.pool_ls_detail imports pgtools.io._json._to_int
 private: pgtools.io.versions imports pgtools.io._json._as_dict
 private: pgtools.io.versions imports pgtools.io._json._tname
 private: pgtools.io.versions imports pgtools.io._json._to_int
-private: pgtools.mgr.autoscale imports pgtools.io.derive._ranges
 private: pgtools.simulate.engine imports pgtools.analysis.distribution._health_findings
 private: pgtools.simulate.engine imports pgtools.analysis.distribution._pgs_per_osd_arrays
 private: pgtools.simulate.engine imports pgtools.simulate.changes._pool_index

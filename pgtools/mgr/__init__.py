@@ -14,7 +14,8 @@ What lives here
 :mod:`~pgtools.mgr.pgnum`
     pg_num/pgp_num stepping (``DaemonServer::adjust_pgs``), tick by tick.
 :mod:`~pgtools.mgr.autoscale`
-    The ``pg_autoscaler`` module (``ceph osd pool autoscale-status``).
+    The ``pg_autoscaler`` module (``ceph osd pool autoscale-status``);
+    :mod:`~pgtools.mgr.autoscale_output` prints it as Ceph does and compares it with the capture's.
 :mod:`~pgtools.mgr.reweight`
     ``ceph osd reweight-by-utilization`` / ``reweight-by-pg``.
 :mod:`~pgtools.mgr.pgcalc`
