@@ -52,7 +52,6 @@ long: pgtools/crush/_numba.py
 long: pgtools/crush/map.py
 long: pgtools/crush/vector.py
 long: pgtools/io/pg_dump_plain.py
-long: pgtools/mgr/pgnum.py
 long: pgtools/placement/pipeline.py
 long: pgtools/plotting/distribution.py
 long: pgtools/simulate/changes.py
@@ -68,7 +67,6 @@ lazy: pgtools.io.collect imports pgtools.errors inside a function
 lazy: pgtools.io.collect imports pgtools.io inside a function
 lazy: pgtools.io.pg_dump_json imports pgtools.model inside a function
 lazy: pgtools.io.pg_ls_plain imports pgtools.model inside a function
-lazy: pgtools.mgr.pgnum imports pgtools.mgr.options inside a function
 lazy: pgtools.placement.objects imports pgtools.placement.pipeline inside a function
 lazy: pgtools.placement.osdmaptool imports pgtools.placement.objects inside a function
 lazy: pgtools.placement.pipeline imports pgtools.crush inside a function

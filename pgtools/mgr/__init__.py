@@ -12,7 +12,8 @@ What lives here
 :mod:`~pgtools.mgr.capacity`
     MAX AVAIL per pool, as ``ceph df`` computes it.
 :mod:`~pgtools.mgr.pgnum`
-    pg_num/pgp_num stepping (``DaemonServer::adjust_pgs``), tick by tick.
+    pg_num/pgp_num stepping (``DaemonServer::adjust_pgs``), tick by tick; :mod:`~pgtools.mgr.pgnum_gates` holds
+    one tick's gates and decisions (creating PGs, merge readiness, upmap cleanup, split, the pgp_num budget).
 :mod:`~pgtools.mgr.autoscale`
     The ``pg_autoscaler`` module (``ceph osd pool autoscale-status``);
     :mod:`~pgtools.mgr.autoscale_output` prints it as Ceph does and compares it with the capture's.
