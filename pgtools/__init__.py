@@ -13,8 +13,9 @@ from ._version import __version__
 #: every CLI command) costs only what it uses (pandas, matplotlib and numba are loaded when needed).
 _NAMES = {
     "load": "io", "Snapshot": "model", "NONE": "model",
-    **{n: "analysis" for n in ("Finding", "check_pg_num", "health", "imbalance", "imbalance_summary", "pg_counts",
-                               "pg_table", "placements", "pool_osd_weights", "unmapped_pgs")},
+    **{n: "mgr.health" for n in ("Finding", "check_pg_num", "health")},
+    **{n: "mgr.counts" for n in ("pg_counts", "placements", "unmapped_pgs")},
+    **{n: "analysis.distribution" for n in ("imbalance", "imbalance_summary", "pg_table", "pool_osd_weights")},
     **{n: "errors" for n in ("DumpFormatError", "MappingMismatchError", "PgtoolsError", "SnapshotConflictError",
                              "UnsupportedFeatureError")},
 }

@@ -118,7 +118,7 @@ def table(
 
     Example:  pgtools table sample_dumps/seedlike_max300 --format csv > table.csv
     """
-    from .analysis.distribution import pg_table, unmapped_pgs
+    from .analysis import pg_table, unmapped_pgs
     from .text import snapshot as _format
 
     snap = _load(dump, [osd_dump])
@@ -151,7 +151,7 @@ def stats(
     (crush weight × reweight, in OSDs only).  The summary compares the spread with random placement,
     sqrt(mean·(1−1/N)), which osdmaptool prints as "expected".
     """
-    from .analysis.distribution import imbalance, imbalance_summary
+    from .analysis import imbalance, imbalance_summary
     from .text import snapshot as _format
 
     snap = _load(dump, [osd_dump, osd_df])
@@ -205,7 +205,7 @@ def health(
     else the release defaults; the source is printed beside each value (see `pgtools limits`).  Each
     finding lists the numbers that produced it.
     """
-    from .analysis.distribution import health as health_fn
+    from .analysis import health as health_fn
     from .text import snapshot as _format
 
     snap = _with_options(_load(dump, [osd_dump]), option)
@@ -635,8 +635,8 @@ def demo(
     out_alias: OutputAliasOpt = None,
 ) -> None:
     """Run the main job on a capture: table, stats, health and the HTML report, written to the -o folder."""
-    from .analysis.distribution import health as health_fn
-    from .analysis.distribution import imbalance, pg_table
+    from .analysis import health as health_fn
+    from .analysis import imbalance, pg_table
     from .text import snapshot as _format
 
     out = _merge_alias(output, out_alias, "-o/--output", "--out") or Path("out")
@@ -901,7 +901,8 @@ def autoscale(
     fmt: Annotated[FrameFormat, typer.Option("--format", help="text (as `ceph osd pool autoscale-status`), csv or json.")] = FrameFormat.text,
 ) -> None:
     """What `ceph osd pool autoscale-status` would show for this capture, with the reason per pool."""
-    from .mgr.autoscale import autoscale_status, autoscale_status_json, format_autoscale_status, release_for
+    from .mgr.autoscale import autoscale_status, release_for
+    from .mgr.autoscale_output import autoscale_status_json, format_autoscale_status
 
     snap = _load(capture)
     rel = release.value if release else release_for(snap)

@@ -22,7 +22,9 @@ Column vocabulary (used by every parser, by placement, simulation, analysis and 
     pool_id, pool (name), type (``replicated``/``erasure``), size, min_size, pg_num, pgp_num,
     pg_num_target, pgp_num_target, pg_num_pending, crush_rule, object_hash, flags (int),
     flags_names (str), erasure_code_profile, ec_k, ec_m, pg_autoscale_mode, target_size_ratio,
-    target_size_bytes, pg_num_min, pg_num_max, bias, bulk, application
+    target_size_bytes, pg_num_min, pg_num_max, bias, bulk, application; pools whose settings were derived
+    from a PG dump alone (:func:`pgtools.io.derive.derive_pools`) carry ``derived`` (the derived fields,
+    comma-separated; ``""`` for pools read from a pool table), see :func:`derived_pools`
 
 ``osds`` — one row per OSD id (``OSD_COLUMNS``; more may follow)
     osd_id, name (``osd.N``), host, device_class, crush_weight (float, as ``ceph osd tree``),
@@ -54,6 +56,9 @@ __all__ = [
     "pgid_str",
     "split_pgid",
     "row_value",
+    "derived_pools",
+    "id_ranges",
+    "OSD_DUMP_HINT",
 ]
 
 PG_COLUMNS = ["pgid", "pool_id", "ps", "pool", "state", "up", "up_primary", "acting", "acting_primary"]
@@ -216,3 +221,31 @@ def row_value(row: Any, key: str, default: Any = None) -> Any:
     except (TypeError, ValueError):  # arrays, tuples: a value
         pass
     return v
+
+
+#: What to add to a capture for the real pool settings (when :func:`derived_pools` is not empty).
+OSD_DUMP_HINT = "add `ceph osd dump -f json` (or `ceph osd pool ls detail -f json`)"
+
+
+def derived_pools(pools: pd.DataFrame) -> dict[int, list[str]]:
+    """``{pool_id: [derived fields]}`` of the pools :func:`pgtools.io.derive.derive_pools` filled in (empty when none)."""
+    if pools is None or "derived" not in pools.columns:
+        return {}
+    return {int(p): str(d).split(",") for p, d in zip(pools["pool_id"], pools["derived"], strict=True)
+            if isinstance(d, str) and d}
+
+
+def id_ranges(ids: list[int]) -> str:
+    """Sorted ids as runs, for messages: ``[1, 2, 3, 5]`` -> ``"1-3, 5"``."""
+    out: list[str] = []
+    start = prev = None
+    for i in ids:
+        if prev is not None and i == prev + 1:
+            prev = i
+            continue
+        if start is not None:
+            out.append(str(start) if start == prev else f"{start}-{prev}")
+        start = prev = i
+    if start is not None:
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+    return ", ".join(out)

@@ -47,27 +47,16 @@ MAX_LINES = 600
 #: Known departures from the rules above, one per line as ``kind: what``; remove a line when it is fixed (the
 #: tests fail both on a new departure and on a recorded one that no longer occurs).
 DEBT = """
-long: pgtools/analysis/distribution.py
 long: pgtools/cli.py
 long: pgtools/crush/_numba.py
 long: pgtools/crush/map.py
 long: pgtools/crush/vector.py
-long: pgtools/mgr/autoscale.py
-long: pgtools/mgr/pgnum.py
 long: pgtools/placement/pipeline.py
 long: pgtools/plotting/distribution.py
-lazy: pgtools.analysis.distribution imports pgtools.analysis.health_compare inside a function
-lazy: pgtools.analysis.distribution imports pgtools.errors inside a function
-lazy: pgtools.analysis.distribution imports pgtools.placement.pgmath inside a function
-lazy: pgtools.analysis.recommend imports pgtools.errors inside a function
-lazy: pgtools.analysis.recommend imports pgtools.simulate inside a function
 lazy: pgtools.crush.crushtool_format imports pgtools.crush.vector inside a function
 lazy: pgtools.crush.edit imports pgtools.crush.map inside a function
 lazy: pgtools.crush.map imports pgtools.crush.reference inside a function
 lazy: pgtools.crush.reference imports pgtools.crush.map inside a function
-lazy: pgtools.mgr.autoscale imports pgtools.io.derive inside a function
-lazy: pgtools.mgr.autoscale imports pgtools.mgr.options inside a function
-lazy: pgtools.mgr.pgnum imports pgtools.mgr.options inside a function
 lazy: pgtools.placement.objects imports pgtools.placement.pipeline inside a function
 lazy: pgtools.placement.osdmaptool imports pgtools.placement.objects inside a function
 lazy: pgtools.placement.pipeline imports pgtools.crush inside a function
@@ -81,20 +70,12 @@ lazy: pgtools.report.document imports pgtools.mgr.autoscale inside a function
 lazy: pgtools.report.document imports pgtools.mgr.options inside a function
 lazy: pgtools.report.document imports pgtools.placement.pipeline inside a function
 lazy: pgtools.report.plan imports pgtools.model inside a function
-lazy: pgtools.simulate.engine imports pgtools.analysis.distribution inside a function
-lazy: pgtools.simulate.refusals imports pgtools.analysis.distribution inside a function
 lazy: pgtools.text.plan imports pgtools.model inside a function
 cycle: pgtools.crush.map -> pgtools.crush.reference -> pgtools.crush.map
-private: pgtools.analysis.recommend imports pgtools.analysis.distribution._num_in
-private: pgtools.simulate.engine imports pgtools.analysis.distribution._health_findings
-private: pgtools.simulate.engine imports pgtools.analysis.distribution._pgs_per_osd_arrays
-upward: pgtools.mgr.reweight imports pgtools.analysis.distribution
 upward: pgtools.placement.objects imports pgtools.io._common
 upward: pgtools.placement.osdmaptool imports pgtools.io._common
 upward: pgtools.placement.pipeline imports pgtools.io._common
 upward: pgtools.placement.pipeline imports pgtools.io.derive
-upward: pgtools.simulate.engine imports pgtools.analysis.distribution
-upward: pgtools.simulate.refusals imports pgtools.analysis.distribution
 docstring: pgtools.crush
 """
 LONG_OK = {"pgtools/crush/_ln_tables.py"}

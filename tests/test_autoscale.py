@@ -16,14 +16,16 @@ from pgtools.io import crushmap_from_dump
 from pgtools.mgr.autoscale import (
     AUTOSCALE_FIELDS,
     autoscale_status,
-    autoscale_status_json,
-    compare_autoscale_status,
     effective_target_ratio,
-    format_autoscale_status,
-    format_bytes,
     nearest_power_of_two,
     raw_used_rate,
     release_for,
+)
+from pgtools.mgr.autoscale_output import (
+    autoscale_status_json,
+    compare_autoscale_status,
+    format_autoscale_status,
+    format_bytes,
 )
 from pgtools.model import Snapshot
 from tests.paths import SAMPLE_DUMPS, TEST_DATA

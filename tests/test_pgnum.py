@@ -9,22 +9,18 @@ from hypothesis import strategies as st
 
 import pgtools
 from pgtools.errors import PgtoolsError
-from pgtools.mgr.pgnum import (
-    get_parent,
-    pgp_num_steps,
-    pool_pgp_num_steps,
-    seed_change_misplaced,
-    seed_changes,
-)
+from pgtools.mgr.pgnum import pgp_num_steps, pool_pgp_num_steps, seed_change_misplaced
 from pgtools.placement import cbits
 from pgtools.placement.pgmath import (
     ancestor,
+    get_parent,
     is_merge_source,
     is_merge_target,
     is_split,
     merge_sources,
     merge_target,
     pg_num_mask,
+    seed_changes,
     split_children,
     split_map,
     stable_mod,

@@ -12,8 +12,8 @@ import pytest
 
 import pgtools
 from pgtools.analysis import health
-from pgtools.analysis.distribution import _pgs_per_osd_arrays, _pgs_per_osd_up_or_acting
 from pgtools.io import NONE, crushmap_from_dump, osd_dump, read_text
+from pgtools.mgr.counts import pgs_per_osd_arrays, pgs_per_osd_up_or_acting
 from pgtools.model import Snapshot
 from pgtools.placement import (
     adjust_crush_weight,
@@ -201,19 +201,19 @@ def test_mapping_cache_bounds():
     assert all(len(m) <= 40 for _, m in cache._entries.values())  # too large to be kept
 
 
-def test_pgs_per_osd_arrays_equal_the_frame_count():
+def testpgs_per_osd_arrays_equal_the_frame_count():
     up = np.array([[1, 2, 3], [4, 4, -1], [NONE, 5, 1], [2, 3, 6]])
     acting = np.array([[1, 2, 3], [4, 7, 8], [5, 1, NONE], [3, -1, -1]])
     pgs = pd.DataFrame({"pgid": ["1.0", "1.1", "1.2", "1.3"], "pool_id": 1,
                         "up": _tuples(up).tolist(), "up_primary": [1, 4, 5, 2],
                         "acting": _tuples(acting).tolist(), "acting_primary": [1, 4, 5, 3]})
     snap = spec13().replace(pgs=pgs)
-    union = _pgs_per_osd_arrays(up, acting)
-    pd.testing.assert_series_equal(union, _pgs_per_osd_up_or_acting(snap))
+    union = pgs_per_osd_arrays(up, acting)
+    pd.testing.assert_series_equal(union, pgs_per_osd_up_or_acting(snap))
     assert union.to_dict() == {1: 2, 2: 2, 3: 2, 4: 1, 5: 1, 6: 1, 7: 1, 8: 1}
     same = spec13().replace(pgs=pgs.assign(acting=pgs["up"]))
-    pd.testing.assert_series_equal(_pgs_per_osd_arrays(up), _pgs_per_osd_up_or_acting(same))
-    assert _pgs_per_osd_arrays(up).to_dict() == {1: 2, 2: 2, 3: 2, 4: 2, 5: 1, 6: 1}
+    pd.testing.assert_series_equal(pgs_per_osd_arrays(up), pgs_per_osd_up_or_acting(same))
+    assert pgs_per_osd_arrays(up).to_dict() == {1: 2, 2: 2, 3: 2, 4: 2, 5: 1, 6: 1}
 
 
 def test_simulate_health_equals_analysis_health():

@@ -55,7 +55,8 @@ def test_mixed_map_equals_osdmaptool():
 
 def test_mixed_autoscale_equals_the_mgr(snap):
     """The real mgr skips pools under overlapping roots (default vs default~hdd); so do we."""
-    from pgtools.mgr.autoscale import autoscale_status, compare_autoscale_status
+    from pgtools.mgr.autoscale import autoscale_status
+    from pgtools.mgr.autoscale_output import compare_autoscale_status
 
     cmp = compare_autoscale_status(snap)
     assert len(cmp) and cmp.match.all()

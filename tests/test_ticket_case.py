@@ -11,8 +11,8 @@ import pytest
 import pgtools
 from pgtools.cli import main
 from pgtools.errors import MissingInputError, PgtoolsWarning
-from pgtools.io.derive import derive_pools, derived_pools
-from pgtools.model import NONE
+from pgtools.io.derive import derive_pools
+from pgtools.model import NONE, derived_pools
 
 from .paths import SAMPLE_DUMPS
 

@@ -24,9 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import PgtoolsError
+from ..mgr.counts import num_in, pg_counts
+from ..mgr.health import health, health_limits
 from ..model import Snapshot
 from ..placement.pipeline import require_placement
-from .distribution import _num_in, health, health_limits, pg_counts
+from ..simulate import AddHost, DeletePool, SetPgNum, simulate
 
 __all__ = ["Option", "fix_too_many_pgs", "options_frame"]
 
@@ -62,12 +65,10 @@ def _floor(pool: Any, min_pg_num: int) -> int:
 
 
 def _evaluate(snap: Snapshot, name: str, changes: list, limit: int, note: str = "") -> Option:
-    from ..simulate import simulate
-
     plan = simulate(snap, changes)
     final = plan.steps.iloc[-1]
     final_snap = plan.snapshots[-1]
-    per = _pg_copies(final_snap) // max(_num_in(final_snap), 1)
+    per = _pg_copies(final_snap) // max(num_in(final_snap), 1)
     codes = [c for c in str(final["health"]).split("; ") if c]
     return Option(name=name, changes=changes, commands=list(plan.commands), per_osd=int(per),
                   max_pgs_per_osd=int(final["max_pgs_per_osd"]), pgs_moved=int(plan.steps.pgs_moved.sum()),
@@ -95,20 +96,17 @@ def fix_too_many_pgs(snap: Snapshot, *, max_per_osd: int | None = None, release:
         fullest OSD; raising ``mon_max_pg_per_osd`` comes last.  Empty when the cluster is already under the
         limit.
     """
-    from ..errors import PgtoolsError
-    from ..simulate import AddHost, DeletePool, SetPgNum, simulate
-
     if int(min_pg_num) < 1:
         raise PgtoolsError(f"min_pg_num {min_pg_num}: a pool's pg_num is at least 1")
     lim = health_limits(snap, release=release, mon_max_pg_per_osd=max_per_osd)
     limit = int(lim["mon_max_pg_per_osd"])
-    num_in = _num_in(snap)
+    n_in = num_in(snap)
     copies = _pg_copies(snap)
-    per = copies // max(num_in, 1)
+    per = copies // max(n_in, 1)
     if per <= limit:
         return []
     require_placement(snap, "simulating the fixes of TOO_MANY_PGS")
-    excess = copies - ((limit + 1) * num_in - 1)  # copies to shed so that copies // num_in <= limit
+    excess = copies - ((limit + 1) * n_in - 1)  # copies to shed so that copies // n_in <= limit
     pools = snap.pools.set_index("pool_id")
     options: list[Option] = []
 
@@ -149,7 +147,7 @@ def fix_too_many_pgs(snap: Snapshot, *, max_per_osd: int | None = None, release:
     uniform: dict[int, int] = {int(pid): int(p.pg_num) for pid, p in pools.iterrows()}
     while True:
         total = sum(uniform[pid] * int(pools.loc[pid, "size"]) for pid in uniform)
-        if total // max(num_in, 1) <= limit:
+        if total // max(n_in, 1) <= limit:
             break
         changed = False
         for pid in uniform:
@@ -179,7 +177,7 @@ def fix_too_many_pgs(snap: Snapshot, *, max_per_osd: int | None = None, release:
         cls = live.device_class.mode().iloc[0] if "device_class" in live.columns and live.device_class.notna().any() \
             else "hdd"
         need = copies // (limit + 1) + 1  # in OSDs so that copies // n <= limit
-        hosts = math.ceil(max(need - num_in, 0) / max(per_host, 1))
+        hosts = math.ceil(max(need - n_in, 0) / max(per_host, 1))
         if hosts:
             existing = set(osds.host.dropna())
             names, i = [], 1

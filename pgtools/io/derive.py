@@ -20,28 +20,9 @@ from __future__ import annotations
 import pandas as pd
 
 from ..crush.constants import ITEM_NONE as NONE
+from ..model import OSD_DUMP_HINT, derived_pools, id_ranges
 
 __all__ = ["derive_pools", "derived_pools", "id_ranges", "OSD_DUMP_HINT"]
-
-#: What to add to a capture for the real pool settings.
-OSD_DUMP_HINT = "add `ceph osd dump -f json` (or `ceph osd pool ls detail -f json`)"
-
-
-def id_ranges(ids: list[int]) -> str:
-    """Ids as ranges for a message: ``[1, 2, 3, 5]`` -> ``"1-3, 5"``."""
-    out: list[str] = []
-    start = prev = None
-    for i in ids:
-        if prev is not None and i == prev + 1:
-            prev = i
-            continue
-        if start is not None:
-            out.append(str(start) if start == prev else f"{start}-{prev}")
-        start = prev = i
-    if start is not None:
-        out.append(str(start) if start == prev else f"{start}-{prev}")
-    return ", ".join(out)
-
 
 def _missing(pools: pd.DataFrame, col: str) -> pd.Series:
     if col not in pools.columns:
@@ -138,11 +119,3 @@ def derive_pools(pools: pd.DataFrame, pgs: pd.DataFrame,
                         "detail -f json` or `ceph df detail -f json`")
     pools["derived"] = [",".join(derived_rows.get(int(p), [])) for p in pools["pool_id"]]
     return pools, warns
-
-
-def derived_pools(pools: pd.DataFrame) -> dict[int, list[str]]:
-    """``{pool_id: [derived fields]}`` of the pools :func:`derive_pools` filled in (empty when none)."""
-    if pools is None or "derived" not in pools.columns:
-        return {}
-    return {int(p): str(d).split(",") for p, d in zip(pools["pool_id"], pools["derived"], strict=True)
-            if isinstance(d, str) and d}

@@ -18,12 +18,12 @@ the variants that differ in results:
     like Pacific, but usage = ``bytes_used`` (allocated raw bytes) and ``logical_used = bytes_used /
     rate``; the ``noautoscale`` flag shows every pool as ``off``.
 
-Nothing here prints; :func:`format_autoscale_status` returns Ceph's plain table as a string.
+Nothing here prints; :mod:`pgtools.mgr.autoscale_output` renders the result as Ceph does (JSON, the plain table)
+and compares it with the capture's own ``autoscale-status``.
 """
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,9 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import PgtoolsError, PgtoolsWarning
-from ..model import Snapshot
+from ..errors import PgtoolsWarning
+from ..model import OSD_DUMP_HINT, Snapshot, derived_pools, id_ranges
 from ..model import row_value as _opt
+from .options import resolve
 
 __all__ = [
     "RELEASES",
@@ -42,12 +43,9 @@ __all__ = [
     "nearest_power_of_two",
     "raw_used_rate",
     "effective_target_ratio",
+    "check_release",
     "autoscale_status",
-    "autoscale_status_json",
-    "compare_autoscale_status",
     "release_for",
-    "format_autoscale_status",
-    "format_bytes",
 ]
 
 RELEASES = ("nautilus", "octopus", "pacific", "quincy", "reef")
@@ -60,16 +58,10 @@ AUTOSCALE_FIELDS = ["pool_id", "pool_name", "crush_root_id", "pg_autoscale_mode"
                     "logical_used", "target_bytes", "raw_used_rate", "subtree_capacity", "actual_raw_used",
                     "raw_used", "actual_capacity_ratio", "capacity_ratio", "target_ratio",
                     "effective_target_ratio", "pg_num_ideal", "pg_num_final", "would_adjust", "bias", "bulk"]
-_FIELDS_BY_RELEASE = {
-    "nautilus": [f for f in AUTOSCALE_FIELDS if f not in ("effective_target_ratio", "bulk")],
-    "octopus": [f for f in AUTOSCALE_FIELDS if f != "bulk"],
-    "pacific": AUTOSCALE_FIELDS,
-    "quincy": AUTOSCALE_FIELDS,
-    "reef": AUTOSCALE_FIELDS,
-}
 
 
-def _check_release(release: str) -> str:
+def check_release(release: str) -> str:
+    """``release`` itself when it is one of :data:`RELEASES`; ValueError otherwise."""
     if release not in RELEASES:
         raise ValueError(f"release must be one of {', '.join(RELEASES)}, not {release!r}")
     return release
@@ -122,11 +114,6 @@ def effective_target_ratio(target_ratio: float, total_target_ratio: float, total
     if total_target_bytes and capacity:
         r *= 1.0 - min(1.0, float(total_target_bytes) / capacity)
     return r
-
-
-def _py(v: Any) -> Any:
-    """numpy scalar -> Python scalar (for JSON and exact int/float types)."""
-    return v.item() if isinstance(v, np.generic) else v
 
 
 # ------------------------------------------------------------------------------------------- inputs
@@ -194,17 +181,14 @@ def _usage(stats: pd.Series | None, release: str, rate: float) -> tuple[Any, str
 # ------------------------------------------------------------------------------------------- main
 def _assumptions(snap: Snapshot, crush: Any) -> list[str]:
     """What :func:`autoscale_status` assumes for this capture, one line each (empty when nothing)."""
-    from ..io.derive import OSD_DUMP_HINT, derived_pools
-    from ..io.derive import id_ranges as _ranges
-
     out = []
     derived = derived_pools(snap.pools)
     if derived:
         assumed = sorted(p for p, f in derived.items() if "type" in f and
                          str(snap.pools.loc[snap.pools.pool_id == p, "type"].iloc[0]) == "replicated")
-        rate = (f"; RATE = size assumes pools {_ranges(assumed)} are replicated (an erasure-coded pool's rate is "
+        rate = (f"; RATE = size assumes pools {id_ranges(assumed)} are replicated (an erasure-coded pool's rate is "
                 "(k+m)/k: its RATIO and NEW PG_NUM would be lower)") if assumed else ""
-        out.append(f"autoscale: pools {_ranges(sorted(derived))} known only from the PG dump: pg_num and size "
+        out.append(f"autoscale: pools {id_ranges(sorted(derived))} known only from the PG dump: pg_num and size "
                    "derived from it, autoscale mode (shown as off), target size/ratio, bias, pg_num_min and bulk "
                    f"unknown (defaults used){rate}: {OSD_DUMP_HINT}")
     if crush is None and len(snap.pools):
@@ -260,10 +244,8 @@ def autoscale_status(
     ValueError
         Unknown release, threshold below 1.0, or non-positive ``mon_target_pg_per_osd``.
     """
-    release = _check_release(release)
+    release = check_release(release)
     if mon_target_pg_per_osd is None:  # the capture's value, with its source (pgtools.mgr.options)
-        from .options import resolve
-
         mon_target_pg_per_osd = int(resolve(snap, "mon_target_pg_per_osd").value)
     if not threshold >= 1.0:
         raise ValueError(f"threshold must be at least 1.0, not {threshold}")
@@ -515,125 +497,6 @@ def autoscale_status(
     return df
 
 
-# ------------------------------------------------------------------------------------------- output
-def autoscale_status_json(df: pd.DataFrame, *, release: str = "pacific") -> str:
-    """``ceph osd pool autoscale-status -f json`` text: ``json.dumps(rows, indent=4, sort_keys=True)``.
-
-    Parameters
-    ----------
-    df : DataFrame
-        From :func:`autoscale_status`.  Skipped rows (``include_skipped=True``) are left out, as Ceph
-        leaves them out.
-    release : str
-        Selects the fields (Nautilus has no ``effective_target_ratio``/``bulk``, Octopus no ``bulk``).
-
-    Returns
-    -------
-    str
-        The JSON text, without the CLI's leading blank line.
-    """
-    fields = _FIELDS_BY_RELEASE[_check_release(release)]
-    keep = df[~df["skipped"].astype(bool)] if "skipped" in df.columns else df
-    recs = []
-    for r in keep.itertuples(index=False):
-        d = r._asdict()
-        recs.append({f: _py(d[f]) for f in fields})
-    return json.dumps(recs, indent=4, sort_keys=True)
-
-
-def format_bytes(n: float, width: int) -> str:
-    """``mgr_util.format_bytes(n, width)``: binary units, ``width`` characters, as the mgr prints sizes.
-
-    The value is scaled by 1024 until its integer part fits in ``width - 1`` characters; a scaled value is
-    cut (not rounded) to ``width - 1`` characters of ``'%f'``, and a trailing ``.`` becomes a leading
-    space; unscaled values are right-aligned integers followed by a space.
-
-    Examples
-    --------
-    >>> format_bytes(323436571, 6), format_bytes(1310723, 6), format_bytes(128849018880, 6)
-    ('308.4M', ' 1280k', '120.0G')
-    """
-    units = [" ", "k", "M", "G", "T", "P", "E"]
-    unit = 0
-    while len(str(int(n) // (1024 ** unit))) > width - 1 and unit < len(units) - 1:
-        unit += 1
-    if unit > 0:
-        s = ("%f" % (n / float(1024 ** unit)))[0:width - 1]
-        if s[-1] == ".":
-            s = " " + s[:-1]
-    else:
-        s = ("%" + str(width - 1) + "d") % n
-    return s + units[unit]
-
-
-def _plain_table(header: list[str], rows: list[list[str]], align: dict[str, str], right_pad: int) -> str:
-    """PrettyTable with ``border=False``, left padding 0: every cell justified then padded on the right."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
-
-    def line(cells: list[str]) -> str:
-        out = []
-        for h, c, w in zip(header, cells, widths, strict=True):
-            out.append((c.ljust(w) if align.get(h, "r") == "l" else c.rjust(w)) + " " * right_pad)
-        return "".join(out)
-
-    return "\n".join([line(header), *(line(r) for r in rows)])
-
-
-def format_autoscale_status(df: pd.DataFrame, *, release: str = "pacific", noautoscale: bool | None = None) -> str:
-    """Ceph's plain ``osd pool autoscale-status`` table (what the CLI prints, with a final newline).
-
-    Pacific/Quincy/Reef: ``POOL SIZE TARGET SIZE RATE RAW CAPACITY RATIO TARGET RATIO EFFECTIVE RATIO BIAS
-    PG_NUM NEW PG_NUM AUTOSCALE BULK``, right padding 2; Octopus has no ``BULK``; Nautilus has neither
-    ``EFFECTIVE RATIO`` nor ``BULK`` and padding 1.
-
-    Parameters
-    ----------
-    df : DataFrame
-        From :func:`autoscale_status` (skipped rows are left out).
-    release : str
-        Layout to use.
-    noautoscale : bool, optional
-        Reef+: show every pool's mode as ``off``; default: the ``noautoscale`` column of ``df``.
-    """
-    release = _check_release(release)
-    header = ["POOL", "SIZE", "TARGET SIZE", "RATE", "RAW CAPACITY", "RATIO", "TARGET RATIO"]
-    if release != "nautilus":
-        header.append("EFFECTIVE RATIO")
-    header += ["BIAS", "PG_NUM", "NEW PG_NUM", "AUTOSCALE"]
-    if release in ("pacific", "quincy", "reef"):
-        header.append("BULK")
-    align = {"POOL": "l", "AUTOSCALE": "l", "BULK": "l"}
-    keep = df[~df["skipped"].astype(bool)] if "skipped" in df.columns else df
-    rows = []
-    for r in keep.itertuples(index=False):
-        d = r._asdict()
-        off = noautoscale if noautoscale is not None else bool(d.get("noautoscale", False))
-        cells = [
-            str(d["pool_name"]),
-            format_bytes(_py(d["logical_used"]), 6),
-            format_bytes(_py(d["target_bytes"]), 6) if d["target_bytes"] > 0 else "",
-            str(float(d["raw_used_rate"])),
-            format_bytes(_py(d["subtree_capacity"]), 6),
-            f"{d['capacity_ratio']:.4f}",
-            f"{d['target_ratio']:.4f}" if d["target_ratio"] > 0.0 else "",
-        ]
-        if release != "nautilus":
-            etr = d.get("effective_target_ratio", 0.0)
-            cells.append(f"{etr:.4f}" if etr and etr > 0.0 else "")
-        cells += [
-            str(float(d["bias"])),
-            str(int(d["pg_num_target"])),
-            str(int(d["pg_num_final"])) if d["would_adjust"] else "",
-            "off" if (off and release == "reef") else str(d["pg_autoscale_mode"]),
-        ]
-        if release in ("pacific", "quincy", "reef"):
-            cells.append(str(bool(d["bulk"])))
-        rows.append(cells)
-    pad = 1 if release == "nautilus" else 2
-    return _plain_table(header, rows, align, pad) + "\n"
-
-
-
 # ------------------------------------------------------------------------------------------- checking
 def release_for(snap: Snapshot) -> str:
     """The autoscaler variant matching a snapshot's detected release (``"pacific"`` when unknown).
@@ -647,71 +510,3 @@ def release_for(snap: Snapshot) -> str:
     if r in ("squid", "tentacle"):
         return "reef"
     return "pacific"
-
-
-def _captured_status(snap: Snapshot) -> pd.DataFrame | None:
-    got = (snap.meta or {}).get("extra", {}).get("autoscale_status")
-    if isinstance(got, dict):
-        got = got.get("autoscale_status")
-    return got if isinstance(got, pd.DataFrame) else None
-
-
-_COMPARED = [("pg_num_target", 0.0), ("pg_num_final", 0.0), ("would_adjust", 0.0), ("pg_num_ideal", 0.0),
-             ("capacity_ratio", 5e-5), ("effective_target_ratio", 5e-5), ("raw_used_rate", 1e-9),
-             ("subtree_capacity", 1.5e-3)]  # plain tables print sizes to 4 significant digits
-
-
-def compare_autoscale_status(snap: Snapshot, computed: pd.DataFrame | None = None, **kwargs: Any) -> pd.DataFrame:
-    """Compare :func:`autoscale_status` with the ``autoscale-status`` the capture itself contains.
-
-    Parameters
-    ----------
-    snap : Snapshot
-        A capture that includes ``ceph osd pool autoscale-status`` (JSON or plain).
-    computed : DataFrame, optional
-        A result of :func:`autoscale_status`; computed with ``release=release_for(snap)`` and
-        ``**kwargs`` when not given.
-    **kwargs
-        Passed to :func:`autoscale_status`.
-
-    Returns
-    -------
-    DataFrame
-        One row per pool and compared field: ``pool_name, field, reported, computed, match``.
-        Fields the capture does not carry (the plain table has no ``pg_num_ideal``, and shows
-        ``NEW PG_NUM`` only when it would adjust) are left out; ratios from the plain table are
-        compared to their 4 printed decimals.
-
-    Raises
-    ------
-    PgtoolsError
-        The snapshot carries no autoscale-status output.
-    """
-    reported = _captured_status(snap)
-    if reported is None:
-        raise PgtoolsError("the capture has no 'ceph osd pool autoscale-status' output to compare with")
-    if computed is None:
-        kwargs.setdefault("release", release_for(snap))
-        computed = autoscale_status(snap, **kwargs)
-    comp = computed[~computed["skipped"].astype(bool)] if "skipped" in computed.columns else computed
-    comp = comp.set_index("pool_name")
-    rows = []
-    for _, rep in reported.iterrows():
-        name = str(rep["pool_name"])
-        have = name in comp.index
-        for fld, tol in _COMPARED:
-            if fld not in reported.columns:
-                continue
-            rv = rep[fld]
-            if rv is None or (not isinstance(rv, (list, tuple)) and pd.isna(rv)):
-                continue
-            cv = comp.loc[name, fld] if have and fld in comp.columns else None
-            if cv is None or pd.isna(cv):
-                ok = False
-            elif fld == "would_adjust":
-                ok = bool(rv) == bool(cv)
-            else:
-                ok = abs(float(rv) - float(cv)) <= tol * max(1.0, abs(float(rv))) if tol else float(rv) == float(cv)
-            rows.append({"pool_name": name, "field": fld, "reported": _py(rv),
-                         "computed": None if cv is None else _py(cv), "match": bool(ok)})
-    return pd.DataFrame(rows, columns=["pool_name", "field", "reported", "computed", "match"])

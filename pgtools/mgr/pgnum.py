@@ -17,7 +17,9 @@ import pandas as pd
 
 from ..errors import PgtoolsError
 from ..model import row_value as _get
-from ..placement.pgmath import get_parent, seed_changes, valid_pg_num
+from ..placement.pgmath import seed_changes, valid_pg_num
+from .options import resolve
+from .pgnum_gates import Tick, creating_gate, has_flags, pg_num_step, pgp_num_step, stuck_error
 
 __all__ = [
     "seed_change_misplaced",
@@ -37,9 +39,6 @@ MON_OSD_MAX_CREATING_PGS = 1024
 MGR_MAX_PG_NUM_CHANGE = 128
 #: ``target_max_misplaced_ratio`` default (mgr): the misplaced budget for pgp_num steps.
 TARGET_MAX_MISPLACED_RATIO = 0.05
-#: ``MAX_NUM_OBJECTS_PER_PG_FOR_LEAP`` in ``adjust_pgs``: a pool with at most this many objects per
-#: target PG is "nearly empty" and its pgp_num jumps straight to the target.
-_OBJECTS_PER_PG_FOR_LEAP = 1
 
 
 
@@ -90,11 +89,6 @@ _VIEW_GATES = frozenset({"creating_pgs", "pool_creating", "pool_not_active", "me
                          "merge_acting", "recovery"})
 
 
-
-
-def _has_flags(state: str, *flags: str) -> bool:
-    toks = set(str(state).split("+"))
-    return all(f in toks for f in flags)
 
 
 @dataclass(frozen=True)
@@ -200,7 +194,7 @@ def cluster_state(snap: Any, pool: int | str | None = None) -> ClusterState | No
     codes, uniq = pd.factorize(states)  # a few distinct states among many PGs: test each once
 
     def _flag(flag: str) -> np.ndarray:
-        return np.array([_has_flags(s, flag) for s in uniq], dtype=bool)[codes]
+        return np.array([has_flags(s, flag) for s in uniq], dtype=bool)[codes]
 
     unknown = np.array([s in ("unknown", "") for s in uniq], dtype=bool)[codes]
     active = _flag("active")
@@ -407,28 +401,11 @@ def pgp_num_steps(
     >>> steps.action.tolist()[:4], steps.reason[2]
     (['start', 'split', 'wait', 'pgp'], '3 PGs degraded (1.00% of object copies): pgp_num deferred')
     """
-    pg_num = valid_pg_num(_get(pool_state, "pg_num"), "pg_num")
-    pgp_num = valid_pg_num(_get(pool_state, "pgp_num", pg_num), "pgp_num")
-    pg_target = valid_pg_num(_get(pool_state, "pg_num_target", pg_num), "pg_num_target")
-    pgp_target = valid_pg_num(_get(pool_state, "pgp_num_target", pgp_num), "pgp_num_target")
-    pending = valid_pg_num(_get(pool_state, "pg_num_pending", pg_num), "pg_num_pending")
+    pg_num, pgp_num, pending, pg_target, pgp_target = _start(pool_state, target_pg_num, target_pgp_num)
     pool_id = _get(pool_state, "pool_id", None)
     if objects is None:
         objects = _get(pool_state, "objects", None)
     n_objects = None if objects is None else int(objects)
-    if pgp_num > pg_num:
-        raise ValueError(f"pgp_num {pgp_num} exceeds pg_num {pg_num}")
-    if pending > pg_num:
-        raise ValueError(f"pg_num_pending {pending} exceeds pg_num {pg_num}")
-    if target_pg_num is not None:
-        new = valid_pg_num(target_pg_num, "target_pg_num")
-        if pgp_target == pg_target:
-            pgp_target = new
-        pg_target = new
-    if target_pgp_num is not None:
-        pgp_target = valid_pg_num(target_pgp_num, "target_pgp_num")
-        if pgp_target > pg_target:  # the mon refuses "pgp_num must be <= pg_num"
-            raise ValueError(f"pgp_num target {pgp_target} exceeds pg_num target {pg_target}")
     if not 0.0 <= max_misplaced <= 1.0:
         raise ValueError(f"max_misplaced must be within [0, 1], not {max_misplaced}")
     if cluster is not None and not isinstance(cluster, ClusterState):
@@ -437,16 +414,7 @@ def pgp_num_steps(
     max_jump = int(max_pg_num_change)
     if max_jump < 1:
         raise ValueError(f"max_pg_num_change must be at least 1, not {max_pg_num_change}")
-    given_fn: Callable[[dict], float] | None
-    if misplaced_fn is None:
-        given_fn = None
-    elif callable(misplaced_fn):
-        given_fn = misplaced_fn
-    else:
-        const = float(misplaced_fn)
-
-        def given_fn(_: dict) -> float:
-            return const
+    given_fn = _misplaced_source(misplaced_fn)
 
     def name(ps: int) -> str:
         return f"{int(pool_id)}.{ps:x}" if pool_id is not None else f"{ps:x}"
@@ -479,154 +447,68 @@ def pgp_num_steps(
             misplaced = float(view.misplaced_ratio)
         else:
             misplaced = 0.0
-        new_pg, new_pending, new_pgp = pg_num, pending, pgp_num
-        actions: list[str] = []
-        reasons: list[str] = []
-        deferred: list[str] = []
-        removed: list[int] = []
-        estmax_used = 0
-        skip_pgp = False
-        view_used = False  # the first tick's PG map changed what the mgr did (see the time model)
-        left = max_create
-        if view is not None:
-            busy = view.creating + view.unknown
-            if busy >= max_create:
-                deferred.append("creating_pgs")
-                reasons.append(f"{busy} PGs creating or unknown >= mon_osd_max_creating_pgs {max_create}: "
-                               "the mgr changes nothing")
-                skip_pgp = True
-            left = max(max_create - busy, 0)
-        # ---- pg_num
-        if deferred:
-            pass
-        elif pg_target != pg_num and view is not None and view.pool_creating:
-            deferred.append("pool_creating")
-            reasons.append("pool still creating its initial PGs: pg_num waits")
-        elif pg_target < pg_num:
-            ok = True
-            if pending != pg_num:
-                reasons.append("merge waits for the previous merge")
-                ok = False
-            elif pgp_num == pg_num:
-                reasons.append(f"merge blocked until pgp_num drops below pg_num {pg_num}")
-                ok = False
-            src = pg_num - 1
-            src_acting: tuple | None = None
-            for part, role in ((src, "source"), (get_parent(src), "target")):
-                if part in upmapped:
-                    removed.append(part)
-                    ok = False
-                    deferred.append("merge_upmap")
-                    reasons.append(f"merge {role} {name(part)} has upmap: the mgr removes it "
-                                   f"(osd rm-pg-upmap, osd rm-pg-upmap-items {name(part)})")
-                if view is None or view.pg_states is None:
-                    continue
-                st = view.pg_states.get(part)
-                if st is None:
-                    ok = False
-                    deferred.append("merge_no_state")
-                    reasons.append(f"no state for merge {role} {name(part)}")
-                elif not _has_flags(st, "active", "clean"):
-                    ok = False
-                    deferred.append("merge_not_clean")
-                    reasons.append(f"merge {role} {name(part)} not clean ({st})")
-                acting = (view.pg_acting or {}).get(part)
-                if role == "source":
-                    src_acting = acting
-                elif ok and acting != src_acting:
-                    ok = False
-                    deferred.append("merge_acting")
-                    reasons.append(f"merge target {name(part)} acting {list(acting or ())} does not match "
-                                   f"source {list(src_acting or ())}")
-            if ok:
-                new_pg = new_pending = pg_num - 1
-                actions.append("merge")
-                reasons.append(f"merge PG {src:x} into {get_parent(src):x}")
-                skip_pgp = True
-        elif pg_target > pg_num:
-            if view is not None and view.pool_not_active:
-                deferred.append("pool_not_active")
-                reasons.append(f"split waits: {view.pool_not_active} PGs of the pool are not active or peered")
-            elif pg_num - pgp_num >= max_jump:
-                reasons.append(f"split waits: pg_num {pg_num} - pgp_num {pgp_num} >= mgr_max_pg_num_change "
-                               f"{max_jump}, must scale pgp_num first")
-            else:
-                add = min(left, max_jump - (pg_num - pgp_num), pg_target - pg_num)
-                new_pg = new_pending = pg_num + add
-                actions.append("split")
-                why = ""
-                if add < pg_target - pg_num:
-                    busy = max_create - left
-                    if add == max_jump - (pg_num - pgp_num) and add < left:
-                        why = f" (at most mgr_max_pg_num_change {max_jump} ahead of pgp_num {pgp_num})"
-                    else:
-                        why = (f" (max {max_create} creating PGs"
-                               + (f", {busy} creating or unknown)" if busy else ")"))
-                        view_used = view_used or busy > 0
-                reasons.append(f"split {pg_num} -> {new_pg}{why}")
-        # ---- pgp_num (decided on the state at the start of the tick)
-        target = min(pending, pgp_target)
-        if not skip_pgp and target != pgp_num:
-            if target > pgp_num and pgp_num == pg_num:
-                reasons.append("pgp_num increase waits for the split")
-            elif not aggressive and view is not None and view.defers_pgp:
-                view_used = True
-                deferred.append("recovery")
-                reasons.append(f"{view.summary()}: pgp_num deferred")
-            elif not aggressive and misplaced > max_misplaced:
-                view_used = True
-                deferred.append("misplaced")
-                reasons.append(f"misplaced {misplaced:.4f} > {max_misplaced}: pgp_num deferred")
-            elif aggressive or (target > pgp_num and n_objects is not None
-                                and n_objects <= _OBJECTS_PER_PG_FOR_LEAP * pgp_target):
-                view_used = True
-                new_pgp = target
-                actions.append("pgp")
-                reasons.append(f"pgp_num jumps to {target}" + ("" if aggressive else
-                                                              f" (nearly empty: {n_objects} objects)"))
-            else:
-                view_used = True
-                room = min(max_misplaced - misplaced, max_misplaced / 2.0)
-                estmax = max(int(pg_num * room), 1)
-                lo = max(pgp_num - estmax, 1)
-                nxt = min(max(target, lo), pgp_num + estmax)
-                if pgp_target == pg_target and pgp_target < pg_num:
-                    outpace = max(8, int(pg_num * max_misplaced))
-                    if nxt + outpace < pg_num:
-                        nxt = pg_num - outpace
-                new_pgp = nxt
-                estmax_used = estmax
-                if nxt != pgp_num:
-                    actions.append("pgp")
-                    reasons.append(f"pgp_num {pgp_num} -> {nxt} (estmax {estmax}, room {room:.4f})")
-                else:  # the mgr skips a redundant pgp_num_actual update (Pacific 16.2.6+)
-                    reasons.append(f"pgp_num stays {pgp_num}: at most {pg_num - nxt} below pg_num "
-                                   f"{pg_num} while merging")
-        if removed:
-            actions.append("rm-upmap")
-            upmapped.difference_update(removed)
-        changed = (new_pg, new_pending, new_pgp) != (pg_num, pending, pgp_num)
-        if not changed and not deferred:
-            if pg_target > pg_num:
-                why = (f"pgp_num_target {pgp_target} keeps pgp_num more than mgr_max_pg_num_change {max_jump} "
-                       "below the split's target, so the split cannot proceed (set pgp_num higher)")
-            else:
-                why = (f"pgp_num_target {pgp_target} keeps pgp_num from dropping below pg_num, so the merge "
-                       "towards pg_num_target cannot proceed (set pgp_num lower)")
-            raise PgtoolsError(f"pg_num/pgp_num cannot reach their targets: stuck at pg_num {pg_num}, pgp_num "
-                               f"{pgp_num} ({'; '.join(reasons) or 'nothing to do'}); {why}")
-        if view is not None and (view_used or not _VIEW_GATES.isdisjoint(deferred)):
+        t = Tick(pg_num, pending, pgp_num)
+        left = creating_gate(t, view, max_create)
+        pg_num_step(t, pg_num=pg_num, pending=pending, pgp_num=pgp_num, pg_target=pg_target, view=view,
+                    upmapped=upmapped, left=left, max_create=max_create, max_jump=max_jump, name=name)
+        pgp_num_step(t, pg_num=pg_num, pending=pending, pgp_num=pgp_num, pg_target=pg_target, pgp_target=pgp_target,
+                     view=view, misplaced=misplaced, max_misplaced=max_misplaced, aggressive=aggressive,
+                     n_objects=n_objects)
+        if t.removed:
+            t.actions.append("rm-upmap")
+            upmapped.difference_update(t.removed)
+        changed = (t.pg_num, t.pending, t.pgp_num) != (pg_num, pending, pgp_num)
+        if not changed and not t.deferred:
+            raise stuck_error(t, pg_num=pg_num, pgp_num=pgp_num, pg_target=pg_target, pgp_target=pgp_target,
+                              max_jump=max_jump)
+        if view is not None and (t.view_used or not _VIEW_GATES.isdisjoint(t.deferred)):
             view = None  # the capture's recovery has run its course (see the time model)
         if changed:
             prev_pg, prev_pgp = pg_num, pgp_num
-        pg_num, pending, pgp_num = new_pg, new_pending, new_pgp
-        action = "+".join(actions) if actions else "wait"
-        rows.append([tick, pg_num, pgp_num, pending, pg_target, pgp_target, action, misplaced, estmax_used,
-                     "; ".join(reasons), ",".join(dict.fromkeys(deferred)), tuple(name(p) for p in removed)])
+        pg_num, pending, pgp_num = t.pg_num, t.pending, t.pgp_num
+        action = "+".join(t.actions) if t.actions else "wait"
+        rows.append([tick, pg_num, pgp_num, pending, pg_target, pgp_target, action, misplaced, t.estmax,
+                     "; ".join(t.reasons), ",".join(dict.fromkeys(t.deferred)), tuple(name(p) for p in t.removed)])
     out = pd.DataFrame(rows, columns=_STEP_COLUMNS)
     for c in ("tick", "pg_num", "pgp_num", "pg_num_pending", "pg_num_target", "pgp_num_target", "estmax"):
         out[c] = out[c].astype("int64")
     return out
+
+
+def _start(pool_state: Mapping[str, Any] | pd.Series, target_pg_num: int | None,
+           target_pgp_num: int | None) -> tuple[int, int, int, int, int]:
+    """``(pg_num, pgp_num, pg_num_pending, pg_num_target, pgp_num_target)`` once the requested targets are set."""
+    pg_num = valid_pg_num(_get(pool_state, "pg_num"), "pg_num")
+    pgp_num = valid_pg_num(_get(pool_state, "pgp_num", pg_num), "pgp_num")
+    pg_target = valid_pg_num(_get(pool_state, "pg_num_target", pg_num), "pg_num_target")
+    pgp_target = valid_pg_num(_get(pool_state, "pgp_num_target", pgp_num), "pgp_num_target")
+    pending = valid_pg_num(_get(pool_state, "pg_num_pending", pg_num), "pg_num_pending")
+    if pgp_num > pg_num:
+        raise ValueError(f"pgp_num {pgp_num} exceeds pg_num {pg_num}")
+    if pending > pg_num:
+        raise ValueError(f"pg_num_pending {pending} exceeds pg_num {pg_num}")
+    if target_pg_num is not None:
+        new = valid_pg_num(target_pg_num, "target_pg_num")
+        if pgp_target == pg_target:
+            pgp_target = new
+        pg_target = new
+    if target_pgp_num is not None:
+        pgp_target = valid_pg_num(target_pgp_num, "target_pgp_num")
+        if pgp_target > pg_target:  # the mon refuses "pgp_num must be <= pg_num"
+            raise ValueError(f"pgp_num target {pgp_target} exceeds pg_num target {pg_target}")
+    return pg_num, pgp_num, pending, pg_target, pgp_target
+
+
+def _misplaced_source(misplaced_fn: Callable[[dict], float] | float | None) -> Callable[[dict], float] | None:
+    """``misplaced_fn`` as a function of the tick's state (a float becomes a constant), or None."""
+    if misplaced_fn is None or callable(misplaced_fn):
+        return misplaced_fn
+    const = float(misplaced_fn)
+
+    def given_fn(_: dict) -> float:
+        return const
+
+    return given_fn
 
 
 def pool_pgp_num_steps(snap: Any, pool: int | str, target_pg_num: int | None = None, *,
@@ -673,8 +555,6 @@ def pool_pgp_num_steps(snap: Any, pool: int | str, target_pg_num: int | None = N
         else:
             raise ValueError(f"cluster must be a ClusterState, 'capture', 'clean' or None, not {cluster!r}")
     kwargs.setdefault("upmaps", pool_upmaps(snap, pid))
-    from .options import resolve
-
     for option, key in (("target_max_misplaced_ratio", "max_misplaced"),
                         ("mon_osd_max_creating_pgs", "max_creating_pgs"),
                         ("mgr_max_pg_num_change", "max_pg_num_change")):

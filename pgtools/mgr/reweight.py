@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..analysis.distribution import placements
 from ..errors import PgtoolsError
 from ..model import Snapshot
+from .counts import placements
 
 __all__ = ["ReweightResult", "reweight_by_utilization"]
 

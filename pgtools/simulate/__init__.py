@@ -57,8 +57,7 @@ Modules
     refuses), ``state`` (a step's placement and data, movement), ``metrics`` and ``availability`` (per-step
     load and health), ``plan`` (:class:`Plan`, :func:`hash_shares`), ``engine`` (:func:`simulate`).
 
-Imports: :mod:`pgtools.mgr`, :mod:`pgtools.io` and below (placement, model, crush, errors, units); the PG-count
-health checks still come from :mod:`pgtools.analysis.distribution` (lazily) until they move to the mgr layer.
+Imports: :mod:`pgtools.mgr`, :mod:`pgtools.io` and below (placement, model, crush, errors, units).
 """
 
 from __future__ import annotations

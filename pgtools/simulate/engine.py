@@ -16,6 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PgtoolsError, PgtoolsWarning
+from ..mgr.capacity import pool_max_avail
+from ..mgr.counts import pgs_per_osd_arrays
+from ..mgr.health import health_findings
 from ..model import Snapshot
 from ..placement.pipeline import map_pool_arrays, mapping_frame, require_placement
 from .availability import lost_findings
@@ -32,13 +35,11 @@ __all__ = ["simulate"]
 
 
 def _max_avail(state: State, load: pd.DataFrame, full_ratio: float) -> dict[int, float]:
-    """``ceph df`` MAX AVAIL per pool (bytes): :func:`pgtools.analysis.pool_max_avail` on projected OSD space.
+    """``ceph df`` MAX AVAIL per pool (bytes): :func:`pgtools.mgr.capacity.pool_max_avail` on projected OSD space.
 
     Each OSD's available KiB is the capture's (the PG map's OSD statistics when present, as Ceph uses) minus the
     projected growth of its used KiB.
     """
-    from ..analysis.distribution import pool_max_avail
-
     snap = state.snap
     lk = load.drop_duplicates("osd_id").set_index("osd_id")
     osds = snap.osds.drop_duplicates("osd_id").set_index("osd_id")
@@ -83,15 +84,13 @@ def _commands(snap: Snapshot, changes: Sequence[Any]) -> list[str]:
 
 def _health_counts(st: State) -> tuple[int, int, pd.Series | None]:
     """(PGs, Σ up-set sizes, PGs per OSD over up ∪ acting) of a state, from its arrays."""
-    from ..analysis.distribution import _pgs_per_osd_arrays
-
     n = len(st.up)
     if n == 0:
         return 0, 0, None
     sum_up = int(sum(int(p.lengths("up").sum()) for p in st.parts))
     if all(p.acting_equals_up() for p in st.parts):
-        return n, sum_up, _pgs_per_osd_arrays(st.up)
-    return n, sum_up, _pgs_per_osd_arrays(st.up, up_matrix(st.parts, "acting"))
+        return n, sum_up, pgs_per_osd_arrays(st.up)
+    return n, sum_up, pgs_per_osd_arrays(st.up, up_matrix(st.parts, "acting"))
 
 
 def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, misplaced: Any = None,
@@ -138,8 +137,6 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
     upmap/temp entries) is not mapped again, so every what-if after the first on a loaded snapshot
     recomputes only the changed state.  Movement, load and health are computed on the placement arrays.
     """
-    from ..analysis.distribution import _health_findings
-
     require_placement(snap, "a what-if simulation")
     changes = list(changes)
     total = len(changes) + 1
@@ -165,7 +162,7 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
         findings = []
         if checks:
             num_pgs, sum_up, per_osd = _health_counts(st)
-            findings = [(f.code, f.severity, f.summary) for f in _health_findings(
+            findings = [(f.code, f.severity, f.summary) for f in health_findings(
                 ssnap, num_pgs=num_pgs, sum_up_sizes=sum_up, per_osd=per_osd)]
         findings += extra
         findings += fullness_findings(ld, ratios)

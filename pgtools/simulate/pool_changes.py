@@ -12,8 +12,8 @@ import pandas as pd
 
 from ..errors import PgtoolsError
 from ..mgr.options import resolve
-from ..mgr.pgnum import get_parent
 from ..model import Snapshot
+from ..placement.pgmath import get_parent
 from .changes import Change, need_rule, pool_index, set_osdmap, set_pool
 from .osd_changes import RemovePgUpmaps
 

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from ..crush.constants import ITEM_NONE
+from ..mgr.health import check_pg_num
 from ..mgr.options import resolve
 from ..model import Snapshot, row_value, split_pgid
 from .changes import pool_index, rule_id
@@ -112,8 +113,6 @@ def refusal(snap: Snapshot, change: Any, *, release: str | None = None) -> Refus
     release : str, optional
         Release whose defaults apply (default: the capture's).
     """
-    from ..analysis.distribution import check_pg_num
-
     def refuse(error: str, message: str, remedy: str, code: str = "MON_REFUSED", /, **numbers: Any) -> Refusal:
         cmds = change.ceph_commands()
         return Refusal(change.describe(), cmds[0] if cmds else "", error, message, remedy, code, -1, numbers)

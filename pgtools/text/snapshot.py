@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..analysis.distribution import Finding
+from ..mgr.health import Finding
 from ..units import human_bytes
 
 __all__ = ["human_bytes", "table_text", "table_csv", "table_markdown", "table_json", "frame_text", "health_text"]
