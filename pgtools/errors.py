@@ -77,8 +77,14 @@ class MissingInputError(PgtoolsError):
     """The capture lacks a dump the operation needs; the message names it and the ``ceph`` command that makes it."""
 
 
-class UnknownPoolError(PgtoolsError, LookupError):
-    """A pool named or numbered that the snapshot does not have (the message lists the pools it has)."""
+class UnknownPoolError(PgtoolsError, KeyError):
+    """A pool named or numbered that the snapshot does not have (the message lists the pools it has).
+
+    Also a :class:`KeyError`, as a missing label is in pandas; printed as its message, without quotes.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class PgtoolsWarning(UserWarning):

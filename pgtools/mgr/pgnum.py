@@ -225,7 +225,7 @@ def cluster_state(snap: Any, pool: int | str | None = None) -> ClusterState | No
 
     kw: dict[str, Any] = {}
     if pool is not None:
-        pid = _pool_id(snap, pool)
+        pid = snap.pool_id(pool)
         sel = (pgs["pool_id"].astype("int64") == pid).to_numpy()
         if sel.any():
             peered = _flag("peered")
@@ -245,19 +245,6 @@ def cluster_state(snap: Any, pool: int | str | None = None) -> ClusterState | No
         misplaced_ratio=_ratio("misplaced"), **kw)
 
 
-def _pool_id(snap: Any, pool: int | str) -> int:
-    pools = snap.pools
-    if isinstance(pool, str) and "pool" in pools.columns and (pools["pool"] == pool).any():
-        return int(pools.loc[pools["pool"] == pool, "pool_id"].iloc[0])
-    try:
-        pid = int(pool)
-    except (TypeError, ValueError):
-        raise KeyError(f"no pool {pool!r} in the snapshot") from None
-    if not (pools["pool_id"].astype("int64") == pid).any():
-        raise KeyError(f"no pool {pool!r} in the snapshot")
-    return pid
-
-
 def pool_upmaps(snap: Any, pool: int | str) -> list[int]:
     """The PGs (ps) of a pool that have a ``pg_upmap`` or ``pg_upmap_items`` entry in the capture's OSDMap.
 
@@ -266,7 +253,7 @@ def pool_upmaps(snap: Any, pool: int | str) -> list[int]:
     list of int
         Sorted ps values.
     """
-    pid = _pool_id(snap, pool)
+    pid = snap.pool_id(pool)
     om = getattr(snap, "osdmap", None) or {}
     out = set()
     for key in ("pg_upmap", "pg_upmap_items"):
@@ -534,10 +521,10 @@ def pool_pgp_num_steps(snap: Any, pool: int | str, target_pg_num: int | None = N
 
     Raises
     ------
-    KeyError
+    UnknownPoolError
         No such pool in the snapshot.
     """
-    pid = _pool_id(snap, pool)
+    pid = snap.pool_id(pool)
     pools = snap.pools
     row = pools[pools["pool_id"].astype("int64") == pid].iloc[0]
     state = {k: row.get(k) for k in ("pg_num", "pgp_num", "pg_num_target", "pgp_num_target", "pg_num_pending")}

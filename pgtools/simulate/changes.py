@@ -34,27 +34,19 @@ class Change:
 
 
 def pool_index(snap: Snapshot, pool: int | str) -> int:
-    """The row of ``snap.pools`` holding pool ``pool`` (a name, or an id as an int or a numeric string).
+    """The row label in ``snap.pools`` of pool ``pool`` (a name, or an id; see :meth:`Snapshot.pool`).
 
     Raises
     ------
-    PgtoolsError
+    UnknownPoolError
         No such pool (the message lists the pools there are).
     """
-    pools = snap.pools
-    if isinstance(pool, str) and not pool.lstrip("-").isdigit():
-        hit = pools.index[pools["pool"] == pool]
-    else:
-        hit = pools.index[pools["pool_id"].astype("int64") == int(pool)]
-    if len(hit) == 0:
-        names = ", ".join(f"{n} ({i})" for i, n in zip(pools["pool_id"], pools["pool"], strict=True))
-        raise PgtoolsError(f"no pool {pool!r} (pools: {names or 'none'})")
-    return hit[0]
+    return snap.pool(pool).name
 
 
 def pool_name(snap: Snapshot, pool: int | str) -> str:
     """The name of pool ``pool`` (a name or an id; :func:`pool_index` raises when there is none)."""
-    return str(snap.pools.loc[pool_index(snap, pool), "pool"])
+    return str(snap.pool(pool)["pool"])
 
 
 def set_pool(snap: Snapshot, pool: int | str, **vals: Any) -> Snapshot:
