@@ -35,6 +35,7 @@ Column vocabulary (used by every parser, by placement, simulation, analysis and 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +51,7 @@ __all__ = [
     "POOL_COLUMNS",
     "OSD_COLUMNS",
     "Snapshot",
+    "OSDMap",
     "empty_pgs",
     "empty_pools",
     "empty_osds",
@@ -105,6 +107,79 @@ def empty_osds() -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
+class OSDMap(Mapping):
+    """The OSDMap facts of a capture beyond its pool and OSD rows (``ceph osd dump -f json``), typed.
+
+    Every field is optional: a capture without an OSD dump has the defaults.  The PG-keyed tables map a
+    pgid string (``"1.2f"``) to what ``ceph osd dump`` lists for it.  Read fields as attributes
+    (``snap.osdmap.max_osd``); the object is also a read-only mapping of every field (so
+    ``dict(snap.osdmap)`` and ``{**snap.osdmap, "pg_temp": {}}`` work; an unset field reads ``None``
+    or empty), and :meth:`replace` returns a changed copy.  Treat the tables as read-only too: build new ones and :meth:`replace`.
+    """
+
+    #: OSDMap epoch.
+    epoch: int | None = None
+    #: ``max_osd``: OSD ids are below it.
+    max_osd: int | None = None
+    #: Cluster flags as Ceph prints them, comma-separated (``"sortbitwise,recovery_deletes"``).
+    flags: str = ""
+    full_ratio: float | None = None
+    backfillfull_ratio: float | None = None
+    nearfull_ratio: float | None = None
+    require_osd_release: str | None = None
+    require_min_compat_client: str | None = None
+    #: The highest pool id ever allocated (``pool_max``): a new pool gets ``pool_max + 1``.
+    pool_max: int | None = None
+    crush_version: int | None = None
+    #: ``pg_upmap``: pgid -> the full up set (tuple of OSD ids).
+    pg_upmap: dict = field(default_factory=dict)
+    #: ``pg_upmap_items``: pgid -> tuple of ``(from_osd, to_osd)`` pairs.
+    pg_upmap_items: dict = field(default_factory=dict)
+    #: ``pg_temp``: pgid -> the acting set the OSDs asked for.
+    pg_temp: dict = field(default_factory=dict)
+    #: ``primary_temp``: pgid -> primary OSD id.
+    primary_temp: dict = field(default_factory=dict)
+    #: ``pg_upmap_primaries`` (Reef's read balancer): pgid -> primary OSD id.
+    pg_upmap_primaries: dict = field(default_factory=dict)
+    #: Erasure-code profiles by name (each a dict of strings, as ``ceph osd erasure-code-profile get``).
+    erasure_code_profiles: dict = field(default_factory=dict)
+    #: Blocklisted client addresses.
+    blocklist: list = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> OSDMap:
+        """From a mapping of field name -> value (``None`` values keep the default); unknown names are an error."""
+        if isinstance(d, OSDMap):
+            return d
+        d = dict(d or {})
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise TypeError(f"OSDMap has no field {', '.join(unknown)} (fields: {', '.join(sorted(names))})")
+        return cls(**{k: v for k, v in d.items() if v is not None})
+
+    def replace(self, **changes: Any) -> OSDMap:
+        """A copy with some fields replaced."""
+        return dataclasses.replace(self, **changes)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _OSDMAP_FIELDS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_OSDMAP_FIELDS)
+
+    def __len__(self) -> int:
+        return len(_OSDMAP_FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # holds dicts; compare with ==
+
+
+_OSDMAP_FIELDS = tuple(f.name for f in dataclasses.fields(OSDMap))
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """One cluster state, as read from a capture (a folder of dumps) or a single dump.
 
@@ -115,8 +190,9 @@ class Snapshot:
         input carried them.
     crush : pgtools.crush.CrushMap or None
         The CRUSH map, when a ``crush dump``, ``ceph report`` or crushtool text map was given.
-    osdmap : dict
-        OSDMap facts beyond the pool and OSD rows (see :class:`pgtools.io.Fragment`).
+    osdmap : OSDMap
+        OSDMap facts beyond the pool and OSD rows (epoch, max_osd, flags, full ratios, upmaps, pg_temp, ...);
+        a mapping given here (or to :meth:`replace`) is converted with :meth:`OSDMap.from_dict`.
     health : dict or None
         The cluster's own health report, when a ``health detail`` dump was given.
     config : dict
@@ -131,12 +207,16 @@ class Snapshot:
     pools: pd.DataFrame = field(default_factory=empty_pools)
     osds: pd.DataFrame = field(default_factory=empty_osds)
     crush: Any = None
-    osdmap: dict = field(default_factory=dict)
+    osdmap: OSDMap = field(default_factory=OSDMap)
     health: dict | None = None
     config: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
     pool_stats: pd.DataFrame | None = None
     osd_stats: pd.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.osdmap, OSDMap):
+            object.__setattr__(self, "osdmap", OSDMap.from_dict(self.osdmap))
 
     def replace(self, **changes: Any) -> Snapshot:
         """A copy with some attributes replaced (the original is never modified)."""

@@ -227,7 +227,7 @@ def autoscale_status(
         ``crush_root_id`` is None.
     noautoscale : bool, optional
         The ``noautoscale`` OSDMap flag (Reef+ shows every pool as ``off``); default: read from
-        ``snap.osdmap["flags"]``.
+        ``snap.osdmap.flags``.
     include_skipped : bool
         Also return pools Ceph leaves out (no usage stats, overlapping roots, empty subtree), with
         ``skipped=True`` and the reason.
@@ -255,7 +255,7 @@ def autoscale_status(
     for w in _assumptions(snap, crush):
         warnings.warn(w, PgtoolsWarning, stacklevel=2)
     if noautoscale is None:
-        flags = (snap.osdmap or {}).get("flags", "")
+        flags = snap.osdmap.flags
         noautoscale = "noautoscale" in (flags if isinstance(flags, str) else ",".join(map(str, flags or [])))
     three_pass = release in ("pacific", "quincy", "reef")
     pools = snap.pools.sort_values("pool_id") if len(snap.pools) else snap.pools

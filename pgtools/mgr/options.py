@@ -177,10 +177,10 @@ def _candidates(snap: Snapshot, name: str, opt: _Option, quotes: dict[str, str])
         out.append(("config dump", cfg[name]))
     if name in quotes:
         out.append(("health detail", quotes[name]))
-    om = snap.osdmap or {}
-    if opt.osdmap_key and om.get(opt.osdmap_key) is not None:
+    value = getattr(snap.osdmap, opt.osdmap_key) if opt.osdmap_key else None
+    if value is not None:
         # Ceph enforces the OSDMap's ratios; the mon_osd_*_ratio options only seed a new cluster
-        out.insert(0, ("osdmap", om[opt.osdmap_key]))
+        out.insert(0, ("osdmap", value))
     return out
 
 

@@ -254,10 +254,9 @@ def pool_upmaps(snap: Any, pool: int | str) -> list[int]:
         Sorted ps values.
     """
     pid = snap.pool_id(pool)
-    om = getattr(snap, "osdmap", None) or {}
     out = set()
-    for key in ("pg_upmap", "pg_upmap_items"):
-        for pgid in om.get(key) or {}:
+    for table in (snap.osdmap.pg_upmap, snap.osdmap.pg_upmap_items):
+        for pgid in table:
             p, _, s = str(pgid).partition(".")
             try:
                 if int(p) == pid:

@@ -119,7 +119,5 @@ def need_rule(snap: Snapshot, rule: int | str) -> int:
 
 def set_osdmap(snap: Snapshot, **vals: Any) -> Snapshot:
     """``snap`` with the OSDMap fields ``vals`` (``max_osd``, ``pool_max``, ``pg_upmap_items``, ...) set."""
-    om = dict(snap.osdmap or {})
-    om.update(vals)
-    return snap.replace(osdmap=om)
+    return snap.replace(osdmap=snap.osdmap.replace(**vals))
 

@@ -193,9 +193,7 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
     lost_data = [0, 0]  # bytes, objects lost so far
     record(0, "input", state, step_snap, {}, standing_findings(state, lost_at))
     cur = snap
-    om = dict(cur.osdmap or {})
-    om["pg_temp"], om["primary_temp"] = {}, {}
-    cur = cur.replace(osdmap=om)
+    cur = cur.replace(osdmap=cur.osdmap.replace(pg_temp={}, primary_temp={}))
     placed = snap  # the snapshot ``state.parts`` maps (step 0: with the capture's pg_temp/primary_temp)
     xcur = snap  # what the mgr model sees (the capture's PG states, for the first change)
     i, refused, accepted = 0, None, []

@@ -24,7 +24,7 @@ __all__ = ["AddHost", "AddOsd", "AddUpmapItems", "CrushWeight", "MarkDown", "Mar
 
 
 def _max_osd(snap: Snapshot) -> int:
-    mo = (snap.osdmap or {}).get("max_osd")
+    mo = snap.osdmap.max_osd
     if mo is None:
         mo = int(snap.osds["osd_id"].max()) + 1 if len(snap.osds) else 0
     return int(mo)
@@ -275,7 +275,7 @@ class AddUpmapItems(Change):
 
     def apply(self, snap: Snapshot) -> Snapshot:
         split_pgid(self.pgid)
-        items = dict((snap.osdmap or {}).get("pg_upmap_items") or {})
+        items = dict(snap.osdmap.pg_upmap_items)
         items[self.pgid] = [tuple(int(x) for x in p) for p in self.pairs]
         return set_osdmap(snap, pg_upmap_items=items)
 
@@ -293,7 +293,7 @@ class RemoveUpmapItems(Change):
     pgid: str
 
     def apply(self, snap: Snapshot) -> Snapshot:
-        items = dict((snap.osdmap or {}).get("pg_upmap_items") or {})
+        items = dict(snap.osdmap.pg_upmap_items)
         items.pop(self.pgid, None)
         return set_osdmap(snap, pg_upmap_items=items)
 
@@ -317,11 +317,10 @@ class RemovePgUpmaps(Change):
     def apply(self, snap: Snapshot) -> Snapshot:
         for pgid in self.pgids:
             split_pgid(pgid)
-        om = dict(snap.osdmap or {})
-        for key in ("pg_upmap", "pg_upmap_items"):
-            if om.get(key):
-                om[key] = {k: v for k, v in om[key].items() if k not in self.pgids}
-        return snap.replace(osdmap=om)
+        om = snap.osdmap
+        return snap.replace(osdmap=om.replace(
+            pg_upmap={k: v for k, v in om.pg_upmap.items() if k not in self.pgids},
+            pg_upmap_items={k: v for k, v in om.pg_upmap_items.items() if k not in self.pgids}))
 
     def describe(self) -> str:
         return "remove the upmaps of " + ", ".join(self.pgids)

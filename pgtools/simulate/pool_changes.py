@@ -143,7 +143,7 @@ class CreatePool(Change):
         rid = need_rule(snap, self.rule)
         if len(snap.pools) and (snap.pools["pool"] == self.name).any():
             raise PgtoolsError(f"pool {self.name!r} exists")
-        pmax = (snap.osdmap or {}).get("pool_max")
+        pmax = snap.osdmap.pool_max
         cur = int(snap.pools["pool_id"].max()) if len(snap.pools) else 0
         pid = max(int(pmax) if pmax is not None else cur, cur) + 1
         row = {"pool_id": pid, "pool": self.name, "type": "replicated", "type_id": 1, "size": self.size,

@@ -86,7 +86,7 @@ def _target(row: pd.Series, key: str, fallback: str) -> int:
 
 def _osd_exists(snap: Snapshot, osd: int) -> bool:
     osds = snap.osds
-    max_osd = (snap.osdmap or {}).get("max_osd")
+    max_osd = snap.osdmap.max_osd
     if max_osd is not None and not 0 <= osd < int(max_osd):
         return False
     hit = osds[osds["osd_id"].astype("int64") == int(osd)] if len(osds) else osds
@@ -96,7 +96,7 @@ def _osd_exists(snap: Snapshot, osd: int) -> bool:
 
 
 def _nautilus(snap: Snapshot) -> bool:
-    rel = str((snap.osdmap or {}).get("require_osd_release") or "").strip().lower()
+    rel = str(snap.osdmap.require_osd_release or "").strip().lower()
     return rel not in _RELEASES or _RELEASES.index(rel) >= _RELEASES.index("nautilus")
 
 
@@ -254,7 +254,7 @@ def _rule_misfit(snap: Snapshot, rid: int, pool_type: int, size: int) -> str:
 
 def _upmap_refusal(snap: Snapshot, change: AddUpmapItems, refuse: Any) -> Refusal | None:
     """The ``osd pg-upmap-items`` handler: compat client, pgid, pair count, OSD existence."""
-    mcc = str((snap.osdmap or {}).get("require_min_compat_client") or "").strip().lower()
+    mcc = str(snap.osdmap.require_min_compat_client or "").strip().lower()
     if mcc in _RELEASES and _RELEASES.index(mcc) < _RELEASES.index("luminous"):
         return refuse("EPERM", f"min_compat_client {mcc} < luminous, which is required for pg-upmap. Try 'ceph osd "
                       "set-require-min-compat-client luminous' before using the new interface",
