@@ -48,7 +48,6 @@ MAX_LINES = 600
 #: tests fail both on a new departure and on a recorded one that no longer occurs).
 DEBT = """
 long: pgtools/analysis/distribution.py
-long: pgtools/cli.py
 long: pgtools/crush/_numba.py
 long: pgtools/crush/map.py
 long: pgtools/crush/vector.py
