@@ -54,7 +54,6 @@ long: pgtools/crush/vector.py
 long: pgtools/mgr/autoscale.py
 long: pgtools/mgr/pgnum.py
 long: pgtools/placement/pipeline.py
-long: pgtools/plotting/distribution.py
 lazy: pgtools.analysis.distribution imports pgtools.analysis.health_compare inside a function
 lazy: pgtools.analysis.distribution imports pgtools.errors inside a function
 lazy: pgtools.analysis.distribution imports pgtools.placement.pgmath inside a function
@@ -73,16 +72,8 @@ lazy: pgtools.placement.pipeline imports pgtools.crush inside a function
 lazy: pgtools.placement.pipeline imports pgtools.crush.hash inside a function
 lazy: pgtools.placement.pipeline imports pgtools.crush.map inside a function
 lazy: pgtools.placement.pipeline imports pgtools.io.derive inside a function
-lazy: pgtools.plotting.base imports pgtools.simulate.plan inside a function
-lazy: pgtools.plotting.distribution imports pgtools.mgr.options inside a function
-lazy: pgtools.plotting.distribution imports pgtools.model inside a function
-lazy: pgtools.report.document imports pgtools.mgr.autoscale inside a function
-lazy: pgtools.report.document imports pgtools.mgr.options inside a function
-lazy: pgtools.report.document imports pgtools.placement.pipeline inside a function
-lazy: pgtools.report.plan imports pgtools.model inside a function
 lazy: pgtools.simulate.engine imports pgtools.analysis.distribution inside a function
 lazy: pgtools.simulate.refusals imports pgtools.analysis.distribution inside a function
-lazy: pgtools.text.plan imports pgtools.model inside a function
 cycle: pgtools.crush.map -> pgtools.crush.reference -> pgtools.crush.map
 private: pgtools.analysis.recommend imports pgtools.analysis.distribution._num_in
 private: pgtools.simulate.engine imports pgtools.analysis.distribution._health_findings
