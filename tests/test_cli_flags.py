@@ -38,7 +38,7 @@ def spy(monkeypatch):
         calls.append(changes)
         raise typer.Exit(0)
 
-    monkeypatch.setattr(cli, "_run_plan", fake_plan)
+    monkeypatch.setattr(cli.whatif, "_run_plan", fake_plan)
     return calls
 
 

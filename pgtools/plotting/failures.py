@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 
 from .base import axes as _axes
 from .base import bytes_label as _human_bytes
+from .base import missing_columns
 from .base import plan_of as _plan
 from .base import plan_step as _plan_step
 
@@ -18,13 +20,20 @@ __all__ = ["failures", "FAILURE_COLOURS"]
 FAILURE_COLOURS = {"lost": "#b71c1c", "inactive": "#ef8f00", "degraded": "#f2d24b"}
 
 
-def failures(plan: Any, *, step: int | None = None, ax: Axes | None = None, **kwargs: Any) -> Axes:
+def failures(plan: Any = None, *, data: pd.DataFrame | None = None, step: int | None = None, ax: Axes | None = None,
+             **kwargs: Any) -> Axes:
     """What a failure step does to each pool: PGs lost, inactive and degraded, as stacked horizontal bars.
 
     Parameters
     ----------
-    plan : Plan
-        The result of :func:`pgtools.simulate.simulate` with a ``Fail`` change.
+    plan : Plan, optional
+        The result of :func:`pgtools.simulate.simulate` with a ``Fail`` change.  With ``data``, it only supplies
+        the step's change (title) and each pool's pg_num before the step.
+    data : DataFrame, optional
+        The tidy frame drawn instead of ``plan.failure_pools()``: one row per failure step and pool, columns
+        ``step``, ``pool_id``, ``pool``, ``pgs_lost``, ``pgs_inactive``, ``pgs_degraded``, optional
+        ``bytes_lost`` and ``objects_lost`` (the title when PGs are lost) and ``pg_num`` (the "of N" labels
+        without a plan).
     step : int, optional
         The failure step to show (negative counts from the end); default: the failure step with the most
         PGs lost (then inactive, then degraded).
@@ -46,18 +55,24 @@ def failures(plan: Any, *, step: int | None = None, ax: Axes | None = None, **kw
         When the plan (or ``step``) has no failure.
     """
 
-    plan = _plan(plan, "failures")
-    fp = plan.failure_pools()
+    if plan is not None or data is None:
+        plan = _plan(plan, "failures")
+    fp = plan.failure_pools() if data is None else data
+    missing_columns(fp, ["step", "pool_id", "pool", "pgs_lost", "pgs_inactive", "pgs_degraded"])
     if not len(fp):
         raise ValueError("the plan has no failure step (pgtools.simulate.Fail)")
     if step is None:
         tot = fp.groupby("step")[["pgs_lost", "pgs_inactive", "pgs_degraded"]].sum()
         k = int(tot.sort_values(["pgs_lost", "pgs_inactive", "pgs_degraded"], ascending=False).index[0])
-    else:
+    elif plan is not None:
         k = _plan_step(plan, step, first=1)
+    else:
+        k = int(step) if int(step) >= 0 else int(sorted(fp["step"].unique())[int(step)])
+    change = f"step {k}: {plan.steps['change'].iloc[k]}" if plan is not None else f"step {k}"
     rows = fp[fp["step"] == k].sort_values("pool_id")
     if not len(rows):
-        raise ValueError(f"step {k} ({plan.steps['change'].iloc[k]}) leaves no PG short of copies")
+        what = f"step {k} ({plan.steps['change'].iloc[k]})" if plan is not None else f"step {k}"
+        raise ValueError(f"{what} leaves no PG short of copies")
     n = len(rows)
     ax = _axes(ax, (9.0, 1.6 + 0.45 * n))
     y = np.arange(n)[::-1]
@@ -75,7 +90,10 @@ def failures(plan: Any, *, step: int | None = None, ax: Axes | None = None, **kw
         for b, name in zip(bars, names, strict=True):
             b.set_gid(name)
         left += vals
-    pg_num = plan.pools[plan.pools["step"] == k - 1].set_index("pool_id")["pg_num"]
+    if plan is not None:
+        pg_num = plan.pools[plan.pools["step"] == k - 1].set_index("pool_id")["pg_num"]
+    else:
+        pg_num = rows.set_index("pool_id")["pg_num"] if "pg_num" in rows.columns else pd.Series(dtype=np.int64)
     for yi, (pid, width) in enumerate(zip(rows["pool_id"], left, strict=True)):
         of = pg_num.get(pid)
         ax.text(width, y[yi], f" {int(width)}" + (f" of {int(of)}" if of is not None else ""), va="center",
@@ -85,9 +103,10 @@ def failures(plan: Any, *, step: int | None = None, ax: Axes | None = None, **kw
     ax.set_xlim(0, max(float(left.max()), 1.0) * 1.18)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     lost = int(rows["pgs_lost"].sum())
-    head = f"step {k}: {plan.steps['change'].iloc[k]}"
+    head = change
     if lost:
-        head += (f"\n{lost} PGs LOST: nothing can recover them "
-                 f"({_human_bytes(rows['bytes_lost'].sum())}, {int(rows['objects_lost'].sum())} objects)")
+        head += f"\n{lost} PGs LOST: nothing can recover them"
+        if {"bytes_lost", "objects_lost"} <= set(rows.columns):
+            head += f" ({_human_bytes(rows['bytes_lost'].sum())}, {int(rows['objects_lost'].sum())} objects)"
     ax.set_title(head, color="#b71c1c" if lost else "black")
     return ax

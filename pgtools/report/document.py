@@ -36,7 +36,10 @@ import pandas as pd
 
 from .. import analysis
 from .._version import __version__
+from ..mgr.autoscale import autoscale_status, release_for
+from ..mgr.options import settings
 from ..model import NONE, Snapshot
+from ..placement.pipeline import verify_placement
 from ..text.snapshot import human_bytes
 from .html import MAX_PLAN_ROWS
 from .html import escape as _e
@@ -186,8 +189,6 @@ def _health(snap: Snapshot) -> str:
             detail = f'<p class="why">{_e("; ".join(f.detail[:12]))}{" …" if len(f.detail) > 12 else ""}</p>'
         parts.append(f"<p>{_sev(f.severity)} <b>{_e(f.code)}</b> ({origin}): {_e(f.summary)}</p>"
                      f'<p class="why">{_e(f.why)}</p>{detail}')
-    from ..mgr.options import settings
-
     parts.append("<p class=\"why\">Limits: " + _e(", ".join(
         f"{k} = {_fmt(lim[k])} ({lim[k + '_from']})"
         for k in ("mon_max_pg_per_osd", "mon_pg_warn_min_per_osd", "osd_max_pg_per_osd_hard_ratio"))
@@ -252,8 +253,6 @@ def _imbalance(snap: Snapshot, by: str) -> str:
 
 
 def _autoscale(snap: Snapshot) -> str:
-    from ..mgr.autoscale import autoscale_status, release_for
-
     rel = release_for(snap)
     df = autoscale_status(snap, release=rel, include_skipped=True)
     if df.empty:
@@ -319,8 +318,6 @@ def _plots(snap: Snapshot, by: str) -> str:
 def _verification(snap: Snapshot) -> str:
     if snap.crush is None:
         return '<p class="note">The capture has no CRUSH map: placement cannot be recomputed.</p>'
-    from ..placement.pipeline import verify_placement
-
     diff = verify_placement(snap)
     n = len(snap.pgs)
     if diff.empty:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..model import split_pgid
 from ..text.snapshot import human_bytes
 from .html import MAX_PLAN_ROWS
 from .html import escape as _e
@@ -218,8 +219,6 @@ def _loss(plan: Any, steps: pd.DataFrame) -> str:
     f = _frame(getattr(plan, "failures", None))
     if f is None or not len(f) or "status" not in f.columns:
         return ""
-    from ..model import split_pgid
-
     parts = []
     changes = dict(zip(steps["step"].astype(int), steps.get("change", steps["step"]).astype(str), strict=True))
     for step, g in f.groupby("step", sort=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from ..model import split_pgid
 from .snapshot import human_bytes
 
 __all__ = ["plan_text", "plan_json", "plan_csv"]
@@ -62,8 +63,6 @@ def _failure_lines(plan: Any, rec: dict) -> list[str]:
     f = plan.failures[plan.failures["step"] == i] if len(plan.failures) else plan.failures
     if not len(f):
         return []
-    from ..model import split_pgid
-
     def ids(status: str) -> list[str]:
         return sorted(f.loc[f["status"] == status, "pgid"], key=split_pgid)
 
