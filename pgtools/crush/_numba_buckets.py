@@ -79,12 +79,14 @@ hash4_nb = compiled_hash(crush_hash.hash4, mix=_mix_nb)
 # ------------------------------------------------------------------------------------------- buckets
 @njit(cache=True, inline="always")
 def is_bucket(m, item: int) -> bool:
+    """True if ``item`` is a bucket of the map arrays ``m``."""
     s = -1 - item
     return item < 0 and s < m[0].shape[0] and m[0][s]
 
 
 @njit(cache=True, inline="always")
 def item_type(m, item: int) -> int:
+    """Type id of ``item`` (0 for a device)."""
     if item >= 0:
         return 0
     return m[1][-1 - item]
@@ -92,6 +94,7 @@ def item_type(m, item: int) -> int:
 
 @njit(cache=True)
 def perm_choose(m, s: int, x: int, r: int, perm: np.ndarray) -> int:
+    """``bucket_perm_choose`` in bucket slot ``s`` (``perm``: scratch of the largest bucket size)."""
     size = m[3][s]
     off = m[4][s]
     bid = -1 - s
@@ -110,6 +113,7 @@ def perm_choose(m, s: int, x: int, r: int, perm: np.ndarray) -> int:
 
 @njit(cache=True)
 def bucket_choose(m, s: int, x: int, r: int, position: int, perm: np.ndarray) -> int:
+    """``crush_bucket_choose`` in bucket slot ``s`` (non-empty) for input ``x``, replica ``r``, weight-set ``position``."""
     alg = m[2][s]
     size = m[3][s]
     off = m[4][s]
@@ -182,6 +186,7 @@ def bucket_choose(m, s: int, x: int, r: int, position: int, perm: np.ndarray) ->
 
 @njit(cache=True, inline="always")
 def is_out(wts: np.ndarray, item: int, x: int) -> bool:
+    """True if device ``item`` is rejected by the reweight vector ``wts`` for input ``x`` (§4.2)."""
     if item >= wts.shape[0]:
         return True
     w = wts[item]
