@@ -15,8 +15,8 @@ import time
 import numpy as np
 import pandas as pd
 
+from pgtools.crush import CrushMap, Rule
 from pgtools.crush.buckets import Bucket
-from pgtools.crush.map import CrushMap, Rule
 from pgtools.model import Snapshot
 
 

@@ -10,21 +10,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..errors import UnsupportedFeatureError
+from .constants import ITEM_NONE, WEIGHT_ONE
 from .hash import hash3, hash4
 from .ln import crush_ln
 
 __all__ = [
     "UNIFORM", "LIST", "TREE", "STRAW", "STRAW2", "ALG_NAMES", "ALG_IDS", "Bucket",
     "calc_straws", "list_sum_weights", "tree_num_nodes", "tree_node_weights",
-    "perm_choose", "list_choose", "tree_choose", "straw_choose", "straw2_choose", "INT64_MIN",
+    "tree_reachable_leaves", "perm_choose", "list_choose", "tree_choose", "straw_choose", "straw2_choose", "INT64_MIN",
 ]
 
 UNIFORM, LIST, TREE, STRAW, STRAW2 = 1, 2, 3, 4, 5
 ALG_NAMES = {UNIFORM: "uniform", LIST: "list", TREE: "tree", STRAW: "straw", STRAW2: "straw2"}
 ALG_IDS = {v: k for k, v in ALG_NAMES.items()}
 INT64_MIN = -(1 << 63)
-#: CRUSH_ITEM_NONE; what :func:`tree_choose` returns for a leaf past the last item.
-ITEM_NONE = 0x7FFFFFFF
 _M32 = 0xFFFFFFFF
 
 
@@ -133,7 +132,7 @@ def calc_straws(weights: tuple[int, ...] | list[int], version: int) -> list[int]
             if version >= 1:
                 numleft -= 1
             continue
-        straws[rev[i]] = int(straw * 0x10000) & _M32
+        straws[rev[i]] = int(straw * WEIGHT_ONE) & _M32
         i += 1
         if i == size:
             break
@@ -269,3 +268,34 @@ def straw2_choose(items: tuple[int, ...], weights: tuple[int, ...] | list[int],
             high = draw
             best = i
     return items[best]
+
+
+def tree_reachable_leaves(node_weights: Sequence[int]) -> set[int]:
+    """Leaf indexes (item positions) a tree descent over these node weights can end on.
+
+    At node ``n`` the draw is ``t = (hash * w[n]) >> 32`` with ``t`` in ``[0, max_t]``; the descent goes
+    left when ``t < w[left]``.  So left is reachable when ``w[left] > 0`` and right when
+    ``max_t >= w[left]`` (every 32-bit hash value is assumed possible).
+    """
+    out: set[int] = set()
+    n0 = len(node_weights) >> 1
+    if n0 == 0:
+        return out
+    todo = [n0]
+    seen: set[int] = set()
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n & 1:
+            out.add(n >> 1)
+            continue
+        low = n & -n
+        left, right = n - (low >> 1), n + (low >> 1)
+        max_t = (0xFFFFFFFF * node_weights[n]) >> 32
+        if node_weights[left] > 0:
+            todo.append(left)
+        if max_t >= node_weights[left]:
+            todo.append(right)
+    return out

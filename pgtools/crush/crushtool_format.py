@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import CephUndefinedBehaviourWarning, PgtoolsError, PgtoolsWarning
+from .constants import WEIGHT_ONE
 from .hash import hash2_vec
+from .vector import map_values
 
 if TYPE_CHECKING:
     from .map import CrushMap
@@ -56,7 +58,7 @@ def _cli_weight(f: float) -> int:
         w = 0
     else:
         w = int(max(min(prod, 2.0 ** 31), -(2.0 ** 31)))
-    return max(0, min(0x10000, w))
+    return max(0, min(WEIGHT_ONE, w))
 
 
 def crushtool_weights(crush: CrushMap, overrides: Mapping[int, float] | None = None) -> list[int]:
@@ -121,7 +123,6 @@ def crushtool_test(crush: CrushMap, rule: int, num_rep: int, min_x: int = 0, max
 def iter_crushtool_test(crush: CrushMap, rule: int, num_rep: int, min_x: int = 0, max_x: int = 1023,
                         weights: Mapping[int, float] | None = None, pool_id: int = -1) -> Iterator[str]:
     """:func:`crushtool_test` in pieces of at most :data:`CHUNK` lines: memory does not grow with the range."""
-    from .vector import map_values
     for name, v in (("--min-x", min_x), ("--max-x", max_x)):
         if not X_RANGE[0] <= int(v) <= X_RANGE[1]:
             raise PgtoolsError(f"{name} {v}: crushtool reads it as a 32-bit int, from {X_RANGE[0]} to {X_RANGE[1]} "

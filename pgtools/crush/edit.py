@@ -14,19 +14,19 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..errors import PgtoolsError, UnsupportedFeatureError
-from .buckets import Bucket
+from .buckets import STRAW2, Bucket
+from .constants import WEIGHT_ONE
+from .map import float_to_16_16_f32
 
 __all__ = ["add_host", "add_osd", "remove_item", "move_bucket", "reweight_item", "bucket_id", "weight16"]
 
-STRAW2 = 5
-ONE = 0x10000
 
 
 def weight16(w: float) -> int:
     """CRUSH weight as 16.16 fixed point (``(int)(w * 0x10000)`` like ``crush add``)."""
     if w < 0:
         raise ValueError("weight must be >= 0")
-    return int(float(w) * ONE)
+    return int(float(w) * WEIGHT_ONE)
 
 
 def bucket_id(crush, name_or_id: str | int) -> int:
@@ -242,7 +242,5 @@ def _subtree(buckets: dict, bid: int) -> set[int]:
 
 def reweight_item(crush, name_or_id: str | int, weight: float):
     """``ceph osd crush reweight <item> <weight>`` (every occurrence, shadows included)."""
-    from .map import float_to_16_16_f32
-
     item = bucket_id(crush, name_or_id)
     return crush.with_item_weight(item, float_to_16_16_f32(float(weight)))

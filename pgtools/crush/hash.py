@@ -1,15 +1,18 @@
 """CRUSH's rjenkins1 hashes (``crush_hash32_2`` .. ``crush_hash32_5``), on Python ints and NumPy arrays.
 
-The scalar functions (:func:`hash2` ... :func:`hash5`) take Python integers (negative ids are taken
-modulo 2**32, as C's cast to ``__u32`` does) and return an int in ``[0, 2**32)``.  The ``*_vec``
-twins take anything NumPy can broadcast to ``uint32`` arrays and return a ``uint32`` array.
+The scalar functions (:func:`hash2` ... :func:`hash5`, and :func:`mix`) take Python integers (negative
+ids are taken modulo 2**32, as C's cast to ``__u32`` does) and return an int in ``[0, 2**32)``.  They
+are written in the subset of Python numba compiles (integers, tuples, module constants): the compiled
+engine (:mod:`pgtools.crush._numba`) compiles these very functions instead of carrying a copy, so this
+module must not import numba.  The ``*_vec`` twins take anything NumPy can broadcast to ``uint32``
+arrays and return a ``uint32`` array.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SEED", "hash1", "hash2", "hash3", "hash4", "hash5", "hash2_vec", "hash3_vec", "hash4_vec",
+__all__ = ["SEED", "mix", "hash1", "hash2", "hash3", "hash4", "hash5", "hash2_vec", "hash3_vec", "hash4_vec",
            "hash5_vec", "as_u32"]
 
 #: Initial value of every hash (``crush_hash_seed``).
@@ -19,8 +22,11 @@ _Y = 1232
 _M = 0xFFFFFFFF
 
 
-def _mix(a: int, b: int, c: int) -> tuple[int, int, int]:
-    """Jenkins' 96-bit mix on three u32 values; returns the updated triple."""
+def mix(a: int, b: int, c: int) -> tuple[int, int, int]:
+    """Jenkins' 96-bit mix on three u32 values; returns the updated triple (``crush_hashmix``).
+
+    Every step masks to 32 bits, so it gives the same result on Python ints and on numba's int64.
+    """
     a = ((a - b - c) & _M) ^ (c >> 13)
     b = ((b - c - a) & _M) ^ ((a << 8) & _M)
     c = ((c - a - b) & _M) ^ (b >> 13)
@@ -39,8 +45,8 @@ def hash1(a: int) -> int:
     h = SEED ^ a
     b = a
     x, y = _X, _Y
-    b, x, h = _mix(b, x, h)
-    y, a, h = _mix(y, a, h)
+    b, x, h = mix(b, x, h)
+    y, a, h = mix(y, a, h)
     return h
 
 
@@ -50,9 +56,9 @@ def hash2(a: int, b: int) -> int:
     b &= _M
     h = SEED ^ a ^ b
     x, y = _X, _Y
-    a, b, h = _mix(a, b, h)
-    x, a, h = _mix(x, a, h)
-    b, y, h = _mix(b, y, h)
+    a, b, h = mix(a, b, h)
+    x, a, h = mix(x, a, h)
+    b, y, h = mix(b, y, h)
     return h
 
 
@@ -63,11 +69,11 @@ def hash3(a: int, b: int, c: int) -> int:
     c &= _M
     h = SEED ^ a ^ b ^ c
     x, y = _X, _Y
-    a, b, h = _mix(a, b, h)
-    c, x, h = _mix(c, x, h)
-    y, a, h = _mix(y, a, h)
-    b, x, h = _mix(b, x, h)
-    y, c, h = _mix(y, c, h)
+    a, b, h = mix(a, b, h)
+    c, x, h = mix(c, x, h)
+    y, a, h = mix(y, a, h)
+    b, x, h = mix(b, x, h)
+    y, c, h = mix(y, c, h)
     return h
 
 
@@ -79,12 +85,12 @@ def hash4(a: int, b: int, c: int, d: int) -> int:
     d &= _M
     h = SEED ^ a ^ b ^ c ^ d
     x, y = _X, _Y
-    a, b, h = _mix(a, b, h)
-    c, d, h = _mix(c, d, h)
-    a, x, h = _mix(a, x, h)
-    y, b, h = _mix(y, b, h)
-    c, x, h = _mix(c, x, h)
-    y, d, h = _mix(y, d, h)
+    a, b, h = mix(a, b, h)
+    c, d, h = mix(c, d, h)
+    a, x, h = mix(a, x, h)
+    y, b, h = mix(y, b, h)
+    c, x, h = mix(c, x, h)
+    y, d, h = mix(y, d, h)
     return h
 
 
@@ -97,14 +103,14 @@ def hash5(a: int, b: int, c: int, d: int, e: int) -> int:
     e &= _M
     h = SEED ^ a ^ b ^ c ^ d ^ e
     x, y = _X, _Y
-    a, b, h = _mix(a, b, h)
-    c, d, h = _mix(c, d, h)
-    e, x, h = _mix(e, x, h)
-    y, a, h = _mix(y, a, h)
-    b, x, h = _mix(b, x, h)
-    y, c, h = _mix(y, c, h)
-    d, x, h = _mix(d, x, h)
-    y, e, h = _mix(y, e, h)
+    a, b, h = mix(a, b, h)
+    c, d, h = mix(c, d, h)
+    e, x, h = mix(e, x, h)
+    y, a, h = mix(y, a, h)
+    b, x, h = mix(b, x, h)
+    y, c, h = mix(y, c, h)
+    d, x, h = mix(d, x, h)
+    y, e, h = mix(y, e, h)
     return h
 
 

@@ -9,13 +9,13 @@ shadow trees are rebuilt from those ids the way ``CrushWrapper::populate_classes
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import pandas as pd
 
-from ..errors import DumpFormatError, UnsupportedFeatureError
+from ..errors import DumpFormatError
 from .buckets import (
     ALG_NAMES,
     TREE,
@@ -24,106 +24,17 @@ from .buckets import (
     list_sum_weights,
     tree_node_weights,
     tree_num_nodes,
+    tree_reachable_leaves,
 )
+from .constants import WEIGHT_ONE
+from .reference import crush_do_rule
+from .reweight import reweighted_bucket, reweighted_choose_args
+from .rule import OPS, ChooseArg, Rule, Tunables
 
-__all__ = ["CrushMap", "Rule", "Tunables", "ChooseArg", "OPS", "OP_NAMES", "ITEM_NONE", "TUNABLE_PROFILES"]
-
-#: CRUSH_ITEM_NONE
-ITEM_NONE = 0x7FFFFFFF
-
-#: Rule step opcodes (``crush.h``).
-OPS = {
-    "noop": 0, "take": 1, "choose_firstn": 2, "choose_indep": 3, "emit": 4,
-    "chooseleaf_firstn": 6, "chooseleaf_indep": 7, "set_choose_tries": 8, "set_chooseleaf_tries": 9,
-    "set_choose_local_tries": 10, "set_choose_local_fallback_tries": 11, "set_chooseleaf_vary_r": 12,
-    "set_chooseleaf_stable": 13,
-}
-OP_NAMES = {v: k for k, v in OPS.items()}
-_MSR_OPS = {"choose_msr", "set_msr_descents", "set_msr_collision_tries"}
-_CHOOSE_OPS = {2, 3, 6, 7}
-_SET_OPS = {8, 9, 10, 11, 12, 13}
-
-_TUNABLE_FIELDS = ("choose_local_tries", "choose_local_fallback_tries", "choose_total_tries",
-                   "chooseleaf_descend_once", "chooseleaf_vary_r", "chooseleaf_stable",
-                   "straw_calc_version", "allowed_bucket_algs")
-
-#: Named tunable profiles (§4.6): values of ``_TUNABLE_FIELDS`` minus straw_calc_version/allowed algs.
-TUNABLE_PROFILES: dict[str, dict[str, int]] = {
-    "argonaut": dict(choose_local_tries=2, choose_local_fallback_tries=5, choose_total_tries=19,
-                     chooseleaf_descend_once=0, chooseleaf_vary_r=0, chooseleaf_stable=0,
-                     straw_calc_version=0, allowed_bucket_algs=22),
-    "bobtail": dict(choose_local_tries=0, choose_local_fallback_tries=0, choose_total_tries=50,
-                    chooseleaf_descend_once=1, chooseleaf_vary_r=0, chooseleaf_stable=0,
-                    straw_calc_version=0, allowed_bucket_algs=22),
-    "firefly": dict(choose_local_tries=0, choose_local_fallback_tries=0, choose_total_tries=50,
-                    chooseleaf_descend_once=1, chooseleaf_vary_r=1, chooseleaf_stable=0,
-                    straw_calc_version=0, allowed_bucket_algs=22),
-    "hammer": dict(choose_local_tries=0, choose_local_fallback_tries=0, choose_total_tries=50,
-                   chooseleaf_descend_once=1, chooseleaf_vary_r=1, chooseleaf_stable=0,
-                   straw_calc_version=1, allowed_bucket_algs=54),
-    "jewel": dict(choose_local_tries=0, choose_local_fallback_tries=0, choose_total_tries=50,
-                  chooseleaf_descend_once=1, chooseleaf_vary_r=1, chooseleaf_stable=1,
-                  straw_calc_version=1, allowed_bucket_algs=54),
-}
-TUNABLE_PROFILES["legacy"] = TUNABLE_PROFILES["argonaut"]
-TUNABLE_PROFILES["optimal"] = TUNABLE_PROFILES["default"] = TUNABLE_PROFILES["jewel"]
-
-
-@dataclass(frozen=True)
-class Tunables:
-    """CRUSH tunables.  The defaults are the ``jewel``/``optimal`` profile with straw_calc_version 1."""
-
-    choose_local_tries: int = 0
-    choose_local_fallback_tries: int = 0
-    choose_total_tries: int = 50
-    chooseleaf_descend_once: int = 1
-    chooseleaf_vary_r: int = 1
-    chooseleaf_stable: int = 1
-    straw_calc_version: int = 1
-    allowed_bucket_algs: int = 54
-
-    @classmethod
-    def profile(cls, name: str) -> Tunables:
-        """Return the named profile (argonaut/legacy, bobtail, firefly, hammer, jewel/optimal/default).
-
-        ``straw_calc_version`` is not part of Ceph's named profiles; here argonaut/legacy come with 0
-        (``set_tunables_legacy``) and jewel/optimal/default with 1 (``set_tunables_optimal``), and the
-        in-between profiles use 0 (bobtail, firefly) and 1 (hammer).  Set it explicitly with
-        :func:`dataclasses.replace` when it matters.
-        """
-        try:
-            return cls(**TUNABLE_PROFILES[name])
-        except KeyError:
-            raise ValueError(f"unknown tunables profile {name!r}") from None
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A CRUSH rule: ``steps`` is a tuple of ``(op, arg1, arg2)`` with op codes from :data:`OPS`.
-
-    ``ruleset``, ``min_size`` and ``max_size`` are None when the input (Quincy and later) has none.
-    ``type`` is the pool type the rule is for (1 replicated, 3 erasure).
-    """
-
-    id: int
-    name: str
-    ruleset: int | None
-    type: int
-    min_size: int | None
-    max_size: int | None
-    steps: tuple[tuple[int, int, int], ...]
-
-
-@dataclass(frozen=True)
-class ChooseArg:
-    """choose_args entry of one bucket: ``ids`` (hash inputs) and ``weight_set`` (positions x items)."""
-
-    ids: tuple[int, ...] | None = None
-    weight_set: tuple[tuple[int, ...], ...] | None = None
+__all__ = ["CrushMap", "float_to_16_16_f32", "find_cycle", "compute_max_devices"]
 
 
 def _f32(v: float) -> float:
-    import struct
     return struct.unpack("f", struct.pack("f", v))[0]
 
 
@@ -273,7 +184,7 @@ class CrushMap:
     def default_weights(self) -> list[int]:
         """crushtool's default weight vector: 0x10000 for devices present in a bucket, else 0."""
         present = {it for b in self.buckets.values() for it in b.items if it >= 0}
-        return [0x10000 if o in present else 0 for o in range(self.max_devices)]
+        return [WEIGHT_ONE if o in present else 0 for o in range(self.max_devices)]
 
     # ------------------------------------------------------------------ queries
     def find_rule(self, ruleset: int, pool_type: int, size: int) -> int:
@@ -314,7 +225,6 @@ class CrushMap:
         -------
         list of int
         """
-        from .reference import crush_do_rule
         return crush_do_rule(self, ruleno, x, result_max, weights, choose_args_key)
 
     def undefined_behaviour(self, ruleno: int | None = None) -> list[str]:
@@ -353,7 +263,7 @@ class CrushMap:
                 continue
             stored = b.stored("node_weights")
             if stored is not None:
-                past = [leaf for leaf in _reachable_leaves(stored) if leaf >= b.size]
+                past = [leaf for leaf in tree_reachable_leaves(stored) if leaf >= b.size]
                 if past:
                     overruns[b.id] = min(past)
                     suspects.append(b.id)
@@ -465,7 +375,7 @@ class CrushMap:
 
         choose_args weight sets follow ``adjust_item_weight(..., update_weight_sets=true)`` (osdmaptool
         ``--adjust-crush-weight``; ``ceph osd crush reweight`` with the default
-        ``osd_crush_update_weight_set``): see :func:`_reweighted_choose_args`.
+        ``osd_crush_update_weight_set``): see :func:`~pgtools.crush.reweight.reweighted_choose_args`.
         """
         if not 0 <= weight16 <= 0xFFFFFFFF:
             raise ValueError("weight16 must be a u32")
@@ -483,10 +393,10 @@ class CrushMap:
                 else:
                     ws = tuple(pending.get(it, w) for it, w in zip(b.items, b.weights, strict=False))
                     total = (b.weight + sum(ws) - sum(b.weights)) & 0xFFFFFFFF
-                buckets[bid] = _reweighted_bucket(b, ws, total, self.tunables.straw_calc_version)
+                buckets[bid] = reweighted_bucket(b, ws, total, self.tunables.straw_calc_version)
                 nxt[bid] = total
             pending = nxt
-        choose_args = {key: _reweighted_choose_args(self.buckets, buckets, cm, item, weight16)
+        choose_args = {key: reweighted_choose_args(self.buckets, buckets, cm, item, weight16)
                        for key, cm in self.choose_args.items()}
         return replace(self, buckets=buckets, choose_args=choose_args, _cache={})
 
@@ -594,11 +504,11 @@ class CrushMap:
         dev = pd.DataFrame([(i, n, c) for i, (n, c) in sorted(self.devices.items())],
                            columns=["osd_id", "name", "device_class"])
         bk = pd.DataFrame(
-            [(b.id, b.name, b.type_id, self.types.get(b.type_id), ALG_NAMES[b.alg], b.weight / 0x10000,
+            [(b.id, b.name, b.type_id, self.types.get(b.type_id), ALG_NAMES[b.alg], b.weight / WEIGHT_ONE,
               b.size, "~" in b.name) for b in sorted(self.buckets.values(), key=lambda b: -b.id)],
             columns=["bucket_id", "name", "type_id", "type_name", "alg", "weight", "size", "shadow"])
         it = pd.DataFrame(
-            [(b.id, pos, item, w / 0x10000) for b in sorted(self.buckets.values(), key=lambda b: -b.id)
+            [(b.id, pos, item, w / WEIGHT_ONE) for b in sorted(self.buckets.values(), key=lambda b: -b.id)
              for pos, (item, w) in enumerate(zip(b.items, b.weights, strict=False))],
             columns=["bucket_id", "pos", "item", "weight"])
         for df, cols in ((dev, ["osd_id"]), (bk, ["bucket_id", "type_id", "size"]),
@@ -606,134 +516,6 @@ class CrushMap:
             for c in cols:
                 df[c] = df[c].astype("int64")
         return {"devices": dev, "buckets": bk, "items": it}
-
-
-def _tree_parent(n: int) -> int:
-    """Parent label of tree node ``n`` (``parent()`` in Ceph's builder.c)."""
-    h = (n & -n).bit_length() - 1
-    return n - (1 << h) if n & (1 << (h + 1)) else n + (1 << h)
-
-
-def _reweighted_bucket(b: Bucket, ws: tuple[int, ...], total: int, straw_calc_version: int) -> Bucket:
-    """``b`` with item weights ``ws`` and weight ``total``; stored per-algorithm values adjusted as Ceph does."""
-    kinds = [k for k in ("straws", "node_weights", "sum_weights") if b.stored(k) is not None]
-    if not kinds:
-        return replace(b, weights=ws, weight=total)
-    changed = [i for i, (old, new) in enumerate(zip(b.weights, ws, strict=True)) if old != new]
-    kw: dict[str, Any] = {}
-    if "straws" in kinds:  # crush_adjust_straw_bucket_item_weight -> crush_calc_straw
-        kw["straws"] = tuple(calc_straws(ws, straw_calc_version))
-    if "sum_weights" in kinds:  # crush_adjust_list_bucket_item_weight
-        sums = list(b.sum_weights or ())
-        for i in changed:
-            diff = ws[i] - b.weights[i]
-            for j in range(i, len(sums)):
-                sums[j] = (sums[j] + diff) & 0xFFFFFFFF
-        kw["sum_weights"] = tuple(sums)
-    if "node_weights" in kinds:  # crush_adjust_tree_bucket_item_weight
-        nw = list(b.node_weights or ())
-        depth = (1 + (b.size - 1).bit_length()) if b.size else 0
-        for i in changed:
-            node = 2 * i + 1
-            diff = ws[i] - nw[node]
-            nw[node] = ws[i]
-            for _ in range(1, depth):
-                node = _tree_parent(node)
-                nw[node] = (nw[node] + diff) & 0xFFFFFFFF
-        kw["node_weights"] = tuple(nw)
-    return replace(b, weights=ws, weight=total, stored_for=(b.items, ws), **kw)
-
-
-def _reweighted_choose_args(old: Mapping[int, Bucket], buckets: Mapping[int, Bucket], cmap: dict[int, ChooseArg],
-                            item: int, weight16: int) -> dict[int, ChooseArg]:
-    """One choose_args map after ``CrushWrapper::adjust_item_weight(item, weight16, update_weight_sets=true)``.
-
-    A map without any weight set (only ``ids``) is unchanged.  Otherwise Ceph's bookkeeping
-    (``bucket_adjust_item_weight``, then "update weight-sets so they continue to sum":
-    ``choose_args_adjust_item_weight`` over every bucket) ends in this state, which is computed here
-    directly:
-
-    * every bucket has a weight set; one that had none gets as many positions as the first bucket
-      (id -1, -2, ...) that has one (``get_choose_args_positions``), filled with its item weights;
-    * ``item`` has ``weight16`` at every position, in every bucket holding it;
-    * a child bucket's entry in its parent is the per-position sum of the child's weight set
-      (bottom-up), except where the two weight sets have different position counts (Ceph skips those).
-
-    The weight sets are created by the sweep that the first bucket with a weight set (in id order -1,
-    -2, ...) starts, from the item weights of that moment: a bucket handled before it already has the
-    new weights, one handled after it the old ones.  That matters for a uniform bucket only, where one
-    item's change changes them all.  Decoding a map drops the weight sets of buckets that are not
-    straw2 (``update_choose_args``), so a saved map has them again only after the next reweight.
-    """
-    if not any(ca.weight_set for ca in cmap.values()):
-        return cmap
-    positions = next(len(cmap[b].weight_set) for b in sorted(cmap, reverse=True) if cmap[b].weight_set)
-    first = max((b for b in buckets if b in cmap and cmap[b].weight_set), default=0)
-    rows: dict[int, list[list[int]]] = {}
-    for bid, b in buckets.items():
-        ca = cmap.get(bid)
-        if ca is not None and ca.weight_set:
-            rows[bid] = [list(r) for r in ca.weight_set]
-        else:
-            src = b if bid > first or bid not in old else old[bid]  # handled before / after the sweep
-            rows[bid] = [list(src.weights) for _ in range(positions)]
-        if item in b.items:
-            pos = b.items.index(item)
-            for r in rows[bid]:
-                r[pos] = weight16
-    done: set[int] = set()
-
-    def settle(bid: int, depth: int) -> None:
-        if bid in done or depth > len(buckets):
-            return
-        done.add(bid)
-        mine = rows[bid]
-        for pos, child in enumerate(buckets[bid].items):
-            if child < 0 and child in buckets:
-                settle(child, depth + 1)
-                theirs = rows[child]
-                if len(theirs) == len(mine):
-                    for j, r in enumerate(mine):
-                        r[pos] = sum(theirs[j]) & 0xFFFFFFFF
-
-    for bid in sorted(buckets, reverse=True):
-        settle(bid, 0)
-    out = dict(cmap)
-    for bid, r in rows.items():
-        ca = cmap.get(bid)
-        out[bid] = ChooseArg(ids=ca.ids if ca is not None else None, weight_set=tuple(tuple(x) for x in r))
-    return out
-
-
-def _reachable_leaves(node_weights: Sequence[int]) -> set[int]:
-    """Leaf indexes (item positions) a tree descent over these node weights can end on.
-
-    At node ``n`` the draw is ``t = (hash * w[n]) >> 32`` with ``t`` in ``[0, max_t]``; the descent goes
-    left when ``t < w[left]``.  So left is reachable when ``w[left] > 0`` and right when
-    ``max_t >= w[left]`` (every 32-bit hash value is assumed possible).
-    """
-    out: set[int] = set()
-    n0 = len(node_weights) >> 1
-    if n0 == 0:
-        return out
-    todo = [n0]
-    seen: set[int] = set()
-    while todo:
-        n = todo.pop()
-        if n in seen:
-            continue
-        seen.add(n)
-        if n & 1:
-            out.add(n >> 1)
-            continue
-        low = n & -n
-        left, right = n - (low >> 1), n + (low >> 1)
-        max_t = (0xFFFFFFFF * node_weights[n]) >> 32
-        if node_weights[left] > 0:
-            todo.append(left)
-        if max_t >= node_weights[left]:
-            todo.append(right)
-    return out
 
 
 def find_cycle(buckets: Mapping[int, Bucket] | Mapping[int, Sequence[int]]) -> list[int] | None:
@@ -774,10 +556,3 @@ def compute_max_devices(devices: Mapping[int, object], buckets: Mapping[int, Buc
     ids = [d for d in devices if d >= 0]
     ids += [it for b in buckets.values() for it in b.items if it >= 0]
     return max(ids) + 1 if ids else 0
-
-
-def check_msr(op_name: str, source: str) -> None:
-    """Raise UnsupportedFeatureError for Squid's MSR rule opcodes."""
-    if op_name in _MSR_OPS:
-        raise UnsupportedFeatureError(f"{source}: rule step {op_name!r} (MSR rules, Squid) is not supported")
-

@@ -23,15 +23,14 @@ from .buckets import (
     straw_choose,
     tree_choose,
 )
+from .constants import ITEM_NONE, ITEM_UNDEF, WEIGHT_ONE
 from .hash import hash2
+from .rule import OPS, ChooseArg
 
 if TYPE_CHECKING:
-    from .map import ChooseArg, CrushMap
+    from .map import CrushMap
 
-__all__ = ["crush_do_rule", "ITEM_NONE", "ITEM_UNDEF", "is_out"]
-
-ITEM_NONE = 0x7FFFFFFF
-ITEM_UNDEF = 0x7FFFFFFE
+__all__ = ["crush_do_rule", "is_out"]
 
 
 def is_out(weights: Sequence[int], item: int, x: int) -> bool:
@@ -39,7 +38,7 @@ def is_out(weights: Sequence[int], item: int, x: int) -> bool:
     if item >= len(weights):
         return True
     w = weights[item]
-    if w >= 0x10000:
+    if w >= WEIGHT_ONE:
         return False
     if w == 0:
         return True
@@ -246,7 +245,6 @@ def crush_do_rule(cmap: CrushMap, ruleno: int, x: int, result_max: int,
     list of int
         The mapping; firstn results may be short, indep results hold ITEM_NONE holes.
     """
-    from .map import OPS
     rule = cmap.rules.get(ruleno)
     if rule is None or result_max <= 0:
         return []

@@ -43,7 +43,8 @@ import struct
 from typing import Any
 
 from ..crush.buckets import LIST, STRAW, STRAW2, TREE, UNIFORM, Bucket
-from ..crush.map import OP_NAMES, OPS, ChooseArg, CrushMap, Rule, Tunables, compute_max_devices, find_cycle
+from ..crush.map import CrushMap, compute_max_devices, find_cycle
+from ..crush.rule import OP_NAMES, OPS, ChooseArg, Rule, Tunables
 from ..errors import DumpFormatError
 
 __all__ = ["CRUSH_MAGIC", "crushmap_from_binary", "is_crush_binary"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..crush.buckets import ALG_IDS, Bucket
-from ..crush.map import OP_NAMES, OPS, ChooseArg, CrushMap, Rule, Tunables, check_msr, compute_max_devices
+from ..crush.map import CrushMap, compute_max_devices
+from ..crush.rule import OP_NAMES, OPS, ChooseArg, Rule, Tunables, check_msr
 from ..errors import DumpFormatError, UnsupportedFeatureError
 
 __all__ = ["crushmap_from_dump"]

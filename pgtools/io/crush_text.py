@@ -11,16 +11,8 @@ import re
 from dataclasses import dataclass
 
 from ..crush.buckets import ALG_IDS, Bucket
-from ..crush.map import (
-    OPS,
-    ChooseArg,
-    CrushMap,
-    Rule,
-    Tunables,
-    check_msr,
-    compute_max_devices,
-    float_to_16_16_f32,
-)
+from ..crush.map import CrushMap, compute_max_devices, float_to_16_16_f32
+from ..crush.rule import OPS, ChooseArg, Rule, Tunables, check_msr
 from ..errors import DumpFormatError, UnsupportedFeatureError
 
 __all__ = ["crushmap_from_text"]

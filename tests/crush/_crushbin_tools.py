@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 
 import pgtools.crush.reference as reference
 from pgtools.crush import CrushMap
-from pgtools.crush.buckets import ITEM_NONE, LIST, STRAW, STRAW2, TREE, UNIFORM
+from pgtools.crush.buckets import LIST, STRAW, STRAW2, TREE, UNIFORM
+from pgtools.crush.constants import ITEM_NONE
 
 STOPS = ("names", "tunables3", "descend_once", "vary_r", "straw_calc_version", "allowed_bucket_algs",
          "stable", "classes", "choose_args")

@@ -14,7 +14,7 @@ import numpy as np
 from pgtools.crush import CrushMap, Tunables, map_values
 from pgtools.crush.buckets import Bucket
 from pgtools.crush.hash import hash2_vec
-from pgtools.crush.map import OPS, Rule
+from pgtools.crush.rule import OPS, Rule
 
 
 def build_map(hosts: int = 50, per_host: int = 20) -> CrushMap:

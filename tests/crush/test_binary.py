@@ -29,7 +29,8 @@ from hypothesis import strategies as st
 
 import pgtools
 from pgtools.crush import CrushMap, crushtool_test, have_numba, map_values
-from pgtools.crush.buckets import ITEM_NONE, STRAW, calc_straws, tree_choose, tree_node_weights
+from pgtools.crush.buckets import STRAW, calc_straws, tree_choose, tree_node_weights
+from pgtools.crush.constants import ITEM_NONE
 from pgtools.crush.map import float_to_16_16_f32
 from pgtools.errors import CephUndefinedBehaviourWarning, DumpFormatError, SnapshotConflictError
 from pgtools.io import crushmap_from_binary, crushmap_from_dump, crushmap_from_text
@@ -441,7 +442,7 @@ def test_text_map_next_to_binary_within_printed_precision(tmp_path: Path):
 def _dump_json(cm: CrushMap) -> dict:
     """A ``ceph osd crush dump``-shaped dict of ``cm`` (enough for CrushMap.from_dump)."""
     from pgtools.crush.buckets import ALG_NAMES
-    from pgtools.crush.map import OP_NAMES
+    from pgtools.crush.rule import OP_NAMES
     rules = []
     for r in cm.rules.values():
         steps = []

@@ -20,7 +20,7 @@ from pgtools.crush.buckets import (
 )
 from pgtools.crush.hash import hash1, hash2, hash2_vec, hash3, hash3_vec, hash4, hash4_vec, hash5, hash5_vec
 from pgtools.crush.ln import LN_CHECKSUM, crush_ln, crush_ln_vec, ln_table
-from pgtools.crush.map import OPS, Rule
+from pgtools.crush.rule import OPS, Rule
 
 
 def test_hash_vectors():
@@ -102,7 +102,7 @@ def test_single_bucket_choices():
 
 def test_single_bucket_choices_vectorised():
     """The vectorised bucket choices agree with the §13 vectors (one-bucket maps, choose firstn 1)."""
-    from pgtools.crush.vector import _VecMap
+    from pgtools.crush.vecmap import VecMap
 
     for alg, bid, expect in ((1, -10, "1 0 3 2 4 0 2 4 3 3 2 1 2 0 4 1 0 3"),
                              (2, -11, "3 1 1 0 3 0 1 3 4 0 3 3 3 1 3 0 3 1"),
@@ -112,7 +112,7 @@ def test_single_bucket_choices_vectorised():
         b = Bucket(bid, "b", 1, alg, 0, ITEMS5, w, sum(w))
         cm = CrushMap({i: (f"osd.{i}", None) for i in ITEMS5}, {0: "osd", 1: "host"}, {bid: b}, {},
                       max_devices=5)
-        vm = _VecMap(cm, None)
+        vm = VecMap(cm, None)
         xs = np.repeat(np.array(XS, dtype=np.uint32), 3)
         rs = np.tile(np.arange(3), len(XS))
         got = vm.choose(np.full(len(xs), bid), xs, rs, np.zeros(len(xs), dtype=np.int64))
