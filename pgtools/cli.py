@@ -303,7 +303,7 @@ def _check_pool_flags(snap, purpose: str, **flags: list[str] | None) -> None:
 
     What ``purpose`` needs (the CRUSH map, ...) is checked first: that error says more than a missing pool.
     """
-    from .placement.pipeline import require_placement
+    from .placement.osdmap import require_placement
 
     require_placement(snap, purpose)
     pools = snap.pools
@@ -475,7 +475,7 @@ def _run_plan(snap, changes: list, stepwise: bool, checks: bool = True, assume_c
     from rich.console import Console
     from rich.progress import Progress
 
-    from .placement.pipeline import require_placement
+    from .placement.osdmap import require_placement
     from .simulate import simulate
 
     require_placement(snap, "a what-if simulation")  # before the progress bar, which would leave a blank line
@@ -739,7 +739,7 @@ def _load_map(capture: list[Path] | None, osd_dump: Path | None, crush: Path | N
     paths = [*(capture or []), *[p for p in (osd_dump, crush) if p is not None]]
     if not paths:
         raise typer.BadParameter("give a capture folder, or --osd-dump and --crush")
-    from .placement.pipeline import require_placement
+    from .placement.osdmap import require_placement
 
     snap = _load(paths)
     require_placement(snap, "mapping")
@@ -869,7 +869,8 @@ def verify(
 
     Exit status 0 when every PG matches, 1 when any differs (listed), 2 on bad input.
     """
-    from .placement.pipeline import require_placement, verify_placement
+    from .placement.osdmap import require_placement
+    from .placement.pipeline import verify_placement
     from .text import snapshot as _format
 
     snap = _load(capture)

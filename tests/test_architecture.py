@@ -51,18 +51,11 @@ long: pgtools/cli.py
 long: pgtools/crush/_numba.py
 long: pgtools/crush/map.py
 long: pgtools/crush/vector.py
-long: pgtools/placement/pipeline.py
 long: pgtools/plotting/distribution.py
 lazy: pgtools.crush.crushtool_format imports pgtools.crush.vector inside a function
 lazy: pgtools.crush.edit imports pgtools.crush.map inside a function
 lazy: pgtools.crush.map imports pgtools.crush.reference inside a function
 lazy: pgtools.crush.reference imports pgtools.crush.map inside a function
-lazy: pgtools.placement.objects imports pgtools.placement.pipeline inside a function
-lazy: pgtools.placement.osdmaptool imports pgtools.placement.objects inside a function
-lazy: pgtools.placement.pipeline imports pgtools.crush inside a function
-lazy: pgtools.placement.pipeline imports pgtools.crush.hash inside a function
-lazy: pgtools.placement.pipeline imports pgtools.crush.map inside a function
-lazy: pgtools.placement.pipeline imports pgtools.io.derive inside a function
 lazy: pgtools.plotting.base imports pgtools.simulate.plan inside a function
 lazy: pgtools.plotting.distribution imports pgtools.mgr.options inside a function
 lazy: pgtools.plotting.distribution imports pgtools.model inside a function
@@ -72,10 +65,6 @@ lazy: pgtools.report.document imports pgtools.placement.pipeline inside a functi
 lazy: pgtools.report.plan imports pgtools.model inside a function
 lazy: pgtools.text.plan imports pgtools.model inside a function
 cycle: pgtools.crush.map -> pgtools.crush.reference -> pgtools.crush.map
-upward: pgtools.placement.objects imports pgtools.io._common
-upward: pgtools.placement.osdmaptool imports pgtools.io._common
-upward: pgtools.placement.pipeline imports pgtools.io._common
-upward: pgtools.placement.pipeline imports pgtools.io.derive
 docstring: pgtools.crush
 """
 LONG_OK = {"pgtools/crush/_ln_tables.py"}
