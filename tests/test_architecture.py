@@ -47,17 +47,7 @@ MAX_LINES = 600
 #: Known departures from the rules above, one per line as ``kind: what``; remove a line when it is fixed (the
 #: tests fail both on a new departure and on a recorded one that no longer occurs).
 DEBT = """
-long: pgtools/placement/pipeline.py
-lazy: pgtools.placement.objects imports pgtools.placement.pipeline inside a function
-lazy: pgtools.placement.osdmaptool imports pgtools.placement.objects inside a function
-lazy: pgtools.placement.pipeline imports pgtools.crush inside a function
-lazy: pgtools.placement.pipeline imports pgtools.crush.hash inside a function
-lazy: pgtools.placement.pipeline imports pgtools.crush.map inside a function
-lazy: pgtools.placement.pipeline imports pgtools.io.derive inside a function
-upward: pgtools.placement.objects imports pgtools.io._common
-upward: pgtools.placement.osdmaptool imports pgtools.io._common
-upward: pgtools.placement.pipeline imports pgtools.io._common
-upward: pgtools.placement.pipeline imports pgtools.io.derive
+
 """
 LONG_OK = {"pgtools/crush/_ln_tables.py"}
 

@@ -17,8 +17,6 @@ from pgtools.io import NONE, crushmap_from_dump, loads_json, osd_dump, read_text
 from pgtools.model import Snapshot
 from pgtools.placement import (
     adjust_crush_weight,
-    calc_mask,
-    ceph_stable_mod,
     compile_snapshot,
     map_pgs,
     mark_out,
@@ -31,6 +29,7 @@ from pgtools.placement.osdmaptool import (
     render_test_map_pg,
     render_test_map_pgs,
 )
+from pgtools.placement.pgmath import pg_num_mask, stable_mod
 from tests.paths import CRUSH_CASES, REAL, TEST_DATA
 
 DATA = TEST_DATA / "osdmap"
@@ -195,10 +194,10 @@ def test_spec13_table(engine, rule, weights, expected):
 
 
 def test_stable_mod_and_masks():
-    assert [calc_mask(n) for n in (1, 8, 12, 100, 128)] == [0, 7, 15, 127, 127]
-    assert ceph_stable_mod(100, 100, 127) == 36
-    assert ceph_stable_mod(99, 100, 127) == 99
-    assert ceph_stable_mod(64, 32, 31) == 0
+    assert [pg_num_mask(n) for n in (1, 8, 12, 100, 128)] == [0, 7, 15, 127, 127]
+    assert stable_mod(100, 100, 127) == 36
+    assert stable_mod(99, 100, 127) == 99
+    assert stable_mod(64, 32, 31) == 0
 
 
 def test_pool_without_matching_rule_maps_to_nothing():

@@ -24,7 +24,8 @@ from pgtools.placement import (
     mark_out,
     mark_up,
 )
-from pgtools.placement.pipeline import _REUSE, _MappingCache, _tuples
+from pgtools.placement.mapping import _tuples
+from pgtools.placement.pipeline import _REUSE, _MappingCache
 from pgtools.simulate import CrushWeight, simulate
 from tests.paths import SAMPLE_DUMPS, TEST_DATA
 

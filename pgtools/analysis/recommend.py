@@ -28,7 +28,7 @@ from ..errors import PgtoolsError
 from ..mgr.counts import num_in, pg_counts
 from ..mgr.health import health, health_limits
 from ..model import Snapshot
-from ..placement.pipeline import require_placement
+from ..placement.osdmap import require_placement
 from ..simulate import AddHost, DeletePool, SetPgNum, simulate
 
 __all__ = ["Option", "fix_too_many_pgs", "options_frame"]

@@ -171,7 +171,8 @@ def verify(
 
     Exit status 0 when every PG matches, 1 when any differs (listed), 2 on bad input.
     """
-    from ..placement.pipeline import require_placement, verify_placement
+    from ..placement.osdmap import require_placement
+    from ..placement.pipeline import verify_placement
     from ..text import snapshot as _format
 
     snap = load_dumps(capture)

@@ -38,7 +38,7 @@ def _load_map(capture: list[Path] | None, osd_dump: Path | None, crush: Path | N
     paths = [*(capture or []), *[p for p in (osd_dump, crush) if p is not None]]
     if not paths:
         raise typer.BadParameter("give a capture folder, or --osd-dump and --crush")
-    from ..placement.pipeline import require_placement
+    from ..placement.osdmap import require_placement
 
     snap = load_dumps(paths)
     require_placement(snap, "mapping")

@@ -47,7 +47,7 @@ def _check_pool_flags(snap, purpose: str, **flags: list[str] | None) -> None:
 
     What ``purpose`` needs (the CRUSH map, ...) is checked first: that error says more than a missing pool.
     """
-    from ..placement.pipeline import require_placement
+    from ..placement.osdmap import require_placement
 
     require_placement(snap, purpose)
     pools = snap.pools
@@ -199,7 +199,7 @@ def _run_plan(snap, changes: list, stepwise: bool, checks: bool = True, assume_c
     from rich.console import Console
     from rich.progress import Progress
 
-    from ..placement.pipeline import require_placement
+    from ..placement.osdmap import require_placement
     from ..simulate import simulate
 
     require_placement(snap, "a what-if simulation")  # before the progress bar, which would leave a blank line

@@ -12,7 +12,7 @@ and records every assumption as a warning line:
 
 Derived pools carry a ``derived`` column naming the derived fields (``""`` for pools read from a pool
 table), so downstream code can refuse what needs the real values (placement, simulation; see
-:func:`pgtools.placement.pipeline.require_placement`) and say what is assumed elsewhere.
+:func:`pgtools.placement.require_placement`) and say what is assumed elsewhere.
 """
 
 from __future__ import annotations

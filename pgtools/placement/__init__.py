@@ -4,8 +4,18 @@ What lives here
 ---------------
 :mod:`~pgtools.placement.pgmath`
     PG arithmetic, written once: ``ceph_stable_mod``, masks, split/merge parents and children.
-:mod:`~pgtools.placement`
-    The OSDMap part of placement as Ceph computes it: pool seeds, CRUSH, upmaps, up, pg_temp, acting.
+:mod:`~pgtools.placement.pools`
+    :class:`PoolInfo`: a pool as placement sees it, and its PG seeds (``raw_pg_to_pps``).
+:mod:`~pgtools.placement.osdmap`
+    :class:`CompiledOSDMap` (:func:`compile_snapshot`): the OSDMap steps as Ceph computes them: CRUSH,
+    upmaps, up, primary affinity, pg_temp, acting; one PG at a time or a whole pool with NumPy.
+:mod:`~pgtools.placement.mapping`
+    The results: :class:`PGMapping` (one PG), :class:`PoolMapping` (a pool's arrays), :func:`mapping_frame`.
+:mod:`~pgtools.placement.pipeline`
+    The entry points: :func:`map_pgs`, :func:`map_pool_arrays`, :func:`verify_placement`.
+:mod:`~pgtools.placement.whatif`
+    Snapshot → Snapshot transforms: :func:`with_pg_num`, :func:`mark_out`, :func:`mark_up`, :func:`mark_in`,
+    :func:`adjust_crush_weight`.
 :mod:`~pgtools.placement.incremental`
     Re-map only the PGs a change can reach.
 :mod:`~pgtools.placement.objects`
@@ -16,28 +26,15 @@ What lives here
 Imports: :mod:`pgtools.crush`, :mod:`pgtools.model`, :mod:`pgtools.errors`; never io, mgr, simulate or above.
 """
 
+from ..model import NONE
 from . import pgmath
+from .mapping import PGMapping, PoolMapping, mapping_frame
+from .osdmap import CompiledOSDMap, compile_snapshot, require_placement
 from .pgmath import cbits
-from .pipeline import (
-    NONE,
-    CompiledOSDMap,
-    PGMapping,
-    PoolInfo,
-    PoolMapping,
-    adjust_crush_weight,
-    calc_mask,
-    ceph_stable_mod,
-    compile_snapshot,
-    map_pgs,
-    map_pool_arrays,
-    mapping_frame,
-    mark_in,
-    mark_out,
-    mark_up,
-    verify_placement,
-    with_pg_num,
-)
+from .pipeline import map_pgs, map_pool_arrays, verify_placement
+from .pools import PoolInfo
+from .whatif import adjust_crush_weight, mark_in, mark_out, mark_up, with_pg_num
 
-__all__ = ['pgmath', 'NONE', 'PoolInfo', 'PGMapping', 'CompiledOSDMap', 'compile_snapshot', 'map_pgs', 'PoolMapping',
-           'map_pool_arrays', 'mapping_frame', 'verify_placement', 'with_pg_num', 'mark_out', 'mark_up', 'mark_in',
-           'adjust_crush_weight', 'cbits', 'calc_mask', 'ceph_stable_mod']
+__all__ = ['pgmath', 'NONE', 'PoolInfo', 'PGMapping', 'CompiledOSDMap', 'compile_snapshot', 'require_placement',
+           'map_pgs', 'PoolMapping', 'map_pool_arrays', 'mapping_frame', 'verify_placement', 'with_pg_num',
+           'mark_out', 'mark_up', 'mark_in', 'adjust_crush_weight', 'cbits']

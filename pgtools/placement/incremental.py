@@ -35,7 +35,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..model import Snapshot
-from .pipeline import CompiledOSDMap, PoolMapping, compile_snapshot, map_pool_arrays
+from .mapping import PoolMapping
+from .osdmap import CompiledOSDMap, compile_snapshot
+from .pipeline import map_pool_arrays
 
 __all__ = ["remap", "reachable_devices"]
 

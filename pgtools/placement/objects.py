@@ -2,7 +2,8 @@
 
 An object is placed by hashing its name (or its locator key), optionally prefixed by its namespace,
 with the pool's ``object_hash`` function; the 32-bit result is the *raw* placement seed, which
-``ceph_stable_mod`` folds into ``[0, pg_num)``.  See ``ceph_algorithms.md`` section 8.
+``ceph_stable_mod`` (:func:`~pgtools.placement.pgmath.stable_mod`) folds into ``[0, pg_num)``.  See
+``ceph_algorithms.md`` section 8.
 
 Functions
 ---------
@@ -20,8 +21,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import PgtoolsError
-from ..io._common import NONE
-from ..model import Snapshot
+from ..model import NONE, Snapshot
+from .osdmap import compile_snapshot
+from .pgmath import stable_mod
 
 __all__ = [
     "CEPH_STR_HASH_LINUX",
@@ -135,14 +137,6 @@ def hash_key(hash_type: int, key: str | bytes, namespace: str | bytes = "") -> i
     return ceph_str_hash(hash_type, k)
 
 
-def _cbits(v: int) -> int:
-    return int(v).bit_length()
-
-
-def _stable_mod(x: int, b: int, bmask: int) -> int:
-    return x & bmask if (x & bmask) < b else x & (bmask >> 1)
-
-
 def _pool_get(pool_row: Any, name: str, default: Any = None) -> Any:
     try:
         v = pool_row[name]
@@ -190,8 +184,7 @@ def object_to_pg(pool_row: Mapping[str, Any] | Any, name: str | bytes, namespace
     if pg_num <= 0:
         raise PgtoolsError("pool has no pg_num")
     raw = hash_key(_object_hash(pool_row), key if key else name, namespace)
-    mask = (1 << _cbits(pg_num - 1)) - 1
-    return raw, _stable_mod(raw, pg_num, mask)
+    return raw, stable_mod(raw, pg_num)
 
 
 class ObjectMapping(tuple):
@@ -224,21 +217,6 @@ class ObjectMapping(tuple):
         return self[2]
 
 
-def _find_pool(snap: Snapshot, pool: str | int) -> Any:
-    pools = snap.pools
-    if pools is None or len(pools) == 0:
-        raise PgtoolsError("the snapshot has no pools")
-    if isinstance(pool, str) and not pool.lstrip("-").isdigit():
-        sel = pools[pools["pool"] == pool]
-    else:
-        sel = pools[pools["pool_id"].astype("int64") == int(pool)]
-        if len(sel) == 0 and isinstance(pool, str):
-            sel = pools[pools["pool"] == pool]
-    if len(sel) == 0:
-        raise PgtoolsError(f"pool {pool!r} does not exist")
-    return sel.iloc[0]
-
-
 def map_object(snap: Snapshot, pool: str | int, name: str, namespace: str = "", *,
                key: str = "") -> ObjectMapping:
     """Run ``ceph osd map <pool> <name> [<namespace>]`` offline.
@@ -262,16 +240,14 @@ def map_object(snap: Snapshot, pool: str | int, name: str, namespace: str = "", 
         A tuple ``(pgid, up, acting)``; also has attributes ``raw_pgid``, ``up_primary``,
         ``acting_primary``, ``pool``, ``pool_id``, ``objname``, ``epoch``.
     """
-    from .pipeline import compile_snapshot
-
-    row = _find_pool(snap, pool)
+    row = snap.pool(pool)
     pool_id = int(row["pool_id"])
     raw, ps = object_to_pg(row, name, namespace, key)
     compiled = compile_snapshot(snap)
     res = compiled.pg_to_up_acting_osds(pool_id, ps)
     objname = f"{namespace}/{name}" if namespace else name
     return ObjectMapping(f"{pool_id}.{ps:x}", tuple(res.up), tuple(res.acting),
-                         epoch=snap.epoch if snap.epoch is not None else (snap.osdmap or {}).get("epoch"),
+                         epoch=snap.epoch if snap.epoch is not None else snap.osdmap.epoch,
                          pool=str(row["pool"]), pool_id=pool_id, objname=objname,
                          raw_pgid=f"{pool_id}.{raw:x}", up_primary=res.up_primary,
                          acting_primary=res.acting_primary)

@@ -22,11 +22,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import PgtoolsError, PgtoolsWarning
-from ..io._common import NONE
-from ..model import Snapshot
-from .pipeline import PGMapping, PoolMapping, compile_snapshot, mark_in, mark_up, with_pg_num
-from .pipeline import adjust_crush_weight as adjust_crush_weight_
-from .pipeline import mark_out as mark_out_
+from ..model import NONE, Snapshot
+from .mapping import PGMapping, PoolMapping
+from .objects import map_object
+from .osdmap import compile_snapshot
+from .whatif import adjust_crush_weight as adjust_crush_weight_
+from .whatif import mark_in, mark_up, with_pg_num
+from .whatif import mark_out as mark_out_
 
 __all__ = [
     "format_vector",
@@ -260,8 +262,6 @@ def render_test_map_pg(snap: Snapshot, pgid: str) -> str:
 
 def render_test_map_object(snap: Snapshot, name: str, pool: int) -> str:
     """Output of ``osdmaptool --test-map-object <name> --pool <pool>``: `` object 'name' -> pgid -> [acting]``."""
-    from .objects import map_object
-
     c = compile_snapshot(snap)
     if pool not in c.pools:
         raise PgtoolsError(f"There is no pool {pool}")

@@ -118,6 +118,9 @@ def stable_mod(x: Any, b: Any, bmask: Any = None) -> Any:
     """
     if bmask is None:
         bmask = pg_num_mask(b)
+    if type(x) is int and type(b) is int and type(bmask) is int:  # the per-PG path: no NumPy
+        r = x & bmask
+        return r if r < b else x & (bmask >> 1)
     if np.ndim(x) == 0 and np.ndim(b) == 0 and np.ndim(bmask) == 0:
         xi, bi, mi = int(x), int(b), int(bmask)
         r = xi & mi

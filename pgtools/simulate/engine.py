@@ -20,7 +20,9 @@ from ..mgr.capacity import pool_max_avail
 from ..mgr.counts import pgs_per_osd_arrays
 from ..mgr.health import health_findings
 from ..model import Snapshot
-from ..placement.pipeline import map_pool_arrays, mapping_frame, require_placement
+from ..placement.mapping import mapping_frame
+from ..placement.osdmap import require_placement
+from ..placement.pipeline import map_pool_arrays
 from .availability import lost_findings
 from .changes import pool_name, rule_name
 from .failures import FAILURE_COLUMNS, Fail, drop_lost, failure_rows, failure_stats

@@ -15,7 +15,7 @@ from ..crush import edit as crush_edit
 from ..crush.constants import WEIGHT_ONE
 from ..errors import PgtoolsError
 from ..model import Snapshot, split_pgid
-from ..placement.pipeline import adjust_crush_weight
+from ..placement.whatif import adjust_crush_weight
 from ..units import TIB_KB
 from .changes import Change, need_crush, set_osdmap, set_osds
 

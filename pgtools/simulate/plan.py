@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import Snapshot, split_pgid
-from ..placement.pipeline import calc_mask
+from ..placement.pgmath import pg_num_mask, stable_mod
 
 
 # ------------------------------------------------------------------------------------------ data shares
@@ -23,15 +23,8 @@ def hash_shares(old: int, new: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         One entry per (old PG, new PG) pair that share hashes; ``share`` is the fraction of the old PG's
         hashes that now map to the new PG (the shares of one old PG sum to 1).
     """
-    bits = max(int(max(old, new) - 1).bit_length(), 0)
-    r = np.arange(1 << bits, dtype=np.int64)
-
-    def smod(n: int) -> np.ndarray:
-        m = calc_mask(n)
-        x = r & m
-        return np.where(x < n, x, r & (m >> 1))
-
-    o, q = smod(old), smod(new)
+    r = np.arange(pg_num_mask(max(old, new)) + 1, dtype=np.int64)  # every hash value, up to the mask
+    o, q = stable_mod(r, old), stable_mod(r, new)
     key = o * (int(new) + 1) + q
     uk, cnt = np.unique(key, return_counts=True)
     op, qp = uk // (new + 1), uk % (new + 1)

@@ -18,7 +18,8 @@ import pandas as pd
 
 from ..model import NONE, Snapshot
 from ..placement.incremental import remap
-from ..placement.pipeline import PoolMapping, map_pool_arrays, mapping_frame
+from ..placement.mapping import PoolMapping, mapping_frame
+from ..placement.pipeline import map_pool_arrays
 from .changes import pool_index
 from .mgr_changes import PoolState
 from .plan import hash_shares
