@@ -20,9 +20,9 @@ from __future__ import annotations
 import pandas as pd
 
 from ..crush.constants import ITEM_NONE as NONE
-from ..model import OSD_DUMP_HINT, derived_pools, id_ranges
+from ..model import OSD_DUMP_HINT, id_ranges
 
-__all__ = ["derive_pools", "derived_pools", "id_ranges", "OSD_DUMP_HINT"]
+__all__ = ["derive_pools"]
 
 def _missing(pools: pd.DataFrame, col: str) -> pd.Series:
     if col not in pools.columns:
