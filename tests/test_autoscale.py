@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import pandas as pd
 import pytest
@@ -11,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pgtools
+from pgtools.crush.rule import Rule
 from pgtools.errors import PgtoolsError, PgtoolsWarning
 from pgtools.io import crushmap_from_dump
 from pgtools.mgr.autoscale import (
@@ -153,17 +153,13 @@ def test_capture_what_if_mode_on(capture_snap):
 
 
 # ------------------------------------------------------------------------------------ hand-made clusters
-@dataclass(frozen=True)
-class _Rule:
-    steps: tuple
-
-
 class _Crush:
     """The part of pgtools.crush.CrushMap the autoscaler uses: ``rules`` and ``subtree_devices``."""
 
     def __init__(self, roots: dict[int, list[int]], rule_roots: dict[int, int]):
         self._roots = roots
-        self.rules = {r: _Rule(((1, root, 0), (6, 0, 1), (4, 0, 0))) for r, root in rule_roots.items()}
+        self.rules = {r: Rule(r, f"rule{r}", None, 1, None, None, ((1, root, 0), (6, 0, 1), (4, 0, 0)))
+                      for r, root in rule_roots.items()}
 
     def subtree_devices(self, bucket_id: int) -> list[int]:
         return list(self._roots[bucket_id])

@@ -274,7 +274,7 @@ class CrushMap:
             return []
         if ruleno is not None:
             rule = self.rules.get(ruleno)
-            takes = [a1 for op, a1, _a2 in (rule.steps if rule else ()) if op == OPS["take"] and a1 < 0]
+            takes = [t for t in (rule.takes if rule else ()) if t < 0]
             reach: set[int] = set()
             todo = [t for t in takes if t in self.buckets]
             while todo:

@@ -96,6 +96,15 @@ class Rule:
     max_size: int | None
     steps: tuple[tuple[int, int, int], ...]
 
+    @property
+    def takes(self) -> tuple[int, ...]:
+        """The items the rule's ``take`` steps start from, in step order (the rule's roots; usually one bucket).
+
+        The mgr's autoscaler takes the first as the pool's CRUSH root (``get_rule_root``); the devices a
+        rule can use are those under all of them.
+        """
+        return tuple(int(a1) for op, a1, _a2 in self.steps if op == OPS["take"])
+
 
 @dataclass(frozen=True)
 class ChooseArg:

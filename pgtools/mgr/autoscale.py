@@ -132,14 +132,9 @@ class _Subtree:
 
 
 def _rule_root(crush: Any, rule_id: int) -> int | None:
-    rules = getattr(crush, "rules", {}) or {}
-    rule = rules.get(int(rule_id))
-    if rule is None:
-        return None
-    for step in rule.steps:
-        if int(step[0]) == 1:  # TAKE
-            return int(step[1])
-    return None
+    """The first ``take`` item of the rule (the mgr's ``get_rule_root``), None without such a rule."""
+    rule = (getattr(crush, "rules", None) or {}).get(int(rule_id))
+    return rule.takes[0] if rule is not None and rule.takes else None
 
 
 def _osd_capacity_kb(snap: Snapshot) -> dict[int, int]:

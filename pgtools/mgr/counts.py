@@ -179,15 +179,9 @@ def pgs_per_osd_arrays(up: np.ndarray, acting: np.ndarray | None = None) -> pd.S
 # --------------------------------------------------------------------------------------------------
 # the OSDs a CRUSH rule can use
 
-_TAKE = 1
-
-
-def _rule_roots(crush: Any, rule_id: int) -> list[int]:
-    rules = getattr(crush, "rules", None) or {}
-    rule = rules.get(int(rule_id)) if hasattr(rules, "get") else None
-    if rule is None:
-        return []
-    return [int(arg1) for op, arg1, _arg2 in rule.steps if int(op) == _TAKE]
+def _rule_roots(crush: Any, rule_id: int) -> tuple[int, ...]:
+    rule = (getattr(crush, "rules", None) or {}).get(int(rule_id))
+    return rule.takes if rule is not None else ()
 
 
 def _devices_under(crush: Any, item: int) -> list[int]:

@@ -9,11 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import pgtools
 from pgtools.crush import map_values
 from pgtools.errors import DumpFormatError, UnsupportedFeatureError
 from pgtools.io import crush_dump, crushmap_from_dump, crushmap_from_text, crushmap_text
 from pgtools.io._common import loads_json
-from tests.paths import CRUSH_CASES
+from tests.paths import CRUSH_CASES, SAMPLE_DUMPS
 
 CASE17 = CRUSH_CASES / "17_rules_multistep_firstn"
 DUMP17 = json.loads((CASE17 / "crush.json").read_text())
@@ -374,3 +375,19 @@ def test_reweight_updates_weight_sets_like_ceph():
     ids_only = WS_TEXT.replace("    weight_set [\n      [ 3.000 1.000 ]\n    ]\n", "    ids [ -10 -11 ]\n")
     cm2 = crushmap_from_text(ids_only)
     assert cm2.with_item_weight(1, 0x8000).choose_args == cm2.choose_args
+
+
+def test_rule_takes_are_the_roots_every_layer_uses():
+    """One definition of the roots a rule takes: the mgr's autoscaler root and the devices a pool can use."""
+    from pgtools.crush.rule import OPS, Rule
+    from pgtools.mgr.autoscale import _rule_root  # the mgr's get_rule_root, tested here
+    from pgtools.mgr.counts import rule_devices
+
+    r = Rule(0, "two", None, 1, None, None, ((OPS["take"], -1, 0), (OPS["chooseleaf_firstn"], 0, 1),
+                                              (OPS["emit"], 0, 0), (OPS["take"], -2, 0), (OPS["emit"], 0, 0)))
+    assert r.takes == (-1, -2)
+    assert Rule(1, "none", None, 1, None, None, ((OPS["emit"], 0, 0),)).takes == ()
+    snap = pgtools.load(SAMPLE_DUMPS / "seedlike_max300")
+    rule = snap.crush.rules[0]
+    assert _rule_root(snap.crush, 0) == rule.takes[0]
+    assert rule_devices(snap, 0) == set(snap.crush.subtree_devices(rule.takes[0]))
