@@ -46,7 +46,8 @@ def read_file(path: str | Path, *, text: str | None = None, data: bytes | None =
 
     The content is read from ``path`` unless given: ``text`` (already decoded; binary formats are not
     recognised then) or ``data`` (raw bytes, ``.gz``/``.xz`` already decompressed).  Binary formats
-    (a binary CRUSH map, :mod:`pgtools.io.crushmap_binary`) are recognised from the bytes first; other
+    (a binary CRUSH map, :mod:`pgtools.io.crushmap_binary`; a binary osdmap, :mod:`pgtools.io.osdmap_binary`)
+    are recognised from the bytes first; other
     binary files are skipped (None).  A file is read up to ``max_bytes`` (see
     :func:`~pgtools.io._common.read_bytes`: 2 GiB, 256 MiB from a pipe or device, or
     ``$PGTOOLS_MAX_INPUT_BYTES``).
@@ -349,7 +350,7 @@ def _text_tolerance(frag: Fragment) -> int:
 def _pick_crush(fragments: list[Fragment]) -> tuple[Any, list[str]]:
     """The CRUSH map of a capture, and the conflicts found on the way.
 
-    A binary map (``crushmap_binary``) wins: it is the most exact input (stored straws and tree node
+    A binary map (the one a binary osdmap embeds, else ``crushmap_binary``) wins: it is the most exact input (stored straws and tree node
     weights, exact choose_args weights).  Every other CRUSH map of the capture (``osd crush dump``,
     ``ceph report``, crushtool text, another binary) must then describe the same map
     (:meth:`~pgtools.crush.CrushMap.differences`: buckets, items, weights, rules, tunables, device
@@ -361,7 +362,8 @@ def _pick_crush(fragments: list[Fragment]) -> tuple[Any, list[str]]:
     frags = [f for f in fragments if f.crush is not None]
     if not frags:
         return None, []
-    binary = [f for f in frags if f.kind == "crushmap_binary"]
+    binary = sorted((f for f in frags if f.kind in ("osdmap_binary", "crushmap_binary")),
+                    key=lambda f: f.kind != "osdmap_binary")
     if not binary:
         return frags[0].crush, []
     chosen = binary[0]
@@ -369,7 +371,7 @@ def _pick_crush(fragments: list[Fragment]) -> tuple[Any, list[str]]:
     for other in frags:
         if other is chosen:
             continue
-        exact = other.kind in ("crushmap_binary", "crush_dump", "report")
+        exact = other.kind in ("osdmap_binary", "crushmap_binary", "crush_dump", "report")
         diff = chosen.crush.differences(other.crush, weight_tolerance=0 if exact else _text_tolerance(other),
                                         shadows=exact)
         if diff:
@@ -402,12 +404,14 @@ def merge_fragments(fragments: list[Fragment], *, on_conflict: str = "raise") ->
     else:
         pgs = empty_pgs()
 
-    pools = _combine([f.pools for f in fragments if f.pools is not None], "pool_id")
+    # a binary osdmap is the most exact osdmap input: its pools and osdmap facts come first
+    by_exactness = sorted(fragments, key=lambda f: f.kind != "osdmap_binary")
+    pools = _combine([f.pools for f in by_exactness if f.pools is not None], "pool_id")
     if pools is None:
         pools = empty_pools()
     # OSD facts: osdmap state first, then CRUSH/tree placement, then usage tables
-    osd_order = {"osd_dump": 0, "report": 1, "osd_tree": 2, "crushmap_binary": 3, "crush_dump": 4, "crushmap_text": 5,
-                 "osd_df": 6}
+    osd_order = {"osdmap_binary": -1, "osd_dump": 0, "report": 1, "osd_tree": 2, "crushmap_binary": 3, "crush_dump": 4,
+                 "crushmap_text": 5, "osd_df": 6}
     osd_frags = sorted((f for f in fragments if f.osds is not None and len(f.osds)),
                        key=lambda f: osd_order.get(f.kind, 9))
     osds = _combine([f.osds for f in osd_frags], "osd_id")
@@ -420,7 +424,7 @@ def merge_fragments(fragments: list[Fragment], *, on_conflict: str = "raise") ->
     crush, crush_conflicts = _pick_crush(fragments)
     conflicts += crush_conflicts
     osdmap: dict[str, Any] = {}
-    for f in fragments:
+    for f in by_exactness:
         if f.osdmap:
             for k, v in f.osdmap.items():
                 osdmap.setdefault(k, v)

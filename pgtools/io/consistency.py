@@ -46,7 +46,11 @@ CRUSH maps and ``osd tree`` (against the osdmap, and each other)
     fsid is checked: a CRUSH map carries none.  Two CRUSH sources without a binary map (a binary one is
     compared field by field when it is picked) that put a device under different hosts: conflict (``osd
     tree`` and ``osd crush dump`` print the same map).
-OSD ids (against an ``osd dump`` or ``ceph report``)
+binary osdmap (``ceph osd getmap``, the most exact osdmap input) against ``osd dump`` / ``ceph report``
+    Both state the whole osdmap: pools (every column), OSD state, reweight and primary affinity (16.16
+    fixed point), upmaps, temps, flags, ratios, required releases, ``pool_max``, ``crush_version`` and
+    erasure-code profiles must be the same, else conflict (at another epoch the epoch rule already says so).
+OSD ids (against an ``osd dump``, ``ceph report`` or binary osdmap)
     A PG mapped to an OSD id the osdmap does not have (not below ``max_osd``, or absent from its OSD list):
     conflict.  OSD rows of ``osd df`` with such ids: conflict (a CRUSH map or ``osd tree`` may list devices the
     osdmap no longer has, as after ``ceph osd rm``: not checked).
@@ -55,6 +59,7 @@ OSD ids (against an ``osd dump`` or ``ceph report``)
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Iterable
 from itertools import chain
 from typing import Any
@@ -74,7 +79,7 @@ RELEASES = ["hammer", "jewel", "kraken", "luminous", "mimic", "nautilus", "octop
 PG_KINDS = {"pg_dump", "pg_dump_json", "pg_ls", "pg_ls_json", "pg_dump_pgs", "pg_dump_pgs_brief",
             "pg_dump_pgs_brief_json"}
 #: Formats whose pools and OSDs are the osdmap's own (authoritative pool ids, pg_num, OSD ids).
-OSDMAP_KINDS = {"osd_dump", "report"}
+OSDMAP_KINDS = {"osd_dump", "report", "osdmap_binary"}
 _POOL_TABLE_KINDS = OSDMAP_KINDS | {"pool_ls_detail"}
 _CRUSH_KINDS = {"crush_dump", "crushmap_text", "crushmap_binary", "osd_tree"}
 
@@ -274,6 +279,52 @@ def _check_pool_tables(fragments: list[Fragment], conflicts: list[str], warns: l
                          f"pools changed? using {ref.source}")
 
 
+#: osdmap facts a binary osdmap and a dump of it must share (``blocklist`` is not decoded from the binary).
+_OSDMAP_FACTS = ("max_osd", "flags", "full_ratio", "backfillfull_ratio", "nearfull_ratio", "require_osd_release",
+                 "require_min_compat_client", "pool_max", "crush_version", "pg_upmap", "pg_upmap_items", "pg_temp",
+                 "primary_temp", "pg_upmap_primaries", "erasure_code_profiles")
+_OSD_FACTS = ["osd_id", "exists", "up", "in", "weight_fixed", "primary_affinity_fixed"]
+
+
+def _same_fact(key: str, exact: Any, other: Any) -> bool:
+    """One osdmap fact of a binary osdmap (``exact``) against a dump's: ratios are float32 in the map (the
+    plain ``osd dump`` prints them rounded, 0.95); the plain form lists no erasure-code profiles (``{}``)."""
+    if key.endswith("_ratio") and isinstance(exact, float) and isinstance(other, (int, float)):
+        return struct.pack("<f", exact) == struct.pack("<f", float(other))
+    if key == "erasure_code_profiles" and not other:
+        return True
+    return exact == other
+
+
+def _check_binary_osdmap(fragments: list[Fragment], conflicts: list[str]) -> None:
+    """A binary osdmap and an ``osd dump`` / ``ceph report`` of the same epoch must state the same osdmap."""
+    binary = [f for f in fragments if f.kind == "osdmap_binary" and f.osdmap]
+    if not binary:
+        return
+    ref = binary[0]
+    for other in fragments:
+        if other is ref or other.kind not in OSDMAP_KINDS or not other.osdmap:
+            continue
+        if ref.epoch and other.epoch and ref.epoch != other.epoch:
+            continue  # _check_epochs reports it
+        diff = [k for k in _OSDMAP_FACTS if k in other.osdmap and other.osdmap[k] is not None
+                and not _same_fact(k, ref.osdmap.get(k), other.osdmap[k])]
+        if ref.pools is not None and other.pools is not None:
+            cols = [c for c in ref.pools.columns if c in other.pools.columns]
+            a = ref.pools[cols].sort_values("pool_id").reset_index(drop=True)
+            b = other.pools[cols].sort_values("pool_id").reset_index(drop=True)
+            if not a.astype(str).equals(b.astype(str)):
+                diff.append("pools")
+        if ref.osds is not None and other.osds is not None and set(_OSD_FACTS) <= set(other.osds.columns):
+            a = ref.osds[_OSD_FACTS].sort_values("osd_id").reset_index(drop=True)
+            b = other.osds[_OSD_FACTS].sort_values("osd_id").reset_index(drop=True)
+            if not a.astype(str).equals(b.astype(str)):
+                diff.append("osds")
+        if diff:
+            conflicts.append(f"{ref.source} and {other.source} are different osdmaps (they differ in "
+                             f"{', '.join(diff)})")
+
+
 def _crush_devices(crush: Any) -> set[int]:
     """Devices placed in the CRUSH hierarchy (items of its buckets, shadow buckets included)."""
     return {int(it) for b in crush.buckets.values() for it in b.items if it >= 0}
@@ -440,6 +491,7 @@ def cross_check(fragments: list[Fragment], pgs: pd.DataFrame, pools: pd.DataFram
     epoch = _check_epochs(fragments, conflicts, warns)
     _check_releases(fragments, conflicts, warns)
     _check_pool_tables(fragments, conflicts, warns)
+    _check_binary_osdmap(fragments, conflicts)
     _check_crush(fragments, conflicts, warns)
     _check_pools(fragments, pgs, pools, pg_source, conflicts, warns)
     _check_osds(fragments, pgs, conflicts)

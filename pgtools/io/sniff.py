@@ -32,6 +32,7 @@ PARSER_MODULES = [
     "versions",
     "crushmap_text",
     "crushmap_binary",
+    "osdmap_binary",
     "pg_dump_plain",
     "pg_ls_plain",
 ]
