@@ -6,7 +6,7 @@ map's Fragment must equal what pgtools' ``osd dump`` parser makes of ``osdmaptoo
 osdmap facts: upmaps, flags, ratios...), and :func:`pgtools.placement.map_pgs` on the loaded binary must give
 ``osdmaptool --mark-up-in --test-map-pgs-dump-all``'s up/acting sets.
 
-``PGTOOLS_ORACLE_MAPS=N`` sets the number of osdmaps (default: 300 with ``CI=true``, 40 locally).
+``PGTOOLS_ORACLE_MAPS=N`` sets the number of osdmaps (default: 150 with ``CI=true``, 40 locally).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _run(d: Path, *args: str) -> None:
 def test_random_binary_osdmaps_match_osdmaptool(tmp_path: Path) -> None:
     if CRUSHTOOL is None or OSDMAPTOOL is None:
         pytest.skip("crushtool/osdmaptool not installed")
-    n = budget(300, 40)
+    n = budget(150, 40)
     t0 = time.perf_counter()
     pgs = upmapped = 0
     for seed in range(FIRST_SEED, FIRST_SEED + n):
