@@ -26,6 +26,7 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -206,10 +207,26 @@ def run_cli(argv: list[str]) -> tuple[int, str]:
     return rc, err.getvalue()
 
 
+@pytest.fixture(scope="module")
+def compiled_engine():
+    """Compile the numba engine once, outside the hang bound: a mutated dump with a huge pg_num maps with it,
+    and its first compilation (over 10 s on a busy 2-core machine without numba's cache) is not a hang."""
+    from pgtools.crush import have_numba
+    from pgtools.io import crushmap_from_text
+
+    if have_numba():
+        from pgtools.crush._numba import map_values_numba
+
+        cm = crushmap_from_text((C01 / "crushmap.txt").read_text())
+        weights = np.asarray(cm.default_weights(), dtype=np.int64)
+        for parallel in (False, True):  # both kernels
+            map_values_numba(cm, 0, 3, np.arange(8, dtype=np.int64), weights, parallel=parallel)
+
+
 @settings(FUZZ, max_examples=max(1, EXAMPLES * 2), deadline=None)
 @given(st.sampled_from(range(len(CLI_CASES))).flatmap(
     lambda i: st.tuples(st.just(i), mutated_bytes(_read(CLI_CASES[i][1])))))
-def test_cli(case):
+def test_cli(compiled_engine, case):
     i, data = case
     argv, seed, others = CLI_CASES[i]
     COUNTS["cli"] += 1
