@@ -10,6 +10,12 @@ The numba engine (when installed) is compared on every map, the NumPy path on ev
 ``NUMPY_EVERY``-th map (it costs ~20 ms per rule x num_rep call; it is also checked against the scalar
 reference in ``tests/crush``).  ``PGTOOLS_ORACLE_MAPS=N`` sets the number of maps (default: 1500 with
 ``CI=true``, 80 locally).
+
+Every release is an oracle (:mod:`tests.ceph_release_tools`): Pacific 16.2.15 (the host) on all the maps, Reef
+18.2.7 and Tentacle 20.2.4 (chroots, ``make ceph-releases``) on the first quarter of the same seeds
+(:data:`SHARE`).  Those two dropped the rules' min_size/max_size, so they test every rule over the union of
+the rules' num_rep ranges with an explicit ``--min-rep``/``--max-rep`` (:func:`_for_release`), and pgtools
+computes the same ranges; :func:`test_rule_sizes_per_release` pins the difference.
 """
 
 from __future__ import annotations
@@ -226,6 +232,43 @@ def test_random_maps_match_crushtool(tmp_path: Path, release: str) -> None:
     if n >= 50:
         assert min(features.values()) >= n // 40, features
     assert mappings >= 100 * maps
+
+
+@pytest.mark.parametrize("release", list(RELEASES))
+def test_rule_sizes_per_release(tmp_path: Path, release: str) -> None:
+    """Pinned difference between releases: Reef and Tentacle keep no min_size/max_size in a rule.
+
+    Same map (seed 10000, six rules with ``min_size``/``max_size``) on each release.  16.2.15 compiles it
+    silently and ``--test --show-mappings`` without a num_rep tests every rule over its own min_size..max_size.
+    18.2.7 and 20.2.4 warn ``min_size is no longer supported, ignoring`` (and the same for max_size) once per
+    rule when compiling, and refuse the test (exit 1, :data:`NEEDS_REP`).  ``--min-rep``/``--max-rep`` are new
+    options (16.2.15: ``unrecognized arguments``); with them, and with one ``--num-rep`` run per size on
+    16.2.15, the three releases print the same mappings, pgtools' too.
+    """
+    need(release)
+    case = crush_case(FIRST_SEED)
+    cm = crushmap_from_text(case.text)
+    src = tmp_path / "m.txt"
+    src.write_text(case.text)
+    p = _crushtool(src, case.test_args(), release)
+    rules = case.text.count("\tmin_size ")
+    assert rules == len(case.rules) == 6
+    if release == "pacific":
+        assert p.returncode == 0 and "no longer supported" not in p.stderr, p.stderr
+        assert _mapping_lines(p) == "".join(t for *_, t in _ours(cm, case, ENGINES[-1]))
+    else:
+        assert p.returncode == 1 and NEEDS_REP in p.stderr and not _mapping_lines(p), p.stderr
+        assert p.stderr.count("WARNING: min_size is no longer supported, ignoring") == rules
+        assert p.stderr.count("WARNING: max_size is no longer supported, ignoring") == rules
+    wide = _for_release(case, "reef")
+    p = _crushtool(src, _test_args(wide, "reef"), release)
+    ours = "".join(t for *_, t in _ours(cm, wide, ENGINES[-1]))
+    if release == "pacific":  # no --min-rep/--max-rep yet: one --rule R --num-rep N run at a time
+        assert p.returncode == 1 and "unrecognized arguments: [--min-rep," in p.stderr, p.stderr
+        (lo, hi), = set(wide.rules.values())
+        p.stdout = "".join(_mapping_lines(_crushtool(src, [*case.test_args(), "--rule", str(r), "--num-rep", str(nr)]))
+                           for r in sorted(wide.rules) for nr in range(lo, hi + 1))
+    assert _mapping_lines(p) == ours, p.stderr
 
 
 def test_class_take_with_choose_args(tmp_path: Path) -> None:
