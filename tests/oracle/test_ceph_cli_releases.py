@@ -14,7 +14,7 @@ A case whose output differs from 16.2.15 on a newer release must be listed in :d
 (and in ``tests/oracle/README.md``); an unlisted difference, or a listed one that is gone, fails.  Pacific is
 not replayed here: ``expected/`` is 16.2.15's own output (replayed this way it matched all 134 cases, 746
 tool runs, when this test was written), and pgtools is checked against it elsewhere.  The cases run in
-two worker threads (~50 s per release on 2 busy cores; the racks osdmaptool and jewel/hammer tunables maps
+two worker threads (70-100 s per release on 2 busy cores; the racks osdmaptool and jewel/hammer tunables maps
 take most of it).
 """
 
