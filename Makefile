@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test bench lint clean ceph-releases
 
 setup: $(STAMP)
 
@@ -20,6 +20,11 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# Ceph's tools of the newer releases for the oracle tests: Reef 18.2.7 (Debian trixie) and Tentacle 20.2.4 (sid),
+# one mmdebstrap chroot each in /var/cache/pgtools-ceph (root; kept while its stamp matches, rebuilt otherwise)
+ceph-releases: setup
+	$(BIN)/python scripts/ceph_releases.py
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

@@ -10,6 +10,12 @@ The numba engine (when installed) is compared on every map, the NumPy path on ev
 ``NUMPY_EVERY``-th map (it costs ~20 ms per rule x num_rep call; it is also checked against the scalar
 reference in ``tests/crush``).  ``PGTOOLS_ORACLE_MAPS=N`` sets the number of maps (default: 1500 with
 ``CI=true``, 80 locally).
+
+Every release is an oracle (:mod:`tests.ceph_release_tools`): Pacific 16.2.15 (the host) on all the maps, Reef
+18.2.7 and Tentacle 20.2.4 (chroots, ``make ceph-releases``) on the first quarter of the same seeds
+(:data:`SHARE`).  Those two dropped the rules' min_size/max_size, so they test every rule over the union of
+the rules' num_rep ranges with an explicit ``--min-rep``/``--max-rep`` (:func:`_for_release`), and pgtools
+computes the same ranges; :func:`test_rule_sizes_per_release` pins the difference.
 """
 
 from __future__ import annotations
@@ -27,38 +33,67 @@ from pgtools.crush import CrushMap, crushtool_test, have_numba
 from pgtools.crush.buckets import tree_node_weights as intended_tree_nodes
 from pgtools.errors import CephUndefinedBehaviourWarning
 from pgtools.io import crushmap_from_binary, crushmap_from_text
-from tests.oracle._maps import CrushCase, budget, crush_case, delete_lines, prefetched, run_tool
+from tests.ceph_release_tools import RELEASES, ToolRun, ceph_version, need, run
+from tests.oracle._maps import CrushCase, budget, crush_case, delete_lines, prefetched
 from tests.paths import TEST_DATA
 
 CRUSHTOOL = shutil.which("crushtool")
 ENGINES = ["numpy"] + (["numba"] if have_numba() else [])
 NUMPY_EVERY = 25 if have_numba() else 1
 FIRST_SEED = 10_000
+#: maps per release: Pacific (the host) runs the whole budget, Reef and Tentacle (chroots) the first quarter of
+#: the same seeds, which keeps the CI time in check (1500 + 2 x 375 maps with CI=true)
+SHARE = {"pacific": 1, "reef": 4, "tentacle": 4}
+NEWER = [r for r in RELEASES if RELEASES[r] is not None]
+#: crushtool's message on a newer release when ``--test`` gets neither ``--num-rep`` nor ``--min-rep`` and
+#: ``--max-rep``: Reef dropped the rules' min_size/max_size (``WARNING: min_size is no longer supported,
+#: ignoring`` when compiling), so the default num_rep range is gone (see README, "Differences between releases")
+NEEDS_REP = "must specify --num-rep or both --min-rep and --max-rep"
 
 pytestmark = pytest.mark.oracle
 
 
-def _need_crushtool() -> None:
-    if CRUSHTOOL is None:
-        pytest.skip("crushtool not installed (apt-get install ceph-base)")
+def _need_crushtool(release: str = "pacific") -> None:
+    need(release)
 
 
-def _crushtool(src: Path, args: list[str]) -> subprocess.CompletedProcess:
-    """``crushtool -c src -o src.bin`` then ``crushtool -i src.bin ARGS``.
+def _crushtool(src: Path, args: list[str], release: str = "pacific") -> ToolRun:
+    """``crushtool -c src -o src.bin`` then ``crushtool -i src.bin ARGS``, with the crushtool of ``release``.
 
     Not ``crushtool -c src ARGS`` in one process: with class shadow trees and choose_args, the map
     tested right after compiling in the same process can map differently from the same map read
     back from its binary (seen with seed 10126: rule 0 x 12 gives [84] instead of [72] when all rules
-    are tested); clusters only ever use decoded maps.
+    are tested); clusters only ever use decoded maps.  The binary is left at ``src.bin``; the stderr
+    returned is the compiler's followed by the test's.
     """
-    binp = src.with_suffix(".bin")
-    p = run_tool([CRUSHTOOL, "-c", str(src), "-o", str(binp)], timeout=30)
-    if p.returncode != 0:
-        return p
-    return run_tool([CRUSHTOOL, "-i", str(binp), *args], timeout=30)
+    c = run(release, "crushtool", ["-c", "m.txt", "-o", "m.bin"], {"m.txt": src}, timeout=30)
+    if c.returncode != 0:
+        return c
+    src.with_suffix(".bin").write_bytes(c.files["m.bin"])
+    p = run(release, "crushtool", ["-i", "m.bin", *args], {"m.bin": c.files["m.bin"]}, timeout=30)
+    p.stderr = c.stderr + p.stderr
+    return p
 
 
-def _mapping_lines(p: subprocess.CompletedProcess) -> str:
+def _for_release(case: CrushCase, release: str) -> CrushCase:
+    """The case as tested on ``release``: on Reef and later every rule over the union of the rules' num_rep
+    ranges (``--min-rep``/``--max-rep``), as those releases keep no per-rule min_size/max_size."""
+    if release == "pacific":
+        return case
+    lo = min(a for a, _ in case.rules.values())
+    hi = max(b for _, b in case.rules.values())
+    return CrushCase(case.seed, case.text, dict.fromkeys(case.rules, (lo, hi)), case.num_x, case.reweights,
+                     case.pool_id)
+
+
+def _test_args(case: CrushCase, release: str) -> list[str]:
+    if release == "pacific":
+        return case.test_args()
+    (lo, hi), = set(case.rules.values())
+    return [*case.test_args(), "--min-rep", str(lo), "--max-rep", str(hi)]
+
+
+def _mapping_lines(p: ToolRun | subprocess.CompletedProcess) -> str:
     return "".join(ln + "\n" for ln in (p.stdout + p.stderr).splitlines() if ln.startswith("CRUSH "))
 
 
@@ -95,7 +130,8 @@ def _first_diff(expected: str, blocks: list) -> tuple[int, int, int] | None:
     return None
 
 
-def _shrink(tmp: Path, case: CrushCase, rule: int, nr: int, x: int, engine: str) -> tuple[str, list[str]]:
+def _shrink(tmp: Path, case: CrushCase, rule: int, nr: int, x: int, engine: str,
+            release: str = "pacific") -> tuple[str, list[str]]:
     """Minimal text map (and crushtool args) that still maps ``x`` differently."""
     src = tmp / "shrink.txt"
     one = CrushCase(case.seed, case.text, {rule: (nr, nr)}, case.num_x, case.reweights, case.pool_id)
@@ -104,7 +140,7 @@ def _shrink(tmp: Path, case: CrushCase, rule: int, nr: int, x: int, engine: str)
 
     def differs(text: str) -> bool:
         src.write_text(text)
-        p = _crushtool(src, args)
+        p = _crushtool(src, args, release)
         if p.returncode != 0:
             return False
         try:
@@ -120,27 +156,30 @@ def _shrink(tmp: Path, case: CrushCase, rule: int, nr: int, x: int, engine: str)
     return text, args
 
 
-def _reference(tmp: Path, case: CrushCase) -> subprocess.CompletedProcess:
-    """crushtool's side for one map (compile, then test); may drop class takes crushtool refuses."""
+def _reference(tmp: Path, case: CrushCase, release: str = "pacific") -> ToolRun:
+    """crushtool's side for one map (compile, then test); may drop class takes crushtool refuses.
+
+    ``case`` is the case as tested on ``release`` (:func:`_for_release`).
+    """
     src = tmp / f"m{case.seed}.txt"
     src.write_text(case.text)
-    p = _crushtool(src, case.test_args())
+    p = _crushtool(src, _test_args(case, release), release)
     if p.returncode != 0 and "has no class information" in p.stderr:
         # crushtool refuses ``take X class C`` when X's subtree has no device of class C: drop the class
         case.text = re.sub(r"(step take \S+) class \S+", r"\1", case.text)
         src.write_text(case.text)
-        p = _crushtool(src, case.test_args())
+        p = _crushtool(src, _test_args(case, release), release)
     return p
 
 
-def _check(tmp: Path, case: CrushCase, engines: list[str],
-           p: subprocess.CompletedProcess | None = None) -> tuple[bool, int]:
+def _check(tmp: Path, case: CrushCase, engines: list[str], p: ToolRun | None = None,
+           release: str = "pacific") -> tuple[bool, int]:
     """Compare one map; returns (compiled, number of mappings compared); ``case.text`` is what was tested.
 
     ``p`` is crushtool's run from :func:`_reference` when the caller already has it.
     """
     if p is None:
-        p = _reference(tmp, case)
+        p = _reference(tmp, case, release)
     if p.returncode != 0:
         return False, 0
     src = tmp / f"m{case.seed}.txt"
@@ -152,25 +191,28 @@ def _check(tmp: Path, case: CrushCase, engines: list[str],
         if got != expected:
             diff = _first_diff(expected, blocks)
             rule, nr, x = diff if diff else (min(case.rules), 1, 0)
-            text, args = _shrink(tmp, case, rule, nr, x, engine)
+            text, args = _shrink(tmp, case, rule, nr, x, engine, release)
             src_min = tmp / "minimal.txt"
             src_min.write_text(text)
-            pytest.fail(f"seed {case.seed} engine {engine}: rule {rule} num_rep {nr} x {x} maps differently.\n"
+            pytest.fail(f"seed {case.seed} engine {engine} Ceph {release}: rule {rule} num_rep {nr} x {x} maps differently.\n"
                         f"command: crushtool -c minimal.txt -o m.bin; crushtool -i m.bin {' '.join(args)}\n--- minimal map ---\n{text}")
     return True, expected.count("\n")
 
 
-def test_random_maps_match_crushtool(tmp_path: Path) -> None:
-    _need_crushtool()
-    n = budget(1500, 80)
+@pytest.mark.parametrize("release", list(RELEASES))
+def test_random_maps_match_crushtool(tmp_path: Path, release: str) -> None:
+    """The same seeds on every release: all of the budget on Pacific, the first ``1/SHARE`` on the others."""
+    _need_crushtool(release)
+    n = max(1, budget(1500, 80) // SHARE[release])
     t0 = time.perf_counter()
     maps = mappings = refused = 0
     features = dict.fromkeys(["class take", "choose_args", "multi-emit", "indep", "pool-id", "--weight"], 0)
     per_engine = dict.fromkeys(ENGINES, 0)
-    runs = prefetched(crush_case, lambda c: _reference(tmp_path, c), range(FIRST_SEED, FIRST_SEED + n))
+    runs = prefetched(lambda seed: _for_release(crush_case(seed), release),
+                      lambda c: _reference(tmp_path, c, release), range(FIRST_SEED, FIRST_SEED + n))
     for i, (case, ref) in enumerate(runs):
         engines = [e for e in ENGINES if e != "numpy" or i % NUMPY_EVERY == 0]
-        ok, k = _check(tmp_path, case, engines, ref)
+        ok, k = _check(tmp_path, case, engines, ref, release)
         if ok:
             features["class take"] += bool(re.search(r"step take \S+ class ", case.text))
             features["choose_args"] += "choose_args " in case.text
@@ -184,12 +226,49 @@ def test_random_maps_match_crushtool(tmp_path: Path) -> None:
         for e in engines:
             per_engine[e] += k
     wall = time.perf_counter() - t0
-    print(f"\ncrushtool oracle: {maps} maps, {mappings} mappings (per engine: {per_engine}), "
+    print(f"\ncrushtool oracle, Ceph {release} {ceph_version(release)}: {maps} maps, {mappings} mappings (per engine: {per_engine}), "
           f"{refused} maps refused by crushtool, {wall:.1f} s; maps with {features}")
     assert maps >= 0.95 * n
     if n >= 50:
         assert min(features.values()) >= n // 40, features
     assert mappings >= 100 * maps
+
+
+@pytest.mark.parametrize("release", list(RELEASES))
+def test_rule_sizes_per_release(tmp_path: Path, release: str) -> None:
+    """Pinned difference between releases: Reef and Tentacle keep no min_size/max_size in a rule.
+
+    Same map (seed 10000, six rules with ``min_size``/``max_size``) on each release.  16.2.15 compiles it
+    silently and ``--test --show-mappings`` without a num_rep tests every rule over its own min_size..max_size.
+    18.2.7 and 20.2.4 warn ``min_size is no longer supported, ignoring`` (and the same for max_size) once per
+    rule when compiling, and refuse the test (exit 1, :data:`NEEDS_REP`).  ``--min-rep``/``--max-rep`` are new
+    options (16.2.15: ``unrecognized arguments``); with them, and with one ``--num-rep`` run per size on
+    16.2.15, the three releases print the same mappings, pgtools' too.
+    """
+    need(release)
+    case = crush_case(FIRST_SEED)
+    cm = crushmap_from_text(case.text)
+    src = tmp_path / "m.txt"
+    src.write_text(case.text)
+    p = _crushtool(src, case.test_args(), release)
+    rules = case.text.count("\tmin_size ")
+    assert rules == len(case.rules) == 6
+    if release == "pacific":
+        assert p.returncode == 0 and "no longer supported" not in p.stderr, p.stderr
+        assert _mapping_lines(p) == "".join(t for *_, t in _ours(cm, case, ENGINES[-1]))
+    else:
+        assert p.returncode == 1 and NEEDS_REP in p.stderr and not _mapping_lines(p), p.stderr
+        assert p.stderr.count("WARNING: min_size is no longer supported, ignoring") == rules
+        assert p.stderr.count("WARNING: max_size is no longer supported, ignoring") == rules
+    wide = _for_release(case, "reef")
+    p = _crushtool(src, _test_args(wide, "reef"), release)
+    ours = "".join(t for *_, t in _ours(cm, wide, ENGINES[-1]))
+    if release == "pacific":  # no --min-rep/--max-rep yet: one --rule R --num-rep N run at a time
+        assert p.returncode == 1 and "unrecognized arguments: [--min-rep," in p.stderr, p.stderr
+        (lo, hi), = set(wide.rules.values())
+        p.stdout = "".join(_mapping_lines(_crushtool(src, [*case.test_args(), "--rule", str(r), "--num-rep", str(nr)]))
+                           for r in sorted(wide.rules) for nr in range(lo, hi + 1))
+    assert _mapping_lines(p) == ours, p.stderr
 
 
 def test_class_take_with_choose_args(tmp_path: Path) -> None:
