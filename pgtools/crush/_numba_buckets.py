@@ -6,6 +6,8 @@
 * items, straw2 hash ids (choose_args ``ids`` or the items), weights per weight-set position
   (``npos x total``), legacy straws and list running sums, all in CSR form over the bucket offsets;
 * tree node weights in their own CSR (``nodeoff``/``nodelen``);
+* per weight-set position and straw2 bucket, the weight all its items share (0 when they differ), with
+  which :func:`bucket_choose` divides only when an item's ``crush_ln`` beats the best so far;
 * the ``crush_ln`` table, the rule steps as an ``(n, 3)`` array and the tunables.
 
 :func:`bucket_choose` is ``crush_bucket_choose`` over those arrays and :func:`is_out` the reweight
@@ -42,7 +44,8 @@ _ONE48 = 1 << 48
 
 
 # ------------------------------------------------------------------------------------------- hashes
-def compiled_hash(fn: Callable[..., int], **helpers: Callable[..., object]) -> Callable[..., int]:
+def compiled_hash(fn: Callable[..., int], *, inline: str = "never", **helpers: Callable[..., object]
+                  ) -> Callable[..., int]:
     """``numba.njit`` of a scalar hash of :mod:`.hash`, with its helper functions compiled too.
 
     numba resolves a function's globals when it compiles it and cannot call a plain Python function from
@@ -53,6 +56,9 @@ def compiled_hash(fn: Callable[..., int], **helpers: Callable[..., object]) -> C
     ----------
     fn : callable
         E.g. :func:`pgtools.crush.hash.hash3`.
+    inline : {"never", "always"}
+        numba's ``inline``: ``"always"`` compiles the hash into its caller (a loop of hashes can then be
+        vectorised).
     **helpers
         Compiled replacements of the module-level functions ``fn`` calls, by name.
 
@@ -66,7 +72,7 @@ def compiled_hash(fn: Callable[..., int], **helpers: Callable[..., object]) -> C
     copy.__qualname__ = fn.__qualname__
     copy.__module__ = fn.__module__
     copy.__doc__ = fn.__doc__
-    return njit(cache=True)(copy)
+    return njit(cache=True, inline=inline)(copy)
 
 
 _mix_nb = njit(cache=True, inline="always")(crush_hash.mix)
@@ -74,6 +80,7 @@ _mix_nb = njit(cache=True, inline="always")(crush_hash.mix)
 hash2_nb = compiled_hash(crush_hash.hash2, mix=_mix_nb)
 hash3_nb = compiled_hash(crush_hash.hash3, mix=_mix_nb)
 hash4_nb = compiled_hash(crush_hash.hash4, mix=_mix_nb)
+_hash3_inline = compiled_hash(crush_hash.hash3, inline="always", mix=_mix_nb)
 
 
 # ------------------------------------------------------------------------------------------- buckets
@@ -126,13 +133,31 @@ def bucket_choose(m, s: int, x: int, r: int, position: int, perm: np.ndarray) ->
         if p > w2.shape[0] - 1:
             p = w2.shape[0] - 1
         ln_tbl = m[13]
+        # every item's hash first, in a loop of its own (``perm`` is scratch here): compiled inline, the
+        # hashes of several items are computed at once (SIMD); Ceph skips the hash of a zero weight, which
+        # has no effect on the result
+        for i in range(size):
+            perm[i] = _hash3_inline(x, hids[off + i], r) & 0xFFFF
         best = 0
         high = _I64_MIN
+        same = m[16][p, s]
+        if same > 0:
+            # every item has weight ``same``: a draw only rises with ln, so an item whose ln is not above the
+            # highest so far cannot win (ties keep the first); divide only when ln rises (same result)
+            top = _I64_MIN
+            for i in range(size):
+                ln = ln_tbl[perm[i]] - _ONE48
+                if i == 0 or ln > top:
+                    top = ln
+                    draw = -((-ln) // same)
+                    if i == 0 or draw > high:
+                        high = draw
+                        best = i
+            return items[off + best]
         for i in range(size):
             wt = w2[p, off + i]
             if wt:
-                u = hash3_nb(x, hids[off + i], r) & 0xFFFF
-                ln = ln_tbl[u] - _ONE48
+                ln = ln_tbl[perm[i]] - _ONE48
                 draw = -((-ln) // wt)
             else:
                 draw = _I64_MIN
@@ -266,9 +291,16 @@ class NumbaMap:
                     nodes.extend(nw)
             off += k
         nodew = np.asarray(nodes if nodes else [0], dtype=np.int64)
+        # per weight-set position and bucket slot: the weight all items of a straw2 bucket share, else 0
+        same = np.zeros((npos, nslots), dtype=np.int64)
+        for s in np.nonzero(exists & (balg == STRAW2) & (bsize > 0))[0].tolist():
+            for p in range(npos):
+                w = w2[p, boff[s]:boff[s] + bsize[s]]
+                if w[0] > 0 and bool((w == w[0]).all()):
+                    same[p, s] = w[0]
         #: The tuple the kernel takes (index order is part of the kernel's contract).
         self.arrays = (exists, btype, balg, bsize, boff, items, hids, w2, straws, sumw, nodeoff, nodelen,
-                       nodew, np.asarray(ln_table(), dtype=np.int64), int(cmap.max_devices), int(maxsize))
+                       nodew, np.asarray(ln_table(), dtype=np.int64), int(cmap.max_devices), int(maxsize), same)
         t = cmap.tunables
         self.tunables = np.array([t.choose_total_tries, t.choose_local_tries, t.choose_local_fallback_tries,
                                   t.chooseleaf_vary_r, t.chooseleaf_stable, t.chooseleaf_descend_once],
