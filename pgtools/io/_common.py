@@ -216,14 +216,15 @@ def loads_json(text: str, *, source: str = "<string>") -> Any:
     (decoded as float NaN/inf), and status lines such as ``dumped all`` before or after the document.
     Raises DumpFormatError with the line of the decoding error.
     """
-    lines = text.splitlines()
-    # drop status/noise lines that are not part of the document
-    kept = [ln if not _is_noise(ln) else "" for ln in lines]
-    body = "\n".join(kept)
+    if any(c in text for c in _OTHER_BREAKS) or any(w in text for w in _NOISE_WORDS):
+        # drop status/noise lines that are not part of the document
+        body = "\n".join(ln if not _is_noise(ln) else "" for ln in text.splitlines())
+    else:  # no noise line and "\n" the only line break: the same document (up to trailing blank lines)
+        body = text
     stripped = body.strip()
     if not stripped:
         raise DumpFormatError("empty input, expected JSON", source=source, line=1)
-    if _NAN_TOKEN.search(body):
+    if _has_nan_token(body):
         body = _NAN_TOKEN.sub(lambda m: '"__pgtools_' + m.group(1) + '__"', body)
         hook = True
     else:
@@ -243,6 +244,18 @@ def loads_json(text: str, *, source: str = "<string>") -> Any:
     return obj
 
 
+def _has_nan_token(body: str) -> bool:
+    """``_NAN_TOKEN.search(body)``, trying the pattern only where ``nan``/``inf`` occurs (a whole-text regex
+    scan costs ~0.1 s on a 10,000-OSD dump)."""
+    for tok in ("nan", "inf"):
+        i = body.find(tok)
+        while i >= 0:
+            if _NAN_TOKEN.match(body, i) or (i and _NAN_TOKEN.match(body, i - 1)):
+                return True
+            i = body.find(tok, i + 1)
+    return False
+
+
 def _restore_nan(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: _restore_nan(v) for k, v in obj.items()}
@@ -257,6 +270,12 @@ def _restore_nan(obj: Any) -> Any:
 _NOISE = re.compile(
     r"^\s*(dumped \S+( in format \S+)?|Warning: due to ceph-mgr restart.*|\*\*\* DEVELOPER MODE.*)\s*$"
 )
+
+
+#: What a noise line holds (one of these is in every line :data:`_NOISE` matches).
+_NOISE_WORDS = ("dumped ", "Warning: due to ceph-mgr restart", "*** DEVELOPER MODE")
+#: The line breaks of ``str.splitlines`` other than ``"\\n"``.
+_OTHER_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 
 
 def _is_noise(line: str) -> bool:
