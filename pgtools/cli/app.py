@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -175,6 +176,13 @@ def merge_alias(value, alias, flag: str, old: str):
     return alias
 
 
+#: ``{command: parse}`` for commands whose plain command lines skip typer: ``parse(argv)`` returns the command
+#: to run (no arguments) for such a line, else None (typer parses it: help, usage errors, anything unusual).
+#: Typer builds a pydantic validator per parameter on every run (~0.1 s), which start-up-bound commands
+#: (``map``, benchmarked against osdmaptool) do without; the command itself and its errors are the same.
+FAST_PATHS: dict[str, Callable[[list[str]], Callable[[], object] | None]] = {}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning pgtools errors into one line and exit status 2.
 
@@ -195,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     try:
-        rc = app(args=argv, standalone_mode=False)
+        args = sys.argv[1:] if argv is None else list(argv)
+        fast = FAST_PATHS[args[0]](args[1:]) if args and args[0] in FAST_PATHS else None
+        rc = fast() if fast is not None else app(args=argv, standalone_mode=False)
         if isinstance(rc, int):
             return rc
     except PgtoolsError as e:

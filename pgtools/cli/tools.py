@@ -4,6 +4,7 @@ cluster and the ``demo``."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -12,6 +13,7 @@ import typer
 
 from ..errors import PgtoolsError, PgtoolsWarning
 from .app import (
+    FAST_PATHS,
     MarkOutOpt,
     OsdDumpOpt,
     OutputAliasOpt,
@@ -132,6 +134,57 @@ def map_cmd(
     write_out(osdmaptool(snap, test_map_pgs=mode, pool=None if pool is None else lookup_pool_id(snap, pool), pg_num=pg_num,
                     mark_up_in=mark_up_in, mark_out=[parse_osd_id(o, "--mark-out") for o in mark_out or []],
                     adjust_crush_weight=pairs))
+
+
+def parse_map_fast(args: list[str]) -> Callable[[], None] | None:
+    """:func:`map_cmd` with the arguments of a plain ``pgtools map`` command line (``args`` after ``map``), or None.
+
+    Plain: dump paths and ``--osd-dump``/``--crush``/``--pool``/``--pg-num``/``--format``/``--mark-out``/
+    ``--adjust-crush-weight`` each followed by its value, and ``--mark-up-in``; values as typer reads them
+    (paths, the pool text, ``--pg-num`` in decimal digits, a ``--format`` choice; the last of a repeated
+    single option wins).  Anything else (``--help``, ``--pool=1``, a value starting with ``-``, an unknown
+    option or format, a ``--pg-num`` that is not plain digits) returns None and typer parses the line.
+    """
+    kw: dict = {"capture": [], "osd_dump": None, "crush": None, "pool": None, "pg_num": None,
+                "mark_up_in": False, "mark_out": [], "adjust_crush_weight": [], "fmt": MapFormat.stats}
+    formats = {f.value: f for f in MapFormat}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--mark-up-in":
+            kw["mark_up_in"] = True
+            i += 1
+            continue
+        if not a or (a.startswith("-") and a not in _MAP_VALUE_OPTIONS):
+            return None
+        if not a.startswith("-"):
+            kw["capture"].append(Path(a))
+            i += 1
+            continue
+        if i + 1 >= len(args) or not args[i + 1] or args[i + 1].startswith("-"):
+            return None
+        name, v = _MAP_VALUE_OPTIONS[a], args[i + 1]
+        if name in ("osd_dump", "crush"):
+            kw[name] = Path(v)
+        elif name == "pg_num":
+            if not (v.isascii() and v.isdigit()) or (len(v) > 1 and v[0] == "0"):
+                return None
+            kw[name] = int(v)
+        elif name == "fmt":
+            if v not in formats:
+                return None
+            kw[name] = formats[v]
+        elif name in ("mark_out", "adjust_crush_weight"):
+            kw[name].append(v)
+        else:
+            kw[name] = v
+        i += 2
+    return lambda: map_cmd(**kw)
+
+
+_MAP_VALUE_OPTIONS = {"--osd-dump": "osd_dump", "--crush": "crush", "--pool": "pool", "--pg-num": "pg_num",
+                      "--format": "fmt", "--mark-out": "mark_out", "--adjust-crush-weight": "adjust_crush_weight"}
+FAST_PATHS["map"] = parse_map_fast
 
 
 def map_object_cmd(
