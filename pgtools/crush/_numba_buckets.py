@@ -19,8 +19,10 @@ import time; only :mod:`._numba` imports it.
 
 from __future__ import annotations
 
+import hashlib
 import types
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,6 +36,42 @@ from .ln import ln_table
 if TYPE_CHECKING:
     from .map import CrushMap
     from .rule import ChooseArg
+
+#: The files whose code or constants the compiled kernels contain.
+KERNEL_SOURCES = ("_numba.py", "_numba_buckets.py", "hash.py", "ln.py", "_ln_tables.py", "constants.py",
+                  "buckets.py")
+
+
+def purge_stale_kernels(cache_dir: Path | None = None) -> bool:
+    """Drop this package's cached compiled kernels when any of :data:`KERNEL_SOURCES` changed since they were built.
+
+    numba's on-disk cache (``cache=True``) checks only the file of the function it compiled, so a kernel of
+    :mod:`._numba` compiled against an older :func:`bucket_choose` (or hash, or ``crush_ln`` table) would be
+    loaded as is: a wrong answer with no error.  A digest of all the sources is kept beside the cache
+    (``__pycache__/pgtools-numba.sha256``); when it differs, the cached kernels (``*.nbi``/``*.nbc``) there
+    are removed and recompiled on first use.  Returns True when it purged.  An unwritable cache is left alone
+    (numba then caches elsewhere, keyed by the files' paths and times, which an installed copy changes whole).
+    """
+    here = Path(__file__).resolve().parent
+    cache = cache_dir if cache_dir is not None else here / "__pycache__"
+    digest = hashlib.sha256(b"".join((here / name).read_bytes() for name in KERNEL_SOURCES)).hexdigest()
+    stamp = cache / "pgtools-numba.sha256"
+    try:
+        if stamp.read_text() == digest:
+            return False
+    except OSError:
+        pass
+    try:
+        cache.mkdir(exist_ok=True)
+        for f in [*cache.glob("*.nbi"), *cache.glob("*.nbc")]:
+            f.unlink()
+        stamp.write_text(digest)
+    except OSError:
+        return False
+    return True
+
+
+purge_stale_kernels()
 
 __all__ = ["NumbaMap", "compiled_hash", "hash2_nb", "hash3_nb", "hash4_nb", "is_bucket", "item_type",
            "perm_choose", "bucket_choose", "is_out"]

@@ -188,3 +188,18 @@ def test_real_capture_both_engines(monkeypatch):
         frames[engine] = map_pgs(snap)
     assert len(frames["numba"]) == 1920
     pd.testing.assert_frame_equal(frames["numba"], frames["numpy"])
+
+
+def test_cached_kernels_are_dropped_when_any_compiled_source_changes(tmp_path):
+    """numba's cache only checks each function's own file: pgtools drops its kernels when any source changed."""
+    from pgtools.crush._numba_buckets import KERNEL_SOURCES, purge_stale_kernels
+
+    (tmp_path / "_numba.bucket_choose-1.py311.nbi").write_bytes(b"old")
+    (tmp_path / "_numba.bucket_choose-1.py311.1.nbc").write_bytes(b"old")
+    (tmp_path / "pgtools-numba.sha256").write_text("digest of older sources")
+    assert purge_stale_kernels(tmp_path) is True
+    assert not list(tmp_path.glob("*.nb?"))
+    (tmp_path / "kept.nbi").write_bytes(b"compiled from these sources")
+    assert purge_stale_kernels(tmp_path) is False  # same sources: the cache stays
+    assert (tmp_path / "kept.nbi").exists()
+    assert "hash.py" in KERNEL_SOURCES and "_numba_buckets.py" in KERNEL_SOURCES
