@@ -78,23 +78,25 @@ def find(d, key):
 t0 = time.monotonic()
 last = None
 ratio = prev_ratio = ratio_max = 0.0
+lo = hi = None  # the misplaced ratios seen since the last change: the mgr decided on one of them
 copies = 0
 while time.monotonic() - t0 < limit:
     d = cmd({"prefix": "osd dump"})
     p = next(p for p in d["pools"] if p["pool_name"] == pool)
     state = (p["pg_num"], p["pg_placement_num"])
+    pending = done = None
     if state != last:
-        print(json.dumps({"t": round(time.monotonic() - t0, 3), "epoch": d["epoch"], "pg_num": state[0],
-                          "pgp_num": state[1], "pg_num_target": p.get("pg_num_target"),
-                          "pgp_num_target": p.get("pg_placement_num_target"),
-                          "ratio_before": ratio, "ratio_prev": prev_ratio,
-                          "ratio_max": ratio_max, "copies": copies}), flush=True)
+        pending = {"t": round(time.monotonic() - t0, 3), "epoch": d["epoch"], "pg_num": state[0],
+                   "pgp_num": state[1], "pg_num_target": p.get("pg_num_target"),
+                   "pgp_num_target": p.get("pg_placement_num_target"),
+                   "ratio_before": ratio, "ratio_prev": prev_ratio,
+                   "ratio_lo": ratio if lo is None else lo, "ratio_hi": ratio if hi is None else hi,
+                   "ratio_max": ratio_max, "copies": copies}
         if last is None:
             first_pgp = state[1]
         last = state
         changed_at = time.monotonic()
-        if state == (new, new) and p.get("pg_num_target") == new and p.get("pg_placement_num_target") == new:
-            break
+        done = state == (new, new) and p.get("pg_num_target") == new and p.get("pg_placement_num_target") == new
     st = cmd({"prefix": "pg dump", "dumpcontents": ["summary"]}, mgr=True)
     ss = (find(st, "pg_stats_sum") or {}).get("stat_sum", {})
     copies = ss.get("num_object_copies", 0)
@@ -102,6 +104,13 @@ while time.monotonic() - t0 < limit:
     prev_ratio = ratio
     ratio = ss.get("num_objects_misplaced", 0) / copies if copies else 0.0
     ratio_max = max(ratio, ratio_max)
+    if pending is not None:  # the first PG map after the change was seen: the mgr decided before it
+        print(json.dumps(dict(pending, ratio_after=ratio)), flush=True)
+        lo = hi = None
+    if done:
+        break
+    lo = ratio if lo is None else min(lo, ratio)
+    hi = ratio if hi is None else max(hi, ratio)
     degraded = ss.get("num_objects_degraded", 0) / copies if copies else 0.0
     # hold >= 0: norecover/nobackfill are set; once pgp_num has moved and then stayed put for HOLD
     # seconds (the mgr defers), unset them and say what the mgr was looking at
@@ -167,16 +176,22 @@ def _apply_and_watch(cluster: MiniCluster, new: int, hold: float = -1.0) -> tupl
 
 
 def _tick_mismatches(observed: list[dict], target: int) -> list[tuple]:
-    """pgp_num changes that are not one tick of pgtools' model at a misplaced ratio the mgr reported
-    in the last two polls (about 0.1 s apart) before the change was seen."""
+    """pgp_num changes that are not one tick of pgtools' model at a misplaced ratio the mgr can have used.
+
+    The mgr decides on its PG map of some moment between the previous change and the first poll after this
+    one (its PG map lags the OSD map by a report period, and the poller sees the new OSD map up to a poll
+    later), so its ratio lies between the lowest and highest ratio polled in that window; one tick of the
+    model is monotonic in the ratio, so the step must lie between the ticks at those two ratios.
+    """
     wrong = []
     for prev, cur in zip(observed, observed[1:], strict=False):
         if cur["pgp_num"] != prev["pgp_num"]:
-            want = {_one_tick(prev["pg_num"], prev["pgp_num"], target, m)
-                    for m in (cur["ratio_before"], cur["ratio_prev"])}
-            if cur["pgp_num"] not in want:
-                wrong.append((prev["pgp_num"], cur["pgp_num"], sorted(want), cur["ratio_prev"],
-                              cur["ratio_before"]))
+            seen = [cur["ratio_before"], cur["ratio_prev"], cur["ratio_lo"], cur["ratio_hi"], cur["ratio_after"]]
+            lo, hi = min(seen), max(seen)
+            fewest = _one_tick(prev["pg_num"], prev["pgp_num"], target, hi)
+            most = _one_tick(prev["pg_num"], prev["pgp_num"], target, lo)
+            if not min(fewest, most) <= cur["pgp_num"] <= max(fewest, most):
+                wrong.append((prev["pgp_num"], cur["pgp_num"], (fewest, most), lo, hi))
     return wrong
 
 
