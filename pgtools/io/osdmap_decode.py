@@ -204,12 +204,13 @@ class _Reader:
 
 
 def is_osdmap_binary(data: bytes) -> bool:
-    """True when ``data`` starts like an OSDMap: wrapper ``struct_v`` 7..8 with compat 7, a length that
-    matches the file, and a client section (compat 1) inside it."""
+    """True when ``data`` starts like an OSDMap: wrapper ``struct_v`` 7..16 with compat 7, and a client section
+    (compat 1) that fits in the wrapper's length.  The length need not match the file: a cut or padded map is
+    still recognised, so that decoding says where it ends (offset and field) instead of "not a dump format"."""
     if len(data) < 12:
         return False
     v, compat, length = struct.unpack_from("<BBI", data, 0)
-    if not (7 <= v <= 16 and compat == 7 and length == len(data) - 6):
+    if not (7 <= v <= 16 and compat == 7 and length >= 6):
         return False
     cv, ccompat, clen = struct.unpack_from("<BBI", data, 6)
     return 1 <= cv and ccompat == 1 and clen <= length - 6

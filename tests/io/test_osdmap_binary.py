@@ -232,3 +232,14 @@ def test_cli_map_stats() -> None:
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     assert "pool 1 pg_num 128" in p.stdout and "osd.11" in p.stdout
+
+
+@pytest.mark.parametrize("how", ["cut", "padded"])
+def test_a_cut_or_padded_file_is_read_as_an_osdmap_and_refused_with_its_offset(tmp_path, how):
+    """A damaged osdmap.bin is recognised by its header: the error says where it ends, not "not a dump format"."""
+    data = (REAL / "osdmap.bin").read_bytes()
+    bad = tmp_path / "osdmap.bin"
+    bad.write_bytes(data[:1500] if how == "cut" else data + b"junk\n")
+    want = r"offset \d+: truncated" if how == "cut" else r"offset \d+: 5 bytes after the map"
+    with pytest.raises(DumpFormatError, match=want):
+        pgtools.load(bad)
