@@ -46,6 +46,7 @@ from ..crush.buckets import LIST, STRAW, STRAW2, TREE, UNIFORM, Bucket
 from ..crush.map import CrushMap, compute_max_devices, find_cycle
 from ..crush.rule import OP_NAMES, OPS, ChooseArg, Rule, Tunables
 from ..errors import DumpFormatError
+from ._binary import ByteReader
 
 __all__ = ["CRUSH_MAGIC", "crushmap_from_binary", "is_crush_binary"]
 
@@ -60,53 +61,8 @@ def is_crush_binary(data: bytes) -> bool:
     return bytes(data[:4]) == _MAGIC_BYTES
 
 
-class _Reader:
-    """Little-endian cursor over the bytes; every read names its field for error messages."""
-
-    def __init__(self, data: bytes, source: str):
-        self.data = memoryview(data)
-        self.size = len(data)
-        self.off = 0
-        self.source = source
-
-    def error(self, msg: str, fld: str, offset: int | None = None) -> DumpFormatError:
-        off = self.off if offset is None else offset
-        return DumpFormatError(f"offset {off}: {msg}", source=self.source, field=fld)
-
-    def remaining(self) -> int:
-        return self.size - self.off
-
-    def need(self, n: int, fld: str) -> None:
-        if n > self.size - self.off:
-            raise self.error(f"truncated: needs {n} bytes, {self.size - self.off} left", fld)
-
-    def _one(self, fmt: str, n: int, fld: str) -> int:
-        self.need(n, fld)
-        (v,) = struct.unpack_from(fmt, self.data, self.off)
-        self.off += n
-        return v
-
-    def u8(self, fld: str) -> int:
-        return self._one("<B", 1, fld)
-
-    def u16(self, fld: str) -> int:
-        return self._one("<H", 2, fld)
-
-    def u32(self, fld: str) -> int:
-        return self._one("<I", 4, fld)
-
-    def s32(self, fld: str) -> int:
-        return self._one("<i", 4, fld)
-
-    def s64(self, fld: str) -> int:
-        return self._one("<q", 8, fld)
-
-    def array(self, code: str, count: int, fld: str) -> tuple[int, ...]:
-        n = 4 * count
-        self.need(n, fld)
-        vals = struct.unpack_from(f"<{count}{code}", self.data, self.off) if count else ()
-        self.off += n
-        return vals
+class _Reader(ByteReader):
+    """The CRUSH decoder's cursor: :class:`ByteReader` with element counts checked against the bytes left."""
 
     def count(self, fld: str, min_entry: int) -> int:
         """A ``u32`` element count, checked against the bytes left (each entry takes >= min_entry)."""

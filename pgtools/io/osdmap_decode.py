@@ -47,7 +47,7 @@ import struct
 import uuid
 from typing import Any
 
-from ..errors import DumpFormatError
+from ._binary import ByteReader
 
 __all__ = ["decode_osdmap", "is_osdmap_binary", "crc32c", "RELEASE_NAMES", "OSDMAP_FLAG_BITS", "POOL_OPT_NAMES"]
 
@@ -104,59 +104,9 @@ def crc32c(crc: int, data: bytes) -> int:
     return crc
 
 
-class _Reader:
-    """Little-endian cursor; every read names its field, and every struct's end is a hard limit."""
-
-    def __init__(self, data: bytes, source: str):
-        self.data = memoryview(data)
-        self.off = 0
-        self.end = len(data)
-        self.source = source
-
-    def error(self, msg: str, fld: str, offset: int | None = None) -> DumpFormatError:
-        off = self.off if offset is None else offset
-        return DumpFormatError(f"offset {off}: {msg}", source=self.source, field=fld)
-
-    def need(self, n: int, fld: str) -> None:
-        if n > self.end - self.off:
-            raise self.error(f"truncated: needs {n} bytes, {self.end - self.off} left", fld)
-
-    def _one(self, fmt: str, n: int, fld: str) -> Any:
-        self.need(n, fld)
-        (v,) = struct.unpack_from(fmt, self.data, self.off)
-        self.off += n
-        return v
-
-    def u8(self, fld: str) -> int:
-        return self._one("<B", 1, fld)
-
-    def u32(self, fld: str) -> int:
-        return self._one("<I", 4, fld)
-
-    def s32(self, fld: str) -> int:
-        return self._one("<i", 4, fld)
-
-    def u64(self, fld: str) -> int:
-        return self._one("<Q", 8, fld)
-
-    def s64(self, fld: str) -> int:
-        return self._one("<q", 8, fld)
-
-    def f32(self, fld: str) -> float:
-        return self._one("<f", 4, fld)
-
-    def f64(self, fld: str) -> float:
-        return self._one("<d", 8, fld)
-
-    def skip(self, n: int, fld: str) -> None:
-        self.need(n, fld)
-        self.off += n
-
-    def raw(self, n: int, fld: str) -> bytes:
-        self.need(n, fld)
-        out = bytes(self.data[self.off:self.off + n])
-        self.off += n
-        return out
+class _Reader(ByteReader):
+    """The OSDMap decoder's cursor: :class:`ByteReader` plus Ceph's struct framing; every struct's end is a
+    hard limit."""
 
     def string(self, fld: str) -> str:
         return self.raw(self.u32(fld + ".length"), fld).decode("utf-8", errors="replace")
