@@ -126,6 +126,7 @@ def _warm_on_ceph_maps() -> list[dict]:
     import pgtools
     from pgtools.placement import incremental
     from pgtools.simulate import CrushWeight, Fail, MarkOut, Reweight, simulate
+    from pgtools.simulate import state as sim_state  # the module whose remap the engine calls
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_placement import _build, have_tools, maps
@@ -146,11 +147,11 @@ def _warm_on_ceph_maps() -> list[dict]:
                 k["stats"] = _seen
                 return real(*a, **k)
 
-            incremental.remap = counting
+            sim_state.remap = counting
             try:
                 t, _ = _best(lambda c=change, s=snap: simulate(s, [c]), repeat)
             finally:
-                incremental.remap = real
+                sim_state.remap = real
             out.append({"case": f"warm what-if {name}: {change.describe()}", "seconds": round(t, 3),
                         "remapped": seen.get("remapped"), "of": pg_num})
     return out
