@@ -144,6 +144,21 @@ def test_mapping_frame_of_several_pools_and_of_none():
     assert list(empty.columns) == list(df.columns) and len(empty) == 0
 
 
+def test_frames_share_the_cache_but_writes_never_reach_it():
+    """A frame is built from each pool mapping's cached columns without copying them (pandas copies on
+    write): a user writing to one frame must not change the next frame of the same placement."""
+    for parts in (map_pool_arrays(mixed()), map_pool_arrays(mixed())[1:2]):
+        first = mapping_frame(parts)
+        want = first.copy(deep=True)
+        first.loc[0, "up_primary"] = 99
+        first.loc[1, "up"] = (1, 2)
+        first.loc[2, "pgid"] = "x"
+        first["acting_primary"] += 1
+        first.loc[3, "pps"] = -5
+        pd.testing.assert_frame_equal(mapping_frame(parts), want)
+        assert parts[0].up_primary[0] == want.loc[0, "up_primary"]
+
+
 def test_pg_mappings_match_the_arrays():
     (m,) = map_pool_arrays(mark_up(spec13(), [3], up=False))
     rows = m.pg_mappings()

@@ -162,8 +162,9 @@ def _patched(pm: PoolMapping, rows: np.ndarray, sub: PoolMapping, pool) -> PoolM
 def _carry_columns(old: PoolMapping, new: PoolMapping, rows: np.ndarray, sub: PoolMapping) -> None:
     """Give ``new`` the pgid/tuple columns ``old`` had converted, with only the re-mapped rows converted again."""
     cols = old._columns
-    if "pgid" in cols:
-        new._columns["pgid"] = cols["pgid"]
+    for key in ("pgid", "pgid_text"):  # the same for any placement of the pool
+        if key in cols:
+            new._columns[key] = cols[key]
     for which, base in (("raw", None), ("up", "raw"), ("acting", "up")):
         if which not in cols:
             continue

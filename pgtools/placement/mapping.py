@@ -18,7 +18,7 @@ import pandas as pd
 from ..model import NONE
 from .pools import PoolInfo
 
-__all__ = ["MAPPING_COLUMNS", "PGMapping", "PoolMapping", "mapping_frame", "pg_mappings_frame", "pick_primary",
+__all__ = ["MAPPING_COLUMNS", "PGMapping", "PoolMapping", "copy_on_write", "mapping_frame", "pg_mappings_frame", "pick_primary",
            "first_osds", "row_list", "with_rows"]
 
 #: The columns of the :func:`~pgtools.placement.map_pgs` frame.
@@ -223,6 +223,25 @@ class PoolMapping:
             got = self._columns["pgid"] = f"{self.pool_id}." + _hex_ps(len(self))
         return got
 
+    def column(self, name: str) -> pd.Series:
+        """Column ``name`` of this pool's :func:`mapping_frame` (``pgid``, ``pps``, ``raw``, ``up``,
+        ``up_primary``, ``acting``, ``acting_primary``) as a Series (cached).
+
+        Frames built from it share its data under pandas' copy-on-write, which copies a column before
+        anything writes to it, so the cache cannot be changed through a frame.
+        """
+        key = "pgid_text" if name == "pgid" else "series:" + name
+        got = self._columns.get(key)
+        if got is None:
+            if name == "pgid":  # text: pandas infers its dtype (reading every string) once
+                got = pd.Series(self.pgids())
+            elif name in ("raw", "up", "acting"):
+                got = pd.Series(self.tuples(name), dtype=object, copy=False)
+            else:
+                got = pd.Series(getattr(self, name).astype(np.int64, copy=False), copy=False)
+            self._columns[key] = got
+        return got
+
     def pg_mappings(self) -> list[PGMapping]:
         """One :class:`PGMapping` per PG (lists; ``up is raw`` / ``acting is up`` where they agree)."""
         pid = self.pool_id
@@ -260,20 +279,32 @@ def mapping_frame(parts: Sequence[PoolMapping]) -> pd.DataFrame:
         return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
     sizes = [len(p) for p in parts]
-    vectors = {}
-    for name in ("raw", "up", "acting"):
-        vectors[name] = pd.Series(cat([p.tuples(name) for p in parts]), dtype=object, copy=False)
+    index = pd.RangeIndex(sum(sizes))
+    # typed Series, shared with the pool mappings' caches under copy-on-write (no per-string dtype
+    # inference, no copy); without copy-on-write (pandas 2) the frame copies them, as it always did
+    share = copy_on_write()
+
+    def col(name: str) -> pd.Series:
+        if len(parts) == 1:
+            return parts[0].column(name)
+        return pd.concat([p.column(name) for p in parts], ignore_index=True)
+
     return pd.DataFrame({
-        "pgid": cat([p.pgids() for p in parts]),
-        "pool_id": np.repeat(np.array([p.pool_id for p in parts], dtype=np.int64), sizes),
-        "ps": cat([np.arange(n, dtype=np.int64) for n in sizes]),
-        "pps": cat([p.pps for p in parts]).astype(np.int64, copy=False),
-        "raw": vectors["raw"],
-        "up": vectors["up"],
-        "up_primary": cat([p.up_primary for p in parts]).astype(np.int64, copy=False),
-        "acting": vectors["acting"],
-        "acting_primary": cat([p.acting_primary for p in parts]).astype(np.int64, copy=False),
-    }, columns=MAPPING_COLUMNS)
+        "pgid": col("pgid"),
+        "pool_id": pd.Series(np.repeat(np.array([p.pool_id for p in parts], dtype=np.int64), sizes), index=index),
+        "ps": pd.Series(cat([np.arange(n, dtype=np.int64) for n in sizes]), index=index),
+        **{name: col(name) for name in ("pps", "raw", "up", "up_primary", "acting", "acting_primary")},
+    }, columns=MAPPING_COLUMNS, copy=not share)
+
+
+def copy_on_write() -> bool:
+    """Whether pandas copies shared data before writing to it (pandas 3, or ``mode.copy_on_write`` set)."""
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return True
+    try:
+        return pd.get_option("mode.copy_on_write") is True
+    except (KeyError, pd.errors.OptionError):  # pragma: no cover - pandas without the option
+        return False
 
 
 def pg_mappings_frame(rows: list[PGMapping]) -> pd.DataFrame:

@@ -30,18 +30,21 @@ def _pools_text(counts: Mapping[str, int], limit: int = 4) -> str:
     return ", ".join(f"{name} {n}" for name, n in items[:limit]) + more
 
 
-def shortfall_findings(acting: np.ndarray, size: np.ndarray, min_size: np.ndarray, pools: Sequence[Any],
-                       skip: np.ndarray | None = None) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
+def shortfall_findings(n_osds: np.ndarray, size: np.ndarray, min_size: np.ndarray, pool_index: np.ndarray,
+                       pool_names: Sequence[Any], skip: np.ndarray | None = None,
+                       ) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
     """PGs that CRUSH maps to fewer OSDs than ``min_size`` (inactive) or ``size`` (undersized).
 
     Parameters
     ----------
-    acting : ndarray
-        ``(n, width)`` acting sets of the step's placement, -1 for holes and padding.
+    n_osds : ndarray
+        Per PG: how many OSDs the step's placement gives it (holes and padding not counted).
     size, min_size : ndarray
         Per PG.
-    pools : sequence
-        Pool name per PG (for the summary).
+    pool_index : ndarray of int
+        Per PG: the position of its pool in ``pool_names`` (for the summary).
+    pool_names : sequence
+        Pool names.
     skip : ndarray of bool, optional
         PGs left out (lost ones: reported as lost).
 
@@ -51,7 +54,6 @@ def shortfall_findings(acting: np.ndarray, size: np.ndarray, min_size: np.ndarra
         ``{"pgs_unmapped", "pgs_short_inactive", "pgs_undersized"}`` (inactive ones counted in
         undersized too, as Ceph does) and the ``(code, severity, summary)`` findings.
     """
-    n_osds = (acting >= 0).sum(1) if acting.size else np.zeros(len(size), dtype=np.int64)
     keep = np.ones(len(size), dtype=bool) if skip is None else ~np.asarray(skip, dtype=bool)
     inactive = keep & (n_osds < min_size)
     under = keep & (n_osds < size)
@@ -59,11 +61,14 @@ def shortfall_findings(acting: np.ndarray, size: np.ndarray, min_size: np.ndarra
     stats = {"pgs_unmapped": int(empty.sum()), "pgs_short_inactive": int(inactive.sum()),
              "pgs_undersized": int(under.sum())}
     out: list[tuple[str, str, str]] = []
-    names = np.asarray(pools, dtype=object)
 
     def per_pool(mask: np.ndarray) -> str:
-        u, c = np.unique(names[mask].astype(str), return_counts=True)
-        return _pools_text(dict(zip(u.tolist(), c.tolist(), strict=True)))
+        counts: dict[str, int] = {}
+        for i, c in enumerate(np.bincount(pool_index[mask], minlength=len(pool_names)).tolist()):
+            if c:
+                name = str(pool_names[i])
+                counts[name] = counts.get(name, 0) + c
+        return _pools_text(counts)
 
     if inactive.any():
         none = f", {stats['pgs_unmapped']} to no OSD at all" if stats["pgs_unmapped"] else ""

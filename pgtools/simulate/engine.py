@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -84,15 +84,94 @@ def _commands(snap: Snapshot, changes: Sequence[Any]) -> list[str]:
     return out
 
 
-def _health_counts(st: State) -> tuple[int, int, pd.Series | None]:
-    """(PGs, Σ up-set sizes, PGs per OSD over up ∪ acting) of a state, from its arrays."""
+def _health_counts(st: State, load: pd.DataFrame) -> tuple[int, int, pd.Series | None]:
+    """(PGs, Σ up-set sizes, PGs per OSD over up ∪ acting) of a state, from its arrays.
+
+    ``load`` is the state's :func:`~pgtools.simulate.metrics.osd_load`: its ``pgs`` (up sets) are the PGs per
+    OSD when every acting set is its up set.
+    """
     n = len(st.up)
     if n == 0:
         return 0, 0, None
-    sum_up = int(sum(int(p.lengths("up").sum()) for p in st.parts))
+    # an up vector's size counts its NONE holes, not the -1 padding
+    sum_up = int(sum(p.up.size - int(np.count_nonzero(p.up == -1)) for p in st.parts))
     if all(p.acting_equals_up() for p in st.parts):
-        return n, sum_up, pgs_per_osd_arrays(st.up)
+        per = load.loc[load["pgs"] > 0, ["osd_id", "pgs"]]
+        if int(per["pgs"].sum()) != int(st.up_count().sum()) or not per["osd_id"].is_unique:
+            return n, sum_up, pgs_per_osd_arrays(st.up)  # an OSD of an up set the OSD table lacks
+        return n, sum_up, pd.Series(per["pgs"].to_numpy(np.int64), dtype=np.int64,
+                                    index=pd.Index(per["osd_id"].to_numpy(np.int64), name="osd_id")).sort_index()
     return n, sum_up, pgs_per_osd_arrays(st.up, up_matrix(st.parts, "acting"))
+
+
+class _Step(NamedTuple):
+    """What one step adds to the plan (see :func:`_record`)."""
+
+    load: pd.DataFrame  # osd_load of the step (existing OSDs)
+    load_rows: pd.DataFrame  # its rows of ``plan.osd_load``
+    health: list[dict]
+    pools: list[dict]
+    row: dict
+    moves: pd.DataFrame | None
+    mapping: pd.DataFrame
+    snap: Snapshot
+
+
+def _record(i: int, label: str, st: State, ssnap: Snapshot, stats: dict, extra: list, base_load: pd.DataFrame | None,
+            checks: bool, ratios: dict[str, float], refused: str = "") -> _Step:
+    """Load, health, pools, movement and mapping of step ``i`` (``base_load``: step 0's bytes per OSD)."""
+    load = osd_load(st, base_load)
+    ld = load[load["exists"]]
+    findings = []
+    if checks:
+        num_pgs, sum_up, per_osd = _health_counts(st, load)
+        findings = [(f.code, f.severity, f.summary) for f in health_findings(
+            ssnap, num_pgs=num_pgs, sum_up_sizes=sum_up, per_osd=per_osd)]
+    findings += extra
+    findings += fullness_findings(ld, ratios)
+    health = [{"step": i, "code": code, "severity": sev, "summary": summ} for code, sev, summ in findings]
+    avail = _max_avail(st, ld, ratios["full_ratio"])
+    pools = [{"step": i, "pool_id": pid, "pool": mt["name"], "pg_num": mt["pg_num"], "pgp_num": mt["pgp_num"],
+              "size": mt["size"], "max_avail": avail.get(pid)} for pid, mt in st.meta.items()]
+    row = {"step": i, "change": label, **{k: stats.get(k, 0) for k in (
+        "pgs_moved", "shards_moved", "bytes_moved", "objects_moved")},
+        "max_pgs_per_osd": int(ld["pgs"].max()) if len(ld) else 0,
+        "min_pgs_per_osd": int(ld["pgs"].min()) if len(ld) else 0,
+        **{k: stats.get(k, 0) for k in ("pgs_lost", "pgs_inactive", "pgs_degraded", "bytes_lost",
+                                         "objects_lost", "bytes_to_recover")},
+        "health": "; ".join(dict.fromkeys(f[0] for f in findings)) or "HEALTH_OK", "refused": refused}
+    moves = None
+    if "movement" in stats and len(stats["movement"]):
+        moves = stats["movement"].copy()
+        moves.insert(0, "step", i)
+    mapping = st.mapping.assign(bytes=np.round(st.bytes).astype(np.int64),
+                                objects=np.round(st.objects).astype(np.int64))
+    load_rows = pd.DataFrame({"step": i, "osd_id": ld["osd_id"], "pgs": ld["pgs"], "bytes": ld["bytes"],
+                              "utilization": ld["utilization"]})
+    return _Step(load, load_rows, health, pools, row, moves, mapping, ssnap)
+
+
+#: The input step of the last few simulated snapshots: ``(snap, checks, parts, (state, step))``.  A Snapshot
+#: is immutable by convention (as for :func:`pgtools.placement.osdmap.compile_snapshot`'s cache); the
+#: entry is used only while :func:`~pgtools.placement.map_pool_arrays` returns the very same placement.
+_INPUTS: list[tuple[Snapshot, bool, list, tuple[State, _Step]]] = []
+
+
+def _input_step(snap: Snapshot, checks: bool, ratios: dict[str, float]) -> tuple[State, _Step]:
+    """The state and the step-0 record of ``snap`` (computed once per snapshot: every what-if starts there)."""
+    parts0 = map_pool_arrays(snap, reuse=True)
+    for s, c, parts, got in _INPUTS:
+        if s is snap and c == checks and len(parts) == len(parts0) and all(
+                a is b for a, b in zip(parts, parts0, strict=True)):
+            return got
+    m0 = mapping_frame(parts0)
+    b0, o0 = initial_data(snap, m0)
+    state = State(snap, parts0, m0, b0, o0, pool_meta(snap), up_matrix(parts0))
+    step_snap = with_pgs(snap, m0, b0, o0)
+    step = _record(0, "input", state, step_snap, {}, standing_findings(state, {}), None, checks, ratios)
+    _INPUTS.append((snap, checks, parts0, (state, step)))
+    del _INPUTS[:-4]
+    return state, step
 
 
 def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, misplaced: Any = None,
@@ -142,58 +221,24 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
     require_placement(snap, "a what-if simulation")
     changes = list(changes)
     total = len(changes) + 1
-    parts0 = map_pool_arrays(snap, reuse=True)
-    m0 = mapping_frame(parts0)
-    b0, o0 = initial_data(snap, m0)
-    state = State(snap, parts0, m0, b0, o0, pool_meta(snap), up_matrix(parts0))
-    step_snap = with_pgs(snap, m0, b0, o0)
-    rows, moves, loads, healths, pools_rows, fails, mappings, snaps = [], [], [], [], [], [], [], []
     ratios = full_ratio_values(snap)
-    base_load = None
+    state, step0 = _input_step(snap, checks, ratios)
+    base_load = step0.load[["osd_id", "bytes"]]
+    steps: list[_Step] = []
+    fails: list[pd.DataFrame] = []
     lost_before: set[str] = set()  # PGs lost at an earlier step: their data is gone, counted once
 
     def record(i: int, label: str, st: State, ssnap: Snapshot, stats: dict, extra: list,
                refused: str = "") -> None:
-        nonlocal base_load
-        load = osd_load(st, base_load)
-        if base_load is None:
-            base_load = load[["osd_id", "bytes"]]
-        ld = load[load["exists"]]
-        loads.append(pd.DataFrame({"step": i, "osd_id": ld["osd_id"], "pgs": ld["pgs"], "bytes": ld["bytes"],
-                                   "utilization": ld["utilization"]}))
-        findings = []
-        if checks:
-            num_pgs, sum_up, per_osd = _health_counts(st)
-            findings = [(f.code, f.severity, f.summary) for f in health_findings(
-                ssnap, num_pgs=num_pgs, sum_up_sizes=sum_up, per_osd=per_osd)]
-        findings += extra
-        findings += fullness_findings(ld, ratios)
-        for code, sev, summ in findings:
-            healths.append({"step": i, "code": code, "severity": sev, "summary": summ})
-        avail = _max_avail(st, ld, ratios["full_ratio"])
-        for pid, mt in st.meta.items():
-            pools_rows.append({"step": i, "pool_id": pid, "pool": mt["name"], "pg_num": mt["pg_num"],
-                               "pgp_num": mt["pgp_num"], "size": mt["size"], "max_avail": avail.get(pid)})
-        rows.append({"step": i, "change": label, **{k: stats.get(k, 0) for k in (
-            "pgs_moved", "shards_moved", "bytes_moved", "objects_moved")},
-            "max_pgs_per_osd": int(ld["pgs"].max()) if len(ld) else 0,
-            "min_pgs_per_osd": int(ld["pgs"].min()) if len(ld) else 0,
-            **{k: stats.get(k, 0) for k in ("pgs_lost", "pgs_inactive", "pgs_degraded", "bytes_lost",
-                                             "objects_lost", "bytes_to_recover")},
-            "health": "; ".join(dict.fromkeys(f[0] for f in findings)) or "HEALTH_OK", "refused": refused})
-        if "movement" in stats and len(stats["movement"]):
-            mv = stats["movement"].copy()
-            mv.insert(0, "step", i)
-            moves.append(mv)
-        mappings.append(st.mapping.assign(bytes=np.round(st.bytes).astype(np.int64),
-                                          objects=np.round(st.objects).astype(np.int64)))
-        snaps.append(ssnap)
+        steps.append(_record(i, label, st, ssnap, stats, extra, base_load, checks, ratios, refused))
         if progress is not None:
             progress(i, total, label)
 
+    steps.append(step0)
+    if progress is not None:
+        progress(0, total, "input")
     lost_at: dict[str, int] = {}  # PG lost -> the step that lost it
     lost_data = [0, 0]  # bytes, objects lost so far
-    record(0, "input", state, step_snap, {}, standing_findings(state, lost_at))
     cur = snap
     cur = cur.replace(osdmap=cur.osdmap.replace(pg_temp={}, primary_temp={}))
     placed = snap  # the snapshot ``state.parts`` maps (step 0: with the capture's pg_temp/primary_temp)
@@ -246,12 +291,13 @@ def simulate(snap: Snapshot, changes: Sequence[Any], *, stepwise: bool = False, 
 
     empty_mv = pd.DataFrame(columns=["step", "osd_id", "pgs_in", "pgs_out", "bytes_in", "bytes_out"])
     empty_f = pd.DataFrame(columns=FAILURE_COLUMNS)
+    moves = [st.moves for st in steps if st.moves is not None]
     return Plan(
-        steps=pd.DataFrame(rows),
+        steps=pd.DataFrame([st.row for st in steps]),
         movement=pd.concat(moves, ignore_index=True) if moves else empty_mv,
-        osd_load=pd.concat(loads, ignore_index=True),
-        health=pd.DataFrame(healths, columns=["step", "code", "severity", "summary"]),
-        pools=pd.DataFrame(pools_rows),
+        osd_load=pd.concat([st.load_rows for st in steps], ignore_index=True),
+        health=pd.DataFrame([h for st in steps for h in st.health], columns=["step", "code", "severity", "summary"]),
+        pools=pd.DataFrame([r for st in steps for r in st.pools]),
         failures=pd.concat(fails, ignore_index=True) if fails else empty_f,
-        mappings=mappings, snapshots=snaps, changes=list(changes), commands=_commands(snap, accepted),
-        refused=refused)
+        mappings=[st.mapping.copy(deep=False) for st in steps], snapshots=[st.snap for st in steps],
+        changes=list(changes), commands=_commands(snap, accepted), refused=refused)

@@ -18,7 +18,7 @@ from ..errors import PgtoolsError
 from ..model import Snapshot
 from ..units import human_bytes
 from .changes import Change, need_crush, set_osds
-from .state import State, per_pg, up_matrix
+from .state import State, count_osds, up_matrix
 
 __all__ = ["FAILURE_COLUMNS", "Fail", "drop_lost", "failure_rows", "failure_stats"]
 
@@ -132,14 +132,14 @@ def failure_rows(prev: State, failed: list[int], step: int, lost_before: frozens
     """
     m = prev.mapping
     acting = up_matrix(prev.parts, "acting")
-    size = per_pg(prev.parts, prev.meta, "size").astype(np.int64)
-    ms = per_pg(prev.parts, prev.meta, "min_size").astype(np.int64)
-    k = per_pg(prev.parts, prev.meta, "k").astype(np.int64)
-    ec = per_pg(prev.parts, prev.meta, "ec").astype(bool)
+    size = prev.column("size").astype(np.int64)
+    ms = prev.column("min_size").astype(np.int64)
+    k = prev.column("k").astype(np.int64)
+    ec = prev.column("ec").astype(bool)
     need = np.where(ec, k, 1)
     gone, left, lost, inactive, degraded = _classify(acting, failed, size, ms, need)
     # a PG without enough copies before the failure (CRUSH placed too few) was not lost by it
-    sel = (lost | inactive | degraded) & ((acting >= 0).sum(1) >= need)
+    sel = (lost | inactive | degraded) & (count_osds(acting) >= need)
     if lost_before:
         sel &= ~m["pgid"].isin(lost_before).to_numpy()
     status = np.where(lost, "lost", np.where(inactive, "inactive", "degraded"))

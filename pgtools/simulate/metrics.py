@@ -14,7 +14,7 @@ import pandas as pd
 from ..mgr.options import full_ratios
 from ..model import Snapshot
 from .availability import shortfall_findings
-from .state import State, per_pg
+from .state import State
 
 __all__ = ["full_ratio_values", "fullness_findings", "osd_load", "standing_findings"]
 
@@ -25,14 +25,14 @@ def osd_load(state: State, base: pd.DataFrame | None) -> pd.DataFrame:
     Projected ``kb_used`` = reported ``kb_used`` + (bytes now − bytes at step 0) / 1024.
     """
     U = state.up
-    k = per_pg(state.parts, state.meta, "k").astype(float)
-    per = np.repeat((state.bytes / k)[:, None], U.shape[1], axis=1) if len(U) else np.zeros((0, 1))
-    ok = U >= 0
     osds = state.snap.osds
     ids = osds["osd_id"].astype(int).to_numpy()
     size = int(max(ids.max(initial=-1), U.max(initial=-1))) + 1
-    pgs = np.bincount(U[ok], minlength=size)
-    byt = np.bincount(U[ok], weights=per[ok], minlength=size)
+    # every up entry, shifted by one so that the -1 padding counts in bin 0 (dropped)
+    flat = (U + 1).ravel()
+    per = np.broadcast_to((state.bytes / state.column("k"))[:, None], U.shape).ravel()
+    pgs = np.bincount(flat, minlength=size + 1)[1:]
+    byt = np.bincount(flat, weights=per, minlength=size + 1)[1:]
     df = pd.DataFrame({"osd_id": ids, "pgs": pgs[ids], "bytes": byt[ids].round().astype(np.int64)})
     kb = pd.to_numeric(osds["kb"], errors="coerce").to_numpy(float) if "kb" in osds else np.full(len(ids), np.nan)
     used = pd.to_numeric(osds["kb_used"], errors="coerce").to_numpy(float) if "kb_used" in osds else np.zeros(len(ids))
@@ -71,11 +71,10 @@ def fullness_findings(load: pd.DataFrame, ratios: dict[str, float]) -> list[tupl
 
 def standing_findings(st: State, lost: Mapping[str, int]) -> list[tuple[str, str, str]]:
     """Findings that hold at this step whatever changed: PGs CRUSH maps short, PGs lost so far."""
-    n = len(st.mapping)
+    n = len(st.up)
     skip = st.mapping["pgid"].isin(set(lost)).to_numpy() if lost and n else None
-    names = per_pg(st.parts, st.meta, "name") if n else np.zeros(0, dtype=object)
     # the up sets: what CRUSH and the upmaps give, which recovery cannot change (a capture's pg_temp
     # acting sets are transient and not CRUSH's doing)
-    _, found = shortfall_findings(st.up, per_pg(st.parts, st.meta, "size"),
-                                  per_pg(st.parts, st.meta, "min_size"), names, skip)
+    _, found = shortfall_findings(st.up_count(), st.column("size"), st.column("min_size"), st.pool_index(),
+                                  [st.meta[p.pool_id]["name"] for p in st.parts], skip)
     return found

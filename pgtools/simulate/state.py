@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,7 @@ from .mgr_changes import PoolState
 from .plan import hash_shares
 from .pool_changes import CreatePool, DeletePool, SetPgNum, SetPgpNum, SetPoolRule, SetPoolSize
 
-__all__ = ["State", "initial_data", "per_pg", "pool_meta", "remap_step", "step_state", "up_matrix", "with_pgs"]
+__all__ = ["State", "count_osds", "initial_data", "per_pg", "pool_meta", "remap_step", "step_state", "up_matrix", "with_pgs"]
 
 
 def up_matrix(parts: Sequence[PoolMapping], which: str = "up") -> np.ndarray:
@@ -50,6 +50,14 @@ def _widen(a: np.ndarray, width: int) -> np.ndarray:
     if a.shape[1] >= width:
         return a
     return np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=-1)
+
+
+def count_osds(a: np.ndarray) -> np.ndarray:
+    """Entries ``>= 0`` in each row of an ``(n, width)`` OSD array (column by column: ``width`` is small)."""
+    out = np.zeros(len(a), dtype=np.int64)
+    for j in range(a.shape[1] if a.ndim == 2 else 0):
+        out += a[:, j] >= 0
+    return out
 
 
 def _any_cols(a: np.ndarray, axis: int = 1) -> np.ndarray:
@@ -120,6 +128,30 @@ class State:
     objects: np.ndarray
     meta: dict[int, dict[str, Any]]
     up: np.ndarray  # up_matrix(parts)
+    #: per-PG arrays derived from ``parts``/``meta``/``up`` only (see :meth:`column`, :meth:`up_count`); not
+    #: carried by ``dataclasses.replace`` (a replaced state starts with an empty cache)
+    _derived: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def column(self, key: str) -> np.ndarray:
+        """A pool property (``"ec"``, ``"k"``, ``"size"``, ``"min_size"``) repeated for each PG row (cached)."""
+        got = self._derived.get(key)
+        if got is None:
+            got = self._derived[key] = per_pg(self.parts, self.meta, key)
+        return got
+
+    def pool_index(self) -> np.ndarray:
+        """Position in ``parts`` of each PG row's pool (cached)."""
+        got = self._derived.get("pool_index")
+        if got is None:
+            got = self._derived["pool_index"] = np.repeat(np.arange(len(self.parts)), [len(p) for p in self.parts])
+        return got
+
+    def up_count(self) -> np.ndarray:
+        """How many OSDs each PG's up set holds (holes and padding not counted; cached)."""
+        got = self._derived.get("up_count")
+        if got is None:
+            got = self._derived["up_count"] = count_osds(self.up)
+        return got
 
 
 def _state(snap: Snapshot, parts: list[PoolMapping], b: np.ndarray, o: np.ndarray, meta: dict) -> State:
@@ -166,38 +198,47 @@ def step_state(prev: State, snap: Snapshot, parts: list[PoolMapping]) -> tuple[S
         (``movement``: ``osd_id, pgs_in, pgs_out, bytes_in, bytes_out`` of the OSDs with any movement).
     """
     meta = pool_meta(snap)
-    pi, ci, sh = _flows(prev, parts, meta)
     n = sum(len(p) for p in parts)
-    b = np.zeros(n)
-    o = np.zeros(n)
-    np.add.at(b, ci, prev.bytes[pi] * sh)
-    np.add.at(o, ci, prev.objects[pi] * sh)
+    # the same pools with the same pg_num: every PG keeps its data (the usual what-if: only placement changed)
+    same = ([p.pool_id for p in prev.parts] == [p.pool_id for p in parts]
+            and all(prev.meta[p.pool_id]["pg_num"] == meta[p.pool_id]["pg_num"] for p in parts))
+    if same:
+        b, o = prev.bytes.copy(), prev.objects.copy()
+    else:
+        pi, ci, sh = _flows(prev, parts, meta)
+        b = np.zeros(n)
+        o = np.zeros(n)
+        np.add.at(b, ci, prev.bytes[pi] * sh)
+        np.add.at(o, ci, prev.objects[pi] * sh)
     state = _state(snap, parts, b, o, meta)
-    # movement: flow f carries prev.bytes[pi[f]] * sh[f] from up set A[f] to up set B[f]
+    # movement: flow f carries prev.bytes[pi[f]] * sh[f] from up set A[f] to up set B[f]; only flows whose
+    # sets differ somewhere can write or drop a copy
     width = max(prev.up.shape[1], state.up.shape[1])
-    A = _widen(prev.up, width)[pi]
-    B = _widen(state.up, width)[ci]
-    nf = len(ci)
-    # only flows whose sets differ somewhere can write or drop a copy
-    rows = np.nonzero(_any_cols(A != B))[0]
-    a, b_ = A[rows], B[rows]
-    ec = per_pg(parts, meta, "ec").astype(bool)[ci[rows]] if n else np.zeros(0, dtype=bool)
-    k = per_pg(parts, meta, "k").astype(float)[ci] if n else np.zeros(0)
+    A, B = _widen(prev.up, width), _widen(state.up, width)
+    if same:
+        fp = np.nonzero(_any_cols(A != B))[0]
+        fc, fs = fp, np.ones(len(fp))
+    else:
+        r = np.nonzero(_any_cols(A[pi] != B[ci]))[0]
+        fp, fc, fs = pi[r], ci[r], sh[r]
+    a, b_ = A[fp], B[fc]
+    ec = state.column("ec").astype(bool)[fc]
+    k = state.column("k").astype(float)[fc]
     in_b = _any_cols(b_[:, :, None] == a[:, None, :], axis=2)
     in_a = _any_cols(a[:, :, None] == b_[:, None, :], axis=2)
     new = np.where(ec[:, None], (b_ >= 0) & (b_ != a), (b_ >= 0) & ~in_b)
     gone = np.where(ec[:, None], (a >= 0) & (a != b_), (a >= 0) & ~in_a)
-    fb = prev.bytes[pi] * sh / k
-    fo = prev.objects[pi] * sh / k
+    fb = prev.bytes[fp] * fs / k
+    fo = prev.objects[fp] * fs / k
     moved_flow = _any_cols(new) | _any_cols(gone)
     pg_moved = np.zeros(n, dtype=bool)
-    pg_moved[ci[rows[moved_flow]]] = True
-    max_id = int(max(A.max(initial=-1), B.max(initial=-1))) + 1
-    nb = np.zeros(nf, dtype=np.int64)
-    nb[rows] = new.sum(1)
-    rows_in = np.repeat(rows, nb[rows])
+    pg_moved[fc[moved_flow]] = True
+    max_id = int(max(a.max(initial=-1), b_.max(initial=-1))) + 1
+    nb = new.sum(1)
+    flows = np.arange(len(fc))
+    rows_in = np.repeat(flows, nb)
     osd_in = b_[new]
-    rows_out = np.repeat(rows, gone.sum(1))
+    rows_out = np.repeat(flows, gone.sum(1))
     osd_out = a[gone]
     mv = pd.DataFrame({
         "osd_id": np.arange(max_id),
@@ -213,12 +254,21 @@ def step_state(prev: State, snap: Snapshot, parts: list[PoolMapping]) -> tuple[S
 
 def with_pgs(snap: Snapshot, state_map: pd.DataFrame, b: np.ndarray, o: np.ndarray) -> Snapshot:
     """``snap`` with ``pgs`` replaced by the step's placement (all active+clean) and data ``b`` / ``o``."""
-    pgs = state_map[["pgid", "pool_id", "ps", "up", "up_primary", "acting", "acting_primary"]].copy()
+    pid = state_map["pool_id"].to_numpy()
     names = dict(zip(snap.pools["pool_id"].astype(int), snap.pools["pool"], strict=False))
-    pgs.insert(3, "pool", pgs["pool_id"].map(names).fillna(""))
-    pgs.insert(4, "state", "active+clean")
-    pgs["objects"] = pd.array(np.round(o).astype(np.int64), dtype="Int64")
-    pgs["bytes"] = pd.array(np.round(b).astype(np.int64), dtype="Int64")
+    index = pd.RangeIndex(len(pid))
+    # rows come in runs of one pool: look each run's name up once.  New text columns are built from small
+    # Series and repeated, so pandas infers their dtype once (not over a million objects)
+    starts = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1]]) if len(pid) else np.zeros(0, dtype=np.int64)
+    run_names = pd.Series([names.get(int(v), "") for v in pid[starts]] or [""])[: len(starts)]
+    pool = run_names.repeat(np.diff(np.r_[starts, len(pid)])).set_axis(index)
+    state = pd.Series(["active+clean"]).repeat(len(pid)).set_axis(index)
+    cols = {c: state_map[c].set_axis(index) for c in ("pgid", "pool_id", "ps")}
+    cols.update(pool=pool, state=state)
+    cols.update({c: state_map[c].set_axis(index) for c in ("up", "up_primary", "acting", "acting_primary")})
+    cols["objects"] = pd.Series(pd.array(np.round(o).astype(np.int64), dtype="Int64"), index=index)
+    cols["bytes"] = pd.Series(pd.array(np.round(b).astype(np.int64), dtype="Int64"), index=index)
+    pgs = pd.DataFrame(cols, copy=False)
     return snap.replace(pgs=pgs)
 
 
