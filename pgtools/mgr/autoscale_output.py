@@ -25,7 +25,9 @@ _FIELDS_BY_RELEASE = {
     "pacific": AUTOSCALE_FIELDS,
     "quincy": AUTOSCALE_FIELDS,
     "reef": AUTOSCALE_FIELDS,
+    "tentacle": AUTOSCALE_FIELDS,
 }
+_WITH_BULK = ("pacific", "quincy", "reef", "tentacle")
 
 
 def _py(v: Any) -> Any:
@@ -100,7 +102,7 @@ def _plain_table(header: list[str], rows: list[list[str]], align: dict[str, str]
 def format_autoscale_status(df: pd.DataFrame, *, release: str = "pacific", noautoscale: bool | None = None) -> str:
     """Ceph's plain ``osd pool autoscale-status`` table (what the CLI prints, with a final newline).
 
-    Pacific/Quincy/Reef: ``POOL SIZE TARGET SIZE RATE RAW CAPACITY RATIO TARGET RATIO EFFECTIVE RATIO BIAS
+    Pacific to Tentacle: ``POOL SIZE TARGET SIZE RATE RAW CAPACITY RATIO TARGET RATIO EFFECTIVE RATIO BIAS
     PG_NUM NEW PG_NUM AUTOSCALE BULK``, right padding 2; Octopus has no ``BULK``; Nautilus has neither
     ``EFFECTIVE RATIO`` nor ``BULK`` and padding 1.
 
@@ -118,7 +120,7 @@ def format_autoscale_status(df: pd.DataFrame, *, release: str = "pacific", noaut
     if release != "nautilus":
         header.append("EFFECTIVE RATIO")
     header += ["BIAS", "PG_NUM", "NEW PG_NUM", "AUTOSCALE"]
-    if release in ("pacific", "quincy", "reef"):
+    if release in _WITH_BULK:
         header.append("BULK")
     align = {"POOL": "l", "AUTOSCALE": "l", "BULK": "l"}
     keep = df[~df["skipped"].astype(bool)] if "skipped" in df.columns else df
@@ -142,9 +144,9 @@ def format_autoscale_status(df: pd.DataFrame, *, release: str = "pacific", noaut
             str(float(d["bias"])),
             str(int(d["pg_num_target"])),
             str(int(d["pg_num_final"])) if d["would_adjust"] else "",
-            "off" if (off and release == "reef") else str(d["pg_autoscale_mode"]),
+            "off" if (off and release in ("reef", "tentacle")) else str(d["pg_autoscale_mode"]),
         ]
-        if release in ("pacific", "quincy", "reef"):
+        if release in _WITH_BULK:
             cells.append(str(bool(d["bulk"])))
         rows.append(cells)
     pad = 1 if release == "nautilus" else 2
