@@ -99,8 +99,7 @@ OPTIONS: dict[str, _Option] = {
     "mon_osd_backfillfull_ratio": _Option(float, 0.90, "backfillfull_ratio", 0.0, 1.0, help="OSD_BACKFILLFULL"),
     "mon_osd_full_ratio": _Option(float, 0.95, "full_ratio", 0.0, 1.0, help="OSD_FULL; MAX AVAIL"),
     "mgr/pg_autoscaler/threshold": _Option(float, 3.0, minimum=1.0, since="reef",
-                                           help="the autoscaler acts when NEW PG_NUM is this factor away (Pacific: "
-                                                "fixed 3.0)"),
+                                           help="autoscaler acts past this factor (Pacific: fixed 3.0)"),
 }
 #: Ceph's later names for options of :data:`OPTIONS` (resolve accepts either)
 ALIASES = {new: old for old, names in releases.RENAMED.items() for new in names.values()}
