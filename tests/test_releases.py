@@ -13,7 +13,7 @@ from pgtools.errors import PgtoolsError, PgtoolsWarning
 from pgtools.io import crushmap_from_text, versions
 from pgtools.mgr import releases
 from pgtools.mgr.autoscale import autoscale_status, release_for
-from pgtools.mgr.autoscale_output import autoscale_status_json, format_autoscale_status
+from pgtools.mgr.autoscale_output import autoscale_status_json, format_autoscale_status, pool_pg_count_checks
 from pgtools.mgr.health import check_pg_num
 from pgtools.mgr.options import resolve, settings_frame
 from pgtools.model import Snapshot
@@ -234,3 +234,24 @@ def test_pacific_check_pg_num_keeps_its_form():
     with pytest.warns(PgtoolsWarning, match="check_pg_num: the capture does not say"):
         assumed = check_pg_num(snap.replace(meta={}), None, 64, size=3, crush_rule=0)
     assert "cumulative PGs per OSD" in assumed.summary
+
+
+def test_pool_too_few_and_too_many_pgs_by_release():
+    pools = [{"pool_id": 1, "pool": "grow", "pg_num_target": 64, "pg_autoscale_mode": "warn"},   # -> 128
+             {"pool_id": 2, "pool": "fits", "pg_num_target": 32, "pg_autoscale_mode": "warn"},   # -> 32
+             {"pool_id": 3, "pool": "shrink", "pg_num_target": 256, "pg_autoscale_mode": "warn"},  # -> 32
+             {"pool_id": 4, "pool": "on", "pg_num_target": 256}]
+    stored = {1: 3_000_000_000, 2: 1_000_000, 3: 1_000_000, 4: 1_000_000}
+    got = {}
+    for rel in ("pacific", "reef", "tentacle"):
+        df = autoscale_status(_snap(pools, stored, release=rel))
+        assert df.set_index("pool_name").pg_num_final.to_dict() == {"grow": 128, "fits": 32, "shrink": 32, "on": 32}
+        got[rel] = {f.code: (f.summary, f.detail) for f in pool_pg_count_checks(df, release=rel)}
+    few = ("1 pools have too few placement groups", ["Pool grow has 64 placement groups, should have 128"])
+    assert got["reef"] == got["tentacle"] == {"POOL_TOO_FEW_PGS": few, "POOL_TOO_MANY_PGS": (
+        "1 pools have too many placement groups", ["Pool shrink has 256 placement groups, should have 32"])}
+    assert got["pacific"] == {"POOL_TOO_FEW_PGS": few, "POOL_TOO_MANY_PGS": (  # 16.2.15's else: counts "fits"
+        "2 pools have too many placement groups", ["Pool fits has 32 placement groups, should have 32",
+                                                    "Pool shrink has 256 placement groups, should have 32"])}
+    with pytest.raises(PgtoolsError, match="not octopus"):
+        pool_pg_count_checks(df, release="octopus")

@@ -16,8 +16,10 @@ import pandas as pd
 from ..errors import PgtoolsError
 from ..model import Snapshot
 from .autoscale import AUTOSCALE_FIELDS, autoscale_status, check_release, release_for
+from .health import Finding
 
-__all__ = ["autoscale_status_json", "format_bytes", "format_autoscale_status", "compare_autoscale_status"]
+__all__ = ["autoscale_status_json", "format_bytes", "format_autoscale_status", "compare_autoscale_status",
+           "pool_pg_count_checks"]
 
 _FIELDS_BY_RELEASE = {
     "nautilus": [f for f in AUTOSCALE_FIELDS if f not in ("effective_target_ratio", "bulk")],
@@ -151,6 +153,53 @@ def format_autoscale_status(df: pd.DataFrame, *, release: str = "pacific", noaut
         rows.append(cells)
     pad = 1 if release == "nautilus" else 2
     return _plain_table(header, rows, align, pad) + "\n"
+
+
+# ------------------------------------------------------------------------------------------- health
+def pool_pg_count_checks(df: pd.DataFrame, *, release: str) -> list[Finding]:
+    """``POOL_TOO_FEW_PGS`` / ``POOL_TOO_MANY_PGS``: what the autoscaler's ``_maybe_adjust`` reports for pools
+    in mode ``warn``.
+
+    Every pool in mode ``warn`` (whatever the threshold says) whose NEW PG_NUM is above its PG_NUM has too
+    few; Reef and Tentacle count it as too many when NEW PG_NUM is below, while Pacific 16.2.15 counts
+    every other warn pool as too many, one already at its NEW PG_NUM included (``else:``, made ``elif
+    pg_num_final < pg_num_target`` in Reef).  Detail lines: "Pool NAME has N placement groups, should have
+    M", in the autoscaler's order.  With the ``noautoscale`` flag (Reef+) or module option (Pacific) the
+    module reports nothing.
+
+    Parameters
+    ----------
+    df : DataFrame
+        From :func:`autoscale_status` run for ``release``.
+    release : str
+        The autoscaler variant (:data:`pgtools.mgr.autoscale.RELEASES`).
+    """
+    release = check_release(release)
+    if release not in ("pacific", "reef", "tentacle"):
+        raise PgtoolsError(f"POOL_TOO_FEW_PGS / POOL_TOO_MANY_PGS are modelled for pacific, reef and tentacle, "
+                           f"not {release}")
+    keep = df[~df["skipped"].astype(bool)] if "skipped" in df.columns else df
+    if len(keep) and "noautoscale" in keep.columns and bool(keep["noautoscale"].iloc[0]):
+        return []
+    few: list[str] = []
+    many: list[str] = []
+    for r in keep.itertuples(index=False):
+        if str(r.pg_autoscale_mode) != "warn":
+            continue
+        final, target = int(r.pg_num_final), int(r.pg_num_target)
+        msg = f"Pool {r.pool_name} has {target} placement groups, should have {final}"
+        if final > target:
+            few.append(msg)
+        elif final < target or release == "pacific":
+            many.append(msg)
+    out = []
+    for code, lines, what in (("POOL_TOO_FEW_PGS", few, "few"), ("POOL_TOO_MANY_PGS", many, "many")):
+        if lines:
+            out.append(Finding(code, "HEALTH_WARN", f"{len(lines)} pools have too {what} placement groups",
+                               detail=lines, numbers={"count": len(lines), "release": release},
+                               why="autoscale mode warn: NEW PG_NUM " + ("above" if what == "few" else
+                                   "below" if release != "pacific" else "not above") + " PG_NUM"))
+    return out
 
 
 # ------------------------------------------------------------------------------------------- checking

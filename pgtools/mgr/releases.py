@@ -28,7 +28,8 @@ the releases; see each module for the implementation):
 * ``pg_autoscaler`` — Reef: ``threshold`` becomes a module option (``mgr/pg_autoscaler/threshold``, default
   3.0, at least 1.0; Pacific fixes 3.0), usage is ``bytes_used`` not ``stored``, the ``noautoscale`` OSDMap
   flag shows every pool as ``off`` (Pacific: a module option that switched each pool's mode), warn-mode
-  pools whose NEW PG_NUM equals PG_NUM no longer count as ``POOL_TOO_MANY_PGS``; Tentacle: a dynamic
+  pools whose NEW PG_NUM equals PG_NUM no longer count as ``POOL_TOO_MANY_PGS``
+  (:func:`pgtools.mgr.autoscale_output.pool_pg_count_checks`); Tentacle: a dynamic
   threshold when scaling up (NEW PG_NUM 512 or 1024: factor 1.0, 2048: 2.0) and ``would_adjust`` no longer
   requires mode ``on`` or a ratio within [0, 1] (:mod:`pgtools.mgr.autoscale`);
 * ``PGMap::get_health_checks`` ``TOO_MANY_PGS`` / ``TOO_FEW_PGS`` and ``OSDMap::check_health``
