@@ -168,7 +168,9 @@ class _Crush:
 KB = 3_000_000  # per OSD; 10 OSDs -> capacity 30_720_000_000 bytes
 
 
-def _snap(pools: list[dict], stored: dict[int, int], *, crush=None, n_osds: int = 10) -> Snapshot:
+def _snap(pools: list[dict], stored: dict[int, int], *, crush=None, n_osds: int = 10,
+          release: str | None = "pacific") -> Snapshot:
+    """A hand-made capture; a Pacific one (``ceph versions`` says so) unless ``release`` says otherwise."""
     base = {"type": "replicated", "size": 3, "pg_num": 32, "pgp_num": 32, "pg_num_target": 32,
             "crush_rule": 0, "flags_names": "hashpspool", "pg_autoscale_mode": "on", "target_size_ratio": 0.0,
             "target_size_bytes": 0, "bias": 1.0}
@@ -178,7 +180,8 @@ def _snap(pools: list[dict], stored: dict[int, int], *, crush=None, n_osds: int 
                           "bytes_used": [v * 3 for v in stored.values()]})
     osd_stats = pd.DataFrame({"osd_id": range(n_osds), "kb": [KB] * n_osds})
     crush = crush or _Crush({-1: list(range(n_osds))}, {0: -1})
-    return Snapshot(pools=pool_df, pool_stats=stats, osd_stats=osd_stats, crush=crush)
+    return Snapshot(pools=pool_df, pool_stats=stats, osd_stats=osd_stats, crush=crush,
+                    meta={"release": release} if release else {})
 
 
 # pool 1 "small": 10 % of capacity (stored x 3 / capacity), not bulk

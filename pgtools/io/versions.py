@@ -9,7 +9,9 @@ sha1 (``pacific``), or derived from the major version (10 jewel … 20 tentacle)
 
 ``extra["versions"]`` keeps the raw mapping; ``extra["versions_table"]`` is a DataFrame
 ``daemon_type, version, release, count``; ``extra["mixed_versions"]`` is True when more than one
-version string appears under ``overall``.
+version string appears under ``overall``; ``extra["ceph_version"]`` is the version number (``"16.2.15"``)
+of the daemons ``Fragment.release`` comes from (the oldest of them), which
+:func:`pgtools.mgr.releases.choose` reports beside the release whose defaults and behaviour it applies.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ..errors import DumpFormatError
 from ._common import Fragment, loads_json
 from ._json import as_dict, to_int, type_name
 
-__all__ = ["sniff", "parse", "release_of", "RELEASES"]
+__all__ = ["sniff", "parse", "release_of", "version_of", "RELEASES"]
 
 #: major version → codename
 RELEASES = {0: "hammer", 10: "jewel", 11: "kraken", 12: "luminous", 13: "mimic", 14: "nautilus",
@@ -59,6 +61,26 @@ def release_of(version: str) -> str | None:
     if major == 0:
         return {94: "hammer", 87: "giant", 80: "firefly"}.get(minor)
     return RELEASES.get(major)
+
+
+def version_of(version: str) -> str | None:
+    """The version number of a ``ceph version ...`` string: ``"16.2.15"``, or None when there is none.
+
+    Examples
+    --------
+    >>> version_of("ceph version 18.2.7 (6b0e988052ec84cf2d4a54ff9bbbc5e720b621ad) reef (stable)")
+    '18.2.7'
+    >>> version_of("10.2.7-7-g5e27fb4")
+    '10.2.7'
+    """
+    m = _VERSION.match(version)
+    num = m.group(1) if m else version.strip()
+    mm = re.match(r"^v?([0-9]+\.[0-9]+(?:\.[0-9]+)?)", num)
+    return mm.group(1) if mm else None
+
+
+def _version_key(v: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in v.split("."))
 
 
 def _is_versions(obj: Any) -> bool:
@@ -133,6 +155,12 @@ def parse(text: str, *, source: str = "<string>", obj: object | None = None) -> 
     mons = [r["release"] for r in rows if r["daemon_type"] == "mon" and r["release"]]
     overall = [r["release"] for r in rows if r["daemon_type"] == "overall" and r["release"]]
     frag.release = _oldest(mons) or _oldest(overall)
+    for daemon in ("mon", "overall"):
+        nums = [version_of(r["version"]) for r in rows if r["daemon_type"] == daemon and r["release"] == frag.release]
+        nums = [n for n in nums if n]
+        if nums:
+            frag.extra["ceph_version"] = min(nums, key=_version_key)
+            break
     frag.extra["versions"] = obj
     frag.extra["versions_table"] = table
     frag.extra["mixed_versions"] = len(obj["overall"]) > 1

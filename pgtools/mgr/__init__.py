@@ -2,6 +2,9 @@
 
 What lives here
 ---------------
+:mod:`~pgtools.mgr.releases`
+    Which Ceph release applies to a capture (Pacific 16.2.15, Reef 18.2.7, Tentacle 20.2.4 modelled), each
+    release's defaults with their provenance, and what differs between the releases.
 :mod:`~pgtools.mgr.options`
     The thresholds (``mon_max_pg_per_osd``, full ratios, ...), resolved from the capture with their source.
 :mod:`~pgtools.mgr.counts`

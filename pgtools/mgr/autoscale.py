@@ -14,9 +14,19 @@ the variants that differ in results:
     first, then bulk pools above the even share, then the remaining bulk pools split what is left
     evenly.  Pools whose CRUSH roots overlap are skipped.  ``would_adjust`` also needs mode ``on``:
     the 16.2.15 capture (``seedlike_max300``: mode ``off``, 128 -> 32) reports ``false``.
-``"reef"``
+``"reef"`` (18.2.7)
     like Pacific, but usage = ``bytes_used`` (allocated raw bytes) and ``logical_used = bytes_used /
-    rate``; the ``noautoscale`` flag shows every pool as ``off``.
+    rate``; the ``noautoscale`` OSDMap flag shows every pool as ``off``; ``threshold`` is the module option
+    ``mgr/pg_autoscaler/threshold`` (default 3.0; Pacific fixes 3.0).
+``"tentacle"`` (20.2.4)
+    like Reef, with a dynamic threshold when scaling up (``get_dynamic_threshold``: NEW PG_NUM 512 or 1024
+    acts at any increase, 2048 at twice PG_NUM, others at ``threshold``; scaling down keeps ``threshold``),
+    and ``would_adjust`` is the threshold test alone: a pool in mode ``off`` or ``warn`` (or with a ratio
+    outside [0, 1]) reports ``true`` too, though the mgr changes only pools in mode ``on``.
+
+The variant follows the capture's release (:func:`release_for`, :func:`pgtools.mgr.releases.choose`); the
+module sources compared are ``src/pybind/mgr/pg_autoscaler/module.py`` of 16.2.15, 18.2.7 and 20.2.4 (as
+Debian's ``ceph-mgr-modules-core`` installs them).
 
 Nothing here prints; :mod:`pgtools.mgr.autoscale_output` renders the result as Ceph does (JSON, the plain table)
 and compares it with the capture's own ``autoscale-status``.
@@ -34,6 +44,7 @@ import pandas as pd
 from ..errors import PgtoolsWarning
 from ..model import OSD_DUMP_HINT, Snapshot, derived_pools, id_ranges
 from ..model import row_value as _opt
+from . import releases
 from .options import resolve
 
 __all__ = [
@@ -46,12 +57,17 @@ __all__ = [
     "check_release",
     "autoscale_status",
     "release_for",
+    "DYNAMIC_THRESHOLD",
 ]
 
-RELEASES = ("nautilus", "octopus", "pacific", "quincy", "reef")
+RELEASES = ("nautilus", "octopus", "pacific", "quincy", "reef", "tentacle")
 
 #: Module constant ``PG_NUM_MIN`` (used when a pool has no ``pg_num_min`` option).
-PG_NUM_MIN = {"nautilus": 4, "octopus": 32, "pacific": 32, "quincy": 32, "reef": 32}
+PG_NUM_MIN = {"nautilus": 4, "octopus": 32, "pacific": 32, "quincy": 32, "reef": 32, "tentacle": 32}
+#: Tentacle's ``get_dynamic_threshold``: NEW PG_NUM -> the factor an increase must exceed
+DYNAMIC_THRESHOLD = {512: 1.0, 1024: 1.0, 2048: 2.0}
+_USES_BYTES_USED = ("nautilus", "reef", "tentacle")
+_THREE_PASS = ("pacific", "quincy", "reef", "tentacle")
 
 #: JSON fields of ``ceph osd pool autoscale-status -f json`` (Pacific 16.2.8+).
 AUTOSCALE_FIELDS = ["pool_id", "pool_name", "crush_root_id", "pg_autoscale_mode", "pg_num_target",
@@ -154,7 +170,7 @@ def _usage(stats: pd.Series | None, release: str, rate: float) -> tuple[Any, str
     """The per-pool usage figure the release reads from ``df`` (stored or bytes_used), and its origin."""
     if stats is None:
         return None, "no usage statistics"
-    if release in ("nautilus", "reef"):
+    if release in _USES_BYTES_USED:
         v = _opt(stats, "bytes_used", None)
         if v is not None:
             return int(v), "bytes_used"
@@ -195,9 +211,9 @@ def _assumptions(snap: Snapshot, crush: Any) -> list[str]:
 def autoscale_status(
     snap: Snapshot,
     *,
-    release: str = "pacific",
+    release: str | None = None,
     mon_target_pg_per_osd: int | None = 100,
-    threshold: float = 3.0,
+    threshold: float | None = None,
     crush: Any = None,
     noautoscale: bool | None = None,
     include_skipped: bool = False,
@@ -210,13 +226,14 @@ def autoscale_status(
         Needs ``pools`` (``pg_num_target``, ``size``, ``crush_rule``, autoscale options), ``pool_stats``
         (``stored``/``bytes_used`` from ``ceph df detail``; the PG dump's pool ``bytes`` are used as
         ``stored`` when that is all there is) and OSD sizes (``osd_stats.kb`` or ``osds.kb``).
-    release : {"pacific", "quincy", "reef", "octopus", "nautilus"}
-        Which autoscaler to run (see the module documentation).
+    release : {"tentacle", "reef", "quincy", "pacific", "octopus", "nautilus"}, optional
+        Which autoscaler to run (see the module documentation); default :func:`release_for` the snapshot.
     mon_target_pg_per_osd : int or None
         PG replicas per OSD the autoscaler aims for (default 100).  None: the capture's
         ``ceph config dump`` value when it has one, else 100.
-    threshold : float
-        How far (as a factor) the new pg_num must be from the current one to act (default 3.0).
+    threshold : float, optional
+        How far (as a factor) the new pg_num must be from the current one to act; default the module option
+        ``mgr/pg_autoscaler/threshold`` from the capture's config dump (Reef+), else 3.0.
     crush : CrushMap, optional
         Overrides ``snap.crush``.  Without any CRUSH map all OSDs form one subtree and
         ``crush_root_id`` is None.
@@ -239,7 +256,9 @@ def autoscale_status(
     ValueError
         Unknown release, threshold below 1.0, or non-positive ``mon_target_pg_per_osd``.
     """
-    release = check_release(release)
+    release = check_release(release_for(snap) if release is None else release)
+    if threshold is None:
+        threshold = float(resolve(snap, "mgr/pg_autoscaler/threshold", release=release).value)
     if mon_target_pg_per_osd is None:  # the capture's value, with its source (pgtools.mgr.options)
         mon_target_pg_per_osd = int(resolve(snap, "mon_target_pg_per_osd").value)
     if not threshold >= 1.0:
@@ -252,7 +271,7 @@ def autoscale_status(
     if noautoscale is None:
         flags = snap.osdmap.flags
         noautoscale = "noautoscale" in (flags if isinstance(flags, str) else ",".join(map(str, flags or [])))
-    three_pass = release in ("pacific", "quincy", "reef")
+    three_pass = release in _THREE_PASS
     pools = snap.pools.sort_values("pool_id") if len(snap.pools) else snap.pools
     stats_by_pool: dict[int, pd.Series] = {}
     if snap.pool_stats is not None and len(snap.pool_stats):
@@ -364,7 +383,7 @@ def autoscale_status(
             target_bytes = tsb if tsr == 0.0 else 0
             if tsr and tsb:
                 notes.append("target_size_ratio wins over target_size_bytes")
-        if release == "reef":
+        if release in ("reef", "tentacle"):
             actual_raw_used = used
             logical_used = float(actual_raw_used) / rate if rate else 0.0
             pool_raw_used = max(actual_raw_used, target_bytes * rate)
@@ -431,12 +450,28 @@ def autoscale_status(
         if pg_max and int(pg_max) < final:
             final = int(pg_max)
             quant += f", capped at pg_num_max {final}"
-        out_of_range = final > pg_num_target * threshold or final < pg_num_target / threshold
+        factor = threshold
+        if release == "tentacle" and final > pg_num_target:  # get_dynamic_threshold: scaling up only
+            factor = DYNAMIC_THRESHOLD.get(final, threshold)
+            out_of_range = final > pg_num_target * factor
+        elif release == "tentacle":
+            out_of_range = final < pg_num_target / threshold
+        else:
+            out_of_range = final > pg_num_target * threshold or final < pg_num_target / threshold
         ratio_ok = 0.0 <= final_ratio <= 1.0
         mode_ok = mode == "on" or not three_pass
-        adjust = bool(out_of_range and ratio_ok and mode_ok)
+        if release == "tentacle":  # would_adjust is the threshold test alone; the mgr still acts only on "on"
+            adjust = bool(out_of_range)
+            if factor != threshold:
+                notes.append(f"Tentacle's dynamic threshold {factor:g} for NEW PG_NUM {final}")
+        else:
+            adjust = bool(out_of_range and ratio_ok and mode_ok)
         if not out_of_range:
-            verdict = f"{final} is within a factor {threshold:g} of pg_num {pg_num_target}: no change"
+            verdict = f"{final} is within a factor {factor:g} of pg_num {pg_num_target}: no change"
+        elif release == "tentacle" and not (ratio_ok and mode_ok):
+            verdict = (f"would_adjust ({final} is more than {factor:g}× away from {pg_num_target}), but the mgr "
+                       f"changes nothing: " + ("autoscale mode is " + mode if not mode_ok else
+                                               f"ratio {final_ratio:.4f} is outside [0, 1]"))
         elif not ratio_ok:
             verdict = f"ratio {final_ratio:.4f} is outside [0, 1]: no change"
         elif not mode_ok:
@@ -450,7 +485,8 @@ def autoscale_status(
             "pool_id": pid,
             "pool_name": name,
             "crush_root_id": root,
-            "pg_autoscale_mode": mode,
+            # Reef+: the noautoscale flag shows every pool as off (after would_adjust was decided)
+            "pg_autoscale_mode": "off" if noautoscale and release in ("reef", "tentacle") else mode,
             "pg_num_target": pg_num_target,
             "logical_used": logical_used,
             "target_bytes": target_bytes,
@@ -493,15 +529,25 @@ def autoscale_status(
 
 
 # ------------------------------------------------------------------------------------------- checking
-def release_for(snap: Snapshot) -> str:
-    """The autoscaler variant matching a snapshot's detected release (``"pacific"`` when unknown).
-
-    Squid and later map to ``"reef"``; Luminous/Mimic (no autoscaler) and unknown releases to
-    ``"pacific"``.
-    """
-    r = (snap.release or "").rstrip("+")
-    if r in RELEASES:
-        return r
-    if r in ("squid", "tentacle"):
+def _variant(release: str) -> str:
+    if release in RELEASES:
+        return release
+    if release == "squid":
         return "reef"
-    return "pacific"
+    return "pacific"  # Luminous/Mimic and older have no autoscaler
+
+
+def release_for(snap: Snapshot, ceph_release: str | None = None) -> str:
+    """The autoscaler variant for a snapshot: that of the release :func:`pgtools.mgr.releases.choose` picks.
+
+    With no release in the capture the newest (Tentacle) is assumed, with a warning when the releases the
+    capture could be from run different autoscalers.  Squid (not modelled) runs Reef's, with a warning:
+    Tentacle's dynamic threshold may or may not be in it.  Luminous/Mimic (no autoscaler) run Pacific's.
+    """
+    choice = releases.choose(snap, ceph_release)
+    variant = _variant(choice.name)
+    releases.warn_if_assumed(choice, "the autoscaler", len({_variant(r) for r in choice.candidates}) > 1)
+    if choice.name == "squid":
+        warnings.warn("the autoscaler: Ceph squid is not modelled; running Reef's (Tentacle added a dynamic "
+                      "threshold for NEW PG_NUM 512, 1024 and 2048)", PgtoolsWarning, stacklevel=2)
+    return variant

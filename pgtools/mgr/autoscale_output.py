@@ -16,8 +16,10 @@ import pandas as pd
 from ..errors import PgtoolsError
 from ..model import Snapshot
 from .autoscale import AUTOSCALE_FIELDS, autoscale_status, check_release, release_for
+from .health import Finding
 
-__all__ = ["autoscale_status_json", "format_bytes", "format_autoscale_status", "compare_autoscale_status"]
+__all__ = ["autoscale_status_json", "format_bytes", "format_autoscale_status", "compare_autoscale_status",
+           "pool_pg_count_checks"]
 
 _FIELDS_BY_RELEASE = {
     "nautilus": [f for f in AUTOSCALE_FIELDS if f not in ("effective_target_ratio", "bulk")],
@@ -25,7 +27,9 @@ _FIELDS_BY_RELEASE = {
     "pacific": AUTOSCALE_FIELDS,
     "quincy": AUTOSCALE_FIELDS,
     "reef": AUTOSCALE_FIELDS,
+    "tentacle": AUTOSCALE_FIELDS,
 }
+_WITH_BULK = ("pacific", "quincy", "reef", "tentacle")
 
 
 def _py(v: Any) -> Any:
@@ -100,7 +104,7 @@ def _plain_table(header: list[str], rows: list[list[str]], align: dict[str, str]
 def format_autoscale_status(df: pd.DataFrame, *, release: str = "pacific", noautoscale: bool | None = None) -> str:
     """Ceph's plain ``osd pool autoscale-status`` table (what the CLI prints, with a final newline).
 
-    Pacific/Quincy/Reef: ``POOL SIZE TARGET SIZE RATE RAW CAPACITY RATIO TARGET RATIO EFFECTIVE RATIO BIAS
+    Pacific to Tentacle: ``POOL SIZE TARGET SIZE RATE RAW CAPACITY RATIO TARGET RATIO EFFECTIVE RATIO BIAS
     PG_NUM NEW PG_NUM AUTOSCALE BULK``, right padding 2; Octopus has no ``BULK``; Nautilus has neither
     ``EFFECTIVE RATIO`` nor ``BULK`` and padding 1.
 
@@ -118,7 +122,7 @@ def format_autoscale_status(df: pd.DataFrame, *, release: str = "pacific", noaut
     if release != "nautilus":
         header.append("EFFECTIVE RATIO")
     header += ["BIAS", "PG_NUM", "NEW PG_NUM", "AUTOSCALE"]
-    if release in ("pacific", "quincy", "reef"):
+    if release in _WITH_BULK:
         header.append("BULK")
     align = {"POOL": "l", "AUTOSCALE": "l", "BULK": "l"}
     keep = df[~df["skipped"].astype(bool)] if "skipped" in df.columns else df
@@ -142,13 +146,60 @@ def format_autoscale_status(df: pd.DataFrame, *, release: str = "pacific", noaut
             str(float(d["bias"])),
             str(int(d["pg_num_target"])),
             str(int(d["pg_num_final"])) if d["would_adjust"] else "",
-            "off" if (off and release == "reef") else str(d["pg_autoscale_mode"]),
+            "off" if (off and release in ("reef", "tentacle")) else str(d["pg_autoscale_mode"]),
         ]
-        if release in ("pacific", "quincy", "reef"):
+        if release in _WITH_BULK:
             cells.append(str(bool(d["bulk"])))
         rows.append(cells)
     pad = 1 if release == "nautilus" else 2
     return _plain_table(header, rows, align, pad) + "\n"
+
+
+# ------------------------------------------------------------------------------------------- health
+def pool_pg_count_checks(df: pd.DataFrame, *, release: str) -> list[Finding]:
+    """``POOL_TOO_FEW_PGS`` / ``POOL_TOO_MANY_PGS``: what the autoscaler's ``_maybe_adjust`` reports for pools
+    in mode ``warn``.
+
+    Every pool in mode ``warn`` (whatever the threshold says) whose NEW PG_NUM is above its PG_NUM has too
+    few; Reef and Tentacle count it as too many when NEW PG_NUM is below, while Pacific 16.2.15 counts
+    every other warn pool as too many, one already at its NEW PG_NUM included (``else:``, made ``elif
+    pg_num_final < pg_num_target`` in Reef).  Detail lines: "Pool NAME has N placement groups, should have
+    M", in the autoscaler's order.  With the ``noautoscale`` flag (Reef+) or module option (Pacific) the
+    module reports nothing.
+
+    Parameters
+    ----------
+    df : DataFrame
+        From :func:`autoscale_status` run for ``release``.
+    release : str
+        The autoscaler variant (:data:`pgtools.mgr.autoscale.RELEASES`).
+    """
+    release = check_release(release)
+    if release not in ("pacific", "reef", "tentacle"):
+        raise PgtoolsError(f"POOL_TOO_FEW_PGS / POOL_TOO_MANY_PGS are modelled for pacific, reef and tentacle, "
+                           f"not {release}")
+    keep = df[~df["skipped"].astype(bool)] if "skipped" in df.columns else df
+    if len(keep) and "noautoscale" in keep.columns and bool(keep["noautoscale"].iloc[0]):
+        return []
+    few: list[str] = []
+    many: list[str] = []
+    for r in keep.itertuples(index=False):
+        if str(r.pg_autoscale_mode) != "warn":
+            continue
+        final, target = int(r.pg_num_final), int(r.pg_num_target)
+        msg = f"Pool {r.pool_name} has {target} placement groups, should have {final}"
+        if final > target:
+            few.append(msg)
+        elif final < target or release == "pacific":
+            many.append(msg)
+    out = []
+    for code, lines, what in (("POOL_TOO_FEW_PGS", few, "few"), ("POOL_TOO_MANY_PGS", many, "many")):
+        if lines:
+            out.append(Finding(code, "HEALTH_WARN", f"{len(lines)} pools have too {what} placement groups",
+                               detail=lines, numbers={"count": len(lines), "release": release},
+                               why="autoscale mode warn: NEW PG_NUM " + ("above" if what == "few" else
+                                   "below" if release != "pacific" else "not above") + " PG_NUM"))
+    return out
 
 
 # ------------------------------------------------------------------------------------------- checking

@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import PgtoolsWarning
+from ..errors import PgtoolsError, PgtoolsWarning
 from ..model import Snapshot
-from . import options
+from . import options, releases
 from .counts import num_in, pgs_per_osd_up_or_acting, placements, require_pgs, rule_devices
 from .health_compare import disagreements
 
@@ -52,13 +52,15 @@ def health_limits(snap: Snapshot, *, release: str | None = None, mon_max_pg_per_
                   osd_max_pg_per_osd_hard_ratio: float | None = None) -> dict[str, Any]:
     """The limits the PG-count checks use, and where each came from (:func:`pgtools.mgr.options.settings`).
 
-    Returns a dict with ``release``, each option name and ``<name>_from`` (its source: ``argument``,
+    Returns a dict with ``release`` (:func:`pgtools.mgr.releases.choose`) and ``release_from`` (``argument``,
+    ``capture`` or ``assumed``), each option name and ``<name>_from`` (its source: ``argument``,
     ``config dump``, ``health detail`` or ``<release> default``).
     """
     res = options.settings(snap, _LIMIT_NAMES, release=release, overrides={
         "mon_max_pg_per_osd": mon_max_pg_per_osd, "mon_pg_warn_min_per_osd": mon_pg_warn_min_per_osd,
         "osd_max_pg_per_osd_hard_ratio": osd_max_pg_per_osd_hard_ratio})
-    out: dict[str, Any] = {"release": options.release_base(release or snap.release)}
+    choice = releases.choose(snap, release)
+    out: dict[str, Any] = {"release": choice.name, "release_from": choice.source}
     for name, st in res.items():
         out[name], out[f"{name}_from"] = st.value, st.source
     out["osd_max_pg_per_osd_hard_ratio"] = float(out["osd_max_pg_per_osd_hard_ratio"])
@@ -163,16 +165,32 @@ def _osd_list(counts: pd.Series, most: int = 12) -> str:
     return ", ".join(items[:most]) + (f", … ({len(items) - most} more)" if len(items) > most else "")
 
 
+#: the form of ``OSDMonitor::check_pg_num`` each release has (Quincy's was not compared: the Pacific form)
+_PG_NUM_FORMS = {**dict.fromkeys(("hammer", "jewel", "kraken", "luminous", "mimic"), "legacy"),
+                 **dict.fromkeys(("nautilus", "octopus", "pacific", "quincy"), "pacific"),
+                 **dict.fromkeys(("reef", "squid", "tentacle"), "reef")}
+
+
 def check_pg_num(snap: Snapshot, pool: int | str | None, pg_num: int, *, size: int | None = None,
                  crush_rule: int | None = None, mon_max_pg_per_osd: int | None = None,
                  release: str | None = None) -> Finding | None:
     """Would the monitor refuse this pool creation or pg_num increase (``OSDMonitor::check_pg_num``)?
 
-    Pacific (and Nautilus+) count what is already mapped: ``projected`` = Σ over the OSDs under the
-    rule's ``take`` roots of the PGs in whose acting set each OSD is, plus ``pg_num × size`` for the new or
-    changed pool, minus the changed pool's current ``pg_num_target × size``; the limit is
-    ``mon_max_pg_per_osd × max(number of OSDs under those roots, 3)``.  Luminous/Mimic used
-    Σ ``pg_num × size`` over all pools against ``mon_max_pg_per_osd × max(num_in_osds, 3)``.
+    Three forms, by release (:func:`pgtools.mgr.releases.choose`):
+
+    * Pacific (Nautilus to Quincy) counts what is already mapped: ``projected`` = Σ over the OSDs under the
+      rule's ``take`` roots of the PGs in whose acting set each OSD is, plus ``pg_num × size`` for the new
+      or changed pool, minus the changed pool's current ``pg_num_target × size``; refused when above
+      ``mon_max_pg_per_osd × max(number of OSDs under those roots, 3)``: "... would mean N total pgs, which
+      exceeds max M (mon_max_pg_per_osd X * num_in_osds O)".
+    * Reef and Tentacle (``src/mon/OSDMonitor.cc`` at v18.2.7 and v20.2.4, the same function): ``projected``
+      = Σ ``pg_num_target × size`` over the pools whose ``crush_rule`` is the rule (the changed pool with the
+      requested pg_num and size) plus the new pool's ``pg_num × size``; refused when ``projected //
+      max(OSDs under the rule's roots, 3)`` exceeds ``mon_max_pg_per_osd``: "... pg_num P size S for this
+      pool would result in N cumulative PGs per OSD (T total PG replicas on O 'in' root OSDs by crush rule)
+      which exceeds the mon_max_pg_per_osd value of X".  Pools of other rules on the same OSDs do not count.
+    * Luminous/Mimic: Σ ``pg_num × size`` over all pools against ``mon_max_pg_per_osd × max(num_in_osds, 3)``
+      (also the Pacific form's fallback when the capture has no CRUSH map or no PGs).
 
     Parameters
     ----------
@@ -184,14 +202,24 @@ def check_pg_num(snap: Snapshot, pool: int | str | None, pg_num: int, *, size: i
         Replica count (k+m for EC); defaults to the pool's size, or 3 for a new pool.
     crush_rule : int, optional
         For a new pool: its rule (default: the lowest rule id used by a replicated pool, else 0).
+    release : str, optional
+        Ceph release (default: :func:`pgtools.mgr.releases.choose`).
 
     Returns
     -------
     Finding or None
         A ``POOL_PG_NUM_REFUSED`` finding whose summary is the monitor's ERANGE message (without the
         ``Error ERANGE: `` prefix), or None if the monitor accepts.
+
+    Raises
+    ------
+    PgtoolsError
+        Reef and later without a CRUSH map (the count of OSDs under the rule needs it).
     """
     lim = health_limits(snap, release=release, mon_max_pg_per_osd=mon_max_pg_per_osd)
+    choice = releases.choose(snap, release)
+    form = _PG_NUM_FORMS[choice.name]
+    releases.warn_if_assumed(choice, "check_pg_num", len({_PG_NUM_FORMS[r] for r in choice.candidates}) > 1)
     pools = snap.pools
     row = None
     if pool is not None:
@@ -213,47 +241,74 @@ def check_pg_num(snap: Snapshot, pool: int | str | None, pg_num: int, *, size: i
         t = getattr(p, "pg_num_target", None)
         return int(t) if t is not None and not pd.isna(t) else int(p.pg_num)
 
-    legacy = lim["release"] in ("hammer", "jewel", "kraken", "luminous", "mimic")
-    if legacy or snap.crush is None or not len(snap.pgs):
-        osd_num = max(num_in(snap), 3)
-        projected = sum(int(pg_num) * int(size) if row is not None and int(p.pool_id) == int(row["pool_id"])
-                        else target(p) * int(p.size) for p in pools.itertuples(index=False))
-        if row is None:
-            projected += int(pg_num) * int(size)
-        method = "sum of pg_num × size over pools"
-    else:
-        devices = rule_devices(snap, crush_rule)
-        acting = placements(snap, "acting")
-        projected = int(acting.osd_id.isin(devices).sum())
-        projected += int(pg_num) * int(size)
-        if row is not None:
-            projected -= target(row) * int(row["size"])
-        osd_num = max(len(devices), 3)
-        method = "acting PGs on the OSDs under the rule's roots"
     mx = lim["mon_max_pg_per_osd"]
-    max_pgs = mx * osd_num
+    mine = int(pg_num) * int(size)
+    if form == "reef":
+        if snap.crush is None:
+            raise PgtoolsError(f"check_pg_num ({choice.label}) counts the OSDs under the pool's CRUSH rule: the "
+                               "capture has no CRUSH map (add `ceph osd crush dump -f json`)")
+        osd_num = max(len(rule_devices(snap, crush_rule)), 3)
+        projected = mine if row is None else 0
+        for p in pools.itertuples(index=False):
+            rule = getattr(p, "crush_rule", None)
+            if rule is not None and not pd.isna(rule) and int(rule) == int(crush_rule):
+                is_row = row is not None and int(p.pool_id) == int(row["pool_id"])
+                projected += mine if is_row else target(p) * int(p.size)
+        per = projected // osd_num
+        max_pgs = (mx + 1) * osd_num - 1  # the most PG replicas whose average (rounded down) is within the limit
+        method = "pg_num_target × size over the pools of the rule"
+        refused = per > mx
+    else:
+        if form == "legacy" or snap.crush is None or not len(snap.pgs):
+            osd_num = max(num_in(snap), 3)
+            projected = sum(mine if row is not None and int(p.pool_id) == int(row["pool_id"])
+                            else target(p) * int(p.size) for p in pools.itertuples(index=False))
+            if row is None:
+                projected += mine
+            method = "sum of pg_num × size over pools"
+        else:
+            devices = rule_devices(snap, crush_rule)
+            acting = placements(snap, "acting")
+            projected = int(acting.osd_id.isin(devices).sum()) + mine
+            if row is not None:
+                projected -= target(row) * int(row["size"])
+            osd_num = max(len(devices), 3)
+            method = "acting PGs on the OSDs under the rule's roots"
+        per = None
+        max_pgs = mx * osd_num
+        refused = projected > max_pgs
     numbers = {"projected": projected, "max_pgs": max_pgs, "num_osds": osd_num, "pg_num": int(pg_num),
-               "size": int(size), "crush_rule": crush_rule, "method": method, **lim}
-    if projected <= max_pgs:
+               "size": int(size), "crush_rule": crush_rule, "method": method, "form": form, **lim}
+    if not refused:
         return None
     # what would make the monitor accept it
-    others = projected - int(pg_num) * int(size)
+    others = projected - mine
     numbers.update(
         max_pg_num=max((max_pgs - others) // int(size), 0) if int(size) > 0 else 0,
-        needed_mon_max_pg_per_osd=-(-projected // osd_num), needed_osds=-(-projected // mx),
+        needed_mon_max_pg_per_osd=per if per is not None else -(-projected // osd_num),
+        needed_osds=max(projected // (mx + 1) + 1, 3) if per is not None else -(-projected // mx),
         excess_pgs=projected - max_pgs)
     fixes = [f"raise mon_max_pg_per_osd to {numbers['needed_mon_max_pg_per_osd']} (now {mx}, "
              f"{lim['mon_max_pg_per_osd_from']})",
              f"add OSDs to have {numbers['needed_osds']} {'in' if method.startswith('sum') else 'under the rule'} "
              f"(now {osd_num})",
-             f"lower pg_num × size of other pools by {numbers['excess_pgs']} PG copies"]
+             f"lower pg_num × size of other pools{' of the rule' if per is not None else ''} by "
+             f"{numbers['excess_pgs']} PG copies"]
     current = target(row) if row is not None else 0
     if numbers["max_pg_num"] > current:
         fixes.append(f"ask for pg_num {numbers['max_pg_num']} or less")
     numbers["remedy"] = ", or ".join(fixes)
     prefix = f"pool id {int(row['pool_id'])}" if row is not None else ""
-    msg = (f"{prefix} pg_num {int(pg_num)} size {int(size)} would mean {projected} total pgs, which exceeds "
-           f"max {max_pgs} (mon_max_pg_per_osd {mx} * num_in_osds {osd_num})")
-    return Finding("POOL_PG_NUM_REFUSED", "ERANGE", msg, numbers=numbers,
-                   why=f"projected {projected} ({method}) > mon_max_pg_per_osd {mx} "
-                       f"({lim['mon_max_pg_per_osd_from']}) × {osd_num} OSDs")
+    if per is not None:
+        numbers["per_osd"] = per
+        msg = (f"{prefix} pg_num {int(pg_num)} size {int(size)} for this pool would result in {per} cumulative "
+               f"PGs per OSD ({projected} total PG replicas on {osd_num} 'in' root OSDs by crush rule) which "
+               f"exceeds the mon_max_pg_per_osd value of {mx}")
+        why = (f"{projected} PG replicas ({method}) // {osd_num} OSDs = {per} > mon_max_pg_per_osd {mx} "
+               f"({lim['mon_max_pg_per_osd_from']})")
+    else:
+        msg = (f"{prefix} pg_num {int(pg_num)} size {int(size)} would mean {projected} total pgs, which exceeds "
+               f"max {max_pgs} (mon_max_pg_per_osd {mx} * num_in_osds {osd_num})")
+        why = (f"projected {projected} ({method}) > mon_max_pg_per_osd {mx} ({lim['mon_max_pg_per_osd_from']}) "
+               f"× {osd_num} OSDs")
+    return Finding("POOL_PG_NUM_REFUSED", "ERANGE", msg, numbers=numbers, why=why)

@@ -12,7 +12,15 @@ source that has a readable value wins:
    gives ``mon_pg_warn_min_per_osd`` 30 (``snap.health``);
 4. ``osdmap`` — the full ratios the OSDMap carries (``full_ratio``, ``backfillfull_ratio``,
    ``nearfull_ratio``);
-5. ``<release> default`` — Ceph's default for the capture's release (``pacific`` when unknown).
+5. ``<release> default`` — Ceph's default for the release :func:`pgtools.mgr.releases.choose` picks: an
+   argument, else the capture's own release, else the newest pgtools models (assumed, with a warning when
+   the releases it could be have different defaults).  The defaults of Pacific 16.2.15, Reef 18.2.7 and
+   Tentacle 20.2.4 are :data:`pgtools.mgr.releases.DEFAULTS` (each with its source file and tag, checked
+   against each release's ``ceph-conf``); older releases use the documented values below.
+
+An option Ceph renamed is looked up in the config dump under the chosen release's name
+(``mgr_max_pg_creating`` for Tentacle's ``mon_osd_max_creating_pgs``); an option the release does not
+have (the autoscaler's ``threshold`` module option before Reef) ignores the config dump, with a warning.
 
 The full ratios are the exception to that order: Ceph copies ``mon_osd_*_ratio`` into the OSDMap only
 when the cluster is created and enforces the OSDMap's values from then on (``ceph osd
@@ -20,7 +28,7 @@ set-full-ratio``), so for them the OSDMap comes before the config dump (docs/cep
 
 Sources that disagree give one :class:`~pgtools.errors.PgtoolsWarning` naming both values and sources;
 a value that cannot be read (``mon_max_pg_per_osd = lots``) gives a warning naming the value used
-instead.  Defaults were checked against ``ceph-conf --show-config-value`` of Ceph 16.2.15.
+instead.
 """
 
 from __future__ import annotations
@@ -36,11 +44,13 @@ import pandas as pd
 
 from ..errors import PgtoolsError, PgtoolsWarning
 from ..model import Snapshot
+from . import releases
 
-__all__ = ["Setting", "OPTIONS", "MON_MAX_PG_PER_OSD", "resolve", "settings", "settings_frame", "full_ratios",
+__all__ = ["Setting", "OPTIONS", "ALIASES", "MON_MAX_PG_PER_OSD", "resolve", "settings", "settings_frame", "full_ratios",
            "with_overrides", "release_base", "format_value"]
 
-#: ``mon_max_pg_per_osd`` default per release (ceph_algorithms.md §11.2).  Jewel and older used
+#: ``mon_max_pg_per_osd`` default per release (ceph_algorithms.md §11.2; Pacific, Reef and Tentacle checked
+#: against their ``ceph-conf``: :data:`pgtools.mgr.releases.DEFAULTS`).  Jewel and older used
 #: ``mon_pg_warn_max_per_osd`` = 300 for the same check.
 MON_MAX_PG_PER_OSD = {
     "hammer": 300, "jewel": 300, "kraken": 300,
@@ -60,9 +70,14 @@ class _Option:
     minimum: float | None = None
     maximum: float | None = None
     help: str = ""
+    since: str | None = None  # the first release that has the option (None: every release pgtools knows)
 
     def default_for(self, release: str) -> Any:
+        """The documented default (for releases outside :data:`pgtools.mgr.releases.MODELLED`)."""
         return self.default(release) if callable(self.default) else self.default
+
+    def exists_in(self, release: str) -> bool:
+        return self.since is None or releases.order(release) >= releases.order(self.since)
 
 
 #: Every option the resolver knows: type, default (per release), the OSDMap key carrying it, bounds.
@@ -83,7 +98,11 @@ OPTIONS: dict[str, _Option] = {
     "mon_osd_nearfull_ratio": _Option(float, 0.85, "nearfull_ratio", 0.0, 1.0, help="OSD_NEARFULL"),
     "mon_osd_backfillfull_ratio": _Option(float, 0.90, "backfillfull_ratio", 0.0, 1.0, help="OSD_BACKFILLFULL"),
     "mon_osd_full_ratio": _Option(float, 0.95, "full_ratio", 0.0, 1.0, help="OSD_FULL; MAX AVAIL"),
+    "mgr/pg_autoscaler/threshold": _Option(float, 3.0, minimum=1.0, since="reef",
+                                           help="autoscaler acts past this factor (Pacific: fixed 3.0)"),
 }
+#: Ceph's later names for options of :data:`OPTIONS` (resolve accepts either)
+ALIASES = {new: old for old, names in releases.RENAMED.items() for new in names.values()}
 
 _HEALTH_QUOTES = {
     # check code -> (option, pattern); the value is the pattern's group 1
@@ -121,8 +140,8 @@ def format_value(v: Any) -> str:
 
 
 def release_base(release: str | None) -> str:
-    """``"octopus+"`` → ``"octopus"``; None → ``"pacific"`` (the release pgtools models)."""
-    return (release or "pacific").rstrip("+")
+    """``"octopus+"`` → ``"octopus"``; None → the newest release pgtools models (``"tentacle"``)."""
+    return (release or releases.NEWEST).rstrip("+")
 
 
 def _read(opt: _Option, raw: Any) -> Any:
@@ -169,12 +188,42 @@ def _same(a: Any, b: Any) -> bool:
     return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-9)
 
 
-def _candidates(snap: Snapshot, name: str, opt: _Option, quotes: dict[str, str]) -> list[tuple[str, Any]]:
+def _canonical(name: str) -> str:
+    name = ALIASES.get(name, name)
+    if name not in OPTIONS:
+        raise KeyError(f"unknown option {name!r} (known: {', '.join(OPTIONS)})")
+    return name
+
+
+def _default(name: str, opt: _Option, rel: str) -> Any:
+    d = releases.default(name, rel)
+    return d.value if d is not None else opt.default_for(rel)
+
+
+def _candidates(snap: Snapshot, name: str, opt: _Option, quotes: dict[str, str],
+                choice: releases.ReleaseChoice, warn: bool) -> list[tuple[str, Any]]:
     """(source, raw value) in the order they are tried (after an argument)."""
     out: list[tuple[str, Any]] = []
     cfg = snap.config or {}
-    if name in cfg:
-        out.append(("config dump", cfg[name]))
+    rel = choice.name
+    if opt.exists_in(rel):
+        mine = releases.ceph_name(name, rel)
+        # an assumed release may be wrong: the name the config dump uses then tells which it is
+        names = [mine] + ([releases.ceph_name(name, r) for r in choice.candidates] if choice.assumed else [])
+        for n in dict.fromkeys(names):
+            if n in cfg:
+                out.append(("config dump", cfg[n]))
+                break
+        else:
+            other = {name, *(releases.ceph_name(name, r) for r in releases.KNOWN)} - {mine}
+            for n in sorted(other & set(cfg)):
+                if warn:
+                    warnings.warn(f"{n}: config dump sets {cfg[n]!r}, but Ceph {choice.label} reads {mine} "
+                                  f"instead; not used", PgtoolsWarning, stacklevel=5)
+    elif name in cfg and warn:
+        warnings.warn(f"{name}: config dump sets {cfg[name]!r}, but Ceph {choice.label} has no such option "
+                      f"(from {opt.since} on); using {format_value(_default(name, opt, rel))}", PgtoolsWarning,
+                      stacklevel=5)
     if name in quotes:
         out.append(("health detail", quotes[name]))
     value = getattr(snap.osdmap, opt.osdmap_key) if opt.osdmap_key else None
@@ -186,21 +235,23 @@ def _candidates(snap: Snapshot, name: str, opt: _Option, quotes: dict[str, str])
 
 def _resolve(snap: Snapshot, name: str, given: Any, release: str | None, quotes: dict[str, str],
              warn: bool) -> Setting:
-    opt = OPTIONS.get(name)
-    if opt is None:
-        raise KeyError(f"unknown option {name!r} (known: {', '.join(OPTIONS)})")
-    rel = release_base(release or snap.release)
-    default = Setting(name, opt.default_for(rel), f"{rel} default")
+    name = _canonical(name)
+    opt = OPTIONS[name]
+    choice = releases.choose(snap, release)
+    rel = choice.name
+    shown = releases.ceph_name(name, rel)
+    default = Setting(shown, _default(name, opt, rel), f"{rel} default")
     found: list[Setting] = []
     unreadable: list[tuple[str, Any]] = []
-    for source, raw in _candidates(snap, name, opt, quotes):
+    for source, raw in _candidates(snap, name, opt, quotes, choice, warn):
         v = _read(opt, raw)
         if v is None:
             unreadable.append((source, raw))
         else:
-            found.append(Setting(name, v, source))
+            found.append(Setting(shown, v, source))
     if given is None:
-        given = (snap.meta.get("option_overrides") or {}).get(name)
+        overrides = snap.meta.get("option_overrides") or {}
+        given = overrides.get(name, overrides.get(shown))
     if given is not None:
         v = _read(opt, given)
         if v is None:
@@ -208,10 +259,13 @@ def _resolve(snap: Snapshot, name: str, given: Any, release: str | None, quotes:
                               f", at most {format_value(opt.maximum)}" if opt.maximum is not None else ""])
             raise PgtoolsError(f"{name}: {given!r} is not a valid value (a{'n integer' if opt.kind is int else ' number'}"
                                f"{bounds})")
-        chosen = Setting(name, v, "argument")
+        chosen = Setting(shown, v, "argument")
     else:
         chosen = found[0] if found else default
     if warn and given is None:
+        if chosen is default:
+            values = {format_value(_default(name, opt, r)) for r in choice.candidates}
+            releases.warn_if_assumed(choice, f"{name} default", differs=len(values) > 1, stacklevel=5)
         for source, raw in unreadable:
             warnings.warn(f"{name}: {source} has {raw!r}, not a usable value; using {format_value(chosen.value)} "
                           f"({chosen.source}) instead", PgtoolsWarning, stacklevel=4)
@@ -235,7 +289,9 @@ def resolve(snap: Snapshot, name: str, given: Any = None, *, release: str | None
     given : int or float, optional
         A value from the command line or a function argument: it wins (source ``argument``).
     release : str, optional
-        Release whose defaults apply (default: the capture's, else pacific).
+        Ceph release whose defaults apply (:func:`pgtools.mgr.releases.choose`: default the snapshot's
+        :func:`~pgtools.mgr.releases.with_ceph_release` choice, else the capture's release, else the newest
+        modelled, assumed).
     warn : bool
         Emit a :class:`~pgtools.errors.PgtoolsWarning` when sources disagree or a value is unreadable.
 
@@ -266,13 +322,16 @@ def settings(snap: Snapshot, names: Iterable[str] | None = None, *, release: str
 
 def settings_frame(snap: Snapshot, names: Iterable[str] | None = None, *, release: str | None = None,
                    overrides: Mapping[str, Any] | None = None, warn: bool = True) -> pd.DataFrame:
-    """:func:`settings` as a tidy table: ``name, value, source, default, meaning``."""
-    rel = release_base(release or snap.release)
+    """:func:`settings` as a tidy table: ``name, value, source, default, meaning`` (``name`` is Ceph's name
+    in the chosen release, ``default`` that release's default)."""
+    rel = releases.choose(snap, release).name
     res = settings(snap, names, release=release, overrides=overrides, warn=warn)
-    return pd.DataFrame([{"name": s.name, "value": format_value(s.value), "source": s.source,
-                          "default": format_value(OPTIONS[s.name].default_for(rel)),
-                          "meaning": OPTIONS[s.name].help} for s in res.values()],
-                        columns=["name", "value", "source", "default", "meaning"])
+    rows = []
+    for key, s in res.items():
+        key = _canonical(key)
+        rows.append({"name": s.name, "value": format_value(s.value), "source": s.source,
+                     "default": format_value(_default(key, OPTIONS[key], rel)), "meaning": OPTIONS[key].help})
+    return pd.DataFrame(rows, columns=["name", "value", "source", "default", "meaning"])
 
 
 def full_ratios(snap: Snapshot, *, release: str | None = None, warn: bool = True) -> dict[str, Setting]:
@@ -295,6 +354,7 @@ def with_overrides(snap: Snapshot, values: Mapping[str, Any]) -> Snapshot:
     """
     have = dict(snap.meta.get("option_overrides") or {})
     for name, v in values.items():
+        name = ALIASES.get(name, name)
         opt = OPTIONS.get(name)
         if opt is None:
             raise PgtoolsError(f"unknown option {name!r} (known: {', '.join(OPTIONS)})")
