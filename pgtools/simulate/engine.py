@@ -20,7 +20,7 @@ from ..mgr.capacity import pool_max_avail
 from ..mgr.counts import pgs_per_osd_arrays
 from ..mgr.health import health_findings
 from ..model import Snapshot
-from ..placement.mapping import mapping_frame
+from ..placement.mapping import PoolMapping, mapping_frame
 from ..placement.osdmap import require_placement
 from ..placement.pipeline import map_pool_arrays
 from .availability import lost_findings
@@ -157,12 +157,18 @@ def _record(i: int, label: str, st: State, ssnap: Snapshot, stats: dict, extra: 
 _INPUTS: list[tuple[Snapshot, bool, list, tuple[State, _Step]]] = []
 
 
+def _same_placement(a: PoolMapping, b: PoolMapping) -> bool:
+    """Whether two pool mappings hold the very same arrays (the mapping cache hands out new holders)."""
+    return a.pool == b.pool and all(getattr(a, f) is getattr(b, f) for f in (
+        "pps", "raw", "up", "up_primary", "acting", "acting_primary"))
+
+
 def _input_step(snap: Snapshot, checks: bool, ratios: dict[str, float]) -> tuple[State, _Step]:
     """The state and the step-0 record of ``snap`` (computed once per snapshot: every what-if starts there)."""
     parts0 = map_pool_arrays(snap, reuse=True)
     for s, c, parts, got in _INPUTS:
         if s is snap and c == checks and len(parts) == len(parts0) and all(
-                a is b for a, b in zip(parts, parts0, strict=True)):
+                _same_placement(a, b) for a, b in zip(parts, parts0, strict=True)):
             return got
     m0 = mapping_frame(parts0)
     b0, o0 = initial_data(snap, m0)
