@@ -4,7 +4,10 @@ Debian ships the three releases: bookworm 16.2.15 (Pacific, installed on the hos
 trixie 18.2.7 (Reef) and sid 20.2.4 (Tentacle).  The newer two run from a chroot per release, built with
 ``mmdebstrap`` (``make ceph-releases`` / ``scripts/ceph_releases.py``) and cached outside the repository under
 ``/var/cache/pgtools-ceph/<release>`` (``PGTOOLS_CEPH_CACHE`` moves it).  A chroot counts as built when its stamp
-file holds the installed ``ceph-base`` version and the tools are there; anything else is rebuilt.
+file holds the installed ``ceph-base`` version and the executables of its packages are there (Tentacle's chroot
+also has ``ceph-mon``/``ceph-osd``/``ceph-mgr`` for the live-cluster tests, :data:`LIVE_RELEASES`); a chroot built
+before its package list grew gets the missing packages installed at its own Ceph version; anything else is
+rebuilt.
 
 :func:`run` runs ``crushtool``/``osdmaptool`` of a release on input files: they are copied into a fresh
 directory inside the chroot (under ``/tmp``), the tool runs there (``chroot ROOT sh -c 'cd DIR && exec TOOL
@@ -28,7 +31,8 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["CACHE", "RELEASES", "SUITES", "ToolRun", "available", "build", "ceph_version", "need", "root", "run"]
+__all__ = ["CACHE", "DAEMONS", "LIVE_RELEASES", "RELEASES", "SUITES", "ToolRun", "available", "build", "ceph_version",
+           "live_available", "need", "packages", "root", "run"]
 
 #: where the chroots live (outside the repository: they are ~0.5 GB each)
 CACHE = Path(os.environ.get("PGTOOLS_CEPH_CACHE", "/var/cache/pgtools-ceph"))
@@ -39,6 +43,11 @@ RELEASES: dict[str, Path | None] = {"pacific": None, "reef": CACHE / "reef", "te
 #: packages of every chroot: crushtool and osdmaptool are in ceph-base, ceph in ceph-common
 PACKAGES = ("ceph-base", "ceph-common")
 TOOLS = ("crushtool", "osdmaptool")
+#: releases whose chroot also runs a live cluster (tests/integration), and the daemon packages that adds
+LIVE_RELEASES = ("tentacle",)
+LIVE_PACKAGES = ("ceph-mon", "ceph-osd", "ceph-mgr")
+#: executables (in /usr/bin) a live cluster needs beside TOOLS; ceph and rados come from ceph-common
+DAEMONS = ("ceph-mon", "ceph-osd", "ceph-mgr", "ceph", "rados", "monmaptool")
 STAMP = ".pgtools-ceph-version"
 
 
@@ -47,6 +56,18 @@ def root(release: str) -> Path | None:
     if release not in RELEASES:
         raise KeyError(f"unknown Ceph release {release!r}; known: {', '.join(RELEASES)}")
     return RELEASES[release]
+
+
+def packages(release: str) -> tuple[str, ...]:
+    """The Debian packages the chroot of ``release`` is built with (the daemons too for :data:`LIVE_RELEASES`)."""
+    root(release)
+    return PACKAGES + (LIVE_PACKAGES if release in LIVE_RELEASES else ())
+
+
+def _has(chroot_dir: Path, release: str) -> bool:
+    """The chroot has every executable its package list provides (TOOLS, and DAEMONS for a live release)."""
+    names = TOOLS + (DAEMONS if release in LIVE_RELEASES else ())
+    return all((chroot_dir / "usr" / "bin" / t).exists() for t in names)
 
 
 def _dpkg_version(chroot_dir: Path | None) -> str | None:
@@ -89,6 +110,15 @@ def available(release: str, *, deep: bool = False) -> bool:
     if not all((r / "usr" / "bin" / t).exists() for t in TOOLS):
         return False
     return not deep or _dpkg_version(r) == stamp
+
+
+def live_available(release: str) -> bool:
+    """Whether a live cluster of ``release`` can run: the host's daemons for Pacific, else a chroot built with
+    the daemon packages (:func:`packages`)."""
+    r = root(release)
+    if r is None:
+        return all(shutil.which(t) for t in DAEMONS)
+    return release in LIVE_RELEASES and available(release) and _has(r, release)
 
 
 def need(release: str) -> None:
@@ -174,6 +204,37 @@ def _remove(path: Path) -> None:
     shutil.rmtree(path)
 
 
+def _add_packages(release: str, r: Path, version: str, log) -> bool:
+    """Install the packages a built chroot lacks (a chroot built before the list grew), at its own Ceph version.
+
+    What mmdebstrap would have installed from scratch: the same packages without Recommends, pinned to the
+    stamped ``ceph-base`` version, and the apt lists removed afterwards.  False (the caller rebuilds) when the
+    archive no longer has that version or anything else fails.
+    """
+    want = [f"{p}={version}" for p in packages(release)]
+    log(f"{release}: {r} lacks packages of {', '.join(packages(release))}; installing them at {version}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    t0 = time.perf_counter()
+    steps = (["apt-get", "-qq", "-o", "Acquire::Check-Valid-Until=false", "update"],
+             ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *want],
+             ["apt-get", "clean"])
+    try:
+        for argv in steps:
+            p = subprocess.run(["chroot", str(r), *argv], capture_output=True, text=True, env=env, timeout=900)
+            if p.returncode != 0:
+                log(f"{release}: {' '.join(argv[:3])} failed ({p.stderr.strip()[-500:]}); rebuilding")
+                return False
+    finally:
+        lists = r / "var" / "lib" / "apt" / "lists"
+        for f in lists.glob("*") if lists.is_dir() else ():
+            if f.is_file() and f.name != "lock":
+                f.unlink()
+    ok = _dpkg_version(r) == version and _has(r, release)
+    log(f"{release}: packages added in {time.perf_counter() - t0:.0f} s" if ok else
+        f"{release}: adding packages left the chroot incomplete; rebuilding")
+    return ok
+
+
 def build(release: str, *, force: bool = False, log=print) -> str:
     """Build (or keep) the chroot of ``release`` with mmdebstrap; returns the installed ``ceph-base`` version.
 
@@ -186,8 +247,11 @@ def build(release: str, *, force: bool = False, log=print) -> str:
         raise ValueError("pacific is the host's Ceph (apt-get install ceph-base ceph-common)")
     if not force and available(release, deep=True):
         version = ceph_version(release)
-        log(f"{release}: {r} is built (ceph-base {version})")
-        return version
+        if _has(r, release):
+            log(f"{release}: {r} is built (ceph-base {version})")
+            return version
+        if _add_packages(release, r, version, log):
+            return version
     if os.geteuid() != 0:
         raise PermissionError("building a chroot needs root (mmdebstrap and chroot)")
     if shutil.which("mmdebstrap") is None:
@@ -200,11 +264,12 @@ def build(release: str, *, force: bool = False, log=print) -> str:
     r.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     log(f"{release}: mmdebstrap {suite} -> {r} ...")
-    subprocess.run(["mmdebstrap", "--variant=apt", "--include=" + ",".join(PACKAGES),
+    subprocess.run(["mmdebstrap", "--variant=apt", "--include=" + ",".join(packages(release)),
                     "--aptopt=Acquire::Check-Valid-Until \"false\"", suite, str(new)], check=True)
     version = _dpkg_version(new)
-    if version is None or not all((new / "usr" / "bin" / t).exists() for t in TOOLS):
-        raise RuntimeError(f"{release}: the chroot {new} has no working ceph-base")
+    if version is None or not _has(new, release):
+        raise RuntimeError(f"{release}: the chroot {new} lacks ceph-base or an executable of "
+                           f"{', '.join(packages(release))}")
     (new / STAMP).write_text(version + "\n")
     old = r.with_name(r.name + ".old")
     if r.exists():

@@ -11,6 +11,13 @@ working directory.  Every daemon is started in the foreground by this process, i
 
 Later tests drive the cluster with :meth:`MiniCluster.ceph` (``osd pool set``, ``osd crush reweight``,
 ``osd out``) and :meth:`MiniCluster.add_osd` (an OSD under a new host).
+
+``release="tentacle"`` runs the daemons, the ``ceph`` CLI, ``rados`` and the librados Python of that release
+from its chroot (:mod:`tests.ceph_release_tools`, built by ``make ceph-releases``): every such process is
+started as ``unshare --mount`` + ``chroot ROOT``, in a private mount namespace where the host's top directory
+of the workdir (``/tmp`` for pytest's folders) is bind-mounted at the same path inside the chroot, and ``/proc``
+is mounted.  Paths are therefore the same inside and outside; the mounts exist only in that process's own
+namespace and vanish with it, so nothing stays mounted whatever happens to the test.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import ctypes
 import errno
 import json as _json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -32,11 +40,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.ceph_release_tools import DAEMONS as _CHROOT_DAEMONS
+from tests.ceph_release_tools import root as _release_root
+
 __all__ = ["OsdSpec", "MiniCluster", "ClusterError", "CephCommandError", "ceph_installed", "DAEMONS",
            "MGR_MODULE_SETTINGS", "pid_alive", "stop_pids"]
 
 #: executables a cluster needs
 DAEMONS = ("ceph", "ceph-mon", "ceph-mgr", "ceph-osd", "monmaptool", "rados")
+assert set(DAEMONS) == set(_CHROOT_DAEMONS)
+
+#: run by ``sh`` in a private mount namespace (``unshare --mount``): $0 = chroot, $1 = host directory to
+#: bind at the same path inside it; then chroot and exec the rest (the daemon keeps this process's PID)
+_CHROOT_SH = ('r=$0; t=$1; shift; mount -t proc proc "$r/proc" && mount --bind "$t" "$r$t" '
+              '&& exec chroot "$r" "$@"')
 
 #: how each mgr module named in ``mgr_modules_off`` is switched off (always-on modules cannot be disabled)
 MGR_MODULE_SETTINGS: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -81,9 +98,9 @@ r.shutdown()
 """
 
 
-def _batch_available() -> bool:
+def _batch_available(wrap: Callable[[list[str]], list[str]] = list) -> bool:
     try:
-        return subprocess.run([_SYSTEM_PYTHON, "-c", "import rados"], capture_output=True,
+        return subprocess.run(wrap([_SYSTEM_PYTHON, "-c", "import rados"]), capture_output=True,
                               timeout=30).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -118,9 +135,13 @@ class _Osd:
     rack: str | None = None
 
 
-def ceph_installed() -> bool:
-    """True if every executable in :data:`DAEMONS` is on PATH."""
-    return all(shutil.which(d) for d in DAEMONS)
+def ceph_installed(release: str = "pacific") -> bool:
+    """True if every executable in :data:`DAEMONS` is on PATH (Pacific) or in the release's chroot."""
+    r = _release_root(release)
+    if r is None:
+        return all(shutil.which(d) for d in DAEMONS)
+    return os.geteuid() == 0 and shutil.which("unshare") is not None and all(
+        (r / "usr" / "bin" / d).exists() for d in DAEMONS)
 
 
 def pid_alive(pid: int) -> bool:
@@ -257,6 +278,11 @@ class MiniCluster:
         Extra ``[global]`` lines for ceph.conf (these override the config database; prefer ``config``).
     mgr_modules_off : iterable of str
         Modules switched off before the mgr starts (see :data:`MGR_MODULE_SETTINGS`).
+    release : str
+        ``"pacific"`` (default): the host's Ceph.  ``"tentacle"`` (any release of
+        :data:`tests.ceph_release_tools.LIVE_RELEASES`): that release's chroot (see the module docstring);
+        the workdir must then be outside the chroot, and a directory named like its top-level one
+        (``/tmp``) must exist inside it or is created there (empty).
     detach : bool
         True: daemons outlive this Python process (for ``scripts/cluster.py start``); stop them later with
         :meth:`stop_workdir`.  False (default): they are stopped on ``__exit__``, at interpreter exit and
@@ -267,8 +293,17 @@ class MiniCluster:
                  racks: Mapping[str, str] | None = None, osd_bytes: int = 10 << 30,
                  config: Mapping[str, Any] | None = None, conf: Mapping[str, Any] | None = None,
                  mgr_modules_off: Iterable[str] = ("balancer", "devicehealth", "pg_autoscaler"),
-                 detach: bool = False, ceph_timeout: float = 60.0, start_timeout: float = 120.0):
+                 detach: bool = False, ceph_timeout: float = 60.0, start_timeout: float = 120.0,
+                 release: str = "pacific"):
         self.workdir = Path(workdir).resolve()
+        self.release = release
+        self.root = _release_root(release)
+        if self.root is not None:
+            top = Path(self.workdir.parts[0], self.workdir.parts[1])
+            if self.workdir.is_relative_to(self.root.resolve()) or top == Path("/"):
+                raise ValueError(f"{self.workdir}: a {release} cluster's workdir must be outside its chroot "
+                                 f"{self.root}, below a top-level directory")
+            self._top = str(top)
         if hosts is None:
             hosts = {"node1": [OsdSpec()] * 3}
         self.hosts = {h: list(specs) for h, specs in hosts.items()}
@@ -343,17 +378,41 @@ class MiniCluster:
         self.conf_path.write_text(self._conf_text())
 
     def _save_state(self, running: bool = True) -> None:
-        state = {"fsid": self.fsid, "port": self.port, "conf": str(self.conf_path),
+        state = {"fsid": self.fsid, "port": self.port, "conf": str(self.conf_path), "release": self.release,
                  "pids": self.pids if running else {},
                  "osds": [{"id": o.id, "host": o.host, "rack": o.rack, "weight": o.spec.weight,
                            "device_class": o.spec.device_class, "uuid": o.uuid} for o in self.osds]}
         (self.workdir / _STATE_FILE).write_text(_json.dumps(state, indent=1) + "\n")
 
     # ------------------------------------------------------------------------------------------ CLI
+    def wrap(self, argv: list[str]) -> list[str]:
+        """``argv`` as run for this cluster's release: unchanged for the host, else inside its chroot (the
+        process keeps the PID; see the module docstring)."""
+        if self.root is None:
+            return list(argv)
+        (self.root / self._top.lstrip("/")).mkdir(exist_ok=True)
+        return ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", _CHROOT_SH, str(self.root),
+                self._top, *map(str, argv)]
+
+    @property
+    def ceph_executable(self) -> str:
+        """An executable that runs this release's ``ceph`` CLI (for ``pgtools collect --ceph``): ``ceph`` on
+        the host, else a script ``WORKDIR/bin/ceph`` that runs it in the chroot.  Output paths (``-o``) must
+        be below the workdir's top-level directory (``/tmp``)."""
+        if self.root is None:
+            return "ceph"
+        script = self.workdir / "bin" / "ceph"
+        if not script.exists():
+            script.parent.mkdir(parents=True, exist_ok=True)
+            script.write_text("#!/bin/sh\nexec " + " ".join(shlex.quote(a) for a in self.wrap(["ceph"]))
+                              + ' "$@"\n')
+            script.chmod(0o755)
+        return str(script)
+
     def ceph_argv(self, *args: str) -> list[str]:
         """The argv of ``ceph`` against this cluster."""
-        return ["ceph", "--conf", str(self.conf_path), "--connect-timeout", str(int(self.ceph_timeout)),
-                *map(str, args)]
+        return self.wrap(["ceph", "--conf", str(self.conf_path), "--connect-timeout", str(int(self.ceph_timeout)),
+                          *map(str, args)])
 
     def ceph_run(self, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
         """Run ``ceph ARGS`` and return the completed process (text), whatever its exit status."""
@@ -388,7 +447,7 @@ class MiniCluster:
         start, about 0.7 s, per command).  Returns each command's output; raises CephCommandError on the
         first failure.
         """
-        argv = [_SYSTEM_PYTHON, "-c", _BATCH_SCRIPT, str(self.conf_path)]
+        argv = self.wrap([_SYSTEM_PYTHON, "-c", _BATCH_SCRIPT, str(self.conf_path)])
         try:
             proc = subprocess.run(argv, input=_json.dumps(commands), capture_output=True, text=True,
                                   timeout=timeout or self.ceph_timeout + 10 * len(commands))
@@ -406,7 +465,7 @@ class MiniCluster:
     def query(self, *commands: tuple[str, ...]) -> list[Any]:
         """Several read commands (``("osd", "dump")``, ``("status",)``), decoded JSON, in one go if possible."""
         if self._batch is None:
-            self._batch = _batch_available()
+            self._batch = _batch_available(self.wrap)
         if self._batch:
             outs = self.mon_commands([{"prefix": " ".join(c), "format": "json"} for c in commands])
             return [_json.loads(o) if o.strip() else None for o in outs]
@@ -420,7 +479,7 @@ class MiniCluster:
                                                                                 else {})}
                 for who, opt, v in settings]
         if self._batch is None:
-            self._batch = _batch_available()
+            self._batch = _batch_available(self.wrap)
         if self._batch:
             self.mon_commands(cmds)
             return
@@ -429,7 +488,7 @@ class MiniCluster:
 
     def rados(self, *args: Any, timeout: float | None = None) -> str:
         """Run ``rados ARGS`` against this cluster and return stdout."""
-        argv = ["rados", "--conf", str(self.conf_path), *map(str, args)]
+        argv = self.wrap(["rados", "--conf", str(self.conf_path), *map(str, args)])
         proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                               timeout=timeout or self.ceph_timeout + 30)
         if proc.returncode != 0:
@@ -440,7 +499,8 @@ class MiniCluster:
     def _spawn(self, name: str, argv: list[str]) -> None:
         log = open(self.workdir / "log" / f"{name}.stdout", "ab")  # noqa: SIM115 - owned by the child
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            proc = subprocess.Popen(self.wrap(argv), stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT,
                                     cwd=self.workdir,
                                     preexec_fn=None if self.detach else _die_with_parent,
                                     start_new_session=self.detach)
@@ -451,8 +511,8 @@ class MiniCluster:
         self._save_state()
 
     def _run_tool(self, argv: list[str], timeout: float = 60.0) -> str:
-        proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout,
-                              cwd=self.workdir)
+        proc = subprocess.run(self.wrap(argv), capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                              timeout=timeout, cwd=self.workdir)
         if proc.returncode != 0:
             raise ClusterError(f"{' '.join(argv)} -> exit {proc.returncode}: {proc.stderr.strip()[-1500:]}")
         return proc.stdout
@@ -522,6 +582,12 @@ class MiniCluster:
                           self.start_timeout)
             self.wait_for("mgr PG stats", lambda: self.ceph("pg", "stat", json=True) is not None,
                           self.start_timeout)
+            if self.root is not None:
+                # since Quincy the active mgr creates its pool ``.mgr`` (1 PG) by itself: wait for it, so that
+                # it is pool 1 as on a real cluster and the pools a test creates get the ids after it
+                self.wait_for("the mgr's .mgr pool", lambda: any(
+                    p["pool_name"] == ".mgr" for p in self.ceph("osd", "pool", "ls", "detail", json=True)),
+                    self.start_timeout)
             self.timing.mark("ready", t0)
         except BaseException:
             self.stop()
@@ -541,7 +607,7 @@ class MiniCluster:
         new: list[_Osd] = []
         uuids = [str(uuid.uuid4()) for _ in specs]
         if self._batch is None:
-            self._batch = _batch_available()
+            self._batch = _batch_available(self.wrap)
         if self._batch:
             ids = [int(_json.loads(out)["osdid"]) for out in self.mon_commands(
                 [{"prefix": "osd new", "uuid": u, "format": "json"} for u in uuids])]
@@ -571,8 +637,8 @@ class MiniCluster:
                 else:
                     self.ceph("osd", "crush", "create-or-move", f"osd.{c['id']}", f"{c['weight']:g}",
                               *c["args"])
-        mkfs = [subprocess.Popen(["ceph-osd", "-i", str(o.id), "--mkfs", "--osd-uuid", o.uuid,
-                                  "-c", str(self.conf_path)], stdin=subprocess.DEVNULL,
+        mkfs = [subprocess.Popen(self.wrap(["ceph-osd", "-i", str(o.id), "--mkfs", "--osd-uuid", o.uuid,
+                                            "-c", str(self.conf_path)]), stdin=subprocess.DEVNULL,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.workdir)
                 for o in new]
         for o, p in zip(new, mkfs, strict=True):
@@ -657,7 +723,7 @@ class MiniCluster:
         """A handle on a cluster started (detached) earlier in ``workdir``, e.g. by ``scripts/cluster.py``."""
         workdir = Path(workdir).resolve()
         state = _json.loads((workdir / _STATE_FILE).read_text())
-        c = cls(workdir, hosts={}, detach=True)
+        c = cls(workdir, hosts={}, detach=True, release=state.get("release", "pacific"))
         c.fsid, c.port, c.pids = state["fsid"], state["port"], dict(state["pids"])
         c.osds = [_Osd(o["id"], o["host"], OsdSpec(o["weight"], o["device_class"]), o["uuid"], o.get("rack"))
                   for o in state["osds"]]
@@ -712,7 +778,7 @@ class MiniCluster:
         """Create several pools (each a mapping of :meth:`create_pool` arguments) in one mon session."""
         cmds = [c for p in pools for c in self.pool_commands(**p)]
         if self._batch is None:
-            self._batch = _batch_available()
+            self._batch = _batch_available(self.wrap)
         if self._batch:
             self.mon_commands(cmds)
             return
@@ -822,9 +888,10 @@ class MiniCluster:
         per object.
         """
         if self._batch is None:
-            self._batch = _batch_available()
+            self._batch = _batch_available(self.wrap)
         if self._batch:
-            argv = [_SYSTEM_PYTHON, "-c", _WRITE_SCRIPT, str(self.conf_path), pool, str(n), str(size), prefix]
+            argv = self.wrap([_SYSTEM_PYTHON, "-c", _WRITE_SCRIPT, str(self.conf_path), pool, str(n), str(size),
+                              prefix])
             proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                                   timeout=self.ceph_timeout + n)
             if proc.returncode != 0:
@@ -858,4 +925,4 @@ class MiniCluster:
         """Capture this cluster with :func:`pgtools.io.collect.collect`; returns its CollectResult."""
         from pgtools.io.collect import collect
 
-        return collect(out, conf=str(self.conf_path), **kw)
+        return collect(out, ceph=self.ceph_executable, conf=str(self.conf_path), **kw)
