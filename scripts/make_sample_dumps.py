@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerate the sample captures from a fresh throwaway Ceph cluster.
 
-    python scripts/make_sample_dumps.py [--out DIR] [--scenario seedlike|mixed|all] [--workdir DIR]
+    python scripts/make_sample_dumps.py [--out DIR] [--scenario seedlike|mixed|tentacle|all] [--workdir DIR]
 
 ``seedlike`` writes ``DIR/seedlike_max300/`` and ``DIR/seedlike_max300_json/`` with the same file lists as
 ``sample_dumps/`` (see ``sample_dumps/README.md``): 12 memstore OSDs on 4 hosts, 15 named pools × 128 PGs
@@ -11,6 +11,10 @@ lowering it to 300 (``HEALTH_WARN too many PGs per OSD (480 > max 300)``).
 ``mixed`` writes ``DIR/mixed/`` (a full ``pgtools collect`` bundle, with ``osdmap.bin``): hdd and ssd
 classes, unequal CRUSH weights, replicated rules per class, EC 2+1 and 4+2 pools, one OSD out, one
 reweighted, a few ``pg-upmap-items``.
+
+``tentacle`` writes ``DIR/mixed_tentacle/`` (the same layout and steps as ``mixed``, on Ceph 20.2.4 from its
+chroot, ``make ceph-releases``; the mgr's own pool ``.mgr`` is pool 1 there) and ``DIR/mixed_tentacle_plain/``
+(the plain-text form of every command that has one, captured at the same osdmap epoch).
 
 The default ``DIR`` is a new temporary folder (printed at the end); this script never writes into
 ``sample_dumps/`` unless told to with ``--out sample_dumps``.  Every command run against the cluster and
@@ -64,6 +68,20 @@ JSON_FILES = {
     "health_detail.json": ("health", "detail", "-f", "json"),
     "versions.json": ("versions", "-f", "json"),
     "autoscale_status.json": ("osd", "pool", "autoscale-status", "-f", "json"),
+}
+#: the plain forms captured beside a Tentacle bundle (``ceph versions`` has none: JSON, for the release)
+TENTACLE_PLAIN_FILES = {
+    "pg_dump.txt": ("pg", "dump"),
+    "osd_dump.txt": ("osd", "dump"),
+    "osd_df.txt": ("osd", "df"),
+    "osd_df_tree.txt": ("osd", "df", "tree"),
+    "osd_tree.txt": ("osd", "tree"),
+    "osd_pool_ls_detail.txt": ("osd", "pool", "ls", "detail"),
+    "df_detail.txt": ("df", "detail"),
+    "health_detail.txt": ("health", "detail"),
+    "config_dump.txt": ("config", "dump"),
+    "autoscale_status.txt": ("osd", "pool", "autoscale-status"),
+    "versions.json": ("versions",),
 }
 
 
@@ -165,10 +183,11 @@ MIXED_HOSTS = {
 MIXED_RACKS = {"n1": "r1", "n2": "r1", "n3": "r2", "n4": "r2", "n5": "r3", "n6": "r3"}
 
 
-def mixed(out: Path, workdir: Path) -> dict:
+def mixed(out: Path, workdir: Path, release: str = "pacific", folder: str = "mixed") -> dict:
     """Classes, unequal weights, racks, EC 2+1 and 4+2, one OSD out, one reweight, a few upmaps."""
     step = Steps()
-    with MiniCluster(workdir, hosts=MIXED_HOSTS, racks=MIXED_RACKS, config={"mon_max_pg_per_osd": 1000}) as c:
+    with MiniCluster(workdir, hosts=MIXED_HOSTS, racks=MIXED_RACKS, config={"mon_max_pg_per_osd": 1000},
+                     release=release) as c:
         step("cluster_up (14 OSDs)")
         c.ceph("osd", "crush", "rule", "create-replicated", "rep_hdd", "default", "host", "hdd")
         c.ceph("osd", "crush", "rule", "create-replicated", "rep_ssd", "default", "host", "ssd")
@@ -192,13 +211,14 @@ def mixed(out: Path, workdir: Path) -> dict:
         c.ceph("osd", "set-require-min-compat-client", "luminous")
         osds = {o.id: o for o in c.osds}
         pgs = {p["pgid"]: p for p in c.ceph("pg", "dump", "pgs_brief", json=True)["pg_stats"]}
+        rbd = next(p["pool_id"] for p in c.pools() if p["pool_name"] == "rbd")  # 1, or 2 after .mgr
         out_osd = next(o.id for o in c.osds if o.host == "n3" and o.spec.device_class == "hdd")
         upmaps = []
         # rbd (rep_hdd, host failure domain): move one copy of 3 PGs that avoid the OSD marked out below
         # to an hdd OSD on an unused host, a different target each time
         hdd = [o.id for o in c.osds if o.spec.device_class == "hdd" and o.id != out_osd]
         for pgid in [p for p in sorted(pgs, key=lambda p: int(p.split(".")[1], 16))
-                     if p.startswith("1.") and out_osd not in pgs[p]["up"]][:3]:
+                     if p.startswith(f"{rbd}.") and out_osd not in pgs[p]["up"]][:3]:
             up = pgs[pgid]["up"]
             used = {osds[o].host for o in up}
             target = next(t for t in hdd if osds[t].host not in used and t not in [u[2] for u in upmaps])
@@ -210,16 +230,27 @@ def mixed(out: Path, workdir: Path) -> dict:
         step("upmaps, out, reweight")
         c.wait_clean(timeout=600)
         step("clean again")
-        res = c.collect(out / "mixed")
+        res = c.collect(out / folder)
         if not res.consistent or res.failed:
-            raise RuntimeError(f"mixed capture not clean: failed={res.failed} epochs "
+            raise RuntimeError(f"{folder} capture not clean: failed={res.failed} epochs "
                                f"{res.epoch_before}->{res.epoch_after}")
+        folders = [folder]
+        if release != "pacific":
+            epoch = capture(c, out / f"{folder}_plain", TENTACLE_PLAIN_FILES)
+            if epoch != res.epoch_before or _epoch(c) != epoch:
+                raise RuntimeError(f"{folder}_plain is at osdmap epoch {epoch}, the bundle at {res.epoch_before}")
+            folders.append(f"{folder}_plain")
         step("collect")
-    return {"scenario": "mixed", "epoch": res.epoch_before, "steps": step.steps, "total_s": step.total,
-            "upmaps": upmaps, "out_osd": out_osd, "reweighted_osd": rew, "folders": ["mixed"]}
+    return {"scenario": folder, "release": release, "epoch": res.epoch_before, "steps": step.steps,
+            "total_s": step.total, "upmaps": upmaps, "out_osd": out_osd, "reweighted_osd": rew, "folders": folders}
 
 
-SCENARIOS = {"seedlike": seedlike, "mixed": mixed}
+def tentacle(out: Path, workdir: Path) -> dict:
+    """The ``mixed`` scenario on Ceph 20.2.4 (Tentacle), plus its plain-text captures."""
+    return mixed(out, workdir, release="tentacle", folder="mixed_tentacle")
+
+
+SCENARIOS = {"seedlike": seedlike, "mixed": mixed, "tentacle": tentacle}
 
 
 def main(argv: list[str] | None = None) -> int:
