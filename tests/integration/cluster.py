@@ -582,9 +582,12 @@ class MiniCluster:
                           self.start_timeout)
             self.wait_for("mgr PG stats", lambda: self.ceph("pg", "stat", json=True) is not None,
                           self.start_timeout)
-            if self.root is not None:
-                # since Quincy the active mgr creates its pool ``.mgr`` (1 PG) by itself: wait for it, so that
-                # it is pool 1 as on a real cluster and the pools a test creates get the ids after it
+            default_size = int(self.conf_extra.get("osd pool default size", 3))
+            if self.root is not None and len(self.osds) >= default_size:
+                # since Quincy the mgr creates its pool ``.mgr`` (1 PG) by itself once as many OSDs are up and
+                # in as ``osd_pool_default_size`` (MgrModule.have_enough_osds, from devicehealth's serve loop,
+                # even with monitoring off): wait for it, so that it is pool 1 as on a real cluster and the
+                # pools a test creates get the ids after it.  (With fewer OSDs it appears when enough are added.)
                 self.wait_for("the mgr's .mgr pool", lambda: any(
                     p["pool_name"] == ".mgr" for p in self.ceph("osd", "pool", "ls", "detail", json=True)),
                     self.start_timeout)

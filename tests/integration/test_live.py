@@ -23,6 +23,7 @@ import pytest
 
 import pgtools
 from pgtools.io.collect import COMMANDS
+from tests.ceph_release_tools import CACHE
 from tests.integration.cluster import (
     CephCommandError,
     ClusterError,
@@ -42,7 +43,7 @@ LIMIT = 100
 LIVE_RELEASES = {name: ("pacific", "tentacle") for name in (
     "test_collect_bundle_matches_cluster", "test_recomputed_placement_equals_cluster",
     "test_health_too_many_pgs_matches_mgr", "test_pool_create_refusal_matches_monitor",
-    "test_pg_num_increase_refusal_matches_monitor")}
+    "test_pg_num_increase_refusal_matches_monitor", "test_daemons_stopped_when_python_ends_without_stop")}
 
 
 def _pools(release: str) -> tuple[str, ...]:
@@ -233,15 +234,22 @@ def test_leftover_cluster_in_workdir_is_stopped_first(ceph_workdir: Path) -> Non
         a.stop()
 
 
+def _chroot_mounts() -> list[str]:
+    """Mount points of this machine below the Ceph chroots' cache (none may outlive a cluster)."""
+    with open("/proc/self/mountinfo") as f:
+        return [ln.split()[4] for ln in f if ln.split()[4].startswith(str(CACHE))]
+
+
 @pytest.mark.parametrize("ending", ["exit", "sigkill"])
-def test_daemons_stopped_when_python_ends_without_stop(ceph_workdir: Path, ending: str) -> None:
-    """No stop() call: atexit stops the daemons on a normal exit, PR_SET_PDEATHSIG when the process is killed."""
-    work = ceph_workdir / f"end-{ending}"
+def test_daemons_stopped_when_python_ends_without_stop(ceph_workdir: Path, ending: str, release: str) -> None:
+    """No stop() call: atexit stops the daemons on a normal exit, PR_SET_PDEATHSIG when the process is killed
+    (through ``unshare`` and ``chroot``, which exec the daemon, for Tentacle); no mount is left either."""
+    work = ceph_workdir / f"end-{ending}-{release}"
     script = textwrap.dedent(f"""
         import json, sys, time
         sys.path.insert(0, {str(REPO)!r})
         from tests.integration.cluster import MiniCluster, OsdSpec
-        c = MiniCluster({str(work)!r}, hosts={{"h1": [OsdSpec()]}}).start()
+        c = MiniCluster({str(work)!r}, hosts={{"h1": [OsdSpec()]}}, release={release!r}).start()
         print(json.dumps(c.pids), flush=True)
         if {ending!r} == "sigkill":
             time.sleep(600)
@@ -264,6 +272,7 @@ def test_daemons_stopped_when_python_ends_without_stop(ceph_workdir: Path, endin
         time.sleep(0.2)
     assert not any(pid_alive(p) for p in pids.values())
     assert _procs_using(work) == []
+    assert _chroot_mounts() == []
 
 
 def test_bounded_wait_raises_clear_error(ceph_workdir: Path) -> None:
