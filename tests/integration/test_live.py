@@ -158,11 +158,6 @@ PG_NUM_REFUSAL = {
     "tentacle": "pool id 2 pg_num 128 size 3 for this pool would result in 160 cumulative PGs per OSD (963 total "
                 "PG replicas on 6 'in' root OSDs by crush rule) which exceeds the mon_max_pg_per_osd value of 100",
 }
-_TENTACLE_WORDING = pytest.mark.xfail(strict=True, reason=(
-    "pgtools.check_pg_num words and counts the refusal as Pacific's monitor does; Tentacle's counts the PG "
-    "replicas per 'in' OSD under the pool's CRUSH root (pgtools/mgr, issue 13)"))
-LIVE_RELEASES.update({name: ("pacific", pytest.param("tentacle", marks=_TENTACLE_WORDING)) for name in (
-    "test_pool_create_refusal_wording_matches_monitor", "test_pg_num_refusal_wording_matches_monitor")})
 
 
 def _refusal(cluster: MiniCluster, *args: object) -> str:
@@ -183,25 +178,17 @@ def test_pool_create_refusal_matches_monitor(cluster: MiniCluster, snap, release
     monitor = _refusal(cluster, *_CREATE)
     assert monitor == POOL_CREATE_REFUSAL[release]
     assert predicted is not None, f"pgtools accepts a pool the monitor refused: {monitor}"
+    assert predicted.summary == monitor
     assert "toobig" not in [p["pool_name"] for p in cluster.pools()]
 
 
-def test_pool_create_refusal_wording_matches_monitor(cluster: MiniCluster, snap, release: str) -> None:
-    predicted = pgtools.check_pg_num(snap, None, 32, size=3)
-    assert predicted is not None and predicted.summary == _refusal(cluster, *_CREATE)
-
-
 def test_pg_num_increase_refusal_matches_monitor(cluster: MiniCluster, snap, release: str) -> None:
-    # (these two last: if the monitor accepted, the cluster would start splitting rbd)
+    # (last: if the monitor accepted, the cluster would start splitting rbd)
     predicted = pgtools.check_pg_num(snap, "rbd", 128)
     monitor = _refusal(cluster, *_SPLIT)
     assert monitor == PG_NUM_REFUSAL[release]
     assert predicted is not None, f"pgtools accepts a pg_num the monitor refused: {monitor}"
-
-
-def test_pg_num_refusal_wording_matches_monitor(cluster: MiniCluster, snap, release: str) -> None:
-    predicted = pgtools.check_pg_num(snap, "rbd", 128)
-    assert predicted is not None and predicted.summary == _refusal(cluster, *_SPLIT)
+    assert predicted.summary == monitor
 
 
 # ------------------------------------------------------------------------------------------ harness
