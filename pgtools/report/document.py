@@ -38,6 +38,7 @@ from .. import analysis
 from .._version import __version__
 from ..mgr.autoscale import autoscale_status, release_for
 from ..mgr.options import settings
+from ..mgr.releases import VERSIONS
 from ..model import NONE, Snapshot
 from ..placement.pipeline import verify_placement
 from ..text.snapshot import human_bytes
@@ -321,7 +322,8 @@ def _verification(snap: Snapshot) -> str:
     diff = verify_placement(snap)
     n = len(snap.pgs)
     if diff.empty:
-        return (f'<p>{_sev("OK")} Recomputed placement (CRUSH + OSDMap, as Ceph 16.2.15) agrees with the dump '
+        exact = ", ".join(f"{r.capitalize()} {v}" for r, v in VERSIONS.items())
+        return (f'<p>{_sev("OK")} Recomputed placement (CRUSH + OSDMap, bit-exact with Ceph {exact}) agrees with the dump '
                 f"for all <b>{n}</b> PGs (up, up_primary, acting, acting_primary).</p>")
     return (f'<p>{_sev("WARN")} <b>{len(diff)}</b> of {n} PGs differ between the dump and the recomputed '
             f"placement (the dump may be mid-change: pg_temp, peering, or a map epoch other than the PG "
