@@ -15,7 +15,10 @@ The OSDMap part of the chain (``ceph_algorithms.md`` section 7) on top of the CR
    to replicated pools there (the monitor refuses the command for erasure-coded pools).  Pacific has no
    ``pg_upmap_primaries`` (its decoder skips them): a map holding some maps as if it had none.
 4. ``_raw_to_up_osds``: down OSDs removed / NONE; ``_pick_primary``; ``_apply_primary_affinity``.
-5. ``_get_temp_osds``: ``pg_temp`` / ``primary_temp`` give acting.
+5. ``_get_temp_osds``: ``pg_temp`` / ``primary_temp`` give acting.  Tentacle stores the pg_temp of an
+   erasure-coded pool with ``allow_ec_optimizations`` (pool flag ``FLAG_EC_OPTIMIZATIONS``, 1 << 19)
+   reordered (``pgtemp_primaryfirst``) and undoes that here; pgtools does not implement the reordering
+   and refuses such a PG (:class:`~pgtools.errors.UnsupportedFeatureError`) rather than guess.
 
 Two engines share these steps: :meth:`CompiledOSDMap.pg_to_up_acting_osds` runs them one PG at a time
 (readable, the test oracle); :meth:`CompiledOSDMap.map_pool_arrays` runs steps 1, 2 and 4 with NumPy over
@@ -96,6 +99,8 @@ class CompiledOSDMap:
     pg_temp: dict[tuple[int, int], tuple[int, ...]] = field(default_factory=dict)
     primary_temp: dict[tuple[int, int], int] = field(default_factory=dict)
     pg_upmap_primaries: dict[tuple[int, int], int] = field(default_factory=dict)
+    #: pools flagged ``ec_optimizations`` (Tentacle's optimized EC: pg_temp stored reordered)
+    ec_optimized: frozenset[int] = frozenset()
 
     def special_tables(self) -> tuple[dict, ...]:
         """The PG-keyed tables that change the up set of the PGs they list (the vector engine maps those
@@ -209,6 +214,10 @@ class CompiledOSDMap:
     # ---- step 5 ----------------------------------------------------------------------------------
     def _get_temp_osds(self, pool: PoolInfo, ps: int) -> tuple[list[int], int]:
         key = (pool.pool_id, pool.raw_pg_to_pg(ps))
+        if pool.pool_id in self.ec_optimized and (key in self.pg_temp or key in self.primary_temp):
+            raise UnsupportedFeatureError(
+                f"PG {key[0]}.{key[1]:x}: pg_temp/primary_temp of a pool with allow_ec_optimizations (Tentacle's "
+                "optimized EC, stored in 'primary first' order) is not supported: its acting set would be a guess")
         temp: list[int] = []
         tmp = self.pg_temp.get(key)
         if tmp is not None:
@@ -403,6 +412,19 @@ _CRUSH_HINT = "`ceph osd crush dump -f json` (or `ceph osd getcrushmap -o crush.
 _OSD_DUMP_HINT = "`ceph osd dump -f json`"
 
 
+#: ``pg_pool_t::FLAG_EC_OPTIMIZATIONS`` (Tentacle, ``src/osd/osd_types.h``)
+_FLAG_EC_OPTIMIZATIONS = 1 << 19
+
+
+def _ec_optimized(rec: dict) -> bool:
+    """Whether a pool row has Tentacle's ``ec_optimizations`` flag (the number, else the flag names)."""
+    flags = rec.get("flags")
+    if flags is not None and not isinstance(flags, str) and not pd.isna(flags):
+        return bool(int(flags) & _FLAG_EC_OPTIMIZATIONS)
+    names = rec.get("flags_names")
+    return isinstance(names, str) and "ec_optimizations" in names.split(",")
+
+
 def require_placement(snap: Snapshot, what: str = "recomputing placement") -> None:
     """Raise :class:`~pgtools.errors.MissingInputError` unless ``snap`` can be mapped exactly.
 
@@ -489,6 +511,7 @@ def compile_snapshot(snap: Snapshot, *, release: str | None = None) -> CompiledO
     if a is not None and bool((a != ONE).any()):
         affinity = np.full(max_osd, ONE, dtype=np.int64)
         affinity[idx] = a
+    ec_optimized = frozenset(int(r["pool_id"]) for r in snap.pools.to_dict("records") if _ec_optimized(r))
     compiled = CompiledOSDMap(
         max_osd=max_osd, exists=exists, up=up, weight=weight, affinity=affinity,
         pools=pool_infos(snap.pools), crush=snap.crush,
@@ -499,6 +522,7 @@ def compile_snapshot(snap: Snapshot, *, release: str | None = None) -> CompiledO
         primary_temp={split_pgid(k): int(v) for k, v in om.primary_temp.items()},
         pg_upmap_primaries=({split_pgid(k): int(v) for k, v in om.pg_upmap_primaries.items()}
                             if with_primaries else {}),
+        ec_optimized=ec_optimized,
     )
     _CACHE.append((snap, with_primaries, compiled))
     del _CACHE[:-4]

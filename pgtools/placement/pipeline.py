@@ -150,7 +150,8 @@ class _MappingCache:
                     per_pool.setdefault(pid, [[] for _ in tables])[t].append((ps, v))
             aff = None if c.affinity is None else c.affinity.tobytes()
             keys = c.__dict__["_reuse_keys"] = (
-                (id(c.crush), c.max_osd, c.exists.tobytes(), c.up.tobytes(), c.weight.tobytes(), aff),
+                (id(c.crush), c.max_osd, c.exists.tobytes(), c.up.tobytes(), c.weight.tobytes(), aff,
+                 c.ec_optimized),
                 {pid: tuple(tuple(sorted(e)) for e in lists) for pid, lists in per_pool.items()})
         return (pool, keys[0], keys[1].get(pool.pool_id))
 

@@ -14,7 +14,7 @@ osdmaptool cannot create erasure-coded pools, set primary affinity or pg_temp: E
 crushtool suite (indep rules), upmaps/primary affinity against a real cluster in ``tests/integration``.
 
 Every release is an oracle: Pacific 16.2.15 (the host) on all the maps, Reef 18.2.7 and Tentacle 20.2.4
-(chroots, :mod:`tests.ceph_release_tools`) on the first tenth of the same seeds (:data:`SHARE`), each map built
+(chroots, :mod:`tests.ceph_release_tools`) on the first twentieth of the same seeds (:data:`SHARE`), each map built
 by that release's own crushtool and osdmaptool (:func:`tests.oracle._osdmaps.build`) and compared with the same
 pgtools calls (these maps hold no ``pg_upmap_primaries``: the releases' placement is the same).
 
@@ -49,8 +49,8 @@ FIRST_SEED = 20_000
 MARK_UP_IN = "marking all OSDs up and in\n"
 #: the one-PG-at-a-time reference pipeline (pure Python, ~0.1 s a map) runs on every 5th map
 REFERENCE_EVERY = 5
-#: maps per release: Pacific all, Reef and Tentacle the first tenth of the same seeds
-SHARE = {"pacific": 1, "reef": 10, "tentacle": 10}
+#: maps per release: Pacific all, Reef and Tentacle the first twentieth of the same seeds (30 with CI=true)
+SHARE = {"pacific": 1, "reef": 20, "tentacle": 20}
 
 pytestmark = pytest.mark.oracle
 
