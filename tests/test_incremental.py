@@ -2,8 +2,8 @@
 
 Maps come from the osdmaptool oracle generator (host/rack layouts, every bucket algorithm, tunable profiles,
 device classes, choose_args); each snapshot gets random OSD states (reweights below 1, out and down OSDs,
-primary affinities, upmap items, pg_temp), then a random change (CRUSH weight or reweight down or up, out,
-in, down, up, primary affinity).  The incremental result must equal ``map_pool_arrays`` of the changed
+primary affinities, upmap items, pg_temp, pg_upmap_primaries), then a random change (CRUSH weight or reweight
+down or up, out, in, down, up, primary affinity, a pg-upmap-primary set or removed).  The incremental result must equal ``map_pool_arrays`` of the changed
 snapshot row for row, and for bounded changes it must actually skip PGs.
 """
 
@@ -80,6 +80,8 @@ def _snapshot(seed: int) -> Snapshot:
                                 for ps in rng.sample(range(pg_num), 3)}
     if rng.random() < 0.3:
         om["pg_temp"] = {f"1.{rng.randrange(pg_num):x}": rng.sample(range(n), min(n, size))}
+    if rng.random() < 0.4:
+        om["pg_upmap_primaries"] = {f"1.{ps:x}": rng.randrange(n) for ps in rng.sample(range(pg_num), 4)}
     return Snapshot(pools=pools, osds=osds, crush=crush, osdmap=om)
 
 
@@ -88,7 +90,7 @@ def _change(snap: Snapshot, rng: random.Random) -> tuple[str, Snapshot]:
     n = len(osds)
     o = rng.randrange(n)
     kind = rng.choice(["crush_down", "crush_down", "crush_zero", "crush_up", "reweight_down", "reweight_up",
-                       "out", "down", "up", "affinity", "two_down"])
+                       "out", "down", "up", "affinity", "two_down", "upmap_primary"])
     cw = {b_item: w for b in snap.crush.buckets.values() for b_item, w in zip(b.items, b.weights, strict=True)}
     w = cw.get(o, 0x10000) / 0x10000
     if kind == "crush_down":
@@ -107,6 +109,12 @@ def _change(snap: Snapshot, rng: random.Random) -> tuple[str, Snapshot]:
         return kind, mark_up(snap, [o], up=False)
     if kind == "up":
         return kind, mark_up(snap, [o])
+    if kind == "upmap_primary":  # set one entry, and drop another one if there is one
+        prim = dict(snap.osdmap.pg_upmap_primaries)
+        if prim and rng.random() < 0.5:
+            prim.pop(rng.choice(sorted(prim)))
+        prim[f"1.{rng.randrange(int(snap.pools.pg_num.iloc[0])):x}"] = o
+        return kind, snap.replace(osdmap=snap.osdmap.replace(pg_upmap_primaries=prim))
     new = osds.copy()
     if kind == "reweight_down":
         new.loc[new.osd_id == o, "reweight"] = float(new.loc[new.osd_id == o, "reweight"].iloc[0]) * 0.5

@@ -110,7 +110,8 @@ def _changes(*, pg_num=None, pgp_num=None, crush_weight=None, reweight=None, out
 _CHANGE_HELP = ("KIND:ARGS, applied after the other flags in the order given: primary-affinity:OSD=W, in:OSD, "
                 "down:OSD, remove-osd:OSD, add-osd:HOST:WEIGHT[:CLASS], remove-bucket:NAME, move-bucket:NAME=PARENT, "
                 "pool-size:POOL=SIZE[:MIN_SIZE], pool-rule:POOL=RULE (id or name), create-pool:NAME:PG_NUM[:SIZE[:RULE]], "
-                "delete-pool:POOL, upmap:PGID=FROM:TO[,FROM:TO], rm-upmap:PGID, "
+                "delete-pool:POOL, upmap:PGID=FROM:TO[,FROM:TO], rm-upmap:PGID, upmap-primary:PGID=OSD, "
+                "rm-upmap-primary:PGID, "
                 "reweight-by-utilization[:OLOAD[:MAX_CHANGE[:MAX_OSDS]]], reweight-by-pg[:OLOAD[:MAX_CHANGE[:MAX_OSDS]]]")
 
 
@@ -179,6 +180,11 @@ def _change_spec(spec: str):
             return sim.AddUpmapItems(k, tuple(pairs))
         if kind == "rm-upmap" and args:
             return sim.RemoveUpmapItems(args)
+        if kind == "upmap-primary":
+            k, v = kv(args)
+            return sim.SetPgUpmapPrimary(k, parse_osd_id(v, "--change"))
+        if kind == "rm-upmap-primary" and args:
+            return sim.RemovePgUpmapPrimary(args)
         if kind in ("reweight-by-utilization", "reweight-by-pg"):
             parts = [p for p in args.split(":") if p] if args else []
             if len(parts) > 3:

@@ -1,8 +1,8 @@
 """Parser for binary osdmaps (``ceph osd getmap -o osdmap.bin``, ``osdmaptool --createsimple N``).
 
 A binary osdmap is recognised from its bytes (:func:`sniff_bytes`: the ``OSDMap::encode`` wrapper header)
-and decoded by :func:`pgtools.io.osdmap_decode.decode_osdmap` (Pacific's encoding; Reef's and Tentacle's
-newer struct versions are read as far as they extend it, see there).  The result is the
+and decoded by :func:`pgtools.io.osdmap_decode.decode_osdmap` (the encodings Pacific 16.2.15, Reef 18.2.7
+and Tentacle 20.2.4 write, checked against each release's osdmaptool; see there).  The result is the
 :class:`~pgtools.io.Fragment` the ``osd_dump`` parser builds from ``ceph osd dump -f json`` of the same
 map (:func:`~pgtools.io.osd_dump.osdmap_fragment`: the same pools, OSDs and osdmap facts), of kind
 ``"osdmap_binary"``, with the embedded CRUSH map (:func:`~pgtools.io.crush_binary.crushmap_from_binary`)

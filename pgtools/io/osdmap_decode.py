@@ -7,7 +7,7 @@ The layout is what ``OSDMap::encode`` writes and ``OSDMap::decode`` reads (Ceph 
 fields skips to the struct's end, which is how one reader serves several releases.
 
 * wrapper (``struct_v`` 7 or 8, compat 7; older maps used the pre-Firefly "classic" encoding, refused);
-* client-usable data (``struct_v`` 9 in Pacific, 10 in Reef and later): ``fsid`` (16 bytes), ``epoch``,
+* client-usable data (``struct_v`` 9 in Pacific, 10 in Reef 18.2.7 and Tentacle 20.2.4): ``fsid`` (16 bytes), ``epoch``,
   ``created``, ``modified`` (``utime_t``: u32 sec, u32 nsec), ``pools`` (``map<s64, pg_pool_t>``),
   ``pool_name`` (``map<s64, string>``), ``pool_max s32``, ``flags u32``, ``max_osd s32``,
   ``osd_state`` (``vector<u32>``, ``vector<u8>`` before v5), ``osd_weight vector<u32>``,
@@ -25,14 +25,21 @@ fields skips to the struct's end, which is how one reader serves several release
 * ``crc u32`` (wrapper v8+): crc32c (seed ``0xffffffff``, no final inversion) of the bytes from the
   wrapper's start to the crc; a mismatch is refused, as Ceph refuses it ("bad crc").
 
-``pg_pool_t`` (``struct_v`` 29 in Pacific, compat 5): ``type, size, crush_rule, object_hash`` (u8 each),
+``pg_pool_t`` (``struct_v`` 29 in Pacific and Reef, 32 in Tentacle; compat 5): ``type, size, crush_rule,
+object_hash`` (u8 each),
 ``pg_num, pgp_num`` (u32), two legacy ``lpg`` u32, ``last_change u32``, ``snap_seq u64``, ``snap_epoch u32``,
 ``snaps`` (map of versioned ``pool_snap_info_t``), ``removed_snaps`` (interval set), ``auid u64``,
 ``flags u64``, ``crash_replay_interval u32``, ``min_size u8``, quotas, tiers, cache settings, hit-set
 parameters, ``stripe_width u32``, ``erasure_code_profile`` string, ..., ``opts`` (``pool_opts_t``:
 ``s32`` key, ``s32`` type 0 string / 1 int (s64 from v2, s32 before) / 2 double), ``application_metadata``
 (v26+), ``create_time`` (v27+), ``pg_num_target, pgp_num_target, pg_num_pending`` (v28+) and
-``pg_autoscale_mode`` (u8); later fields (merge metadata, stretch peering settings) are skipped.
+``pg_autoscale_mode`` (u8); later fields (merge metadata v29, stretch peering settings v30, Tentacle's
+``nonprimary_shards`` of optimized EC pools v32) are skipped.  The pool ``flags`` are kept whole, so
+Tentacle's ``ec_optimizations`` (1 << 19) reaches placement, which refuses what it cannot reproduce there.
+
+Which release wrote a map shows in ``struct_versions`` (``osdmaptool --createsimple``: wrapper 8, client 9, osd 9
+in 16.2.15; client 10 in 18.2.7 and 20.2.4; pools v29, v29, v32); ``tests/oracle/test_osdmapbin_random.py``
+reads random maps each release's osdmaptool wrote and compares them with that release's ``--dump json``.
 
 :func:`decode_osdmap` returns the dict ``ceph osd dump -f json`` prints (the keys pgtools reads) plus the
 embedded CRUSH map's bytes; :mod:`pgtools.io.osdmap_binary` turns it into a Fragment.  Not decoded:
@@ -77,7 +84,7 @@ POOL_OPT_NAMES = ["scrub_min_interval", "scrub_max_interval", "deep_scrub_interv
 _AUTOSCALE_MODES = {0: "off", 1: "warn", 2: "on"}
 
 #: Newest struct versions this reader knows (a map whose ``struct_compat`` exceeds one is refused).
-_KNOWN = {"wrapper": 8, "client": 10, "osd": 12, "pg_pool_t": 31}
+_KNOWN = {"wrapper": 8, "client": 10, "osd": 12, "pg_pool_t": 32}
 
 #: Cap on the number of OSD ids (``max_osd``) and on any single count, against hostile input.
 _MAX_OSD = 1 << 24

@@ -29,12 +29,19 @@ Imports: :mod:`pgtools.crush`, :mod:`pgtools.model`, :mod:`pgtools.errors`; neve
 from ..model import NONE
 from . import pgmath
 from .mapping import PGMapping, PoolMapping, mapping_frame
-from .osdmap import CompiledOSDMap, compile_snapshot, require_placement
+from .osdmap import (
+           PLACEMENT_RELEASES,
+           CompiledOSDMap,
+           compile_snapshot,
+           require_placement,
+           upmap_primaries_apply,
+)
 from .pgmath import cbits
 from .pipeline import map_pgs, map_pool_arrays, verify_placement
 from .pools import PoolInfo
 from .whatif import adjust_crush_weight, mark_in, mark_out, mark_up, with_pg_num
 
 __all__ = ['pgmath', 'NONE', 'PoolInfo', 'PGMapping', 'CompiledOSDMap', 'compile_snapshot', 'require_placement',
+           'PLACEMENT_RELEASES', 'upmap_primaries_apply',
            'map_pgs', 'PoolMapping', 'map_pool_arrays', 'mapping_frame', 'verify_placement', 'with_pg_num',
            'mark_out', 'mark_up', 'mark_in', 'adjust_crush_weight', 'cbits']

@@ -24,8 +24,9 @@ Why the copied rows are exact
     Hence, for *decreases* of CRUSH weights (in straw2 buckets, without choose_args weight sets) and
     of OSDMap weights, every PG whose placement can change has, in its old raw, up or acting set, a
     device under a changed CRUSH item or a device whose weight changed.  Up/down changes and primary
-    affinity act after CRUSH, on the PGs whose sets hold the OSD.  PGs with upmap or temp entries are
-    always re-mapped.  Increases (``in``, a higher weight) can make an item win anywhere: full re-map.
+    affinity act after CRUSH, on the PGs whose sets hold the OSD.  PGs with upmap, upmap-primary or temp
+    entries (in either state) are always re-mapped: so a change of those tables alone re-maps just the
+    PGs it lists.  Increases (``in``, a higher weight) can make an item win anywhere: full re-map.
 """
 
 from __future__ import annotations
@@ -83,13 +84,14 @@ def _crush_changed_items(old, new) -> list[int] | None:
     return sorted(changed)
 
 
-def reachable_devices(before: Snapshot, after: Snapshot) -> frozenset[int] | None:
+def reachable_devices(before: Snapshot, after: Snapshot, *, release: str | None = None) -> frozenset[int] | None:
     """OSD ids whose presence in a PG's old sets marks it as one the change from ``before`` to ``after``
     can move; None when the change cannot be bounded that way (see the module documentation).
 
     PGs with upmap or temp entries are not covered by this set (:func:`remap` always re-maps them).
+    ``release``: the Ceph release emulated (:func:`~pgtools.placement.map_pgs`).
     """
-    c0, c1 = compile_snapshot(before), compile_snapshot(after)
+    c0, c1 = compile_snapshot(before, release=release), compile_snapshot(after, release=release)
     return _reachable(c0, c1)
 
 
@@ -122,7 +124,7 @@ def _reachable(c0: CompiledOSDMap, c1: CompiledOSDMap) -> frozenset[int] | None:
 
 
 def _table_rows(c: CompiledOSDMap, pool_id: int) -> set[int]:
-    return {ps for table in (c.pg_upmap, c.pg_upmap_items, c.pg_temp, c.primary_temp)
+    return {ps for table in (*c.special_tables(), c.pg_temp, c.primary_temp)
             for (pid, ps) in table if pid == pool_id}
 
 
@@ -177,7 +179,7 @@ def _carry_columns(old: PoolMapping, new: PoolMapping, rows: np.ndarray, sub: Po
 
 
 def remap(before: Snapshot, after: Snapshot, mappings: Sequence[PoolMapping], *, reuse: bool = False,
-          stats: dict | None = None) -> list[PoolMapping]:
+          stats: dict | None = None, release: str | None = None) -> list[PoolMapping]:
     """The placement of ``after``, re-mapping only the PGs the change from ``before`` can reach.
 
     Parameters
@@ -191,6 +193,8 @@ def remap(before: Snapshot, after: Snapshot, mappings: Sequence[PoolMapping], *,
     stats : dict, optional
         Filled with ``remapped`` (PGs re-mapped), ``copied`` (rows kept) and ``full`` (True when the
         change could not be bounded and every PG was mapped).
+    release : str, optional
+        The Ceph release emulated (:func:`~pgtools.placement.map_pgs`); ``mappings`` must be its placement.
 
     Returns
     -------
@@ -198,14 +202,15 @@ def remap(before: Snapshot, after: Snapshot, mappings: Sequence[PoolMapping], *,
         One per entry of ``mappings``, equal to what :func:`~pgtools.placement.map_pool_arrays` gives
         for ``after``.
     """
-    c0, c1 = compile_snapshot(before), compile_snapshot(after)
+    c0, c1 = compile_snapshot(before, release=release), compile_snapshot(after, release=release)
     devices = _reachable(c0, c1)
     same_pools = all(c1.pools.get(pm.pool_id) == pm.pool and c0.pools.get(pm.pool_id) == pm.pool
                      and len(pm) == pm.pool.pg_num for pm in mappings)
     info = {"remapped": 0, "copied": 0, "full": False}
     if devices is None or not same_pools:
         info["full"] = True
-        out = map_pool_arrays(after, [pm.pool_id for pm in mappings], reuse=reuse) if mappings else []
+        out = (map_pool_arrays(after, [pm.pool_id for pm in mappings], reuse=reuse, release=release)
+               if mappings else [])
         info["remapped"] = sum(len(pm) for pm in out)
     else:
         dev = np.fromiter(sorted(devices), dtype=np.int64, count=len(devices))

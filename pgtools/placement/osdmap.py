@@ -7,9 +7,18 @@ The OSDMap part of the chain (``ceph_algorithms.md`` section 7) on top of the CR
 2. ``_pg_to_raw_osds``: ``find_rule`` (ruleset, type, min/max size), ``do_rule`` with the 16.16
    reweight vector and the pool's choose_args, then non-existent OSDs removed (replicated) or
    replaced by NONE (erasure).
-3. ``_apply_upmap``: ``pg_upmap`` then ``pg_upmap_items``.
+3. ``_apply_upmap``: ``pg_upmap`` then ``pg_upmap_items``; then, from Reef on, ``pg_upmap_primaries`` (the read
+   balancer): when the PG has an entry whose OSD is a valid id that is not out (OSDMap weight > 0) and
+   stands in the raw set after its first position, that OSD and the first entry swap places.  This is on
+   the raw set, before down OSDs are dropped and before primary affinity (which may still move the
+   primary), so it reaches up, up_primary and (without pg_temp/primary_temp) acting; it is not limited
+   to replicated pools there (the monitor refuses the command for erasure-coded pools).  Pacific has no
+   ``pg_upmap_primaries`` (its decoder skips them): a map holding some maps as if it had none.
 4. ``_raw_to_up_osds``: down OSDs removed / NONE; ``_pick_primary``; ``_apply_primary_affinity``.
-5. ``_get_temp_osds``: ``pg_temp`` / ``primary_temp`` give acting.
+5. ``_get_temp_osds``: ``pg_temp`` / ``primary_temp`` give acting.  Tentacle stores the pg_temp of an
+   erasure-coded pool with ``allow_ec_optimizations`` (pool flag ``FLAG_EC_OPTIMIZATIONS``, 1 << 19)
+   reordered (``pgtemp_primaryfirst``) and undoes that here; pgtools does not implement the reordering
+   and refuses such a PG (:class:`~pgtools.errors.UnsupportedFeatureError`) rather than guess.
 
 Two engines share these steps: :meth:`CompiledOSDMap.pg_to_up_acting_osds` runs them one PG at a time
 (readable, the test oracle); :meth:`CompiledOSDMap.map_pool_arrays` runs steps 1, 2 and 4 with NumPy over
@@ -19,6 +28,10 @@ numba is installed (``pgtools[fast]``), else NumPy; ``PGTOOLS_CRUSH_ENGINE=numpy
 
 :func:`compile_snapshot` builds the compiled map from a :class:`~pgtools.model.Snapshot` once
 (:func:`require_placement` says what a capture lacks for it).
+
+Releases: the steps are those of Pacific 16.2.15, Reef 18.2.7 and Tentacle 20.2.4 alike (checked by
+``tests/oracle``) except ``pg_upmap_primaries``, applied unless the release emulated (``release=``) is one
+before Reef; by default (``release=None``) pgtools follows Reef and Tentacle.
 """
 
 from __future__ import annotations
@@ -37,7 +50,32 @@ from ..model import NONE, Snapshot, derived_pools, split_pgid
 from .mapping import PGMapping, PoolMapping, first_osds, pick_primary, row_list, with_rows
 from .pools import PoolInfo, pool_infos
 
-__all__ = ["CompiledOSDMap", "compile_snapshot", "require_placement"]
+__all__ = ["CompiledOSDMap", "PLACEMENT_RELEASES", "compile_snapshot", "require_placement",
+           "upmap_primaries_apply"]
+
+#: Releases whose placement pgtools emulates, oldest first: the OSDMap steps differ only in whether
+#: ``pg_upmap_primaries`` (Reef's read balancer; OSDMap client data v10) is applied.  Pacific, Reef and
+#: Tentacle are checked against their own osdmaptool (``tests/oracle``); Squid, between the last two,
+#: has their code (``OSDMap::_apply_upmap``).
+PLACEMENT_RELEASES = ("pacific", "quincy", "reef", "squid", "tentacle")
+#: The first release that applies ``pg_upmap_primaries``.
+_UPMAP_PRIMARY_FROM = "reef"
+
+
+def upmap_primaries_apply(release: str | None) -> bool:
+    """Whether placement as ``release`` computes it applies ``pg_upmap_primaries`` (None: Reef and later).
+
+    Raises
+    ------
+    ValueError
+        ``release`` is not one of :data:`PLACEMENT_RELEASES`.
+    """
+    if release is None:
+        return True
+    rel = str(release).lower()
+    if rel not in PLACEMENT_RELEASES:
+        raise ValueError(f"unknown Ceph release {release!r} for placement; known: {', '.join(PLACEMENT_RELEASES)}")
+    return PLACEMENT_RELEASES.index(rel) >= PLACEMENT_RELEASES.index(_UPMAP_PRIMARY_FROM)
 
 
 @dataclass
@@ -45,7 +83,8 @@ class CompiledOSDMap:
     """Arrays and lookup tables built once from a Snapshot; see :func:`compile_snapshot`.
 
     ``weight`` and ``affinity`` are 16.16 fixed point, indexed by OSD id, of length ``max_osd``.
-    Temp and upmap tables are keyed by ``(pool_id, ps)``.
+    Temp and upmap tables are keyed by ``(pool_id, ps)``.  ``pg_upmap_primaries`` is empty when the
+    release emulated ignores it (:func:`upmap_primaries_apply`).
     """
 
     max_osd: int
@@ -59,6 +98,14 @@ class CompiledOSDMap:
     pg_upmap_items: dict[tuple[int, int], tuple[tuple[int, int], ...]] = field(default_factory=dict)
     pg_temp: dict[tuple[int, int], tuple[int, ...]] = field(default_factory=dict)
     primary_temp: dict[tuple[int, int], int] = field(default_factory=dict)
+    pg_upmap_primaries: dict[tuple[int, int], int] = field(default_factory=dict)
+    #: pools flagged ``ec_optimizations`` (Tentacle's optimized EC: pg_temp stored reordered)
+    ec_optimized: frozenset[int] = frozenset()
+
+    def special_tables(self) -> tuple[dict, ...]:
+        """The PG-keyed tables that change the up set of the PGs they list (the vector engine maps those
+        PGs one at a time)."""
+        return (self.pg_upmap, self.pg_upmap_items, self.pg_upmap_primaries)
 
     # ---- OSD state -------------------------------------------------------------------------------
     def _exists(self, osd: int) -> bool:
@@ -105,7 +152,7 @@ class CompiledOSDMap:
 
     # ---- step 3 ----------------------------------------------------------------------------------
     def _apply_upmap(self, pool: PoolInfo, ps: int, raw: list[int]) -> list[int]:
-        """``OSDMap::_apply_upmap`` (Pacific: pg_upmap, then pg_upmap_items)."""
+        """``OSDMap::_apply_upmap``: pg_upmap, then pg_upmap_items, then (Reef+) pg_upmap_primaries."""
         key = (pool.pool_id, pool.raw_pg_to_pg(ps))
         raw = list(raw)
         full = self.pg_upmap.get(key)
@@ -125,6 +172,12 @@ class CompiledOSDMap:
                 if to != NONE and 0 <= to < self.max_osd and self._weight(to) == 0:
                     continue
                 raw[pos] = to
+        prim = self.pg_upmap_primaries.get(key)
+        if prim is not None and prim != NONE and 0 <= prim < self.max_osd and self._weight(prim) != 0:
+            # Reef's read balancer: the OSD's first place after the head swaps with the head (only then)
+            pos = next((i for i in range(1, len(raw)) if raw[i] == prim), 0)
+            if pos > 0:
+                raw[pos], raw[0] = raw[0], prim
         return raw
 
     # ---- step 4 ----------------------------------------------------------------------------------
@@ -161,6 +214,10 @@ class CompiledOSDMap:
     # ---- step 5 ----------------------------------------------------------------------------------
     def _get_temp_osds(self, pool: PoolInfo, ps: int) -> tuple[list[int], int]:
         key = (pool.pool_id, pool.raw_pg_to_pg(ps))
+        if pool.pool_id in self.ec_optimized and (key in self.pg_temp or key in self.primary_temp):
+            raise UnsupportedFeatureError(
+                f"PG {key[0]}.{key[1]:x}: pg_temp/primary_temp of a pool with allow_ec_optimizations (Tentacle's "
+                "optimized EC, stored in 'primary first' order) is not supported: its acting set would be a guess")
         temp: list[int] = []
         tmp = self.pg_temp.get(key)
         if tmp is not None:
@@ -239,8 +296,7 @@ class CompiledOSDMap:
             up, up_primary = self._vec_affinity(pool, pps, up, up_primary)
         acting, acting_primary = up, up_primary
         pid = pool.pool_id
-        special = sorted({k[1] for k in self.pg_upmap if k[0] == pid and k[1] < n}
-                         | {k[1] for k in self.pg_upmap_items if k[0] == pid and k[1] < n})
+        special = sorted({k[1] for table in self.special_tables() for k in table if k[0] == pid and k[1] < n})
         temps = sorted({k[1] for k in self.pg_temp if k[0] == pid and k[1] < n}
                        | {k[1] for k in self.primary_temp if k[0] == pid and k[1] < n})
         if subset and (special or temps):
@@ -348,11 +404,25 @@ class CompiledOSDMap:
 # --------------------------------------------------------------------------------------------------
 # building from a Snapshot
 
-#: The last few snapshots compiled, with their compiled maps (a Snapshot is immutable by convention).
-_CACHE: list[tuple[Snapshot, CompiledOSDMap]] = []
+#: The last few snapshots compiled (with the release emulated), with their compiled maps (a Snapshot is
+#: immutable by convention).
+_CACHE: list[tuple[Snapshot, bool, CompiledOSDMap]] = []
 
 _CRUSH_HINT = "`ceph osd crush dump -f json` (or `ceph osd getcrushmap -o crush.bin`)"
 _OSD_DUMP_HINT = "`ceph osd dump -f json`"
+
+
+#: ``pg_pool_t::FLAG_EC_OPTIMIZATIONS`` (Tentacle, ``src/osd/osd_types.h``)
+_FLAG_EC_OPTIMIZATIONS = 1 << 19
+
+
+def _ec_optimized(rec: dict) -> bool:
+    """Whether a pool row has Tentacle's ``ec_optimizations`` flag (the number, else the flag names)."""
+    flags = rec.get("flags")
+    if flags is not None and not isinstance(flags, str) and not pd.isna(flags):
+        return bool(int(flags) & _FLAG_EC_OPTIMIZATIONS)
+    names = rec.get("flags_names")
+    return isinstance(names, str) and "ec_optimizations" in names.split(",")
 
 
 def require_placement(snap: Snapshot, what: str = "recomputing placement") -> None:
@@ -378,7 +448,7 @@ def require_placement(snap: Snapshot, what: str = "recomputing placement") -> No
     raise MissingInputError(f"{what} needs {need}: add {add} to the capture")
 
 
-def compile_snapshot(snap: Snapshot) -> CompiledOSDMap:
+def compile_snapshot(snap: Snapshot, *, release: str | None = None) -> CompiledOSDMap:
     """Compile a Snapshot's pools, OSDs, OSDMap tables and CRUSH map for placement.
 
     Parameters
@@ -387,13 +457,17 @@ def compile_snapshot(snap: Snapshot) -> CompiledOSDMap:
         Needs ``pools`` (POOL_COLUMNS), ``osds`` (``osd_id, exists, up`` and ``weight_fixed`` or
         ``reweight``, optionally ``primary_affinity[_fixed]``), ``osdmap`` (``max_osd``, upmap and temp
         tables) and ``crush``.
+    release : str, optional
+        The Ceph release whose placement to emulate (:data:`PLACEMENT_RELEASES`); None: Reef and later
+        (``pg_upmap_primaries`` applied).  Before Reef, ``pg_upmap_primaries`` entries are left out.
 
     Returns
     -------
     CompiledOSDMap
     """
-    for s, c in _CACHE:
-        if s is snap:
+    with_primaries = upmap_primaries_apply(release)
+    for s, w, c in _CACHE:
+        if s is snap and w == with_primaries:
             return c
     require_placement(snap)
     osds = snap.osds
@@ -437,6 +511,7 @@ def compile_snapshot(snap: Snapshot) -> CompiledOSDMap:
     if a is not None and bool((a != ONE).any()):
         affinity = np.full(max_osd, ONE, dtype=np.int64)
         affinity[idx] = a
+    ec_optimized = frozenset(int(r["pool_id"]) for r in snap.pools.to_dict("records") if _ec_optimized(r))
     compiled = CompiledOSDMap(
         max_osd=max_osd, exists=exists, up=up, weight=weight, affinity=affinity,
         pools=pool_infos(snap.pools), crush=snap.crush,
@@ -445,7 +520,10 @@ def compile_snapshot(snap: Snapshot) -> CompiledOSDMap:
                         for k, v in om.pg_upmap_items.items()},
         pg_temp={split_pgid(k): tuple(int(o) for o in v) for k, v in om.pg_temp.items()},
         primary_temp={split_pgid(k): int(v) for k, v in om.primary_temp.items()},
+        pg_upmap_primaries=({split_pgid(k): int(v) for k, v in om.pg_upmap_primaries.items()}
+                            if with_primaries else {}),
+        ec_optimized=ec_optimized,
     )
-    _CACHE.append((snap, compiled))
+    _CACHE.append((snap, with_primaries, compiled))
     del _CACHE[:-4]
     return compiled

@@ -1,4 +1,4 @@
-"""Placement of whole pools, as Ceph 16.2 (Pacific) computes it: PG -> raw -> up -> acting.
+"""Placement of whole pools, as Ceph computes it: PG -> raw -> up -> acting.
 
 The entry points over a :class:`~pgtools.model.Snapshot`.  The steps themselves are
 :class:`~pgtools.placement.CompiledOSDMap`'s (:mod:`pgtools.placement.osdmap`); ``engine="reference"``
@@ -7,11 +7,16 @@ pool.  The vector engine's own result is a :class:`~pgtools.placement.PoolMappin
 (``(pg_num, width)`` arrays; :func:`map_pool_arrays`), which :func:`~pgtools.placement.mapping_frame` turns
 into the public frame of tuples at the very end.
 
+Each entry point takes ``release``: the Ceph release whose placement to emulate (``"pacific"``, ``"reef"``,
+``"tentacle"``...; :data:`~pgtools.placement.osdmap.PLACEMENT_RELEASES`).  The releases differ only in
+``pg_upmap_primaries`` (Reef's read balancer), which Pacific ignores; the default (None) follows Reef and
+Tentacle and applies them.
+
 Public functions
 ----------------
-map_pgs(snap, pool_id=None, *, pg_num=None, engine="vector") -> DataFrame
-map_pool_arrays(snap, pool_id=None, *, pg_num=None, reuse=False) -> list[PoolMapping]
-verify_placement(snap) -> DataFrame
+map_pgs(snap, pool_id=None, *, pg_num=None, engine="vector", release=None) -> DataFrame
+map_pool_arrays(snap, pool_id=None, *, pg_num=None, reuse=False, release=None) -> list[PoolMapping]
+verify_placement(snap, *, engine="vector", release=None) -> DataFrame
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ __all__ = ["map_pgs", "map_pool_arrays", "verify_placement"]
 
 
 def _selected(snap: Snapshot, pool_id: int | Iterable[int] | None,
-              pg_num: int | None) -> tuple[CompiledOSDMap, list[int]]:
+              pg_num: int | None, release: str | None) -> tuple[CompiledOSDMap, list[int]]:
     """The compiled map (``pg_num`` applied) and the sorted pool ids a ``pool_id`` argument selects."""
     if pool_id is None:
         sel = None
@@ -43,7 +48,7 @@ def _selected(snap: Snapshot, pool_id: int | Iterable[int] | None,
         sel = [int(p) for p in pool_id]
     if pg_num is not None:
         snap = with_pg_num(snap, pg_num, sel)
-    c = compile_snapshot(snap)
+    c = compile_snapshot(snap, release=release)
     if sel is None:
         return c, sorted(c.pools)
     missing = [p for p in sel if p not in c.pools]
@@ -53,7 +58,7 @@ def _selected(snap: Snapshot, pool_id: int | Iterable[int] | None,
 
 
 def map_pgs(snap: Snapshot, pool_id: int | Iterable[int] | None = None, *, pg_num: int | None = None,
-            engine: str = "vector") -> pd.DataFrame:
+            engine: str = "vector", release: str | None = None) -> pd.DataFrame:
     """Recompute raw/up/acting for every PG of the selected pools.
 
     Parameters
@@ -66,6 +71,8 @@ def map_pgs(snap: Snapshot, pool_id: int | Iterable[int] | None = None, *, pg_nu
         Override pg_num of the selected pools (osdmaptool ``--pg_num``: pgp_num is kept).
     engine : {"vector", "reference"}
         NumPy engine, or the one-PG-at-a-time reference pipeline.
+    release : str, optional
+        Ceph release to emulate (``"pacific"`` ignores ``pg_upmap_primaries``); None: Reef and later.
 
     Returns
     -------
@@ -80,8 +87,8 @@ def map_pgs(snap: Snapshot, pool_id: int | Iterable[int] | None = None, *, pg_nu
     if engine not in ("vector", "reference"):
         raise ValueError(f"unknown engine {engine!r}")
     if engine == "vector":
-        return mapping_frame(map_pool_arrays(snap, pool_id, pg_num=pg_num))
-    c, pids = _selected(snap, pool_id, pg_num)
+        return mapping_frame(map_pool_arrays(snap, pool_id, pg_num=pg_num, release=release))
+    c, pids = _selected(snap, pool_id, pg_num, release)
     rows: list[PGMapping] = []
     for pid in pids:
         rows.extend(c.pg_to_up_acting_osds(pid, ps) for ps in range(c.pools[pid].pg_num))
@@ -89,7 +96,7 @@ def map_pgs(snap: Snapshot, pool_id: int | Iterable[int] | None = None, *, pg_nu
 
 
 def map_pool_arrays(snap: Snapshot, pool_id: int | Iterable[int] | None = None, *, pg_num: int | None = None,
-                    reuse: bool = False) -> list[PoolMapping]:
+                    reuse: bool = False, release: str | None = None) -> list[PoolMapping]:
     """Placement of every PG of the selected pools as arrays (the vector engine of :func:`map_pgs`).
 
     Parameters
@@ -105,13 +112,15 @@ def map_pool_arrays(snap: Snapshot, pool_id: int | Iterable[int] | None = None, 
         the same (the same CRUSH map object; equal pool, OSD states, weights, affinities, upmap and temp
         entries), and store new results there.  For callers that map the same state again and again (the
         what-if engine); the returned mappings must then not be modified.
+    release : str, optional
+        Ceph release to emulate (see :func:`map_pgs`).
 
     Returns
     -------
     list of PoolMapping
         In pool-id order; :func:`~pgtools.placement.mapping_frame` turns them into the :func:`map_pgs` frame.
     """
-    c, pids = _selected(snap, pool_id, pg_num)
+    c, pids = _selected(snap, pool_id, pg_num, release)
     if not reuse:
         return [c.map_pool_arrays(c.pools[pid]) for pid in pids]
     return [_REUSE.get(c, c.pools[pid]) for pid in pids]
@@ -135,12 +144,14 @@ class _MappingCache:
         keys = c.__dict__.get("_reuse_keys")
         if keys is None:  # built once per compiled map: the OSD part and each pool's table entries
             per_pool: dict[int, list[list]] = {}
-            for t, table in enumerate((c.pg_upmap, c.pg_upmap_items, c.pg_temp, c.primary_temp)):
+            tables = (c.pg_upmap, c.pg_upmap_items, c.pg_temp, c.primary_temp, c.pg_upmap_primaries)
+            for t, table in enumerate(tables):
                 for (pid, ps), v in table.items():
-                    per_pool.setdefault(pid, [[], [], [], []])[t].append((ps, v))
+                    per_pool.setdefault(pid, [[] for _ in tables])[t].append((ps, v))
             aff = None if c.affinity is None else c.affinity.tobytes()
             keys = c.__dict__["_reuse_keys"] = (
-                (id(c.crush), c.max_osd, c.exists.tobytes(), c.up.tobytes(), c.weight.tobytes(), aff),
+                (id(c.crush), c.max_osd, c.exists.tobytes(), c.up.tobytes(), c.weight.tobytes(), aff,
+                 c.ec_optimized),
                 {pid: tuple(tuple(sorted(e)) for e in lists) for pid, lists in per_pool.items()})
         return (pool, keys[0], keys[1].get(pool.pool_id))
 
@@ -173,8 +184,10 @@ def _sharing(m: PoolMapping) -> PoolMapping:
 _REUSE = _MappingCache()
 
 
-def verify_placement(snap: Snapshot, *, engine: str = "vector") -> pd.DataFrame:
+def verify_placement(snap: Snapshot, *, engine: str = "vector", release: str | None = None) -> pd.DataFrame:
     """PGs whose recomputed up/acting (or primaries) differ from those reported in ``snap.pgs``.
+
+    ``release``: the Ceph release to emulate (see :func:`map_pgs`).
 
     Returns
     -------
@@ -188,9 +201,9 @@ def verify_placement(snap: Snapshot, *, engine: str = "vector") -> pd.DataFrame:
             "acting_calc", "acting_primary_calc"]
     if pgs is None or len(pgs) == 0:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    c = compile_snapshot(snap)
+    c = compile_snapshot(snap, release=release)
     pools = sorted(set(pgs["pool_id"].astype("int64").tolist()) & set(c.pools))
-    calc = map_pgs(snap, pools, engine=engine) if pools else pg_mappings_frame([])
+    calc = map_pgs(snap, pools, engine=engine, release=release) if pools else pg_mappings_frame([])
     table = dict(zip(calc["pgid"], zip(calc["up"], calc["up_primary"].tolist(), calc["acting"],
                                        calc["acting_primary"].tolist(), strict=True), strict=True))
     out = []

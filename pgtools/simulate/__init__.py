@@ -78,9 +78,11 @@ from .osd_changes import (
     PrimaryAffinity,
     RemoveBucket,
     RemoveOsd,
+    RemovePgUpmapPrimary,
     RemovePgUpmaps,
     RemoveUpmapItems,
     Reweight,
+    SetPgUpmapPrimary,
 )
 from .plan import Plan, hash_shares
 from .pool_changes import CreatePool, DeletePool, SetPgNum, SetPgpNum, SetPoolRule, SetPoolSize
@@ -88,7 +90,8 @@ from .pool_changes import CreatePool, DeletePool, SetPgNum, SetPgpNum, SetPoolRu
 __all__ = [
     "Change", "SetPgNum", "SetPgpNum", "CrushWeight", "Reweight", "PrimaryAffinity", "MarkOut", "MarkIn",
     "MarkDown", "RemoveOsd", "AddHost", "AddOsd", "RemoveBucket", "MoveBucket", "SetPoolSize",
-    "SetPoolRule", "CreatePool", "DeletePool", "AddUpmapItems", "RemoveUpmapItems", "RemovePgUpmaps", "Fail",
+    "SetPoolRule", "CreatePool", "DeletePool", "AddUpmapItems", "RemoveUpmapItems", "RemovePgUpmaps",
+    "SetPgUpmapPrimary", "RemovePgUpmapPrimary", "Fail",
     "ReweightByUtilization", "Plan",
     "simulate", "hash_shares",
 ]

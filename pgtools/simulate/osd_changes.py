@@ -20,7 +20,8 @@ from ..units import TIB_KB
 from .changes import Change, need_crush, set_osdmap, set_osds
 
 __all__ = ["AddHost", "AddOsd", "AddUpmapItems", "CrushWeight", "MarkDown", "MarkIn", "MarkOut", "MoveBucket",
-           "PrimaryAffinity", "RemoveBucket", "RemoveOsd", "RemovePgUpmaps", "RemoveUpmapItems", "Reweight"]
+           "PrimaryAffinity", "RemoveBucket", "RemoveOsd", "RemovePgUpmapPrimary", "RemovePgUpmaps",
+           "RemoveUpmapItems", "Reweight", "SetPgUpmapPrimary"]
 
 
 def _max_osd(snap: Snapshot) -> int:
@@ -302,6 +303,51 @@ class RemoveUpmapItems(Change):
 
     def ceph_commands(self) -> list[str]:
         return [f"ceph osd rm-pg-upmap-items {self.pgid}"]
+
+
+@dataclass(frozen=True)
+class SetPgUpmapPrimary(Change):
+    """``ceph osd pg-upmap-primary <pgid> <osd>`` (Reef's read balancer): make ``osd`` the PG's primary.
+
+    Placement (Reef and later, :mod:`pgtools.placement.osdmap`) swaps the OSD with the first of the raw set
+    when it stands later in it and is not out; otherwise the entry stays without effect.  The monitor's
+    checks (min_compat_client reef, replicated pools only, the PG and the OSD exist) are
+    :func:`~pgtools.simulate.refusal`'s.
+    """
+
+    pgid: str
+    osd: int
+
+    def apply(self, snap: Snapshot) -> Snapshot:
+        pool, ps = split_pgid(self.pgid)
+        prim = dict(snap.osdmap.pg_upmap_primaries)
+        prim[f"{pool}.{ps:x}"] = int(self.osd)
+        return set_osdmap(snap, pg_upmap_primaries=prim)
+
+    def describe(self) -> str:
+        return f"primary of {self.pgid} -> osd.{int(self.osd)} (pg-upmap-primary)"
+
+    def ceph_commands(self) -> list[str]:
+        return [f"ceph osd pg-upmap-primary {self.pgid} {int(self.osd)}"]
+
+
+@dataclass(frozen=True)
+class RemovePgUpmapPrimary(Change):
+    """``ceph osd rm-pg-upmap-primary <pgid>``: the PG's primary is CRUSH's (and primary affinity's) again."""
+
+    pgid: str
+
+    def apply(self, snap: Snapshot) -> Snapshot:
+        pool, ps = split_pgid(self.pgid)
+        key = f"{pool}.{ps:x}"
+        return set_osdmap(snap, pg_upmap_primaries={k: v for k, v in snap.osdmap.pg_upmap_primaries.items()
+                                                    if k != key})
+
+    def describe(self) -> str:
+        return f"remove the pg-upmap-primary of {self.pgid}"
+
+    def ceph_commands(self) -> list[str]:
+        return [f"ceph osd rm-pg-upmap-primary {self.pgid}"]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from ..mgr.health import check_pg_num
 from ..mgr.options import resolve
 from ..model import Snapshot, row_value, split_pgid
 from .changes import pool_index, rule_id
-from .osd_changes import AddUpmapItems, PrimaryAffinity, Reweight
+from .osd_changes import AddUpmapItems, PrimaryAffinity, Reweight, SetPgUpmapPrimary
 from .pool_changes import CreatePool, SetPgNum, SetPgpNum, SetPoolRule, SetPoolSize
 
 __all__ = ["Refusal", "refusal"]
@@ -109,7 +109,8 @@ def refusal(snap: Snapshot, change: Any, *, release: str | None = None) -> Refus
         The state the command is submitted to; ``check_pg_num`` counts its PGs (``pgs`` acting sets).
     change : Change
         Checked: ``SetPgNum``, ``SetPgpNum``, ``SetPoolSize``, ``SetPoolRule`` and ``CreatePool`` (rule
-        exists and takes the pool's type and size), ``AddUpmapItems``, ``Reweight``, ``PrimaryAffinity``.  Other changes are not refused here.
+        exists and takes the pool's type and size), ``AddUpmapItems``, ``SetPgUpmapPrimary``, ``Reweight``,
+        ``PrimaryAffinity``.  Other changes are not refused here.
     release : str, optional
         Release whose defaults apply (default: the capture's).
     """
@@ -217,6 +218,8 @@ def refusal(snap: Snapshot, change: Any, *, release: str | None = None) -> Refus
         return over_pg_limit(None, int(change.pg_num), size=int(change.size), crush_rule=rid)
     if isinstance(change, AddUpmapItems):
         return _upmap_refusal(snap, change, refuse)
+    if isinstance(change, SetPgUpmapPrimary):
+        return _upmap_primary_refusal(snap, change, refuse)
     if isinstance(change, (Reweight, PrimaryAffinity)):
         if float(change.w) < 0:
             return refuse("EINVAL", "weight must be >= 0", "ask for a weight from 0 to 1")
@@ -252,6 +255,47 @@ def _rule_misfit(snap: Snapshot, rid: int, pool_type: int, size: int) -> str:
     return ""
 
 
+def _pg_refusal(snap: Snapshot, pgid_text: str, refuse: Any) -> tuple[Refusal | None, Any]:
+    """The pgid checks the monitor's ``osd pg-upmap*`` handlers share: (refusal, the pool's row)."""
+    try:
+        pool_id, ps = split_pgid(pgid_text)
+    except ValueError:
+        return refuse("EINVAL", f"invalid pgid '{pgid_text}'", "name a PG as POOL.PS, e.g. 1.1f"), None
+    pools = snap.pools
+    hit = pools[pools["pool_id"].astype("int64") == pool_id] if len(pools) else pools
+    pgid = f"{pool_id}.{ps:x}"
+    if not len(hit) or ps >= int(hit.iloc[0]["pg_num"]):
+        remedy = (f"pool {pool_id} has pg_num {int(hit.iloc[0]['pg_num'])}: name a PG from {pool_id}.0 to "
+                  f"{pool_id}.{int(hit.iloc[0]['pg_num']) - 1:x}" if len(hit) else f"there is no pool {pool_id}")
+        return refuse("ENOENT", f"pgid '{pgid}' does not exist", remedy), None
+    return None, hit.iloc[0]
+
+
+def _upmap_primary_refusal(snap: Snapshot, change: SetPgUpmapPrimary, refuse: Any) -> Refusal | None:
+    """The ``osd pg-upmap-primary`` handler (Reef and later): compat client reef, pgid, replicated pool, OSD.
+
+    The EPERM and EINVAL texts are the monitor's as Reef prints them (``Error EPERM: min_compat_client
+    luminous < reef, which is required for pg-upmap-primary. ...``, ``Error EINVAL: pg-upmap-primary is only
+    supported for replicated pools``).
+    """
+    mcc = str(snap.osdmap.require_min_compat_client or "").strip().lower()
+    if mcc in _RELEASES and _RELEASES.index(mcc) < _RELEASES.index("reef"):
+        return refuse("EPERM", f"min_compat_client {mcc} < reef, which is required for pg-upmap-primary. Try 'ceph "
+                      "osd set-require-min-compat-client reef' before using the new interface",
+                      "ceph osd set-require-min-compat-client reef (once every client runs Reef or later; the "
+                      "kernel client does not read pg_upmap_primaries)")
+    bad, row = _pg_refusal(snap, change.pgid, refuse)
+    if bad is not None:
+        return bad
+    kind = str(row_value(row, "type", "replicated")).lower()
+    if kind not in ("replicated", "1"):
+        return refuse("EINVAL", "pg-upmap-primary is only supported for replicated pools",
+                      "name a PG of a replicated pool")
+    if not _osd_exists(snap, int(change.osd)):
+        return refuse("ENOENT", f"osd.{int(change.osd)} does not exist", "name an OSD that exists (ceph osd ls)")
+    return None
+
+
 def _upmap_refusal(snap: Snapshot, change: AddUpmapItems, refuse: Any) -> Refusal | None:
     """The ``osd pg-upmap-items`` handler: compat client, pgid, pair count, OSD existence."""
     mcc = str(snap.osdmap.require_min_compat_client or "").strip().lower()
@@ -259,18 +303,10 @@ def _upmap_refusal(snap: Snapshot, change: AddUpmapItems, refuse: Any) -> Refusa
         return refuse("EPERM", f"min_compat_client {mcc} < luminous, which is required for pg-upmap. Try 'ceph osd "
                       "set-require-min-compat-client luminous' before using the new interface",
                       "ceph osd set-require-min-compat-client luminous (once no pre-Luminous client remains)")
-    try:
-        pool_id, ps = split_pgid(change.pgid)
-    except ValueError:
-        return refuse("EINVAL", f"invalid pgid '{change.pgid}'", "name a PG as POOL.PS, e.g. 1.1f")
-    pools = snap.pools
-    hit = pools[pools["pool_id"].astype("int64") == pool_id] if len(pools) else pools
-    pgid = f"{pool_id}.{ps:x}"
-    if not len(hit) or ps >= int(hit.iloc[0]["pg_num"]):
-        remedy = (f"pool {pool_id} has pg_num {int(hit.iloc[0]['pg_num'])}: name a PG from {pool_id}.0 to "
-                  f"{pool_id}.{int(hit.iloc[0]['pg_num']) - 1:x}" if len(hit) else f"there is no pool {pool_id}")
-        return refuse("ENOENT", f"pgid '{pgid}' does not exist", remedy)
-    size = int(hit.iloc[0]["size"])
+    bad, row = _pg_refusal(snap, change.pgid, refuse)
+    if bad is not None:
+        return bad
+    size = int(row["size"])
     if len(change.pairs) > size:
         return refuse("EINVAL", f"num of osd pairs ({len(change.pairs)}) > pool size ({size})",
                       f"give at most {size} pairs")

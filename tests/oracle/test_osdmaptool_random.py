@@ -13,6 +13,11 @@ with ``--pool 1 --pg_num N``, ``--mark-out O``, ``--adjust-crush-weight``) is co
 osdmaptool cannot create erasure-coded pools, set primary affinity or pg_temp: EC rules are covered by the
 crushtool suite (indep rules), upmaps/primary affinity against a real cluster in ``tests/integration``.
 
+Every release is an oracle: Pacific 16.2.15 (the host) on all the maps, Reef 18.2.7 and Tentacle 20.2.4
+(chroots, :mod:`tests.ceph_release_tools`) on the first twentieth of the same seeds (:data:`SHARE`), each map built
+by that release's own crushtool and osdmaptool (:func:`tests.oracle._osdmaps.build`) and compared with the same
+pgtools calls (these maps hold no ``pg_upmap_primaries``: the releases' placement is the same).
+
 ``PGTOOLS_ORACLE_MAPS=N`` sets the number of osdmaps (default: 600 with ``CI=true``, 40 locally).
 """
 
@@ -33,7 +38,9 @@ from pgtools.errors import CephUndefinedBehaviourWarning
 from pgtools.io import crushmap_from_binary
 from pgtools.placement import map_pgs
 from pgtools.placement.osdmaptool import format_dump_all_line, mark_up_in, osdmaptool_output
+from tests.ceph_release_tools import need
 from tests.oracle._maps import OsdmapCase, budget, osdmap_case, prefetched, run_tool
+from tests.oracle._osdmaps import build, osdmaptool
 from tests.paths import TEST_DATA
 
 CRUSHTOOL = shutil.which("crushtool")
@@ -42,6 +49,8 @@ FIRST_SEED = 20_000
 MARK_UP_IN = "marking all OSDs up and in\n"
 #: the one-PG-at-a-time reference pipeline (pure Python, ~0.1 s a map) runs on every 5th map
 REFERENCE_EVERY = 5
+#: maps per release: Pacific all, Reef and Tentacle the first twentieth of the same seeds (30 with CI=true)
+SHARE = {"pacific": 1, "reef": 20, "tentacle": 20}
 
 pytestmark = pytest.mark.oracle
 
@@ -58,9 +67,15 @@ def _run(d: Path, *args: str) -> str:
     return p.stdout
 
 
-def _build(d: Path, case: OsdmapCase) -> tuple[str, int]:
+def _build(d: Path, case: OsdmapCase, release: str = "pacific") -> tuple[str, int]:
     """Create ``om`` for ``case`` in ``d``; returns (the shell commands, number of upmap items)."""
     d.mkdir(parents=True, exist_ok=True)
+    if release != "pacific":  # the release's own tools, in its chroot
+        built = build(release, case)
+        for name, data in built.files.items():
+            (d / name).write_bytes(data)
+        (d / "crush.json").write_text(built.crush_json)
+        return built.script, _write_dump(d, case, json.loads(osdmaptool(release, built.om, ["--dump", "json"])))
     (d / "crush.txt").write_text(case.crush_text)
     cmds = [
         [CRUSHTOOL, "-c", "crush.txt", "-o", "crush.bin"],
@@ -79,18 +94,26 @@ def _build(d: Path, case: OsdmapCase) -> tuple[str, int]:
     for c in cmds:
         _run(d, *c)
     (d / "crush.json").write_text(_run(d, CRUSHTOOL, "-i", "final.bin", "--dump"))
-    dump = json.loads(_run(d, OSDMAPTOOL, "om", "--dump", "json"))
+    script = "\n".join(" ".join(Path(a).name if a in (CRUSHTOOL, OSDMAPTOOL) else a for a in c) for c in cmds)
+    return script, _write_dump(d, case, json.loads(_run(d, OSDMAPTOOL, "om", "--dump", "json")))
+
+
+def _write_dump(d: Path, case: OsdmapCase, dump: dict) -> int:
+    """Write ``osd_dump.json`` (the map's dump with its OSDs made to exist); returns its upmap item count."""
     # --createsimple OSDs only exist once marked up/in (in memory); the tests run with --mark-up-in
     dump["osds"] = [{"osd": i, "uuid": "00000000-0000-0000-0000-000000000000", "up": 1, "in": 1, "weight": 1.0,
                      "primary_affinity": 1.0, "state": ["exists", "up"]} for i in range(case.num_osds)]
     dump["max_osd"] = case.num_osds
     (d / "osd_dump.json").write_text(json.dumps(dump))
-    script = "\n".join(" ".join(Path(a).name if a in (CRUSHTOOL, OSDMAPTOOL) else a for a in c) for c in cmds)
-    return script, len(dump.get("pg_upmap_items", []))
+    return len(dump.get("pg_upmap_items", []))
 
 
-def _ref(d: Path, extra: list[str]) -> str:
-    out = _run(d, OSDMAPTOOL, "om", "--mark-up-in", *extra, "--test-map-pgs-dump-all")
+def _ref(d: Path, extra: list[str], release: str = "pacific") -> str:
+    args = ["--mark-up-in", *extra, "--test-map-pgs-dump-all"]
+    if release == "pacific":
+        out = _run(d, OSDMAPTOOL, "om", *args)
+    else:
+        out = osdmaptool(release, (d / "om").read_bytes(), args)
     if not out.startswith(MARK_UP_IN):
         raise RuntimeError(f"unexpected osdmaptool output: {out[:200]!r}")
     return out
@@ -119,50 +142,56 @@ def _first_diff(a: str, b: str) -> str:
     return f"lengths differ: osdmaptool {len(la)} lines, pgtools {len(lb)} lines"
 
 
-def _fail(case: OsdmapCase, script: str, extra: list[str], what: str) -> None:
-    pytest.fail(f"seed {case.seed}: {what}\nbuild:\n{script}\ntest: osdmaptool om --mark-up-in {' '.join(extra)} "
+def _fail(case: OsdmapCase, script: str, extra: list[str], what: str, release: str = "pacific") -> None:
+    pytest.fail(f"{release} seed {case.seed}: {what}\nbuild:\n{script}\ntest: osdmaptool om --mark-up-in {' '.join(extra)} "
                 f"--test-map-pgs-dump-all\n--- crush.txt ---\n{case.crush_text}")
 
 
-def _reference(root: Path, case: OsdmapCase) -> tuple[str, int, dict[tuple[str, ...], str]]:
-    """osdmaptool's side: build the map, then run every test variant (plus the plain one).
+def _dir(root: Path, case: OsdmapCase, release: str) -> Path:
+    return root / (f"om{case.seed}" if release == "pacific" else f"om{case.seed}-{release}")
+
+
+def _reference(root: Path, case: OsdmapCase,
+               release: str = "pacific") -> tuple[str, int, dict[tuple[str, ...], str]]:
+    """osdmaptool's side (of ``release``): build the map, then run every test variant (plus the plain one).
 
     Returns (build script, upmap items in the map, ``{variant: output}``).
     """
-    d = root / f"om{case.seed}"
-    script, n_upmaps = _build(d, case)
-    refs = {tuple(extra): _ref(d, extra) for extra in [[], *case.test_variants]}
+    d = _dir(root, case, release)
+    script, n_upmaps = _build(d, case, release)
+    refs = {tuple(extra): _ref(d, extra, release) for extra in [[], *case.test_variants]}
     return script, n_upmaps, refs
 
 
-def _check(root: Path, case: OsdmapCase,
-           reference: tuple[str, int, dict[tuple[str, ...], str]] | None = None) -> tuple[int, int, int]:
-    """Compare one osdmap; returns (PG mappings compared, upmap items in the map, test runs).
+def _check(root: Path, case: OsdmapCase, reference: tuple[str, int, dict[tuple[str, ...], str]] | None = None,
+           release: str = "pacific") -> tuple[int, int, int]:
+    """Compare one osdmap with ``release``'s osdmaptool; returns (PG mappings compared, upmap items in the map,
+    test runs).
 
     ``reference`` is :func:`_reference`'s result when the caller already has it.
     """
-    d = root / f"om{case.seed}"
-    script, n_upmaps, refs = reference if reference is not None else _reference(root, case)
+    d = _dir(root, case, release)
+    script, n_upmaps, refs = reference if reference is not None else _reference(root, case, release)
     snap = pgtools.load([d / "osd_dump.json", d / "crush.json"])
     compared = 0
     for extra in case.test_variants:
         ref = refs[tuple(extra)]
         got = osdmaptool_output(snap, ["--mark-up-in", *extra, "--test-map-pgs-dump-all"])
         if got != ref:
-            _fail(case, script, extra, "osdmaptool_output differs, " + _first_diff(ref, got))
+            _fail(case, script, extra, "osdmaptool_output differs, " + _first_diff(ref, got), release)
         compared += sum(1 for ln in ref.splitlines() if " raw (" in ln)
     # map_pgs (DataFrame API) on the saved map, with the vector and (small pools) the reference engine
     expected = [_parse_line(ln) for ln in refs[()].splitlines() if " raw (" in ln]
     engines = ["vector"] + (["reference"] if len(expected) <= 256 and case.seed % REFERENCE_EVERY == 0 else [])
     for engine in engines:
-        frame = map_pgs(mark_up_in(snap, case.num_osds), 1, engine=engine)
+        frame = map_pgs(mark_up_in(snap, case.num_osds), 1, engine=engine, release=release)
         ours = [(r.pgid, tuple(r.raw), tuple(r.up), r.up_primary, tuple(r.acting), r.acting_primary)
                 for r in frame.itertuples()]
         if ours != expected:
             bad = next((i for i, (a, b) in enumerate(zip(expected, ours, strict=False)) if a != b), None)
             where = (f"first difference: osdmaptool {expected[bad]} pgtools {ours[bad]}" if bad is not None
                      else f"{len(expected)} PGs from osdmaptool, {len(ours)} from map_pgs")
-            _fail(case, script, [], f"map_pgs(engine={engine!r}) differs, {where}")
+            _fail(case, script, [], f"map_pgs(engine={engine!r}) differs, {where}", release)
     return compared, n_upmaps, len(case.test_variants)
 
 
@@ -184,6 +213,24 @@ def test_random_osdmaps_match_osdmaptool(tmp_path: Path) -> None:
     assert runs >= n
     assert pgs >= 10 * n
     assert with_upmaps >= 1 or n < 10
+
+
+@pytest.mark.parametrize("release", [r for r in SHARE if r != "pacific"])
+def test_random_osdmaps_match_newer_osdmaptool(release: str, tmp_path: Path) -> None:
+    """The same comparison against Reef's and Tentacle's osdmaptool, on maps they built themselves."""
+    need(release)
+    n = max(1, budget(600, 40) // SHARE[release])
+    t0 = time.perf_counter()
+    pgs = runs = with_upmaps = 0
+    cases = prefetched(osdmap_case, lambda c: _reference(tmp_path, c, release), range(FIRST_SEED, FIRST_SEED + n))
+    for case, ref in cases:
+        k, u, r = _check(tmp_path, case, ref, release)
+        pgs += k
+        runs += r
+        with_upmaps += u > 0
+    print(f"\nosdmaptool oracle ({release}): {n} osdmaps, {runs} --test-map-pgs-dump-all runs, {pgs} PG mappings, "
+          f"pg_upmap_items in {with_upmaps} maps, {time.perf_counter() - t0:.1f} s")
+    assert runs >= n and pgs >= 10 * n
 
 
 def test_dump_all_line_format() -> None:
