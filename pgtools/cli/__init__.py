@@ -10,7 +10,10 @@ suggest changes print the ``ceph`` commands for a human to run.  Bad input gives
   ``pgcalc``);
 - :mod:`.whatif`: simulated changes (``whatif``, ``fix-too-many-pgs``, ``report``);
 - :mod:`.tools`: crushtool/osdmaptool-like commands (``crush-test``, ``map``, ``map-object``), ``collect`` and
-  ``demo``.
+  ``demo``;
+- :mod:`.dropin`: ``crushtool`` and ``osdmaptool``, Ceph's own command lines and output (read with
+  :mod:`.cephargs`, Ceph's argparse rules); they never go through typer (:data:`.app.FAST_PATHS`), the typer
+  entries only list them in ``pgtools --help``.
 
 The commands are registered here, in the order ``pgtools --help`` lists them.  Start-up time matters: the
 command modules import pandas, the analysis, simulation and report code inside the commands, not at the top.
@@ -20,7 +23,7 @@ Imports: any pgtools package (the CLI is the top layer); nothing imports the CLI
 
 from __future__ import annotations
 
-from . import inspect, tools, whatif
+from . import dropin, inspect, tools, whatif
 from .app import app, main
 
 app.command()(inspect.table)
@@ -35,6 +38,8 @@ app.command()(tools.collect)
 app.command("crush-test")(tools.crush_test)
 app.command("map")(tools.map_cmd)
 app.command("map-object")(tools.map_object_cmd)
+app.command("crushtool", context_settings=dropin.PASS_ARGS, add_help_option=False)(dropin.crushtool_cmd)
+app.command("osdmaptool", context_settings=dropin.PASS_ARGS, add_help_option=False)(dropin.osdmaptool_cmd)
 app.command()(inspect.verify)
 app.command()(inspect.autoscale)
 app.command()(inspect.pgcalc)

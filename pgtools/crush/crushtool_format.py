@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import struct
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -10,14 +11,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import CephUndefinedBehaviourWarning, PgtoolsError, PgtoolsWarning
-from .constants import WEIGHT_ONE
+from .constants import ITEM_NONE, WEIGHT_ONE
 from .hash import hash2_vec
 from .vector import map_values
 
 if TYPE_CHECKING:
     from .map import CrushMap
 
-__all__ = ["format_mappings", "crushtool_weights", "crushtool_test", "iter_crushtool_test"]
+__all__ = ["format_mappings", "crushtool_weights", "crushtool_test", "iter_crushtool_test", "crushtool_tester",
+           "max_affected_by_rule"]
 
 
 def format_mappings(rule: int, results: np.ndarray | Sequence[Sequence[int]],
@@ -149,3 +151,145 @@ def iter_crushtool_test(crush: CrushMap, rule: int, num_rep: int, min_x: int = 0
             xs = np.arange(lo, min(lo + CHUNK - 1, int(max_x)) + 1, dtype=np.int64)
             real = hash2_vec(xs, pool_id) if pool_id != -1 else xs
             yield format_mappings(rule, map_values(crush, rule, n, real, wv, choose_args=0), xs)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# crushtool --test with its display options (CrushTester::test, src/crush/CrushTester.cc)
+
+
+def max_affected_by_rule(crush: CrushMap, rule: int, max_buckets: int) -> int:
+    """``CrushTester::get_maximum_affected_by_rule``: the cap on the replicas the tester expects per input.
+
+    Every step whose op is 2 or more but not ``emit`` (4) contributes its type (``arg2``; set_* steps give type
+    0 with their value as the "replication"); the count of a type is the number of named buckets of that type,
+    counted once per occurrence of the type among the steps (as the C++ loops do); a type asked for ``n > 0``
+    replicas caps its count at ``n``.  The result is the smallest positive count, else
+    ``max(max_buckets, max_devices)``.
+    """
+    steps = crush.rules[rule].steps
+    affected = [int(a2) for op, _a1, a2 in steps if op >= 2 and op != 4]
+    replications = {int(a2): int(a1) for op, a1, a2 in steps if op >= 2 and op != 4}
+    per_type: dict[int, int] = {}
+    for t in affected:
+        per_type[t] = per_type.get(t, 0) + sum(1 for b in crush.buckets.values() if b.name and b.type_id == t)
+    for t in affected:
+        if 0 < replications[t] < per_type.get(t, 0):
+            per_type[t] = replications[t]
+    out = max(max_buckets, crush.max_devices)
+    for t in affected:
+        if 0 < per_type.get(t, 0) < out:
+            out = per_type[t]
+    return out
+
+
+def _i32(v: int) -> int:
+    """A C ``int`` result (two's-complement wrap), as the tester's int arithmetic gives it."""
+    return (int(v) + (1 << 31)) % (1 << 32) - (1 << 31)
+
+
+def _g(x: float) -> str:
+    """A C++ ``ostream << float`` (promoted to double, ``%g``)."""
+    if x != x:
+        return "-nan" if math.copysign(1.0, x) < 0 else "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:g}"
+
+
+def crushtool_tester(crush: CrushMap, *, min_x: int = -1, max_x: int = -1, min_rule: int = -1, max_rule: int = -1,
+                     min_rep: int = -1, max_rep: int = -1, weights: Mapping[int, float] | None = None,
+                     pool_id: int = -1, mappings: bool = False, statistics: bool = False,
+                     utilization: bool = False, utilization_all: bool = False, bad_mappings: bool = False,
+                     max_rules: int | None = None, max_buckets: int | None = None,
+                     sizes_from_rule: bool = True) -> Iterator[tuple[int, str]]:
+    """``CrushTester::test`` of crushtool 16.2 to 20.2: what ``crushtool -i MAP --test --show-...`` prints.
+
+    Yields ``(stream, text)`` pieces in the tool's order: stream 1 is stdout (the tester's stream: mappings,
+    ``--show-statistics``, ``--show-utilization[-all]`` device lines, ``--show-bad-mappings``), 2 is stderr
+    (the ``devices weights (hex)`` line of ``--show-utilization-all``).  As the tester does:
+
+    * ``min_x``/``max_x``: either one negative (not given) means 0..1023;
+    * ``min_rule``/``max_rule``: either negative means every rule slot ``0 .. max_rules-1``; a missing rule
+      is ``rule R dne`` with statistics;
+    * ``min_rep``/``max_rep`` (``--num-rep N`` sets both): when either is negative, ``sizes_from_rule``
+      (16.2's tester) takes the rule's ``min_size .. max_size``;
+    * statistics: ``rule R (NAME), x = A..B, numrep = M..N``, then per size ``rule R (NAME) num_rep N result
+      size == K:\\tCOUNT/TOTAL`` and, with utilization, ``  device I:\\t\\t stored : S\\t expected : E``
+      where E is a C ``float`` computed as the tester does (:func:`max_affected_by_rule`);
+    * ``--show-bad-mappings``: ``bad mapping rule R x X num_rep N result [..]`` when the result is short or
+      holds ``CRUSH_ITEM_NONE``.
+
+    ``max_rules`` and ``max_buckets`` are the map's slot counts (the binary header; for a compiled text map
+    the highest rule id + 1 and crush_add_bucket's doubling from 8); they default to what the map holds.
+    """
+    rules = crush.rules
+    n_rules = max_rules if max_rules is not None else (max(rules) + 1 if rules else 0)
+    n_buckets = max_buckets if max_buckets is not None else (max((-b for b in crush.buckets), default=0))
+    if min_rule < 0 or max_rule < 0:
+        min_rule, max_rule = 0, n_rules - 1
+    if min_x < 0 or max_x < 0:
+        min_x, max_x = 0, 1023
+    statistics = statistics or utilization or utilization_all
+    wv = crushtool_weights(crush, weights)
+    if utilization_all:
+        yield 2, "devices weights (hex): [" + ",".join(f"{w:x}" for w in wv) + "]\n"
+    ndev = len(wv)
+    w32 = np.asarray(wv, dtype=np.float32)
+    total_weight = _i32(sum(wv))
+    for r in range(max(min_rule, 0), min(n_rules - 1, max_rule) + 1):
+        if r not in rules:
+            if statistics:
+                yield 1, f"rule {r} dne\n"
+            continue
+        for msg in crush.undefined_behaviour(r):
+            warnings.warn(msg, CephUndefinedBehaviourWarning, stacklevel=2)
+        name = rules[r].name
+        minr, maxr = min_rep, max_rep
+        if sizes_from_rule and (min_rep < 0 or max_rep < 0):
+            minr, maxr = rules[r].min_size, rules[r].max_size
+            if minr is None or maxr is None:
+                raise PgtoolsError(f"rule {r} has no min_size/max_size (a Quincy or later map): Ceph 16.2's "
+                                   "crushtool tests those sizes when --num-rep is not given; give --num-rep N")
+        if statistics:
+            yield 1, f"rule {r} ({name}), x = {min_x}..{max_x}, numrep = {minr}..{maxr}\n"
+        num_objects = _i32(max_x - min_x + 1)
+        for nr in range(minr, maxr + 1):
+            if total_weight == 0:
+                continue
+            per = np.zeros(ndev, dtype=np.int64)
+            sizes: dict[int, int] = {}
+            for lo in range(min_x, max_x + 1, CHUNK):
+                xs = np.arange(lo, min(lo + CHUNK - 1, max_x) + 1, dtype=np.int64)
+                real = hash2_vec(xs, pool_id) if pool_id != -1 else xs
+                res = np.asarray(map_values(crush, r, nr, real, wv, choose_args=0))
+                if res.ndim != 2:
+                    res = res.reshape(len(xs), -1)
+                lengths = (res != -1).sum(axis=1)
+                holes = (res == ITEM_NONE).any(axis=1)
+                ok = (res >= 0) & (res < ndev)
+                per += np.bincount(res[ok], minlength=ndev)[:ndev]
+                for k, v in zip(*np.unique(lengths, return_counts=True), strict=True):
+                    sizes[int(k)] = sizes.get(int(k), 0) + int(v)
+                if mappings or bad_mappings:
+                    bad = (lengths != nr) | holes if bad_mappings else np.zeros(len(xs), dtype=bool)
+                    out = []
+                    for x, row, b in zip(xs.tolist(), res.tolist(), bad.tolist(), strict=True):
+                        vec = "[" + ",".join(str(v) for v in row if v != -1) + "]"
+                        if mappings:
+                            out.append(f"CRUSH rule {r} x {x} {vec}\n")
+                        if b:
+                            out.append(f"bad mapping rule {r} x {x} num_rep {nr} result {vec}\n")
+                    yield 1, "".join(out)
+            if not statistics:
+                continue
+            yield 1, "".join(f"rule {r} ({name}) num_rep {nr} result size == {k}:\t{v}/{num_objects}\n"
+                             for k, v in sorted(sizes.items()))
+            if utilization or utilization_all:
+                expected_objects = np.float32(_i32(min(nr, max_affected_by_rule(crush, r, n_buckets)) * num_objects))
+                expected = (w32 / np.float32(total_weight)) * expected_objects
+                lines = []
+                for i in range(ndev):
+                    e = float(expected[i])
+                    if (e > 0 and per[i] > 0) if utilization else utilization_all:
+                        lines.append(f"  device {i}:\t\t stored : {int(per[i])}\t expected : {_g(e)}\n")
+                yield 1, "".join(lines)

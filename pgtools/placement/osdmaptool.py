@@ -40,7 +40,17 @@ __all__ = [
     "osdmaptool",
     "parse_osdmaptool_args",
     "osdmaptool_output",
+    "NoSuchPool",
 ]
+
+
+class NoSuchPool(PgtoolsError):
+    """osdmaptool's ``There is no pool N`` (stderr, exit status 1); ``stdout`` is what it printed before."""
+
+    def __init__(self, pool: int, stdout: str = "") -> None:
+        super().__init__(f"There is no pool {pool}")
+        self.pool = pool
+        self.stdout = stdout
 
 
 def format_vector(osds: Iterable[int]) -> str:
@@ -88,6 +98,15 @@ def mark_up_in(snap: Snapshot, max_osd: int) -> Snapshot:
     """
     ids = range(max_osd)
     snap = mark_in(mark_up(snap, ids), ids)
+    # osdmaptool sets the state of every id below max_osd, listed or not: an osdmap made by
+    # `osdmaptool --createsimple N` has N OSD slots that do not exist until --mark-up-in (checked with 16.2.15,
+    # 18.2.7 and 20.2.4 on Ceph's own om-simple3 / om-racks / om-500 maps)
+    osds = snap.osds
+    gone = osds["osd_id"].between(0, max_osd - 1) & ~osds["exists"].astype(bool)
+    if gone.any():
+        osds = osds.copy()
+        osds.loc[gone, "exists"] = True
+        snap = snap.replace(osds=osds)
     weights = _first_bucket_weights(snap.crush)
     for i in ids:  # one OSD at a time: raising one item of a uniform bucket raises them all
         if weights.get(i) == 0:
@@ -208,7 +227,7 @@ def render_test_map_pgs(snap: Snapshot, *, mode: str = "stats", pool: int | None
         raise ValueError(f"unknown mode {mode!r}")
     c = compile_snapshot(snap)
     if pool is not None and pool not in c.pools:
-        raise PgtoolsError(f"There is no pool {pool}")
+        raise NoSuchPool(pool)
     if pg_num is not None and pg_num > 0:
         snap = with_pg_num(snap, pg_num, None if pool is None else [pool])
         c = compile_snapshot(snap)
@@ -264,7 +283,7 @@ def render_test_map_object(snap: Snapshot, name: str, pool: int) -> str:
     """Output of ``osdmaptool --test-map-object <name> --pool <pool>``: `` object 'name' -> pgid -> [acting]``."""
     c = compile_snapshot(snap)
     if pool not in c.pools:
-        raise PgtoolsError(f"There is no pool {pool}")
+        raise NoSuchPool(pool)
     m = map_object(snap, int(pool), name)
     return f" object '{name}' -> {m.pgid} -> {format_vector(m.acting)}\n"
 
@@ -313,7 +332,8 @@ def parse_osdmaptool_args(args: str | Sequence[str]) -> dict[str, Any]:
 
 def osdmaptool(snap: Snapshot, *, test_map_pgs: str | None = None, pool: int | None = None,
                pg_num: int | None = None, mark_up_in: bool = False, mark_out: Iterable[int] = (),
-               adjust_crush_weight: Iterable[tuple[int, float]] = (), test_map_pg: str | None = None) -> str:
+               adjust_crush_weight: Iterable[tuple[int, float]] = (), test_map_pg: str | None = None,
+               test_map_object: str | None = None, me: str = "osdmaptool") -> str:
     """What ``osdmaptool osdmap.bin`` prints on stdout with the corresponding options.
 
     As in osdmaptool, ``mark_up_in`` runs first and also gives CRUSH weight 1.0 to every OSD whose
@@ -337,6 +357,11 @@ def osdmaptool(snap: Snapshot, *, test_map_pgs: str | None = None, pool: int | N
         ``--adjust-crush-weight osd:weight,...`` (weights go through C ``float``).
     test_map_pg : str, optional
         ``--test-map-pg``.
+    test_map_object : str, optional
+        ``--test-map-object NAME`` (in ``pool``; without one osdmaptool says ``{me}: assuming pool 1 (use --pool
+        to override)`` and uses pool 1), after ``--test-map-pg`` and before ``--test-map-pgs``.
+    me : str
+        The program name osdmaptool prints (its ``argv[0]``).
 
     Returns
     -------
@@ -358,10 +383,17 @@ def osdmaptool(snap: Snapshot, *, test_map_pgs: str | None = None, pool: int | N
         w = _f32(weight)
         snap = adjust_crush_weight_(snap, {int(osd): w})
         out.append(f"Adjusted osd.{int(osd)} CRUSH weight to {format_float(w)}\n")
-    if test_map_pg is not None:
-        out.append(render_test_map_pg(snap, test_map_pg))
-    if test_map_pgs is not None:
-        out.append(render_test_map_pgs(snap, mode=test_map_pgs, pool=pool, pg_num=pg_num))
+    try:
+        if test_map_pg is not None:
+            out.append(render_test_map_pg(snap, test_map_pg))
+        if test_map_object is not None:
+            if pool is None:
+                out.append(f"{me}: assuming pool 1 (use --pool to override)\n")
+            out.append(render_test_map_object(snap, test_map_object, 1 if pool is None else pool))
+        if test_map_pgs is not None:
+            out.append(render_test_map_pgs(snap, mode=test_map_pgs, pool=pool, pg_num=pg_num))
+    except NoSuchPool as e:
+        raise NoSuchPool(e.pool, "".join(out)) from None
     return "".join(out)
 
 
