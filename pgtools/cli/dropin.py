@@ -339,15 +339,14 @@ def _osdmaptool(argv: list[str]) -> int:
     if "test_map_pgs" not in kw and "test_map_pg" not in kw and obj is None:
         raise ToolExit(1, f"{me}: no action specified?\n")
     snap = _load_osdmap(me, fn)
-    # --ceph-release (validated above) changes nothing here: on every case tried (Ceph's CLI tests, random
-    # osdmaps) osdmaptool 16.2.15, 18.2.7 and 20.2.4 print the same for the options pgtools implements
-    del release
+    # --ceph-release: osdmaptool 16.2.15, 18.2.7 and 20.2.4 print the same for the options pgtools implements
+    # (Ceph's CLI tests, random osdmaps), except that Pacific ignores pg_upmap_primaries (Reef's read balancer)
     if pool != -1:
         kw["pool"] = pool
     if kw.get("pg_num") is not None and kw["pg_num"] <= 0:  # osdmaptool overrides pg_num only when > 0
         kw.pop("pg_num")
     try:
-        text = osdmaptool(snap, test_map_object=obj, me=me, **kw)
+        text = osdmaptool(snap, test_map_object=obj, me=me, release=release, **kw)
     except NoSuchPool as e:
         raise ToolExit(1, f"{e}\n", e.stdout) from None
     sys.stdout.write(text)

@@ -218,7 +218,7 @@ class ObjectMapping(tuple):
 
 
 def map_object(snap: Snapshot, pool: str | int, name: str, namespace: str = "", *,
-               key: str = "") -> ObjectMapping:
+               key: str = "", release: str | None = None) -> ObjectMapping:
     """Run ``ceph osd map <pool> <name> [<namespace>]`` offline.
 
     Parameters
@@ -243,7 +243,7 @@ def map_object(snap: Snapshot, pool: str | int, name: str, namespace: str = "", 
     row = snap.pool(pool)
     pool_id = int(row["pool_id"])
     raw, ps = object_to_pg(row, name, namespace, key)
-    compiled = compile_snapshot(snap)
+    compiled = compile_snapshot(snap, release=release)
     res = compiled.pg_to_up_acting_osds(pool_id, ps)
     objname = f"{namespace}/{name}" if namespace else name
     return ObjectMapping(f"{pool_id}.{ps:x}", tuple(res.up), tuple(res.acting),

@@ -130,8 +130,8 @@ def _weight_text(w: np.ndarray) -> list[str]:
 
 
 def _stats_block(snap: Snapshot, counts: np.ndarray, first: np.ndarray, primary: np.ndarray,
-                 sizes: dict[int, int]) -> list[str]:
-    c = compile_snapshot(snap)
+                 sizes: dict[int, int], release: str | None = None) -> list[str]:
+    c = compile_snapshot(snap, release=release)
     n = c.max_osd
     item_weight = _first_bucket_weights(snap.crush)
     cw = np.array([item_weight.get(i, 0) for i in range(n)], dtype=np.int64)
@@ -204,7 +204,7 @@ def _raw_primaries(pm: PoolMapping) -> list[int]:
 
 
 def render_test_map_pgs(snap: Snapshot, *, mode: str = "stats", pool: int | None = None,
-                        pg_num: int | None = None) -> str:
+                        pg_num: int | None = None, release: str | None = None) -> str:
     """Output of ``osdmaptool --test-map-pgs`` / ``--test-map-pgs-dump`` / ``--test-map-pgs-dump-all``.
 
     Parameters
@@ -217,6 +217,8 @@ def render_test_map_pgs(snap: Snapshot, *, mode: str = "stats", pool: int | None
         ``--pool``: only this pool.
     pg_num : int, optional
         ``--pg_num``: override pg_num of the mapped pools (pgp_num unchanged).
+    release : str, optional
+        Whose osdmaptool to emulate (:func:`~pgtools.placement.compile_snapshot`; None: Reef and later).
 
     Returns
     -------
@@ -225,12 +227,12 @@ def render_test_map_pgs(snap: Snapshot, *, mode: str = "stats", pool: int | None
     """
     if mode not in ("stats", "dump", "dump_all"):
         raise ValueError(f"unknown mode {mode!r}")
-    c = compile_snapshot(snap)
+    c = compile_snapshot(snap, release=release)
     if pool is not None and pool not in c.pools:
         raise NoSuchPool(pool)
     if pg_num is not None and pg_num > 0:
         snap = with_pg_num(snap, pg_num, None if pool is None else [pool])
-        c = compile_snapshot(snap)
+        c = compile_snapshot(snap, release=release)
     n = c.max_osd
     counts = np.zeros(n, dtype=np.int64)
     first = np.zeros(n, dtype=np.int64)
@@ -255,11 +257,11 @@ def render_test_map_pgs(snap: Snapshot, *, mode: str = "stats", pool: int | None
         lengths, num = np.unique(pm.lengths("acting"), return_counts=True)
         for k, v in zip(lengths.tolist(), num.tolist(), strict=True):
             sizes[k] = sizes.get(k, 0) + v
-    lines.extend(_stats_block(snap, counts, first, primary, sizes))
+    lines.extend(_stats_block(snap, counts, first, primary, sizes, release))
     return "\n".join(lines) + "\n"
 
 
-def render_test_map_pg(snap: Snapshot, pgid: str) -> str:
+def render_test_map_pg(snap: Snapshot, pgid: str, release: str | None = None) -> str:
     """Output of ``osdmaptool --test-map-pg <pgid>`` (two lines).
 
     PG ids past ``pg_num`` are accepted and folded the way Ceph does.
@@ -274,17 +276,17 @@ def render_test_map_pg(snap: Snapshot, pgid: str) -> str:
             raise ValueError
     except ValueError:
         raise PgtoolsError(f"failed to parse pg '{pgid}") from None
-    c = compile_snapshot(snap)
+    c = compile_snapshot(snap, release=release)
     m = c.pg_to_up_acting_osds(pool_id, ps)
     return f" parsed '{pgid}' -> {_pgid(pool_id, ps)}\n{format_dump_all_line(m)}\n"
 
 
-def render_test_map_object(snap: Snapshot, name: str, pool: int) -> str:
+def render_test_map_object(snap: Snapshot, name: str, pool: int, release: str | None = None) -> str:
     """Output of ``osdmaptool --test-map-object <name> --pool <pool>``: `` object 'name' -> pgid -> [acting]``."""
-    c = compile_snapshot(snap)
+    c = compile_snapshot(snap, release=release)
     if pool not in c.pools:
         raise NoSuchPool(pool)
-    m = map_object(snap, int(pool), name)
+    m = map_object(snap, int(pool), name, release=release)
     return f" object '{name}' -> {m.pgid} -> {format_vector(m.acting)}\n"
 
 
@@ -333,7 +335,7 @@ def parse_osdmaptool_args(args: str | Sequence[str]) -> dict[str, Any]:
 def osdmaptool(snap: Snapshot, *, test_map_pgs: str | None = None, pool: int | None = None,
                pg_num: int | None = None, mark_up_in: bool = False, mark_out: Iterable[int] = (),
                adjust_crush_weight: Iterable[tuple[int, float]] = (), test_map_pg: str | None = None,
-               test_map_object: str | None = None, me: str = "osdmaptool") -> str:
+               test_map_object: str | None = None, me: str = "osdmaptool", release: str | None = None) -> str:
     """What ``osdmaptool osdmap.bin`` prints on stdout with the corresponding options.
 
     As in osdmaptool, ``mark_up_in`` runs first and also gives CRUSH weight 1.0 to every OSD whose
@@ -362,6 +364,9 @@ def osdmaptool(snap: Snapshot, *, test_map_pgs: str | None = None, pool: int | N
         to override)`` and uses pool 1), after ``--test-map-pg`` and before ``--test-map-pgs``.
     me : str
         The program name osdmaptool prints (its ``argv[0]``).
+    release : str, optional
+        Whose osdmaptool to emulate: Pacific ignores ``pg_upmap_primaries``, Reef and later apply them (the
+        default, None); see :func:`~pgtools.placement.compile_snapshot`.
 
     Returns
     -------
@@ -385,13 +390,13 @@ def osdmaptool(snap: Snapshot, *, test_map_pgs: str | None = None, pool: int | N
         out.append(f"Adjusted osd.{int(osd)} CRUSH weight to {format_float(w)}\n")
     try:
         if test_map_pg is not None:
-            out.append(render_test_map_pg(snap, test_map_pg))
+            out.append(render_test_map_pg(snap, test_map_pg, release))
         if test_map_object is not None:
             if pool is None:
                 out.append(f"{me}: assuming pool 1 (use --pool to override)\n")
-            out.append(render_test_map_object(snap, test_map_object, 1 if pool is None else pool))
+            out.append(render_test_map_object(snap, test_map_object, 1 if pool is None else pool, release))
         if test_map_pgs is not None:
-            out.append(render_test_map_pgs(snap, mode=test_map_pgs, pool=pool, pg_num=pg_num))
+            out.append(render_test_map_pgs(snap, mode=test_map_pgs, pool=pool, pg_num=pg_num, release=release))
     except NoSuchPool as e:
         raise NoSuchPool(e.pool, "".join(out)) from None
     return "".join(out)
