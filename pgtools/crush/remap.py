@@ -19,8 +19,10 @@ Pacific 16.2.15 behaviour is checked against its ``osdmaptool`` by ``tests/oracl
 * :meth:`RuleTopology.verify_upmap` — ``verify_upmap``: the failure-domain and subtree checks an upmapped PG
   must pass, else the mon (``clean_pg_upmaps``) cancels it.
 
-Where Ceph reads past the end of a vector (a PG whose mapping is shorter than the rule's fan-out:
-``_choose_type_stack`` dereferences ``orig.end()``) its result is undefined: :class:`UndefinedRemapError`.
+Where Ceph reads past the end of a vector (a PG whose mapping is shorter than the rule's fan-out, e.g. size 3
+on two hosts: ``_choose_type_stack`` dereferences ``orig.end()``) the value read is only compared with the
+candidate buckets of the "no underfull leaves" swap; when such a swap is made the result depends on heap
+garbage and :class:`UndefinedRemapError` is raised, else the result does not depend on it and is exact.
 """
 
 from __future__ import annotations
@@ -327,16 +329,18 @@ class RuleTopology:
                             continue
                         if not any(osd in overfull for osd in leaves[pos]):
                             continue
-                        if _UNKNOWN in o and underfull_buckets[j]:
-                            raise UndefinedRemapError(
-                                f"PG OSDs {orig} are fewer than CRUSH rule {ruleno}'s fan-out: Ceph's try_remap_rule "
-                                "read past the end of the vector and compares that value with a candidate bucket "
-                                "(undefined behaviour)")
                         for alt in _sorted(underfull_buckets[j]):
                             if alt in o:
                                 continue
                             if j == 0 or (self.parent_of_type(o[pos], stack[j - 1][0], ruleno)
                                           == self.parent_of_type(alt, stack[j - 1][0], ruleno)):
+                                if _UNKNOWN in o:
+                                    # the value read past the end of orig could have been this very bucket,
+                                    # which would have ruled it out: Ceph's choice here is not defined
+                                    raise UndefinedRemapError(
+                                        f"PG OSDs {orig} are fewer than CRUSH rule {ruleno}'s fan-out: Ceph's "
+                                        "try_remap_rule reads past the end of the vector and compares that value "
+                                        "with the replacement bucket it picks (undefined behaviour)")
                                 o[pos] = alt
                                 break
                 if st.i == n_orig:
