@@ -139,7 +139,9 @@ class WorkMap:
 
     def up_sets(self, pool: PoolInfo) -> np.ndarray:
         """The up sets of every PG of ``pool`` under this map's upmaps (rows, -1 padded)."""
-        return self.map.map_pool_arrays(pool).up
+        pm = self.map.map_pool_arrays(pool)
+        self._raw.setdefault(pool.pool_id, pm.raw)  # the CRUSH step is the costly part: keep it
+        return pm.up
 
     def apply(self, inc: Increment) -> None:
         """The upmap part of ``OSDMap::apply_incremental``: new entries, then removals."""

@@ -31,7 +31,7 @@ from pgtools.balance import osdmaptool_upmap
 from pgtools.crush.remap import UndefinedRemapError
 from tests.ceph_release_tools import available, need, run
 from tests.oracle._maps import OsdmapCase, budget, osdmap_case
-from tests.paths import SHARED
+from tests.paths import REAL, SHARED
 
 FIRST_SEED = 60_000
 RELEASE_EVERY = 4
@@ -117,8 +117,8 @@ def _variants(case: OsdmapCase, with_items: bool) -> list[list[str]]:
     return out
 
 
-def _emulate(snap: pgtools.Snapshot, args: list[str], release: str, stdout: str):
-    kw: dict = {"mark_up_in": True, "ceph_release": release}
+def _emulate(snap: pgtools.Snapshot, args: list[str], release: str, stdout: str, mark_up_in: bool):
+    kw: dict = {"mark_up_in": mark_up_in, "ceph_release": release}
     i = 0
     while i < len(args):
         a = args[i]
@@ -142,13 +142,14 @@ def _emulate(snap: pgtools.Snapshot, args: list[str], release: str, stdout: str)
     return osdmaptool_upmap(snap, **kw)
 
 
-def _compare(d: Path, snap: pgtools.Snapshot, args: list[str], release: str, what: str) -> int:
+def _compare(d: Path, snap: pgtools.Snapshot, args: list[str], release: str, what: str, *,
+             mark_up_in: bool = True) -> int:
     """One osdmaptool run against pgtools; returns the number of command lines compared (-1: undefined in Ceph)."""
-    full = ["om", "--mark-up-in", AGGR, *args]
+    full = ["om", *(["--mark-up-in"] if mark_up_in else []), AGGR, *args]
     stdout, files = _tool(release, "osdmaptool", full, {"om": d / "om"})
     ref_cmds = files.get("out.txt", b"").decode()
     try:
-        plan = _emulate(snap, args, release, stdout)
+        plan = _emulate(snap, args, release, stdout, mark_up_in)
     except UndefinedRemapError:
         return -1
     if plan.stdout != stdout or plan.text != ref_cmds:
@@ -162,7 +163,7 @@ def test_random_osdmaps_upmap_like_osdmaptool(tmp_path: Path) -> None:
     need("pacific")
     n = budget(40, 15)
     t0 = time.perf_counter()
-    runs = lines = undefined = cleanups = 0
+    runs = lines = undefined = cleanups = cleanup_lines = 0
     per_release = {"pacific": 0, "reef": 0, "tentacle": 0}
     for k, seed in enumerate(range(FIRST_SEED, FIRST_SEED + n)):
         case = osdmap_case(seed)
@@ -187,10 +188,13 @@ def test_random_osdmaps_upmap_like_osdmaptool(tmp_path: Path) -> None:
                     undefined += 1
                 else:
                     lines += got
-                    cleanups += "--upmap-cleanup" in args
+                    if "--upmap-cleanup" in args:
+                        cleanups += 1
+                        cleanup_lines += got
     print(f"\nupmap balancer oracle: {n} osdmaps, {runs} osdmaptool runs {per_release}, {lines} command lines, "
-          f"{cleanups} cleanup runs, {undefined} skipped (undefined in Ceph), {time.perf_counter() - t0:.1f} s")
+          f"{cleanups} cleanup runs ({cleanup_lines} lines), {undefined} skipped (undefined in Ceph), {time.perf_counter() - t0:.1f} s")
     assert lines >= n
+    assert cleanup_lines >= 1 or n < 10
     assert undefined <= runs // 10
 
 
@@ -212,6 +216,36 @@ def test_ceph_cli_maps(release: str, tmp_path: Path) -> None:
         assert got > 0
         total += got
     assert total >= 30
+
+
+def test_seed_map(tmp_path: Path) -> None:
+    """The seed-like capture's real osdmap (16.2.15, 12 OSDs, 15 pools of 128 PGs): osdmaptool shuffles the pool
+    order (its ``pools`` line is passed on); then the map saved with 60 balancer items, cleaned after
+    ``--mark-out``."""
+    need("pacific")
+    if not (REAL / "osdmap.bin").exists():
+        pytest.skip(f"no {REAL}/osdmap.bin")
+    (tmp_path / "om").write_bytes((REAL / "osdmap.bin").read_bytes())
+    snap = pgtools.load(tmp_path / "om")
+    total = 0
+    for args in (["--upmap", "out.txt"], ["--upmap", "out.txt", "--upmap-max", "100", "--upmap-deviation", "1"],
+                 ["--mark-out", "4", "--upmap", "out.txt", "--upmap-max", "1000", "--upmap-deviation", "1"],
+                 ["--upmap", "out.txt", "--upmap-max", "20", "--upmap-deviation", "1", "--upmap-pool", "rbd",
+                  "--upmap-pool", "images"]):
+        total += _compare(tmp_path, snap, args, "pacific", "seed map", mark_up_in=False)
+    _, files = _tool("pacific", "osdmaptool", ["om", AGGR, "--upmap", "x.txt", "--upmap-max", "60",
+                                               "--upmap-deviation", "1", "--save"], {"om": tmp_path / "om"})
+    (tmp_path / "om").write_bytes(files["om"])
+    saved = pgtools.load(tmp_path / "om")
+    assert len(saved.osdmap.pg_upmap_items) >= 30
+    cleaned = 0
+    for osd in (0, 5, 11):
+        cleaned += _compare(tmp_path, saved, ["--mark-out", str(osd), "--upmap-cleanup", "out.txt"], "pacific",
+                            "seed map + 60 items", mark_up_in=False)
+    total += _compare(tmp_path, saved, ["--upmap", "out.txt", "--upmap-max", "50", "--upmap-deviation", "1"],
+                      "pacific", "seed map + 60 items", mark_up_in=False)
+    assert total >= 100
+    assert cleaned >= 3
 
 
 def _cli_gen() -> Path:
