@@ -74,6 +74,17 @@ class UpmapPlan:
         """The command file osdmaptool writes (one command a line)."""
         return "".join(c + "\n" for c in self.commands)
 
+    def apply(self, snap: Snapshot) -> Snapshot:
+        """``snap`` with this plan applied as ``OSDMap::apply_incremental`` does (``osdmaptool --save``): new
+        ``pg_upmap_items`` set, then the removed ones erased, then removed ``pg_upmap`` entries erased."""
+        om = snap.osdmap
+        items = dict(om.pg_upmap_items)
+        items.update({pg: tuple(tuple(p) for p in v) for pg, v in self.new_pg_upmap_items.items()})
+        for pg in self.old_pg_upmap_items:
+            items.pop(pg, None)
+        full = {pg: v for pg, v in om.pg_upmap.items() if pg not in set(self.old_pg_upmap)}
+        return snap.replace(osdmap=om.replace(pg_upmap_items=items, pg_upmap=full))
+
     def to_frame(self) -> pd.DataFrame:
         """One row per changed PG: ``pgid, action ('set' / 'rm'), items``."""
         rows = [{"pgid": pg, "action": "rm", "items": ()} for pg in self.old_pg_upmap_items]
