@@ -31,7 +31,7 @@ from pgtools.balance import osdmaptool_upmap
 from pgtools.crush.remap import UndefinedRemapError
 from tests.ceph_release_tools import available, need, run
 from tests.oracle._maps import OsdmapCase, budget, osdmap_case
-from tests.paths import REAL, SHARED
+from tests.paths import CRUSH_CASES, REAL, SAMPLE_DUMPS, SHARED
 
 FIRST_SEED = 60_000
 RELEASE_EVERY = 4
@@ -246,6 +246,30 @@ def test_seed_map(tmp_path: Path) -> None:
                       "pacific", "seed map + 60 items", mark_up_in=False)
     assert total >= 100
     assert cleaned >= 3
+
+
+#: real osdmaps (16.2.15 clusters): erasure-coded pools, device classes, down/out OSDs, reweights, primary
+#: affinity and existing upmap items; the mixed capture (repository) also runs on Reef and Tentacle
+REAL_MAPS = [SAMPLE_DUMPS / "mixed" / "osdmap.bin"] + [CRUSH_CASES / n / "osdmap.bin" for n in (
+    "01_flat10_hosts_straw2_firstn", "17_rules_multistep_firstn", "22_osdmap_pools_pgnum",
+    "23_osdmap_reweight_out_down_affinity_upmap", "24_upmap_unbalanced_base")]
+
+
+@pytest.mark.parametrize("path", REAL_MAPS, ids=lambda p: p.parent.name)
+def test_real_osdmaps(path: Path, tmp_path: Path) -> None:
+    need("pacific")
+    if not path.exists():
+        pytest.skip(f"no {path}")
+    (tmp_path / "om").write_bytes(path.read_bytes())
+    snap = pgtools.load(tmp_path / "om")
+    releases = ["pacific"] + ([r for r in ("reef", "tentacle") if available(r)] if path.parent.name == "mixed" else [])
+    total = 0
+    for args in (["--upmap", "out.txt"], ["--upmap", "out.txt", "--upmap-max", "100", "--upmap-deviation", "1"],
+                 ["--mark-out", "1", "--upmap", "out.txt", "--upmap-max", "500", "--upmap-deviation", "1"],
+                 ["--mark-out", "3", "--upmap-cleanup", "out.txt"]):
+        for release in releases:
+            total += _compare(tmp_path, snap, args, release, path.parent.name, mark_up_in=False)
+    assert total >= 20
 
 
 def _cli_gen() -> Path:
