@@ -106,7 +106,7 @@ def work_map(snap: Snapshot, ceph_release: str | None = None) -> WorkMap:
     # the releases differ only on rare maps (rule lookup, multi-pool weight totals): see pgtools.balance.upmap
     warn_if_assumed(choice, "upmap balancer", differs=True)
     release = choice.name
-    compiled = compile_snapshot(snap)
+    compiled = compile_snapshot(snap, release=release)  # Reef+ applies pg_upmap_primaries in pg_to_raw_upmap
     pending: dict[int, int] = {}
     pools = snap.pools
     if pools is not None and "pg_num_pending" in pools.columns:

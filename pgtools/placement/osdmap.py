@@ -181,7 +181,7 @@ class CompiledOSDMap:
         return raw
 
     def pg_to_raw_upmap(self, pool_id: int, ps: int, raw: list[int] | None = None) -> tuple[list[int], list[int]]:
-        """``OSDMap::pg_to_raw_upmap``: ``(raw, raw after pg_upmap and pg_upmap_items)``; empty for a missing pool.
+        """``OSDMap::pg_to_raw_upmap``: ``(raw, raw after _apply_upmap)``; empty vectors for a missing pool.
 
         ``raw`` skips the CRUSH step when the caller already has it (``_pg_to_raw_osds`` of this map).
         """
