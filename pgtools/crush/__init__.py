@@ -10,7 +10,8 @@ steps, :class:`Rule`, :class:`Tunables`, :class:`ChooseArg`), ``map`` (:class:`C
 ``reweight`` (``adjust_item_weight`` bookkeeping), ``reference`` (scalar ``crush_do_rule``),
 ``vecmap`` and ``vector`` (the NumPy engine: bucket choices, rule descent and :func:`map_values`),
 ``_numba_buckets`` and ``_numba`` (the optional compiled engine, loaded only when used),
-``crushtool_format`` (crushtool ``--test`` emulation) and ``edit`` (``ceph osd crush ...`` edits).
+``crushtool_format`` (crushtool ``--test`` emulation), ``edit`` (``ceph osd crush ...`` edits) and ``remap``
+(the tree walks of the upmap balancer: ``try_remap_rule``, ``get_rule_weight_osd_map``, ``verify_upmap``).
 
 Imports: ``pgtools.errors`` and this package only (numba lazily, from ``vector``).
 """

@@ -180,6 +180,18 @@ class CompiledOSDMap:
                 raw[pos], raw[0] = raw[0], prim
         return raw
 
+    def pg_to_raw_upmap(self, pool_id: int, ps: int, raw: list[int] | None = None) -> tuple[list[int], list[int]]:
+        """``OSDMap::pg_to_raw_upmap``: ``(raw, raw after _apply_upmap)``; empty vectors for a missing pool.
+
+        ``raw`` skips the CRUSH step when the caller already has it (``_pg_to_raw_osds`` of this map).
+        """
+        pool = self.pools.get(pool_id)
+        if pool is None:
+            return [], []
+        if raw is None:
+            raw, _ = self._pg_to_raw_osds(pool, ps)
+        return list(raw), self._apply_upmap(pool, ps, raw)
+
     # ---- step 4 ----------------------------------------------------------------------------------
     def _raw_to_up_osds(self, pool: PoolInfo, raw: list[int]) -> list[int]:
         if pool.can_shift_osds():
