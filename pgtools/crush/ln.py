@@ -43,8 +43,24 @@ def crush_ln(u: int) -> int:
 
 @lru_cache(maxsize=1)
 def ln_table() -> np.ndarray:
-    """All 65536 values of :func:`crush_ln` as a read-only ``int64`` array (computed once)."""
-    tbl = np.array([crush_ln(u) for u in range(0x10000)], dtype=np.int64)
+    """All 65536 values of :func:`crush_ln` as a read-only ``int64`` array (computed once per process).
+
+    The same steps as :func:`crush_ln` on every input at once, in ``uint64`` arithmetic (which wraps
+    modulo 2**64 as Ceph's ``__u64`` does); ``tests/crush`` checks it against :func:`crush_ln`.
+    """
+    x = np.arange(1, 0x10001, dtype=np.uint64)
+    iexpon = np.full(x.shape, 15, dtype=np.uint64)
+    small = (x & np.uint64(0x18000)) == 0
+    bits = (16 - np.frexp(x[small].astype(np.float64))[1]).astype(np.uint64)  # frexp's exponent = bit length
+    x[small] <<= bits
+    iexpon[small] = np.uint64(15) - bits
+    index1 = ((x >> np.uint64(8)) << np.uint64(1)).astype(np.int64)
+    rh_lh = np.asarray(RH_LH_TBL, dtype=np.uint64)
+    rh = rh_lh[index1 - 256]
+    lh = rh_lh[index1 + 1 - 256]
+    xl64 = (x * rh) >> np.uint64(48)
+    ll = np.asarray(LL_TBL, dtype=np.uint64)[(xl64 & np.uint64(0xFF)).astype(np.int64)]
+    tbl = ((iexpon << np.uint64(44)) + ((lh + ll) >> np.uint64(4))).astype(np.int64)
     tbl.setflags(write=False)
     return tbl
 
