@@ -22,7 +22,8 @@ import numpy as np
 from .buckets import UNIFORM
 from .constants import ITEM_NONE, ITEM_UNDEF
 from .hash import as_u32
-from .rule import OPS
+from .reference import crush_do_rule
+from .rule import OPS, Rule
 from .vecmap import VecMap, is_out_vec, vec_map
 
 if TYPE_CHECKING:
@@ -378,6 +379,9 @@ def map_values(crush: CrushMap, rule: int, num_rep: int, xs: Sequence[int] | np.
         a short (firstn) result; indep holes are ``ITEM_NONE`` (0x7fffffff).
     """
     x = as_u32(np.asarray(xs, dtype=np.int64).reshape(-1))
+    r = crush.rules.get(rule)
+    if r is not None and r.is_msr:
+        return _msr_rows(crush, r, num_rep, x, weights, choose_args, resolve_engine(engine, len(x)))
     if resolve_engine(engine, len(x)) == "numba":
         from ._numba import map_values_numba
 
@@ -388,7 +392,6 @@ def map_values(crush: CrushMap, rule: int, num_rep: int, xs: Sequence[int] | np.
         return map_values_numba(crush, rule, num_rep, x, wts_n, choose_args)
     n = len(x)
     result = np.full((n, max(num_rep, 0)), -1, dtype=np.int64)
-    r = crush.rules.get(rule)
     if r is None or num_rep <= 0 or n == 0:
         return result
     if weights is None:
@@ -487,4 +490,23 @@ def map_values(crush: CrushMap, rule: int, num_rep: int, xs: Sequence[int] | np.
                 result[rows_all[m], rlen[m]] = w[m, j]
                 rlen[m] += 1
             wsize = np.zeros(n, dtype=np.int64)
+    return result
+
+
+def _msr_rows(crush: CrushMap, rule: Rule, num_rep: int, x: np.ndarray, weights: object, choose_args: object,
+              engine: str) -> np.ndarray:
+    """An MSR rule (``crush_msr_do_rule``) for every input, in :func:`map_values`' layout.
+
+    The NumPy engine has no vectorised MSR descent: it maps input by input with the scalar reference
+    (:func:`pgtools.crush.reference.crush_do_rule`), which is exact but slow (~0.1 ms per input and
+    ``choosemsr`` level).  The numba engine runs its compiled MSR kernel.
+    """
+    n = len(x)
+    result = np.full((n, max(num_rep, 0)), -1, dtype=np.int64)
+    if num_rep <= 0 or n == 0:
+        return result
+    wts = crush.default_weights() if weights is None else [int(v) for v in np.asarray(weights).reshape(-1)]
+    for i in range(n):
+        row = crush_do_rule(crush, rule.id, int(x[i]), num_rep, wts, choose_args)
+        result[i, :len(row)] = row
     return result
