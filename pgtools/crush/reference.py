@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..errors import UnsupportedFeatureError
 from .buckets import (
     LIST,
     STRAW,
@@ -27,14 +28,13 @@ from .buckets import (
     tree_choose,
 )
 from .constants import ITEM_NONE, ITEM_UNDEF, WEIGHT_ONE
-from ..errors import UnsupportedFeatureError
 from .hash import hash2
 from .rule import MSR_CONFIG_OPS, MSR_FIRSTN, OP_NAMES, OPS, ChooseArg, Rule
 
 if TYPE_CHECKING:
     from .map import CrushMap
 
-__all__ = ["crush_do_rule", "is_out", "msr_do_rule", "msr_retry_value"]
+__all__ = ["crush_do_rule", "is_out", "msr_blocks", "msr_do_rule", "msr_retry_value"]
 
 
 def is_out(weights: Sequence[int], item: int, x: int) -> bool:
@@ -392,7 +392,9 @@ def msr_blocks(rule: Rule, result_max: int) -> tuple[int, int, list[tuple[int, i
             if steps[e][0] != OPS["choosemsr"]:
                 return None
             n = _msr_u32_arg(rule, OPS["choosemsr"], steps[e][1])
-            total = (total * (n if n else result_max)) & _U32
+            total *= n if n else result_max
+            if total > _U32:
+                raise _msr_unsupported(rule, f"the choosemsr counts of steps {k + 1}..{e} multiply past 2^32")
             e += 1
         if e >= len(steps):
             return None

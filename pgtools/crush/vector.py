@@ -380,8 +380,6 @@ def map_values(crush: CrushMap, rule: int, num_rep: int, xs: Sequence[int] | np.
     """
     x = as_u32(np.asarray(xs, dtype=np.int64).reshape(-1))
     r = crush.rules.get(rule)
-    if r is not None and r.is_msr:
-        return _msr_rows(crush, r, num_rep, x, weights, choose_args, resolve_engine(engine, len(x)))
     if resolve_engine(engine, len(x)) == "numba":
         from ._numba import map_values_numba
 
@@ -390,6 +388,8 @@ def map_values(crush: CrushMap, rule: int, num_rep: int, xs: Sequence[int] | np.
         else:
             wts_n = np.asarray(weights, dtype=np.int64).reshape(-1)
         return map_values_numba(crush, rule, num_rep, x, wts_n, choose_args)
+    if r is not None and r.is_msr:
+        return _msr_rows(crush, r, num_rep, x, weights, choose_args)
     n = len(x)
     result = np.full((n, max(num_rep, 0)), -1, dtype=np.int64)
     if r is None or num_rep <= 0 or n == 0:
@@ -493,13 +493,14 @@ def map_values(crush: CrushMap, rule: int, num_rep: int, xs: Sequence[int] | np.
     return result
 
 
-def _msr_rows(crush: CrushMap, rule: Rule, num_rep: int, x: np.ndarray, weights: object, choose_args: object,
-              engine: str) -> np.ndarray:
+def _msr_rows(crush: CrushMap, rule: Rule, num_rep: int, x: np.ndarray, weights: object,
+              choose_args: object) -> np.ndarray:
     """An MSR rule (``crush_msr_do_rule``) for every input, in :func:`map_values`' layout.
 
     The NumPy engine has no vectorised MSR descent: it maps input by input with the scalar reference
-    (:func:`pgtools.crush.reference.crush_do_rule`), which is exact but slow (~0.1 ms per input and
-    ``choosemsr`` level).  The numba engine runs its compiled MSR kernel.
+    (:func:`pgtools.crush.reference.crush_do_rule`), which is exact but slow (from ~0.1 ms per input to
+    100 ms and more when ``msr_descents`` x ``msr_collision_tries`` retries run out on an unmappable
+    input).  The numba engine has a compiled MSR kernel (:mod:`pgtools.crush._numba_msr`).
     """
     n = len(x)
     result = np.full((n, max(num_rep, 0)), -1, dtype=np.int64)
