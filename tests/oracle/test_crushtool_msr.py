@@ -227,3 +227,33 @@ def test_random_msr_maps_match_tentacle() -> None:
     assert mappings >= 500 * n
     if n >= 40:
         assert min(seen.values()) >= n // 20, seen
+
+
+@pytest.mark.parametrize("release", ["pacific", "reef"])
+def test_msr_refused_before_squid(release: str) -> None:
+    """Pinned: Pacific 16.2.15 and Reef 18.2.7 know no MSR rule; Tentacle's binary shows the opcodes.
+
+    Their compiler refuses the first MSR rule (exit 1, ``m.txt:LINE error: parse error at ''`` where LINE is
+    the line before that rule: the grammar fails on the whole rule).  Their ``--dump`` of Tentacle's binary prints the unknown steps raw
+    (``{"opcode": 14, "arg1": 3, "arg2": 0}``): set_msr_descents is 14, set_msr_collision_tries 15,
+    choosemsr 16 (``crush.h``), which pgtools reads back into the same rules as the binary (the MSR
+    tunables, which those releases do not decode, are left out of their dump).  Their ``--test`` on such a
+    map is not run: Reef maps ``take``/``emit`` only (``[-1]``) and then aborts (``double free``).
+    """
+    need(release)
+    need("tentacle")
+    case = msr_case(FIRST_SEED)
+    p = run(release, "crushtool", ["-c", "m.txt", "-o", "m.bin"], {"m.txt": case.text}, timeout=30)
+    line = case.text.splitlines().index("rule r0 {")  # 1-based: the line before the rule, where parsing stopped
+    assert p.returncode == 1 and f"m.txt:{line} error: parse error at ''" in p.stderr, p.stderr
+    binary, _, _ = _tentacle(case)
+    d = run(release, "crushtool", ["-i", "m.bin", "--dump"], {"m.bin": binary}, timeout=30)
+    assert d.returncode == 0, d.stderr
+    raw = json.loads(d.stdout)
+    ops = {s["opcode"] for r in raw["rules"] for s in r["steps"] if "opcode" in s}
+    assert 16 in ops and ops <= {14, 15, 16}, ops
+    assert "msr_descents" not in raw["tunables"]
+    ours = crushmap_from_dump(raw, source=f"{release} --dump")
+    tentacle = crushmap_from_binary(binary)
+    assert {k: (r.type, r.steps) for k, r in ours.rules.items()} == \
+        {k: (r.type, r.steps) for k, r in tentacle.rules.items()}
