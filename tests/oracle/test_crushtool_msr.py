@@ -10,7 +10,8 @@ rule, num_rep around what the rules need, ``--weight`` reweights, sometimes ``--
 (``--dump``); pgtools reads the binary, the JSON dump and the text, which must give the same map, and maps it
 with every engine (:func:`pgtools.crush.crushtool_test`), line for line.
 
-:func:`test_msr_refused_before_squid` pins what Pacific and Reef do with the same maps.
+:func:`test_msr_refused_before_squid` pins what Pacific and Reef do with the same maps;
+:func:`test_msr_firstn_pool_through_osdmaptool` runs a pool on an MSR rule through Tentacle's osdmaptool.
 
 ``PGTOOLS_ORACLE_MAPS=N`` sets the number of maps (default: 60 with ``CI=true``, 12 locally).
 """
@@ -21,12 +22,15 @@ import json
 import os
 import random
 import time
+from pathlib import Path
 
 import pytest
 
+import pgtools
 from pgtools.crush import CrushMap, crushtool_test, have_numba
 from pgtools.io import crushmap_from_binary, crushmap_from_text
 from pgtools.io.crush_json import crushmap_from_dump
+from pgtools.placement.osdmaptool import osdmaptool_output
 from tests.ceph_release_tools import ceph_version, need, run
 from tests.oracle._maps import CrushCase, budget
 
@@ -257,3 +261,55 @@ def test_msr_refused_before_squid(release: str) -> None:
     tentacle = crushmap_from_binary(binary)
     assert {k: (r.type, r.steps) for k, r in ours.rules.items()} == \
         {k: (r.type, r.steps) for k, r in tentacle.rules.items()}
+
+
+def _osdmap_with_rule0(tmp_path: Path, case: CrushCase, rule0: str, pg_bits: int) -> tuple[str, Path]:
+    """Tentacle's ``osdmaptool --test-map-pgs-dump-all`` on an osdmap whose pool 1 uses ``rule0`` (rule 0 of
+    ``case``'s map replaced); returns (its output, the directory with ``osd_dump.json`` and ``crush.json``)."""
+    i = case.text.index("rule r0 {")
+    text = case.text[:i] + rule0 + case.text[case.text.index("}", i) + 1:]
+    nosd = text.count("\ndevice ")
+    c = run("tentacle", "crushtool", ["-c", "c.txt", "-o", "c.bin"], {"c.txt": text}, timeout=30)
+    assert c.returncode == 0, c.stderr
+    o = run("tentacle", "osdmaptool", ["om", "--createsimple", str(nosd), "--with-default-pool", "--pg-bits",
+                                       str(pg_bits), "--pgp-bits", str(pg_bits), "--clobber"], timeout=30)
+    assert o.returncode == 0, o.stderr
+    o = run("tentacle", "osdmaptool", ["om", "--import-crush", "c.bin"], {"om": o.files["om"], "c.bin": c.files["c.bin"]},
+            timeout=30)
+    assert o.returncode == 0, o.stderr
+    om = o.files["om"]
+    dump = json.loads(run("tentacle", "osdmaptool", ["om", "--dump", "json"], {"om": om}, timeout=30).stdout)
+    assert [(p["pool"], p["type"], p["crush_rule"]) for p in dump["pools"]] == [(1, 1, 0)]
+    # --createsimple OSDs only exist once marked up/in (in memory); the test runs with --mark-up-in
+    dump["osds"] = [{"osd": k, "uuid": "00000000-0000-0000-0000-000000000000", "up": 1, "in": 1, "weight": 1.0,
+                     "primary_affinity": 1.0, "state": ["exists", "up"]} for k in range(nosd)]
+    dump["max_osd"] = nosd
+    d = tmp_path / f"om{case.seed}"
+    d.mkdir()
+    (d / "osd_dump.json").write_text(json.dumps(dump))
+    (d / "crush.json").write_text(run("tentacle", "crushtool", ["-i", "c.bin", "--dump"], {"c.bin": c.files["c.bin"]},
+                                      timeout=30).stdout)
+    ref = run("tentacle", "osdmaptool", ["om", "--mark-up-in", "--test-map-pgs-dump-all"], {"om": om}, timeout=60)
+    assert ref.returncode == 0, ref.stderr
+    return ref.stdout, d
+
+
+def test_msr_firstn_pool_through_osdmaptool(tmp_path: Path) -> None:
+    """A replicated pool on an ``msr_firstn`` rule, Tentacle's osdmaptool against ``osdmaptool_output``.
+
+    ``osdmaptool --createsimple`` makes one replicated pool (size 3) on rule 0, here ``take default`` /
+    ``choosemsr 0 type host`` / ``choosemsr 1 type osd`` (some hosts hold zero-weight OSDs only, so the retries
+    matter).  osdmaptool cannot create an erasure-coded pool, so ``msr_indep`` is covered by crushtool only.
+    """
+    need("tentacle")
+    rule0 = "rule r0 {\n\tid 0\n\ttype msr_firstn\n\tstep take default\n\tstep choosemsr 0 type host\n" \
+            "\tstep choosemsr 1 type osd\n\tstep emit\n}"
+    compared = 0
+    for seed in range(FIRST_SEED, FIRST_SEED + 4):
+        case = msr_case(seed)
+        ref, d = _osdmap_with_rule0(tmp_path, case, rule0, 4 + seed % 3)
+        snap = pgtools.load([d / "osd_dump.json", d / "crush.json"])
+        got = osdmaptool_output(snap, ["--mark-up-in", "--test-map-pgs-dump-all"])
+        assert got == ref, f"seed {seed}: {_first_diff(ref, got)}\n--- map ---\n{case.text}"
+        compared += ref.count(" raw (")
+    assert compared >= 4 * 16
