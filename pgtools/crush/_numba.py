@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._numba_buckets import NumbaMap, bucket_choose, is_bucket, is_out, item_type, perm_choose
+from ._numba_msr import map_msr_numba
 from .buckets import UNIFORM
 from .constants import ITEM_NONE, ITEM_UNDEF
 
@@ -455,6 +456,8 @@ def map_values_numba(crush: CrushMap, rule: int, num_rep: int, x: np.ndarray, wt
     nm = numba_map(crush, choose_args)
     steps = nm.steps[rule]
     wts = np.ascontiguousarray(wts, dtype=np.int64)
+    if r.is_msr:  # crush_do_rule dispatches on the rule type
+        return map_msr_numba(crush, nm, rule, num_rep, xs, wts, choose_args, res)
     if parallel is None:
         parallel = (n >= PARALLEL_MIN and _threads() > 1
                     and os.environ.get("PGTOOLS_NUMBA_PARALLEL", "1") != "0")

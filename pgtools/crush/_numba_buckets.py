@@ -38,8 +38,8 @@ if TYPE_CHECKING:
     from .rule import ChooseArg
 
 #: The files whose code or constants the compiled kernels contain.
-KERNEL_SOURCES = ("_numba.py", "_numba_buckets.py", "hash.py", "ln.py", "_ln_tables.py", "constants.py",
-                  "buckets.py")
+KERNEL_SOURCES = ("_numba.py", "_numba_buckets.py", "_numba_msr.py", "hash.py", "ln.py", "_ln_tables.py",
+                  "constants.py", "buckets.py")
 
 
 def purge_stale_kernels(cache_dir: Path | None = None) -> bool:

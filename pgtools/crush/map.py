@@ -29,9 +29,13 @@ from .buckets import (
 from .constants import WEIGHT_ONE
 from .reference import crush_do_rule
 from .reweight import reweighted_bucket, reweighted_choose_args
-from .rule import OPS, ChooseArg, Rule, Tunables
+from .rule import MSR_FIRSTN, MSR_INDEP, OPS, ChooseArg, Rule, Tunables
 
 __all__ = ["CrushMap", "float_to_16_16_f32", "find_cycle", "compute_max_devices"]
+
+
+#: rule type -> the pool type it serves when it differs (MSR rules: ``rule_valid_for_pool_type``)
+_POOL_TYPE_OF_RULE = {MSR_FIRSTN: 1, MSR_INDEP: 3}
 
 
 def _f32(v: float) -> float:
@@ -190,12 +194,14 @@ class CrushMap:
     def find_rule(self, ruleset: int, pool_type: int, size: int) -> int:
         """Pacific ``crush_find_rule``: first rule (by id) matching ruleset, type and size; -1 if none.
 
-        Rules without ruleset/min/max (Quincy+ dumps) match on their id and type only.
+        Rules without ruleset/min/max (Quincy+ dumps) match on their id and type only.  An MSR rule (Squid and
+        later) matches the pool type of its output order, as ``CrushWrapper::rule_valid_for_pool_type`` says:
+        ``msr_firstn`` replicated pools, ``msr_indep`` erasure-coded ones.
         """
         for rid in sorted(self.rules):
             r = self.rules[rid]
             rs = r.id if r.ruleset is None else r.ruleset
-            if rs != ruleset or r.type != pool_type:
+            if rs != ruleset or _POOL_TYPE_OF_RULE.get(r.type, r.type) != pool_type:
                 continue
             if r.min_size is not None and size < r.min_size:
                 continue

@@ -4,6 +4,9 @@ This is the oracle the vectorised mapper (:mod:`pgtools.crush.vector`) is tested
 follow the specification: ``choose_firstn``, ``choose_indep``, ``is_out``, the tunables, local
 retries and the permutation fallback, ``vary_r``, ``stable``, ``descend_once``, choose_args with
 positions, multiple take/emit blocks and NONE holes.
+
+MSR rules (types ``msr_firstn``/``msr_indep``, Squid and later) go to :func:`msr_do_rule`, a port of
+``crush_msr_do_rule`` (Ceph ``src/crush/mapper.c``, v19.2/v20.2).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..errors import UnsupportedFeatureError
 from .buckets import (
     LIST,
     STRAW,
@@ -25,12 +29,12 @@ from .buckets import (
 )
 from .constants import ITEM_NONE, ITEM_UNDEF, WEIGHT_ONE
 from .hash import hash2
-from .rule import OPS, ChooseArg
+from .rule import MSR_CONFIG_OPS, MSR_FIRSTN, OP_NAMES, OPS, ChooseArg, Rule
 
 if TYPE_CHECKING:
     from .map import CrushMap
 
-__all__ = ["crush_do_rule", "is_out"]
+__all__ = ["crush_do_rule", "is_out", "msr_blocks", "msr_do_rule", "msr_retry_value"]
 
 
 def is_out(weights: Sequence[int], item: int, x: int) -> bool:
@@ -252,6 +256,8 @@ def crush_do_rule(cmap: CrushMap, ruleno: int, x: int, result_max: int,
     if weights is None:
         weights = cmap.default_weights()
     ctx = _Ctx(cmap, weights, cmap.resolve_choose_args(choose_args))
+    if rule.is_msr:
+        return msr_do_rule(ctx, rule, x, result_max)
     t = cmap.tunables
     choose_tries = t.choose_total_tries + 1
     choose_leaf_tries = 0
@@ -332,3 +338,215 @@ def crush_do_rule(cmap: CrushMap, ruleno: int, x: int, result_max: int,
                 result.append(item)
             w = []
     return result
+
+
+# ----------------------------------------------------------------------------------------------- MSR
+_U32 = 0xFFFFFFFF
+
+
+def msr_retry_value(result_max: int, index: int, tryno: int, local_tryno: int) -> int:
+    """``crush_msr_get_retry_value``: the ``r`` of an MSR descent, ``((tryno * result_max + index) << 16) +
+    local_tryno`` in u32 arithmetic (``index`` is the stride index within its ``choosemsr`` step)."""
+    return ((((tryno * result_max + index) & _U32) << 16) + local_tryno) & _U32
+
+
+def _msr_unsupported(rule: Rule, what: str) -> UnsupportedFeatureError:
+    return UnsupportedFeatureError(f"MSR rule {rule.id} ({rule.name or 'unnamed'}): {what}; Ceph's "
+                                   "crush_msr_do_rule has no defined result for it (it crashes or loops)")
+
+
+def _msr_u32_arg(rule: Rule, op: int, arg: int) -> int:
+    if arg < 0:
+        raise _msr_unsupported(rule, f"step {OP_NAMES.get(op, op)} {arg} (negative, read as u32 {arg & _U32})")
+    return arg
+
+
+
+def msr_blocks(rule: Rule, result_max: int) -> tuple[int, int, list[tuple[int, int, int]]] | None:
+    """The structure ``crush_msr_do_rule`` reads from an MSR rule, or None when it is malformed.
+
+    Returns ``(msr_descents, msr_collision_tries, blocks)`` where the first two are the last
+    ``set_msr_*`` steps of the leading config steps (``crush_msr_scan_config_steps``; -1 when absent, i.e.
+    the map's tunables) and each block is ``(take_stepno, emit_stepno, total_children)``
+    (``crush_msr_scan_next``: a ``take``, ``choosemsr`` steps, an ``emit``; ``total_children`` is the product
+    of their counts, 0 meaning ``result_max``).  None when a block breaks that form: Ceph then maps
+    nothing (``crush_msr_do_rule`` returns 0) -- unless an earlier block hit a case that is refused.
+    """
+    steps = rule.steps
+    descents = collision = -1
+    k = 0
+    while k < len(steps) and steps[k][0] in MSR_CONFIG_OPS:
+        op, a1, _ = steps[k]
+        if op == OPS["set_msr_descents"]:
+            descents = _msr_u32_arg(rule, op, a1)
+        else:
+            collision = _msr_u32_arg(rule, op, a1)
+        k += 1
+    blocks: list[tuple[int, int, int]] = []
+    while k < len(steps):
+        if k + 1 >= len(steps) or steps[k][0] != OPS["take"]:
+            return None
+        total = 1
+        e = k + 1
+        while e < len(steps) and steps[e][0] != OPS["emit"]:
+            if steps[e][0] != OPS["choosemsr"]:
+                return None
+            n = _msr_u32_arg(rule, OPS["choosemsr"], steps[e][1])
+            total *= n if n else result_max
+            if total > _U32:
+                raise _msr_unsupported(rule, f"the choosemsr counts of steps {k + 1}..{e} multiply past 2^32")
+            e += 1
+        if e >= len(steps):
+            return None
+        blocks.append((k, e, total))
+        k = e + 1
+    return descents, collision, blocks
+
+
+class _MsrRun:
+    """State of one ``crush_msr_do_rule`` call: the input, the per-step collision vectors, the output."""
+
+    def __init__(self, ctx: _Ctx, rule: Rule, x: int, result_max: int, descents: int, collision: int):
+        self.ctx = ctx
+        self.rule = rule
+        self.x = x
+        self.result_max = result_max
+        self.descents = descents
+        self.collision = collision
+        self.out = [ITEM_NONE] * result_max
+        self.returned = 0
+        self.vecs: list[list[int]] = []
+        self.first_step = 0
+
+    def emit(self, position: int, item: int) -> None:
+        """``crush_msr_emit_result``: firstn appends, indep writes at ``position``."""
+        if self.returned >= self.result_max:
+            raise _msr_unsupported(self.rule, "more results than result_max")
+        if self.rule.type == MSR_FIRSTN:
+            self.out[self.returned] = item
+        else:
+            self.out[position] = item
+        self.returned += 1
+
+    def descend(self, bid: int, want_type: int, tryno: int, local_tryno: int, index: int) -> int:
+        """``crush_msr_descend``: from ``bid`` down to a device or a bucket of ``want_type``."""
+        m = self.ctx.map
+        r = msr_retry_value(self.result_max, index, tryno, local_tryno)
+        while True:
+            if m.buckets[bid].size == 0:
+                raise _msr_unsupported(self.rule, f"descent reaches empty bucket {bid}")
+            item = self.ctx.bucket_choose(bid, self.x, r, index)
+            if item >= 0:
+                return item
+            if item not in m.buckets:
+                raise _msr_unsupported(self.rule, f"bucket {bid} holds missing bucket {item}")
+            bid = item
+            if m.buckets[bid].type_id == want_type:
+                return item
+
+    def choose(self, bid: int, total: int, start: int, end: int, stepno: int, end_step: int, tryno: int) -> int:
+        """``crush_msr_choose``: fill indices ``[start, end)`` from bucket ``bid`` with steps ``stepno..``."""
+        m = self.ctx.map
+        _op, num, want_type = self.rule.steps[stepno]
+        num_strides = num if num else self.result_max
+        stride_len = total // num_strides
+        vec = self.vecs[stepno - self.first_step]
+        leaf_vec = self.vecs[end_step - self.first_step - 1]
+        undo = [ITEM_UNDEF] * num_strides
+        mapped = 0
+        for stride, s0 in enumerate(range(start, end, stride_len)):
+            s1 = min(s0 + stride_len, end)
+            if all(leaf_vec[i] != ITEM_UNDEF for i in range(s0, s1)):
+                continue  # every index of this stride is mapped already
+            cand = None
+            for local in range(self.collision):
+                c = self.descend(bid, want_type, tryno, local, stride)
+                # valid: not chosen yet in [start, end), or already chosen for this very stride
+                hit = next((i for i in range(start, end) if vec[i] == c), None)
+                if hit is None or s0 <= hit < s1:
+                    cand = c
+                    break
+            if cand is None:
+                continue
+            if want_type == 0:
+                if stride_len != 1 or stepno + 1 != end_step:
+                    continue  # a device step that is not the last one: malformed, skipped
+                if is_out(self.ctx.weights, cand, self.x):
+                    continue  # crush_msr_do_rule retries it, msr_descents permitting
+                self._push(vec, s0, s1, cand)
+                self.emit(s0, cand)
+                mapped += 1
+            else:
+                if stepno + 1 >= end_step:
+                    continue  # a bucket step with no step after it: malformed, skipped
+                if cand >= 0 or cand not in m.buckets:
+                    raise _msr_unsupported(self.rule, f"step {stepno} (choosemsr type {want_type}) reaches "
+                                           f"device {cand} before a bucket of that type")
+                child = self.choose(cand, stride_len, s0, s1, stepno + 1, end_step, tryno)
+                pushed = self._push(vec, s0, s1, cand)
+                if pushed and child == 0:
+                    undo[stride] = cand
+                else:
+                    mapped += child
+        for stride, s0 in enumerate(range(start, end, stride_len)):
+            if undo[stride] != ITEM_UNDEF:  # crush_msr_pop_used: drop the last bucket pushed in the stride
+                s1 = min(s0 + stride_len, end)
+                for i in range(s1 - 1, s0 - 1, -1):
+                    if vec[i] != ITEM_UNDEF:
+                        vec[i] = ITEM_UNDEF
+                        break
+        return mapped
+
+    def _push(self, vec: list[int], s0: int, s1: int, cand: int) -> bool:
+        """``crush_msr_push_used``: add ``cand`` to the stride's collision set; False if already there."""
+        for i in range(s0, s1):
+            if vec[i] == cand:
+                return False
+            if vec[i] == ITEM_UNDEF:
+                vec[i] = cand
+                return True
+        raise _msr_unsupported(self.rule, "a stride's collision set overflows")
+
+
+def msr_do_rule(ctx: _Ctx, rule: Rule, x: int, result_max: int) -> list[int]:
+    """``crush_msr_do_rule``: map ``x`` through an MSR rule.
+
+    Each ``take ... emit`` block fills the next ``total_children`` indices (its ``choosemsr`` counts
+    multiplied, capped at ``result_max``); each of up to ``msr_descents`` passes descends again for the
+    indices still empty (an out device is retried by the next pass), and a bucket colliding with one
+    used by another stride is redrawn up to ``msr_collision_tries`` times.  ``msr_firstn`` returns the
+    results in the order found, ``msr_indep`` ``result_max`` positions with ``ITEM_NONE`` holes.
+
+    A malformed rule maps to ``[]`` like Ceph; the shapes Ceph's code has no defined result for (a
+    ``take`` of a device or missing bucket, negative counts, a bucket step reaching a device, empty
+    buckets) raise :class:`~pgtools.errors.UnsupportedFeatureError`.
+    """
+    scan = msr_blocks(rule, result_max)
+    if scan is None:
+        return []
+    descents, collision, blocks = scan
+    t = ctx.map.tunables
+    run = _MsrRun(ctx, rule, x, result_max, t.msr_descents if descents < 0 else descents,
+                  t.msr_collision_tries if collision < 0 else collision)
+    start = 0
+    for take_step, emit_step, total in blocks:
+        root = rule.steps[take_step][1]
+        if root >= 0:
+            raise _msr_unsupported(rule, f"take of device {root}")
+        if root not in ctx.map.buckets:
+            raise _msr_unsupported(rule, f"take of missing bucket {root}")
+        first = take_step + 1
+        run.first_step = first
+        run.vecs = [[ITEM_UNDEF] * result_max for _ in range(first, emit_step)]
+        end = min(start + total, result_max)
+        limit = run.returned + (end - start)
+        tries = 0
+        while tries < run.descents and run.returned < limit:
+            if first == emit_step:
+                raise _msr_unsupported(rule, "take of a bucket directly followed by emit")
+            run.choose(root, total, start, end, first, emit_step, tries)
+            tries += 1
+        start = end
+    if rule.type == MSR_FIRSTN:
+        return run.out[:run.returned]
+    return run.out

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import UnsupportedFeatureError
-
-__all__ = ["OPS", "OP_NAMES", "TUNABLE_PROFILES", "Tunables", "Rule", "ChooseArg", "check_msr"]
+__all__ = ["OPS", "OP_NAMES", "RULE_TYPES", "MSR_FIRSTN", "MSR_INDEP", "MSR_CONFIG_OPS", "TUNABLE_PROFILES",
+           "Tunables", "Rule", "ChooseArg"]
 
 #: Rule step opcodes (``crush.h``).
 OPS = {
@@ -20,11 +19,18 @@ OPS = {
     "chooseleaf_firstn": 6, "chooseleaf_indep": 7, "set_choose_tries": 8, "set_chooseleaf_tries": 9,
     "set_choose_local_tries": 10, "set_choose_local_fallback_tries": 11, "set_chooseleaf_vary_r": 12,
     "set_chooseleaf_stable": 13,
+    # MSR rules (Squid and later): ``crush.h`` CRUSH_RULE_SET_MSR_DESCENTS, _SET_MSR_COLLISION_TRIES, _CHOOSE_MSR
+    "set_msr_descents": 14, "set_msr_collision_tries": 15, "choosemsr": 16,
 }
 OP_NAMES = {v: k for k, v in OPS.items()}
-_MSR_OPS = {"choose_msr", "set_msr_descents", "set_msr_collision_tries"}
-_CHOOSE_OPS = {2, 3, 6, 7}
-_SET_OPS = {8, 9, 10, 11, 12, 13}
+#: The steps an MSR rule may start with (``crush_msr_scan_config_steps``).
+MSR_CONFIG_OPS = (OPS["set_msr_descents"], OPS["set_msr_collision_tries"])
+
+#: Rule types (``crush.h`` ``crush_rule_type``): the two MSR types (Squid and later) select
+#: ``crush_msr_do_rule`` and give the output order of the whole rule.
+MSR_FIRSTN = 4
+MSR_INDEP = 5
+RULE_TYPES = {"replicated": 1, "erasure": 3, "msr_firstn": MSR_FIRSTN, "msr_indep": MSR_INDEP}
 
 _TUNABLE_FIELDS = ("choose_local_tries", "choose_local_fallback_tries", "choose_total_tries",
                    "chooseleaf_descend_once", "chooseleaf_vary_r", "chooseleaf_stable",
@@ -64,6 +70,10 @@ class Tunables:
     chooseleaf_stable: int = 1
     straw_calc_version: int = 1
     allowed_bucket_algs: int = 54
+    #: MSR tunables (Squid and later; ``CrushWrapper::set_default_msr_tunables``: 100 and 100, also what a
+    #: map encoded without them decodes to).  Used by MSR rules only.
+    msr_descents: int = 100
+    msr_collision_tries: int = 100
 
     @classmethod
     def profile(cls, name: str) -> Tunables:
@@ -85,7 +95,8 @@ class Rule:
     """A CRUSH rule: ``steps`` is a tuple of ``(op, arg1, arg2)`` with op codes from :data:`OPS`.
 
     ``ruleset``, ``min_size`` and ``max_size`` are None when the input (Quincy and later) has none.
-    ``type`` is the pool type the rule is for (1 replicated, 3 erasure).
+    ``type`` is the rule type (``RULE_TYPES``): 1 replicated, 3 erasure, and since Squid 4 ``msr_firstn``
+    and 5 ``msr_indep`` (:attr:`is_msr`), whose steps are ``set_msr_*`` then ``take``/``choosemsr``/``emit``.
     """
 
     id: int
@@ -105,6 +116,11 @@ class Rule:
         """
         return tuple(int(a1) for op, a1, _a2 in self.steps if op == OPS["take"])
 
+    @property
+    def is_msr(self) -> bool:
+        """True for an MSR rule (type ``msr_firstn`` or ``msr_indep``), mapped by ``crush_msr_do_rule``."""
+        return self.type in (MSR_FIRSTN, MSR_INDEP)
+
 
 @dataclass(frozen=True)
 class ChooseArg:
@@ -112,11 +128,3 @@ class ChooseArg:
 
     ids: tuple[int, ...] | None = None
     weight_set: tuple[tuple[int, ...], ...] | None = None
-
-
-
-def check_msr(op_name: str, source: str) -> None:
-    """Raise UnsupportedFeatureError for Squid's MSR rule opcodes."""
-    if op_name in _MSR_OPS:
-        raise UnsupportedFeatureError(f"{source}: rule step {op_name!r} (MSR rules, Squid) is not supported")
-

@@ -22,7 +22,8 @@ import numpy as np
 from .buckets import UNIFORM
 from .constants import ITEM_NONE, ITEM_UNDEF
 from .hash import as_u32
-from .rule import OPS
+from .reference import crush_do_rule
+from .rule import OPS, Rule
 from .vecmap import VecMap, is_out_vec, vec_map
 
 if TYPE_CHECKING:
@@ -323,7 +324,7 @@ def places_nothing(crush: CrushMap, rule: int, num_rep: int, weights: np.ndarray
     buckets, mixed modes) is left to the engines.
     """
     r = crush.rules.get(rule)
-    if r is None:
+    if r is None or r.is_msr:  # MSR rules descend differently (crush_msr_do_rule)
         return None
     set_ops = {v for k, v in OPS.items() if k.startswith("set_")}
     ops = [(op, a1, a2) for op, a1, a2 in r.steps if op not in set_ops]
@@ -460,7 +461,8 @@ def map_values(crush: CrushMap, rule: int, num_rep: int, xs: Sequence[int] | np.
         a short (firstn) result; indep holes are ``ITEM_NONE`` (0x7fffffff).
     """
     x = as_u32(np.asarray(xs, dtype=np.int64).reshape(-1))
-    if crush.rules.get(rule) is not None and num_rep > 0 and len(x):
+    r = crush.rules.get(rule)
+    if r is not None and num_rep > 0 and len(x):
         wts0 = np.asarray(crush.default_weights() if weights is None else weights, dtype=np.int64).reshape(-1)
         width = places_nothing(crush, rule, num_rep, wts0)
         if width is not None:  # every leaf is out: the result is known without the (long) failed descents
@@ -475,9 +477,10 @@ def map_values(crush: CrushMap, rule: int, num_rep: int, xs: Sequence[int] | np.
         else:
             wts_n = np.asarray(weights, dtype=np.int64).reshape(-1)
         return map_values_numba(crush, rule, num_rep, x, wts_n, choose_args)
+    if r is not None and r.is_msr:
+        return _msr_rows(crush, r, num_rep, x, weights, choose_args)
     n = len(x)
     result = np.full((n, max(num_rep, 0)), -1, dtype=np.int64)
-    r = crush.rules.get(rule)
     if r is None or num_rep <= 0 or n == 0:
         return result
     if weights is None:
@@ -576,4 +579,24 @@ def map_values(crush: CrushMap, rule: int, num_rep: int, xs: Sequence[int] | np.
                 result[rows_all[m], rlen[m]] = w[m, j]
                 rlen[m] += 1
             wsize = np.zeros(n, dtype=np.int64)
+    return result
+
+
+def _msr_rows(crush: CrushMap, rule: Rule, num_rep: int, x: np.ndarray, weights: object,
+              choose_args: object) -> np.ndarray:
+    """An MSR rule (``crush_msr_do_rule``) for every input, in :func:`map_values`' layout.
+
+    The NumPy engine has no vectorised MSR descent: it maps input by input with the scalar reference
+    (:func:`pgtools.crush.reference.crush_do_rule`), which is exact but slow (from ~0.1 ms per input to
+    100 ms and more when ``msr_descents`` x ``msr_collision_tries`` retries run out on an unmappable
+    input).  The numba engine has a compiled MSR kernel (:mod:`pgtools.crush._numba_msr`).
+    """
+    n = len(x)
+    result = np.full((n, max(num_rep, 0)), -1, dtype=np.int64)
+    if num_rep <= 0 or n == 0:
+        return result
+    wts = crush.default_weights() if weights is None else [int(v) for v in np.asarray(weights).reshape(-1)]
+    for i in range(n):
+        row = crush_do_rule(crush, rule.id, int(x[i]), num_rep, wts, choose_args)
+        result[i, :len(row)] = row
     return result

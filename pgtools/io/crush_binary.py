@@ -21,7 +21,9 @@ The layout is the one ``CrushWrapper::encode`` writes and ``CrushWrapper::decode
   (``class_map`` map<s32,s32>, ``class_name`` map<s32,string>, ``class_bucket``
   map<s32,map<s32,s32>>); ``choose_args`` (``u32`` count; each: ``s64`` key, ``u32`` entries; each
   entry: ``u32`` bucket index, ``u32`` weight-set positions, per position ``u32`` size + ``u32 x size``
-  weights, ``u32`` ids size + ``s32 x size`` ids).  Bytes after that are ignored, as Pacific does.
+  weights, ``u32`` ids size + ``s32 x size`` ids); the MSR tunables ``msr_descents, msr_collision_tries``
+  (u32 each, Squid and later encoders; absent: 100 and 100, ``set_default_msr_tunables``).  Bytes after
+  that are ignored, as Ceph does.
 
 Like ``decode``, the reader then drops choose_args of empty slots and non-straw2 buckets and resizes
 mis-sized weight sets (``update_choose_args``), and sets ``max_devices`` as ``finalize`` does (one more
@@ -29,8 +31,9 @@ than the largest device id held in a bucket or named).  What Ceph would reject (
 unknown algorithms, ``ceph_assert`` failures) or could not map sanely (a bucket slot holding another
 id, a bucket holding a missing bucket, a cycle, a tree whose node count does not fit its size) is a
 :class:`~pgtools.errors.DumpFormatError` naming the byte offset and the field.  Features pgtools does
-not model (hash types other than rjenkins1, Squid's MSR rule steps) are DumpFormatErrors too, their
-message starts with ``unsupported:``.
+not model (hash types other than rjenkins1) are DumpFormatErrors too, their message starts with
+``unsupported:``.  Squid's MSR rules (types 4 and 5, steps ``set_msr_descents`` 14,
+``set_msr_collision_tries`` 15, ``choosemsr`` 16) are read like any rule.
 
 The stored straws (straw buckets), node weights (tree buckets) and running sums (list buckets) are
 kept on the buckets (:attr:`~pgtools.crush.Bucket.straws`, ...), so mappings follow what Ceph stored,
@@ -53,7 +56,6 @@ __all__ = ["CRUSH_MAGIC", "crushmap_from_binary", "is_crush_binary"]
 #: ``CRUSH_MAGIC``: the first four bytes of a binary CRUSH map (little-endian ``u32``).
 CRUSH_MAGIC = 0x00010000
 _MAGIC_BYTES = struct.pack("<I", CRUSH_MAGIC)
-_MSR_OPS = {14: "choose_msr", 15: "set_msr_descents", 16: "set_msr_collision_tries"}
 
 
 def is_crush_binary(data: bytes) -> bool:
@@ -222,8 +224,6 @@ def crushmap_from_binary(data: bytes, *, source: str = "<bytes>") -> CrushMap:
             op = rd.u32(sf + ".op")
             a1 = rd.s32(sf + ".arg1")
             a2 = rd.s32(sf + ".arg2")
-            if op in _MSR_OPS:
-                raise rd.error(f"unsupported: rule step {_MSR_OPS[op]!r} (MSR rules, Squid)", sf + ".op", at)
             if op not in OP_NAMES:
                 raise rd.error(f"unknown rule opcode {op}", sf + ".op", at)
             steps.append((op, a1, a2))
@@ -305,6 +305,9 @@ def crushmap_from_binary(data: bytes, *, source: str = "<bytes>") -> CrushMap:
                                        ef + ".ids_size", at)
                     ids = rd.array("i", ids_size, ef + ".ids")
                 entries[index] = dict(rows=rows, ids=ids, offset=entry_at)
+    if rd.remaining():  # Squid and later (feature CRUSH_MSR)
+        tun["msr_descents"] = rd.u32("tunables.msr_descents")
+        tun["msr_collision_tries"] = rd.u32("tunables.msr_collision_tries")
 
     # ---------------------------------------------------------------------------------- checks
     for bid, b in raw_buckets.items():

@@ -6,12 +6,10 @@ from typing import Any
 
 from ..crush.buckets import ALG_IDS, Bucket
 from ..crush.map import CrushMap, compute_max_devices
-from ..crush.rule import OP_NAMES, OPS, ChooseArg, Rule, Tunables, check_msr
+from ..crush.rule import OP_NAMES, OPS, RULE_TYPES, ChooseArg, Rule, Tunables
 from ..errors import DumpFormatError, UnsupportedFeatureError
 
 __all__ = ["crushmap_from_dump"]
-
-_RULE_TYPES = {"replicated": 1, "erasure": 3, "msr_firstn": 4, "msr_indep": 5}
 
 
 def _get(d: Any, key: str, kind: type | tuple[type, ...], source: str, fld: str, default: Any = ...) -> Any:
@@ -60,7 +58,7 @@ def crushmap_from_dump(d: Any, *, source: str = "<string>") -> CrushMap:
     DumpFormatError
         Missing keys, wrong types, unknown algorithms or references to missing buckets.
     UnsupportedFeatureError
-        MSR rule steps or a hash other than rjenkins1.
+        A hash other than rjenkins1.
     """
     if not isinstance(d, dict):
         raise DumpFormatError("expected a JSON object", source=source)
@@ -112,9 +110,9 @@ def crushmap_from_dump(d: Any, *, source: str = "<string>") -> CrushMap:
         rid = _get(r, "rule_id", int, source, f + ".rule_id")
         rtype = _get(r, "type", (int, str), source, f + ".type")
         if isinstance(rtype, str):
-            if rtype not in _RULE_TYPES:
+            if rtype not in RULE_TYPES:
                 raise DumpFormatError(f"unknown rule type {rtype!r}", source=source, field=f + ".type")
-            rtype = _RULE_TYPES[rtype]
+            rtype = RULE_TYPES[rtype]
         steps = []
         for j, s in enumerate(_get(r, "steps", list, source, f + ".steps")):
             sf = f"{f}.steps[{j}]"
@@ -127,13 +125,12 @@ def crushmap_from_dump(d: Any, *, source: str = "<string>") -> CrushMap:
                               _get(s, "arg2", int, source, sf + ".arg2", 0)))
                 continue
             opname = _get(s, "op", str, source, sf + ".op")
-            check_msr(opname, source)
             if opname not in OPS:
                 raise DumpFormatError(f"unknown rule step {opname!r}", source=source, field=sf + ".op")
             op = OPS[opname]
             if opname == "take":
                 steps.append((op, _get(s, "item", int, source, sf + ".item"), 0))
-            elif opname in ("choose_firstn", "choose_indep", "chooseleaf_firstn", "chooseleaf_indep"):
+            elif opname in ("choose_firstn", "choose_indep", "chooseleaf_firstn", "chooseleaf_indep", "choosemsr"):
                 num = _get(s, "num", int, source, sf + ".num")
                 tname = _get(s, "type", (str, int), source, sf + ".type")
                 if isinstance(tname, int):

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 
 from ..crush.buckets import ALG_IDS, Bucket
 from ..crush.map import CrushMap, compute_max_devices, float_to_16_16_f32
-from ..crush.rule import OPS, ChooseArg, Rule, Tunables, check_msr
+from ..crush.rule import OPS, RULE_TYPES, ChooseArg, Rule, Tunables
 from ..errors import DumpFormatError, UnsupportedFeatureError
 
 __all__ = ["crushmap_from_text"]
 
 _TOKEN = re.compile(r"[{}\[\]]|[^\s{}\[\]]+")
-_RULE_TYPES = {"replicated": 1, "erasure": 3}
 
 
 @dataclass
@@ -107,7 +106,7 @@ def crushmap_from_text(text: str, *, source: str = "<string>") -> CrushMap:
     DumpFormatError
         Syntax errors, unknown names/types/algorithms, with the line number.
     UnsupportedFeatureError
-        MSR rules or hash types other than rjenkins1.
+        Hash types other than rjenkins1.
     """
     s = _Stream(text, source)
     tun: dict[str, int] = {}
@@ -130,8 +129,6 @@ def crushmap_from_text(text: str, *, source: str = "<string>") -> CrushMap:
             val = s.int(f"tunable {name}")
             if name in Tunables.__dataclass_fields__:
                 tun[name] = val
-            elif name.startswith("msr_"):
-                continue
             else:
                 raise s.err(f"unknown tunable {name!r}", "tunable", t)
         elif kw == "device":
@@ -166,10 +163,8 @@ def crushmap_from_text(text: str, *, source: str = "<string>") -> CrushMap:
                     fields[ft.text] = s.int(f"rule {ft.text}")
                 elif ft.text == "type":
                     tv = s.next("rule type")
-                    if tv.text in _RULE_TYPES:
-                        fields["type"] = _RULE_TYPES[tv.text]
-                    elif tv.text.startswith("msr"):
-                        raise UnsupportedFeatureError(f"{source}:{tv.line}: MSR rule types are not supported")
+                    if tv.text in RULE_TYPES:
+                        fields["type"] = RULE_TYPES[tv.text]
                     else:
                         try:
                             fields["type"] = int(tv.text)
@@ -358,7 +353,6 @@ def crushmap_from_text(text: str, *, source: str = "<string>") -> CrushMap:
             if not st:
                 raise s.err("empty step", "step", t)
             op = st[0].text
-            check_msr(op, source)
             try:
                 if op == "take":
                     tgt = st[1].text
@@ -385,6 +379,14 @@ def crushmap_from_text(text: str, *, source: str = "<string>") -> CrushMap:
                     if tname not in type_ids:
                         raise s.err(f"unknown type {tname!r}", "step type", st[4])
                     out_steps.append((OPS[f"{op}_{mode}"], num, type_ids[tname]))
+                elif op == "choosemsr":  # MSR rules: ``step choosemsr N type T`` (no firstn/indep)
+                    num = int(st[1].text)
+                    if st[2].text != "type":
+                        raise s.err("expected 'type'", "step", st[2])
+                    tname = st[3].text
+                    if tname not in type_ids:
+                        raise s.err(f"unknown type {tname!r}", "step type", st[3])
+                    out_steps.append((OPS["choosemsr"], num, type_ids[tname]))
                 elif op == "emit":
                     out_steps.append((OPS["emit"], 0, 0))
                 elif op == "noop":

@@ -206,7 +206,10 @@ def test_corruptions_with_their_fields():
     bad(blob, r"rules\[0\]\.steps\[0\]\.arg1: offset \d+: rule 0 takes missing bucket -9")
     blob = encode(replace(cm, rules={**cm.rules, 0: replace(r0, steps=((1, -1, 0), (15, 1, 0), (4, 0, 0)))},
                           _cache={}), max_buckets=mb)
-    bad(blob, r"rules\[0\]\.steps\[1\]\.op: offset \d+: unsupported: rule step 'set_msr_descents'")
+    assert crushmap_from_binary(blob).rules[0].steps[1] == (15, 1, 0)  # set_msr_collision_tries (MSR, Squid)
+    blob = encode(replace(cm, rules={**cm.rules, 0: replace(r0, steps=((1, -1, 0), (17, 1, 0), (4, 0, 0)))},
+                          _cache={}), max_buckets=mb)
+    bad(blob, r"rules\[0\]\.steps\[1\]\.op: offset \d+: unknown rule opcode 17")
     blob = encode(replace(cm, rules={**cm.rules, 0: replace(r0, steps=((1, -1, 0), (5, 1, 0), (4, 0, 0)))},
                           _cache={}), max_buckets=mb)
     bad(blob, r"rules\[0\]\.steps\[1\]\.op: offset \d+: unknown rule opcode 5")
@@ -232,7 +235,7 @@ def test_missing_tail_keeps_legacy_tunables():
     cm = crushmap_from_binary(_sample())
     legacy = {"choose_local_tries": 2, "choose_local_fallback_tries": 5, "choose_total_tries": 19,
               "chooseleaf_descend_once": 0, "chooseleaf_vary_r": 0, "straw_calc_version": 0,
-              "allowed_bucket_algs": 22, "chooseleaf_stable": 0}
+              "allowed_bucket_algs": 22, "chooseleaf_stable": 0, "msr_descents": 100, "msr_collision_tries": 100}
     # the fields each section of the tail adds, in order (STOPS[k] stops right before group k)
     groups = [("choose_local_tries", "choose_local_fallback_tries", "choose_total_tries"),
               ("chooseleaf_descend_once",), ("chooseleaf_vary_r",), ("straw_calc_version",),
@@ -251,8 +254,13 @@ def test_64_bit_name_keys_and_trailing_bytes():
     # a negative key written as 64 bits reads as a 4 GiB string, in Ceph too
     with pytest.raises(DumpFormatError, match=r"name_map\[0\]\.name: .*truncated"):
         crushmap_from_binary(encode(cm, key64=("name_map",)))
-    # Squid appends MSR tunables; Pacific ignores what follows choose_args
+    # Squid appends the MSR tunables (100 and 100 when absent); what follows them is ignored, as Ceph does
     assert crushmap_from_binary(encode(cm, trailing=struct.pack("<II", 100, 100))) == cm
+    got = crushmap_from_binary(encode(cm, trailing=struct.pack("<III", 7, 9, 5))).tunables
+    assert (got.msr_descents, got.msr_collision_tries) == (7, 9)
+    assert replace(got, msr_descents=100, msr_collision_tries=100) == cm.tunables
+    with pytest.raises(DumpFormatError, match=r"tunables\.msr_collision_tries: .*truncated"):
+        crushmap_from_binary(encode(cm, trailing=struct.pack("<I", 7)))
 
 
 def test_choose_args_fixups_of_decode():

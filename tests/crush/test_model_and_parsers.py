@@ -158,9 +158,10 @@ def test_from_dump_errors():
     d["buckets"][0]["items"][0]["id"] = -77
     _bad(d, "buckets.items: bucket -1 holds missing bucket -77")
     d = copy.deepcopy(DUMP17)
-    d["rules"][0]["steps"][1] = {"op": "choose_msr", "num": 0, "type": "host"}
-    with pytest.raises(UnsupportedFeatureError):
-        crushmap_from_dump(d)
+    d["rules"][0]["steps"][1] = {"op": "choose_msr", "num": 0, "type": "host"}  # Ceph dumps it as "choosemsr"
+    _bad(d, "rules[0].steps[1].op: unknown rule step 'choose_msr'")
+    d["rules"][0]["steps"][1] = {"op": "choosemsr", "num": 0, "type": "host"}
+    assert crushmap_from_dump(d).rules[0].steps[1] == (16, 0, 1)
 
 
 def test_from_text_errors():
