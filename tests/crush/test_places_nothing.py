@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import pgtools
-from pgtools.crush.vector import map_values, places_nothing
+from pgtools.crush.shape import places_nothing
+from pgtools.crush.vector import map_values
 from pgtools.io import crushmap_from_text
 from tests.crush._gen import random_text_map
 from tests.paths import SAMPLE_DUMPS
