@@ -353,6 +353,11 @@ def crushmap_from_text(text: str, *, source: str = "<string>") -> CrushMap:
             if not st:
                 raise s.err("empty step", "step", t)
             op = st[0].text
+            # one step per line, with exactly its words (crushtool's grammar refuses anything more)
+            sizes = _STEP_WORDS.get(op, (2,))
+            if len(st) > max(sizes) or (len(st) > min(sizes) and len(st) not in sizes):
+                extra = st[min((n for n in sizes if n < len(st)), default=max(sizes))]
+                raise s.err(f"unexpected {extra.text!r} in 'step {op}' (one step per line)", "step", extra)
             try:
                 if op == "take":
                     tgt = st[1].text
@@ -409,6 +414,11 @@ def crushmap_from_text(text: str, *, source: str = "<string>") -> CrushMap:
                         class_bucket=class_bucket)
     except DumpFormatError as e:
         raise e.located(source=source) from None
+
+
+#: how many words each rule step has (``step`` not counted): ``take X [class C]``, ``choose[leaf] MODE N type T``,
+#: ``choosemsr N type T``, ``emit``, ``noop``; every ``set_*`` step has one number
+_STEP_WORDS = {"take": (2, 4), "choose": (5,), "chooseleaf": (5,), "choosemsr": (4,), "emit": (1,), "noop": (1,)}
 
 
 def _dependency_order(raw_buckets: list[_RawBucket], s: _Stream) -> list[_RawBucket]:

@@ -174,6 +174,14 @@ def test_from_text_errors():
     assert "unknown item 'osd.99'" in str(ei.value)
     with pytest.raises(DumpFormatError, match="no 'ssd' shadow"):
         crushmap_from_text(TEXT17.replace("step take default\n", "step take default class ssd\n", 1))
+    # two steps on one line: crushtool's grammar refuses it; pgtools used to keep only the first step
+    one_line = TEXT17.replace("step take default\n", "step take default step emit\n", 1)
+    assert one_line != TEXT17
+    with pytest.raises(DumpFormatError, match="unexpected 'step' in 'step take'") as ei:
+        crushmap_from_text(one_line, source="m.txt")
+    assert str(ei.value).startswith("m.txt:")
+    with pytest.raises(DumpFormatError, match="unexpected 'x' in 'step emit'"):
+        crushmap_from_text(TEXT17.replace("step emit\n", "step emit x\n", 1))
 
 
 def test_io_modules_sniff_and_parse():
