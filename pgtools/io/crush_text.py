@@ -355,8 +355,9 @@ def crushmap_from_text(text: str, *, source: str = "<string>") -> CrushMap:
             op = st[0].text
             # one step per line, with exactly its words (crushtool's grammar refuses anything more)
             sizes = _STEP_WORDS.get(op, (2,))
-            if len(st) > max(sizes) or (len(st) > min(sizes) and len(st) not in sizes):
-                extra = st[min((n for n in sizes if n < len(st)), default=max(sizes))]
+            if len(st) > max(sizes) or (len(st) > min(sizes) and len(st) not in sizes) or (
+                    op == "take" and len(st) == 4 and st[2].text != "class"):
+                extra = st[min(sizes) if op == "take" else max(n for n in sizes if n < len(st))]
                 raise s.err(f"unexpected {extra.text!r} in 'step {op}' (one step per line)", "step", extra)
             try:
                 if op == "take":
