@@ -193,11 +193,12 @@ class Release(str, Enum):
     pacific = "pacific"
     quincy = "quincy"
     reef = "reef"
+    tentacle = "tentacle"
 
 
 def autoscale(
     capture: DumpArg,
-    release: Annotated[Optional[Release], typer.Option(help="Autoscaler version (default: the capture's release, else pacific).")] = None,  # noqa: UP045
+    release: Annotated[Optional[Release], typer.Option(help="Autoscaler version (default: the capture's release, else tentacle, the newest, with a warning).")] = None,  # noqa: UP045
     target_per_osd: Annotated[Optional[int], typer.Option("--target-per-osd", help="mon_target_pg_per_osd (default: capture config, else 100).")] = None,  # noqa: UP045
     explain: Annotated[bool, typer.Option("--explain", help="Also print the reason for each pool.")] = False,
     fmt: Annotated[FrameFormat, typer.Option("--format", help="text (as `ceph osd pool autoscale-status`), csv or json.")] = FrameFormat.text,
