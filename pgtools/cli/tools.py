@@ -104,7 +104,7 @@ def map_cmd(
     adjust_crush_weight: Annotated[Optional[list[str]], typer.Option("--adjust-crush-weight", help="OSD:WEIGHT (repeatable, or comma-separated as in osdmaptool).")] = None,  # noqa: UP045
     fmt: Annotated[MapFormat, typer.Option("--format", help="dump-all, dump or stats, as osdmaptool --test-map-pgs[-dump[-all]].")] = MapFormat.stats,
 ) -> None:
-    """Recompute every PG's mapping exactly as Ceph 16.2.15, printed byte for byte like osdmaptool.
+    """Recompute every PG's mapping exactly as Ceph does, printed byte for byte like osdmaptool.
 
     dump-all: `osdmaptool om --test-map-pgs-dump-all`; dump: `--test-map-pgs-dump`; stats: `--test-map-pgs`.
     So you can diff pgtools against osdmaptool, then ask what-ifs osdmaptool cannot.
