@@ -45,7 +45,9 @@ _CRUSHTOOL_DONE = ("-i --infn, --test/-t, --show-mappings, --show-statistics, --
                    "--show-utilization-all, --show-bad-mappings, --rule, --min-rule, --max-rule, --num-rep, "
                    "--min-rep/--max-rep (18.2+), --x, --min-x, --max-x, --weight/-w, --pool-id, --ceph-release")
 _OSDMAPTOOL_DONE = ("--test-map-pgs, --test-map-pgs-dump, --test-map-pgs-dump-all, --test-map-object, "
-                    "--test-map-pg, --pool, --pg_num, --mark-up-in, --mark-out, --adjust-crush-weight, --ceph-release")
+                    "--test-map-pg, --pool, --pg_num, --mark-up-in, --mark-out, --adjust-crush-weight, --upmap, "
+                    "--upmap-cleanup, --upmap-max, --upmap-deviation, --upmap-pool, "
+                    "--osd_calc_pg_upmaps_aggressively, --ceph-release")
 
 
 USAGE = {
@@ -57,6 +59,9 @@ USAGE = {
     "osdmaptool": "usage: pgtools osdmaptool OSDMAP [--test-map-pgs | --test-map-pgs-dump | --test-map-pgs-dump-all]\n"
                   "         [--test-map-object NAME] [--test-map-pg PGID] [--pool P] [--pg_num N] [--mark-up-in]\n"
                   "         [--mark-out OSD] [--adjust-crush-weight OSD:W[,OSD:W...]] [--ceph-release R]\n"
+                  "       pgtools osdmaptool OSDMAP [--mark-up-in] [--mark-out OSD] --upmap FILE|--upmap-cleanup FILE\n"
+                  "         [--upmap-max N] [--upmap-deviation D] [--upmap-pool P]... "
+                  "[--osd_calc_pg_upmaps_aggressively=false]\n"
                   "Prints what `osdmaptool` prints for the same line (OSDMAP: osdmap.bin or a capture pgtools reads).\n",
 }
 
@@ -287,6 +292,7 @@ def _osdmaptool(argv: list[str]) -> int:
     me = "osdmaptool"
     args = Args(argv)
     kw: dict = {"mark_out": [], "adjust_crush_weight": []}
+    upmap: dict = {}  # --upmap / --upmap-cleanup and their settings
     release = None
     obj = None
     pool = -1
@@ -323,10 +329,25 @@ def _osdmaptool(argv: list[str]) -> int:
         if (v := args.witharg("--adjust-crush-weight")) is not None:
             kw["adjust_crush_weight"] = _adjust_pairs(v)
             continue
+        if (v := args.witharg("--upmap")) is not None:
+            upmap.update(file=v, cleanup_only=False)
+            continue
+        if (v := args.witharg("--upmap-cleanup")) is not None:
+            upmap.update(file=v, cleanup_only=True)
+            continue
+        if (v := args.withint("--upmap-max")) is not None:
+            upmap["upmap_max"] = v
+            continue
+        if (v := args.withint("--upmap-deviation")) is not None:
+            upmap["upmap_deviation"] = v
+            continue
+        if (v := args.witharg("--upmap-pool")) is not None:
+            upmap.setdefault("upmap_pools", []).append(v)
+            continue
+        if (v := args.witharg("--osd-calc-pg-upmaps-aggressively")) is not None:
+            upmap["aggressive"] = _ceph_bool("--osd_calc_pg_upmaps_aggressively", v)
+            continue
         a = args.peek()
-        if args.option_name().replace("_", "-") == "--upmap":
-            raise ToolExit(2, f"pgtools osdmaptool: {args.option_name()}: the upmap balancer (calc_pg_upmaps) is "
-                              "not implemented yet (issue #14)\n")
         if a.startswith("-") and a != "-":
             raise _not_implemented("osdmaptool", args.option_name(), _OSDMAPTOOL_DONE)
         args.skip()
@@ -336,6 +357,8 @@ def _osdmaptool(argv: list[str]) -> int:
         raise ToolExit(1, f"{me}: too many arguments\n")
     fn = args.rest[0]
     sys.stderr.write(f"{me}: osdmap file '{fn}'\n")
+    if "file" in upmap:
+        return _osdmaptool_upmap(me, fn, upmap, kw, obj, release)
     if "test_map_pgs" not in kw and "test_map_pg" not in kw and obj is None:
         raise ToolExit(1, f"{me}: no action specified?\n")
     snap = _load_osdmap(me, fn)
@@ -350,6 +373,58 @@ def _osdmaptool(argv: list[str]) -> int:
     except NoSuchPool as e:
         raise ToolExit(1, f"{e}\n", e.stdout) from None
     sys.stdout.write(text)
+    return 0
+
+
+def _ceph_bool(option: str, value: str) -> bool:
+    """A Ceph boolean config value on the command line (``true``/``false``, ``1``/``0``, ``yes``/``no``)."""
+    v = value.strip().lower()
+    if v in ("true", "1", "yes", "on"):
+        return True
+    if v in ("false", "0", "no", "off"):
+        return False
+    raise ToolExit(1, f"{option}: invalid boolean value {value!r}\n")
+
+
+def _osdmaptool_upmap(me: str, fn: str, upmap: dict, kw: dict, obj: str | None, release: str | None) -> int:
+    """``osdmaptool OSDMAP [--mark-up-in] [--mark-out N] --upmap FILE | --upmap-cleanup FILE ...``: Ceph's upmap
+    balancer (``OSDMap::calc_pg_upmaps``) and cleanup, with :func:`pgtools.balance.osdmaptool_upmap`.
+
+    Exact (osdmaptool's output byte for byte) with ``--osd_calc_pg_upmaps_aggressively=false`` and one pool;
+    osdmaptool's default search shuffles with ``std::random_device``, and it balances several pools in a random
+    order: pgtools then runs the same search with a seeded generator / in pool id order, and says so.
+    """
+    from ..balance import osdmaptool_upmap
+
+    others = [o for o, on in (("--test-map-pgs*", "test_map_pgs" in kw), ("--test-map-pg", "test_map_pg" in kw),
+                              ("--test-map-object", obj is not None), ("--pg_num", kw.get("pg_num") is not None),
+                              ("--adjust-crush-weight", bool(kw["adjust_crush_weight"])),
+                              ("--pool", "pool" in kw)) if on]
+    if others:
+        raise ToolExit(2, f"pgtools osdmaptool: --upmap/--upmap-cleanup together with {', '.join(others)} is not "
+                          "implemented; run them as two commands\n")
+    snap = _load_osdmap(me, fn)
+    aggressive = upmap.get("aggressive", True)
+    if aggressive and not upmap.get("cleanup_only"):
+        sys.stderr.write(f"pgtools: warning: {me}'s default upmap search (osd_calc_pg_upmaps_aggressively=true) "
+                         "shuffles with std::random_device, so no two runs agree; this is the same search with a "
+                         "seeded generator (seed 0), not osdmaptool's answer; --osd_calc_pg_upmaps_aggressively=false "
+                         "gives the deterministic search, reproduced exactly\n")
+    try:
+        plan = osdmaptool_upmap(snap, upmap_file=upmap["file"], cleanup_only=upmap.get("cleanup_only", False),
+                                upmap_max=upmap.get("upmap_max", 10), upmap_deviation=upmap.get("upmap_deviation", 5),
+                                upmap_pools=upmap.get("upmap_pools", ()), mark_up_in=kw.get("mark_up_in", False),
+                                mark_out=(kw["mark_out"] or [None])[-1], aggressive=aggressive,
+                                seed=0 if aggressive else None, ceph_release=release)
+    except PgtoolsError as e:
+        raise ToolExit(1, f"{me}: {e}\n") from None
+    pools_line = next((ln for ln in plan.stdout.splitlines() if ln.startswith("pools ")), "")
+    if len(pools_line.split()) > 2:
+        sys.stderr.write(f"pgtools: warning: {me} balances several pools in a random order (its 'pools' line); "
+                         "pgtools takes them in pool id order\n")
+    if upmap["file"] not in ("-", ""):
+        Path(upmap["file"]).write_text(plan.text)
+    sys.stdout.write(plan.stdout)
     return 0
 
 
