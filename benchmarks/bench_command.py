@@ -1,4 +1,5 @@
-"""What the user runs: ``pgtools map --format stats`` against ``osdmaptool --test-map-pgs``, start-up included.
+"""What the user runs: ``pgtools map --format stats`` and the drop-in ``pgtools osdmaptool`` (the same command line)
+against ``osdmaptool --test-map-pgs``, start-up included.
 
 Both commands map every PG of pool 1 of the maps :mod:`bench_placement` builds with Ceph's own tools (1,000 OSDs
 / 32,768 PGs and 10,000 OSDs / 1,048,576 PGs) and print the same statistics (compared byte for byte).  Each
@@ -45,10 +46,16 @@ def _case(name: str, num_osds: int, layers: list[str], pg_num: int, repeat: int)
                                  "--pg_num", str(pg_num)], d, repeat)
     ours_s, ours_rss, ours = _best([pgtools, "map", "osd_dump.json", "crush_dump.json", "--pool", "1",
                                     "--format", "stats"], d, repeat)
+    # the drop-in: the same command line as osdmaptool's, on the same binary osdmap
+    drop_s, drop_rss, drop = _best([pgtools, "osdmaptool", "om", "--mark-up-in", "--test-map-pgs", "--pool", "1",
+                                    "--pg_num", str(pg_num)], d, repeat)
+    identical_dropin = drop == ref
     ref = "".join(ln for ln in ref.splitlines(keepends=True) if ln != "marking all OSDs up and in\n")
     return {"case": name, "osds": num_osds, "pgs": pg_num, "osdmaptool_s": round(ref_s, 3),
             "pgtools_s": round(ours_s, 3), "ratio": round(ours_s / ref_s, 2), "osdmaptool_rss_mb": round(ref_rss),
-            "pgtools_rss_mb": round(ours_rss), "identical_stats": ours == ref}
+            "pgtools_rss_mb": round(ours_rss), "identical_stats": ours == ref,
+            "dropin_s": round(drop_s, 3), "dropin_ratio": round(drop_s / ref_s, 2), "dropin_rss_mb": round(drop_rss),
+            "identical_dropin": identical_dropin}
 
 
 def run() -> list[dict]:
