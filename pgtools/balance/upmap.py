@@ -285,6 +285,25 @@ def calc_pg_upmaps_work(work: WorkMap, max_deviation: int, max_changes: int, onl
     return num_changed
 
 
+
+def _drop_pairs(temp, pg, items: tuple, osd: int, side: int, to_unmap: set, to_upmap: dict) -> bool:
+    """Drop the ``pg_upmap_items`` pairs of ``pg`` whose target (``side`` 1: ``try_drop_remap_overfull``) or source
+    (``side`` 0: ``try_drop_remap_underfull``) is ``osd``, moving the PG back in ``temp``; True when that changed
+    the entry (all pairs gone: ``to_unmap``; some: ``to_upmap``)."""
+    keep = []
+    for pair in items:
+        if pair[side] == osd:
+            temp.move(pg, pair[1], pair[0])
+        else:
+            keep.append((pair[0], pair[1]))
+    if not keep:
+        to_unmap.add(pg)
+        return True
+    if len(keep) != len(items):
+        to_upmap[pg] = tuple(keep)
+        return True
+    return False
+
 def _overfull_pass(tmp: WorkMap, cur: _Deviations, pgs_by_osd: dict[int, set[PG]], temp: _Temp, to_skip: set[PG],
                    to_unmap: set[PG], to_upmap: dict, overfull: set[int], underfull: list[int],
                    more_underfull: list[int], osd_weight: dict[int, np.float32], pgs_per_weight: np.float32,
@@ -311,19 +330,7 @@ def _overfull_pass(tmp: WorkMap, cur: _Deviations, pgs_by_osd: dict[int, set[PG]
         # try_drop_remap_overfull
         for pg in pgs:
             items = tmp.pg_upmap_items.get(pg)
-            if items is None:
-                continue
-            keep = []
-            for frm, to in items:
-                if to == osd:
-                    temp.move(pg, to, frm)
-                else:
-                    keep.append((frm, to))
-            if not keep:
-                to_unmap.add(pg)
-                return True
-            if len(keep) != len(items):
-                to_upmap[pg] = tuple(keep)
+            if items is not None and _drop_pairs(temp, pg, items, osd, 1, to_unmap, to_upmap):
                 return True
         # try upmap
         for pg in pgs:
@@ -378,17 +385,7 @@ def _underfull_pass(tmp: WorkMap, cur: _Deviations, temp: _Temp, to_skip: set[PG
         if aggressive:
             cands = [cands[i] for i in rng.permutation(len(cands))]
         for pg, items in cands:
-            keep = []
-            for frm, to in items:
-                if frm == osd:
-                    temp.move(pg, to, frm)
-                else:
-                    keep.append((frm, to))
-            if not keep:
-                to_unmap.add(pg)
-                return True
-            if len(keep) != len(items):
-                to_upmap[pg] = tuple(keep)
+            if _drop_pairs(temp, pg, items, osd, 0, to_unmap, to_upmap):
                 return True
     return False
 
