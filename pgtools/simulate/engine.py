@@ -151,7 +151,7 @@ def _record(i: int, label: str, st: State, ssnap: Snapshot, stats: dict, extra: 
     return _Step(load, load_rows, health, pools, row, moves, mapping, ssnap)
 
 
-#: The input step of the last few simulated snapshots: ``(snap, checks, parts, (state, step))``.  A Snapshot
+#: The input step of the last two simulated snapshots: ``(snap, checks, parts, (state, step))``.  A Snapshot
 #: is immutable by convention (as for :func:`pgtools.placement.osdmap.compile_snapshot`'s cache); the
 #: entry is used only while :func:`~pgtools.placement.map_pool_arrays` returns the very same placement.
 _INPUTS: list[tuple[Snapshot, bool, list, tuple[State, _Step]]] = []
@@ -176,7 +176,7 @@ def _input_step(snap: Snapshot, checks: bool, ratios: dict[str, float]) -> tuple
     step_snap = with_pgs(snap, m0, b0, o0)
     step = _record(0, "input", state, step_snap, {}, standing_findings(state, {}), None, checks, ratios)
     _INPUTS.append((snap, checks, parts0, (state, step)))
-    del _INPUTS[:-4]
+    del _INPUTS[:-2]  # a 1M-PG input step holds a few hundred MB: keep the last two
     return state, step
 
 
