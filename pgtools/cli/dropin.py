@@ -162,14 +162,19 @@ def _load_crush(path: str, release: str | None):
     return crush, _compiled_slots(crush), said, text
 
 
-def crushtool_main(argv: list[str]) -> int:
-    """``pgtools crushtool ARGS``: print what ``crushtool ARGS`` prints; returns the exit status."""
+def _run_tool(tool, argv: list[str]) -> int:
+    """Run a drop-in; a :class:`ToolExit` prints its streams and gives its exit status."""
     try:
-        return _crushtool(argv)
+        return tool(argv)
     except ToolExit as e:
         sys.stdout.write(e.stdout)
         sys.stderr.write(e.stderr)
         return e.code
+
+
+def crushtool_main(argv: list[str]) -> int:
+    """``pgtools crushtool ARGS``: print what ``crushtool ARGS`` prints; returns the exit status."""
+    return _run_tool(_crushtool, argv)
 
 
 def _crushtool(argv: list[str]) -> int:
@@ -278,12 +283,7 @@ def _crushtool(argv: list[str]) -> int:
 
 def osdmaptool_main(argv: list[str]) -> int:
     """``pgtools osdmaptool ARGS``: print what ``osdmaptool ARGS`` prints; returns the exit status."""
-    try:
-        return _osdmaptool(argv)
-    except ToolExit as e:
-        sys.stdout.write(e.stdout)
-        sys.stderr.write(e.stderr)
-        return e.code
+    return _run_tool(_osdmaptool, argv)
 
 
 def _osdmaptool(argv: list[str]) -> int:
