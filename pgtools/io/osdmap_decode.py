@@ -208,16 +208,24 @@ def _interval_map(rd: _Reader, fld: str) -> None:
         rd.skip(16 * m, f"{fld}[{i}].intervals")
 
 
-def _entity_addr(rd: _Reader, fld: str) -> None:
-    """``entity_addr_t``: marker 0 = legacy (3 + nonce 4 + sockaddr_storage 128 bytes), 1 = versioned."""
-    at = rd.off
-    marker = rd.u8(fld + ".marker")
+def _addr_body(rd: _Reader, fld: str, marker: int) -> bool:
+    """The rest of one ``entity_addr_t`` after its marker (0 = legacy: 3 + nonce 4 + sockaddr_storage 128 bytes,
+    1 = versioned); False for any other marker."""
     if marker == 0:
         rd.skip(135, fld + ".legacy")
     elif marker == 1:
         _v, end = rd.start(fld, 1)
         rd.finish(end, fld)
     else:
+        return False
+    return True
+
+
+def _entity_addr(rd: _Reader, fld: str) -> None:
+    """``entity_addr_t``: marker 0 = legacy, 1 = versioned (:func:`_addr_body`)."""
+    at = rd.off
+    marker = rd.u8(fld + ".marker")
+    if not _addr_body(rd, fld, marker):
         raise rd.error(f"entity_addr_t marker {marker} (expected 0 or 1)", fld, at)
 
 
@@ -225,15 +233,10 @@ def _addrvec(rd: _Reader, fld: str) -> None:
     """``entity_addrvec_t``: marker 0/1 = one address (legacy / versioned), 2 = ``vector<entity_addr_t>``."""
     at = rd.off
     marker = rd.u8(fld + ".marker")
-    if marker == 0:
-        rd.skip(135, fld + ".legacy")
-    elif marker == 1:
-        _v, end = rd.start(fld, 1)
-        rd.finish(end, fld)
-    elif marker == 2:
+    if marker == 2:
         for i in range(rd.count(fld + ".count", 1)):
             _entity_addr(rd, f"{fld}[{i}]")
-    else:
+    elif not _addr_body(rd, fld, marker):
         raise rd.error(f"entity_addrvec_t marker {marker} (expected 0, 1 or 2)", fld, at)
 
 
