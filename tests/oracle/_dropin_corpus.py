@@ -33,9 +33,10 @@ def run_pgtools(argv: list[str]) -> tuple[int, str, str]:
     return rc, out.getvalue(), err.getvalue()
 
 
-def crushtool_argv(run: dict, form: str) -> tuple[str, list[str]]:
-    """(map path, crushtool arguments after ``-i MAP``) of one ``crush-test`` run of cases.json."""
-    it = iter(run["args"][1:])
+def crush_test_args(args: list[str]) -> tuple[str, list[str]]:
+    """(input file, crushtool --test arguments) of one ``crush-test`` run of cases.json (``args``: its ``args``)."""
+    assert args[0] == "crush-test", args
+    it = iter(args[1:])
     path, out = None, ["--test", "--show-mappings"]
     for opt in it:
         val = next(it)
@@ -43,8 +44,16 @@ def crushtool_argv(run: dict, form: str) -> tuple[str, list[str]]:
             path = val
         elif opt == "--weight":
             out += ["--weight", *val.split("=")]
-        else:
+        elif opt in ("--rule", "--num-rep", "--min-x", "--max-x", "--pool-id"):
             out += [opt, val]
+        else:
+            raise AssertionError(f"unknown crush-test option {opt}")
+    return path, out
+
+
+def crushtool_argv(run: dict, form: str) -> tuple[str, list[str]]:
+    """(map path, crushtool arguments after ``-i MAP``) of one ``crush-test`` run of cases.json."""
+    path, out = crush_test_args(run["args"])
     if form == "json":
         path = {"src/python-crush/sample-ceph-crushmap.txt": "src/python-crush/sample-ceph-crushmap.json"}.get(path,
                                                                                                             path)

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.ceph_release_tools import RELEASES, ceph_version, need, run
+from tests.oracle._dropin_corpus import crush_test_args
 from tests.paths import SHARED
 
 CLI = SHARED / "data" / "peer" / "ceph_cli"
@@ -59,30 +60,12 @@ def _first_line(text: str) -> str:
     return next((ln for ln in text.splitlines() if ln.strip()), "")
 
 
-def _crush_args(args: list[str]) -> tuple[str, list[str]]:
-    """(input file, crushtool --test arguments) of one ``crush-test`` run of cases.json."""
-    assert args[0] == "crush-test", args
-    it = iter(args[1:])
-    path, out = None, ["--test", "--show-mappings"]
-    for opt in it:
-        val = next(it)
-        if opt == "--crush":
-            path = val
-        elif opt == "--weight":
-            out += ["--weight", *val.split("=")]
-        elif opt in ("--rule", "--num-rep", "--min-x", "--max-x", "--pool-id"):
-            out += [opt, val]
-        else:
-            raise AssertionError(f"unknown crush-test option {opt}")
-    return path, out
-
-
 def _crush_case(release: str, case: dict) -> str | None:
     """None when the release prints 16.2.15's mappings for every run of ``case``, else the first difference."""
     compiled: dict[str, bytes] = {}
     got = []
     for r in case["runs"]:
-        path, args = _crush_args(r["args"])
+        path, args = crush_test_args(r["args"])
         data = (CLI / path).read_bytes()
         if not data.startswith(CRUSH_MAGIC):
             if path not in compiled:
