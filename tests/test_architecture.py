@@ -8,7 +8,8 @@ Layers, lowest first (a module may import its own package and any lower layer, n
     placement                             PG arithmetic, the OSDMap pipeline, objects, osdmaptool
     io                                    the only place that converts a file format into the model
     mgr                                   what Ceph's mgr and mon decide (stepping, autoscaler, health, ...)
-    simulate, balance                     the what-if engine; the balancers (Ceph's upmap balancer, hygiene)
+    simulate, balance, risk               the what-if engine; the balancers; durability (may import each other,
+                                          without cycles: balance and risk build on simulate)
     analysis                              what a snapshot says (tables, imbalance, recommendations)
     text, plotting                        renderings
     report                                the HTML report
@@ -32,7 +33,7 @@ LAYERS = [
     {"pgtools.placement"},
     {"pgtools.io"},
     {"pgtools.mgr"},
-    {"pgtools.simulate", "pgtools.balance"},
+    {"pgtools.simulate", "pgtools.balance", "pgtools.risk"},
     {"pgtools.analysis"},
     {"pgtools.text", "pgtools.plotting"},
     {"pgtools.report"},
