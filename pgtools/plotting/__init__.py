@@ -33,6 +33,8 @@ function            draws                                      ``data=`` (column
 ``pg_num_steps``    pg_num/pgp_num per step, moved %, peak PGs  ``step, pool_id, pg_num, pgp_num`` [``pool,
                                                                moved_pct, max_pgs_per_osd, bytes_moved``]
                                                                (``plan.pools`` joined with ``plan.steps``)
+``balance``         deviation from target per OSD before/after  ``step, osd_id, pgs, target`` (or ``utilization``)
+                    a plan, grouped by device class and host   [``host, device_class``] (``balance_frame``)
 ``failures``        PGs lost / inactive / degraded per pool     ``step, pool_id, pool, pgs_lost, pgs_inactive,
                                                                pgs_degraded`` [``bytes_lost, objects_lost,
                                                                pg_num``] (``plan.failure_pools()``)
@@ -43,12 +45,13 @@ function            draws                                      ``data=`` (column
 >>> ax = plotting.osd_bars(data=pgtools.imbalance(snap), ax=ax)      # doctest: +SKIP
 
 Modules: :mod:`.snapshot` (heatmap, bars, histogram), :mod:`.crush` (the CRUSH tree), :mod:`.plan` (movement,
-fullness, pg_num steps), :mod:`.failures`, and :mod:`.base` (what they share).
+fullness, pg_num steps), :mod:`.balance`, :mod:`.failures`, and :mod:`.base` (what they share).
 
 Imports: :mod:`pgtools.analysis`, :mod:`pgtools.simulate`, :mod:`pgtools.text` and below; never report or the
 CLI.
 """
 
+from .balance import balance, balance_frame
 from .base import MAX_OSD_ROWS
 from .crush import crush_tree
 from .failures import failures
@@ -56,4 +59,4 @@ from .plan import fullness, movement, pg_num_steps
 from .snapshot import osd_bars, pg_heatmap, pg_histogram
 
 __all__ = ['pg_heatmap', 'osd_bars', 'pg_histogram', 'crush_tree', 'movement', 'fullness', 'pg_num_steps',
-           'failures', 'MAX_OSD_ROWS']
+           'failures', 'balance', 'balance_frame', 'MAX_OSD_ROWS']
