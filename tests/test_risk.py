@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import warnings
 
 import numpy as np
@@ -21,7 +22,7 @@ from pgtools.cli import main
 from pgtools.errors import PgtoolsError, PgtoolsWarning
 from pgtools.model import NONE, Snapshot, pgid_str
 from pgtools.placement import map_pgs
-from pgtools.risk import build_copysets, domain_check, failure_risk, worst_failures
+from pgtools.risk import annual_risk, build_copysets, domain_check, failure_risk, worst_failures
 from tests.paths import SAMPLE_DUMPS, TEST_DATA
 
 TOY = TEST_DATA / "risk_toy"
@@ -242,3 +243,49 @@ def test_cli(capsys):
     text = capsys.readouterr().out
     assert "P(any lost)" in text and "(all)" in text and "osd." in text  # the table and the worst sets
     assert main(["risk", str(SAMPLE_DUMPS / "mixed"), "--level", "row"]) == 2
+
+
+@pytest.mark.parametrize("level", ["osd", "host"])
+def test_annual_rate_equals_brute_force_over_minimal_lethal_sets(level):
+    """The loss rate sums, over the minimal lethal sets found by brute force, the first-order rate that all
+    their units are down at once (each unit down for its bytes / bandwidth)."""
+    snap = generated(8, hosts=5, per_host=2, kinds=("r3", "r2", "ec21", "bad"))
+    afr, mbps = 0.02, 0.001  # a slow "bandwidth" for the tiny byte counts: windows of hours
+    got = quiet(annual_risk, snap, level=level, afr=afr, recovery_mbps=mbps).set_index("pool_id")
+    unit = {o: (f"osd.{o}" if level == "osd" else h) for o, h in zip(snap.osds["osd_id"], snap.osds["host"],
+                                                                      strict=True)}
+    spec = {r["pool_id"]: (int(r["ec_k"]) if r["type"] == "erasure" else 1) for r in snap.pools.to_dict("records")}
+    pgs, held = [], {}
+    for acting, pid, b in zip(snap.pgs["acting"], snap.pgs["pool_id"], snap.pgs["bytes"], strict=True):
+        us = [unit[o] for o in acting if o != NONE and o >= 0]
+        pgs.append((pid, us))
+        for u in us:
+            held[u] = held.get(u, 0.0) + b / spec[pid]
+    lam = -math.log(1 - afr)  # per year
+    window = {u: b / (mbps * 1e6) / (365.25 * 24 * 3600) for u, b in held.items()}  # years
+    units = sorted(held)
+
+    def lethal(fset, pid):
+        return any((pid == -1 or q == pid) and len(us) >= spec[q] and sum(u not in fset for u in us) < spec[q]
+                   for q, us in pgs)
+
+    for pid in [*spec, -1]:
+        rate = 0.0
+        for r in range(1, 4):
+            for s in itertools.combinations(units, r):
+                if lethal(set(s), pid) and not any(lethal(set(sub), pid) for k in range(1, r)
+                                                   for sub in itertools.combinations(s, k)):
+                    rate += sum(lam * math.prod(lam * window[v] for v in s if v != u) for u in s)
+        assert got.loc[pid, "loss_rate_per_year"] == pytest.approx(rate, rel=1e-9, abs=1e-300), pid
+        assert got.loc[pid, "p_loss_year"] == pytest.approx(-math.expm1(-rate), rel=1e-9, abs=1e-300)
+
+
+def test_annual_toy_closed_form():
+    """Every one of the toy's 120 OSD triples holds a PG: rate = 120 * 3 * λ³ * T² with a fixed window."""
+    snap = pgtools.load(TOY)
+    got = quiet(annual_risk, snap, window_hours=24).set_index("pool_id").loc[-1]
+    lam, t = -math.log(1 - 0.015), 1 / 365.25
+    assert got["lethal_sets"] == 120 and got["lethal_size"] == 3
+    assert got["loss_rate_per_year"] == pytest.approx(120 * 3 * lam**3 * t**2, rel=1e-12)
+    with pytest.raises(PgtoolsError, match="no PG byte counts"):
+        quiet(annual_risk, snap)

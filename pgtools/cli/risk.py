@@ -38,7 +38,7 @@ def _prob(p: float, lo: float, hi: float) -> str:
     return text if math.isnan(lo) else f"{text} [{lo:.3g}, {hi:.3g}]"
 
 
-def _json(df, level: str) -> str:
+def _json(df, level: str, annual=None) -> str:
     out = []
     worst = df.attrs.get("worst_sets", {})
     for r in df.to_dict("records"):
@@ -58,11 +58,15 @@ def _json(df, level: str) -> str:
         if r["pool_id"] == -1:
             rec["worst_sets"] = worst.get(int(r["failures"]), [])
         out.append(rec)
-    return json.dumps({"level": level, "pools": df.attrs["pools"].to_dict("records"),
-                       "warnings": df.attrs.get("warnings", []), "results": out}, indent=1, default=str) + "\n"
+    doc = {"level": level, "pools": df.attrs["pools"].to_dict("records"), "warnings": df.attrs.get("warnings", []),
+           "results": out}
+    if annual is not None:
+        doc["annual"] = [{k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in r.items()}
+                         for r in annual.to_dict("records")]
+    return json.dumps(doc, indent=1, default=str) + "\n"
 
 
-def _table(df, level: str) -> str:
+def _table(df, level: str, annual=None) -> str:
     import pandas as pd
 
     from ..text.snapshot import frame_text
@@ -88,6 +92,15 @@ def _table(df, level: str) -> str:
             for w in sets:
                 lines.append(f"  {'+'.join(w['units'])}: {w['pgs_lost']} PGs lost "
                              f"({human_bytes(w['bytes_lost'])}), {w['pgs_inactive']} inactive\n")
+    if annual is not None:
+        a = annual.iloc[-1]
+        lines.append(f"\nover a year (AFR {a['afr']:.3g} per {level}, recovery window {a['window_hours_mean']:.3g} h "
+                     "on average, independent failures):\n")
+        tab = pd.DataFrame({"pool": annual["pool"], "minimal lethal sets": [
+            f"{n} sets of {s}" if n else "none" for n, s in zip(annual["lethal_sets"], annual["lethal_size"], strict=True)],
+            "P(loss in a year)": [f"{p:.3g}" for p in annual["p_loss_year"]],
+            "MTTDL (years)": [f"{m:.3g}" for m in annual["mttdl_years"]]})
+        lines.append(frame_text(tab))
     return "".join(lines)
 
 
@@ -99,6 +112,9 @@ def risk(
     trials: Annotated[int, typer.Option(min=1, help="Monte Carlo draws where exact counting does not reach.")] = 1_000_000,
     seed: Annotated[int, typer.Option(help="Seed of the Monte Carlo draws.")] = 0,
     worst: Annotated[int, typer.Option(min=0, help="How many worst K-sets to list.")] = 5,
+    afr: Annotated[float, typer.Option(help="Annualized failure rate of one unit (for the annual figures).")] = 0.015,
+    recovery_mbps: Annotated[float, typer.Option("--recovery-mbps", help="MB/s at which one failed unit's data is rebuilt.")] = 100.0,
+    window_hours: Annotated[Optional[float], typer.Option("--window-hours", help="Fixed recovery window instead of bytes / bandwidth.")] = None,  # noqa: UP045
     fmt: Annotated[RiskFormat, typer.Option("--format", help="Output format.")] = RiskFormat.table,
 ) -> None:
     """Durability on the capture's real acting sets: K simultaneous failures of OSDs, hosts, racks ...
@@ -109,17 +125,28 @@ def risk(
     enumeration or counting; sampled (with a 95 % interval) only where counting does not reach, and then
     marked "sampled".
 
+    Over a year: the probability of losing data and the MTTDL, units failing independently at --afr per year
+    and each staying down for its recovery window (the bytes it held over --recovery-mbps, or
+    --window-hours), summed over the map's minimal lethal sets (see pgtools.risk.annual).
+
     Example:  pgtools risk sample_dumps/mixed --level host --failures 1,2
     """
-    from ..risk import failure_risk
+    from ..risk import annual_risk, build_copysets, failure_risk
+    from ..risk.annual import lethal_threshold
+    from ..risk.copysets import pool_needs
 
     ks = _ks(failures)
     snap = load_dumps(capture)
     pools = [int(p) if p.isdigit() else p for p in pool] if pool else None
-    df = failure_risk(snap, level=level, failures=ks, pools=pools, trials=trials, seed=seed, worst=worst)
+    info, _ = pool_needs(snap)
+    cs = build_copysets(snap, level, pools=pools, jmax=max(ks[-1], lethal_threshold(info)))
+    df = failure_risk(cs, failures=ks, trials=trials, seed=seed, worst=worst)
+    annual = None
+    if window_hours is not None or cs.unit_bytes.sum() > 0:
+        annual = annual_risk(cs, afr=afr, recovery_mbps=recovery_mbps, window_hours=window_hours)
     if fmt is RiskFormat.json:
-        write_out(_json(df, level))
+        write_out(_json(df, level, annual))
     elif fmt is RiskFormat.csv:
         write_out(df.to_csv(index=False))
     else:
-        write_out(_table(df, level))
+        write_out(_table(df, level, annual))

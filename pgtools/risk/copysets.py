@@ -65,6 +65,8 @@ class Copysets:
         The most units one PG spans (coefficients live on subsets of at most this many units).
     warnings : list of str
         The assumptions made (also issued as :class:`~pgtools.errors.PgtoolsWarning`).
+    unit_bytes : numpy.ndarray
+        Bytes each unit holds (a replica: the PG's bytes; an EC shard: 1/k of them), from the PG table.
     """
 
     level: str
@@ -75,6 +77,7 @@ class Copysets:
     coef: list[np.ndarray] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     span: int = 0
+    unit_bytes: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def n(self) -> int:
@@ -365,20 +368,17 @@ def build_copysets(snap: Snapshot, level: str = "osd", *, pools: list | None = N
         vp = np.concatenate(val_parts[j])
         if n_units ** j * n_pools >= 2**63:
             raise PgtoolsError(f"{j}-unit sets over {n_units} units and {n_pools} pools do not fit 63-bit codes")
-        uk, inv = np.unique(kp, return_inverse=True)
-        if n_pools == 1:
-            us = uk
-            table = np.zeros((len(uk), 1, 3))
-            for c in range(3):
-                table[:, 0, c] = np.bincount(inv, weights=vp[:, c], minlength=len(uk))
-        else:
-            summed = np.zeros((len(uk), 3))
-            for c in range(3):
-                summed[:, c] = np.bincount(inv, weights=vp[:, c], minlength=len(uk))
-            sets, pool_of = uk // n_pools, uk % n_pools
-            us, sinv = np.unique(sets, return_inverse=True)
-            table = np.zeros((len(us), n_pools, 3))
-            np.add.at(table, (sinv, pool_of), summed)
+        # group equal (set, pool) codes: one sort, sums over the runs
+        order = np.argsort(kp)
+        sk = kp[order]
+        starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
+        uk = sk[starts]
+        summed = np.add.reduceat(vp[order], starts, axis=0) if len(sk) else np.zeros((0, 3))
+        sets, pool_of = uk // n_pools, uk % n_pools
+        first = np.r_[True, sets[1:] != sets[:-1]]  # codes sorted by set, then pool
+        us = sets[first]
+        table = np.zeros((len(us), n_pools, 3))
+        table[np.cumsum(first) - 1, pool_of] = summed
         keys.append(us)
         coef.append(table)
     # per-pool summaries
@@ -398,8 +398,13 @@ def build_copysets(snap: Snapshot, level: str = "osd", *, pools: list | None = N
     for text in notes:
         warnings.warn(text, PgtoolsWarning, stacklevel=2)
     unit_names = np.array([names[int(u)] for u in unit_ids], dtype=object)
+    # bytes each unit holds: a replica holds the PG's bytes, an EC shard 1/k of them
+    share = nbytes / np.where(info["type"].to_numpy()[prow] == "erasure", need, 1)
+    valid = units >= 0
+    unit_bytes = np.bincount(units[valid], weights=np.broadcast_to(share[:, None], units.shape)[valid],
+                             minlength=n_units)
     cs = Copysets(level=level, units=unit_names, unit_ids=unit_ids, pools=info, keys=keys, coef=coef,
-                  warnings=notes, span=top)
+                  warnings=notes, span=top, unit_bytes=unit_bytes)
     cs.pools.attrs["source"] = src
     return cs
 
