@@ -1,0 +1,53 @@
+"""Durability figures at scale: 10,000 OSDs (500 hosts of 20, 20 racks), one size-3 pool of 1,048,576 PGs.
+
+The map is bench_placement's ``osds10k_pgs1m`` (``crushtool --build`` + ``osdmaptool --createsimple``, cached
+in out/bench_cache; built there when missing).  Timed once each, wall and CPU: the placement (computed once,
+not part of the risk figures), the copyset tables per level, then :func:`pgtools.risk.failure_risk` for OSD
+K = 2, 3 (one call: the lethal-set tables shared) and host K = 1, 2.  Target (issue #15): <= 5 s for the
+exact figures; Monte Carlo >= 10**6 trials in <= 10 s per core.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+from pgtools.errors import PgtoolsWarning
+
+CASES = [("osd", (2, 3)), ("host", (1, 2))]
+
+
+def _timed(fn, *args, **kw):
+    w0, c0 = time.perf_counter(), time.process_time()
+    out = fn(*args, **kw)
+    return out, round(time.perf_counter() - w0, 2), round(time.process_time() - c0, 2)
+
+
+def run() -> list[dict]:
+    import bench_placement  # sibling module: benchmarks/ is on the path under run.py
+
+    import pgtools
+    from pgtools.risk import build_copysets, failure_risk
+    from pgtools.risk.copysets import pg_sets, pool_needs
+
+    d = bench_placement._build("osds10k_pgs1m", 10000, ["host", "straw2", "20", "rack", "straw2", "25", "root",
+                                                         "straw2", "0"], 1 << 20)
+    snap = pgtools.load([d / "osd_dump.json", d / "crush_dump.json"])
+    info, _ = pool_needs(snap)
+    sets, pw, pc = _timed(pg_sets, snap, info, "computed")
+    rows = [{"case": "placement (acting sets, once)", "wall_s": pw, "cpu_s": pc}]
+    for level, ks in CASES:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PgtoolsWarning)
+            cs, bw, bc = _timed(build_copysets, snap, level, jmax=max(ks), sets=sets)
+            df, rw, rc = _timed(failure_risk, cs, failures=ks)
+        for k in ks:
+            r = df[(df["failures"] == k) & (df["pool_id"] == -1)].iloc[0]
+            rows.append({"case": f"{level} K={k}", "units": int(r["units"]), "build_wall_s": bw, "build_cpu_s": bc,
+                         "risk_wall_s": rw, "risk_cpu_s": rc, "p_any_lost": float(r["p_any_lost"]),
+                         "method": r["method"], "expected_pgs_lost": float(r["expected_pgs_lost"]),
+                         "max_pgs_lost": int(r["max_pgs_lost"]), "p_any_inactive": float(r["p_any_inactive"]),
+                         "inactive_method": r["inactive_method"], "inactive_ci": [float(r["inactive_ci_low"]),
+                                                                                  float(r["inactive_ci_high"])],
+                         "max_method": r["max_method"], "trials": int(r["trials"])})
+    return rows
