@@ -49,5 +49,6 @@ def run() -> list[dict]:
                          "max_pgs_lost": int(r["max_pgs_lost"]), "p_any_inactive": float(r["p_any_inactive"]),
                          "inactive_method": r["inactive_method"], "inactive_ci": [float(r["inactive_ci_low"]),
                                                                                   float(r["inactive_ci_high"])],
-                         "max_method": r["max_method"], "trials": int(r["trials"])})
+                         "max_method": r["max_method"], "inactive_max_method": r["inactive_max_method"],
+                         "trials": int(r["trials"])})
     return rows

@@ -142,11 +142,14 @@ def test_counting_paths_equal_brute_force(seed):
         rows = df[df["failures"] == k]
         for _, r in rows.iterrows():  # an exact max equals the brute force's; a sampled one is at most it
             ref = brute_cache(seed, k)[r["pool_id"]]
-            for m, meth in (("max_pgs_lost", "max_method"), ("max_pgs_inactive", "max_method")):
+            for m, meth in (("max_pgs_lost", "max_method"), ("max_pgs_inactive", "inactive_max_method")):
                 if r[meth] == "exact":
                     assert r[m] == ref[m], (k, r["pool"], m)
                 else:
                     assert r[m] <= ref[m]
+        ws = df.attrs["worst_sets"][k]
+        if ws and ws[0]["method"] == "exact":  # the worst set found loses the most PGs
+            assert ws[0]["pgs_lost"] == brute_cache(seed, k)[-1]["max_pgs_lost"]
 
 
 _BRUTE: dict = {}

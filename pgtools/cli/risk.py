@@ -53,7 +53,8 @@ def _json(df, level: str, annual=None) -> str:
             "inactive_method": r["inactive_method"],
             "inactive_interval": None if r["inactive_method"] == "exact" else [_num(r["inactive_ci_low"]),
                                                                                 _num(r["inactive_ci_high"])],
-            "max_method": r["max_method"], "trials": int(r["trials"]),
+            "max_method": r["max_method"], "inactive_max_method": r["inactive_max_method"],
+            "trials": int(r["trials"]),
         }
         if r["pool_id"] == -1:
             rec["worst_sets"] = worst.get(int(r["failures"]), [])
@@ -81,7 +82,8 @@ def _table(df, level: str, annual=None) -> str:
             "E[bytes lost]": human_bytes(r["expected_bytes_lost"]),
             "P(any inactive)": _prob(r["p_any_inactive"], r["inactive_ci_low"], r["inactive_ci_high"]),
             "E[PGs inactive]": f"{r['expected_pgs_inactive']:.3g}", "max inactive": r["max_pgs_inactive"],
-            "method": "/".join(dict.fromkeys([r["method"], r["inactive_method"], r["max_method"]])),
+            "method": "/".join(dict.fromkeys([r["method"], r["inactive_method"], r["max_method"],
+                                              r["inactive_max_method"]])),
         })
     units = int(df["units"].iloc[0]) if len(df) else 0
     lines = [f"{len(df['failures'].unique())} failure counts, {units} {level}s holding data, each K-set equally "

@@ -33,7 +33,7 @@ __all__ = ["RISK_COLUMNS", "failure_risk", "risk_for", "worst_failures", "domain
 RISK_COLUMNS = ["level", "failures", "pool_id", "pool", "units", "n_sets", "pgs", "bytes",
                 "p_any_lost", "ci_low", "ci_high", "expected_pgs_lost", "max_pgs_lost", "expected_bytes_lost",
                 "p_any_inactive", "inactive_ci_low", "inactive_ci_high", "expected_pgs_inactive",
-                "max_pgs_inactive", "method", "inactive_method", "max_method", "trials"]
+                "max_pgs_inactive", "method", "inactive_method", "max_method", "inactive_max_method", "trials"]
 
 
 def _exact_any(cs: Copysets, leth: Lethal, k: int, col: int, meas: int, budget: int
@@ -98,9 +98,10 @@ def risk_for(cs: Copysets, k: int, *, trials: int = 1_000_000, seed: int = 0, en
     lo, hi = np.full((ncol, 2), np.nan), np.full((ncol, 2), np.nan)
     mx = np.full((ncol, 2), np.nan)
     method = np.full((ncol, 2), "exact", dtype=object)
-    max_method = np.full(ncol, "exact", dtype=object)
+    max_method = np.full((ncol, 2), "exact", dtype=object)
     worst_rows: list[tuple[np.ndarray, np.ndarray]] = []
     used_trials = 0
+    complete = True  # the candidate K-sets hold every K-set that loses or blocks anything
 
     def fold(counts: np.ndarray) -> np.ndarray:  # (m, npools, 3) -> (m, ncol, 2)
         c = counts[:, :, [0, 2]]
@@ -118,7 +119,6 @@ def risk_for(cs: Copysets, k: int, *, trials: int = 1_000_000, seed: int = 0, en
         p, mx = hits / total, best
     else:
         cands: list[np.ndarray] = []
-        complete = True
         for col in range(ncol):
             for meas in range(2):
                 pe, me, cand, full = _exact_any(cs, leth, k, col, meas, budget)
@@ -151,7 +151,7 @@ def risk_for(cs: Copysets, k: int, *, trials: int = 1_000_000, seed: int = 0, en
                         method[col, meas] = "sampled"
                     if np.isnan(mx[col, meas]):
                         mx[col, meas] = best[col, meas]
-                        max_method[col] = "sampled"
+                        max_method[col, meas] = "sampled"
         for codes in cands:
             if len(codes):
                 sets = decode(codes, k, n)
@@ -173,8 +173,9 @@ def risk_for(cs: Copysets, k: int, *, trials: int = 1_000_000, seed: int = 0, en
             "expected_pgs_lost": e[0], "max_pgs_lost": int(mx[col, 0]), "expected_bytes_lost": e[1],
             "p_any_inactive": p[col, 1], "inactive_ci_low": lo[col, 1], "inactive_ci_high": hi[col, 1],
             "expected_pgs_inactive": e[2], "max_pgs_inactive": int(mx[col, 1]), "method": method[col, 0],
-            "inactive_method": method[col, 1], "max_method": max_method[col],
-            "trials": used_trials if "sampled" in (*method[col], max_method[col]) else 0})
+            "inactive_method": method[col, 1], "max_method": max_method[col, 0],
+            "inactive_max_method": max_method[col, 1],
+            "trials": used_trials if "sampled" in (*method[col], *max_method[col]) else 0})
     return pd.DataFrame(rows, columns=RISK_COLUMNS), worst_sets
 
 
@@ -238,7 +239,8 @@ def failure_risk(snap: Snapshot | Copysets, *, level: str = "osd", failures: Ite
         probability that at least one PG is lost (fewer than 1 copy / k shards survive) or inactive (fewer
         than ``min_size``: lost PGs included); ``expected_*``: exact means; ``max_*``: the most a single K-set
         does.  ``method`` (of ``p_any_lost``), ``inactive_method`` (of
-        ``p_any_inactive``) and ``max_method`` (of both maxima) are ``"exact"`` or ``"sampled"``: a sampled
+        ``p_any_inactive``), ``max_method`` (of ``max_pgs_lost``) and ``inactive_max_method`` are ``"exact"`` or
+        ``"sampled"``: a sampled
         probability has its 95 % Wilson interval over ``trials`` draws in ``ci_low``/``ci_high``
         (``inactive_ci_*``), NaN when exact; a sampled maximum is the largest seen (a lower bound).  Expected values are always exact.  ``attrs["worst_sets"]``: ``{K: [{"units", "pgs_lost", "bytes_lost",
         "pgs_inactive", "method"}, ...]}``; ``attrs["pools"]``: the per-pool summary
