@@ -226,6 +226,14 @@ def test_missing_profile_warns_and_assumes_min_size():
         build_copysets(snap.replace(pools=pools), "osd")
 
 
+def test_more_failures_than_units():
+    snap = pgtools.load(SAMPLE_DUMPS / "mixed")
+    with pytest.warns(PgtoolsWarning, match="only 3 racks hold data: no figures for 4, 5 failures"):
+        df = failure_risk(snap, level="rack", failures=(1, 4, 3, 5))
+    assert sorted(df["failures"].unique()) == [1, 3]
+    assert df[df["failures"] == 3]["p_any_inactive"].max() == 1.0  # every rack down
+
+
 def test_bad_level():
     snap = pgtools.load(SAMPLE_DUMPS / "mixed")
     with pytest.raises(PgtoolsError, match="no bucket type 'shelf'"):

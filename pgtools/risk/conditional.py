@@ -7,12 +7,13 @@ data, all equally likely; see :mod:`pgtools.risk.counting` for which figures are
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
-from ..errors import PgtoolsError
+from ..errors import PgtoolsError, PgtoolsWarning
 from ..model import Snapshot
 from .copysets import Copysets, build_copysets, encode
 from .counting import (
@@ -253,6 +254,14 @@ def failure_risk(snap: Snapshot | Copysets, *, level: str = "osd", failures: Ite
                                                                   jmax=ks[-1])
     leth = Lethal(cs)
     frames, worst_sets = [], {}
+    if ks[-1] > cs.n:
+        text = (f"only {cs.n} {cs.level}s hold data: no figures for {', '.join(str(k) for k in ks if k > cs.n)} "
+                "failures")
+        warnings.warn(text, PgtoolsWarning, stacklevel=2)
+        cs.warnings.append(text)
+        ks = [k for k in ks if k <= cs.n]
+        if not ks:
+            raise PgtoolsError(text)
     for k in ks:
         df, ws = risk_for(cs, k, trials=trials, seed=seed + k, enum_max=enum_max, worst=worst, lethal=leth)
         frames.append(df)
