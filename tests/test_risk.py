@@ -20,6 +20,7 @@ import pytest
 import pgtools
 from pgtools.cli import main
 from pgtools.errors import PgtoolsError, PgtoolsWarning
+from pgtools.mgr.options import with_overrides
 from pgtools.model import NONE, Snapshot, pgid_str
 from pgtools.placement import map_pgs
 from pgtools.risk import annual_risk, build_copysets, domain_check, failure_risk, worst_failures
@@ -256,11 +257,14 @@ def test_cli(capsys):
     assert main(["risk", str(SAMPLE_DUMPS / "mixed"), "--level", "row"]) == 2
 
 
-@pytest.mark.parametrize("level", ["osd", "host"])
-def test_annual_rate_equals_brute_force_over_minimal_lethal_sets(level):
+@pytest.mark.parametrize(("level", "down_out"), [("osd", None), ("host", 1800)])
+def test_annual_rate_equals_brute_force_over_minimal_lethal_sets(level, down_out):
     """The loss rate sums, over the minimal lethal sets found by brute force, the first-order rate that all
-    their units are down at once (each unit down for its bytes / bandwidth)."""
+    their units are down at once (each unit down for mon_osd_down_out_interval plus its bytes / bandwidth;
+    the interval is Ceph's default 600 s, or the capture's setting)."""
     snap = generated(8, hosts=5, per_host=2, kinds=("r3", "r2", "ec21", "bad"))
+    if down_out is not None:
+        snap = with_overrides(snap, {"mon_osd_down_out_interval": down_out})
     afr, mbps = 0.02, 0.001  # a slow "bandwidth" for the tiny byte counts: windows of hours
     got = quiet(annual_risk, snap, level=level, afr=afr, recovery_mbps=mbps).set_index("pool_id")
     unit = {o: (f"osd.{o}" if level == "osd" else h) for o, h in zip(snap.osds["osd_id"], snap.osds["host"],
@@ -273,7 +277,8 @@ def test_annual_rate_equals_brute_force_over_minimal_lethal_sets(level):
         for u in us:
             held[u] = held.get(u, 0.0) + b / spec[pid]
     lam = -math.log(1 - afr)  # per year
-    window = {u: b / (mbps * 1e6) / (365.25 * 24 * 3600) for u, b in held.items()}  # years
+    wait = 600 if down_out is None else down_out
+    window = {u: (wait + b / (mbps * 1e6)) / (365.25 * 24 * 3600) for u, b in held.items()}  # years
     units = sorted(held)
 
     def lethal(fset, pid):

@@ -128,11 +128,12 @@ def risk(
     marked "sampled".
 
     Over a year: the probability of losing data and the MTTDL, units failing independently at --afr per year
-    and each staying down for its recovery window (the bytes it held over --recovery-mbps, or
-    --window-hours), summed over the map's minimal lethal sets (see pgtools.risk.annual).
+    and each staying down for its recovery window (mon_osd_down_out_interval, then the bytes it held over
+    --recovery-mbps; or --window-hours), summed over the map's minimal lethal sets (see pgtools.risk.annual).
 
     Example:  pgtools risk sample_dumps/mixed --level host --failures 1,2
     """
+    from ..mgr import options
     from ..risk import annual_risk, build_copysets, failure_risk
     from ..risk.annual import lethal_threshold
     from ..risk.copysets import pool_needs
@@ -145,7 +146,9 @@ def risk(
     df = failure_risk(cs, failures=ks, trials=trials, seed=seed, worst=worst)
     annual = None
     if window_hours is not None or cs.unit_bytes.sum() > 0:
-        annual = annual_risk(cs, afr=afr, recovery_mbps=recovery_mbps, window_hours=window_hours)
+        wait = float(options.resolve(snap, "mon_osd_down_out_interval").value)
+        annual = annual_risk(cs, afr=afr, recovery_mbps=recovery_mbps, window_hours=window_hours,
+                             down_out_interval=wait)
     if fmt is RiskFormat.json:
         write_out(_json(df, level, annual))
     elif fmt is RiskFormat.csv:

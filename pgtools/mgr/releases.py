@@ -125,6 +125,7 @@ def _release_table(release: str) -> dict[str, Default]:
         "mon_osd_nearfull_ratio": (0.85, _GLOBAL),
         "mon_osd_backfillfull_ratio": (0.90, _GLOBAL),
         "mon_osd_full_ratio": (0.95, _GLOBAL),
+        "mon_osd_down_out_interval": (600, _MON),  # ``default: 10_min``
     })
     # Pacific: ``_get_pool_status(..., threshold=3.0)``, a fixed argument; Reef+: the module option
     # ``threshold`` (``Option(name='threshold', type='float', default=3.0, min=1.0)``)

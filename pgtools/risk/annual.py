@@ -7,9 +7,11 @@ Model (stated, not hidden)
   round value in the range Backblaze's Drive Stats reports publish for their hard-drive fleet (about 1 to 2 %
   per year in 2021-2023: https://www.backblaze.com/cloud-storage/resources/hard-drive-test-data); pass your own
   fleet's figure, and for a host or rack level the rate of that unit failing as a whole.
-* A failed unit stays a hole for its *recovery window*: ``T = bytes it held / recovery bandwidth`` (the bytes
-  from the PG table: a replica holds its PG's bytes, an EC shard 1/k of them; the bandwidth is the rate at
-  which the cluster rebuilds one failed unit's data, ``recovery_mbps`` in MB/s), or a fixed ``window_hours``.
+* A failed unit stays a hole for its *recovery window*: ``T = mon_osd_down_out_interval + bytes it held /
+  recovery bandwidth``.  Ceph starts recovery only when the down OSDs are marked out (default 600 s, the
+  capture's setting when it has one); the bytes come from the PG table (a replica holds its PG's bytes, an EC
+  shard 1/k of them) and the bandwidth is the rate at which the cluster rebuilds one failed unit's data
+  (``recovery_mbps`` in MB/s).  Or a fixed ``window_hours``.
 * Data is lost when every unit of a *minimal lethal set* (the fewest units whose failure loses some PG, taken
   from the map's real copysets: :class:`~pgtools.risk.copysets.Copysets`) is down at once.  For one such set
   ``S`` the rate is ``sum over i in S of λ * prod over j in S, j != i of (λ T_j)`` (``i`` fails last, while the
@@ -29,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PgtoolsError
+from ..mgr import options
 from ..model import Snapshot
 from .copysets import Copysets, build_copysets, pool_needs
 from .counting import Lethal, decode
@@ -52,7 +55,7 @@ def lethal_threshold(cs_or_pools: Copysets | pd.DataFrame) -> int:
 
 def annual_risk(snap: Snapshot | Copysets, *, level: str = "osd", afr: float = DEFAULT_AFR,
                 recovery_mbps: float = DEFAULT_RECOVERY_MBPS, window_hours: float | None = None,
-                source: str = "auto") -> pd.DataFrame:
+                down_out_interval: float | None = None, source: str = "auto") -> pd.DataFrame:
     """Annual probability of data loss and MTTDL, per pool and overall (see the module docstring's model).
 
     Parameters
@@ -67,6 +70,9 @@ def annual_risk(snap: Snapshot | Copysets, *, level: str = "osd", afr: float = D
         MB/s at which one failed unit's data is rebuilt (the window is its bytes over this).
     window_hours : float, optional
         A fixed recovery window instead (required when the capture has no PG byte counts).
+    down_out_interval : float, optional
+        Seconds before recovery starts (``mon_osd_down_out_interval``); default: the capture's setting, else
+        Ceph's default 600 (also when ``snap`` is a Copysets).  Not added to a fixed ``window_hours``.
 
     Returns
     -------
@@ -77,6 +83,11 @@ def annual_risk(snap: Snapshot | Copysets, *, level: str = "osd", afr: float = D
     if not 0 < afr < 1:
         raise PgtoolsError(f"afr {afr}: an annualized failure rate is between 0 and 1 (e.g. 0.015)")
     cs = snap
+    if down_out_interval is None:
+        down_out_interval = 600.0 if isinstance(snap, Copysets) else float(
+            options.resolve(snap, "mon_osd_down_out_interval").value)
+    if down_out_interval < 0:
+        raise PgtoolsError(f"down_out_interval {down_out_interval}: must be 0 or more seconds")
     if not isinstance(snap, Copysets):
         pools, _ = pool_needs(snap)  # the thresholds decide how far to tabulate
         cs = build_copysets(snap, level, source=source, jmax=lethal_threshold(pools))
@@ -93,7 +104,7 @@ def annual_risk(snap: Snapshot | Copysets, *, level: str = "osd", afr: float = D
             raise PgtoolsError(f"recovery_mbps {recovery_mbps}: must be positive")
         if not cs.unit_bytes.sum() > 0:
             raise PgtoolsError("the capture has no PG byte counts to size the recovery windows; give window_hours")
-        T = cs.unit_bytes / (recovery_mbps * 1e6)
+        T = down_out_interval + cs.unit_bytes / (recovery_mbps * 1e6)
     leth = Lethal(cs)
     npools = len(cs.pools)
     rate = np.zeros(npools + 1)
