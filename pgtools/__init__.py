@@ -12,7 +12,7 @@ from ._version import __version__
 #: Public names and the submodule each comes from: imported on first use, so that ``import pgtools`` (and
 #: every CLI command) costs only what it uses (pandas, matplotlib and numba are loaded when needed).
 _NAMES = {
-    "load": "io", "Snapshot": "model", "NONE": "model",
+    "load": "io", "Snapshot": "model", "NONE": "model", "build_cluster": "placement.build",
     **{n: "mgr.health" for n in ("Finding", "check_pg_num", "health")},
     **{n: "mgr.counts" for n in ("pg_counts", "placements", "unmapped_pgs")},
     **{n: "analysis.distribution" for n in ("imbalance", "imbalance_summary", "pg_table", "pool_osd_weights")},
@@ -42,6 +42,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "__version__",
     "load",
+    "build_cluster",
     "Snapshot",
     "NONE",
     "pg_table",

@@ -22,12 +22,15 @@ What lives here
     Object name → PG (Ceph's string hashes, ``ceph osd map``).
 :mod:`~pgtools.placement.osdmaptool`
     ``osdmaptool --test-map-pgs*`` / ``--test-map-object`` output, byte for byte.
+:mod:`~pgtools.placement.build`
+    :func:`build_cluster`: a Snapshot of a cluster that does not exist yet (``crushtool --build`` layers, pools).
 
 Imports: :mod:`pgtools.crush`, :mod:`pgtools.model`, :mod:`pgtools.errors`; never io, mgr, simulate or above.
 """
 
 from ..model import NONE
 from . import pgmath
+from .build import build_cluster
 from .mapping import PGMapping, PoolMapping, mapping_frame
 from .osdmap import (
            PLACEMENT_RELEASES,
@@ -44,4 +47,4 @@ from .whatif import adjust_crush_weight, mark_in, mark_out, mark_up, with_pg_num
 __all__ = ['pgmath', 'NONE', 'PoolInfo', 'PGMapping', 'CompiledOSDMap', 'compile_snapshot', 'require_placement',
            'PLACEMENT_RELEASES', 'upmap_primaries_apply',
            'map_pgs', 'PoolMapping', 'map_pool_arrays', 'mapping_frame', 'verify_placement', 'with_pg_num',
-           'mark_out', 'mark_up', 'mark_in', 'adjust_crush_weight', 'cbits']
+           'mark_out', 'mark_up', 'mark_in', 'adjust_crush_weight', 'cbits', 'build_cluster']
