@@ -44,7 +44,7 @@ RELEASES: dict[str, Path | None] = {"pacific": None, "reef": CACHE / "reef", "te
 PACKAGES = ("ceph-base", "ceph-common")
 TOOLS = ("crushtool", "osdmaptool")
 #: releases whose chroot also runs a live cluster (tests/integration), and the daemon packages that adds
-LIVE_RELEASES = ("tentacle",)
+LIVE_RELEASES = ("reef", "tentacle")
 LIVE_PACKAGES = ("ceph-mon", "ceph-osd", "ceph-mgr")
 #: executables (in /usr/bin) a live cluster needs beside TOOLS; ceph and rados come from ceph-common
 DAEMONS = ("ceph-mon", "ceph-osd", "ceph-mgr", "ceph", "rados", "monmaptool")
