@@ -16,8 +16,8 @@ every second (``mgr_tick_period 1``); nothing that enters the mgr's stepping rul
    stops stepping while recovery is paused (the poller then unsets the flags); final up sets as predicted.
 5. ``osd crush reweight osd.5 0.5`` then ``osd out 0``, each predicted by ``simulate`` (CrushWeight, MarkOut).
 
-Steps 1-3 run on Ceph 16.2.15 (Pacific, the host), 18.2.7 (Reef) and 20.2.4 (Tentacle), both from their chroots
-(there the mgr's own pool ``.mgr``, 1 PG, is pool 1), steps 4-5 on Pacific.
+Steps 1-3 run on Ceph 16.2.15 (Pacific, the host) and 20.2.4 (Tentacle, its chroot; there the mgr's own pool
+``.mgr``, 1 PG, is pool 1), steps 4-5 on Pacific.
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ from tests.paths import REPO
 pytestmark = pytest.mark.integration
 
 HOSTS = {f"node{i}": [OsdSpec(1.0, "hdd")] * 2 for i in (1, 2, 3)}
-#: tests run on Reef and Tentacle too (the rest: Pacific only); see tests/integration/conftest.py
-LIVE_RELEASES = {name: ("pacific", "reef", "tentacle") for name in (
+#: tests run on Tentacle too (the rest: Pacific only); see tests/integration/conftest.py.  They pass on Reef
+#: ("reef" here; 24 states, each equal to Reef's osdmaptool) but its cluster adds about 130 s, so CI leaves it out
+LIVE_RELEASES = {name: ("pacific", "tentacle") for name in (
     "test_prediction_library_and_cli_agree", "test_observed_steps_follow_prediction",
     "test_final_up_sets_equal_prediction", "test_intermediate_up_sets_equal_osdmaptool_on_each_epoch")}
 POOL, OLD, NEW, NEW2 = "split", 64, 128, 256
@@ -156,6 +157,9 @@ def cluster(ceph_workdir: Path, release: str):
     t0 = time.monotonic()
     with MiniCluster(ceph_workdir / f"split-{release}", hosts=HOSTS, config=FAST_RECOVERY, release=release) as c:
         c.create_pools([{"name": POOL, "pg_num": OLD, "size": 3}, {"name": "filler", "pg_num": 32, "size": 3}])
+        # no scrubs: a PG caught scrubbing is not active+clean (seen on Reef right after the split)
+        for flag in ("noscrub", "nodeep-scrub"):
+            c.ceph("osd", "set", flag)
         c.wait_clean(timeout=120)
         c.write_objects(POOL, 400)
         c.write_objects("filler", 800)
