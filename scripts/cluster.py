@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """A throwaway Ceph cluster for humans: ``start``, ``status``, ``collect``, ``stop``.
 
-    python scripts/cluster.py start [--workdir DIR] [--hosts 4] [--osds-per-host 3] [--scenario seedlike]
+    python scripts/cluster.py start [--workdir DIR] [--release pacific|reef|tentacle] [--hosts 4]
+                                    [--osds-per-host 3] [--scenario seedlike]
     python scripts/cluster.py status  [--workdir DIR]
     python scripts/cluster.py collect [--workdir DIR] -o OUT
     python scripts/cluster.py stop    [--workdir DIR]
 
 ``start`` leaves the daemons running after it returns (their PIDs are in ``DIR/cluster.json``) and prints
 the ``ceph.conf`` to use: ``ceph --conf DIR/ceph.conf -s``.  ``stop`` stops exactly those PIDs (and only if
-they still run with that conf), never by process name.  Needs Debian's Ceph 16.2 packages and root; binds
-127.0.0.1 only.
+they still run with that conf), never by process name.  Needs root and Debian's Ceph 16.2 packages (Pacific,
+the default) or, for ``--release reef``/``tentacle``, that release's chroot (``make ceph-releases``); the
+workdir must then lie outside the chroot.  ``status``/``collect``/``stop`` use the release recorded at start.
+Binds 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -25,21 +28,25 @@ for p in (REPO, REPO / "scripts"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
+from tests.ceph_release_tools import LIVE_RELEASES  # noqa: E402
 from tests.integration.cluster import ClusterError, MiniCluster, OsdSpec, ceph_installed  # noqa: E402
 
 DEFAULT_WORKDIR = Path(tempfile.gettempdir()) / "pgtools-cluster"
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    if not ceph_installed():
-        print("Ceph is not installed: apt-get install ceph-mon ceph-osd ceph-mgr ceph-common", file=sys.stderr)
+    if not ceph_installed(args.release):
+        print("Ceph is not installed: apt-get install ceph-mon ceph-osd ceph-mgr ceph-common" if args.release ==
+              "pacific" else f"no Ceph {args.release} daemons in its chroot: make ceph-releases (as root)",
+              file=sys.stderr)
         return 2
     hosts = {f"node{h}": [OsdSpec(args.weight, args.device_class)] * args.osds_per_host
              for h in range(1, args.hosts + 1)}
     c = MiniCluster(args.workdir, hosts=hosts, osd_bytes=args.osd_gib << 30,
-                    config={"mon_max_pg_per_osd": args.mon_max_pg_per_osd}, detach=True)
+                    config={"mon_max_pg_per_osd": args.mon_max_pg_per_osd}, detach=True, release=args.release)
     c.start()
-    print(f"cluster up in {c.timing.steps['ready']:.1f} s: {len(c.osds)} OSDs on {args.hosts} hosts", file=sys.stderr)
+    print(f"{args.release} cluster up in {c.timing.steps['ready']:.1f} s: {len(c.osds)} OSDs on {args.hosts} hosts",
+          file=sys.stderr)
     if args.scenario == "seedlike":
         from make_sample_dumps import SEEDLIKE_POOLS, _application
 
@@ -47,7 +54,7 @@ def cmd_start(args: argparse.Namespace) -> int:
                         for n in SEEDLIKE_POOLS])
         c.wait_clean(timeout=600)
         print(f"15 pools x {args.pg_num} PGs active+clean", file=sys.stderr)
-    print(f"ceph --conf {c.conf_path} -s")
+    print(f"{c.ceph_executable} --conf {c.conf_path} -s")
     return 0
 
 
@@ -98,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         sp = sub.add_parser(name)
         sp.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
         if name == "start":
+            sp.add_argument("--release", choices=["pacific", *LIVE_RELEASES], default="pacific",
+                            help="Ceph release: pacific (the host's) or a chroot's (make ceph-releases)")
             sp.add_argument("--hosts", type=int, default=4)
             sp.add_argument("--osds-per-host", type=int, default=3)
             sp.add_argument("--weight", type=float, default=1.0)

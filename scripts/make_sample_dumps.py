@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerate the sample captures from a fresh throwaway Ceph cluster.
 
-    python scripts/make_sample_dumps.py [--out DIR] [--scenario seedlike|mixed|tentacle|all] [--workdir DIR]
+    python scripts/make_sample_dumps.py [--out DIR] [--scenario seedlike|mixed|reef|tentacle|all] [--workdir DIR]
 
 ``seedlike`` writes ``DIR/seedlike_max300/`` and ``DIR/seedlike_max300_json/`` with the same file lists as
 ``sample_dumps/`` (see ``sample_dumps/README.md``): 12 memstore OSDs on 4 hosts, 15 named pools × 128 PGs
@@ -14,7 +14,8 @@ reweighted, a few ``pg-upmap-items``.
 
 ``tentacle`` writes ``DIR/mixed_tentacle/`` (the same layout and steps as ``mixed``, on Ceph 20.2.4 from its
 chroot, ``make ceph-releases``; the mgr's own pool ``.mgr`` is pool 1 there) and ``DIR/mixed_tentacle_plain/``
-(the plain-text form of every command that has one, captured at the same osdmap epoch).
+(the plain-text form of every command that has one, captured at the same osdmap epoch).  ``reef`` writes
+``DIR/mixed_reef/`` and ``DIR/mixed_reef_plain/`` the same way on Ceph 18.2.7 (Reef) from its chroot.
 
 The default ``DIR`` is a new temporary folder (printed at the end); this script never writes into
 ``sample_dumps/`` unless told to with ``--out sample_dumps``.  Every command run against the cluster and
@@ -69,8 +70,8 @@ JSON_FILES = {
     "versions.json": ("versions", "-f", "json"),
     "autoscale_status.json": ("osd", "pool", "autoscale-status", "-f", "json"),
 }
-#: the plain forms captured beside a Tentacle bundle (``ceph versions`` has none: JSON, for the release)
-TENTACLE_PLAIN_FILES = {
+#: the plain forms captured beside a Reef or Tentacle bundle (``ceph versions`` has none: JSON, for the release)
+CHROOT_PLAIN_FILES = {
     "pg_dump.txt": ("pg", "dump"),
     "osd_dump.txt": ("osd", "dump"),
     "osd_df.txt": ("osd", "df"),
@@ -236,7 +237,7 @@ def mixed(out: Path, workdir: Path, release: str = "pacific", folder: str = "mix
                                f"{res.epoch_before}->{res.epoch_after}")
         folders = [folder]
         if release != "pacific":
-            epoch = capture(c, out / f"{folder}_plain", TENTACLE_PLAIN_FILES)
+            epoch = capture(c, out / f"{folder}_plain", CHROOT_PLAIN_FILES)
             if epoch != res.epoch_before or _epoch(c) != epoch:
                 raise RuntimeError(f"{folder}_plain is at osdmap epoch {epoch}, the bundle at {res.epoch_before}")
             folders.append(f"{folder}_plain")
@@ -250,7 +251,12 @@ def tentacle(out: Path, workdir: Path) -> dict:
     return mixed(out, workdir, release="tentacle", folder="mixed_tentacle")
 
 
-SCENARIOS = {"seedlike": seedlike, "mixed": mixed, "tentacle": tentacle}
+def reef(out: Path, workdir: Path) -> dict:
+    """The ``mixed`` scenario on Ceph 18.2.7 (Reef), plus its plain-text captures."""
+    return mixed(out, workdir, release="reef", folder="mixed_reef")
+
+
+SCENARIOS = {"seedlike": seedlike, "mixed": mixed, "reef": reef, "tentacle": tentacle}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,10 +4,10 @@ Debian ships the three releases: bookworm 16.2.15 (Pacific, installed on the hos
 trixie 18.2.7 (Reef) and sid 20.2.4 (Tentacle).  The newer two run from a chroot per release, built with
 ``mmdebstrap`` (``make ceph-releases`` / ``scripts/ceph_releases.py``) and cached outside the repository under
 ``/var/cache/pgtools-ceph/<release>`` (``PGTOOLS_CEPH_CACHE`` moves it).  A chroot counts as built when its stamp
-file holds the installed ``ceph-base`` version and the executables of its packages are there (Tentacle's chroot
-also has ``ceph-mon``/``ceph-osd``/``ceph-mgr`` for the live-cluster tests, :data:`LIVE_RELEASES`); a chroot built
-before its package list grew gets the missing packages installed at its own Ceph version; anything else is
-rebuilt.
+file holds the installed ``ceph-base`` version and the executables of its packages are there (Reef's and
+Tentacle's chroots also have ``ceph-mon``/``ceph-osd``/``ceph-mgr`` for the live-cluster tests,
+:data:`LIVE_RELEASES`); a chroot built before its package list grew gets the missing packages installed at its
+own Ceph version; anything else is rebuilt.
 
 :func:`run` runs ``crushtool``/``osdmaptool`` of a release on input files: they are copied into a fresh
 directory inside the chroot (under ``/tmp``), the tool runs there (``chroot ROOT sh -c 'cd DIR && exec TOOL
@@ -44,7 +44,7 @@ RELEASES: dict[str, Path | None] = {"pacific": None, "reef": CACHE / "reef", "te
 PACKAGES = ("ceph-base", "ceph-common")
 TOOLS = ("crushtool", "osdmaptool")
 #: releases whose chroot also runs a live cluster (tests/integration), and the daemon packages that adds
-LIVE_RELEASES = ("tentacle",)
+LIVE_RELEASES = ("reef", "tentacle")
 LIVE_PACKAGES = ("ceph-mon", "ceph-osd", "ceph-mgr")
 #: executables (in /usr/bin) a live cluster needs beside TOOLS; ceph and rados come from ceph-common
 DAEMONS = ("ceph-mon", "ceph-osd", "ceph-mgr", "ceph", "rados", "monmaptool")

@@ -12,12 +12,14 @@ working directory.  Every daemon is started in the foreground by this process, i
 Later tests drive the cluster with :meth:`MiniCluster.ceph` (``osd pool set``, ``osd crush reweight``,
 ``osd out``) and :meth:`MiniCluster.add_osd` (an OSD under a new host).
 
-``release="tentacle"`` runs the daemons, the ``ceph`` CLI, ``rados`` and the librados Python of that release
-from its chroot (:mod:`tests.ceph_release_tools`, built by ``make ceph-releases``): every such process is
+``release="reef"`` or ``"tentacle"`` runs the daemons, the ``ceph`` CLI, ``rados`` and the librados Python of that
+release from its chroot (:mod:`tests.ceph_release_tools`, built by ``make ceph-releases``): every such process is
 started as ``unshare --mount`` + ``chroot ROOT``, in a private mount namespace where the host's top directory
 of the workdir (``/tmp`` for pytest's folders) is bind-mounted at the same path inside the chroot, and ``/proc``
 is mounted.  Paths are therefore the same inside and outside; the mounts exist only in that process's own
-namespace and vanish with it, so nothing stays mounted whatever happens to the test.
+namespace and vanish with it, so nothing stays mounted whatever happens to the test.  Reef's mgr also gets a
+stand-in for ``bcrypt`` bound that way, and starts without the ``restful`` module (:data:`MGR_PYTHON_SHIMS`,
+:data:`RELEASE_CONF`: Debian trixie's Python extensions refuse the mgr's sub-interpreters).
 """
 
 from __future__ import annotations
@@ -51,9 +53,32 @@ DAEMONS = ("ceph", "ceph-mon", "ceph-mgr", "ceph-osd", "monmaptool", "rados")
 assert set(DAEMONS) == set(_CHROOT_DAEMONS)
 
 #: run by ``sh`` in a private mount namespace (``unshare --mount``): $0 = chroot, $1 = host directory to
-#: bind at the same path inside it; then chroot and exec the rest (the daemon keeps this process's PID)
-_CHROOT_SH = ('r=$0; t=$1; shift; mount -t proc proc "$r/proc" && mount --bind "$t" "$r$t" '
-              '&& exec chroot "$r" "$@"')
+#: bind at the same path inside it, then ``SRC=DST`` pairs (host path bound over chroot path DST) up to ``--``;
+#: then chroot and exec the rest (the daemon keeps this process's PID)
+_CHROOT_SH = ('r=$0; t=$1; shift; mount -t proc proc "$r/proc" && mount --bind "$t" "$r$t" || exit 1; '
+              'while [ "$1" != "--" ]; do mount --bind "${1%%=*}" "$r${1#*=}" || exit 1; shift; done; shift; '
+              'exec chroot "$r" "$@"')
+
+#: Debian trixie's Reef mgr loads no Python module at all: Reef runs every mgr module in a Python
+#: sub-interpreter (``PyModule::load``: ``Py_NewInterpreter`` always; Tentacle has ``mgr_subinterpreter_modules``,
+#: default none) and ``mgr_util.py`` imports ``bcrypt``, whose trixie build (python3-bcrypt 4.2, Rust/PyO3)
+#: refuses sub-interpreters ("ImportError: PyO3 modules do not yet support subinterpreters", pyca/bcrypt#694).
+#: Without modules there is no ``.mgr`` pool, balancer, pg_autoscaler, ...  So the mgr of these releases sees
+#: this stand-in bound over the package directory, in its own mount namespace only (the chroot is not changed);
+#: ``mgr_util`` needs bcrypt only to hash dashboard passwords.
+MGR_PYTHON_SHIMS: dict[str, dict[str, str]] = {
+    "reef": {"/usr/lib/python3/dist-packages/bcrypt": (
+        '"""Stand-in for python3-bcrypt in the pgtools test cluster\'s Reef mgr (tests/integration/cluster.py)."""\n'
+        "\n\ndef _unavailable(*args, **kwargs):\n"
+        '    raise NotImplementedError("bcrypt is not available in this test cluster\'s ceph-mgr")\n'
+        "\n\ngensalt = hashpw = checkpw = kdf = _unavailable\n")},
+}
+
+#: ``[global]`` lines per release.  Reef enables ``restful`` at the first start (``mgr_initial_modules`` default
+#: "restful iostat nfs"; Tentacle dropped the module): it imports python3-cryptography (PyO3) in a second
+#: sub-interpreter, which trixie's build refuses, and the cluster would report HEALTH_WARN MGR_MODULE_DEPENDENCY
+#: (no real Reef cluster's state); it is left out as a cluster deployed without the REST API would be.
+RELEASE_CONF: dict[str, dict[str, str]] = {"reef": {"mgr initial modules": "iostat nfs"}}
 
 #: how each mgr module named in ``mgr_modules_off`` is switched off (always-on modules cannot be disabled)
 MGR_MODULE_SETTINGS: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -279,7 +304,7 @@ class MiniCluster:
     mgr_modules_off : iterable of str
         Modules switched off before the mgr starts (see :data:`MGR_MODULE_SETTINGS`).
     release : str
-        ``"pacific"`` (default): the host's Ceph.  ``"tentacle"`` (any release of
+        ``"pacific"`` (default): the host's Ceph.  ``"reef"``, ``"tentacle"`` (any release of
         :data:`tests.ceph_release_tools.LIVE_RELEASES`): that release's chroot (see the module docstring);
         the workdir must then be outside the chroot, and a directory named like its top-level one
         (``/tmp``) must exist inside it or is created there (empty).
@@ -359,6 +384,7 @@ class MiniCluster:
             "ms async op threads": "2",
             "mgr stats period": "2",
         }
+        glob.update(RELEASE_CONF.get(self.release, {}))
         glob.update({k: str(v) for k, v in self.conf_extra.items()})
         lines = ["[global]"] + [f"\t{k} = {v}" for k, v in glob.items()]
         lines += ["", "[client]", f"\tlog file = {w}/log/client.log", "\tkeyring = /dev/null"]
@@ -385,14 +411,25 @@ class MiniCluster:
         (self.workdir / _STATE_FILE).write_text(_json.dumps(state, indent=1) + "\n")
 
     # ------------------------------------------------------------------------------------------ CLI
-    def wrap(self, argv: list[str]) -> list[str]:
+    def wrap(self, argv: list[str], binds: Iterable[tuple[str, str]] = ()) -> list[str]:
         """``argv`` as run for this cluster's release: unchanged for the host, else inside its chroot (the
-        process keeps the PID; see the module docstring)."""
+        process keeps the PID; see the module docstring).  ``binds``: (host path, chroot path) pairs bound
+        in that process's mount namespace too."""
         if self.root is None:
             return list(argv)
         (self.root / self._top.lstrip("/")).mkdir(exist_ok=True)
         return ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", _CHROOT_SH, str(self.root),
-                self._top, *map(str, argv)]
+                self._top, *(f"{src}={dst}" for src, dst in binds), "--", *map(str, argv)]
+
+    def _mgr_binds(self) -> list[tuple[str, str]]:
+        """The :data:`MGR_PYTHON_SHIMS` of this release, written below the workdir, as ``wrap`` binds."""
+        binds = []
+        for i, (dst, text) in enumerate(sorted(MGR_PYTHON_SHIMS.get(self.release, {}).items())):
+            shim = self.workdir / "mgr_shims" / str(i)
+            shim.mkdir(parents=True, exist_ok=True)
+            (shim / "__init__.py").write_text(text)
+            binds.append((str(shim), dst))
+        return binds
 
     @property
     def ceph_executable(self) -> str:
@@ -496,10 +533,10 @@ class MiniCluster:
         return proc.stdout
 
     # ------------------------------------------------------------------------------------------ daemons
-    def _spawn(self, name: str, argv: list[str]) -> None:
+    def _spawn(self, name: str, argv: list[str], binds: Iterable[tuple[str, str]] = ()) -> None:
         log = open(self.workdir / "log" / f"{name}.stdout", "ab")  # noqa: SIM115 - owned by the child
         try:
-            proc = subprocess.Popen(self.wrap(argv), stdin=subprocess.DEVNULL, stdout=log,
+            proc = subprocess.Popen(self.wrap(argv, binds), stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT,
                                     cwd=self.workdir,
                                     preexec_fn=None if self.detach else _die_with_parent,
@@ -572,7 +609,7 @@ class MiniCluster:
             settings += [_config_triple(k, v) for k, v in self.config.items()]
             self.set_config(settings)
             self.timing.mark("config", t0)
-            self._spawn("mgr.x", ["ceph-mgr", "-f", "-i", "x", "-c", str(self.conf_path)])
+            self._spawn("mgr.x", ["ceph-mgr", "-f", "-i", "x", "-c", str(self.conf_path)], self._mgr_binds())
             specs = [(h, s) for h, ss in self.hosts.items() for s in ss]
             self._add_osds(specs)
             self.timing.mark("osds_started", t0)

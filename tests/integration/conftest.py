@@ -3,7 +3,7 @@
 A test that takes the fixture ``release`` runs once per release its module lists for it in
 ``LIVE_RELEASES = {"test_name": ("pacific", "tentacle")}`` (default: Pacific only); the module-scoped fixtures
 built on ``release`` (the module's cluster) are then made once per release.  Pacific runs the host's daemons,
-Tentacle those of its chroot (``make ceph-releases``).
+Reef and Tentacle those of their chroots (``make ceph-releases``).
 
 Every test here is skipped when the daemons of its release are not installed; with ``CI=true`` the top-level
 ``tests/conftest.py`` turns those skips into failures.

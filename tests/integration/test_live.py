@@ -3,9 +3,9 @@
 The module's cluster: 6 memstore OSDs on 3 hosts (CRUSH weight 1.0), 4 replicated pools × 64 PGs × size 3
 (768 PG copies, 128 per OSD), created with ``mon_max_pg_per_osd 1000`` which is then lowered to 100, so the
 cluster reports ``TOO_MANY_PGS: too many PGs per OSD (128 > max 100)`` and refuses any new pool — the seed
-memo's situation at a sixth of the size.  The tests of that cluster run on Ceph 16.2.15 (Pacific, the host)
-and 20.2.4 (Tentacle, its chroot; there the mgr adds its own pool ``.mgr``, 1 PG × 3, as pool 1: 771 copies,
-still 128 per OSD in the mgr's integer average).  The harness and mixed-layout tests run on Pacific.
+memo's situation at a sixth of the size.  The tests of that cluster run on Ceph 16.2.15 (Pacific, the host),
+18.2.7 (Reef) and 20.2.4 (Tentacle), both from their chroots; there the mgr adds its own pool ``.mgr``, 1 PG × 3,
+as pool 1: 771 copies, still 128 per OSD in the mgr's integer average.  The harness and mixed-layout tests run on Pacific.
 """
 
 from __future__ import annotations
@@ -39,11 +39,12 @@ HOSTS = {f"node{i}": [OsdSpec(1.0, "hdd")] * 2 for i in (1, 2, 3)}
 POOLS = ("rbd", "images", "volumes", "vms")
 PG_NUM = 64
 LIMIT = 100
-#: tests run on Tentacle too (the rest: Pacific only); see tests/integration/conftest.py
-LIVE_RELEASES = {name: ("pacific", "tentacle") for name in (
+#: tests run on Reef and Tentacle too (the rest: Pacific only); see tests/integration/conftest.py
+LIVE_RELEASES = {name: ("pacific", "reef", "tentacle") for name in (
     "test_collect_bundle_matches_cluster", "test_recomputed_placement_equals_cluster",
     "test_health_too_many_pgs_matches_mgr", "test_pool_create_refusal_matches_monitor",
-    "test_pg_num_increase_refusal_matches_monitor", "test_daemons_stopped_when_python_ends_without_stop")}
+    "test_pg_num_increase_refusal_matches_monitor")}
+LIVE_RELEASES["test_daemons_stopped_when_python_ends_without_stop"] = ("pacific", "tentacle")
 
 
 def _pools(release: str) -> tuple[str, ...]:
@@ -143,14 +144,15 @@ def test_health_too_many_pgs_matches_mgr(cluster: MiniCluster, snap, release: st
     assert snap.health is None or "TOO_MANY_PGS" in json.dumps(snap.health)
 
 
-#: what each release's monitor says when refusing ``osd pool create toobig 32`` here (Tentacle counts the PG
-#: replicas on the 'in' OSDs under the new pool's CRUSH root, per OSD: int(867 / 6) = 144)
+#: what each release's monitor says when refusing ``osd pool create toobig 32`` here (Reef 18.2.7 and Tentacle count
+#: the PG replicas on the 'in' OSDs under the new pool's CRUSH root, per OSD: int(867 / 6) = 144)
 POOL_CREATE_REFUSAL = {
     "pacific": " pg_num 32 size 3 would mean 864 total pgs, which exceeds max 600 (mon_max_pg_per_osd 100 * "
                "num_in_osds 6)",
     "tentacle": " pg_num 32 size 3 for this pool would result in 144 cumulative PGs per OSD (867 total PG replicas "
                 "on 6 'in' root OSDs by crush rule) which exceeds the mon_max_pg_per_osd value of 100",
 }
+POOL_CREATE_REFUSAL["reef"] = POOL_CREATE_REFUSAL["tentacle"]
 #: the monitor's refusal of ``osd pool set rbd pg_num 128``, per release
 PG_NUM_REFUSAL = {
     "pacific": "pool id 1 pg_num 128 size 3 would mean 960 total pgs, which exceeds max 600 (mon_max_pg_per_osd "
@@ -158,6 +160,7 @@ PG_NUM_REFUSAL = {
     "tentacle": "pool id 2 pg_num 128 size 3 for this pool would result in 160 cumulative PGs per OSD (963 total "
                 "PG replicas on 6 'in' root OSDs by crush rule) which exceeds the mon_max_pg_per_osd value of 100",
 }
+PG_NUM_REFUSAL["reef"] = PG_NUM_REFUSAL["tentacle"]
 
 
 def _refusal(cluster: MiniCluster, *args: object) -> str:

@@ -40,7 +40,8 @@ from tests.paths import REPO
 pytestmark = pytest.mark.integration
 
 HOSTS = {f"node{i}": [OsdSpec(1.0, "hdd")] * 2 for i in (1, 2, 3)}
-#: tests run on Tentacle too (the rest: Pacific only); see tests/integration/conftest.py
+#: tests run on Tentacle too (the rest: Pacific only); see tests/integration/conftest.py.  They pass on Reef
+#: ("reef" here; 24 states, each equal to Reef's osdmaptool) but its cluster adds about 130 s, so CI leaves it out
 LIVE_RELEASES = {name: ("pacific", "tentacle") for name in (
     "test_prediction_library_and_cli_agree", "test_observed_steps_follow_prediction",
     "test_final_up_sets_equal_prediction", "test_intermediate_up_sets_equal_osdmaptool_on_each_epoch")}
@@ -156,6 +157,9 @@ def cluster(ceph_workdir: Path, release: str):
     t0 = time.monotonic()
     with MiniCluster(ceph_workdir / f"split-{release}", hosts=HOSTS, config=FAST_RECOVERY, release=release) as c:
         c.create_pools([{"name": POOL, "pg_num": OLD, "size": 3}, {"name": "filler", "pg_num": 32, "size": 3}])
+        # no scrubs: a PG caught scrubbing is not active+clean (seen on Reef right after the split)
+        for flag in ("noscrub", "nodeep-scrub"):
+            c.ceph("osd", "set", flag)
         c.wait_clean(timeout=120)
         c.write_objects(POOL, 400)
         c.write_objects("filler", 800)
