@@ -99,7 +99,7 @@ OPTIONS: dict[str, _Option] = {
     "mon_osd_backfillfull_ratio": _Option(float, 0.90, "backfillfull_ratio", 0.0, 1.0, help="OSD_BACKFILLFULL"),
     "mon_osd_full_ratio": _Option(float, 0.95, "full_ratio", 0.0, 1.0, help="OSD_FULL; MAX AVAIL"),
     "mon_osd_down_out_interval": _Option(int, 600, minimum=0,
-                                         help="seconds a down OSD waits before it is marked out and recovery starts"),
+                                         help="seconds until a down OSD is out and recovery starts"),
     "mgr/pg_autoscaler/threshold": _Option(float, 3.0, minimum=1.0, since="reef",
                                            help="autoscaler acts past this factor (Pacific: fixed 3.0)"),
 }
