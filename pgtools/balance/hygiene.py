@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..model import Snapshot, split_pgid
+from ..placement import map_pgs
 from .clean import check_pg_upmaps, clean_pg_upmaps_work
 from .plan import UpmapPlan, work_map
 from .work import PG, Increment, WorkMap, pgid_text
@@ -52,10 +53,22 @@ def desired_items(raw: list[int], want: list[int], erasure: bool) -> tuple[tuple
     """``pg_upmap_items`` pairs turning the CRUSH result ``raw`` into ``want`` (the caller checks the result).
 
     Erasure-coded pools pair position by position; replicated pools pair the OSDs of ``raw`` missing from
-    ``want`` with those of ``want`` missing from ``raw``, in order (only the set of OSDs matters there).
+    ``want`` with those of ``want`` missing from ``raw``, in order (only the set of OSDs matters there).  An EC
+    pair whose target is another pair's source comes after it (``_apply_upmap`` skips a target already present).
     """
     if erasure:
-        return tuple((a, b) for a, b in zip(raw, want, strict=True) if a != b)
+        pending = [(a, b) for a, b in zip(raw, want, strict=True) if a != b]
+        # a pair whose target is still another pair's source would be skipped (the target is in the vector):
+        # emit the pair moving that source away first; a cycle (a swap) is left in order and fails the check
+        out: list[tuple[int, int]] = []
+        while pending:
+            sources = {a for a, _ in pending}
+            ready = [p for p in pending if p[1] not in sources]
+            if not ready:
+                return tuple(out + pending)
+            out.append(ready[0])
+            pending.remove(ready[0])
+        return tuple(out)
     gone = [o for o in raw if o not in want]
     new = [o for o in want if o not in raw]
     return tuple(zip(gone, new, strict=True))
@@ -193,7 +206,8 @@ def _up_osds(snap: Snapshot) -> set[int]:
 def pin_remapped(snap: Snapshot, *, ceph_release: str | None = None) -> HygienePlan:
     """``upmap-remapped``: pin every remapped PG to its acting set with ``pg_upmap_items``, cancelling backfill.
 
-    For each PG of ``snap.pgs`` whose up set (recomputed) is not its acting set, the entry is rewritten
+    For each PG whose up set is not its acting set (both recomputed from the osdmap: the acting set is what
+    the capture's ``pg_temp`` says, as ``ceph pg dump`` shows it), the entry is rewritten
     from the CRUSH result to the acting set (:func:`desired_items`); when removing its current entry is
     enough, the entry is removed instead.  A PG is skipped (``HygienePlan.skipped``) when an OSD of its sets
     is down, its acting set is short or has a hole, it has a ``pg_upmap``, the pairs cannot express the
@@ -203,7 +217,7 @@ def pin_remapped(snap: Snapshot, *, ceph_release: str | None = None) -> HygieneP
     Parameters
     ----------
     snap : Snapshot
-        Needs the pg dump's ``acting`` sets and the placement inputs.
+        The placement inputs with the osdmap's ``pg_temp`` (a capture taken during the backfill).
     ceph_release : str, optional
         As in :func:`~pgtools.balance.calc_pg_upmaps`.
     """
@@ -211,9 +225,9 @@ def pin_remapped(snap: Snapshot, *, ceph_release: str | None = None) -> HygieneP
     up_ok = _up_osds(snap)
     inc = Increment()
     skipped: list[dict] = []
-    pgs = snap.pgs if snap.pgs is not None else pd.DataFrame(columns=["pgid", "acting"])
-    keyed = sorted(((split_pgid(str(g)), tuple(a)) for g, a in zip(pgs["pgid"], pgs["acting"], strict=True)
-                    if isinstance(a, tuple | list)))
+    mapped = map_pgs(snap, release=work.release)  # acting: the capture's pg_temp / primary_temp applied
+    keyed = sorted((split_pgid(str(g)), tuple(int(o) for o in a)) for g, a in zip(mapped["pgid"], mapped["acting"],
+                                                                                strict=True))
     for pg, acting in keyed:
         pool = work.pools.get(pg[0])
         if pool is None or pg[1] >= pool.pg_num:
