@@ -72,10 +72,9 @@ def _fill_weights(snap: Snapshot) -> dict[int, float]:
     return dict(zip(osds["osd_id"].astype(int), (cw * rw).astype(float), strict=True))
 
 
-def _pg_counts(work: WorkMap) -> dict[int, int]:
+def _pg_counts(ups: dict[int, np.ndarray]) -> dict[int, int]:
     counts: dict[int, int] = {}
-    for pool in work.pools.values():
-        up = work.up_sets(pool)
+    for up in ups.values():
         flat = up[up >= 0].ravel()
         flat = flat[flat != _NONE]
         for o, n in zip(*np.unique(flat, return_counts=True), strict=True):
@@ -111,7 +110,8 @@ def drain(snap: Snapshot, osds: Iterable[int | str], *, max_moves_per_osd: int |
     work = work_map(snap, ceph_release)
     only = {snap.pool_id(p) for p in pools} if pools is not None else set(work.pools)
     weights = _fill_weights(snap)
-    counts = _pg_counts(work)
+    ups = {pid: work.up_sets(pool) for pid, pool in work.pools.items()}
+    counts = _pg_counts(ups)
     cap = max_moves_per_osd if max_moves_per_osd is not None else 1 << 62
     moved_out = dict.fromkeys(drained, 0)
     moved_in: dict[int, int] = {}
@@ -123,7 +123,7 @@ def drain(snap: Snapshot, osds: Iterable[int | str], *, max_moves_per_osd: int |
         rule = work.crush_rule(pool)
         wm = work.topology.rule_weight_osd_map(rule) or {}
         cands = [o for o in sorted(wm) if o not in dset and work.weightf(o) * wm[o] > 0 and weights.get(o, 0) > 0]
-        up = work.up_sets(pool)
+        up = ups[pid]
         erasure = pool.type == _ERASURE
         for ps in range(up.shape[0]):
             row = row_list(up, ps)

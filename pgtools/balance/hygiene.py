@@ -108,7 +108,7 @@ def _ineffective(work: WorkMap, pg: PG) -> tuple[tuple[tuple[int, int], ...], li
 def _why(work: WorkMap, pg: PG, pair: tuple[int, int], items: tuple, base: list[int] | None) -> str:
     """Why ``_apply_upmap`` skips ``pair`` of ``pg``'s entry ``items``."""
     raw, _ = work.pg_to_raw_upmap(pg)
-    if pair in items[:items.index(pair)]:
+    if items.count(pair) > 1:
         return "duplicate pair"
     if base is not None and pair[0] not in base:
         return "moot: the PG's pg_upmap does not hold the source"

@@ -41,7 +41,7 @@ from .hygiene import plan_of
 from .plan import UpmapPlan, work_map
 from .work import Increment
 
-__all__ = ["Move", "PlanWhatIf", "Rounds", "UpmapRound", "moves", "order_rounds", "pg_targets", "simulate_plan"]
+__all__ = ["Move", "PlanWhatIf", "Rounds", "UpmapRound", "check_refusals", "moves", "order_rounds", "pg_targets", "simulate_plan"]
 
 _NONE = 0x7FFFFFFF
 
@@ -274,11 +274,21 @@ def pg_targets(snap: Snapshot, *, ceph_release: str | None = None) -> dict[int, 
     return out
 
 
-def _check_refusals(snap: Snapshot, plan: UpmapPlan) -> None:
-    for pgid, items in plan.new_pg_upmap_items.items():
-        ref = refusal(snap, AddUpmapItems(pgid, tuple(tuple(p) for p in items)))
-        if ref is not None:
-            raise PgtoolsError(f"the mon would refuse `{ref.command}`: {ref.error}: {ref.message}")
+def check_refusals(snap: Snapshot, plan: UpmapPlan) -> None:
+    """The mon's ``osd pg-upmap-items`` checks (:func:`pgtools.simulate.refusals.refusal`) on every entry: run on
+    the first entry (the map-wide checks) and on each entry a quick look finds suspect (its messages)."""
+    osds = snap.osds
+    exists = set((osds.loc[osds["exists"].astype(bool)] if "exists" in osds else osds)["osd_id"].astype(int))
+    pools = {int(r["pool_id"]): (int(r["pg_num"]), int(r["size"])) for r in snap.pools.to_dict("records")}
+    for i, (pgid, items) in enumerate(plan.new_pg_upmap_items.items()):
+        pairs = tuple(tuple(int(x) for x in p) for p in items)
+        pid, ps = split_pgid(pgid)
+        ok = (pid in pools and ps < pools[pid][0] and len(pairs) <= pools[pid][1] and len(set(pairs)) == len(pairs)
+              and all(a != b and a in exists and (b in exists or b == _NONE) for a, b in pairs))
+        if i == 0 or not ok:
+            ref = refusal(snap, AddUpmapItems(pgid, pairs))
+            if ref is not None:
+                raise PgtoolsError(f"the mon would refuse `{ref.command}`: {ref.error}: {ref.message}")
 
 
 def simulate_plan(snap: Snapshot, plan: UpmapPlan, *, max_misplaced: float | None = None, rounds: bool = True,
@@ -291,7 +301,7 @@ def simulate_plan(snap: Snapshot, plan: UpmapPlan, *, max_misplaced: float | Non
     PgtoolsError
         The mon would refuse one of the plan's ``pg-upmap-items`` (an OSD that does not exist, ...).
     """
-    _check_refusals(snap, plan)
+    check_refusals(snap, plan)
     rs = (order_rounds(snap, plan, max_misplaced=max_misplaced, ceph_release=ceph_release) if rounds else
           Rounds([plan], [0.0], float(resolve(snap, "target_max_misplaced_ratio", max_misplaced).value), ""))
     changes = [UpmapRound(p, f"round {i + 1}") for i, p in enumerate(rs.plans) if p.commands]
