@@ -59,7 +59,7 @@ def _fmt_pct(v) -> str:
     return "-" if v is None else f"{v:.2f}%"
 
 
-def _report_text(title: str, lines: list[str], result, show_rounds: bool = True) -> str:
+def _report_text(title: str, lines: list[str], result, show_rounds: bool = True, pins: bool = False) -> str:
     """The table format: a summary, the per-OSD before/after, the rounds' commands."""
     from ..text.snapshot import frame_text
     from ..units import human_bytes
@@ -67,7 +67,9 @@ def _report_text(title: str, lines: list[str], result, show_rounds: bool = True)
     s = result.summary
     out = [title, *lines,
            f"upmap commands: {s['items']}",
-           f"movement: {s['pgs_moved']} PGs, {s['shards_moved']} shards, {human_bytes(s['bytes_moved'])}",
+           (f"backfill cancelled: {s['pgs_moved']} PGs stay where they are ({human_bytes(s['bytes_moved'])} that no "
+            "longer move)" if pins else
+            f"movement: {s['pgs_moved']} PGs, {s['shards_moved']} shards, {human_bytes(s['bytes_moved'])}"),
            f"PGs per OSD vs target: max deviation {s['max_deviation_before']:.2f} -> {s['max_deviation_after']:.2f}; "
            f"peak PGs on one OSD during the plan {s['peak_pgs_per_osd']}",
            f"%used: max {_fmt_pct(s['max_util_before'])} -> {_fmt_pct(s['max_util_after'])} "
@@ -92,7 +94,8 @@ def _report_text(title: str, lines: list[str], result, show_rounds: bool = True)
     return text
 
 
-def _emit(fmt: BalanceFormat, plan, result_fn, title: str, lines: list[str], extra: dict | None = None) -> None:
+def _emit(fmt: BalanceFormat, plan, result_fn, title: str, lines: list[str], extra: dict | None = None,
+          pins: bool = False) -> None:
     if fmt is BalanceFormat.commands:
         write_out(plan.text)
         return
@@ -112,7 +115,7 @@ def _emit(fmt: BalanceFormat, plan, result_fn, title: str, lines: list[str], ext
 
         write_out(json.dumps({**result.to_dict(), **(extra or {})}, indent=1, default=str) + "\n")
     else:
-        write_out(_report_text(title, lines, result))
+        write_out(_report_text(title, lines, result, show_rounds=not pins, pins=pins))
 
 
 def balance_cmd(
@@ -222,6 +225,6 @@ def upmaps_cmd(
                          + "; ".join(f"{r}: {n}" for r, n in up.skipped["reason"].value_counts().items()))
         extra["skipped"] = up.skipped.astype(str).to_dict("records")
     _emit(fmt, up, lambda step: simulate_plan(snap, up, max_misplaced=max_misplaced, rounds=rounds, progress=step),
-          title, lines, extra)
+          title, lines, extra, pins=pin_remapped)
     if fmt is not BalanceFormat.commands and pin_remapped and not up.commands:
         write_err("no remapped PG to pin")
