@@ -1,4 +1,4 @@
-"""Balancers: Ceph's own upmap balancer (``OSDMap::calc_pg_upmaps``) and upmap hygiene (``clean_pg_upmaps``).
+"""Balancers: Ceph's own upmap balancer (``OSDMap::calc_pg_upmaps``), upmap hygiene and drains, plans as what-ifs.
 
 What lives here
 ---------------
@@ -11,14 +11,29 @@ What lives here
     ``check_pg_upmaps`` / ``clean_pg_upmaps``.
 :mod:`~pgtools.balance.work`
     The working OSDMap copy (upmap tables over fixed CRUSH results) and the ``Incremental`` upmap fields.
+:mod:`~pgtools.balance.hygiene`
+    :func:`upmap_issues` / :func:`clean_upmaps` (Ceph's cleanup plus entries that change nothing),
+    :func:`pin_remapped` (upmap-remapped) and :func:`unpin`.
+:mod:`~pgtools.balance.drain`
+    :func:`drain`: PGs off OSDs or hosts, spread by weight, capped moves per OSD.
+:mod:`~pgtools.balance.whatif`
+    :func:`order_rounds` (``target_max_misplaced_ratio``, backfillfull) and :func:`simulate_plan`.
+:mod:`~pgtools.balance.modes`
+    :func:`plan`, the one entry point of the balancer modes, and :func:`mgr_balancer` (the mgr's upmap run).
 
 The CRUSH-side helpers (``try_remap_rule``, ``get_rule_weight_osd_map``, ``verify_upmap``) are in
 :mod:`pgtools.crush.remap`.
 
 Imports: :mod:`pgtools.crush`, :mod:`pgtools.model`, :mod:`pgtools.placement`, :mod:`pgtools.mgr`,
-:mod:`pgtools.errors`; never simulate or above.
+:mod:`pgtools.simulate` (what-ifs), :mod:`pgtools.errors`; never analysis or above.
 """
 
+from .drain import drain
+from .hygiene import HygienePlan, clean_upmaps, pin_remapped, unpin, upmap_issues
+from .modes import mgr_balancer, mgr_settings, plan
 from .plan import UpmapPlan, calc_pg_upmaps, clean_pg_upmaps, osdmaptool_upmap, work_map
+from .whatif import PlanWhatIf, Rounds, order_rounds, simulate_plan
 
-__all__ = ["UpmapPlan", "calc_pg_upmaps", "clean_pg_upmaps", "osdmaptool_upmap", "work_map"]
+__all__ = ["HygienePlan", "PlanWhatIf", "Rounds", "UpmapPlan", "calc_pg_upmaps", "clean_pg_upmaps", "clean_upmaps",
+           "drain", "mgr_balancer", "mgr_settings", "order_rounds", "osdmaptool_upmap", "pin_remapped", "plan",
+           "simulate_plan", "unpin", "upmap_issues", "work_map"]

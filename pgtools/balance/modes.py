@@ -1,0 +1,153 @@
+"""One entry point for every balancer mode (:func:`plan`) and the mgr balancer's own upmap run (:func:`mgr_balancer`).
+
+:func:`mgr_balancer` is what the mgr's balancer module does in upmap mode (``Module.do_upmap``,
+``src/pybind/mgr/balancer/module.py``, the same in Pacific 16.2.15, Reef 18.2.7 and Tentacle 20.2.4): one
+``OSDMap::calc_pg_upmaps`` call per pool with ``upmap_max_deviation`` (default 5), sharing
+``upmap_max_optimizations`` (default 10) changes, each pool capped at its number of ``active+clean`` PGs,
+pools with PGs pending a merge (``pg_num > pg_num_target``) skipped.  The mgr shuffles the pools with
+Python's ``random``; pgtools takes them in pool id order, so on maps where the order matters the mgr may
+pick other PGs.  The mgr also does nothing while the misplaced ratio is above ``target_max_misplaced_ratio``.
+Both options are the module's (``ceph config set mgr mgr/balancer/upmap_max_deviation N``): read from the
+capture's config dump when there, else the default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..errors import PgtoolsError, UnsupportedFeatureError
+from ..model import Snapshot
+from .hygiene import plan_of
+from .plan import UpmapPlan, work_map
+from .upmap import calc_pg_upmaps_work
+from .work import Increment
+
+__all__ = ["MGR_DEFAULTS", "MODES", "MgrSettings", "mgr_balancer", "mgr_settings", "plan"]
+
+#: the balancer module's defaults (Pacific, Reef and Tentacle ``module.py`` ``MODULE_OPTIONS``)
+MGR_DEFAULTS = {"upmap_max_deviation": 5, "upmap_max_optimizations": 10}
+#: the modes :func:`plan` knows
+MODES = ("count", "capacity", "primary")
+
+
+@dataclass(frozen=True)
+class MgrSettings:
+    """The balancer module's options with where each came from (``config dump``, ``argument``, ``default``)."""
+
+    max_deviation: int
+    max_deviation_source: str
+    max_optimizations: int
+    max_optimizations_source: str
+
+
+def mgr_settings(snap: Snapshot, *, max_deviation: int | None = None,
+                 max_optimizations: int | None = None) -> MgrSettings:
+    """``upmap_max_deviation`` / ``upmap_max_optimizations``: the argument, else the capture's config dump
+    (``mgr/balancer/<name>``), else the module default.
+
+    Raises
+    ------
+    PgtoolsError
+        A config value that is not a positive integer (the module's options are ``int``, ``min=1`` / ``min=0``).
+    """
+    config = getattr(snap, "config", None) or {}
+    out: list[tuple[int, str]] = []
+    for name, given in (("upmap_max_deviation", max_deviation), ("upmap_max_optimizations", max_optimizations)):
+        if given is not None:
+            out.append((int(given), "argument"))
+            continue
+        raw = config.get(f"mgr/balancer/{name}", config.get(name))
+        if raw is None:
+            out.append((MGR_DEFAULTS[name], "default"))
+            continue
+        text = str(raw).strip()
+        if not text.isdigit():
+            raise PgtoolsError(f"config dump: mgr/balancer/{name} = {raw!r} is not a non-negative integer")
+        out.append((int(text), "config dump"))
+    return MgrSettings(out[0][0], out[0][1], out[1][0], out[1][1])
+
+
+def _active_clean(snap: Snapshot) -> dict[int, int] | None:
+    pgs = snap.pgs
+    if pgs is None or not len(pgs) or "state" not in pgs.columns:
+        return None
+    ac = pgs[pgs["state"].astype(str) == "active+clean"]
+    return {int(k): int(v) for k, v in ac.groupby("pool_id").size().items()}
+
+
+def mgr_balancer(snap: Snapshot, *, pools: Iterable[int | str] | None = None, max_deviation: int | None = None,
+             max_optimizations: int | None = None, ceph_release: str | None = None) -> UpmapPlan:
+    """One upmap run of the mgr's balancer (module doc): ``calc_pg_upmaps`` pool by pool.
+
+    Parameters
+    ----------
+    snap : Snapshot
+    pools : iterable of int or str, optional
+        ``ceph balancer pool add``: only these pools (default: all).
+    max_deviation, max_optimizations : int, optional
+        Override the module options (default: :func:`mgr_settings`).
+    ceph_release : str, optional
+    """
+    st = mgr_settings(snap, max_deviation=max_deviation, max_optimizations=max_optimizations)
+    work = work_map(snap, ceph_release)
+    ids = sorted(work.pools) if pools is None else sorted({snap.pool_id(p) for p in pools})
+    table = snap.pools.set_index(snap.pools["pool_id"].astype(int))
+    merging = set()
+    if "pg_num_target" in table.columns:
+        tgt = pd.to_numeric(table["pg_num_target"], errors="coerce")
+        merging = {int(p) for p in table.index if pd.notna(tgt[p]) and int(table.at[p, "pg_num"]) > int(tgt[p])}
+    clean = _active_clean(snap)
+    inc = Increment()
+    left = st.max_optimizations
+    total = 0
+    for pid in ids:
+        if pid in merging:
+            continue
+        available = left if clean is None else min(left, clean.get(pid, 0))
+        did = calc_pg_upmaps_work(work, st.max_deviation, available, {pid}, inc)
+        total += did
+        left -= did
+        if left <= 0:
+            break
+    return plan_of(inc, total, work.release)
+
+
+def plan(snap: Snapshot, mode: str = "count", *, like_mgr: bool = False, pools: Iterable[int | str] | None = None,
+         max_deviation: int | None = None, max_moves: int | None = None,
+         ceph_release: str | None = None) -> UpmapPlan:
+    """The upmap plan of balancer ``mode`` (``count``, ``capacity``, ``primary``) on ``snap``.
+
+    ``like_mgr=True`` (count mode only) is the mgr's own run (:func:`mgr_balancer`, ``max_deviation`` /
+    ``max_moves`` overriding ``upmap_max_deviation`` / ``upmap_max_optimizations``).  Otherwise the mode's
+    pgtools balancer runs.
+
+    Raises
+    ------
+    PgtoolsError
+        An unknown mode, ``like_mgr`` with another mode than count.
+    UnsupportedFeatureError
+        A mode whose balancer is not in this build.
+    """
+    if mode not in MODES:
+        raise PgtoolsError(f"unknown balancer mode {mode!r} (modes: {', '.join(MODES)})")
+    if like_mgr:
+        if mode != "count":
+            raise PgtoolsError(f"the mgr's upmap balancer balances PG counts: --like-mgr goes with --mode count, "
+                               f"not {mode}")
+        return mgr_balancer(snap, pools=pools, max_deviation=max_deviation, max_optimizations=max_moves,
+                            ceph_release=ceph_release)
+    # the pgtools balancers, wired here (count: balance_count, capacity: balance_capacity, primary:
+    # balance_primaries) once they are in the package
+    balancers: dict[str, object] = {}
+    fn = balancers.get(mode)
+    if fn is None:
+        raise UnsupportedFeatureError(f"balancer mode {mode!r} is not available in this build of pgtools yet "
+                                      "(use --like-mgr for the mgr's own count balancer)")
+    opts: dict[str, object] = {"pools": pools, "ceph_release": ceph_release}
+    if mode != "primary":
+        opts.update(max_deviation=1 if max_deviation is None else max_deviation, max_moves=max_moves)
+    return fn(snap, **opts)  # type: ignore[operator]
+

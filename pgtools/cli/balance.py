@@ -1,0 +1,230 @@
+"""Balancer commands: ``balance`` (a balancer mode's plan, or the mgr's own) and ``upmaps`` (hygiene, pins, drains).
+
+Both print the plan's ``ceph osd ...`` lines for a human to run, never run them; every plan is simulated
+exactly (:func:`pgtools.balance.simulate_plan`) and ordered into rounds under ``target_max_misplaced_ratio``.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from .app import DumpArg, SetOptionOpt, load_dumps, pool_key, with_options, write_err, write_out
+
+
+class Mode(str, Enum):
+    count = "count"
+    capacity = "capacity"
+    primary = "primary"
+
+
+class BalanceFormat(str, Enum):
+    table = "table"
+    json = "json"
+    commands = "commands"
+
+
+PoolOpt = Annotated[Optional[list[str]], typer.Option("--pool", help="Only this pool (name or id; repeatable).")]  # noqa: UP045
+FormatOpt = Annotated[BalanceFormat, typer.Option("--format", help="table (summary, per-OSD before/after, rounds), json, or commands (the ceph lines only, as osdmaptool --upmap writes them).")]  # noqa: E501
+MaxMisplacedOpt = Annotated[Optional[float], typer.Option("--max-misplaced", min=0.0, max=1.0, help="Misplaced budget of a round (default: target_max_misplaced_ratio of the capture, else 0.05).")]  # noqa: UP045
+
+
+@contextmanager
+def _progress(label: str):
+    """A transient progress bar on stderr when it is a terminal; yields ``step(i, n, label)`` (or a no-op)."""
+    if not sys.stderr.isatty():
+        yield lambda i, n, text: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=Console(stderr=True)) as prog:
+        task = prog.add_task(label, total=None)
+
+        def step(i: int, n: int, text: str) -> None:
+            prog.update(task, completed=i, total=n, description=text[:60])
+
+        yield step
+
+
+def _pools(values: list[str] | None):
+    return None if not values else [pool_key(v) for v in values]
+
+
+def _fmt_pct(v) -> str:
+    return "-" if v is None else f"{v:.2f}%"
+
+
+def _report_text(title: str, lines: list[str], result, show_rounds: bool = True, pins: bool = False) -> str:
+    """The table format: a summary, the per-OSD before/after, the rounds' commands."""
+    from ..text.snapshot import frame_text
+    from ..units import human_bytes
+
+    s = result.summary
+    out = [title, *lines,
+           f"upmap commands: {s['items']}",
+           (f"backfill cancelled: {s['pgs_moved']} PGs stay where they are ({human_bytes(s['bytes_moved'])} that no "
+            "longer move)" if pins else
+            f"movement: {s['pgs_moved']} PGs, {s['shards_moved']} shards, {human_bytes(s['bytes_moved'])}"),
+           f"PGs per OSD vs target: max deviation {s['max_deviation_before']:.2f} -> {s['max_deviation_after']:.2f}; "
+           f"peak PGs on one OSD during the plan {s['peak_pgs_per_osd']}",
+           f"%used: max {_fmt_pct(s['max_util_before'])} -> {_fmt_pct(s['max_util_after'])} "
+           f"(peak {_fmt_pct(s['max_util_peak'])}; backfillfull {s['backfillfull_ratio']:.0%})"]
+    if show_rounds:
+        out.append(f"rounds: {s['rounds']} (each under target_max_misplaced_ratio {s['max_misplaced_ratio']:g}, "
+                   f"{s['max_misplaced_ratio_source']}): misplaced "
+                   + ", ".join(f"{r:.1%}" for r in s["round_misplaced_ratio"]))
+    for key, what in (("over_budget", "alone above the misplaced budget"),
+                      ("over_backfillfull", "would take an OSD past backfillfull")):
+        if s[key]:
+            out.append(f"note: {len(s[key])} PG(s) {what}, each in a round of its own: {', '.join(s[key][:10])}")
+    out.append("health after: " + ("; ".join(s["health_after"]) or "no finding"))
+    osds = result.osds.copy()
+    osds = osds[(osds["pgs_before"] != osds["pgs_after"]) | (osds["pgs_before"] > 0)]
+    text = "\n".join(out) + "\n\n" + frame_text(osds.assign(osd_id=[f"osd.{o}" for o in osds["osd_id"]])) + "\n"
+    for i, p in enumerate(result.rounds.plans, 1):
+        if show_rounds and len(result.rounds.plans) > 1:
+            text += f"# round {i} (misplaced {result.rounds.misplaced_ratio[i - 1]:.1%}; run once the previous " \
+                    "round has finished backfilling)\n"
+        text += p.text
+    return text
+
+
+def _emit(fmt: BalanceFormat, plan, result_fn, title: str, lines: list[str], extra: dict | None = None,
+          pins: bool = False) -> None:
+    if fmt is BalanceFormat.commands:
+        write_out(plan.text)
+        return
+    if not plan.commands:
+        if fmt is BalanceFormat.json:
+            import json
+
+            write_out(json.dumps({"summary": {"items": 0}, "osds": [], "plan": {"commands": []}, "rounds": [],
+                                  **(extra or {})}, indent=1) + "\n")
+        else:
+            write_out("\n".join([title, *lines, "nothing to do: no upmap change"]) + "\n")
+        return
+    with _progress("simulating the plan") as step:
+        result = result_fn(step)
+    if fmt is BalanceFormat.json:
+        import json
+
+        write_out(json.dumps({**result.to_dict(), **(extra or {})}, indent=1, default=str) + "\n")
+    else:
+        write_out(_report_text(title, lines, result, show_rounds=not pins, pins=pins))
+
+
+def balance_cmd(
+    capture: DumpArg,
+    mode: Annotated[Mode, typer.Option("--mode", help="count: PGs per OSD; capacity: %used; primary: primaries (pg-upmap-primary).")] = Mode.count,
+    pool: PoolOpt = None,
+    max_deviation: Annotated[Optional[int], typer.Option("--max-deviation", min=1, help="Stop when every OSD is within this many PGs of its target (with --like-mgr: upmap_max_deviation, default the capture's or 5).")] = None,  # noqa: UP045
+    max_moves: Annotated[Optional[int], typer.Option("--max-moves", min=1, help="At most this many changes (with --like-mgr: upmap_max_optimizations, default the capture's or 10).")] = None,  # noqa: UP045
+    like_mgr: Annotated[bool, typer.Option("--like-mgr", help="What the mgr's balancer would do (calc_pg_upmaps pool by pool with its settings).")] = False,
+    max_misplaced: MaxMisplacedOpt = None,
+    option: SetOptionOpt = None,
+    fmt: FormatOpt = BalanceFormat.table,
+) -> None:
+    """Plan pg-upmap-items (or pg-upmap-primary) that balance the cluster, simulated before anything is run.
+
+    The plan is simulated exactly and split into rounds, each under target_max_misplaced_ratio with no OSD
+    past backfillfull; the commands are printed, never run.
+
+    JSON: {"summary": {...}, "osds": [{"osd_id", "target", "pgs_before", "pgs_after", "pgs_peak",
+    "util_before", "util_after", "util_peak"}], "plan": {"commands"}, "rounds": [{"round", "commands",
+    "misplaced_ratio"}], "mode", "like_mgr", "settings"}.
+
+    Example:  pgtools balance sample_dumps/mixed --like-mgr --format commands
+    """
+    from ..balance import mgr_settings, plan, simulate_plan
+
+    snap = with_options(load_dumps(capture), option)
+    pools = _pools(pool)
+    lines = []
+    settings = {}
+    if like_mgr:
+        st = mgr_settings(snap, max_deviation=max_deviation, max_optimizations=max_moves)
+        settings = {"upmap_max_deviation": st.max_deviation, "upmap_max_deviation_source": st.max_deviation_source,
+                    "upmap_max_optimizations": st.max_optimizations,
+                    "upmap_max_optimizations_source": st.max_optimizations_source}
+        lines.append(f"as the mgr's balancer: upmap_max_deviation {st.max_deviation} ({st.max_deviation_source}), "
+                     f"upmap_max_optimizations {st.max_optimizations} ({st.max_optimizations_source}); pools in id "
+                     "order (the mgr shuffles them)")
+    with _progress(f"{mode.value} balancer") as step:
+        step(0, 1, f"{mode.value} balancer")
+        up = plan(snap, mode.value, like_mgr=like_mgr, pools=pools, max_deviation=max_deviation,
+                  max_moves=max_moves)
+    title = f"balance --mode {mode.value}" + (" --like-mgr" if like_mgr else "")
+    _emit(fmt, up, lambda step: simulate_plan(snap, up, max_misplaced=max_misplaced, progress=step), title, lines,
+          {"mode": mode.value, "like_mgr": like_mgr, "settings": settings})
+
+
+def upmaps_cmd(
+    capture: DumpArg,
+    clean: Annotated[bool, typer.Option("--clean", help="Remove the upmap entries Ceph would clean and those that change nothing.")] = False,
+    pin_remapped: Annotated[bool, typer.Option("--pin-remapped", help="Pin remapped PGs to their acting sets (upmap-remapped): backfill stops; prints the release rounds.")] = False,
+    drain: Annotated[Optional[list[str]], typer.Option("--drain", help="osd.N or a CRUSH bucket (host) to move the PGs off (repeatable).")] = None,  # noqa: UP045
+    max_moves_per_osd: Annotated[Optional[int], typer.Option("--max-moves-per-osd", min=1, help="With --drain: at most this many PGs leave or enter each OSD in this plan.")] = None,  # noqa: UP045
+    pool: PoolOpt = None,
+    max_misplaced: MaxMisplacedOpt = None,
+    option: SetOptionOpt = None,
+    fmt: FormatOpt = BalanceFormat.table,
+) -> None:
+    """Upmap hygiene: clean redundant entries, pin remapped PGs (and release them in rounds), drain OSDs.
+
+    Give exactly one of --clean, --pin-remapped, --drain.  The commands are printed, never run.
+
+    Example:  pgtools upmaps sample_dumps/seedlike_max300 --drain osd.3 --max-moves-per-osd 4
+    """
+    from ..balance import clean_upmaps, order_rounds, simulate_plan, unpin, upmap_issues
+    from ..balance import drain as drain_fn
+    from ..balance import pin_remapped as pin_fn
+
+    if sum([clean, pin_remapped, bool(drain)]) != 1:
+        raise typer.BadParameter("give exactly one of --clean, --pin-remapped, --drain")
+    if max_moves_per_osd is not None and not drain:
+        raise typer.BadParameter("--max-moves-per-osd goes with --drain")
+    snap = with_options(load_dumps(capture), option)
+    extra: dict = {}
+    lines: list[str] = []
+    rounds = True
+    if clean:
+        title = "upmaps --clean"
+        issues = upmap_issues(snap)
+        up = clean_upmaps(snap)
+        lines += [f"  {r.pgid}: {r.action} ({r.reason})" for r in issues.itertuples()]
+        extra["issues"] = [{**r, "items": [list(p) for p in r["items"]], "new_items": [list(p) for p in r["new_items"]]}
+                           for r in issues.to_dict("records")]
+        rounds = False
+    elif pin_remapped:
+        title = "upmaps --pin-remapped (the up sets go back to the acting sets: the backfill of these PGs stops)"
+        up = pin_fn(snap)
+        pinned = up.apply(snap)
+        pinned = pinned.replace(osdmap=pinned.osdmap.replace(pg_temp={}, primary_temp={}))
+        release = order_rounds(pinned, unpin(snap, up), max_misplaced=max_misplaced)
+        lines += [f"  skipped {r.pgid}: {r.reason}" for r in up.skipped.itertuples()]
+        if release.plans:
+            lines += [f"release later, in {len(release.plans)} round(s) under target_max_misplaced_ratio "
+                      f"{release.max_misplaced:g} (each once the previous has finished backfilling):"]
+        lines += [f"  # release round {i}\n" + "".join(f"  {c}\n" for c in p.commands).rstrip("\n")
+                  for i, p in enumerate(release.plans, 1)]
+        extra["skipped"] = up.skipped.astype(str).to_dict("records")
+        extra["release_rounds"] = [{"round": i, "commands": p.commands, "misplaced_ratio": r}
+                                   for i, (p, r) in enumerate(zip(release.plans, release.misplaced_ratio,
+                                                                  strict=True), 1)]
+        rounds = False
+    else:
+        title = "upmaps --drain " + " ".join(drain or [])
+        up = drain_fn(snap, drain or [], max_moves_per_osd=max_moves_per_osd, pools=_pools(pool))
+        if len(up.skipped):
+            lines.append(f"  {len(up.skipped)} PG(s) stay for now: "
+                         + "; ".join(f"{r}: {n}" for r, n in up.skipped["reason"].value_counts().items()))
+        extra["skipped"] = up.skipped.astype(str).to_dict("records")
+    _emit(fmt, up, lambda step: simulate_plan(snap, up, max_misplaced=max_misplaced, rounds=rounds, progress=step),
+          title, lines, extra, pins=pin_remapped)
+    if fmt is not BalanceFormat.commands and pin_remapped and not up.commands:
+        write_err("no remapped PG to pin")

@@ -1,0 +1,155 @@
+"""Upmap plans (drain, pins, cleanup, the mgr's run) against the real ``osdmaptool`` of each release.
+
+Each plan is written into the capture's binary osdmap (``pg_upmap_items`` replaced, see
+:func:`with_upmap_items`); the release's own osdmaptool then reads it: ``--upmap-cleanup`` must find nothing
+to clean (Ceph's ``clean_pg_upmaps``: every entry valid for the rule, failure domain and device class, and
+every pair used), and ``--test-map-pgs-dump`` must give the up sets pgtools predicted for every PG.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+
+import pytest
+
+import pgtools
+from pgtools.balance import clean_upmaps, drain, mgr_balancer, pin_remapped
+from pgtools.io.osdmap_decode import crc32c, decode_osdmap
+from pgtools.placement import map_pgs
+from tests.ceph_release_tools import need, run
+from tests.paths import SAMPLE_DUMPS
+
+pytestmark = pytest.mark.oracle
+
+
+def _skip_string(data: bytes, at: int) -> int:
+    return at + 4 + struct.unpack_from("<I", data, at)[0]
+
+
+def _pg_key(pgid: str) -> tuple[int, int]:
+    pool, ps = pgid.split(".")
+    return int(pool), int(ps, 16)
+
+
+def with_upmap_items(om: bytes, items: dict[str, tuple]) -> bytes:
+    """``om`` with its ``pg_upmap_items`` table replaced by ``items`` (pgid -> ((from, to), ...)).
+
+    The table follows the CRUSH blob, ``erasure_code_profiles`` and ``pg_upmap`` in the client section
+    (``OSDMap::encode``, client ``struct_v`` >= 4); it is ``u32`` count, then per PG ``pg_t`` (``u8 1, u64 pool,
+    u32 seed, s32 -1``) and ``vector<pair<s32, s32>>``.  The section's and the wrapper's ``struct_len`` and the
+    wrapper's crc32c are fixed as :func:`tests.oracle._osdmaps.with_upmap_primaries` does.
+    """
+    dec = decode_osdmap(om)
+    data = bytearray(om)
+    at = dec["crush_offset"] + len(dec["crush_bytes"])
+    n_prof = struct.unpack_from("<I", data, at)[0]  # erasure_code_profiles
+    at += 4
+    for _ in range(n_prof):
+        at = _skip_string(data, at)
+        n_kv = struct.unpack_from("<I", data, at)[0]
+        at += 4
+        for _ in range(2 * n_kv):
+            at = _skip_string(data, at)
+    n_full = struct.unpack_from("<I", data, at)[0]  # pg_upmap
+    at += 4
+    for _ in range(n_full):
+        at += 17
+        at += 4 + 4 * struct.unpack_from("<I", data, at)[0]
+    start = at
+    n_items = struct.unpack_from("<I", data, at)[0]
+    at += 4
+    for _ in range(n_items):
+        at += 17
+        at += 4 + 8 * struct.unpack_from("<I", data, at)[0]
+    table = bytearray(struct.pack("<I", len(items)))
+    for pgid in sorted(items, key=_pg_key):
+        pool, ps = _pg_key(pgid)
+        pairs = items[pgid]
+        table += struct.pack("<BQIiI", 1, pool, ps, -1, len(pairs))
+        for a, b in pairs:
+            table += struct.pack("<ii", int(a), int(b))
+    data[start:at] = table
+    grow = len(table) - (at - start)
+    clen = struct.unpack_from("<I", data, 8)[0]
+    struct.pack_into("<I", data, 8, clen + grow)
+    struct.pack_into("<I", data, 2, struct.unpack_from("<I", data, 2)[0] + grow)
+    osd_at = 12 + clen + grow
+    crc_at = osd_at + 6 + struct.unpack_from("<I", data, osd_at + 2)[0]
+    crc = crc32c(0xFFFFFFFF, bytes(data[:crc_at]))
+    crc = crc32c(crc, bytes(data[crc_at + 4:]))
+    struct.pack_into("<I", data, crc_at, crc)
+    out = bytes(data)
+    got = {e["pgid"]: tuple((m["from"], m["to"]) for m in e["mappings"]) for e in decode_osdmap(out)["pg_upmap_items"]}
+    assert got == {k: tuple(tuple(int(x) for x in p) for p in v) for k, v in items.items()}
+    return out
+
+
+_DUMP = re.compile(r"^(\d+\.[0-9a-f]+)\t\[([\d,]*)\]\t(-?\d+)$")
+
+
+def _check(release: str, om: bytes, snap, plan, want_up: dict | None = None) -> int:
+    """The plan written into ``om``: the release's osdmaptool cleans nothing and maps every PG as pgtools does
+    (and, for the PGs of ``want_up``, to those sets: the acting sets pins aim at; replicated: as sets)."""
+    after = plan.apply(snap)
+    binary = with_upmap_items(om, after.osdmap.pg_upmap_items)
+    r = run(release, "osdmaptool", ["om", "--upmap-cleanup", "out.txt"], {"om": binary})
+    assert r.returncode == 0, r.stderr
+    assert r.files["out.txt"] == b"", r.files["out.txt"].decode()[:500]
+    r = run(release, "osdmaptool", ["om", "--test-map-pgs-dump"], {"om": binary})
+    assert r.returncode == 0, r.stderr
+    real = {m.group(1): tuple(int(x) for x in m.group(2).split(",") if x)
+            for m in map(_DUMP.match, r.stdout.splitlines()) if m}
+    ours = map_pgs(after.replace(osdmap=after.osdmap.replace(pg_temp={}, primary_temp={})), release=release)
+    want = {g: tuple(int(o) for o in u) for g, u in zip(ours["pgid"], ours["up"], strict=True)}
+    assert real == want
+    ec = set(snap.pools.loc[snap.pools["type"].astype(str).str.startswith("erasure"), "pool_id"].astype(int))
+    for g, up in (want_up or {}).items():
+        assert (real[g] == tuple(up)) if _pg_key(g)[0] in ec else sorted(real[g]) == sorted(up), g
+    return len(plan.commands)
+
+
+CASES = [("pacific", "mixed"), ("reef", "mixed"), ("tentacle", "mixed_tentacle")]
+
+
+@pytest.mark.parametrize("release,capture", CASES)
+def test_plans_pass_the_real_osdmaptool(release, capture):
+    need(release)
+    snap = pgtools.load(SAMPLE_DUMPS / capture)
+    om = (SAMPLE_DUMPS / capture / "osdmap.bin").read_bytes()
+    kw = {"ceph_release": release}
+    n = 0
+    # a drain of one OSD and of a host (what cannot move is reported, not emitted)
+    n += _check(release, om, snap, drain(snap, ["osd.0"], **kw))
+    n += _check(release, om, snap, drain(snap, ["n3"], max_moves_per_osd=4, **kw))
+    # the mgr's own run, then the pins of the backfill it starts (acting = the old up sets, as pg_temp)
+    mgr = mgr_balancer(snap, max_deviation=1, max_optimizations=30, **kw)
+    n += _check(release, om, snap, mgr)
+    moved = mgr.apply(snap)
+    before, now = map_pgs(snap), map_pgs(moved)
+    temp = {g: tuple(a) for g, a, u in zip(before["pgid"], before["acting"], now["up"], strict=True)
+            if tuple(a) != tuple(u)}
+    mid = moved.replace(osdmap=moved.osdmap.replace(pg_temp=temp))
+    pins = pin_remapped(mid, **kw)
+    assert pins.commands and pins.skipped.empty
+    real_up = _check(release, with_upmap_items(om, moved.osdmap.pg_upmap_items), mid, pins, want_up=temp)
+    n += real_up
+    # redundant entries: a pair whose target is already in the set, a swap Ceph cannot apply
+    m = map_pgs(snap).set_index("pgid")
+    rbd = snap.pool_id("rbd")
+    g1, g2 = f"{rbd}.5", f"{rbd}.6"
+    raw1, raw2 = m.at[g1, "raw"], m.at[g2, "raw"]
+    messy = snap.replace(osdmap=snap.osdmap.replace(pg_upmap_items={**snap.osdmap.pg_upmap_items,
+                                                                     g1: ((raw1[0], raw1[1]),),
+                                                                     g2: ((raw2[0], raw2[1]), (raw2[1], raw2[0]))}))
+    cl = clean_upmaps(messy, **kw)
+    assert {g1, g2} <= set(cl.old_pg_upmap_items)
+    n += _check(release, with_upmap_items(om, messy.osdmap.pg_upmap_items), messy, cl)
+    assert n > 40
+    # the control: an entry putting two copies on one host is what the real cleanup reports
+    osds = snap.osds.set_index("osd_id")
+    mate = next(o for o in osds.index for k in raw1[1:] if o not in raw1 and osds.at[o, "host"] == osds.at[k, "host"]
+                and osds.at[o, "device_class"] == osds.at[k, "device_class"] and osds.at[o, "reweight"] > 0)
+    bad = with_upmap_items(om, {**snap.osdmap.pg_upmap_items, g1: ((raw1[0], int(mate)),)})
+    r = run(release, "osdmaptool", ["om", "--upmap-cleanup", "out.txt"], {"om": bad})
+    assert r.files["out.txt"].decode() == f"ceph osd rm-pg-upmap-items {g1}\n"
