@@ -346,12 +346,13 @@ def _report(lay: Layout, bounds: _Bounds, before: dict, tot0: np.ndarray, v0: in
     return lay.plan(osds=osds, pools=pools, summary=summary)
 
 
-def count_deviation(snap: Snapshot, *, pools=None, ceph_release: str | None = None) -> dict:
+def count_deviation(snap: Snapshot, *, pools=None, max_deviation: int = 1, ceph_release: str | None = None) -> dict:
     """How far ``snap``'s PG counts are from their targets: ``max_dev`` (worst OSD of any pool),
-    ``total_dev`` (worst OSD summed over the pools), ``items`` (``pg_upmap_items`` entries).
+    ``total_dev`` (worst OSD summed over the pools), ``violation`` (PGs outside :func:`balance_count`'s bounds
+    for ``max_deviation``), ``items`` (``pg_upmap_items`` entries) and ``pairs``.
     """
     lay = Layout(snap, pools, ceph_release)
-    bounds = _Bounds(lay, 1)
+    bounds = _Bounds(lay, max_deviation)
     mask_any = np.zeros(lay.n, dtype=bool)
     worst = 0.0
     for pl in lay.pools.values():
@@ -359,4 +360,4 @@ def count_deviation(snap: Snapshot, *, pools=None, ceph_release: str | None = No
         mask_any |= mask
         worst = max(worst, _max_dev(pl.count, pl.target, mask))
     return {"max_dev": worst, "total_dev": _max_dev(bounds.total(), bounds.total_target, mask_any),
-            "items": lay.items_total(), "pairs": sum(len(v) for v in lay.work.pg_upmap_items.values())}
+            "violation": bounds.violation(), "items": lay.items_total(), "pairs": sum(len(v) for v in lay.work.pg_upmap_items.values())}

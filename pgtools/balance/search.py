@@ -268,6 +268,9 @@ class Layout:
             return r if r is not None and r != a and r != _NONE else None
         if a in raw:
             return None
+        for x, y in self.work.pg_upmap_items.get((pl.pool_id, ps), ()):
+            if y == a and x in raw and x not in cur:
+                return x  # the pair that put the PG here
         missing = [r for r in raw if r not in cur]
         return missing[0] if missing else None
 
