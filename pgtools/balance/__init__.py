@@ -9,6 +9,11 @@ What lives here
     ``calc_pg_upmaps`` step for step (deterministic mode exact; aggressive mode with a seeded shuffle).
 :mod:`~pgtools.balance.clean`
     ``check_pg_upmaps`` / ``clean_pg_upmaps``.
+:mod:`~pgtools.balance.count`, :mod:`~pgtools.balance.capacity`
+    pgtools' own balancers: :func:`balance_count` (PG counts per pool and summed, few upmap entries) and
+    :func:`balance_capacity` (projected %used from per-PG bytes); both return a :class:`BalancePlan`.
+:mod:`~pgtools.balance.search`
+    Their shared move machinery (every move checked as Ceph checks upmaps).
 :mod:`~pgtools.balance.work`
     The working OSDMap copy (upmap tables over fixed CRUSH results) and the ``Incremental`` upmap fields.
 
@@ -19,6 +24,10 @@ Imports: :mod:`pgtools.crush`, :mod:`pgtools.model`, :mod:`pgtools.placement`, :
 :mod:`pgtools.errors`; never simulate or above.
 """
 
+from .capacity import balance_capacity
+from .count import balance_count, count_deviation
 from .plan import UpmapPlan, calc_pg_upmaps, clean_pg_upmaps, osdmaptool_upmap, work_map
+from .search import BalancePlan
 
-__all__ = ["UpmapPlan", "calc_pg_upmaps", "clean_pg_upmaps", "osdmaptool_upmap", "work_map"]
+__all__ = ["BalancePlan", "UpmapPlan", "balance_capacity", "balance_count", "calc_pg_upmaps", "clean_pg_upmaps",
+           "count_deviation", "osdmaptool_upmap", "work_map"]

@@ -41,39 +41,50 @@ class _Bounds:
     def __init__(self, lay: Layout, max_deviation: float) -> None:
         self.lay = lay
         self.pools = list(lay.pools.values())
+        self.row = {pl.pool_id: i for i, pl in enumerate(self.pools)}
         d = float(max_deviation)
-        self.lo, self.hi = {}, {}
-        total_t = np.zeros(lay.n)
-        for pl in self.pools:
-            self.hi[pl.pool_id] = np.floor(pl.target + d + _EPS).astype(np.int64)
-            self.lo[pl.pool_id] = np.where(pl.eligible, np.ceil(pl.target - d - _EPS), 0).astype(np.int64)
-            total_t += pl.target
-        any_eligible = np.zeros(lay.n, dtype=bool)
-        for pl in self.pools:
-            any_eligible |= pl.eligible
+        n = lay.n
+        self.count = np.zeros((len(self.pools), n), dtype=np.int64)
+        target = np.zeros((len(self.pools), n))
+        self.eligible = np.zeros((len(self.pools), n), dtype=bool)
+        for i, pl in enumerate(self.pools):
+            self.count[i] = pl.count
+            pl.count = self.count[i]  # a view: Layout.apply updates the matrix
+            target[i] = pl.target
+            self.eligible[i] = pl.eligible
+        self.target = target
+        self.hi = np.floor(target + d + _EPS).astype(np.int64)
+        self.lo = np.where(self.eligible, np.ceil(target - d - _EPS), 0).astype(np.int64)
+        total_t = target.sum(axis=0)
         self.total_target = total_t
         self.thi = np.floor(total_t + d + _EPS).astype(np.int64)
-        self.tlo = np.where(any_eligible, np.ceil(total_t - d - _EPS), 0).astype(np.int64)
+        self.tlo = np.where(self.eligible.any(axis=0), np.ceil(total_t - d - _EPS), 0).astype(np.int64)
 
     def total(self) -> np.ndarray:
-        c = np.zeros(self.lay.n, dtype=np.int64)
-        for pl in self.pools:
-            c += pl.count
-        return c
+        return self.count.sum(axis=0)
 
     def violation(self) -> int:
-        v = 0
-        for pl in self.pools:
-            c, lo, hi = pl.count, self.lo[pl.pool_id], self.hi[pl.pool_id]
-            v += int(np.maximum(c - hi, 0).sum() + np.maximum(lo - c, 0).sum())
-        c = self.total()
-        return v + int(np.maximum(c - self.thi, 0).sum() + np.maximum(self.tlo - c, 0).sum())
+        c = self.count
+        v = int(np.maximum(c - self.hi, 0).sum() + np.maximum(self.lo - c, 0).sum())
+        t = self.total()
+        return v + int(np.maximum(t - self.thi, 0).sum() + np.maximum(self.tlo - t, 0).sum())
 
-    def gains(self, pl: PoolLayout, tot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(out, in)``: the violation change of removing one PG of ``pl`` from each OSD / adding one."""
-        c, lo, hi = pl.count, self.lo[pl.pool_id], self.hi[pl.pool_id]
-        out = np.where(c > hi, -1, np.where(c <= lo, 1, 0)) + np.where(tot > self.thi, -1, np.where(tot <= self.tlo, 1, 0))
-        inn = np.where(c < lo, -1, np.where(c >= hi, 1, 0)) + np.where(tot < self.tlo, -1, np.where(tot >= self.thi, 1, 0))
+    def all_gains(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(out, in)`` (pools × OSDs): the violation change of removing one PG of a pool from an OSD / adding one."""
+        c, t = self.count, self.total()
+        tout = np.where(t > self.thi, -1, np.where(t <= self.tlo, 1, 0))
+        tin = np.where(t < self.tlo, -1, np.where(t >= self.thi, 1, 0))
+        out = np.where(c > self.hi, -1, np.where(c <= self.lo, 1, 0)) + tout
+        inn = np.where(c < self.lo, -1, np.where(c >= self.hi, 1, 0)) + tin
+        return out, inn
+
+    def gains(self, pl: PoolLayout, tot: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`all_gains` of one pool."""
+        i = self.row[pl.pool_id]
+        c, lo, hi = self.count[i], self.lo[i], self.hi[i]
+        t = self.total() if tot is None else tot
+        out = np.where(c > hi, -1, np.where(c <= lo, 1, 0)) + np.where(t > self.thi, -1, np.where(t <= self.tlo, 1, 0))
+        inn = np.where(c < lo, -1, np.where(c >= hi, 1, 0)) + np.where(t < self.tlo, -1, np.where(t >= self.thi, 1, 0))
         return out, inn
 
 
@@ -131,30 +142,29 @@ def _move_from(lay: Layout, bounds: _Bounds, pl: PoolLayout, a: int, out_gain: i
     return False
 
 
-def _sources(lay: Layout, bounds: _Bounds) -> list[tuple[int, float, int, int]]:
-    """``(out gain, −deviation, pool, osd)`` of every OSD holding PGs whose removal could help, best first."""
-    tot = bounds.total()
-    out = []
-    for pl in bounds.pools:
-        og, inn = bounds.gains(pl, tot)
-        best_in = int(inn[pl.eligible].min()) if pl.eligible.any() else 9
-        for a in np.flatnonzero((pl.count > 0) & (og + best_in < 0)).tolist():
-            out.append((int(og[a]), -float(pl.count[a] - pl.target[a]), pl.pool_id, a))
-    out.sort()
-    return out
+def _sources(lay: Layout, bounds: _Bounds, og: np.ndarray, inn: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(pool row, osd, out gain)`` of every OSD holding PGs whose removal could help, best first (largest gain,
+    then largest deviation)."""
+    big = np.where(bounds.eligible, inn, 9).min(axis=1)
+    rows, osds = np.nonzero((bounds.count > 0) & (og + big[:, None] < 0))
+    if not len(rows):
+        return []
+    g = og[rows, osds]
+    dev = bounds.count[rows, osds] - bounds.target[rows, osds]
+    order = np.lexsort((osds, rows, -dev, g))
+    return [(int(rows[i]), int(osds[i]), int(g[i])) for i in order]
 
 
 def _step(lay: Layout, bounds: _Bounds, stuck: set[tuple[int, int]]) -> bool:
     """One improving move (lowest violation change first); False when none is found."""
-    tot = bounds.total()
-    gains = {pl.pool_id: bounds.gains(pl, tot) for pl in bounds.pools}
-    for og, _dev, pid, a in _sources(lay, bounds):
-        if (pid, a) in stuck:
+    og, inn = bounds.all_gains()
+    for r, a, g in _sources(lay, bounds, og, inn):
+        pl = bounds.pools[r]
+        if (pl.pool_id, a) in stuck:
             continue
-        pl = lay.pools[pid]
-        if _move_from(lay, bounds, pl, a, og, gains[pid][1], 0):
+        if _move_from(lay, bounds, pl, a, g, inn[r], 0):
             return True
-        stuck.add((pid, a))
+        stuck.add((pl.pool_id, a))
     return False
 
 
@@ -196,7 +206,7 @@ def _chain_into(lay: Layout, bounds: _Bounds) -> bool:
     sinks = []
     for pl in bounds.pools:
         _, inn = bounds.gains(pl, tot)
-        under = (pl.count < bounds.lo[pl.pool_id]) | (tot < bounds.tlo)
+        under = (pl.count < bounds.lo[bounds.row[pl.pool_id]]) | (tot < bounds.tlo)
         for b in np.flatnonzero(pl.eligible & under & (inn <= 0)).tolist():
             sinks.append((int(inn[b]), float(pl.count[b] - pl.target[b]), pl.pool_id, b))
     sinks.sort()

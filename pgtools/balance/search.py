@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import UnsupportedFeatureError
+from ..errors import UnknownPoolError
 from ..model import Snapshot, split_pgid
 from ..placement.mapping import row_list
 from .plan import UpmapPlan, work_map
@@ -121,12 +121,12 @@ class Layout:
         for p in pools:
             if isinstance(p, str) and not p.lstrip("-").isdigit():
                 if p not in by_name:
-                    raise UnsupportedFeatureError(f"pool {p!r} does not exist (pools: {', '.join(sorted(by_name))})")
+                    raise UnknownPoolError(f"pool {p!r} does not exist (pools: {', '.join(sorted(by_name))})")
                 out.append(by_name[p])
             elif int(p) in self.work.pools:
                 out.append(int(p))
             else:
-                raise UnsupportedFeatureError(f"pool id {int(p)} does not exist")
+                raise UnknownPoolError(f"pool id {int(p)} does not exist")
         return sorted(set(out))
 
     def _pool(self, pid: int, primaries: set) -> PoolLayout | None:
