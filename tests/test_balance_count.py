@@ -125,6 +125,11 @@ def _check_valid(snap: Snapshot, plan) -> Snapshot:
         assert lay.valid_vector(pl, pl.cur[ps])
         assert all(pl.target[o] > 0 for o in pl.cur[ps] if o != NONE)
     ups = _up(after)
+    for pgid, want in zip(plan.pgs["pgid"], plan.pgs["after"], strict=True):  # the predicted up sets
+        pid, ps = (int(pgid.split(".")[0]), int(pgid.split(".")[1], 16))
+        if all(lay.is_up[o] for o in want if o != NONE):
+            assert tuple(int(x) for x in ups[pid][ps] if x != -1) == want
+    assert len(plan.pgs) == len(plan.new_pg_upmap_items) + len(plan.old_pg_upmap_items)
     tot = np.zeros(lay.n, dtype=np.int64)
     for pid, up in ups.items():
         if pid in set(plan.pools["pool_id"]):

@@ -46,6 +46,9 @@ class BalancePlan(UpmapPlan):
     ----------
     moves : int
         PG moves the search made (a PG moved twice counts twice; ``new_pg_upmap_items`` holds the net result).
+    pgs : DataFrame
+        Per changed PG: ``pgid``, ``before``, ``after`` (its OSDs after upmaps, ``pg_to_raw_upmap``: the up set
+        when all are up), as predicted.
     osds : DataFrame
         Per OSD: ``osd_id``, ``target`` (PGs, weight share), ``pgs_before``, ``pgs_after`` and, for capacity
         mode, ``used_before``, ``used_after`` (fractions), ``kb``.
@@ -57,6 +60,7 @@ class BalancePlan(UpmapPlan):
     """
 
     moves: int = 0
+    pgs: pd.DataFrame = field(default_factory=pd.DataFrame)
     osds: pd.DataFrame = field(default_factory=pd.DataFrame)
     pools: pd.DataFrame = field(default_factory=pd.DataFrame)
     summary: dict = field(default_factory=dict)
@@ -104,6 +108,7 @@ class Layout:
         self.reweight = np.array([w.weight16(o) for o in range(self.n)], dtype=np.int64)
         self.orig_items = dict(w.pg_upmap_items)
         self.changed: set[PG] = set()
+        self.first: dict[PG, list[int]] = {}
         self.moves = 0
         ids = self._pool_ids(pools)
         self.pools: dict[int, PoolLayout] = {}
@@ -240,6 +245,7 @@ class Layout:
     def apply(self, pl: PoolLayout, ps: int, got: list[int], items: tuple) -> None:
         """Make a move found by :meth:`candidate`: vectors, per-OSD PG sets and counts, the items table."""
         old = pl.cur[ps]
+        self.first.setdefault((pl.pool_id, ps), list(old))
         for o in old:
             if o != _NONE and 0 <= o < self.n:
                 pl.on[o].discard(ps)
@@ -296,6 +302,9 @@ class Layout:
     def plan(self, **extra) -> BalancePlan:
         inc = self.increment()
         n = len(inc.new_pg_upmap_items) + len(inc.old_pg_upmap_items)
+        rows = [{"pgid": pgid_text(pg), "before": tuple(self.first[pg]), "after": tuple(self.pools[pg[0]].cur[pg[1]])}
+                for pg in sorted(set(inc.new_pg_upmap_items) | inc.old_pg_upmap_items)]
+        extra.setdefault("pgs", pd.DataFrame(rows, columns=["pgid", "before", "after"]))
         return BalancePlan({pgid_text(pg): v for pg, v in sorted(inc.new_pg_upmap_items.items())},
                            [pgid_text(pg) for pg in sorted(inc.old_pg_upmap_items)], [], n, self.release, True,
                            inc.commands(), "", moves=self.moves, **extra)
