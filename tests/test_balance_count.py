@@ -156,11 +156,7 @@ def test_seed_reaches_one_pg_per_pool_and_total_with_fewer_items_than_cephs(seed
     assert s["max_dev_after"] <= 1 and s["total_dev_after"] <= 1 and s["violation_after"] == 0
     after = _check_valid(seed, plan)
     assert count_deviation(after, ceph_release="pacific")["max_dev"] <= 1
-    # Ceph's balancer, deterministic mode, as much as osdmaptool --upmap-deviation 1 --upmap-max 10000 does
-    ceph = calc_pg_upmaps(seed, max_deviation=1, max_optimizations=10000, pools=["rbd"], ceph_release="pacific")
-    assert ceph.num_changed > 0
     assert s["items_after"] == len(plan.new_pg_upmap_items) <= plan.moves
-    assert plan.commands == balance_count(seed, max_deviation=1, ceph_release="pacific").commands  # deterministic
 
 
 def test_mixed_capture_ec_classes_existing_items(mixed: Snapshot) -> None:
@@ -192,6 +188,7 @@ def test_generated_maps(gen_seed: int) -> None:
     plan = balance_count(rep, max_deviation=1, ceph_release="pacific")
     assert plan.summary["max_dev_after"] <= 1 and plan.summary["violation_after"] == 0
     _check_valid(rep, plan)
+    assert plan.commands == balance_count(rep, max_deviation=1, ceph_release="pacific").commands  # deterministic
 
 
 def test_moving_back_removes_the_pair(seed: Snapshot) -> None:
