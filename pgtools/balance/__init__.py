@@ -9,6 +9,11 @@ What lives here
     ``calc_pg_upmaps`` step for step (deterministic mode exact; aggressive mode with a seeded shuffle).
 :mod:`~pgtools.balance.clean`
     ``check_pg_upmaps`` / ``clean_pg_upmaps``.
+:mod:`~pgtools.balance.count`, :mod:`~pgtools.balance.capacity`
+    pgtools' own balancers: :func:`balance_count` (PG counts per pool and summed, few upmap entries) and
+    :func:`balance_capacity` (projected %used from per-PG bytes); both return a :class:`BalancePlan`.
+:mod:`~pgtools.balance.search`
+    Their shared move machinery (every move checked as Ceph checks upmaps).
 :mod:`~pgtools.balance.work`
     The working OSDMap copy (upmap tables over fixed CRUSH results) and the ``Incremental`` upmap fields.
 :mod:`~pgtools.balance.hygiene`
@@ -28,12 +33,16 @@ Imports: :mod:`pgtools.crush`, :mod:`pgtools.model`, :mod:`pgtools.placement`, :
 :mod:`pgtools.simulate` (what-ifs), :mod:`pgtools.errors`; never analysis or above.
 """
 
+from .capacity import balance_capacity
+from .count import balance_count, count_deviation
 from .drain import drain
 from .hygiene import HygienePlan, clean_upmaps, pin_remapped, unpin, upmap_issues
 from .modes import mgr_balancer, mgr_settings, plan
 from .plan import UpmapPlan, calc_pg_upmaps, clean_pg_upmaps, osdmaptool_upmap, work_map
+from .search import BalancePlan
 from .whatif import PlanWhatIf, Rounds, order_rounds, simulate_plan
 
-__all__ = ["HygienePlan", "PlanWhatIf", "Rounds", "UpmapPlan", "calc_pg_upmaps", "clean_pg_upmaps", "clean_upmaps",
-           "drain", "mgr_balancer", "mgr_settings", "order_rounds", "osdmaptool_upmap", "pin_remapped", "plan",
-           "simulate_plan", "unpin", "upmap_issues", "work_map"]
+__all__ = ["BalancePlan", "HygienePlan", "PlanWhatIf", "Rounds", "UpmapPlan", "balance_capacity", "balance_count",
+           "calc_pg_upmaps", "clean_pg_upmaps", "clean_upmaps", "count_deviation", "drain", "mgr_balancer",
+           "mgr_settings", "order_rounds", "osdmaptool_upmap", "pin_remapped", "plan", "simulate_plan", "unpin",
+           "upmap_issues", "work_map"]

@@ -1,0 +1,373 @@
+"""pgtools' own PG-count balancer: every OSD within ``max_deviation`` PGs of its weight share, per pool *and*
+summed over the balanced pools, with few ``pg-upmap-items`` entries.
+
+Targets are Ceph's (``OSDMap::calc_pg_upmaps``): an OSD's target in a pool is ``size × pg_num`` times its share
+of the rule's CRUSH weight × reweight; its total target is the sum over the balanced pools (pools of other
+device classes add 0).  Ceph balances pool by pool, each OSD rounding up in every pool ("+1 stacking"); here
+an OSD's count is bounded in each pool, ``[target − D, target + D]`` rounded inwards, *and* in total.
+
+The search is greedy and deterministic.  The *violation* is the number of PGs outside the bounds, per pool
+plus in total; a move (one PG from OSD ``a`` to OSD ``b``, in one pool) changes it by at most 4 and is taken
+only when it lowers it, the best first (sources with the largest violation first, then sinks by largest
+gain; per source the PGs whose upmap pair the move removes come first, then PGs that already have items,
+then the others, so a table entry is added only when nothing cheaper works).  When no single move helps, a
+chain of two (``a → n``, then ``n → b``) through an OSD at its bound is tried.  Every move is checked by
+:meth:`pgtools.balance.search.Layout.candidate` as Ceph checks upmaps.  Last, entries whose pair can be
+dropped without breaking a bound are removed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import PgtoolsError
+from ..model import Snapshot
+from .search import BalancePlan, Layout, PoolLayout
+
+__all__ = ["balance_count"]
+
+_NONE = 0x7FFFFFFF
+_EPS = 1e-6
+#: sinks tried per (source PG, gain tier) before giving up on that PG
+_SINKS_PER_PG = 48
+#: intermediate OSDs tried per PG by the two-move chain search
+_CHAIN_HOPS = 12
+
+
+class _Bounds:
+    """Per-pool and total bounds ``[lo, hi]`` on PG counts (integers), and the gains of a move."""
+
+    def __init__(self, lay: Layout, max_deviation: float) -> None:
+        self.lay = lay
+        self.pools = list(lay.pools.values())
+        self.row = {pl.pool_id: i for i, pl in enumerate(self.pools)}
+        d = float(max_deviation)
+        n = lay.n
+        self.count = np.zeros((len(self.pools), n), dtype=np.int64)
+        target = np.zeros((len(self.pools), n))
+        self.eligible = np.zeros((len(self.pools), n), dtype=bool)
+        for i, pl in enumerate(self.pools):
+            self.count[i] = pl.count
+            pl.count = self.count[i]  # a view: Layout.apply updates the matrix
+            target[i] = pl.target
+            self.eligible[i] = pl.eligible
+        self.target = target
+        self.hi = np.floor(target + d + _EPS).astype(np.int64)
+        self.lo = np.where(self.eligible, np.ceil(target - d - _EPS), 0).astype(np.int64)
+        total_t = target.sum(axis=0)
+        self.total_target = total_t
+        self.thi = np.floor(total_t + d + _EPS).astype(np.int64)
+        self.tlo = np.where(self.eligible.any(axis=0), np.ceil(total_t - d - _EPS), 0).astype(np.int64)
+
+    def total(self) -> np.ndarray:
+        return self.count.sum(axis=0)
+
+    def violation(self) -> int:
+        c = self.count
+        v = int(np.maximum(c - self.hi, 0).sum() + np.maximum(self.lo - c, 0).sum())
+        t = self.total()
+        return v + int(np.maximum(t - self.thi, 0).sum() + np.maximum(self.tlo - t, 0).sum())
+
+    def all_gains(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(out, in)`` (pools × OSDs): the violation change of removing one PG of a pool from an OSD / adding one."""
+        c, t = self.count, self.total()
+        tout = np.where(t > self.thi, -1, np.where(t <= self.tlo, 1, 0))
+        tin = np.where(t < self.tlo, -1, np.where(t >= self.thi, 1, 0))
+        out = np.where(c > self.hi, -1, np.where(c <= self.lo, 1, 0)) + tout
+        inn = np.where(c < self.lo, -1, np.where(c >= self.hi, 1, 0)) + tin
+        return out, inn
+
+    def gains(self, pl: PoolLayout, tot: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`all_gains` of one pool."""
+        i = self.row[pl.pool_id]
+        c, lo, hi = self.count[i], self.lo[i], self.hi[i]
+        t = self.total() if tot is None else tot
+        out = np.where(c > hi, -1, np.where(c <= lo, 1, 0)) + np.where(t > self.thi, -1, np.where(t <= self.tlo, 1, 0))
+        inn = np.where(c < lo, -1, np.where(c >= hi, 1, 0)) + np.where(t < self.tlo, -1, np.where(t >= self.thi, 1, 0))
+        return out, inn
+
+
+def _pg_order(lay: Layout, pl: PoolLayout, a: int) -> list[tuple[int, int, int | None]]:
+    """The PGs of ``pl`` on OSD ``a`` as ``(ps, position, undo target)``: undoable first, then with items."""
+    first, second, rest = [], [], []
+    items = lay.work.pg_upmap_items
+    for ps in sorted(pl.on[a]):
+        if not pl.movable[ps]:
+            continue
+        pos = pl.cur[ps].index(a)
+        undo = lay.undo_position(pl, ps, pos)
+        if undo is not None:
+            first.append((ps, pos, undo))
+        elif (pl.pool_id, ps) in items:
+            second.append((ps, pos, None))
+        else:
+            rest.append((ps, pos, None))
+    return first + second + rest
+
+
+def _move_from(lay: Layout, bounds: _Bounds, pl: PoolLayout, a: int, out_gain: int, inn: np.ndarray,
+               bound: int, skip_ps: int | None = None) -> bool:
+    """Make the best valid move of a PG of ``pl`` off ``a`` whose violation change is below ``bound``."""
+    need = bound - out_gain  # a sink's in-gain must be below this
+    ok = pl.eligible & (inn < need)
+    if not ok.any():
+        return False
+    sinks = np.flatnonzero(ok)
+    dev = pl.count[sinks] - pl.target[sinks]
+    order = np.lexsort((sinks, dev, inn[sinks]))
+    sinks = sinks[order]
+    tiers = sorted(set(inn[sinks].tolist()))
+    pgs = _pg_order(lay, pl, a)
+    for g in tiers:
+        tier = [int(b) for b in sinks[inn[sinks] == g]]
+        tier_set = set(tier)
+        for ps, pos, undo in pgs:
+            if ps == skip_ps:
+                continue
+            if undo is not None and undo in tier_set:
+                got = lay.candidate(pl, ps, pos, undo)
+                if got is not None:
+                    lay.apply(pl, ps, *got)
+                    return True
+            tried = 0
+            for b in tier:
+                got = lay.candidate(pl, ps, pos, b)
+                if got is not None:
+                    lay.apply(pl, ps, *got)
+                    return True
+                tried += 1
+                if tried >= _SINKS_PER_PG:
+                    break
+    return False
+
+
+def _sources(lay: Layout, bounds: _Bounds, og: np.ndarray, inn: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(pool row, osd, out gain)`` of every OSD holding PGs whose removal could help, best first (largest gain,
+    then largest deviation)."""
+    big = np.where(bounds.eligible, inn, 9).min(axis=1)
+    rows, osds = np.nonzero((bounds.count > 0) & (og + big[:, None] < 0))
+    if not len(rows):
+        return []
+    g = og[rows, osds]
+    dev = bounds.count[rows, osds] - bounds.target[rows, osds]
+    order = np.lexsort((osds, rows, -dev, g))
+    return [(int(rows[i]), int(osds[i]), int(g[i])) for i in order]
+
+
+def _step(lay: Layout, bounds: _Bounds, stuck: set[tuple[int, int]]) -> bool:
+    """One improving move (lowest violation change first); False when none is found."""
+    og, inn = bounds.all_gains()
+    for r, a, g in _sources(lay, bounds, og, inn):
+        pl = bounds.pools[r]
+        if (pl.pool_id, a) in stuck:
+            continue
+        if _move_from(lay, bounds, pl, a, g, inn[r], 0):
+            return True
+        stuck.add((pl.pool_id, a))
+    return False
+
+
+def _chain(lay: Layout, bounds: _Bounds) -> bool:
+    """Two moves ``a → n → b`` that lower the violation together when no single move does."""
+    for og, _dev, pid, a in _sources_any(lay, bounds):
+        pl = lay.pools[pid]
+        tot = bounds.total()
+        _, inn = bounds.gains(pl, tot)
+        hops = np.flatnonzero(pl.eligible & (inn + og <= 1))
+        if not len(hops):
+            continue
+        hops = hops[np.lexsort((hops, pl.count[hops] - pl.target[hops], inn[hops]))]
+        for ps, pos, _undo in _pg_order(lay, pl, a):
+            tried = 0
+            for n in hops.tolist():
+                got = lay.candidate(pl, ps, pos, n)
+                if got is None:
+                    continue
+                tried += 1
+                d1 = int(og + inn[n])
+                saved = (list(pl.cur[ps]), lay.work.pg_upmap_items.get((pid, ps)), (pid, ps) in lay.changed)
+                lay.apply(pl, ps, *got)
+                tot2 = bounds.total()
+                for q in bounds.pools:
+                    og2, inn2 = bounds.gains(q, tot2)
+                    if q.count[n] > 0 and _move_from(lay, bounds, q, n, int(og2[n]), inn2, -d1,
+                                                     skip_ps=ps if q is pl else None):
+                        return True
+                _restore(lay, pl, ps, saved)
+                if tried >= _CHAIN_HOPS:
+                    break
+    return False
+
+
+def _chain_into(lay: Layout, bounds: _Bounds) -> bool:
+    """Two moves ``x → b`` (``b`` below a bound), then ``b → y`` in another pool, lowering the violation together."""
+    tot = bounds.total()
+    sinks = []
+    for pl in bounds.pools:
+        _, inn = bounds.gains(pl, tot)
+        under = (pl.count < bounds.lo[bounds.row[pl.pool_id]]) | (tot < bounds.tlo)
+        for b in np.flatnonzero(pl.eligible & under & (inn <= 0)).tolist():
+            sinks.append((int(inn[b]), float(pl.count[b] - pl.target[b]), pl.pool_id, b))
+    sinks.sort()
+    for _g, _dev, pid, b in sinks:
+        pl = lay.pools[pid]
+        tot = bounds.total()
+        og, inn = bounds.gains(pl, tot)
+        holders = np.flatnonzero((pl.count > 0) & (og + inn[b] <= 1))
+        holders = holders[np.lexsort((holders, -(pl.count[holders] - pl.target[holders]), og[holders]))]
+        for x in holders.tolist()[:_CHAIN_HOPS]:
+            d1 = int(og[x] + inn[b])
+            for ps, pos, _undo in _pg_order(lay, pl, x):
+                got = lay.candidate(pl, ps, pos, b)
+                if got is None:
+                    continue
+                saved = (list(pl.cur[ps]), lay.work.pg_upmap_items.get((pid, ps)), (pid, ps) in lay.changed)
+                lay.apply(pl, ps, *got)
+                tot2 = bounds.total()
+                for q in bounds.pools:
+                    og2, inn2 = bounds.gains(q, tot2)
+                    if q.count[b] > 0 and _move_from(lay, bounds, q, b, int(og2[b]), inn2, -d1,
+                                                     skip_ps=ps if q is pl else None):
+                        return True
+                _restore(lay, pl, ps, saved)
+                break
+    return False
+
+
+def _sources_any(lay: Layout, bounds: _Bounds) -> list[tuple[int, float, int, int]]:
+    """OSDs above a bound, per pool, worst first (the chain search's starting points)."""
+    tot = bounds.total()
+    out = []
+    for pl in bounds.pools:
+        og, _ = bounds.gains(pl, tot)
+        for a in np.flatnonzero((pl.count > 0) & (og < 0)).tolist():
+            out.append((int(og[a]), -float(pl.count[a] - pl.target[a]), pl.pool_id, a))
+    out.sort()
+    return out
+
+
+def _restore(lay: Layout, pl: PoolLayout, ps: int, saved) -> None:
+    cur, items, was_changed = saved
+    lay.apply(pl, ps, cur, items or ())
+    if items:
+        lay.work.pg_upmap_items[(pl.pool_id, ps)] = items
+    lay.moves -= 2
+    if not was_changed:
+        lay.changed.discard((pl.pool_id, ps))
+
+
+def _prune(lay: Layout, bounds: _Bounds, max_moves: int | None) -> None:
+    """Drop upmap pairs whose removal breaks no bound (fewer entries, same balance)."""
+    for pid, pl in lay.pools.items():
+        for ps in range(len(pl.cur)):
+            if max_moves is not None and lay.moves >= max_moves:
+                return
+            if (pid, ps) not in lay.work.pg_upmap_items or not pl.movable[ps]:
+                continue
+            for pos in range(len(pl.cur[ps])):
+                r = lay.undo_position(pl, ps, pos)
+                if r is None:
+                    continue
+                a = pl.cur[ps][pos]
+                tot = bounds.total()
+                og, inn = bounds.gains(pl, tot)
+                if og[a] + inn[r] > 0 or (a == r):
+                    continue
+                got = lay.candidate(pl, ps, pos, r)
+                if got is not None:
+                    lay.apply(pl, ps, *got)
+
+
+def _max_dev(count: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
+    d = np.abs(count - target)[mask]
+    return float(d.max()) if len(d) else 0.0
+
+
+def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_moves: int | None = None,
+                  ceph_release: str | None = None) -> BalancePlan:
+    """PG-count balancing with ``pg-upmap-items``: each OSD within ``max_deviation`` PGs of its target, per pool
+    and summed over the pools, with as few table entries as the search finds.
+
+    Parameters
+    ----------
+    snap : Snapshot
+        Needs the osd dump and CRUSH map (placement).
+    pools : iterable of int or str, optional
+        Pools balanced (default: every pool).  The total bound sums over these pools.
+    max_deviation : int
+        PGs an OSD may be away from its target (>= 1).
+    max_moves : int, optional
+        Stop after this many PG moves.
+    ceph_release : str, optional
+        As in :func:`pgtools.balance.calc_pg_upmaps`.
+
+    Returns
+    -------
+    BalancePlan
+        ``summary``: ``max_dev_before/after`` (worst per pool), ``total_dev_before/after`` (worst summed over
+        the pools), ``violation_before/after`` (PGs outside the bounds), ``items_before/after`` (entries in the
+        ``pg_upmap_items`` table).
+    """
+    if max_deviation < 1:
+        raise PgtoolsError("max_deviation must be >= 1")
+    if max_moves is not None and max_moves < 0:
+        raise PgtoolsError("max_moves must be >= 0")
+    lay = Layout(snap, pools, ceph_release)
+    bounds = _Bounds(lay, max_deviation)
+    before = {pid: pl.count.copy() for pid, pl in lay.pools.items()}
+    tot0 = bounds.total()
+    v0 = bounds.violation()
+    items0 = lay.items_total()
+    stuck: set[tuple[int, int]] = set()
+    while max_moves is None or lay.moves < max_moves:
+        if _step(lay, bounds, stuck):
+            continue
+        if bounds.violation() == 0:
+            break
+        if max_moves is not None and lay.moves + 2 > max_moves:
+            break
+        stuck.clear()
+        if not _chain(lay, bounds) and not _chain_into(lay, bounds):
+            break
+    _prune(lay, bounds, max_moves)
+    return _report(lay, bounds, before, tot0, v0, items0)
+
+
+def _report(lay: Layout, bounds: _Bounds, before: dict, tot0: np.ndarray, v0: int, items0: int) -> BalancePlan:
+    rows = []
+    mask_any = np.zeros(lay.n, dtype=bool)
+    for pid, pl in lay.pools.items():
+        mask = (pl.target > 0) | (pl.count > 0) | (before[pid] > 0)
+        mask_any |= mask
+        rows.append({"pool_id": pid, "pool": pl.name, "max_dev_before": _max_dev(before[pid], pl.target, mask),
+                     "max_dev_after": _max_dev(pl.count, pl.target, mask)})
+    pools = pd.DataFrame(rows, columns=["pool_id", "pool", "max_dev_before", "max_dev_after"])
+    tot = bounds.total()
+    ids = np.flatnonzero(mask_any)
+    osds = pd.DataFrame({"osd_id": ids, "target": bounds.total_target[ids], "pgs_before": tot0[ids],
+                         "pgs_after": tot[ids]})
+    summary = {"max_dev_before": float(pools["max_dev_before"].max()) if len(pools) else 0.0,
+               "max_dev_after": float(pools["max_dev_after"].max()) if len(pools) else 0.0,
+               "total_dev_before": _max_dev(tot0, bounds.total_target, mask_any),
+               "total_dev_after": _max_dev(tot, bounds.total_target, mask_any),
+               "violation_before": v0, "violation_after": bounds.violation(),
+               "items_before": items0, "items_after": lay.items_total()}
+    return lay.plan(osds=osds, pools=pools, summary=summary)
+
+
+def count_deviation(snap: Snapshot, *, pools=None, max_deviation: int = 1, ceph_release: str | None = None) -> dict:
+    """How far ``snap``'s PG counts are from their targets: ``max_dev`` (worst OSD of any pool),
+    ``total_dev`` (worst OSD summed over the pools), ``violation`` (PGs outside :func:`balance_count`'s bounds
+    for ``max_deviation``), ``items`` (``pg_upmap_items`` entries) and ``pairs``.
+    """
+    lay = Layout(snap, pools, ceph_release)
+    bounds = _Bounds(lay, max_deviation)
+    mask_any = np.zeros(lay.n, dtype=bool)
+    worst = 0.0
+    for pl in lay.pools.values():
+        mask = (pl.target > 0) | (pl.count > 0)
+        mask_any |= mask
+        worst = max(worst, _max_dev(pl.count, pl.target, mask))
+    return {"max_dev": worst, "total_dev": _max_dev(bounds.total(), bounds.total_target, mask_any),
+            "violation": bounds.violation(), "items": lay.items_total(), "pairs": sum(len(v) for v in lay.work.pg_upmap_items.values())}
