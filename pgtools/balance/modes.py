@@ -20,6 +20,8 @@ import pandas as pd
 
 from ..errors import PgtoolsError, UnsupportedFeatureError
 from ..model import Snapshot
+from .capacity import balance_capacity
+from .count import balance_count
 from .hygiene import plan_of
 from .plan import UpmapPlan, work_map
 from .upmap import calc_pg_upmaps_work
@@ -139,15 +141,18 @@ def plan(snap: Snapshot, mode: str = "count", *, like_mgr: bool = False, pools: 
                                f"not {mode}")
         return mgr_balancer(snap, pools=pools, max_deviation=max_deviation, max_optimizations=max_moves,
                             ceph_release=ceph_release)
-    # the pgtools balancers, wired here (count: balance_count, capacity: balance_capacity, primary:
-    # balance_primaries) once they are in the package
-    balancers: dict[str, object] = {}
+    # the pgtools balancers (primary: balance_primaries, once it is in the package)
+    balancers: dict[str, object] = {"count": balance_count, "capacity": balance_capacity}
     fn = balancers.get(mode)
     if fn is None:
         raise UnsupportedFeatureError(f"balancer mode {mode!r} is not available in this build of pgtools yet "
                                       "(use --like-mgr for the mgr's own count balancer)")
     opts: dict[str, object] = {"pools": pools, "ceph_release": ceph_release}
-    if mode != "primary":
+    if mode == "count":
         opts.update(max_deviation=1 if max_deviation is None else max_deviation, max_moves=max_moves)
+    elif mode == "capacity":
+        if max_deviation is not None:
+            raise PgtoolsError("--max-deviation is a PG count: it goes with --mode count, not capacity")
+        opts.update(max_moves=max_moves)
     return fn(snap, **opts)  # type: ignore[operator]
 
