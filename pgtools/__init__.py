@@ -19,7 +19,8 @@ _NAMES = {
     **{n: "errors" for n in ("DumpFormatError", "MappingMismatchError", "PgtoolsError", "SnapshotConflictError",
                              "UnsupportedFeatureError")},
 }
-_SUBMODULES = ("analysis", "crush", "errors", "io", "mgr", "model", "placement", "plotting", "report", "simulate", "text")
+_SUBMODULES = ("analysis", "balance", "crush", "errors", "io", "mgr", "model", "placement", "plotting", "report", "risk",
+               "simulate", "text")
 
 
 def __getattr__(name: str):

@@ -53,11 +53,27 @@ def test_balance_json_and_table(capsys):
     assert all(c in out for c in plan.commands)
 
 
+@pytest.mark.parametrize("mode", ["count", "capacity"])
+def test_pgtools_balancers_from_the_command_line(capsys, mode):
+    """--mode count|capacity run pgtools' own balancers: the commands are the plan's, and applied they leave
+    nothing for Ceph's cleanup."""
+    rc, out, err = run(capsys, "balance", MIXED, "--mode", mode, "--format", "commands")
+    assert rc == 0, err
+    snap = pgtools.load(MIXED)
+    plan = pgtools.balance.plan(snap, mode)
+    assert out.splitlines() == plan.commands and plan.commands
+    assert not clean_pg_upmaps(plan.apply(snap)).commands
+    rc, out, err = run(capsys, "balance", MIXED, "--mode", mode, "--format", "json")
+    doc = json.loads(out)
+    assert doc["mode"] == mode and not doc["like_mgr"] and doc["plan"]["commands"] == plan.commands
+
+
 @pytest.mark.parametrize("args,message", [
     (["balance", MIXED, "--like-mgr", "--pool", "nope"], "no pool 'nope'"),
     (["upmaps", MIXED, "--drain", "osd.99"], "osd.99 is not in the osdmap"),
     (["upmaps", MIXED, "--clean", "--drain", "osd.1"], "exactly one of"),
     (["balance", MIXED, "--mode", "capacity", "--like-mgr"], "--like-mgr goes with --mode count"),
+    (["balance", MIXED, "--mode", "capacity", "--max-deviation", "2"], "goes with --mode count"),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, args, message):
     rc, out, err = run(capsys, *args)
