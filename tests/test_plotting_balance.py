@@ -89,3 +89,16 @@ def test_bad_arguments(plan):
         plotting.balance(pgtools.load(MIXED))
     with pytest.raises(ValueError, match="out of range"):
         plotting.balance(plan, step=99)
+
+
+def test_a_simulated_balance_plan_is_drawn_round_by_round():
+    """plotting.balance takes simulate_plan's result: before = the capture, after = the last round."""
+    snap = pgtools.load(MIXED)
+    whatif = pgtools.balance.simulate_plan(snap, pgtools.balance.balance_count(snap))
+    ax = plotting.balance(whatif)
+    f = plotting.balance_frame(whatif.simulation)
+    last = f[f["step"] == f["step"].max()].set_index("osd_id")["deviation"]
+    got = {int(b.get_gid()): b.get_height() for b in ax.containers[0]}
+    assert got.keys() == set(last.index)
+    assert all(np.isclose(got[o], v) for o, v in last.items())
+    assert abs(last).max() < abs(f[f["step"] == 0]["deviation"]).max()

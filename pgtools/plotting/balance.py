@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from .. import analysis
+from ..balance import PlanWhatIf
 from .base import MAX_OSD_ROWS, check_choice, host_of, label_runs, missing_columns
 from .base import axes as _axes
 from .base import plan_of as _plan
@@ -41,8 +42,9 @@ def balance_frame(plan: Any, *, value: str = "pgs", steps: list[int] | None = No
 
     Parameters
     ----------
-    plan : Plan
-        A :class:`pgtools.simulate.Plan` (for a balance plan: the plan's changes simulated).
+    plan : Plan or PlanWhatIf
+        A :class:`pgtools.simulate.Plan`, or a balance plan simulated round by round
+        (:func:`pgtools.balance.simulate_plan`: its ``simulation``).
     value : {"pgs", "utilization"}
         ``"pgs"``: PG copies per OSD with the weight-share ``target`` of :func:`pgtools.analysis.imbalance`
         (up sets); ``"utilization"``: projected %used (``plan.osd_load``).
@@ -54,7 +56,7 @@ def balance_frame(plan: Any, *, value: str = "pgs", steps: list[int] | None = No
     DataFrame
         ``step, osd_id, host, device_class`` and ``pgs, target, deviation`` or ``utilization``.
     """
-    plan = _plan(plan, "balance_frame")
+    plan = _plan(plan.simulation if isinstance(plan, PlanWhatIf) else plan, "balance_frame")
     check_choice("value", value, _VALUES)
     ks = [0, len(plan.steps) - 1] if steps is None else [_plan_step(plan, s) for s in steps]
     parts = []
@@ -102,9 +104,10 @@ def balance(plan: Any = None, *, data: pd.DataFrame | None = None, value: str = 
 
     Parameters
     ----------
-    plan : Plan, optional
-        A :class:`pgtools.simulate.Plan` (e.g. a balancer's upmap changes simulated): "before" is step 0,
-        "after" is ``step``.
+    plan : Plan or PlanWhatIf, optional
+        A :class:`pgtools.simulate.Plan`, or a balance plan simulated round by round
+        (:func:`pgtools.balance.simulate_plan`): "before" is step 0, "after" is ``step`` (default the last
+        round).
     data : DataFrame, optional
         The tidy frame to draw instead (:func:`balance_frame`): ``step, osd_id`` and, for ``value="pgs"``,
         ``pgs, target`` (the deviation is ``pgs - target``), for ``"utilization"`` ``utilization``; optional
@@ -130,7 +133,7 @@ def balance(plan: Any = None, *, data: pd.DataFrame | None = None, value: str = 
     """
     check_choice("value", value, _VALUES)
     if data is None:
-        plan = _plan(plan, "balance")
+        plan = _plan(plan.simulation if isinstance(plan, PlanWhatIf) else plan, "balance")
         k = _plan_step(plan, step)
         data = balance_frame(plan, value=value, steps=[0, k])
         first, last = 0, k
