@@ -188,6 +188,9 @@ def test_drain_caps_moves_per_osd(snaps):
     assert max(sum(b == t for _, b in pairs) for t in {b for _, b in pairs}) <= 3
     assert len(p.skipped) > 0 and p.skipped["reason"].str.contains("max_moves_per_osd").all()
     _valid(snap, p)
+    # one OSD or host given alone (a str, an int) is that item, not an iterable of characters
+    assert drain(snap, "osd.3", max_moves_per_osd=2).commands == drain(snap, ["osd.3"], max_moves_per_osd=2).commands
+    assert drain(snap, 3, max_moves_per_osd=2).commands == drain(snap, [3], max_moves_per_osd=2).commands
 
 
 def test_drain_bad_input(snaps):

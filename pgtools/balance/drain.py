@@ -34,7 +34,7 @@ _NONE = 0x7FFFFFFF
 _ERASURE = 3
 
 
-def drain_osds(snap: Snapshot, items: Iterable[int | str]) -> list[int]:
+def drain_osds(snap: Snapshot, items: int | str | Iterable[int | str]) -> list[int]:
     """The OSD ids of ``items``: ids, ``"osd.N"`` or CRUSH bucket names (every OSD under the bucket).
 
     Raises
@@ -47,6 +47,8 @@ def drain_osds(snap: Snapshot, items: Iterable[int | str]) -> list[int]:
         set(osds["osd_id"].astype(int))
     crush = snap.crush
     out: list[int] = []
+    if isinstance(items, (str, int)):  # one OSD or bucket, not an iterable of characters
+        items = [items]
     for item in items:
         text = str(item)
         t = text[4:] if text.startswith("osd.") else text
@@ -82,14 +84,14 @@ def _pg_counts(ups: dict[int, np.ndarray]) -> dict[int, int]:
     return counts
 
 
-def drain(snap: Snapshot, osds: Iterable[int | str], *, max_moves_per_osd: int | None = None,
+def drain(snap: Snapshot, osds: int | str | Iterable[int | str], *, max_moves_per_osd: int | None = None,
           pools: Iterable[int | str] | None = None, ceph_release: str | None = None) -> HygienePlan:
     """Move the PGs off ``osds`` with ``pg_upmap_items``, spread evenly over valid targets.
 
     Parameters
     ----------
     snap : Snapshot
-    osds : iterable of int or str
+    osds : int, str or iterable of them
         OSD ids, ``"osd.N"`` or CRUSH bucket names (a host: all its OSDs); see :func:`drain_osds`.
     max_moves_per_osd : int, optional
         At most this many PGs leave each drained OSD and enter each target in this plan (default: no cap).
