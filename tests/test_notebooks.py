@@ -14,7 +14,8 @@ nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
 NOTEBOOKS = REPO / "notebooks"
-NAMES = ["01_quickstart.ipynb", "02_imbalance.ipynb", "03_pg_num_whatif.ipynb", "04_crush_tuning.ipynb"]
+NAMES = ["01_quickstart.ipynb", "02_imbalance.ipynb", "03_pg_num_whatif.ipynb", "04_crush_tuning.ipynb",
+         "06_balancer.ipynb"]
 
 
 def _kernel_name() -> str:
@@ -77,6 +78,17 @@ def test_imbalance_prints_observed_and_expected_stddev():
     assert "observed stddev 11.62, expected for random placement 20.98" in text
     assert "host stddev 19.1; Binomial(1920, 1/4): 19.0" in text
     assert "correlation with kb_used: PG count 0.37, PG bytes 1.00" in text
+
+
+def test_balancer_notebook_puts_pgtools_beside_the_mgr():
+    text = _text(_execute("06_balancer.ipynb")[0])
+    assert "seed: 12 OSDs, 5760 PG copies, 461..495 per OSD (target 480; stddev 11.62)" in text
+    assert "MgrSettings(max_deviation=5, max_deviation_source='default', max_optimizations=10" in text
+    # pgtools' count balancer reaches ±1 summed over pools where the mgr, pushed to ±1, stays several PGs off
+    line = next(t for t in text.splitlines() if t.startswith("mgr at ±1: summed deviation 19 -> "))
+    mgr_after = int(line.split("-> ")[1].split()[0])
+    assert mgr_after > 1 and line.endswith(line[line.index("pgtools count: -> 1 with"):])
+    assert "drain host n2: " in text and "for the next ones" in text
 
 
 @pytest.mark.parametrize("name", NAMES)

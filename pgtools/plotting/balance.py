@@ -128,7 +128,7 @@ def balance(plan: Any = None, *, data: pd.DataFrame | None = None, value: str = 
         ``ax.containers[0]``: the "after" bars (``gid`` = OSD id), one per OSD in the drawn order; the line
         labelled "before" (``ax.collections[0]``, one segment per OSD) holds
         step 0's deviations at the same x.  Device classes are separated by dark
-        lines and named above the plot; hosts by light lines.  The title gives the largest absolute deviation
+        lines and named at the top of the plot; hosts by light lines.  The title gives the largest absolute deviation
         and the root-mean-square deviation before and after.
     """
     check_choice("value", value, _VALUES)
@@ -186,10 +186,11 @@ def balance(plan: Any = None, *, data: pd.DataFrame | None = None, value: str = 
     for i, (c, start, stop) in enumerate(class_runs):
         if i:
             ax.axvline(start - 0.5, color="0.2", linewidth=1.2, zorder=1)
-        ax.text((start + stop - 1) / 2, 1.01, c or "(no class)", transform=ax.get_xaxis_transform(),
-                ha="center", va="bottom", fontsize=8)
+        ax.text((start + stop - 1) / 2, 0.98, c or "(no class)", transform=ax.get_xaxis_transform(),
+                ha="center", va="top", fontsize=8, bbox={"boxstyle": "round", "facecolor": "white",
+                                                         "alpha": 0.8, "linewidth": 0})
     ax.set_xlim(-0.6, n - 0.4)
     ax.set_ylabel(ylabel)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    ax.set_title(f"before: {_summary(yb)}   after: {_summary(ya)}", fontsize=10, pad=16)
+    ax.set_title(f"before: {_summary(yb)}   after: {_summary(ya)}", fontsize=10)
     return ax
