@@ -305,3 +305,14 @@ def test_annual_toy_closed_form():
     assert got["loss_rate_per_year"] == pytest.approx(120 * 3 * lam**3 * t**2, rel=1e-12)
     with pytest.raises(PgtoolsError, match="no PG byte counts"):
         quiet(annual_risk, snap)
+
+
+def test_cli_impossible_failure_count_is_one_error_line(capsys):
+    """More failures than units holding data: one error line (not a warning repeating it), exit 2."""
+    assert main(["risk", str(SAMPLE_DUMPS / "mixed"), "--level", "host", "--failures", "7"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == ["pgtools: error: only 6 hosts hold data: no figures for 7 failures"]
+    assert main(["risk", str(SAMPLE_DUMPS / "mixed"), "--level", "bogus"]) == 2
+    err = capsys.readouterr().err
+    known = err.split("known: ")[1].rstrip(")\n").split(", ")
+    assert len(known) == len(set(known)) and "osd" in known

@@ -257,11 +257,11 @@ def failure_risk(snap: Snapshot | Copysets, *, level: str = "osd", failures: Ite
     if ks[-1] > cs.n:
         text = (f"only {cs.n} {cs.level}s hold data: no figures for {', '.join(str(k) for k in ks if k > cs.n)} "
                 "failures")
+        if all(k > cs.n for k in ks):
+            raise PgtoolsError(text)
         warnings.warn(text, PgtoolsWarning, stacklevel=2)
         cs.warnings.append(text)
         ks = [k for k in ks if k <= cs.n]
-        if not ks:
-            raise PgtoolsError(text)
     for k in ks:
         df, ws = risk_for(cs, k, trials=trials, seed=seed + k, enum_max=enum_max, worst=worst, lethal=leth)
         frames.append(df)

@@ -125,7 +125,7 @@ def level_units(snap: Snapshot, level: str, osd_ids: np.ndarray) -> tuple[np.nda
         raise MissingInputError(f"failures at the {level} level need the CRUSH map (ceph osd crush dump)")
     type_ids = [t for t, name in crush.types.items() if name == level]
     if not type_ids:
-        known = ", ".join(["osd", *sorted(crush.types.values())])
+        known = ", ".join(["osd", *sorted(set(crush.types.values()) - {"osd"})])
         raise PgtoolsError(f"the CRUSH map has no bucket type {level!r} (known: {known})")
     tid = type_ids[0]
     out = np.empty(len(osd_ids), dtype=np.int64)
