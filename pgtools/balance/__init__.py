@@ -1,10 +1,16 @@
-"""Balancers: Ceph's own upmap balancer (``OSDMap::calc_pg_upmaps``), upmap hygiene and drains, plans as what-ifs.
+"""Balancers: Ceph's own upmap balancer (``OSDMap::calc_pg_upmaps``), upmap hygiene and drains, Reef's read
+(primary) balancer (``OSDMap::balance_primaries``), plans as what-ifs.
 
 What lives here
 ---------------
 :mod:`~pgtools.balance.plan`
     The entry points: :func:`calc_pg_upmaps`, :func:`clean_pg_upmaps`, :func:`osdmaptool_upmap`
     (``osdmaptool --upmap`` / ``--upmap-cleanup`` output, byte for byte) and :class:`UpmapPlan`.
+:mod:`~pgtools.balance.primary`
+    Reef's read balancer: :func:`read_balance_score` (``calc_read_balance_score``), :func:`balance_primaries`
+    (``pg-upmap-primary`` commands), exact.
+:mod:`~pgtools.balance.readtool`
+    :func:`osdmaptool_read`: what ``osdmaptool --read FILE --read-pool P`` prints and writes, byte for byte.
 :mod:`~pgtools.balance.upmap`
     ``calc_pg_upmaps`` step for step (deterministic mode exact; aggressive mode with a seeded shuffle).
 :mod:`~pgtools.balance.clean`
@@ -39,10 +45,11 @@ from .drain import drain
 from .hygiene import HygienePlan, clean_upmaps, pin_remapped, unpin, upmap_issues
 from .modes import mgr_balancer, mgr_settings, plan
 from .plan import UpmapPlan, calc_pg_upmaps, clean_pg_upmaps, osdmaptool_upmap, work_map
+from .primary import balance_primaries, osdmaptool_read, read_balance_score
 from .search import BalancePlan
 from .whatif import PlanWhatIf, Rounds, order_rounds, simulate_plan
 
 __all__ = ["BalancePlan", "HygienePlan", "PlanWhatIf", "Rounds", "UpmapPlan", "balance_capacity", "balance_count",
-           "calc_pg_upmaps", "clean_pg_upmaps", "clean_upmaps", "count_deviation", "drain", "mgr_balancer",
-           "mgr_settings", "order_rounds", "osdmaptool_upmap", "pin_remapped", "plan", "simulate_plan", "unpin",
-           "upmap_issues", "work_map"]
+           "balance_primaries", "calc_pg_upmaps", "clean_pg_upmaps", "clean_upmaps", "count_deviation", "drain",
+           "mgr_balancer", "mgr_settings", "order_rounds", "osdmaptool_read", "osdmaptool_upmap", "pin_remapped",
+           "plan", "read_balance_score", "simulate_plan", "unpin", "upmap_issues", "work_map"]

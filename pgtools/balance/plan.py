@@ -58,6 +58,8 @@ class UpmapPlan:
         ``ceph osd ...`` lines exactly as ``osdmaptool`` writes them (cleanup lines first).
     stdout : str
         For :func:`osdmaptool_upmap`: what osdmaptool prints on stdout.
+    new_pg_upmap_primary : dict
+        ``{pgid: osd}``: new ``pg_upmap_primaries`` entries (the read balancer, :mod:`.primary`).
     """
 
     new_pg_upmap_items: dict[str, tuple[tuple[int, int], ...]]
@@ -68,6 +70,7 @@ class UpmapPlan:
     exact: bool
     commands: list[str] = field(default_factory=list)
     stdout: str = ""
+    new_pg_upmap_primary: dict[str, int] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -76,14 +79,18 @@ class UpmapPlan:
 
     def apply(self, snap: Snapshot) -> Snapshot:
         """``snap`` with this plan applied as ``OSDMap::apply_incremental`` does (``osdmaptool --save``): new
-        ``pg_upmap_items`` set, then the removed ones erased, then removed ``pg_upmap`` entries erased."""
+        ``pg_upmap_items`` set, then the removed ones erased, then removed ``pg_upmap`` entries erased, then
+        the new ``pg_upmap_primaries`` set."""
         om = snap.osdmap
         items = dict(om.pg_upmap_items)
         items.update({pg: tuple(tuple(p) for p in v) for pg, v in self.new_pg_upmap_items.items()})
         for pg in self.old_pg_upmap_items:
             items.pop(pg, None)
         full = {pg: v for pg, v in om.pg_upmap.items() if pg not in set(self.old_pg_upmap)}
-        return snap.replace(osdmap=om.replace(pg_upmap_items=items, pg_upmap=full))
+        om = om.replace(pg_upmap_items=items, pg_upmap=full)
+        if self.new_pg_upmap_primary:
+            om = om.replace(pg_upmap_primaries={**om.pg_upmap_primaries, **self.new_pg_upmap_primary})
+        return snap.replace(osdmap=om)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per changed PG: ``pgid, action ('set' / 'rm'), items``."""
