@@ -45,7 +45,8 @@ from .drain import drain
 from .hygiene import HygienePlan, clean_upmaps, pin_remapped, unpin, upmap_issues
 from .modes import mgr_balancer, mgr_settings, plan
 from .plan import UpmapPlan, calc_pg_upmaps, clean_pg_upmaps, osdmaptool_upmap, work_map
-from .primary import balance_primaries, osdmaptool_read, read_balance_score
+from .primary import balance_primaries, read_balance_score
+from .readtool import osdmaptool_read
 from .search import BalancePlan
 from .whatif import PlanWhatIf, Rounds, order_rounds, simulate_plan
 

@@ -40,15 +40,13 @@ import pandas as pd
 
 from ..errors import PgtoolsError, UnknownPoolError, UnsupportedFeatureError
 from ..model import Snapshot
-from ..placement import CompiledOSDMap, PoolInfo, compile_snapshot
-from ..placement import mark_out as mark_out_
-from ..placement.osdmaptool import mark_up_in as mark_up_in_
+from ..placement import CompiledOSDMap, PoolInfo
 from .plan import UpmapPlan, work_map
 from .work import PG, WorkMap, pgid_text
 
 __all__ = ["RBI_FIELDS", "ReadBalanceInfo", "rbi_round", "read_balance_info", "balance_primaries_work",
            "PrimaryResult", "format_cfloat", "score_frame", "read_balance_score", "balance_primaries",
-           "osdmaptool_read"]
+           "OsdCounts", "osd_counts", "existing_osds", "read_work_map", "refuse_read_ratio"]
 
 _F32 = np.float32
 _NONE = 0x7FFFFFFF
@@ -100,7 +98,7 @@ class ReadBalanceInfo:
 
 
 @dataclasses.dataclass
-class _Counts:
+class OsdCounts:
     """``get_pgs_by_osd``: per OSD the PGs in up sets, the up primaries and the acting primaries."""
 
     pgs: dict[int, int]
@@ -110,7 +108,7 @@ class _Counts:
     up_primary: np.ndarray
 
 
-def _counts(m: CompiledOSDMap, pool: PoolInfo) -> _Counts:
+def osd_counts(m: CompiledOSDMap, pool: PoolInfo) -> OsdCounts:
     pm = m.map_pool_arrays(pool)
     up, upp, ap = pm.up, pm.up_primary, pm.acting_primary
     nonempty = (up >= 0).any(axis=1) if up.shape[1] else np.zeros(len(upp), dtype=bool)
@@ -129,7 +127,7 @@ def _counts(m: CompiledOSDMap, pool: PoolInfo) -> _Counts:
             prims.setdefault(p, []).append((pool.pool_id, ps))
         if a != _NONE:
             acting[a] = acting.get(a, 0) + 1
-    return _Counts(pgs, prims, acting, up, upp)
+    return OsdCounts(pgs, prims, acting, up, upp)
 
 
 def _affinity(m: CompiledOSDMap, osd: int) -> np.float32:
@@ -160,7 +158,7 @@ def read_balance_info(work: WorkMap, m: CompiledOSDMap, pool: PoolInfo) -> ReadB
     if work.release != "reef" and pool.type != 1:
         rbi.rc, rbi.error_message = _EPERM, f"pool {pid} is not a replicated pool, read balance score is meaningless"
         return rbi
-    c = _counts(m, pool)
+    c = osd_counts(m, pool)
     if not c.pgs:  # Ceph returns -EINVAL and leaves the info as it was (no message)
         rbi.rc = _EINVAL
         return rbi
@@ -327,7 +325,7 @@ def balance_primaries_work(work: WorkMap, pool: PoolInfo, max_passes: int = 10_0
     if pool.type != 1:
         raise PgtoolsError(f"pool {pool.pool_id} is not replicated: the read balancer handles replicated pools")
     tmp = dataclasses.replace(work.map, pg_upmap_primaries=dict(work.map.pg_upmap_primaries))
-    c0 = _counts(tmp, pool)
+    c0 = osd_counts(tmp, pool)
     osds = sorted(c0.prims)
     affinity = {o: _affinity(tmp, o) for o in osds}
     before = read_balance_info(work, tmp, pool)
@@ -352,7 +350,7 @@ def balance_primaries_work(work: WorkMap, pool: PoolInfo, max_passes: int = 10_0
     for _ in range(max_passes):
         changes = 0
         # a pass visits each PG once and a move changes only that PG: the pass-start mapping stays exact
-        c = _counts(tmp, pool)
+        c = osd_counts(tmp, pool)
         for pg in order:
             ps = pg[1]
             up = [int(o) for o in c.up[ps] if o >= 0]
@@ -379,7 +377,7 @@ def balance_primaries_work(work: WorkMap, pool: PoolInfo, max_passes: int = 10_0
     else:
         raise PgtoolsError(f"balance_primaries: no end after {max_passes} passes over pool {pool.pool_id}")
     after = read_balance_info(work, tmp, pool)
-    c1 = _counts(tmp, pool)
+    c1 = osd_counts(tmp, pool)
     prims_after = {o: len(v) for o, v in c1.prims.items()}
     affinity.update({o: _affinity(tmp, o) for o in prims_after})
     if after.error_message:
@@ -401,7 +399,7 @@ def balance_primaries_work(work: WorkMap, pool: PoolInfo, max_passes: int = 10_0
 # ---- public entry points ---------------------------------------------------------------------------------
 
 
-def _refuse_read_ratio(snap: Snapshot, work: WorkMap, pool_ids: list[int]) -> None:
+def refuse_read_ratio(snap: Snapshot, work: WorkMap, pool_ids: list[int]) -> None:
     """Tentacle scores a pool with a ``read_ratio`` option by its OSD-size-aware formula (not modelled)."""
     pools = snap.pools
     if work.release in ("pacific", "reef") or pools is None or "read_ratio" not in pools.columns:
@@ -412,7 +410,7 @@ def _refuse_read_ratio(snap: Snapshot, work: WorkMap, pool_ids: list[int]) -> No
                                           "balance score (calc_rbs_size_optimal) is not modelled")
 
 
-def _work(snap: Snapshot, ceph_release: str | None) -> WorkMap:
+def read_work_map(snap: Snapshot, ceph_release: str | None) -> WorkMap:
     work = work_map(snap, ceph_release)
     if work.release == "pacific":
         raise UnsupportedFeatureError("Pacific (16.2) has no read balancer (Reef 18.2 added the read balance "
@@ -443,9 +441,9 @@ def read_balance_score(snap: Snapshot, pools: Iterable[int | str] | None = None,
         ``num_osds`` (OSDs holding a PG of the pool), ``max_primaries_per_osd``, ``max_acting_primaries_per_osd``,
         ``avg_primaries_per_osd`` (pg_num / num_osds).
     """
-    work = _work(snap, ceph_release)
+    work = read_work_map(snap, ceph_release)
     ids = _pool_ids(work, pools) or sorted(work.pools)
-    _refuse_read_ratio(snap, work, ids)
+    refuse_read_ratio(snap, work, ids)
     return score_frame(work, ids)
 
 
@@ -465,7 +463,7 @@ def _pool_ids(work: WorkMap, pools: Iterable[int | str] | None) -> list[int]:
     return out
 
 
-def _existing(snap: Snapshot, max_osd: int) -> Snapshot:
+def existing_osds(snap: Snapshot, max_osd: int) -> Snapshot:
     """OSDs 0..max_osd-1 exist after ``--mark-up-in`` (an ``--createsimple`` map's dump lists them as not)."""
     osds = snap.osds.copy()
     if "exists" in osds:
@@ -497,14 +495,14 @@ def balance_primaries(snap: Snapshot, *, pools: Iterable[int | str] | None = Non
         ``new_pg_upmap_primary`` ``{pgid: osd}``, ``commands`` (``ceph osd pg-upmap-primary PGID OSD``, as
         ``osdmaptool --read`` writes them), ``num_changed`` (PGs whose primary moves), ``exact`` True.
     """
-    work = _work(snap, ceph_release)
+    work = read_work_map(snap, ceph_release)
     named = _pool_ids(work, pools)
     for pid in named:
         if work.pools[pid].type != 1:
             raise PgtoolsError(f"pool {work.pools[pid].name!r} is an erasure coded pool; the read balancer handles "
                                "replicated pools")
     ids = named or [pid for pid in sorted(work.pools) if work.pools[pid].type == 1]
-    _refuse_read_ratio(snap, work, ids)
+    refuse_read_ratio(snap, work, ids)
     found: dict[PG, int] = {}
     num = 0
     for pid in ids:
@@ -515,59 +513,3 @@ def balance_primaries(snap: Snapshot, *, pools: Iterable[int | str] | None = Non
     cmds = [f"ceph osd pg-upmap-primary {pgid_text(pg)} {o}" for pg, o in sorted(found.items())]
     return UpmapPlan({}, [], [], num, work.release, True, cmds,
                      new_pg_upmap_primary={pgid_text(pg): o for pg, o in sorted(found.items())})
-
-
-def _prims_block(title: str, prims: dict[int, int], affinity: dict[int, np.float32], name: str,
-                 score: np.float32) -> list[str]:
-    out = [f"---------- {title} ------------ "]
-    out += [f" osd.{o} | primary affinity: {format_cfloat(affinity[o])} | number of prims: {n}"
-            for o, n in sorted(prims.items())]
-    return out + [" ", f"read_balance_score of '{name}': {format_cfloat(score)}", "", ""]
-
-
-def osdmaptool_read(snap: Snapshot, *, read_file: str, read_pool: str, vstart: bool = False,
-                    mark_up_in: bool = False, mark_out: int | None = None,
-                    ceph_release: str | None = None) -> tuple[str, str, UpmapPlan | None, int]:
-    """``osdmaptool MAP [--mark-up-in] [--mark-out N] --read FILE --read-pool POOL [--vstart]`` of Reef/Tentacle.
-
-    Returns
-    -------
-    (stdout, stderr, plan, status)
-        What osdmaptool prints (after its ``osdmap file`` line), the plan (None on failure) and the exit status;
-        ``plan.commands`` are the lines osdmaptool writes to FILE (to stdout when FILE is ``-``, where they
-        come before the unflushed part of stdout: see :func:`pgtools.cli.dropin`).
-    """
-    out: list[str] = []
-    max_osd = compile_snapshot(snap).max_osd
-    if mark_up_in:
-        out.append("marking all OSDs up and in")
-        snap = _existing(mark_up_in_(snap, max_osd), max_osd)
-    if mark_out is not None and 0 <= mark_out < max_osd:
-        out.append(f"marking OSD@{mark_out} as out")
-        snap = mark_out_(snap, [mark_out], mark_up=True)
-    if read_file != "-":
-        out.append(f"writing upmap command output to: {read_file}")
-    work = _work(snap, ceph_release)
-    by_name = {p.name: pid for pid, p in work.pools.items()}
-    text = "".join(s + "\n" for s in out)
-    if read_pool not in by_name:
-        return text, f" pool {read_pool} does not exist\n", None, 1
-    pool = work.pools[by_name[read_pool]]
-    if pool.type != 1:
-        return text, f"{read_pool} is an erasure coded pool; please try again with a replicated pool.\n", None, 1
-    _refuse_read_ratio(snap, work, [pool.pool_id])
-    res = balance_primaries_work(work, pool)
-    if res.num_changes < 0:
-        return text, "Error balancing primaries. Rerun with at least --debug-osd=10 for more details.\n", None, 1
-    if res.num_changes == 0:
-        out.append(" Unable to find further optimization, or distribution is already perfect")
-        return "".join(s + "\n" for s in out), "", UpmapPlan({}, [], [], 0, work.release, True), 0
-    assert res.after is not None
-    out += [" "] + _prims_block("BEFORE", res.prims_before, res.affinity, read_pool, res.before.score_stable)
-    out += _prims_block("AFTER", res.prims_after, res.affinity, read_pool, res.after.score_stable)
-    out.append(f"num changes: {res.num_changes}")
-    prefix = "./bin/ceph" if vstart else "ceph"
-    cmds = [f"{prefix} osd pg-upmap-primary {pgid_text(pg)} {o}" for pg, o in res.new_pg_upmap_primary.items()]
-    plan = UpmapPlan({}, [], [], res.num_changes, work.release, True, cmds,
-                     new_pg_upmap_primary={pgid_text(pg): o for pg, o in res.new_pg_upmap_primary.items()})
-    return "".join(s + "\n" for s in out), "", plan, 0
