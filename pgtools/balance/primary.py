@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PgtoolsError, UnknownPoolError, UnsupportedFeatureError
+from ..mgr.releases import choose
 from ..model import Snapshot
 from ..placement import CompiledOSDMap, PoolInfo
 from .plan import UpmapPlan, work_map
@@ -46,7 +47,7 @@ from .work import PG, WorkMap, pgid_text
 
 __all__ = ["RBI_FIELDS", "ReadBalanceInfo", "rbi_round", "read_balance_info", "balance_primaries_work",
            "PrimaryResult", "format_cfloat", "score_frame", "read_balance_score", "balance_primaries",
-           "OsdCounts", "osd_counts", "existing_osds", "read_work_map", "refuse_read_ratio"]
+           "OsdCounts", "PoolState", "osd_counts", "existing_osds", "read_work_map", "refuse_read_ratio"]
 
 _F32 = np.float32
 _NONE = 0x7FFFFFFF
@@ -98,19 +99,52 @@ class ReadBalanceInfo:
 
 
 @dataclasses.dataclass
+class PoolState:
+    """Up / acting sets and primaries of every PG of a pool under one map (writable rows, -1 padded).
+
+    The read balancer changes only ``pg_upmap_primaries``: :meth:`refresh` re-maps the PGs it touched
+    (CRUSH runs for those alone) instead of the whole pool.
+    """
+
+    up: np.ndarray
+    up_primary: np.ndarray
+    acting: np.ndarray
+    acting_primary: np.ndarray
+
+    @classmethod
+    def of(cls, m: CompiledOSDMap, pool: PoolInfo) -> PoolState:
+        pm = m.map_pool_arrays(pool)
+        return cls(pm.up.copy(), pm.up_primary.copy(), pm.acting.copy(), pm.acting_primary.copy())
+
+    def refresh(self, m: CompiledOSDMap, pool: PoolInfo, ps: list[int]) -> None:
+        """Re-map PGs ``ps`` under ``m``."""
+        if not ps:
+            return
+        rows = np.asarray(sorted(ps), dtype=np.int64)
+        pm = m.map_pool_arrays(pool, rows)
+        for name in ("up", "acting"):
+            old, new = getattr(self, name), getattr(pm, name)
+            if new.shape[1] > old.shape[1]:
+                old = np.pad(old, ((0, 0), (0, new.shape[1] - old.shape[1])), constant_values=-1)
+                setattr(self, name, old)
+            old[rows] = -1
+            old[rows, :new.shape[1]] = new
+        self.up_primary[rows] = pm.up_primary
+        self.acting_primary[rows] = pm.acting_primary
+
+
+@dataclasses.dataclass
 class OsdCounts:
     """``get_pgs_by_osd``: per OSD the PGs in up sets, the up primaries and the acting primaries."""
 
     pgs: dict[int, int]
     prims: dict[int, list[PG]]
     acting_prims: dict[int, int]
-    up: np.ndarray
-    up_primary: np.ndarray
 
 
-def osd_counts(m: CompiledOSDMap, pool: PoolInfo) -> OsdCounts:
-    pm = m.map_pool_arrays(pool)
-    up, upp, ap = pm.up, pm.up_primary, pm.acting_primary
+def osd_counts(st: PoolState, pool: PoolInfo) -> OsdCounts:
+    """``get_pgs_by_osd`` of ``pool`` in state ``st``."""
+    up, upp, ap = st.up, st.up_primary, st.acting_primary
     nonempty = (up >= 0).any(axis=1) if up.shape[1] else np.zeros(len(upp), dtype=bool)
     osds = up[nonempty]
     osds = osds[(osds >= 0) & (osds != _NONE)]
@@ -127,7 +161,7 @@ def osd_counts(m: CompiledOSDMap, pool: PoolInfo) -> OsdCounts:
             prims.setdefault(p, []).append((pool.pool_id, ps))
         if a != _NONE:
             acting[a] = acting.get(a, 0) + 1
-    return OsdCounts(pgs, prims, acting, up, upp)
+    return OsdCounts(pgs, prims, acting)
 
 
 def _affinity(m: CompiledOSDMap, osd: int) -> np.float32:
@@ -136,9 +170,9 @@ def _affinity(m: CompiledOSDMap, osd: int) -> np.float32:
     return _F32(_F32(a) / _F32(_ONE))
 
 
-def _has_zero_pa_pg(m: CompiledOSDMap, pool: PoolInfo) -> int:
+def _has_zero_pa_pg(m: CompiledOSDMap, st: PoolState) -> int:
     """``has_zero_pa_pgs``: the first PG whose acting OSDs all have primary affinity 0, else -1."""
-    acting = m.map_pool_arrays(pool).acting
+    acting = st.acting
     valid = (acting >= 0) & (acting < m.max_osd)
     aff = np.full(m.max_osd, _ONE, dtype=np.int64) if m.affinity is None else np.asarray(m.affinity, np.int64)
     nonzero = valid & (aff[np.where(valid, acting, 0)] != 0)
@@ -146,10 +180,12 @@ def _has_zero_pa_pg(m: CompiledOSDMap, pool: PoolInfo) -> int:
     return int(zero[0]) if len(zero) else -1
 
 
-def read_balance_info(work: WorkMap, m: CompiledOSDMap, pool: PoolInfo) -> ReadBalanceInfo:
+def read_balance_info(work: WorkMap, m: CompiledOSDMap, pool: PoolInfo,
+                      st: PoolState | None = None) -> ReadBalanceInfo:
     """``OSDMap::calc_read_balance_score`` of ``pool`` on map ``m`` (rc: 0, or Ceph's negative errno).
 
-    ``work`` gives the release and the rule topology; ``m`` the upmap tables (the balancer's working copy).
+    ``work`` gives the release and the rule topology; ``m`` the upmap tables (the balancer's working copy);
+    ``st`` the pool's mapping under ``m`` when the caller has it.
     """
     rbi = ReadBalanceInfo(pool.pool_id)
     pid = pool.pool_id
@@ -158,7 +194,8 @@ def read_balance_info(work: WorkMap, m: CompiledOSDMap, pool: PoolInfo) -> ReadB
     if work.release != "reef" and pool.type != 1:
         rbi.rc, rbi.error_message = _EPERM, f"pool {pid} is not a replicated pool, read balance score is meaningless"
         return rbi
-    c = osd_counts(m, pool)
+    st = PoolState.of(m, pool) if st is None else st
+    c = osd_counts(st, pool)
     if not c.pgs:  # Ceph returns -EINVAL and leaves the info as it was (no message)
         rbi.rc = _EINVAL
         return rbi
@@ -215,7 +252,7 @@ def read_balance_info(work: WorkMap, m: CompiledOSDMap, pool: PoolInfo) -> ReadB
         rbi.error_message = (f"pool {pid} all OSDs have zero primary affinity, can't calculate a reliable read "
                              "balance score")
         return rbi
-    zpg = _has_zero_pa_pg(m, pool)
+    zpg = _has_zero_pa_pg(m, st)
     if zpg >= 0:
         rbi.rc = _EINVAL
         rbi.error_message = (f"pool {pid} has some PGs where all OSDs are with primary_affinity 0 (at least pg "
@@ -325,10 +362,11 @@ def balance_primaries_work(work: WorkMap, pool: PoolInfo, max_passes: int = 10_0
     if pool.type != 1:
         raise PgtoolsError(f"pool {pool.pool_id} is not replicated: the read balancer handles replicated pools")
     tmp = dataclasses.replace(work.map, pg_upmap_primaries=dict(work.map.pg_upmap_primaries))
-    c0 = osd_counts(tmp, pool)
+    st = PoolState.of(tmp, pool)
+    c0 = osd_counts(st, pool)
     osds = sorted(c0.prims)
     affinity = {o: _affinity(tmp, o) for o in osds}
-    before = read_balance_info(work, tmp, pool)
+    before = read_balance_info(work, tmp, pool, st)
     prims_before = {o: len(v) for o, v in c0.prims.items()}
     orig = {pg: o for o, pgs in c0.prims.items() for pg in pgs}
 
@@ -349,12 +387,12 @@ def balance_primaries_work(work: WorkMap, pool: PoolInfo, max_passes: int = 10_0
     zero = _F32(0)
     for _ in range(max_passes):
         changes = 0
+        moved: list[int] = []
         # a pass visits each PG once and a move changes only that PG: the pass-start mapping stays exact
-        c = osd_counts(tmp, pool)
         for pg in order:
             ps = pg[1]
-            up = [int(o) for o in c.up[ps] if o >= 0]
-            upp = int(c.up_primary[ps])
+            up = [int(o) for o in st.up[ps] if o >= 0]
+            upp = int(st.up_primary[ps])
             best = upp
             prim_score = scores.get(upp, zero)
             for o in up:
@@ -365,6 +403,7 @@ def balance_primaries_work(work: WorkMap, pool: PoolInfo, max_passes: int = 10_0
                 scores[best] = _F32(scores.get(best, zero) + 1)
                 scores[upp] = _F32(scores.get(upp, zero) - 1)
                 tmp.pg_upmap_primaries[pg] = best
+                moved.append(ps)
                 if best == orig[pg]:
                     pending.pop(pg, None)
                     mapped[pg] = False
@@ -372,12 +411,13 @@ def balance_primaries_work(work: WorkMap, pool: PoolInfo, max_passes: int = 10_0
                     pending[pg] = best
                     mapped[pg] = True
                 changes += 1
+        st.refresh(tmp, pool, moved)
         if changes == 0:
             break
     else:
         raise PgtoolsError(f"balance_primaries: no end after {max_passes} passes over pool {pool.pool_id}")
-    after = read_balance_info(work, tmp, pool)
-    c1 = osd_counts(tmp, pool)
+    after = read_balance_info(work, tmp, pool, st)
+    c1 = osd_counts(st, pool)
     prims_after = {o: len(v) for o, v in c1.prims.items()}
     affinity.update({o: _affinity(tmp, o) for o in prims_after})
     if after.error_message:
@@ -411,11 +451,12 @@ def refuse_read_ratio(snap: Snapshot, work: WorkMap, pool_ids: list[int]) -> Non
 
 
 def read_work_map(snap: Snapshot, ceph_release: str | None) -> WorkMap:
-    work = work_map(snap, ceph_release)
-    if work.release == "pacific":
+    """The working map for the read balancer: Reef or Tentacle (they agree: no warning when assumed)."""
+    name = choose(snap, ceph_release).name
+    if name == "pacific":
         raise UnsupportedFeatureError("Pacific (16.2) has no read balancer (Reef 18.2 added the read balance "
                                       "score and pg-upmap-primary); use ceph_release='reef' or 'tentacle'")
-    return work
+    return work_map(snap, name)
 
 
 def read_balance_score(snap: Snapshot, pools: Iterable[int | str] | None = None,

@@ -20,6 +20,7 @@ from ..placement import mark_out as mark_out_
 from ..placement.osdmaptool import mark_up_in as mark_up_in_
 from .plan import UpmapPlan
 from .primary import (
+    PoolState,
     balance_primaries_work,
     existing_osds,
     format_cfloat,
@@ -98,7 +99,7 @@ def osdmaptool_read(snap: Snapshot, *, read_file: str, read_pool: str, vstart: b
     if pool.type != 1:
         return text, f"{read_pool} is an erasure coded pool; please try again with a replicated pool.\n", None, 1
     refuse_read_ratio(snap, work, [pool.pool_id])
-    if not osd_counts(work.map, pool).pgs:
+    if not osd_counts(PoolState.of(work.map, pool), pool).pgs:
         raise UnsupportedFeatureError(f"pool {read_pool!r} has no PG mapped to an up OSD: osdmaptool then reads "
                                       "an uninitialised score (undefined behaviour: 18.2.7 printed an error, "
                                       "20.2.4 aborted on ceph_assert(read_balance_score_before >= 0))")

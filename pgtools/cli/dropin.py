@@ -47,7 +47,7 @@ _CRUSHTOOL_DONE = ("-i --infn, --test/-t, --show-mappings, --show-statistics, --
 _OSDMAPTOOL_DONE = ("--test-map-pgs, --test-map-pgs-dump, --test-map-pgs-dump-all, --test-map-object, "
                     "--test-map-pg, --pool, --pg_num, --mark-up-in, --mark-out, --adjust-crush-weight, --upmap, "
                     "--upmap-cleanup, --upmap-max, --upmap-deviation, --upmap-pool, "
-                    "--osd_calc_pg_upmaps_aggressively, --ceph-release")
+                    "--osd_calc_pg_upmaps_aggressively, --read, --read-pool, --vstart (with --read), --ceph-release")
 
 
 USAGE = {
@@ -62,6 +62,8 @@ USAGE = {
                   "       pgtools osdmaptool OSDMAP [--mark-up-in] [--mark-out OSD] --upmap FILE|--upmap-cleanup FILE\n"
                   "         [--upmap-max N] [--upmap-deviation D] [--upmap-pool P]... "
                   "[--osd_calc_pg_upmaps_aggressively=false]\n"
+                  "       pgtools osdmaptool OSDMAP [--mark-up-in] [--mark-out OSD] --read FILE --read-pool POOL "
+                  "[--vstart] [--ceph-release reef|tentacle]\n"
                   "Prints what `osdmaptool` prints for the same line (OSDMAP: osdmap.bin or a capture pgtools reads).\n",
 }
 
@@ -287,12 +289,14 @@ def osdmaptool_main(argv: list[str]) -> int:
 
 
 def _osdmaptool(argv: list[str]) -> int:
+    from ..mgr.releases import choose
     from ..placement.osdmaptool import NoSuchPool, osdmaptool
 
     me = "osdmaptool"
     args = Args(argv)
     kw: dict = {"mark_out": [], "adjust_crush_weight": []}
     upmap: dict = {}  # --upmap / --upmap-cleanup and their settings
+    read: dict = {}  # --read / --read-pool / --vstart (Reef's read balancer)
     release = None
     obj = None
     pool = -1
@@ -347,6 +351,15 @@ def _osdmaptool(argv: list[str]) -> int:
         if (v := args.witharg("--osd-calc-pg-upmaps-aggressively")) is not None:
             upmap["aggressive"] = _ceph_bool("--osd_calc_pg_upmaps_aggressively", v)
             continue
+        if (v := args.witharg("--read")) is not None:
+            read["file"] = v
+            continue
+        if (v := args.witharg("--read-pool")) is not None:
+            read["pool"] = v
+            continue
+        if args.flag("--vstart"):
+            read["vstart"] = True
+            continue
         a = args.peek()
         if a.startswith("-") and a != "-":
             raise _not_implemented("osdmaptool", args.option_name(), _OSDMAPTOOL_DONE)
@@ -356,7 +369,17 @@ def _osdmaptool(argv: list[str]) -> int:
     if len(args.rest) > 1:
         raise ToolExit(1, f"{me}: too many arguments\n")
     fn = args.rest[0]
+    snap = None
+    if read:
+        if "file" not in read:
+            raise ToolExit(2, "pgtools osdmaptool: --read-pool/--vstart without --read (upmap output with --vstart) "
+                              "is not implemented\n")
+        snap = _load_osdmap(me, fn) if Path(fn).exists() else None
+        if release == "pacific" or (release is None and snap is not None and choose(snap).name == "pacific"):
+            raise ToolExit(1, f"{me}: too many arguments\n")  # 16.2 knows none of them: they stay in its argv
     sys.stderr.write(f"{me}: osdmap file '{fn}'\n")
+    if read:
+        return _osdmaptool_read(me, fn, snap or _load_osdmap(me, fn), read, upmap, kw, obj, release)
     if "file" in upmap:
         return _osdmaptool_upmap(me, fn, upmap, kw, obj, release)
     if "test_map_pgs" not in kw and "test_map_pg" not in kw and obj is None:
@@ -426,6 +449,34 @@ def _osdmaptool_upmap(me: str, fn: str, upmap: dict, kw: dict, obj: str | None, 
         Path(upmap["file"]).write_text(plan.text)
     sys.stdout.write(plan.stdout)
     return 0
+
+
+def _osdmaptool_read(me: str, fn: str, snap, read: dict, upmap: dict, kw: dict, obj: str | None,
+                     release: str | None) -> int:
+    """``osdmaptool OSDMAP [--mark-up-in] [--mark-out N] --read FILE --read-pool POOL [--vstart]`` (Reef's read
+    balancer, 18.2.7 and 20.2.4 alike; exact: it is deterministic), with :func:`pgtools.balance.osdmaptool_read`.
+    The release is ``--ceph-release``, else the map's (a Pacific map: 16.2's ``too many arguments``)."""
+    from ..balance import osdmaptool_read
+
+    others = [o for o, on in (("--upmap/--upmap-cleanup", "file" in upmap), ("--test-map-pgs*", "test_map_pgs" in kw),
+                              ("--test-map-pg", "test_map_pg" in kw), ("--test-map-object", obj is not None),
+                              ("--pg_num", kw.get("pg_num") is not None),
+                              ("--adjust-crush-weight", bool(kw["adjust_crush_weight"]))) if on]
+    if others:
+        raise ToolExit(2, f"pgtools osdmaptool: --read together with {', '.join(others)} is not implemented; run "
+                          "them as two commands\n")
+    try:
+        out, err, plan, status = osdmaptool_read(snap, read_file=read["file"], read_pool=read.get("pool", ""),
+                                                 vstart=read.get("vstart", False),
+                                                 mark_up_in=kw.get("mark_up_in", False),
+                                                 mark_out=(kw["mark_out"] or [None])[-1], ceph_release=release)
+    except PgtoolsError as e:
+        raise ToolExit(2, f"pgtools osdmaptool: {e}\n") from None
+    if read["file"] not in ("-", ""):
+        Path(read["file"]).write_text(plan.text if plan is not None else "")  # osdmaptool opens it first
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    return status
 
 
 def _adjust_pairs(value: str) -> list[tuple[int, float]]:
