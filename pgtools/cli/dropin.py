@@ -374,9 +374,11 @@ def _osdmaptool(argv: list[str]) -> int:
         if "file" not in read:
             raise ToolExit(2, "pgtools osdmaptool: --read-pool/--vstart without --read (upmap output with --vstart) "
                               "is not implemented\n")
-        snap = _load_osdmap(me, fn) if Path(fn).exists() else None
-        if release == "pacific" or (release is None and snap is not None and choose(snap).name == "pacific"):
+        if release == "pacific":
             raise ToolExit(1, f"{me}: too many arguments\n")  # 16.2 knows none of them: they stay in its argv
+        snap = _load_osdmap(me, fn) if release is None and Path(fn).exists() else None
+        if snap is not None and choose(snap).name == "pacific":  # the map's own release
+            raise ToolExit(1, f"{me}: too many arguments\n")
     sys.stderr.write(f"{me}: osdmap file '{fn}'\n")
     if read:
         return _osdmaptool_read(me, fn, snap or _load_osdmap(me, fn), read, upmap, kw, obj, release)

@@ -233,3 +233,18 @@ def test_read_balancer_on_a_live_tentacle_osdmap() -> None:
                           snap)
         commands += (p.files.get("out.txt", b"").decode() + p.stdout).count("osd pg-upmap-primary ")
     assert commands == 24  # rbd 11, fast 6, byrack 7: a test that would notice the balancer doing nothing
+
+
+def test_pacific_has_no_read_balancer(tmp_path, monkeypatch) -> None:
+    """16.2.15's osdmaptool knows no ``--read``/``--read-pool``/``--vstart``: they stay in its argv, so it
+    stops at ``too many arguments`` (exit 1) before reading the map; the drop-in says the same on stderr
+    (pinned: it does not repeat the usage text osdmaptool prints on stdout)."""
+    need("pacific")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "om").write_bytes(b"not read")
+    argv = ["om", "--read", "out.txt", "--read-pool", "rbd"]
+    p = run("pacific", "osdmaptool", argv, {"om": b"not read"})
+    rc, out, err = run_pgtools(["osdmaptool", *argv, "--ceph-release", "pacific"])
+    assert (rc, err) == (p.returncode, p.stderr.replace("/usr/bin/osdmaptool", "osdmaptool")) == (
+        1, "osdmaptool: too many arguments\n")
+    assert out == "" and p.stdout.startswith(" usage: [--print] <mapfilename>")
