@@ -67,6 +67,13 @@ def test_pools_and_releases(snap):
         balance_primaries(snap, pools=["ec21"])
     with pytest.raises(UnsupportedFeatureError, match="Pacific"):
         read_balance_score(snap, ceph_release="pacific")
+    # Tentacle's mgr leaves a pool with a PG merge pending alone
+    full = balance_primaries(snap).new_pg_upmap_primary
+    assert balance_primaries(snap, like_mgr=True).new_pg_upmap_primary == full
+    pools = snap.pools.copy()
+    pools.loc[pools["pool_id"] == 2, "pg_num_target"] = 32
+    mgr = balance_primaries(snap.replace(pools=pools), like_mgr=True).new_pg_upmap_primary
+    assert mgr == {k: v for k, v in full.items() if not k.startswith("2.")} != full
     reef = read_balance_score(snap, ceph_release="reef")
     assert reef.equals(read_balance_score(snap, ceph_release="tentacle"))
 

@@ -512,8 +512,23 @@ def existing_osds(snap: Snapshot, max_osd: int) -> Snapshot:
     return snap.replace(osds=osds)
 
 
+def _mgr_skips(snap: Snapshot, work: WorkMap, pid: int) -> bool:
+    """Whether Tentacle's mgr balancer (``do_read_balancing``) leaves pool ``pid`` alone: a PG merge pending,
+    a score with an error message (or none), a score already optimal (``score_acting == optimal_score``)."""
+    pools = snap.pools
+    if pools is not None and "pg_num_target" in pools.columns:
+        row = pools[pools["pool_id"] == pid]
+        if len(row) and pd.notna(row["pg_num_target"].iloc[0]) and \
+                int(row["pg_num"].iloc[0]) > int(row["pg_num_target"].iloc[0]):
+            return True
+    rbi = read_balance_info(work, work.map, work.pools[pid])
+    if rbi.rc < 0 or rbi.error_message:
+        return True
+    return bool(rbi.score_acting == rbi.optimal_score)
+
+
 def balance_primaries(snap: Snapshot, *, pools: Iterable[int | str] | None = None,
-                      ceph_release: str | None = None) -> UpmapPlan:
+                      ceph_release: str | None = None, like_mgr: bool = False) -> UpmapPlan:
     """``OSDMap::balance_primaries`` for each replicated pool: ``pg-upmap-primary`` commands (exact: Ceph's
     read balancer is deterministic).
 
@@ -529,6 +544,10 @@ def balance_primaries(snap: Snapshot, *, pools: Iterable[int | str] | None = Non
         Pool ids or names (default: every replicated pool); an erasure-coded pool named here is an error.
     ceph_release : str, optional
         ``"reef"`` or ``"tentacle"``.
+    like_mgr : bool
+        Skip the pools Tentacle's mgr balancer (``read`` / ``upmap-read`` mode; Reef's mgr has no read mode)
+        skips: a PG merge pending (pg_num above pg_num_target), a score with an error message, a score equal to
+        the optimal one.  (The mgr also waits until every PG is active+clean: left to the caller.)
 
     Returns
     -------
@@ -547,6 +566,8 @@ def balance_primaries(snap: Snapshot, *, pools: Iterable[int | str] | None = Non
     found: dict[PG, int] = {}
     num = 0
     for pid in ids:
+        if like_mgr and _mgr_skips(snap, work, pid):
+            continue
         res = balance_primaries_work(work, work.pools[pid])
         if res.num_changes > 0:
             found.update(res.new_pg_upmap_primary)
