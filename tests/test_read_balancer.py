@@ -83,3 +83,17 @@ def test_rbi_round_is_cephs():
     assert rbi_round(np.float32(1.005)) == np.float32(1.01)
     assert rbi_round(np.float32(-1.005)) == np.float32(-1.01)
     assert rbi_round(np.float32(3.6349)) == np.float32(3.63)
+
+
+def test_balance_mode_primary(snap):
+    from pgtools.balance import order_rounds, plan
+    from tests.oracle._dropin_corpus import run_pgtools
+
+    got = plan(snap, "primary")
+    assert got.commands == balance_primaries(snap).commands
+    rounds = order_rounds(snap, got)  # no data moves: one round, misplaced 0, every command
+    assert rounds.misplaced_ratio == [0.0] and rounds.plans[0].commands == got.commands
+    with pytest.raises(PgtoolsError, match="no such settings"):
+        plan(snap, "primary", max_moves=3)
+    rc, out, err = run_pgtools(["balance", str(BUNDLE), "--mode", "primary", "--format", "commands"])
+    assert rc == 0 and out == got.text, err

@@ -279,7 +279,7 @@ def pin_remapped(snap: Snapshot, *, ceph_release: str | None = None) -> HygieneP
 def hygiene_plan(plan: UpmapPlan, skipped: pd.DataFrame) -> HygienePlan:
     """``plan`` as a :class:`HygienePlan` with ``skipped``."""
     return HygienePlan(plan.new_pg_upmap_items, plan.old_pg_upmap_items, plan.old_pg_upmap, plan.num_changed,
-                       plan.release, plan.exact, plan.commands, plan.stdout, skipped)
+                       plan.release, plan.exact, plan.commands, plan.stdout, skipped=skipped)
 
 
 def unpin(snap: Snapshot, pins: UpmapPlan) -> UpmapPlan:

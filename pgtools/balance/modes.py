@@ -24,6 +24,7 @@ from .capacity import balance_capacity
 from .count import balance_count
 from .hygiene import plan_of
 from .plan import UpmapPlan, work_map
+from .primary import balance_primaries
 from .upmap import calc_pg_upmaps_work
 from .work import Increment
 
@@ -122,26 +123,31 @@ def plan(snap: Snapshot, mode: str = "count", *, like_mgr: bool = False, pools: 
          ceph_release: str | None = None) -> UpmapPlan:
     """The upmap plan of balancer ``mode`` (``count``, ``capacity``, ``primary``) on ``snap``.
 
-    ``like_mgr=True`` (count mode only) is the mgr's own run (:func:`mgr_balancer`, ``max_deviation`` /
-    ``max_moves`` overriding ``upmap_max_deviation`` / ``upmap_max_optimizations``).  Otherwise the mode's
-    pgtools balancer runs.
+    ``like_mgr=True`` is the mgr's own run: in count mode :func:`mgr_balancer` (``max_deviation`` /
+    ``max_moves`` overriding ``upmap_max_deviation`` / ``upmap_max_optimizations``), in primary mode
+    :func:`~pgtools.balance.balance_primaries` without the pools Tentacle's mgr read mode skips.  Otherwise the
+    mode's pgtools balancer runs (primary: Ceph's read balancer itself, ``pg-upmap-primary``).
 
     Raises
     ------
     PgtoolsError
-        An unknown mode, ``like_mgr`` with another mode than count.
+        An unknown mode, ``like_mgr`` with capacity, ``max_deviation`` / ``max_moves`` with primary.
     UnsupportedFeatureError
         A mode whose balancer is not in this build.
     """
     if mode not in MODES:
         raise PgtoolsError(f"unknown balancer mode {mode!r} (modes: {', '.join(MODES)})")
+    if mode == "primary":  # Reef's read balancer (exact); like_mgr: the pools Tentacle's mgr read mode skips
+        if max_deviation is not None or max_moves is not None:
+            raise PgtoolsError("--max-deviation/--max-moves go with --mode count or capacity: the read balancer "
+                               "(--mode primary) has no such settings")
+        return balance_primaries(snap, pools=pools, ceph_release=ceph_release, like_mgr=like_mgr)
     if like_mgr:
         if mode != "count":
-            raise PgtoolsError(f"the mgr's upmap balancer balances PG counts: --like-mgr goes with --mode count, "
-                               f"not {mode}")
+            raise PgtoolsError(f"the mgr's upmap balancer balances PG counts: --like-mgr goes with --mode count "
+                               f"(or primary), not {mode}")
         return mgr_balancer(snap, pools=pools, max_deviation=max_deviation, max_optimizations=max_moves,
                             ceph_release=ceph_release)
-    # the pgtools balancers (primary: balance_primaries, once it is in the package)
     balancers: dict[str, object] = {"count": balance_count, "capacity": balance_capacity}
     fn = balancers.get(mode)
     if fn is None:

@@ -454,8 +454,9 @@ def read_work_map(snap: Snapshot, ceph_release: str | None) -> WorkMap:
     """The working map for the read balancer: Reef or Tentacle (they agree: no warning when assumed)."""
     name = choose(snap, ceph_release).name
     if name == "pacific":
-        raise UnsupportedFeatureError("Pacific (16.2) has no read balancer (Reef 18.2 added the read balance "
-                                      "score and pg-upmap-primary); use ceph_release='reef' or 'tentacle'")
+        raise UnsupportedFeatureError("the read balancer is not available in Pacific (16.2): Reef 18.2 added the "
+                                      "read balance score and pg-upmap-primary; use ceph_release='reef' or "
+                                      "'tentacle' to see what they would do")
     return work_map(snap, name)
 
 

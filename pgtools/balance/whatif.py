@@ -23,7 +23,7 @@ reports movement, per-OSD PGs and %used before, after and at the peak of each ro
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -194,6 +194,15 @@ def order_rounds(snap: Snapshot, plan: UpmapPlan, *, max_misplaced: float | None
         out.plans.append(_subplan(plan, {m.pgid for m in chosen}))
         out.misplaced_ratio.append(mis / total if total else 0.0)
         pending = rest
+    if plan.new_pg_upmap_primary:  # they move no data; last, on the up sets the data moves leave
+        cmds = [c for c in plan.commands if " pg-upmap-primary " in c]
+        if not out.plans:
+            out.plans.append(UpmapPlan({}, [], [], 0, plan.release, plan.exact))
+            out.misplaced_ratio.append(0.0)
+        last = out.plans[-1]
+        out.plans[-1] = replace(last, num_changed=last.num_changed + len(plan.new_pg_upmap_primary),
+                                commands=[*last.commands, *cmds],
+                                new_pg_upmap_primary=dict(plan.new_pg_upmap_primary))
     return out
 
 
@@ -320,8 +329,9 @@ def simulate_plan(snap: Snapshot, plan: UpmapPlan, *, max_misplaced: float | Non
         inn = mv[mv["step"] == step].groupby("osd_id")[["pgs_in", "bytes_in"]].sum()
         pgs = start["pgs"].add(inn["pgs_in"].reindex(start.index).fillna(0))
         kb = kb_of.reindex(start.index)
-        util = start["utilization"] + np.where(kb > 0, inn["bytes_in"].reindex(start.index).fillna(0) / 1024.0
-                                               / kb * 100.0, np.nan)
+        # (float: a round that moves no data, pg-upmap-primary only, has an empty, object-typed `inn`)
+        bytes_in = inn["bytes_in"].reindex(start.index).fillna(0).astype(float)
+        util = start["utilization"] + np.where(kb > 0, bytes_in / 1024.0 / kb * 100.0, np.nan)
         peak_pgs = np.fmax(peak_pgs, pgs.reindex(peak_pgs.index))
         peak_util = np.fmax(peak_util, pd.Series(util, index=start.index).reindex(peak_util.index))
     osds = pd.DataFrame({"osd_id": s0.index.astype(int), "pgs_before": s0["pgs"].astype(int).to_numpy(),
