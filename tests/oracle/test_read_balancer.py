@@ -204,7 +204,7 @@ def test_read_balancer(release: str, tmp_path, monkeypatch) -> None:
     need(release)
     monkeypatch.chdir(tmp_path)
     t0 = time.perf_counter()
-    pools = pgs = changed = 0
+    maps = pgs = runs = commands = 0
     for seed in range(FIRST_SEED, FIRST_SEED + budget(5, 3)):
         om, info = make_map(release, seed)
         rng = random.Random(seed)
@@ -212,12 +212,15 @@ def test_read_balancer(release: str, tmp_path, monkeypatch) -> None:
         _score_lines(release, om, [], dump=seed % 2 == 1)
         for k, args in enumerate(_variants(rng, n)):
             p = _compare_read(release, om, args)
+            runs += 1
+            commands += (p.files.get("out.txt", b"").decode() + p.stdout).count(" osd pg-upmap-primary ")
             if k == 0 and seed % 2 == 0:
                 _dropin(release, om, args, p, tmp_path)
-        pools += 1
-        pgs += sum(p["pg_num"] for p in decode_osdmap(om)["pools"])
-        changed += 1
-    print(f"{release}: {pools} maps/pools, {pgs} PGs, {time.perf_counter() - t0:.1f}s")
+        maps += 1
+        pgs += sum(pool["pg_num"] for pool in decode_osdmap(om)["pools"])
+    assert commands > 0  # the balancer did something somewhere
+    print(f"{release}: {maps} maps (1 pool each), {pgs} PGs, {runs} --read runs, {commands} pg-upmap-primary "
+          f"lines compared, {time.perf_counter() - t0:.1f}s")
 
 
 def test_read_balancer_on_a_live_tentacle_osdmap() -> None:
