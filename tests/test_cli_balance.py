@@ -145,3 +145,18 @@ def test_upmaps_pin_remapped(capsys, tmp_path):
     assert all(r["misplaced_ratio"] <= 0.05 for r in doc["release_rounds"])
     rc, out, err = run(capsys, "upmaps", capture, "--pin-remapped")
     assert rc == 0 and "release later" in out
+
+
+def test_primary_mode_prints_read_scores_and_needs_reef(capsys):
+    """--mode primary: Ceph's read balance score per pool before/after; a Pacific capture needs --release."""
+    rc, out, err = run(capsys, "balance", SAMPLE_DUMPS / "mixed_tentacle", "--mode", "primary")
+    assert rc == 0, err
+    assert "read balance score rbd: 1.83 -> 1.40 (optimal 0.89)" in out
+    rc, out, err = run(capsys, "balance", MIXED, "--mode", "primary")
+    assert rc == 2 and "--release reef" in err and out == ""
+    rc, out, err = run(capsys, "balance", MIXED, "--mode", "primary", "--release", "reef", "--format", "json")
+    assert rc == 0, err
+    doc = json.loads(out)
+    scores = {r["pool"]: r for r in doc["read_balance"]}
+    assert float(scores["fast"]["after"]) < float(scores["fast"]["before"])
+    assert all(c.startswith("ceph osd pg-upmap-primary ") for c in doc["plan"]["commands"])

@@ -456,7 +456,7 @@ def read_work_map(snap: Snapshot, ceph_release: str | None) -> WorkMap:
     if name == "pacific":
         raise UnsupportedFeatureError("the read balancer is not available in Pacific (16.2): Reef 18.2 added the "
                                       "read balance score and pg-upmap-primary; use ceph_release='reef' or "
-                                      "'tentacle' to see what they would do")
+                                      "'tentacle' (pgtools balance --release reef) to see what they would do")
     return work_map(snap, name)
 
 

@@ -125,6 +125,7 @@ def balance_cmd(
     max_deviation: Annotated[Optional[int], typer.Option("--max-deviation", min=1, help="Stop when every OSD is within this many PGs of its target (with --like-mgr: upmap_max_deviation, default the capture's or 5).")] = None,  # noqa: UP045
     max_moves: Annotated[Optional[int], typer.Option("--max-moves", min=1, help="At most this many changes (with --like-mgr: upmap_max_optimizations, default the capture's or 10).")] = None,  # noqa: UP045
     like_mgr: Annotated[bool, typer.Option("--like-mgr", help="What the mgr's balancer would do (calc_pg_upmaps pool by pool with its settings).")] = False,
+    release: Annotated[Optional[str], typer.Option("--release", callback=_check_placement_release, help="Ceph release whose balancer and checks to follow: pacific, reef or tentacle (default: the capture's; the read balancer needs reef or later).")] = None,  # noqa: UP045
     max_misplaced: MaxMisplacedOpt = None,
     option: SetOptionOpt = None,
     fmt: FormatOpt = BalanceFormat.table,
@@ -157,10 +158,40 @@ def balance_cmd(
     with _progress(f"{mode.value} balancer") as step:
         step(0, 1, f"{mode.value} balancer")
         up = plan(snap, mode.value, like_mgr=like_mgr, pools=pools, max_deviation=max_deviation,
-                  max_moves=max_moves)
+                  max_moves=max_moves, ceph_release=release)
     title = f"balance --mode {mode.value}" + (" --like-mgr" if like_mgr else "")
-    _emit(fmt, up, lambda step: simulate_plan(snap, up, max_misplaced=max_misplaced, progress=step), title, lines,
-          {"mode": mode.value, "like_mgr": like_mgr, "settings": settings})
+    extra: dict = {"mode": mode.value, "like_mgr": like_mgr, "settings": settings}
+    if mode is Mode.primary:
+        scores = _read_scores(snap, up, pools, release)
+        extra["read_balance"] = scores
+        lines += [f"read balance score {r['pool']}: {r['before']} -> {r['after']} (optimal {r['optimal']})"
+                  for r in scores]
+    _emit(fmt, up, lambda step: simulate_plan(snap, up, max_misplaced=max_misplaced, progress=step,
+                                              ceph_release=release), title, lines, extra)
+
+
+def _check_placement_release(value: str | None) -> str | None:
+    """``--release`` of ``balance``: a release whose placement pgtools emulates."""
+    from ..placement import PLACEMENT_RELEASES
+
+    if value is None:
+        return None
+    v = value.strip().lower()
+    if v not in PLACEMENT_RELEASES:
+        raise typer.BadParameter(f"unknown release {value!r} (known: {', '.join(PLACEMENT_RELEASES)})")
+    return v
+
+
+def _read_scores(snap, up, pools, release) -> list[dict]:
+    """Per replicated pool: Ceph's read balance score (``%.2f``, as ``ceph osd pool ls detail``) before and after
+    the primary plan."""
+    from ..balance import read_balance_score
+
+    before = read_balance_score(snap, pools=pools, ceph_release=release).set_index("pool_id")
+    after = read_balance_score(up.apply(snap), pools=pools, ceph_release=release).set_index("pool_id")
+    return [{"pool_id": int(pid), "pool": str(r["pool_name"]), "before": str(r["read_balance_score"]),
+             "after": str(after.at[pid, "read_balance_score"]), "optimal": f"{r['optimal_score']:.2f}"}
+            for pid, r in before.iterrows() if not r["error_message"]]
 
 
 def upmaps_cmd(
