@@ -89,6 +89,7 @@ def test_balancer_notebook_puts_pgtools_beside_the_mgr():
     mgr_after = int(line.split("-> ")[1].split()[0])
     assert mgr_after > 1 and line.endswith(line[line.index("pgtools count: -> 1 with"):])
     assert "drain host n2: " in text and "for the next ones" in text
+    assert "24 pg-upmap-primary commands, no data moved" in text
 
 
 @pytest.mark.parametrize("name", NAMES)
