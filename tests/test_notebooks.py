@@ -15,7 +15,7 @@ pytest.importorskip("ipykernel")
 
 NOTEBOOKS = REPO / "notebooks"
 NAMES = ["01_quickstart.ipynb", "02_imbalance.ipynb", "03_pg_num_whatif.ipynb", "04_crush_tuning.ipynb",
-         "06_balancer.ipynb"]
+         "06_balancer.ipynb", "07_durability.ipynb"]
 
 
 def _kernel_name() -> str:
@@ -90,6 +90,14 @@ def test_balancer_notebook_puts_pgtools_beside_the_mgr():
     assert mgr_after > 1 and line.endswith(line[line.index("pgtools count: -> 1 with"):])
     assert "drain host n2: " in text and "for the next ones" in text
     assert "24 pg-upmap-primary commands, no data moved" in text
+
+
+def test_durability_notebook_counts_the_docs_example_exactly():
+    text = _text(_execute("07_durability.ipynb")[0])
+    assert "PG copies per OSD: mean 153.6, range 138..178" in text
+    # 512 x 3 / 45 pairs and 512 / 120 triples: every PG's three OSDs are one triple (tests/test_risk.py pins the toy)
+    assert "two OSDs down: 34.1 PGs on one copy on average (docs: about 17), up to 49" in text
+    assert "three OSDs down: 4.27 PGs lost on average (docs: about 2), up to 9; P(some PG lost) = 1.000 (exact)" in text
 
 
 @pytest.mark.parametrize("name", NAMES)
