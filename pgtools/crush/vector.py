@@ -22,10 +22,10 @@ import numpy as np
 from .buckets import UNIFORM
 from .constants import ITEM_NONE, ITEM_UNDEF
 from .hash import as_u32
-from .reference import crush_do_rule
-from .rule import OPS, Rule
+from .rule import OPS
 from .shape import places_nothing, relative_cost
 from .vecmap import VecMap, is_out_vec, vec_map
+from .vecmsr import map_msr_vec
 
 if TYPE_CHECKING:
     from .map import CrushMap
@@ -396,8 +396,6 @@ def map_values(crush: CrushMap, rule: int, num_rep: int, xs: Sequence[int] | np.
         else:
             wts_n = np.asarray(weights, dtype=np.int64).reshape(-1)
         return map_values_numba(crush, rule, num_rep, x, wts_n, choose_args)
-    if r is not None and r.is_msr:
-        return _msr_rows(crush, r, num_rep, x, weights, choose_args)
     n = len(x)
     result = np.full((n, max(num_rep, 0)), -1, dtype=np.int64)
     if r is None or num_rep <= 0 or n == 0:
@@ -407,6 +405,8 @@ def map_values(crush: CrushMap, rule: int, num_rep: int, xs: Sequence[int] | np.
     else:
         wts = np.asarray(weights, dtype=np.int64).reshape(-1)
     vm = vec_map(crush, choose_args)
+    if r.is_msr:  # crush_do_rule dispatches on the rule type
+        return map_msr_vec(crush, vm, rule, num_rep, x, wts, choose_args)
     t = crush.tunables
     choose_tries = t.choose_total_tries + 1
     choose_leaf_tries = 0
@@ -500,22 +500,3 @@ def map_values(crush: CrushMap, rule: int, num_rep: int, xs: Sequence[int] | np.
             wsize = np.zeros(n, dtype=np.int64)
     return result
 
-
-def _msr_rows(crush: CrushMap, rule: Rule, num_rep: int, x: np.ndarray, weights: object,
-              choose_args: object) -> np.ndarray:
-    """An MSR rule (``crush_msr_do_rule``) for every input, in :func:`map_values`' layout.
-
-    The NumPy engine has no vectorised MSR descent: it maps input by input with the scalar reference
-    (:func:`pgtools.crush.reference.crush_do_rule`), which is exact but slow (from ~0.1 ms per input to
-    100 ms and more when ``msr_descents`` x ``msr_collision_tries`` retries run out on an unmappable
-    input).  The numba engine has a compiled MSR kernel (:mod:`pgtools.crush._numba_msr`).
-    """
-    n = len(x)
-    result = np.full((n, max(num_rep, 0)), -1, dtype=np.int64)
-    if num_rep <= 0 or n == 0:
-        return result
-    wts = crush.default_weights() if weights is None else [int(v) for v in np.asarray(weights).reshape(-1)]
-    for i in range(n):
-        row = crush_do_rule(crush, rule.id, int(x[i]), num_rep, wts, choose_args)
-        result[i, :len(row)] = row
-    return result
