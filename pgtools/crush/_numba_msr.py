@@ -118,6 +118,9 @@ def _choose(m, wts, perm, steps, x: int, result_max: int, collision: int, vecs, 
                 break
         if cand != ITEM_UNDEF:
             if want_type == 0:
+                if stride_len == 1 and stepno + 1 == end_step and cand < 0:
+                    state[_ERR] = 1  # a bucket of type 0: Ceph's is_out reads weight[cand], out of bounds
+                    return 0
                 if stride_len == 1 and stepno + 1 == end_step and not is_out(wts, cand, x):
                     if _push(vecs[vi], s0, s1, cand) < 0:
                         state[_ERR] = 1

@@ -471,6 +471,9 @@ class _MsrRun:
             if want_type == 0:
                 if stride_len != 1 or stepno + 1 != end_step:
                     continue  # a device step that is not the last one: malformed, skipped
+                if cand < 0:  # a bucket of type 0: Ceph's is_out reads weight[cand], out of bounds
+                    raise _msr_unsupported(self.rule, f"step {stepno} (choosemsr type 0) reaches bucket {cand}, "
+                                           "whose type is 0, as a device")
                 if is_out(self.ctx.weights, cand, self.x):
                     continue  # crush_msr_do_rule retries it, msr_descents permitting
                 self._push(vec, s0, s1, cand)

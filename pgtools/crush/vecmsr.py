@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .buckets import STRAW2, TREE
 from .constants import ITEM_NONE, ITEM_UNDEF
 from .reference import crush_do_rule, msr_blocks
 from .rule import MSR_FIRSTN
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["map_msr_vec"]
 
 _M32 = 0xFFFFFFFF
+#: at most this many descents per batch of redraws (rows x redraws)
+_BATCH = 1 << 16
 
 
 class _MsrVec:
@@ -58,31 +61,31 @@ class _MsrVec:
         self.err = np.zeros(n, dtype=bool)
         self.vecs = np.zeros((0, n, result_max), dtype=np.int64)
         self.first = 0
+        self._reach: dict[tuple[int, int, int], np.ndarray | None] = {}
 
-    def descend(self, rows: np.ndarray, bid: np.ndarray, want_type: int, r: int, index: int) -> np.ndarray:
-        """``crush_msr_descend`` for ``rows`` from buckets ``bid``: a device or a bucket of ``want_type``.
-
-        Rows reaching an empty or missing bucket are flagged in ``err`` (their result is meaningless).
-        """
+    def descend(self, rows: np.ndarray, bid: np.ndarray, want_type: int, r: np.ndarray, index: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """``crush_msr_descend`` for ``rows`` from buckets ``bid`` with retry values ``r``: a device or a bucket
+        of ``want_type``.  Returns (item, undefined): ``undefined`` where the descent reaches an empty or missing
+        bucket (Ceph's result is undefined there, ``item`` meaningless)."""
         vm = self.vm
         res = np.full(len(rows), ITEM_UNDEF, dtype=np.int64)
+        bad = np.zeros(len(rows), dtype=bool)
         cur = bid.copy()
         act = np.arange(len(rows))
         while len(act):
             cb = cur[act]
             empty = vm.bsize[-1 - cb] == 0
             if empty.any():
-                self.err[rows[act[empty]]] = True
+                bad[act[empty]] = True
                 act, cb = act[~empty], cb[~empty]
                 if not len(act):
                     break
-            ra = rows[act]
-            item = vm.choose(cb, self.x[ra], np.full(len(act), r, dtype=np.int64),
-                             np.full(len(act), index, dtype=np.int64))
+            item = vm.choose(cb, self.x[rows[act]], r[act], np.full(len(act), index, dtype=np.int64))
             dev = item >= 0
             res[act[dev]] = item[dev]
             missing = ~dev & ~vm.is_bucket(item)
-            self.err[ra[missing]] = True
+            bad[act[missing]] = True
             down = ~dev & ~missing
             typed = np.zeros(len(act), dtype=bool)
             typed[down] = vm.btype[-1 - item[down]] == want_type
@@ -90,7 +93,7 @@ class _MsrVec:
             more = down & ~typed
             cur[act[more]] = item[more]
             act = act[more]
-        return res
+        return res, bad
 
     def push(self, level: int, rows: np.ndarray, s0: int, s1: int, cand: np.ndarray) -> np.ndarray:
         """``crush_msr_push_used``: add ``cand`` to each row's stride ``[s0, s1)``; True where added, False where
@@ -116,6 +119,119 @@ class _MsrVec:
             self.out[rows, position] = item
         self.returned[rows] += 1
 
+    def candidates(self, rows: np.ndarray, bid: np.ndarray, pend: np.ndarray, want_type: int, kind: int, tryno: int,
+                   stride: int, level: int, start: int, end: int, s0: int, s1: int) -> np.ndarray:
+        """The ``msr_collision_tries`` loop of ``crush_msr_choose`` for the rows ``pend`` (indices into ``rows``):
+        per row the first descent (redraw ``local`` = 0, 1, ...) that is valid -- not in the step's collision
+        vector over ``[start, end)``, or there only within the stride ``[s0, s1)`` -- else ``ITEM_UNDEF``.
+
+        The redraws of a row are independent of each other (they read the collision vector, which the loop does
+        not change), so they are drawn in batches of 1, 2, 4, ... redraws at once and the first valid one kept;
+        an undefined descent counts (flagged in ``err``) only when no earlier redraw was valid, as in Ceph,
+        where the loop stops at the first valid one.
+        """
+        cand = np.full(len(rows), ITEM_UNDEF, dtype=np.int64)
+        if len(pend):
+            pend = pend[~self.hopeless(rows[pend], bid[pend], want_type, kind, stride, level, start, end, s0, s1)]
+        local = 0
+        width = 1
+        while len(pend) and local < self.collision:
+            k = min(width, self.collision - local, max(1, _BATCH // len(pend)))
+            rep = np.repeat(pend, k)
+            loc = np.tile(np.arange(local, local + k, dtype=np.int64), len(pend))
+            r = ((((tryno * self.result_max + stride) & _M32) << 16) + loc) & _M32
+            c, bad = self.descend(rows[rep], bid[rep], want_type, r, stride)
+            c, bad = c.reshape(len(pend), k), bad.reshape(len(pend), k)
+            eq = self.vecs[level, rows[pend], start:end][:, None, :] == c[:, :, None]
+            first_hit = start + np.argmax(eq, axis=2)
+            valid = ~eq.any(axis=2) | ((first_hit >= s0) & (first_hit < s1))
+            stop = valid | bad
+            done = stop.any(axis=1)
+            at = np.argmax(stop, axis=1)
+            i = np.nonzero(done)[0]
+            und = bad[i, at[i]]
+            self.err[rows[pend[i[und]]]] = True
+            ok = i[~und]
+            cand[pend[ok]] = c[ok, at[ok]]
+            pend = pend[~done]
+            local += k
+            width *= 2
+        return cand
+
+    def reachable(self, bid: int, want_type: int, position: int) -> np.ndarray | None:
+        """Every item ``crush_msr_descend`` from ``bid`` can return (a superset), or None when a descent may
+        reach an empty or missing bucket.  A straw2 bucket never picks a zero-weight item (its draw is
+        ``S64_MIN``) unless all are zero (then its first); the other algorithms may return any item, and a tree
+        also ``ITEM_NONE`` (:meth:`VecMap._tree`)."""
+        key = (bid, want_type, position)
+        if key in self._reach:
+            return self._reach[key]
+        vm = self.vm
+        s = -1 - bid
+        size = int(vm.bsize[s])
+        res: np.ndarray | None = None
+        if size:
+            items = vm.items[s, :size]
+            if vm.balg[s] == STRAW2:
+                w = vm.w2[s, min(position, vm.npos - 1), :size]
+                items = items[w != 0] if (w != 0).any() else items[:1]
+            elif vm.balg[s] == TREE:
+                items = np.append(items, ITEM_NONE)
+            parts = []
+            for item in items.tolist():
+                if item >= 0:
+                    parts.append(np.array([item], dtype=np.int64))
+                    continue
+                if not vm.is_bucket(np.array([item]))[0]:
+                    break
+                if vm.btype[-1 - item] == want_type:
+                    parts.append(np.array([item], dtype=np.int64))
+                    continue
+                sub = self.reachable(item, want_type, position)
+                if sub is None:
+                    break
+                parts.append(sub)
+            else:
+                res = np.unique(np.concatenate(parts))
+        self._reach[key] = res
+        return res
+
+    def hopeless(self, rows: np.ndarray, bid: np.ndarray, want_type: int, kind: int, stride: int, level: int,
+                 start: int, end: int, s0: int, s1: int) -> np.ndarray:
+        """Rows for which every possible descent (:meth:`reachable`) ends the stride with no effect: a
+        candidate the step's collision vector holds over ``[start, end)`` first outside the stride ``[s0, s1)``
+        (rejected: the redraws go on), or, on a device step (``kind`` 1), a device out for the row's input
+        (found, then skipped), or any candidate on a malformed step (``kind`` 0: skipped).  Their
+        ``msr_collision_tries`` redraws need not be drawn (none can reach an undefined bucket): an exact
+        shortcut for the inputs that cannot be fully mapped, which otherwise cost ``msr_descents`` x
+        ``msr_collision_tries`` descents per stride."""
+        out = np.zeros(len(rows), dtype=bool)
+        for b in np.unique(bid).tolist():
+            reach = self.reachable(b, want_type, stride)
+            if reach is None:
+                continue
+            k = np.nonzero(bid == b)[0]
+            if kind == 0:
+                out[k] = True
+                continue
+            if kind == 2 and len(reach) > end - start:
+                continue  # they cannot all be in the collision vector
+            if kind == 1 and (reach < 0).any():
+                continue  # a bucket of type 0 on a device step: undefined in Ceph, left to the draws
+            sub = self.vecs[level, rows[k], start:end]
+            dead = np.ones(len(k), dtype=bool)
+            for item in reach.tolist():
+                eq = sub == item
+                first_hit = start + np.argmax(eq, axis=1)
+                gone = eq.any(axis=1) & ((first_hit < s0) | (first_hit >= s1))
+                if kind == 1:
+                    gone |= is_out_vec(self.wts, np.full(len(k), item, dtype=np.int64), self.x[rows[k]])
+                dead &= gone
+                if not dead.any():
+                    break
+            out[k] = dead
+        return out
+
     def choose(self, rows: np.ndarray, bid: np.ndarray, total: int, start: int, end: int, stepno: int,
                end_step: int, tryno: int) -> np.ndarray:
         """``crush_msr_choose`` for ``rows`` (each from its bucket ``bid``): indices ``[start, end)`` with steps
@@ -127,26 +243,17 @@ class _MsrVec:
         leaf = end_step - self.first - 1
         mapped = np.zeros(len(rows), dtype=np.int64)
         undo = np.full((len(rows), num_strides), ITEM_UNDEF, dtype=np.int64)
+        if want_type == 0:  # 1: a device step, 0: malformed (its candidates are skipped), 2: a bucket step
+            kind = int(stride_len == 1 and stepno + 1 == end_step)
+        else:
+            kind = 2 if stepno + 1 < end_step else 0
         starts = range(start, end, stride_len)
         for stride, s0 in enumerate(starts):
             s1 = min(s0 + stride_len, end)
             # a stride whose every index is mapped already is skipped
             need = ~self.err[rows] & (self.vecs[leaf, rows, s0:s1] == ITEM_UNDEF).any(axis=1)
-            pend = np.nonzero(need)[0]
-            cand = np.full(len(rows), ITEM_UNDEF, dtype=np.int64)
-            for local in range(self.collision):
-                if not len(pend):
-                    break
-                r = ((((tryno * self.result_max + stride) & _M32) << 16) + local) & _M32
-                c = self.descend(rows[pend], bid[pend], want_type, r, stride)
-                ok = ~self.err[rows[pend]]
-                pend, c = pend[ok], c[ok]
-                # valid: not chosen yet in [start, end), or already chosen for this very stride
-                eq = self.vecs[level, rows[pend], start:end] == c[:, None]
-                first_hit = start + np.argmax(eq, axis=1)
-                valid = ~eq.any(axis=1) | ((first_hit >= s0) & (first_hit < s1))
-                cand[pend[valid]] = c[valid]
-                pend = pend[~valid]
+            cand = self.candidates(rows, bid, np.nonzero(need)[0], want_type, kind, tryno, stride, level, start, end,
+                                   s0, s1)
             got = np.nonzero((cand != ITEM_UNDEF) & ~self.err[rows])[0]
             if not len(got):
                 continue

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import time
 from pathlib import Path
 
@@ -33,132 +32,27 @@ from pgtools.io.crush_json import crushmap_from_dump
 from pgtools.placement.osdmaptool import osdmaptool_output
 from tests.ceph_release_tools import ceph_version, need, run
 from tests.oracle._maps import CrushCase, budget
+from tests.oracle._msr_maps import FIRST_SEED, msr_case
 
 pytestmark = pytest.mark.oracle
 
 ENGINES = ["numpy"] + (["numba"] if have_numba() else [])
-#: the NumPy engine maps MSR rules with the scalar reference (exact, ~20x slower than the numba kernel, which is
-#: itself ~10x slower than Ceph's C when the retries run out): with numba installed it is compared on the first
-#: NUMPY_X inputs of every NUMPY_EVERY-th map that sets small MSR tunables, numba on every input of every map
-NUMPY_EVERY, NUMPY_X = (2, 16) if have_numba() else (1, 96)
-FIRST_SEED = 40_000
-_ALGS = ("straw2", "straw2", "straw2", "list", "straw", "uniform", "tree")
-
-
-def _weight(rng: random.Random) -> float:
-    return rng.choice([0.5, 1.0, 1.0, 2.0, 3.5, 0.0]) if rng.random() < 0.9 else 0.01
-
-
-def msr_case(seed: int) -> CrushCase:
-    """A random map with 3-5 MSR rules, tested for one num_rep range (Tentacle has no per-rule sizes).
-
-    96 inputs, 32 when the map keeps Ceph's default MSR tunables (costly retries, see above).
-    """
-    rng = random.Random(seed * 104729 + 3)
-    classes = rng.random() < 0.35
-    racks = rng.randint(2, 4) if rng.random() < 0.4 else 0
-    lines = ["tunable choose_local_tries 0", "tunable choose_local_fallback_tries 0",
-             "tunable choose_total_tries 50", "tunable chooseleaf_descend_once 1", "tunable chooseleaf_vary_r 1",
-             "tunable chooseleaf_stable 1", "tunable straw_calc_version 1", "tunable allowed_bucket_algs 54"]
-    # Ceph's defaults (100 and 100) in a third of the maps: an input that cannot be fully mapped then costs
-    # msr_descents x msr_collision_tries descents per stride (crushtool's C too, ~10x faster than numba)
-    small = rng.random() < 0.67
-    if small:
-        lines.append(f"tunable msr_descents {rng.choice([1, 2, 3, 5, 12])}")
-        lines.append(f"tunable msr_collision_tries {rng.choice([1, 2, 4, 9])}")
-    # no uniform (crushtool cannot clone it) nor tree (cloned with uninitialised nodes) under class takes
-    algs = [a for a in _ALGS if not classes or a in ("straw2", "list", "straw")]
-    hosts: list[list[int]] = []
-    osd = 0
-    for _ in range(max(racks, 1) * rng.randint(2, 4) if racks else rng.randint(3, 7)):
-        n = rng.randint(2 if classes else 1, 5)
-        hosts.append(list(range(osd, osd + n)))
-        osd += n
-    devs = []
-    for h in hosts:
-        for k, d in enumerate(h):
-            cls = ("hdd", "ssd")[k] if k < 2 else rng.choice(["hdd", "ssd"])
-            devs.append(f"device {d} osd.{d}" + (f" class {cls}" if classes else ""))
-    lines += devs + ["type 0 osd", "type 1 host", "type 2 rack", "type 3 root"]
-    straw2: list[tuple[int, int]] = []  # (bucket id, size)
-
-    def bucket(kind: str, name: str, bid: int, items: list[tuple[str, float]]) -> float:
-        alg = rng.choice(algs)
-        if alg == "uniform":
-            w = items[0][1] or 1.0
-            items = [(i, w) for i, _ in items]
-        elif alg == "straw2":
-            straw2.append((bid, len(items)))
-        lines.append(f"{kind} {name} {{\n\tid {bid}\n\talg {alg}\n\thash 0\n"
-                     + "".join(f"\titem {i} weight {w:.5f}\n" for i, w in items) + "}")
-        return sum(w for _, w in items)
-
-    host_w = [(f"h{k}", bucket("host", f"h{k}", -2 - k, [(f"osd.{d}", _weight(rng)) for d in h]))
-              for k, h in enumerate(hosts)]
-    top = host_w
-    if racks:
-        per = len(hosts) // racks
-        top = [(f"k{r}", bucket("rack", f"k{r}", -100 - r, host_w[r * per:(r + 1) * per if r < racks - 1 else None]))
-               for r in range(racks)]
-    bucket("root", "default", -1, top)
-    need = rng.randint(2, 6)
-    rules = []
-    shapes = ["hosts", "hosts", "hosts0", "osds", "two", "config", "bad"] + (["racks", "racks"] if racks else [])
-    for rid in range(rng.randint(3, 5)):
-        shape = rng.choice(shapes)
-        kind = rng.choice(["msr_indep", "msr_firstn"])
-        take = "default class hdd" if classes and rng.random() < 0.5 else "default"
-        a, b = rng.choice([(2, 1), (2, 2), (3, 1), (3, 2), (4, 1), (2, 3)])
-        if shape == "hosts":
-            steps = [f"take {take}", f"choosemsr {a} type host", f"choosemsr {b} type osd", "emit"]
-        elif shape == "hosts0":
-            steps = [f"take {take}", "choosemsr 0 type host", "choosemsr 1 type osd", "emit"]
-        elif shape == "racks":
-            steps = [f"take {take}", f"choosemsr {rng.choice([0, 2])} type rack", f"choosemsr {a} type host",
-                     f"choosemsr {b} type osd", "emit"]
-        elif shape == "osds":
-            steps = ([f"take {take}"] if rng.random() < 0.6 else
-                     ["set_msr_descents 3", "set_msr_collision_tries 5", "take h0"]) + ["choosemsr 0 type osd", "emit"]
-        elif shape == "two":
-            steps = [f"take {take}", f"choosemsr {a} type host", "choosemsr 1 type osd", "emit",
-                     f"take {take}", f"choosemsr {rng.choice([0, 1, 2])} type osd", "emit"]
-        elif shape == "config":
-            steps = [f"set_msr_descents {rng.randint(1, 4)}", f"set_msr_collision_tries {rng.randint(1, 4)}",
-                     f"take {take}", f"choosemsr {a} type host", f"choosemsr {b} type osd", "emit"]
-        else:  # malformed: crush_msr_do_rule maps nothing (a chooseleaf step, a device step before a host step)
-            steps = rng.choice([[f"take {take}", "chooseleaf firstn 0 type host", "emit"],
-                                [f"take {take}", "choosemsr 2 type osd", "choosemsr 1 type host", "emit"],
-                                ["set_msr_descents 2", f"take {take}", f"choosemsr {a} type host"]])
-        rules.append(f"rule r{rid} {{\n\tid {rid}\n\ttype {kind}\n" + "".join(f"\tstep {s}\n" for s in steps) + "}")
-    lines += rules
-    if straw2 and not classes and rng.random() < 0.5:  # compat weight set, 1-3 positions (position = stride)
-        npos = rng.randint(1, 3)
-        body = "".join(f"  {{\n    bucket_id {bid}\n    weight_set [\n"
-                       + "".join("      [ " + " ".join(f"{rng.choice([0.5, 1.0, 2.0, 3.0]):.5f}" for _ in range(size))
-                                 + " ]\n" for _ in range(npos)) + "    ]\n  }\n"
-                       for bid, size in straw2 if rng.random() < 0.7)
-        if body:
-            lines.append(f"choose_args 0 {{\n{body}}}")
-    reweights = {}
-    for d in rng.sample(range(osd), k=min(osd, rng.choice([0, 0, 1, 2, 4]))):
-        reweights[d] = rng.choice([0.0, 0.0, 0.5, 0.25])
-    lo = max(1, need - 1)
-    rule_ids = dict.fromkeys(range(len(rules)), (lo, need + 2))
-    return CrushCase(seed, "\n".join(lines) + "\n", rule_ids, 96 if small else 32, reweights,
-                     rng.choice([-1, -1, -1, 3]))
+#: the NumPy engine (vectorised crush_msr_do_rule, :mod:`pgtools.crush.vecmsr`) is compared on every input of every
+#: NUMPY_EVERY-th map when numba is installed (numba on every map: the NumPy engine's per-step overhead costs ~0.7 s
+#: a map, most on the maps with Ceph's default MSR tunables), on every map without numba
+NUMPY_EVERY = 2 if have_numba() else 1
 
 
 def _lines(text: str) -> str:
     return "".join(ln + "\n" for ln in text.splitlines() if ln.startswith("CRUSH "))
 
 
-def _ours(cm: CrushMap, case: CrushCase, engine: str, num_x: int | None = None) -> str:
-    """pgtools' lines for ``case`` (inputs ``0 .. num_x - 1``, default all) with ``engine``."""
-    num_x = case.num_x if num_x is None else num_x
+def _ours(cm: CrushMap, case: CrushCase, engine: str) -> str:
+    """pgtools' lines for ``case`` with ``engine``."""
     saved = os.environ.get("PGTOOLS_CRUSH_ENGINE")
     os.environ["PGTOOLS_CRUSH_ENGINE"] = engine
     try:
-        return "".join(crushtool_test(cm, rule, nr, 0, num_x - 1, case.reweights, case.pool_id)
+        return "".join(crushtool_test(cm, rule, nr, 0, case.num_x - 1, case.reweights, case.pool_id)
                        for rule, (lo, hi) in sorted(case.rules.items()) for nr in range(lo, hi + 1))
     finally:
         if saved is None:
@@ -206,14 +100,12 @@ def test_random_msr_maps_match_tentacle() -> None:
         assert cm.differences(from_json) == [], seed
         assert any(r.is_msr for r in cm.rules.values())
         for engine in ENGINES:
-            k = NUMPY_X if engine == "numpy" else case.num_x
-            if engine == "numpy" and have_numba() and (seed % NUMPY_EVERY or "tunable msr_" not in case.text):
+            if engine == "numpy" and seed % NUMPY_EVERY:
                 continue
-            want = "".join(ln + "\n" for ln in expected.splitlines() if int(ln.split()[4]) < k)
-            got = _ours(cm, case, engine, k)
-            assert got == want, (f"seed {seed} engine {engine}: {_first_diff(want, got)}\n"
-                                 f"--- map ---\n{case.text}")
-            counts[engine] += want.count("\n")
+            got = _ours(cm, case, engine)
+            assert got == expected, (f"seed {seed} engine {engine}: {_first_diff(expected, got)}\n"
+                                     f"--- map ---\n{case.text}")
+            counts[engine] += expected.count("\n")
         mappings += expected.count("\n")
         seen["msr_indep"] += "msr_indep" in case.text
         seen["msr_firstn"] += "msr_firstn" in case.text
@@ -229,6 +121,7 @@ def test_random_msr_maps_match_tentacle() -> None:
     print(f"\nMSR crushtool oracle, Ceph tentacle {ceph_version('tentacle')}: {n} maps, {mappings} mappings "
           f"(compared per engine: {counts}), {wall:.1f} s; maps with {seen}")
     assert mappings >= 500 * n
+    assert counts["numpy"] >= mappings // (NUMPY_EVERY + 1)
     if n >= 40:
         assert min(seen.values()) >= n // 20, seen
 
