@@ -8,8 +8,9 @@ Modules: ``constants`` (ITEM_NONE, ITEM_UNDEF, WEIGHT_ONE), ``hash`` (rjenkins1,
 ``ln`` (``crush_ln``), ``buckets`` (:class:`Bucket` and the five bucket algorithms), ``rule`` (rule
 steps, :class:`Rule`, :class:`Tunables`, :class:`ChooseArg`), ``map`` (:class:`CrushMap`),
 ``reweight`` (``adjust_item_weight`` bookkeeping), ``reference`` (scalar ``crush_do_rule``),
-``vecmap`` and ``vector`` (the NumPy engine: bucket choices, rule descent and :func:`map_values`),
-``_numba_buckets`` and ``_numba`` (the optional compiled engine, loaded only when used),
+``vecmap``, ``vector`` and ``vecmsr`` (the NumPy engine: bucket choices, rule descent, MSR rules and
+:func:`map_values`), ``_numba_buckets``, ``_numba`` and ``_numba_msr`` (the optional compiled engine, loaded only
+when used), ``shape`` (what a rule's shape tells before any descent),
 ``crushtool_format`` (crushtool ``--test`` emulation), ``edit`` (``ceph osd crush ...`` edits) and ``remap``
 (the tree walks of the upmap balancer: ``try_remap_rule``, ``get_rule_weight_osd_map``, ``verify_upmap``).
 

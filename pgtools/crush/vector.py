@@ -4,6 +4,7 @@ Every step works on arrays of inputs: a bucket choice evaluates the hashes and d
 inputs currently in buckets of one algorithm at once (:mod:`.vecmap`: straw2 and straw buckets are
 padded to a common width; uniform, list and tree buckets are grouped per bucket), and retries are
 handled by masks.  Loops run over replica ranks, retry rounds and descent levels, never over inputs.
+MSR rules (``msr_firstn``/``msr_indep``, ``crush_msr_do_rule``) are mapped the same way by :mod:`.vecmsr`.
 
 :func:`map_values` dispatches on ``engine``: this NumPy code, or the compiled kernel of
 :mod:`pgtools.crush._numba` (optional dependency numba, ``pip install pgtools[fast]``) which gives the same
