@@ -114,7 +114,7 @@ def _png_size(data: bytes) -> tuple[int, int]:
 def test_sections_in_order(parsed):
     assert parsed.sections == list(SECTIONS)
     assert parsed.h2 == ["Summary", "Health", "PGs per pool and OSD", "Imbalance", "Autoscaler recommendations",
-                         "Plots", "Placement verification", "What-if plans"]
+                         "Plots", "Placement verification", "Balancer plans", "Durability", "What-if plans"]
     assert parsed.links == [f"#{s}" for s in SECTIONS]
 
 
@@ -156,10 +156,10 @@ def test_health_and_statistics(parsed):
 
 
 def test_images_are_embedded_pngs(parsed, report):
-    assert len(parsed.imgs) == 4
+    assert len(parsed.imgs) == 5  # four plots and the balancer's before/after
     assert all(s.startswith(DATA_PNG) for s in parsed.imgs)
     sizes = [_png_size(d) for d in _pngs(parsed.imgs)]
-    assert len(sizes) == 4 and all(w > 300 and h > 200 for w, h in sizes)
+    assert len(sizes) == 5 and all(w > 300 and h > 200 for w, h in sizes)
     assert sizes[0][0] == 13 * 90  # 13 in at 90 dpi
     # self-contained: no script, no external resource
     assert "<script" not in report and "http://" not in report and "https://" not in report
@@ -182,7 +182,7 @@ def test_without_crush_and_health(snap):
     text = "".join(p.text)
     assert "The capture has no CRUSH map: placement cannot be recomputed." in text
     assert "No ceph health detail in the capture." in text
-    assert len(p.imgs) == 3  # no crush tree
+    assert len(p.imgs) == 3  # no crush tree, no balancer plan
     assert "counted over the acting sets" in text
 
 
@@ -211,7 +211,7 @@ def test_what_if_plan_is_rendered(snap):
     doc = build_report(snap, what_if=[_stand_in_plan(snap), SimpleNamespace()])
     p = _parse(doc)
     text = "".join(p.text)
-    assert len(p.imgs) == 5  # the four plots and the plan's before/after bars
+    assert len(p.imgs) == 6  # the four plots, the balancer's and the plan's before/after bars
     assert all(_png_size(d)[0] > 0 for d in _pngs(p.imgs))
     assert "merge every pool to 64 PGs" in text
     assert "pg_num 128 -> 64 on all 15 pools" in text
@@ -227,7 +227,7 @@ def test_what_if_with_simulate(snap):
     plan = simulate.simulate(snap, [simulate.SetPgNum(pid, 64) for pid in pools])
     doc = build_report(snap, what_if=[plan])
     p = _parse(doc)
-    assert len(p.imgs) == 5
+    assert len(p.imgs) == 6
     assert "Not available" not in "".join(p.text)
 
 
@@ -235,7 +235,7 @@ def test_write_report(snap, tmp_path):
     out = write_report(snap, tmp_path / "r.html", title="Capacity meeting")
     text = out.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and "<title>Capacity meeting</title>" in text
-    assert text.count(DATA_PNG) == 4
+    assert text.count(DATA_PNG) == 5
 
 
 def _chromium() -> str | None:
@@ -285,7 +285,7 @@ def test_mixed_capture_with_ec_pools_and_skipped_autoscale():
     assert "mon_max_pg_per_osd = 1000 is far above the fullest OSD (90) and not drawn." in text
     assert "agrees with the dump for all 168 PGs" in text
     assert "HEALTH_OK" in text and "Not available" not in text
-    assert len(p.imgs) == 4
+    assert len(p.imgs) == 5
 
 
 # ------------------------------------------------------------------------------------------ what-if section

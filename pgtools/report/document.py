@@ -15,6 +15,8 @@ imbalance      mean, stddev against the stddev of random placement, extremes
 autoscale      the pg_autoscaler's recommendation per pool
 plots          heatmap, PGs per OSD with the mon_max_pg_per_osd line, histogram, CRUSH tree
 verification   placement recomputed with CRUSH against the dump (when a CRUSH map is present)
+balance        the mgr's upmap balancer beside pgtools' count balancer, simulated (:mod:`.balance`)
+durability     PGs lost / inactive when one or two hosts fail at once, worst failures (:mod:`.balance`)
 what-if        the simulated plans given in ``what_if``
 =============  ====================================================================================
 
@@ -42,6 +44,7 @@ from ..mgr.releases import VERSIONS
 from ..model import NONE, Snapshot
 from ..placement.pipeline import verify_placement
 from ..text.snapshot import human_bytes
+from .balance import balance_section, durability_section
 from .html import MAX_PLAN_ROWS
 from .html import escape as _e
 from .html import figure as _figure
@@ -56,7 +59,8 @@ from .plan import what_if_section
 __all__ = ["build_report", "write_report", "SECTIONS"]
 
 #: Section ids in document order.
-SECTIONS = ("summary", "health", "pg-table", "imbalance", "autoscale", "plots", "verification", "what-if")
+SECTIONS = ("summary", "health", "pg-table", "imbalance", "autoscale", "plots", "verification", "balance",
+            "durability", "what-if")
 
 #: Errors a section may meet on incomplete input; the section then shows the message.
 
@@ -391,6 +395,8 @@ def build_report(snap: Snapshot, *, what_if: Sequence[Any] | None = None, title:
         "autoscale": ("Autoscaler recommendations", lambda: _autoscale(snap)),
         "plots": ("Plots", lambda: _plots(snap, by)),
         "verification": ("Placement verification", lambda: _verification(snap)),
+        "balance": ("Balancer plans", lambda: balance_section(snap)),
+        "durability": ("Durability", lambda: durability_section(snap)),
         "what-if": ("What-if plans", lambda: _what_if(snap, what_if)),
     }
     nav = "".join(f'<a href="#{sid}">{_e(bodies[sid][0])}</a>' for sid in SECTIONS)
