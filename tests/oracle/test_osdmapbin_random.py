@@ -10,7 +10,8 @@ facts: upmaps, flags, ratios...), and :func:`pgtools.placement.map_pgs` on the l
 release's ``osdmaptool --mark-up-in --test-map-pgs-dump-all`` up/acting sets.
 
 Pacific runs every map; Reef and Tentacle the first sixth of the same seeds (:data:`SHARE`).
-``PGTOOLS_ORACLE_MAPS=N`` sets the number of osdmaps (default: 150 with ``CI=true``, 40 locally).
+``PGTOOLS_ORACLE_MAPS=N`` sets the number of osdmaps (default: 150 with ``CI=true``, 40 locally).  The maps are
+built in two worker threads ahead of the comparison (:func:`tests.oracle._maps.prefetched`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import pgtools
 from pgtools.placement import map_pgs
 from tests.ceph_release_tools import need
 from tests.io.test_osdmap_binary import _up_in
-from tests.oracle._maps import budget, osdmap_case
+from tests.oracle._maps import budget, osdmap_case, prefetched
 from tests.oracle._osdmaps import build, osdmaptool, same_as_dump
 
 FIRST_SEED = 40_000
@@ -67,9 +68,9 @@ def test_random_binary_osdmaps_match_osdmaptool(release: str, tmp_path: Path) ->
     n = max(1, budget(150, 40) // SHARE[release])
     t0 = time.perf_counter()
     pgs = upmapped = 0
-    for seed in range(FIRST_SEED, FIRST_SEED + n):
-        case = osdmap_case(seed)
-        built = build(release, case)
+    # the builds (eight tool runs a map) of the next maps go on in worker threads while this one is compared
+    for case, built in prefetched(osdmap_case, lambda c: build(release, c), range(FIRST_SEED, FIRST_SEED + n)):
+        seed = case.seed
         try:
             frag = same_as_dump(release, built.om)
             assert frag.extra["struct_versions"] == ENCODINGS[release]
