@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import PgtoolsError, PgtoolsWarning, UnknownPoolError, UnsupportedFeatureError
+from ..errors import PgtoolsError, PgtoolsWarning, UnsupportedFeatureError
 from ..mgr.releases import MODELLED, choose, warn_if_assumed
 from ..model import Snapshot
 from ..placement import compile_snapshot
@@ -31,7 +31,7 @@ from ..placement import mark_out as mark_out_
 from ..placement.osdmaptool import mark_up_in as mark_up_in_
 from .clean import clean_pg_upmaps_work
 from .upmap import calc_pg_upmaps_work
-from .work import Increment, WorkMap, pgid_text
+from .work import Increment, WorkMap, pgid_text, pool_ids
 
 __all__ = ["UpmapPlan", "calc_pg_upmaps", "clean_pg_upmaps", "osdmaptool_upmap", "work_map"]
 
@@ -125,24 +125,6 @@ def work_map(snap: Snapshot, ceph_release: str | None = None) -> WorkMap:
     return work
 
 
-def _pool_ids(work: WorkMap, pools: Iterable[int | str] | None) -> list[int]:
-    if pools is None:
-        return []
-    by_name = {p.name: pid for pid, p in work.pools.items()}
-    out = []
-    for p in pools:
-        if isinstance(p, str) and not p.lstrip("-").isdigit():
-            if p not in by_name:
-                raise UnknownPoolError(f"pool {p!r} does not exist (pools: {', '.join(sorted(by_name))})")
-            out.append(by_name[p])
-        else:
-            pid = int(p)
-            if pid not in work.pools:
-                raise UnknownPoolError(f"pool id {pid} does not exist")
-            out.append(pid)
-    return out
-
-
 def _rng(aggressive: bool, seed: int | None) -> np.random.Generator | None:
     return np.random.default_rng(seed) if aggressive else None
 
@@ -175,7 +157,7 @@ def calc_pg_upmaps(snap: Snapshot, *, max_deviation: int = 5, max_optimizations:
     """
     work = work_map(snap, ceph_release)
     inc = Increment()
-    num = calc_pg_upmaps_work(work, max_deviation, max_optimizations, set(_pool_ids(work, pools)), inc,
+    num = calc_pg_upmaps_work(work, max_deviation, max_optimizations, set(pool_ids(work, pools)), inc,
                               aggressive=aggressive, rng=_rng(aggressive, seed))
     return _plan(inc, num, work.release, not aggressive, inc.commands())
 
@@ -276,7 +258,7 @@ def osdmaptool_upmap(snap: Snapshot, *, upmap_file: str | None = "-", cleanup_on
     if not cleanup_only:
         out.append(f"upmap, max-count {upmap_max}, max deviation {upmap_deviation}")
         names = sorted(set(upmap_pools))
-        ids = _pool_ids(work, names)
+        ids = pool_ids(work, names)
         if ids:
             out.append(f" limiting to pools {_fmt_set(names)} ([{','.join(str(i) for i in ids)}])")
         else:
@@ -284,7 +266,7 @@ def osdmaptool_upmap(snap: Snapshot, *, upmap_file: str | None = "-", cleanup_on
         if not ids:
             out.append("No pools available")
         else:
-            order = ids if pool_order is None else _pool_ids(work, pool_order)
+            order = ids if pool_order is None else pool_ids(work, pool_order)
             if sorted(order) != sorted(ids):
                 raise PgtoolsError(f"pool_order {list(pool_order or [])} does not name the balanced pools "
                                    f"{[work.pools[i].name for i in ids]}")

@@ -38,12 +38,12 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from ..errors import PgtoolsError, UnknownPoolError, UnsupportedFeatureError
+from ..errors import PgtoolsError, UnsupportedFeatureError
 from ..mgr.releases import choose
 from ..model import Snapshot
 from ..placement import CompiledOSDMap, PoolInfo
 from .plan import UpmapPlan, work_map
-from .work import PG, WorkMap, pgid_text
+from .work import PG, WorkMap, pgid_text, pool_ids
 
 __all__ = ["RBI_FIELDS", "ReadBalanceInfo", "rbi_round", "read_balance_info", "balance_primaries_work",
            "PrimaryResult", "format_cfloat", "score_frame", "read_balance_score", "balance_primaries",
@@ -484,25 +484,9 @@ def read_balance_score(snap: Snapshot, pools: Iterable[int | str] | None = None,
         ``avg_primaries_per_osd`` (pg_num / num_osds).
     """
     work = read_work_map(snap, ceph_release)
-    ids = _pool_ids(work, pools) or sorted(work.pools)
+    ids = pool_ids(work, pools) or sorted(work.pools)
     refuse_read_ratio(snap, work, ids)
     return score_frame(work, ids)
-
-
-def _pool_ids(work: WorkMap, pools: Iterable[int | str] | None) -> list[int]:
-    """Pool ids of ``pools`` (ids or names; ``[]`` for None)."""
-    by_name = {p.name: pid for pid, p in work.pools.items()}
-    out = []
-    for p in pools or ():
-        if isinstance(p, str) and not p.lstrip("-").isdigit():
-            if p not in by_name:
-                raise UnknownPoolError(f"pool {p!r} does not exist (pools: {', '.join(sorted(by_name))})")
-            out.append(by_name[p])
-        elif int(p) in work.pools:
-            out.append(int(p))
-        else:
-            raise UnknownPoolError(f"pool id {int(p)} does not exist")
-    return out
 
 
 def existing_osds(snap: Snapshot, max_osd: int) -> Snapshot:
@@ -557,7 +541,7 @@ def balance_primaries(snap: Snapshot, *, pools: Iterable[int | str] | None = Non
         ``osdmaptool --read`` writes them), ``num_changed`` (PGs whose primary moves), ``exact`` True.
     """
     work = read_work_map(snap, ceph_release)
-    named = _pool_ids(work, pools)
+    named = pool_ids(work, pools)
     for pid in named:
         if work.pools[pid].type != 1:
             raise PgtoolsError(f"pool {work.pools[pid].name!r} is an erasure coded pool; the read balancer handles "

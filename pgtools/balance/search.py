@@ -27,11 +27,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import UnknownPoolError
 from ..model import Snapshot, split_pgid
 from ..placement.mapping import row_list
 from .plan import UpmapPlan, work_map
-from .work import PG, Increment, WorkMap, pgid_text
+from .work import PG, Increment, WorkMap, pgid_text, pool_ids
 
 __all__ = ["BalancePlan", "Layout", "PoolLayout"]
 
@@ -110,7 +109,7 @@ class Layout:
         self.changed: set[PG] = set()
         self.first: dict[PG, list[int]] = {}
         self.moves = 0
-        ids = self._pool_ids(pools)
+        ids = sorted(set(pool_ids(self.work, pools))) if pools is not None else sorted(self.work.pools)
         self.pools: dict[int, PoolLayout] = {}
         primaries = {split_pgid(pg) if isinstance(pg, str) else tuple(pg) for pg in snap.osdmap.pg_upmap_primaries}
         for pid in ids:
@@ -118,21 +117,6 @@ class Layout:
             if pl is not None:
                 self.pools[pid] = pl
 
-    def _pool_ids(self, pools) -> list[int]:
-        if pools is None:
-            return sorted(self.work.pools)
-        by_name = {p.name: pid for pid, p in self.work.pools.items()}
-        out = []
-        for p in pools:
-            if isinstance(p, str) and not p.lstrip("-").isdigit():
-                if p not in by_name:
-                    raise UnknownPoolError(f"pool {p!r} does not exist (pools: {', '.join(sorted(by_name))})")
-                out.append(by_name[p])
-            elif int(p) in self.work.pools:
-                out.append(int(p))
-            else:
-                raise UnknownPoolError(f"pool id {int(p)} does not exist")
-        return sorted(set(out))
 
     def _pool(self, pid: int, primaries: set) -> PoolLayout | None:
         w = self.work

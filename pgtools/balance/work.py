@@ -10,12 +10,13 @@ pool.  :class:`Increment` holds ``new_pg_upmap[_items]`` / ``old_pg_upmap[_items
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..crush.remap import RuleTopology
-from ..errors import UnsupportedFeatureError
+from ..errors import UnknownPoolError, UnsupportedFeatureError
 from ..placement import CompiledOSDMap, PoolInfo
 from ..placement.mapping import row_list
 
@@ -153,3 +154,25 @@ class WorkMap:
             self.pg_upmap_items[pg] = items
         for pg in inc.old_pg_upmap_items:
             self.pg_upmap_items.pop(pg, None)
+
+
+def pool_ids(work: WorkMap, pools: Iterable[int | str] | None) -> list[int]:
+    """Pool ids of ``pools`` (ids or names), in the order given; ``[]`` for None.
+
+    Raises
+    ------
+    UnknownPoolError
+        A name or id the map does not have.
+    """
+    by_name = {p.name: pid for pid, p in work.pools.items()}
+    out = []
+    for p in pools or ():
+        if isinstance(p, str) and not p.lstrip("-").isdigit():
+            if p not in by_name:
+                raise UnknownPoolError(f"pool {p!r} does not exist (pools: {', '.join(sorted(by_name))})")
+            out.append(by_name[p])
+        elif int(p) in work.pools:
+            out.append(int(p))
+        else:
+            raise UnknownPoolError(f"pool id {int(p)} does not exist")
+    return out

@@ -9,80 +9,18 @@ every pair used), and ``--test-map-pgs-dump`` must give the up sets pgtools pred
 from __future__ import annotations
 
 import re
-import struct
 
 import pytest
 
 import pgtools
 from pgtools.balance import clean_upmaps, drain, mgr_balancer, pin_remapped
-from pgtools.io.osdmap_decode import crc32c, decode_osdmap
+from pgtools.model import split_pgid
 from pgtools.placement import map_pgs
 from tests.ceph_release_tools import need, run
+from tests.oracle._upmap_items import with_upmap_items
 from tests.paths import SAMPLE_DUMPS
 
 pytestmark = pytest.mark.oracle
-
-
-def _skip_string(data: bytes, at: int) -> int:
-    return at + 4 + struct.unpack_from("<I", data, at)[0]
-
-
-def _pg_key(pgid: str) -> tuple[int, int]:
-    pool, ps = pgid.split(".")
-    return int(pool), int(ps, 16)
-
-
-def with_upmap_items(om: bytes, items: dict[str, tuple]) -> bytes:
-    """``om`` with its ``pg_upmap_items`` table replaced by ``items`` (pgid -> ((from, to), ...)).
-
-    The table follows the CRUSH blob, ``erasure_code_profiles`` and ``pg_upmap`` in the client section
-    (``OSDMap::encode``, client ``struct_v`` >= 4); it is ``u32`` count, then per PG ``pg_t`` (``u8 1, u64 pool,
-    u32 seed, s32 -1``) and ``vector<pair<s32, s32>>``.  The section's and the wrapper's ``struct_len`` and the
-    wrapper's crc32c are fixed as :func:`tests.oracle._osdmaps.with_upmap_primaries` does.
-    """
-    dec = decode_osdmap(om)
-    data = bytearray(om)
-    at = dec["crush_offset"] + len(dec["crush_bytes"])
-    n_prof = struct.unpack_from("<I", data, at)[0]  # erasure_code_profiles
-    at += 4
-    for _ in range(n_prof):
-        at = _skip_string(data, at)
-        n_kv = struct.unpack_from("<I", data, at)[0]
-        at += 4
-        for _ in range(2 * n_kv):
-            at = _skip_string(data, at)
-    n_full = struct.unpack_from("<I", data, at)[0]  # pg_upmap
-    at += 4
-    for _ in range(n_full):
-        at += 17
-        at += 4 + 4 * struct.unpack_from("<I", data, at)[0]
-    start = at
-    n_items = struct.unpack_from("<I", data, at)[0]
-    at += 4
-    for _ in range(n_items):
-        at += 17
-        at += 4 + 8 * struct.unpack_from("<I", data, at)[0]
-    table = bytearray(struct.pack("<I", len(items)))
-    for pgid in sorted(items, key=_pg_key):
-        pool, ps = _pg_key(pgid)
-        pairs = items[pgid]
-        table += struct.pack("<BQIiI", 1, pool, ps, -1, len(pairs))
-        for a, b in pairs:
-            table += struct.pack("<ii", int(a), int(b))
-    data[start:at] = table
-    grow = len(table) - (at - start)
-    clen = struct.unpack_from("<I", data, 8)[0]
-    struct.pack_into("<I", data, 8, clen + grow)
-    struct.pack_into("<I", data, 2, struct.unpack_from("<I", data, 2)[0] + grow)
-    osd_at = 12 + clen + grow
-    crc_at = osd_at + 6 + struct.unpack_from("<I", data, osd_at + 2)[0]
-    crc = crc32c(0xFFFFFFFF, bytes(data[:crc_at]))
-    crc = crc32c(crc, bytes(data[crc_at + 4:]))
-    struct.pack_into("<I", data, crc_at, crc)
-    out = bytes(data)
-    got = {e["pgid"]: tuple((m["from"], m["to"]) for m in e["mappings"]) for e in decode_osdmap(out)["pg_upmap_items"]}
-    assert got == {k: tuple(tuple(int(x) for x in p) for p in v) for k, v in items.items()}
-    return out
 
 
 _DUMP = re.compile(r"^(\d+\.[0-9a-f]+)\t\[([\d,]*)\]\t(-?\d+)$")
@@ -105,7 +43,7 @@ def _check(release: str, om: bytes, snap, plan, want_up: dict | None = None) -> 
     assert real == want
     ec = set(snap.pools.loc[snap.pools["type"].astype(str).str.startswith("erasure"), "pool_id"].astype(int))
     for g, up in (want_up or {}).items():
-        assert (real[g] == tuple(up)) if _pg_key(g)[0] in ec else sorted(real[g]) == sorted(up), g
+        assert (real[g] == tuple(up)) if split_pgid(g)[0] in ec else sorted(real[g]) == sorted(up), g
     return len(plan.commands)
 
 
