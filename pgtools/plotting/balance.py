@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 
 from .. import analysis
 from ..balance import PlanWhatIf
-from .base import MAX_OSD_ROWS, check_choice, host_of, label_runs, missing_columns
+from .base import MAX_OSD_ROWS, check_choice, host_of, label_runs, missing_columns, osd_attr
 from .base import axes as _axes
 from .base import plan_of as _plan
 from .base import plan_step as _plan_step
@@ -25,16 +25,6 @@ from .base import plan_step as _plan_step
 __all__ = ["balance", "balance_frame"]
 
 _VALUES = ("pgs", "utilization")
-
-
-def _classes(snap: Any) -> pd.Series:
-    """osd_id -> device class ("" when unknown)."""
-    osds = snap.osds
-    if len(osds) and "device_class" in osds.columns:
-        s = osds.set_index("osd_id")["device_class"]
-        s.index = s.index.astype(np.int64)
-        return s.astype(object).where(s.notna(), "")
-    return pd.Series(dtype=object)
 
 
 def balance_frame(plan: Any, *, value: str = "pgs", steps: list[int] | None = None) -> pd.DataFrame:
@@ -71,7 +61,7 @@ def balance_frame(plan: Any, *, value: str = "pgs", steps: list[int] | None = No
         part["osd_id"] = part["osd_id"].astype(np.int64)
         part.insert(0, "step", k)
         part["host"] = part["osd_id"].map(host_of(snap)).fillna("(no host)")
-        part["device_class"] = part["osd_id"].map(_classes(snap)).fillna("")
+        part["device_class"] = part["osd_id"].map(osd_attr(snap, "device_class", "")).fillna("")
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
 

@@ -16,6 +16,7 @@ from ..simulate.plan import Plan
 from ..text.snapshot import human_bytes as _format_bytes
 
 __all__ = ["MAX_OSD_ROWS", "axes", "plan_of", "plan_step", "bytes_label", "check_choice", "snapshot_of", "host_of",
+           "osd_attr",
            "osd_order", "label_runs", "host_colors", "label_step", "pool_labels", "missing_columns"]
 
 #: Above this many OSDs, per-OSD labels are thinned out and ``pg_heatmap(group="host")`` shows hosts.
@@ -72,14 +73,19 @@ def snapshot_of(data: Any, func: str) -> Snapshot:
 
 
 
+def osd_attr(snap: Snapshot, column: str, missing: str) -> pd.Series:
+    """osd_id -> the OSD table's ``column`` (``missing`` where unknown; empty without the column)."""
+    osds = snap.osds
+    if len(osds) and column in osds.columns:
+        s = osds.set_index("osd_id")[column]
+        s.index = s.index.astype(np.int64)
+        return s.astype(object).where(s.notna(), missing)
+    return pd.Series(dtype=object)
+
+
 def host_of(snap: Snapshot) -> pd.Series:
     """osd_id -> host name ("(no host)" when unknown)."""
-    osds = snap.osds
-    if len(osds) and "host" in osds.columns:
-        s = osds.set_index("osd_id")["host"]
-        s.index = s.index.astype(np.int64)
-        return s.astype(object).where(s.notna(), "(no host)")
-    return pd.Series(dtype=object)
+    return osd_attr(snap, "host", "(no host)")
 
 
 def osd_order(osd_ids: Any, hosts: pd.Series) -> tuple[list[int], list[str]]:
