@@ -221,6 +221,7 @@ def evaluate_variant(shared: _Shared, variant: Variant) -> tuple[pd.DataFrame, l
                     continue
                 df = failure_risk(cs, failures=ks, trials=shared.trials, seed=shared.seed,
                                   enum_max=shared.enum_max, worst=0)
+                df.attrs = {}  # per-K worst sets and pool tables: not carried into the sweep frame
                 frames.append(df.assign(family="random", failed=""))
                 if len(ks) < len(shared.failures):
                     warnings.warn(f"only {cs.n} {level}s hold data: no figures for "
