@@ -1,0 +1,61 @@
+"""A 100-scenario durability sweep, serial vs a 2-worker dask.distributed LocalCluster (issue #15).
+
+The map is bench_placement's ``osds1k_pgs32k`` (1,000 OSDs on 50 hosts, one size-3 pool; built with
+``crushtool``/``osdmaptool`` into out/bench_cache when missing).  The grid: 25 pg_num values of the pool
+(512, 1024, ... 12800: 25 placement variants, each re-mapped by the placement engine) × levels osd and host
+× K = 2, 3 = 100 scenarios.  Timed: the serial path (``scheduler="serial"``), then a LocalCluster of 2 worker
+processes (one thread each) started by the sweep itself (cluster start-up included), and the same sweep on a
+cluster already running (``client=``).  The frames must be equal; target: the 2-worker runs faster than serial.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+
+from pgtools.errors import PgtoolsWarning
+
+PG_NUMS = [512 * i for i in range(1, 26)]
+
+
+def run() -> list[dict]:
+    import bench_placement  # sibling module: benchmarks/ is on the path under run.py
+    import pandas as pd
+    from distributed import Client, LocalCluster
+
+    import pgtools
+    from pgtools.risk import sweep
+
+    d = bench_placement._build("osds1k_pgs32k", 1000, ["host", "straw2", "20", "root", "straw2", "0"], 32768)
+    snap = pgtools.load([d / "osd_dump.json", d / "crush_dump.json"])
+    kw = {"pg_num": {"rbd": PG_NUMS}, "level": ["osd", "host"], "failures": [2, 3], "progress": False}
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PgtoolsWarning)
+        t0 = time.perf_counter()
+        serial = sweep(snap, scheduler="serial", **kw)
+        ts = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        local = sweep(snap, workers=2, **kw)
+        tl = time.perf_counter() - t0
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
+        client = Client(cluster)
+        try:
+            t0 = time.perf_counter()
+            warm = sweep(snap, client=client, **kw)
+            tw = time.perf_counter() - t0
+        finally:
+            client.close()
+            cluster.close()
+    pd.testing.assert_frame_equal(local, serial, check_exact=True)
+    pd.testing.assert_frame_equal(warm, serial, check_exact=True)
+    n = serial.attrs["scenarios"]
+    rows.append({"case": f"{n} scenarios ({serial.attrs['variants']} pg_num variants x osd/host x K=2,3), serial",
+                 "wall_s": round(ts, 2)})
+    rows.append({"case": "same, 2-worker LocalCluster started by the sweep", "wall_s": round(tl, 2),
+                 "speedup": round(ts / tl, 2), "equal_to_serial": True})
+    rows.append({"case": "same, on a running 2-worker LocalCluster (client=)", "wall_s": round(tw, 2),
+                 "speedup": round(ts / tw, 2), "equal_to_serial": True})
+    return rows
