@@ -212,7 +212,7 @@ def copyset_overlap(obj: Snapshot | None = None, *, data: pd.DataFrame | None = 
     m = np.zeros((n, n))
     m[data["a"].to_numpy(int), data["b"].to_numpy(int)] = data["pgs"].to_numpy(float)
     shown = np.ma.masked_array(m, mask=np.eye(n, dtype=bool))
-    ax = _axes(ax, (min(4.0 + 0.25 * n, 14.0), min(3.5 + 0.25 * n, 13.0)))
+    ax = _axes(ax, (min(6.0 + 0.25 * n, 14.0), min(5.0 + 0.25 * n, 13.0)))
     im = ax.imshow(shown, cmap=cmap, interpolation="nearest", **kwargs)
     step = max(1, n // 40)
     ticks = list(range(0, n, step))
@@ -222,5 +222,5 @@ def copyset_overlap(obj: Snapshot | None = None, *, data: pd.DataFrame | None = 
     ax.figure.colorbar(im, ax=ax, label="PGs on both", shrink=0.8)
     off = m[~np.eye(n, dtype=bool)]
     top = f"; most shared: {int(off.max())} PGs" if len(off) else ""
-    ax.set_title(f"PGs shared by each pair of {lv}s (diagonal: masked){top}", fontsize=10)
+    ax.set_title(f"PGs shared by each pair of {lv}s\n(diagonal masked{top})", fontsize=10)
     return ax

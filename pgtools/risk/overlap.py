@@ -7,6 +7,8 @@ failure among its third units loses it.  The diagonal is the PGs each unit holds
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -15,6 +17,10 @@ from ..model import Snapshot
 from .copysets import level_units, pg_sets, pool_needs
 
 __all__ = ["pair_overlap"]
+
+
+def _natural(name: str) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
 def pair_overlap(snap: Snapshot, level: str = "osd", *, pools: list | None = None, source: str = "auto") -> pd.DataFrame:
@@ -35,7 +41,7 @@ def pair_overlap(snap: Snapshot, level: str = "osd", *, pools: list | None = Non
     pandas.DataFrame
         Tidy, one row per ordered pair with at least one shared PG and per unit (``unit_a == unit_b``):
         ``unit_a, unit_b`` (names), ``a, b`` (indices in ``attrs["units"]``, the units holding data in
-        CRUSH id order), ``pgs``.  A PG with two copies on one unit counts once for it.
+        name order, numbers compared as numbers), ``pgs``.  A PG with two copies on one unit counts once for it.
     """
     info, _ = pool_needs(snap)
     if pools is not None:
@@ -47,8 +53,11 @@ def pair_overlap(snap: Snapshot, level: str = "osd", *, pools: list | None = Non
     osds = np.unique(mat[mat >= 0])
     unit_of_osd, names = level_units(snap, level, osds)
     unit_ids = np.unique(unit_of_osd)
+    # units in name order, numbers compared as numbers (osd.2 before osd.10, n2 before n10)
+    unit_ids = np.array(sorted(unit_ids.tolist(), key=lambda u: _natural(names[int(u)])), dtype=np.int64)
     lut = np.full(int(osds.max()) + 1 if len(osds) else 1, -1, dtype=np.int64)
-    lut[osds] = np.searchsorted(unit_ids, unit_of_osd)
+    pos = {int(u): i for i, u in enumerate(unit_ids)}
+    lut[osds] = [pos[int(u)] for u in unit_of_osd]
     units = np.where(mat >= 0, lut[np.maximum(mat, 0)], -1)
     n = len(unit_ids)
     # one entry per distinct unit of a PG: sort each row, blank repeats
