@@ -39,8 +39,10 @@ def run() -> list[dict]:
         t0 = time.perf_counter()
         local = sweep(snap, workers=2, **kw)
         tl = time.perf_counter() - t0
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        cluster = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, silence_logs=logging.ERROR,
+            # no dashboard; its HTTP server (always started) on a free port, not 8787
+            dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"})
         client = Client(cluster)
         try:
             t0 = time.perf_counter()

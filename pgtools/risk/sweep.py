@@ -281,8 +281,10 @@ def _on_dask(shared: _Shared, variants: Sequence[Variant], client: Any, schedule
                 owned.append(client)
             else:
                 n = workers or max(1, min(os.cpu_count() or 1, len(variants)))
-                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                                       silence_logs=logging.ERROR)
+                cluster = LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True, silence_logs=logging.ERROR,
+                    # no dashboard; its HTTP server (always started) on a free port, not 8787
+                    dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"})
                 owned.append(cluster)
                 client = Client(cluster)
                 owned.append(client)
