@@ -2,21 +2,23 @@
 
 The map is bench_placement's ``osds1k_pgs32k`` (1,000 OSDs on 50 hosts, one size-3 pool; built with
 ``crushtool``/``osdmaptool`` into out/bench_cache when missing).  The grid: 25 pg_num values of the pool
-(512, 1024, ... 12800: 25 placement variants, each re-mapped by the placement engine) × levels osd and host
+(256, 512, ... 6400: 25 placement variants, each re-mapped by the placement engine) × levels osd and host
 × K = 2, 3 = 100 scenarios.  Timed: the serial path (``scheduler="serial"``), then a LocalCluster of 2 worker
 processes (one thread each) started by the sweep itself (cluster start-up included), and the same sweep on a
 cluster already running (``client=``).  The frames must be equal; target: the 2-worker runs faster than serial.
+The machine's 1-minute load average is printed too: on a shared machine a speed-up needs two idle cores.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 
 from pgtools.errors import PgtoolsWarning
 
-PG_NUMS = [512 * i for i in range(1, 26)]
+PG_NUMS = [256 * i for i in range(1, 26)]
 
 
 def run() -> list[dict]:
@@ -33,9 +35,9 @@ def run() -> list[dict]:
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PgtoolsWarning)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         serial = sweep(snap, scheduler="serial", **kw)
-        ts = time.perf_counter() - t0
+        ts, cs = time.perf_counter() - t0, time.process_time() - c0
         t0 = time.perf_counter()
         local = sweep(snap, workers=2, **kw)
         tl = time.perf_counter() - t0
@@ -54,8 +56,9 @@ def run() -> list[dict]:
     pd.testing.assert_frame_equal(local, serial, check_exact=True)
     pd.testing.assert_frame_equal(warm, serial, check_exact=True)
     n = serial.attrs["scenarios"]
+    load = round(os.getloadavg()[0], 1)
     rows.append({"case": f"{n} scenarios ({serial.attrs['variants']} pg_num variants x osd/host x K=2,3), serial",
-                 "wall_s": round(ts, 2)})
+                 "wall_s": round(ts, 2), "cpu_s": round(cs, 2), "load_avg_1min": load})
     rows.append({"case": "same, 2-worker LocalCluster started by the sweep", "wall_s": round(tl, 2),
                  "speedup": round(ts / tl, 2), "equal_to_serial": True})
     rows.append({"case": "same, on a running 2-worker LocalCluster (client=)", "wall_s": round(tw, 2),

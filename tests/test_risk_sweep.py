@@ -197,3 +197,14 @@ def test_progress_bar_counts_variants(snap, capsys):
     quiet(sweep, snap, pg_num={"rbd": [16, 32]}, failures=[2], scheduler="serial", progress=True)
     err = capsys.readouterr().err
     assert "sweep" in err and "2/2" in err
+
+
+def test_task_warnings_come_back_once(snap):
+    """The assumptions a task makes (here: EC profiles missing) are warned once per sweep, not per variant."""
+    bare = snap.replace(pools=snap.pools.assign(ec_k=None, ec_m=None))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = sweep(bare, pg_num={"rbd": [32, 64]}, failures=[2], scheduler="serial")
+    texts = [str(w.message) for w in caught if issubclass(w.category, PgtoolsWarning)]
+    assert len(texts) == 2 and all("erasure-code profile" in t for t in texts)
+    assert df.attrs["warnings"] == texts

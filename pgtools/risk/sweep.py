@@ -244,7 +244,8 @@ def evaluate_variant(shared: _Shared, variant: Variant) -> tuple[pd.DataFrame, l
             out[c] = np.nan
     for name, value in variant.params:
         out[name] = value
-    notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, Warning)))
+    # pgtools' own warnings (the assumptions made) travel with the result; library noise stays on the worker
+    notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, PgtoolsWarning)))
     return out[[name for name, _ in variant.params] + SWEEP_COLUMNS], notes
 
 
