@@ -6,7 +6,9 @@ The map is bench_placement's ``osds1k_pgs32k`` (1,000 OSDs on 50 hosts, one size
 × K = 2, 3 = 100 scenarios.  Timed: the serial path (``scheduler="serial"``), then a LocalCluster of 2 worker
 processes (one thread each) started by the sweep itself (cluster start-up included), and the same sweep on a
 cluster already running (``client=``).  The frames must be equal; target: the 2-worker runs faster than serial.
-The machine's 1-minute load average is printed too: on a shared machine a speed-up needs two idle cores.
+The machine's 1-minute load average is printed too: on a shared machine a speed-up needs two idle cores, so
+the CPU seconds are reported as well (serial; each worker's on the running cluster: ``cpu_speedup`` = serial
+CPU / the busiest worker's CPU, the wall-clock speed-up two idle cores would give, less start-up).
 """
 
 from __future__ import annotations
@@ -47,9 +49,12 @@ def run() -> list[dict]:
             dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"})
         client = Client(cluster)
         try:
+            before = client.run(time.process_time)
             t0 = time.perf_counter()
             warm = sweep(snap, client=client, **kw)
             tw = time.perf_counter() - t0
+            after = client.run(time.process_time)
+            wcpu = sorted(round(after[w] - before[w], 2) for w in after)
         finally:
             client.close()
             cluster.close()
@@ -62,5 +67,6 @@ def run() -> list[dict]:
     rows.append({"case": "same, 2-worker LocalCluster started by the sweep", "wall_s": round(tl, 2),
                  "speedup": round(ts / tl, 2), "equal_to_serial": True})
     rows.append({"case": "same, on a running 2-worker LocalCluster (client=)", "wall_s": round(tw, 2),
-                 "speedup": round(ts / tw, 2), "equal_to_serial": True})
+                 "speedup": round(ts / tw, 2), "worker_cpu_s": wcpu, "cpu_speedup": round(cs / max(wcpu), 2),
+                 "equal_to_serial": True, "load_avg_1min": round(os.getloadavg()[0], 1)})
     return rows
