@@ -11,6 +11,7 @@ suggest changes print the ``ceph`` commands for a human to run.  Bad input gives
 - :mod:`.whatif`: simulated changes (``whatif``, ``fix-too-many-pgs``, ``report``);
 - :mod:`.risk`: durability under K simultaneous failures (``risk``);
 - :mod:`.balance`: upmap plans (``balance``, ``upmaps``: hygiene, pins, drains), simulated and in rounds;
+- :mod:`.sweep`: durability over a grid of pg_num / size scenarios, on Dask (``sweep``);
 - :mod:`.tools`: crushtool/osdmaptool-like commands (``crush-test``, ``map``, ``map-object``), ``collect`` and
   ``demo``;
 - :mod:`.dropin`: ``crushtool`` and ``osdmaptool``, Ceph's own command lines and output (read with
@@ -25,7 +26,7 @@ Imports: any pgtools package (the CLI is the top layer); nothing imports the CLI
 
 from __future__ import annotations
 
-from . import balance, dropin, inspect, risk, tools, whatif
+from . import balance, dropin, inspect, risk, sweep, tools, whatif
 from .app import app, main
 
 app.command()(inspect.table)
@@ -36,6 +37,7 @@ app.command()(whatif.whatif)
 app.command("fix-too-many-pgs")(whatif.fix_too_many_pgs_cmd)
 app.command()(whatif.report)
 app.command()(risk.risk)
+app.command()(sweep.sweep)
 app.command("balance")(balance.balance_cmd)
 app.command("upmaps")(balance.upmaps_cmd)
 app.command()(tools.demo)

@@ -38,6 +38,12 @@ function            draws                                      ``data=`` (column
 ``failures``        PGs lost / inactive / degraded per pool     ``step, pool_id, pool, pgs_lost, pgs_inactive,
                                                                pgs_degraded`` [``bytes_lost, objects_lost,
                                                                pg_num``] (``plan.failure_pools()``)
+``risk_vs_k``       P(any PG lost) (or another measure) vs K    ``failures, pool, p_any_lost`` [``method, ci_low,
+                    simultaneous failures, one line per pool   ci_high, level``] (``failure_risk``)
+``loss_vs_pg_num``  a pool's loss probability vs its pg_num,   ``family, level, failures, pool, refused,
+                    one line per level × K                     pg_num:<pool>, p_any_lost`` (``sweep``)
+``copyset_overlap`` unit × unit matrix of the PGs each pair    ``a, b, pgs`` [``unit_a, unit_b``]
+                    of OSDs / hosts / ... holds together       (``pair_overlap``)
 ==================  =========================================  =================================================
 
 >>> from pgtools import plotting                                    # doctest: +SKIP
@@ -45,9 +51,9 @@ function            draws                                      ``data=`` (column
 >>> ax = plotting.osd_bars(data=pgtools.imbalance(snap), ax=ax)      # doctest: +SKIP
 
 Modules: :mod:`.snapshot` (heatmap, bars, histogram), :mod:`.crush` (the CRUSH tree), :mod:`.plan` (movement,
-fullness, pg_num steps), :mod:`.balance`, :mod:`.failures`, and :mod:`.base` (what they share).
+fullness, pg_num steps), :mod:`.balance`, :mod:`.failures`, :mod:`.risk` (durability), and :mod:`.base` (what they share).
 
-Imports: :mod:`pgtools.analysis`, :mod:`pgtools.simulate`, :mod:`pgtools.text` and below; never report or the
+Imports: :mod:`pgtools.analysis`, :mod:`pgtools.simulate`, :mod:`pgtools.risk`, :mod:`pgtools.text` and below; never report or the
 CLI.
 """
 
@@ -56,7 +62,9 @@ from .base import MAX_OSD_ROWS
 from .crush import crush_tree
 from .failures import failures
 from .plan import fullness, movement, pg_num_steps
+from .risk import copyset_overlap, loss_vs_pg_num, risk_vs_k
 from .snapshot import osd_bars, pg_heatmap, pg_histogram
 
 __all__ = ['pg_heatmap', 'osd_bars', 'pg_histogram', 'crush_tree', 'movement', 'fullness', 'pg_num_steps',
-           'failures', 'balance', 'balance_frame', 'MAX_OSD_ROWS']
+           'failures', 'balance', 'balance_frame', 'risk_vs_k', 'loss_vs_pg_num', 'copyset_overlap',
+           'MAX_OSD_ROWS']

@@ -14,14 +14,23 @@ What lives here
 :mod:`~pgtools.risk.conditional`
     The entry points: :func:`failure_risk` (one tidy row per pool and K), :func:`risk_for` (one K on
     prepared copysets, for sweeps), :func:`worst_failures`, :func:`domain_check`.
+:mod:`~pgtools.risk.overlap`
+    :func:`pair_overlap`: the PGs each pair of units holds together (the copyset-overlap picture).
+:mod:`~pgtools.risk.sweep`
+    :func:`sweep`: grids of scenarios (pg_num / size per pool × level × K, and every unit failing alone
+    through the what-if engine) as one tidy frame, serially or on dask.distributed (the capture scattered to
+    the workers once; identical results).
 
 Imports: :mod:`pgtools.errors`, :mod:`pgtools.model`, :mod:`pgtools.placement` (recomputed acting sets when
-the capture has no PG table), :mod:`pgtools.simulate` (its acting-set matrix); never analysis or above.
+the capture has no PG table), :mod:`pgtools.simulate` (its acting-set matrix; the what-if engine for sweeps);
+never analysis or above.  Dask (optional) is imported only inside :func:`sweep` when it runs on Dask.
 """
 
 from .annual import DEFAULT_AFR, DEFAULT_RECOVERY_MBPS, annual_risk
 from .conditional import RISK_COLUMNS, domain_check, failure_risk, risk_for, worst_failures
 from .copysets import Copysets, build_copysets
+from .overlap import pair_overlap
+from .sweep import SWEEP_COLUMNS, sweep
 
-__all__ = ["DEFAULT_AFR", "DEFAULT_RECOVERY_MBPS", "RISK_COLUMNS", "Copysets", "annual_risk", "build_copysets",
-           "domain_check", "failure_risk", "risk_for", "worst_failures"]
+__all__ = ["DEFAULT_AFR", "DEFAULT_RECOVERY_MBPS", "RISK_COLUMNS", "SWEEP_COLUMNS", "Copysets", "annual_risk",
+           "build_copysets", "domain_check", "failure_risk", "pair_overlap", "risk_for", "sweep", "worst_failures"]
