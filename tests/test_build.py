@@ -86,3 +86,10 @@ def test_bad_layouts_are_one_clear_error(kwargs, match):
 
 def test_repo_path_is_the_repo():
     assert (REPO / "pgtools").is_dir()
+
+
+def test_release_is_recorded_and_checked():
+    snap = pgtools.build_cluster(3, [("host", "straw2", 1)], pools=[{"pool": "p", "pg_num": 8}], release="Reef")
+    assert snap.release == "reef"
+    with pytest.raises(ValueError, match="pgtools models"):
+        pgtools.build_cluster(3, [("host", "straw2", 1)], release="firefly")

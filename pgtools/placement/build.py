@@ -26,6 +26,7 @@ import pandas as pd
 from ..crush.build import build_crush
 from ..crush.rule import OPS, Rule
 from ..model import POOL_COLUMNS, Snapshot
+from .osdmap import PLACEMENT_RELEASES
 from .pipeline import map_pgs
 
 __all__ = ["build_cluster"]
@@ -96,7 +97,8 @@ def _pool_row(pool_id: int, spec: Mapping[str, Any], rule: int) -> dict[str, Any
 
 def build_cluster(num_osds: int, layers: Sequence[tuple[str, str, int]], *,
                   pools: Sequence[Mapping[str, Any]] = (), weights: Sequence[float] | None = None,
-                  device_class: str | None = None, osd_bytes: float | None = None) -> Snapshot:
+                  device_class: str | None = None, osd_bytes: float | None = None,
+                  release: str | None = None) -> Snapshot:
     """A Snapshot of a cluster built from scratch (see the module docstring for what Ceph would make).
 
     Parameters
@@ -116,11 +118,15 @@ def build_cluster(num_osds: int, layers: Sequence[tuple[str, str, int]], *,
         The class of every device (rules do not select a class).
     osd_bytes : float, optional
         Each OSD's capacity (for %used and fullness).
+    release : str, optional
+        The Ceph release the cluster would run (``pacific``, ``reef``, ``tentacle``): whose defaults and
+        monitor checks apply to it.  None: not said (pgtools assumes the newest it models, with a warning, where
+        releases differ).
 
     Returns
     -------
     Snapshot
-        ``meta["source"] = "build_cluster"``; ``pgs`` is the computed placement (with ``bytes``/``objects``)
+        ``meta["source"] = "build_cluster"`` (and ``meta["release"]``); ``pgs`` is the computed placement (with ``bytes``/``objects``)
         when any pool gives bytes, else empty (placement is computed on demand).
     """
     crush = build_crush(num_osds, layers, weights=weights)
@@ -149,8 +155,12 @@ def build_cluster(num_osds: int, layers: Sequence[tuple[str, str, int]], *,
         kb = int(float(osd_bytes) // 1024)
         osds = osds.assign(kb=kb, kb_used=0, kb_avail=kb)
     pool_frame = pd.DataFrame(rows, columns=POOL_COLUMNS)
-    snap = Snapshot(pools=pool_frame, osds=osds, crush=crush, osdmap={"max_osd": n},
-                    meta={"source": "build_cluster"})
+    meta: dict[str, Any] = {"source": "build_cluster"}
+    if release is not None:
+        if str(release).lower() not in PLACEMENT_RELEASES:
+            raise ValueError(f"release {release!r}: pgtools models {', '.join(PLACEMENT_RELEASES)}")
+        meta["release"] = str(release).lower()
+    snap = Snapshot(pools=pool_frame, osds=osds, crush=crush, osdmap={"max_osd": n}, meta=meta)
     if any("bytes" in p or "objects" in p for p in pools):
         snap = snap.replace(pgs=_pg_table(snap, pools))
     return snap
