@@ -88,22 +88,52 @@ class _Bounds:
         return out, inn
 
 
-def _pg_order(lay: Layout, pl: PoolLayout, a: int) -> list[tuple[int, int, int | None]]:
-    """The PGs of ``pl`` on OSD ``a`` as ``(ps, position, undo target)``: undoable first, then with items."""
+class _Memo:
+    """An iterator that can be walked again: the items drawn so far are kept (the PG order of
+    :func:`_pg_order` is walked once per gain tier, and most walks stop at the first PG)."""
+
+    def __init__(self, it) -> None:
+        self._it = it
+        self._seen: list = []
+
+    def __iter__(self):
+        i = 0
+        while True:
+            if i == len(self._seen):
+                try:
+                    self._seen.append(next(self._it))
+                except StopIteration:
+                    return
+            yield self._seen[i]
+            i += 1
+
+
+def _pg_order(lay: Layout, pl: PoolLayout, a: int) -> _Memo:
+    """The PGs of ``pl`` on OSD ``a`` as ``(ps, position, undo target)``: undoable first, then with items, then
+    the others (each group in PG order)."""
+    return _Memo(_pg_order_iter(lay, pl, a))
+
+
+def _pg_order_iter(lay: Layout, pl: PoolLayout, a: int):
     first, second, rest = [], [], []
     items = lay.work.pg_upmap_items
+    pid, cur, movable = pl.pool_id, pl.cur, pl.movable
     for ps in sorted(pl.on[a]):
-        if not pl.movable[ps]:
+        if not movable[ps]:
             continue
-        pos = pl.cur[ps].index(a)
+        if (pid, ps) not in items:
+            rest.append(ps)  # its vector is CRUSH's: nothing to undo
+            continue
+        pos = cur[ps].index(a)
         undo = lay.undo_position(pl, ps, pos)
         if undo is not None:
             first.append((ps, pos, undo))
-        elif (pl.pool_id, ps) in items:
-            second.append((ps, pos, None))
         else:
-            rest.append((ps, pos, None))
-    return first + second + rest
+            second.append((ps, pos, None))
+    yield from first
+    yield from second
+    for ps in rest:
+        yield ps, cur[ps].index(a), None
 
 
 def _move_from(lay: Layout, bounds: _Bounds, pl: PoolLayout, a: int, out_gain: int, inn: np.ndarray,
@@ -117,10 +147,12 @@ def _move_from(lay: Layout, bounds: _Bounds, pl: PoolLayout, a: int, out_gain: i
     dev = pl.count[sinks] - pl.target[sinks]
     order = np.lexsort((sinks, dev, inn[sinks]))
     sinks = sinks[order]
-    tiers = sorted(set(inn[sinks].tolist()))
+    sinks_l = sinks.tolist()
+    # sorted by in-gain first: each tier (one in-gain value) is a run of the list
+    cuts = [0, *(np.flatnonzero(np.diff(inn[sinks])) + 1).tolist(), len(sinks_l)]
     pgs = _pg_order(lay, pl, a)
-    for g in tiers:
-        tier = [int(b) for b in sinks[inn[sinks] == g]]
+    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+        tier = sinks_l[lo:hi]
         tier_set = set(tier)
         for ps, pos, undo in pgs:
             if ps == skip_ps:
@@ -152,7 +184,7 @@ def _sources(lay: Layout, bounds: _Bounds, og: np.ndarray, inn: np.ndarray) -> l
     g = og[rows, osds]
     dev = bounds.count[rows, osds] - bounds.target[rows, osds]
     order = np.lexsort((osds, rows, -dev, g))
-    return [(int(rows[i]), int(osds[i]), int(g[i])) for i in order]
+    return list(zip(rows[order].tolist(), osds[order].tolist(), g[order].tolist(), strict=True))
 
 
 def _step(lay: Layout, bounds: _Bounds, stuck: set[tuple[int, int]]) -> bool:
