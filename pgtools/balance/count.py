@@ -18,11 +18,14 @@ dropped without breaking a bound are removed.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
-from ..errors import PgtoolsError
+from ..errors import PgtoolsError, PgtoolsWarning
 from ..model import Snapshot
+from .feasible import count_bound
 from .search import BalancePlan, Layout, PoolLayout
 
 __all__ = ["balance_count"]
@@ -339,7 +342,9 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
     BalancePlan
         ``summary``: ``max_dev_before/after`` (worst per pool), ``total_dev_before/after`` (worst summed over
         the pools), ``violation_before/after`` (PGs outside the bounds), ``items_before/after`` (entries in the
-        ``pg_upmap_items`` table).
+        ``pg_upmap_items`` table) and, when PGs stay outside the bounds without ``max_moves`` having stopped the
+        search, ``bound``: :meth:`pgtools.balance.feasible.CountBound.to_dict` (is ``±max_deviation`` possible
+        at all; the smallest max deviation any upmaps reach), also said in :class:`PgtoolsWarning` s.
     """
     if max_deviation < 1:
         raise PgtoolsError("max_deviation must be >= 1")
@@ -363,7 +368,29 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
         if not _chain(lay, bounds) and not _chain_into(lay, bounds):
             break
     _prune(lay, bounds, max_moves)
-    return _report(lay, bounds, before, tot0, v0, items0)
+    plan = _report(lay, bounds, before, tot0, v0, items0)
+    if plan.summary["violation_after"] and (max_moves is None or lay.moves < max_moves):
+        bound = count_bound(lay, max_deviation)
+        plan.summary["bound"] = bound.to_dict()
+        _warn_bound(bound, plan.summary["violation_after"])
+    return plan
+
+
+def _warn_bound(bound, left: int) -> None:
+    """Say why the search stopped above ``±D``: impossible (with the proof), or possible but not found."""
+    d = f"±{bound.requested:g}"
+    how = "exactly" if bound.exact else "at least (a lower bound: some rule is only partly modelled)"
+    if bound.feasible is False:
+        for r in bound.reasons:
+            warnings.warn(r, PgtoolsWarning, stacklevel=3)
+        warnings.warn(f"{d} is impossible with any upmaps; the smallest max deviation over the up OSDs is {how} "
+                      f"{bound.min_deviation:.2f} PGs", PgtoolsWarning, stacklevel=3)
+    elif bound.feasible:
+        warnings.warn(f"{left} PG(s) stay outside {d}: a {d} placement exists (exact model) but the search did "
+                      "not find it", PgtoolsWarning, stacklevel=3)
+    else:
+        warnings.warn(f"{left} PG(s) stay outside {d}: not found by the search, and not proved impossible (some "
+                      "rule is only partly modelled)", PgtoolsWarning, stacklevel=3)
 
 
 def _report(lay: Layout, bounds: _Bounds, before: dict, tot0: np.ndarray, v0: int, items0: int) -> BalancePlan:
