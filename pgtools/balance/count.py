@@ -383,8 +383,9 @@ def _warn_bound(bound, left: int) -> None:
     if bound.feasible is False:
         for r in bound.reasons:
             warnings.warn(r, PgtoolsWarning, stacklevel=3)
-        warnings.warn(f"{d} is impossible with any upmaps; the smallest max deviation over the up OSDs is {how} "
-                      f"{bound.min_deviation:.2f} PGs", PgtoolsWarning, stacklevel=3)
+        warnings.warn(f"{d} is impossible with any upmaps; the smallest max deviation of an up OSD from its targets "
+                      f"(per pool and summed over the pools) is {how} {bound.min_deviation:.2f} PGs", PgtoolsWarning,
+                      stacklevel=3)
     elif bound.feasible:
         warnings.warn(f"{left} PG(s) stay outside {d}: a {d} placement exists (exact model) but the search did "
                       "not find it", PgtoolsWarning, stacklevel=3)
