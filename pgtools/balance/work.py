@@ -21,7 +21,11 @@ from ..errors import UnknownPoolError, UnsupportedFeatureError
 from ..placement import NONE, CompiledOSDMap, PoolInfo
 from ..placement.mapping import row_list
 
-__all__ = ["PG", "Increment", "WorkMap", "pgid_text"]
+__all__ = ["PG", "SCALAR_MAX", "Increment", "WorkMap", "pgid_text"]
+
+#: :meth:`WorkMap.raw_rows` maps a rule's PGs one by one with the scalar engine up to this many PGs × size
+#: (the NumPy engine's fixed cost per call is larger there: ``benchmarks/bench_balance.py``, mixed capture)
+SCALAR_MAX = 128
 
 #: a placement group as ``(pool id, ps)``; tuples sort like Ceph's ``pg_t`` (pool, then seed)
 PG = tuple[int, int]
@@ -137,7 +141,7 @@ class WorkMap:
         ``OSDMap::_pg_to_raw_osds`` maps each PG through its pool's rule with the PG's pps as input: pools
         with the same rule, size and ``choose_args`` entry differ only in their inputs, so they go through one
         :func:`pgtools.crush.map_values` call (the per-call cost of the NumPy engine dominates on maps of
-        many small pools).  The rule is ``CrushWrapper::find_rule``'s, as ``map_pool_arrays`` looks it up;
+        many small pools), or, up to :data:`SCALAR_MAX` PGs × size, through ``CrushMap.do_rule`` one by one.  The rule is ``CrushWrapper::find_rule``'s, as ``map_pool_arrays`` looks it up;
         a group whose result does not come back as whole rows is mapped pool by pool by ``map_pool_arrays``.
 
         Parameters
@@ -161,12 +165,23 @@ class WorkMap:
             groups.setdefault((rule, pool.size, key), []).append(pool)
         weights = np.asarray(self.map.weight, dtype=np.int64)
         for (rule, size, key), members in groups.items():
-            if rule < 0 or len(members) == 1:
-                continue  # nothing to share: map_pool_arrays below
-            pps = [m.raw_pgs_to_pps(np.arange(m.pg_num, dtype=np.int64)) for m in members]
-            res = np.asarray(map_values(crush, rule, size, np.concatenate(pps), weights, key), dtype=np.int64)
-            if res.ndim != 2 or res.shape[0] != sum(len(x) for x in pps):
+            if rule < 0:
                 continue
+            pps = [m.raw_pgs_to_pps(np.arange(m.pg_num, dtype=np.int64)) for m in members]
+            n = sum(len(x) for x in pps)
+            if n * size <= SCALAR_MAX:
+                # a few PGs: the scalar engine (CrushMap.do_rule, the reference) costs less than a vector call
+                wl = weights.tolist()
+                res = np.full((n, size), -1, dtype=np.int64)
+                for i, x in enumerate(np.concatenate(pps).tolist()):
+                    r = list(crush.do_rule(rule, int(x), size, wl, key))[:size]
+                    res[i, : len(r)] = r
+            elif len(members) == 1:
+                continue  # nothing to share: map_pool_arrays below
+            else:
+                res = np.asarray(map_values(crush, rule, size, np.concatenate(pps), weights, key), dtype=np.int64)
+                if res.ndim != 2 or res.shape[0] != n:
+                    continue
             start = 0
             for m, x in zip(members, pps, strict=True):
                 self._raw[m.pool_id] = self._drop_missing(m, res[start: start + len(x)])
