@@ -86,6 +86,7 @@ def brute_min_dev(snap: Snapshot) -> float:
     ([[0.5, 0.5], [1.0], [3.0]], [(2, 6)]),  # a heavy host that one replica per PG cannot fill
     ([[1.0, 2.0], [1.0], [1.5]], [(2, 4), (2, 3)]),  # two pools: the totals matter too
     ([[1.0], [1.0], [1.0], [2.5, 0.5]], [(3, 5)]),
+    ([[0.5, 0.5], [1.0], [6.0]], [(2, 6)]),  # far from ±1: the search over D goes past whole steps
 ])
 def test_bound_equals_enumeration(hosts, pools) -> None:
     snap = toy(hosts, pools)

@@ -42,6 +42,8 @@ __all__ = ["CountBound", "count_bound"]
 _NONE = 0x7FFFFFFF
 _EPS = 1e-6
 _INF = 1 << 60
+#: the exponential search of _min_d gives up past this many PGs of deviation
+_MAX_STEP = 1 << 24
 #: key of an OSD that is its own domain (rules that only ask for distinct OSDs)
 _OSD_KEY = 1 << 40
 _TAKE, _EMIT = OPS["take"], OPS["emit"]
@@ -294,9 +296,9 @@ class _Model:
             for o in np.flatnonzero(pl.eligible & ~allowed).tolist():
                 if lo[o] > fixed[o]:
                     return False
-        if total:
-            for o in np.flatnonzero(tlo > 0).tolist():
-                if o not in osd_node and up[o] and fixed_t[o] < tlo[o]:
+        if total:  # up OSDs no movable PG can reach: their fixed PGs alone must fit the total bounds
+            for o in np.flatnonzero(up[: len(tlo)]).tolist():
+                if o not in osd_node and not tlo[o] <= fixed_t[o] <= thi[o]:
                     return False
         return g.feasible(s, t)
 
@@ -315,17 +317,30 @@ def _candidates(targets: list[np.ndarray], lo: float, hi: float) -> list[float]:
     return sorted(out)
 
 
-def _min_d(model: _Model, pools: list[PoolLayout], total: bool, start: float, cap: float) -> float:
-    """The smallest ``D >= start`` (to the crossing values) at which the model is feasible (``cap`` if none below)."""
-    d = start
-    if model.feasible(d, pools, total):
-        return d
-    lo = d
-    hi = math.floor(d) + 1.0
-    while hi < cap and not model.feasible(hi, pools, total):
-        lo, hi = hi, hi + 1.0
-    if hi >= cap:
-        return cap
+def _min_d(model: _Model, pools: list[PoolLayout], total: bool, start: float) -> float:
+    """The smallest ``D >= start`` (to the crossing values) at which the model is feasible.
+
+    Feasibility only grows with ``D``, and the current placement is feasible once ``D`` exceeds every count:
+    an exponential search over whole steps, a bisection to the unit interval, then one over the crossing
+    values inside it.
+    """
+    if model.feasible(start, pools, total):
+        return start
+    lo, step = start, 1.0
+    hi = math.floor(start) + 1.0
+    while not model.feasible(hi, pools, total):
+        lo, step = hi, step * 2
+        hi = math.floor(start) + step
+        if step > _MAX_STEP:  # Ceph's own placement is a solution for D large enough: the model missed it
+            return math.inf
+    while hi - lo > 1.0:  # lo infeasible, hi feasible
+        mid = math.floor((lo + hi) / 2)
+        if mid <= lo:
+            break
+        if model.feasible(mid, pools, total):
+            hi = float(mid)
+        else:
+            lo = float(mid)
     ts = [pl.target for pl in pools] + ([sum(pl.target for pl in pools)] if total else [])
     cand = _candidates(ts, lo, hi)
     a, b = 0, len(cand) - 1  # cand[b] (= hi) is feasible
@@ -391,10 +406,9 @@ def count_bound(lay: Layout, max_deviation: float) -> CountBound:
     pools = model.pools
     exact_all = all(model.exact.values())
     d0 = float(max_deviation)
-    cap = float(max([d0 + 1.0, *(float(pl.target.max()) + 1.0 for pl in pools)])) if pools else d0
     rows, reasons = [], []
     for pl in pools:
-        md = _min_d(model, [pl], False, d0, cap)
+        md = _min_d(model, [pl], False, d0)
         reason = ""
         if md > d0:
             reason = _forced_reason(model, pl, d0) if model.exact[pl.pool_id] else (
@@ -404,7 +418,9 @@ def count_bound(lay: Layout, max_deviation: float) -> CountBound:
         rows.append({"pool_id": pl.pool_id, "pool": pl.name, "exact": model.exact[pl.pool_id],
                      "min_deviation": md, "reason": reason})
     start = max([d0, *(r["min_deviation"] for r in rows)])
-    md_all = _min_d(model, pools, True, start, cap) if pools else d0
+    md_all = _min_d(model, pools, True, start) if pools and not math.isinf(start) else start
+    if math.isinf(md_all):  # never feasible: a case the model does not cover; claim nothing
+        return CountBound(d0, None, d0, False, [{**r, "min_deviation": None, "reason": ""} for r in rows], [])
     if md_all > d0 and not reasons:
         reasons.append(f"±{d0:g} is impossible: each pool can be balanced alone, but not with every OSD's total "
                        "over the pools within the bounds as well (max-flow)")
