@@ -181,3 +181,5 @@ def test_balance_compare_side_by_side(capsys):
     assert rc == 0 and "pgtools count" in out and "mgr (--like-mgr)" in out and "bytes_moved" in out
     rc, out, err = run(capsys, "balance", MIXED, "--compare", "--format", "commands")
     assert rc == 2 and out == "" and "--compare shows two plans" in err
+    rc, out, err = run(capsys, "balance", MIXED, "--compare", "--mode", "primary")
+    assert rc == 2 and out == "" and "--compare measures PG counts" in err

@@ -148,10 +148,12 @@ def balance_cmd(
 
     if compare and (like_mgr or fmt is BalanceFormat.commands):
         raise typer.BadParameter("--compare shows two plans: not with --like-mgr or --format commands")
+    if compare and mode is Mode.primary:
+        raise typer.BadParameter("--compare measures PG counts: it goes with --mode count or capacity")
     snap = with_options(load_dumps(capture), option)
     pools = _pools(pool)
     if compare:
-        _compare(snap, mode, pools, max_deviation, max_moves, max_misplaced, fmt)
+        _compare(snap, mode, pools, max_deviation, max_moves, max_misplaced, fmt, release)
         return
     lines = []
     settings = {}
@@ -202,19 +204,22 @@ def _read_scores(snap, up, pools, release) -> list[dict]:
             for pid, r in before.iterrows() if not r["error_message"]]
 
 
-def _compare(snap, mode: Mode, pools, max_deviation, max_moves, max_misplaced, fmt: BalanceFormat) -> None:
+def _compare(snap, mode: Mode, pools, max_deviation, max_moves, max_misplaced, fmt: BalanceFormat,
+             release: str | None) -> None:
     """``balance --compare``: pgtools' plan of ``mode`` and the mgr's, measured alike."""
     from ..balance import plan
     from ..balance.compare import compare_plans
 
     with _progress("balancers") as step:
         step(0, 2, f"{mode.value} balancer")
-        ours = plan(snap, mode.value, pools=pools, max_deviation=max_deviation, max_moves=max_moves)
+        ours = plan(snap, mode.value, pools=pools, max_deviation=max_deviation, max_moves=max_moves,
+                    ceph_release=release)
         step(1, 2, "the mgr's balancer")
-        mgr = plan(snap, "count", like_mgr=True, pools=pools, max_deviation=max_deviation, max_moves=max_moves)
+        mgr = plan(snap, "count", like_mgr=True, pools=pools, max_deviation=max_deviation, max_moves=max_moves,
+                   ceph_release=release)
         step(2, 2, "simulating the plans")
         table = compare_plans(snap, {f"pgtools {mode.value}": ours, "mgr (--like-mgr)": mgr},
-                              max_misplaced=max_misplaced)
+                              max_misplaced=max_misplaced, ceph_release=release)
     if fmt is BalanceFormat.json:
         import json
 
