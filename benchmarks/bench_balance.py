@@ -16,7 +16,8 @@ deviation (``*_max_dev``), worst deviation summed over the pools (``*_total_dev`
 reading its map).  ``PGTOOLS_BENCH_SMALL=1`` skips the 1,000-OSD map.
 
 The command lines, start-up included, each run as a fresh process (best of ``PGTOOLS_BENCH_REPEAT``, default 3,
-the two tools alternating): ``pgtools balance INPUT --mode count --format commands`` (``cli_*``) against
+the two tools alternating): ``pgtools balance INPUT --mode count --release pacific --format commands``
+(``cli_*``) against
 ``osdmaptool om --upmap out --upmap-deviation 1 --upmap-max 10000`` (``cli_osdmaptool_*``), wall (``_s``) and
 CPU (``_cpu_s``, user + system: on a shared machine the steadier figure).  ``INPUT`` is the same binary osdmap
 for the captures; for the built maps (whose OSDs only ``--mark-up-in`` brings up) the osd and CRUSH dumps
@@ -82,7 +83,8 @@ def _cli(d: Path, inputs: list[str], om_args: list[str], want: list[str], first:
     osdmaptool's run of :func:`_case` (further osdmaptool runs only when it took under 10 s)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env.update(PYTHONPATH=str(ROOT), PYTHONPYCACHEPREFIX=str(CACHE / "pycache"))
-    ours = [sys.executable, "-m", "pgtools", "balance", *inputs, "--mode", "count", "--format", "commands"]
+    ours = [sys.executable, "-m", "pgtools", "balance", *inputs, "--mode", "count", "--release", "pacific",
+            "--format", "commands"]
     theirs = ["osdmaptool", "om", *om_args, "--upmap", "out_cli.txt", "--upmap-deviation", "1", "--upmap-max",
               "10000"]
     _timed(ours, d, env)  # warm: bytecode cache, page cache
