@@ -17,9 +17,8 @@ reading its map).  ``PGTOOLS_BENCH_SMALL=1`` skips the 1,000-OSD map.
 
 The command lines, start-up included, each run as a fresh process (best of ``PGTOOLS_BENCH_REPEAT``, default 3,
 the two tools alternating): ``pgtools balance INPUT --mode count --release pacific --format commands``
-(``cli_*``) against
-``osdmaptool om --upmap out --upmap-deviation 1 --upmap-max 10000`` (``cli_osdmaptool_*``), wall (``_s``) and
-CPU (``_cpu_s``, user + system: on a shared machine the steadier figure).  ``INPUT`` is the same binary osdmap
+(``cli_*``) against ``osdmaptool om --upmap out --upmap-deviation 1 --upmap-max 10000`` (``cli_osdmaptool_*``),
+wall (``_s``) and CPU (``_cpu_s``, user + system: on a shared machine the steadier figure).  ``INPUT`` is the same binary osdmap
 for the captures; for the built maps (whose OSDs only ``--mark-up-in`` brings up) the osd and CRUSH dumps
 with every OSD up and in.  The commands printed must be those of :func:`~pgtools.balance.count.balance_count`.
 Python runs with its bytecode cache on (``out/bench_cache/pycache``), as an installed pgtools does.
