@@ -160,3 +160,26 @@ def test_primary_mode_prints_read_scores_and_needs_reef(capsys):
     scores = {r["pool"]: r for r in doc["read_balance"]}
     assert float(scores["fast"]["after"]) < float(scores["fast"]["before"])
     assert all(c.startswith("ceph osd pg-upmap-primary ") for c in doc["plan"]["commands"])
+
+
+def test_balance_compare_side_by_side(capsys):
+    """--compare: pgtools' count plan and the mgr's, each row measured on the capture with that plan applied;
+    the count run on the mixed capture says why ±1 is out of reach (stderr)."""
+    rc, out, err = run(capsys, "balance", MIXED, "--compare", "--format", "json")
+    assert rc == 0, err
+    assert "pgtools: warning: ±1 is impossible for pool ec42" in err
+    rows = {r["plan"]: r for r in json.loads(out)["compare"]}
+    snap = pgtools.load(MIXED)
+    ours, mgr = pgtools.balance.plan(snap, "count"), mgr_balancer(snap)
+    for label, p in (("pgtools count", ours), ("mgr (--like-mgr)", mgr)):
+        r = rows[label]
+        dev = pgtools.balance.count_deviation(p.apply(snap))
+        assert r["commands"] == len(p.commands) > 0 and r["items_after"] == dev["items"]
+        assert r["pool_dev_after"] == round(dev["max_dev"], 2) and r["pgs_moved"] > 0 and r["rounds"] >= 1
+    assert rows["pgtools count"]["osd_dev_after"] < rows["mgr (--like-mgr)"]["osd_dev_after"]
+    rc, out, err = run(capsys, "balance", MIXED, "--compare", "--max-moves", "2")
+    assert rc == 0 and "pgtools count" in out and "mgr (--like-mgr)" in out and "bytes_moved" in out
+    rc, out, err = run(capsys, "balance", MIXED, "--compare", "--format", "commands")
+    assert rc == 2 and out == "" and "--compare shows two plans" in err
+    rc, out, err = run(capsys, "balance", MIXED, "--compare", "--mode", "primary")
+    assert rc == 2 and out == "" and "--compare measures PG counts" in err

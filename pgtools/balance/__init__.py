@@ -20,6 +20,11 @@ What lives here
     :func:`balance_capacity` (projected %used from per-PG bytes); both return a :class:`BalancePlan`.
 :mod:`~pgtools.balance.search`
     Their shared move machinery (every move checked as Ceph checks upmaps).
+:mod:`~pgtools.balance.feasible`
+    :func:`~pgtools.balance.feasible.count_bound`: whether ``±D`` is reachable at all (exact max-flow model of
+    what upmaps can do, a relaxation for rules it cannot model) and the smallest max deviation.
+:mod:`~pgtools.balance.compare`
+    :func:`~pgtools.balance.compare.compare_plans`: plans side by side (pgtools' and the mgr's).
 :mod:`~pgtools.balance.work`
     The working OSDMap copy (upmap tables over fixed CRUSH results) and the ``Incremental`` upmap fields.
 :mod:`~pgtools.balance.hygiene`

@@ -18,11 +18,14 @@ dropped without breaking a bound are removed.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
-from ..errors import PgtoolsError
+from ..errors import PgtoolsError, PgtoolsWarning
 from ..model import Snapshot
+from .feasible import count_bound
 from .search import BalancePlan, Layout, PoolLayout
 
 __all__ = ["balance_count"]
@@ -88,22 +91,52 @@ class _Bounds:
         return out, inn
 
 
-def _pg_order(lay: Layout, pl: PoolLayout, a: int) -> list[tuple[int, int, int | None]]:
-    """The PGs of ``pl`` on OSD ``a`` as ``(ps, position, undo target)``: undoable first, then with items."""
+class _Memo:
+    """An iterator that can be walked again: the items drawn so far are kept (the PG order of
+    :func:`_pg_order` is walked once per gain tier, and most walks stop at the first PG)."""
+
+    def __init__(self, it) -> None:
+        self._it = it
+        self._seen: list = []
+
+    def __iter__(self):
+        i = 0
+        while True:
+            if i == len(self._seen):
+                try:
+                    self._seen.append(next(self._it))
+                except StopIteration:
+                    return
+            yield self._seen[i]
+            i += 1
+
+
+def _pg_order(lay: Layout, pl: PoolLayout, a: int) -> _Memo:
+    """The PGs of ``pl`` on OSD ``a`` as ``(ps, position, undo target)``: undoable first, then with items, then
+    the others (each group in PG order)."""
+    return _Memo(_pg_order_iter(lay, pl, a))
+
+
+def _pg_order_iter(lay: Layout, pl: PoolLayout, a: int):
     first, second, rest = [], [], []
     items = lay.work.pg_upmap_items
+    pid, cur, movable = pl.pool_id, pl.cur, pl.movable
     for ps in sorted(pl.on[a]):
-        if not pl.movable[ps]:
+        if not movable[ps]:
             continue
-        pos = pl.cur[ps].index(a)
+        if (pid, ps) not in items:
+            rest.append(ps)  # its vector is CRUSH's: nothing to undo
+            continue
+        pos = cur[ps].index(a)
         undo = lay.undo_position(pl, ps, pos)
         if undo is not None:
             first.append((ps, pos, undo))
-        elif (pl.pool_id, ps) in items:
-            second.append((ps, pos, None))
         else:
-            rest.append((ps, pos, None))
-    return first + second + rest
+            second.append((ps, pos, None))
+    yield from first
+    yield from second
+    for ps in rest:
+        yield ps, cur[ps].index(a), None
 
 
 def _move_from(lay: Layout, bounds: _Bounds, pl: PoolLayout, a: int, out_gain: int, inn: np.ndarray,
@@ -117,10 +150,12 @@ def _move_from(lay: Layout, bounds: _Bounds, pl: PoolLayout, a: int, out_gain: i
     dev = pl.count[sinks] - pl.target[sinks]
     order = np.lexsort((sinks, dev, inn[sinks]))
     sinks = sinks[order]
-    tiers = sorted(set(inn[sinks].tolist()))
+    sinks_l = sinks.tolist()
+    # sorted by in-gain first: each tier (one in-gain value) is a run of the list
+    cuts = [0, *(np.flatnonzero(np.diff(inn[sinks])) + 1).tolist(), len(sinks_l)]
     pgs = _pg_order(lay, pl, a)
-    for g in tiers:
-        tier = [int(b) for b in sinks[inn[sinks] == g]]
+    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+        tier = sinks_l[lo:hi]
         tier_set = set(tier)
         for ps, pos, undo in pgs:
             if ps == skip_ps:
@@ -152,7 +187,7 @@ def _sources(lay: Layout, bounds: _Bounds, og: np.ndarray, inn: np.ndarray) -> l
     g = og[rows, osds]
     dev = bounds.count[rows, osds] - bounds.target[rows, osds]
     order = np.lexsort((osds, rows, -dev, g))
-    return [(int(rows[i]), int(osds[i]), int(g[i])) for i in order]
+    return list(zip(rows[order].tolist(), osds[order].tolist(), g[order].tolist(), strict=True))
 
 
 def _step(lay: Layout, bounds: _Bounds, stuck: set[tuple[int, int]]) -> bool:
@@ -307,7 +342,9 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
     BalancePlan
         ``summary``: ``max_dev_before/after`` (worst per pool), ``total_dev_before/after`` (worst summed over
         the pools), ``violation_before/after`` (PGs outside the bounds), ``items_before/after`` (entries in the
-        ``pg_upmap_items`` table).
+        ``pg_upmap_items`` table) and, when PGs stay outside the bounds without ``max_moves`` having stopped the
+        search, ``bound``: :meth:`pgtools.balance.feasible.CountBound.to_dict` (is ``±max_deviation`` possible
+        at all; the smallest max deviation any upmaps reach), also said in :class:`PgtoolsWarning` s.
     """
     if max_deviation < 1:
         raise PgtoolsError("max_deviation must be >= 1")
@@ -331,7 +368,30 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
         if not _chain(lay, bounds) and not _chain_into(lay, bounds):
             break
     _prune(lay, bounds, max_moves)
-    return _report(lay, bounds, before, tot0, v0, items0)
+    plan = _report(lay, bounds, before, tot0, v0, items0)
+    if plan.summary["violation_after"] and (max_moves is None or lay.moves < max_moves):
+        bound = count_bound(lay, max_deviation)
+        plan.summary["bound"] = bound.to_dict()
+        _warn_bound(bound, plan.summary["violation_after"])
+    return plan
+
+
+def _warn_bound(bound, left: int) -> None:
+    """Say why the search stopped above ``±D``: impossible (with the proof), or possible but not found."""
+    d = f"±{bound.requested:g}"
+    how = "exactly" if bound.exact else "at least (a lower bound: some rule is only partly modelled)"
+    if bound.feasible is False:
+        for r in bound.reasons:
+            warnings.warn(r, PgtoolsWarning, stacklevel=3)
+        warnings.warn(f"{d} is impossible with any upmaps; the smallest max deviation of an up OSD from its targets "
+                      f"(per pool and summed over the pools) is {how} {bound.min_deviation:.2f} PGs", PgtoolsWarning,
+                      stacklevel=3)
+    elif bound.feasible:
+        warnings.warn(f"{left} PG(s) stay outside {d}: a {d} placement exists (exact model) but the search did "
+                      "not find it", PgtoolsWarning, stacklevel=3)
+    else:
+        warnings.warn(f"{left} PG(s) stay outside {d}: not found by the search, and not proved impossible (some "
+                      "rule is only partly modelled)", PgtoolsWarning, stacklevel=3)
 
 
 def _report(lay: Layout, bounds: _Bounds, before: dict, tot0: np.ndarray, v0: int, items0: int) -> BalancePlan:

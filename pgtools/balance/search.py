@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 
 from ..model import Snapshot, split_pgid
-from ..placement.mapping import row_list
 from .plan import UpmapPlan, work_map
 from .work import PG, Increment, WorkMap, pgid_text, pool_ids
 
@@ -112,16 +111,15 @@ class Layout:
         ids = sorted(set(pool_ids(self.work, pools))) if pools is not None else sorted(self.work.pools)
         self.pools: dict[int, PoolLayout] = {}
         primaries = {split_pgid(pg) if isinstance(pg, str) else tuple(pg) for pg in snap.osdmap.pg_upmap_primaries}
-        for pid in ids:
-            pl = self._pool(pid, primaries)
-            if pl is not None:
-                self.pools[pid] = pl
+        weights = {pid: wt for pid in ids if (wt := self._weights(pid)) is not None}
+        raw = w.raw_rows([w.pools[pid] for pid in weights])  # CRUSH, pools sharing a rule in one call
+        for pid, (rule, weight) in weights.items():
+            self.pools[pid] = self._pool(pid, rule, weight, raw[pid], primaries)
 
-
-    def _pool(self, pid: int, primaries: set) -> PoolLayout | None:
+    def _weights(self, pid: int) -> tuple[int, np.ndarray] | None:
+        """The rule of pool ``pid`` and each OSD's CRUSH share × reweight under it (None: no OSD gets PGs)."""
         w = self.work
-        pool = w.pools[pid]
-        rule = w.crush_rule(pool)
+        rule = w.crush_rule(w.pools[pid])
         share = w.topology.rule_weight_osd_map(rule) if rule >= 0 else None
         if not share:
             return None
@@ -131,13 +129,20 @@ class Layout:
                 weight[osd] = float(np.float32(w.weightf(osd) * s))
         if weight.sum() <= 0:
             return None
-        pm = w.map.map_pool_arrays(pool)
-        raw_rows, up = pm.raw, pm.up
+        return rule, weight
+
+    def _pool(self, pid: int, rule: int, weight: np.ndarray, raw_rows: np.ndarray, primaries: set) -> PoolLayout:
+        w = self.work
+        pool = w.pools[pid]
         merging = w.pg_num_pending[pid] < pool.pg_num
         raw, cur = [], []
         movable = np.ones(pool.pg_num, dtype=bool)
+        count = np.zeros(self.n, dtype=np.int64)
+        on: list[set[int]] = [set() for _ in range(self.n)]
+        rows = raw_rows.tolist()
+        is_up = self.is_up.tolist()
         for ps in range(pool.pg_num):
-            r = row_list(raw_rows, ps)
+            r = [v for v in rows[ps] if v != -1]
             pg = (pid, ps)
             if pg in w.pg_upmap or pg in w.pg_upmap_items or pg in primaries:
                 c = w.map.pg_to_raw_upmap(pid, ps, r)[1]
@@ -147,15 +152,11 @@ class Layout:
             cur.append(c)
             if merging or pg in w.pg_upmap or pg in primaries:
                 movable[ps] = False
-        count = np.zeros(self.n, dtype=np.int64)
-        flat = up[(up >= 0) & (up != _NONE)]
-        flat = flat[flat < self.n]
-        np.add.at(count, flat, 1)
-        on: list[set[int]] = [set() for _ in range(self.n)]
-        for ps, c in enumerate(cur):
-            for o in c:
+            for o in c:  # the up set is ``c`` without the OSDs that are down (primary affinity only reorders)
                 if o != _NONE and 0 <= o < self.n:
                     on[o].add(ps)
+                    if is_up[o]:
+                        count[o] += 1
         eligible = (weight > 0) & self.is_up & (self.reweight > 0)
         target = weight * (pool.size * pool.pg_num) / weight.sum()
         return PoolLayout(pid, pool.name, pool.size, rule, not pool.can_shift_osds(), raw, cur, movable, eligible,

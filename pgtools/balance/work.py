@@ -15,12 +15,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..crush import map_values
 from ..crush.remap import RuleTopology
 from ..errors import UnknownPoolError, UnsupportedFeatureError
-from ..placement import CompiledOSDMap, PoolInfo
+from ..placement import NONE, CompiledOSDMap, PoolInfo
 from ..placement.mapping import row_list
 
-__all__ = ["PG", "Increment", "WorkMap", "pgid_text"]
+__all__ = ["PG", "SCALAR_MAX", "Increment", "WorkMap", "pgid_text"]
+
+#: :meth:`WorkMap.raw_rows` maps a rule's PGs one by one with the scalar engine up to this many PGs × size
+#: (the NumPy engine's fixed cost per call is larger there: ``benchmarks/bench_balance.py``, mixed capture)
+SCALAR_MAX = 128
 
 #: a placement group as ``(pool id, ps)``; tuples sort like Ceph's ``pg_t`` (pool, then seed)
 PG = tuple[int, int]
@@ -128,6 +133,75 @@ class WorkMap:
         if got is None:
             got = self._raw[pool.pool_id] = self.map.map_pool_arrays(pool).raw
         return got
+
+    def raw_rows(self, pools: list[PoolInfo]) -> dict[int, np.ndarray]:
+        """The CRUSH results of several pools (``map_pool_arrays(pool).raw``: -1 padded rows, OSDs that do not
+        exist removed), kept for later calls.
+
+        ``OSDMap::_pg_to_raw_osds`` maps each PG through its pool's rule with the PG's pps as input: pools
+        with the same rule, size and ``choose_args`` entry differ only in their inputs, so they go through one
+        :func:`pgtools.crush.map_values` call (the per-call cost of the NumPy engine dominates on maps of
+        many small pools), or, up to :data:`SCALAR_MAX` PGs × size, through ``CrushMap.do_rule`` one by one.  The rule is ``CrushWrapper::find_rule``'s, as ``map_pool_arrays`` looks it up;
+        a group whose result does not come back as whole rows is mapped pool by pool by ``map_pool_arrays``.
+
+        Parameters
+        ----------
+        pools : list of PoolInfo
+            Pools of :attr:`pools`.
+
+        Returns
+        -------
+        dict
+            ``{pool id: rows}``.
+        """
+        crush = self.map.crush
+        groups: dict[tuple, list[PoolInfo]] = {}
+        for pool in pools:
+            if pool.pool_id in self._raw or pool.pg_num <= 0 or crush is None:
+                continue
+            rule = int(crush.find_rule(pool.crush_rule, pool.type, pool.size))
+            ca = getattr(crush, "choose_args", None) or {}
+            key = pool.pool_id if pool.pool_id in ca else (-1 if -1 in ca else None)
+            groups.setdefault((rule, pool.size, key), []).append(pool)
+        weights = np.asarray(self.map.weight, dtype=np.int64)
+        for (rule, size, key), members in groups.items():
+            if rule < 0:
+                continue
+            pps = [m.raw_pgs_to_pps(np.arange(m.pg_num, dtype=np.int64)) for m in members]
+            n = sum(len(x) for x in pps)
+            if n * size <= SCALAR_MAX:
+                # a few PGs: the scalar engine (CrushMap.do_rule, the reference) costs less than a vector call
+                wl = weights.tolist()
+                res = np.full((n, size), -1, dtype=np.int64)
+                for i, x in enumerate(np.concatenate(pps).tolist()):
+                    r = list(crush.do_rule(rule, int(x), size, wl, key))[:size]
+                    res[i, : len(r)] = r
+            elif len(members) == 1:
+                continue  # nothing to share: map_pool_arrays below
+            else:
+                res = np.asarray(map_values(crush, rule, size, np.concatenate(pps), weights, key), dtype=np.int64)
+                if res.ndim != 2 or res.shape[0] != n:
+                    continue
+            start = 0
+            for m, x in zip(members, pps, strict=True):
+                self._raw[m.pool_id] = self._drop_missing(m, res[start: start + len(x)])
+                start += len(x)
+        return {pool.pool_id: self._raw_rows(pool) for pool in pools}
+
+    def _drop_missing(self, pool: PoolInfo, a: np.ndarray) -> np.ndarray:
+        """``OSDMap::_remove_nonexistent_osds`` on rows: a replicated pool drops an OSD that does not exist
+        (the rest shift left), an erasure pool puts ``CRUSH_ITEM_NONE`` in its place; -1 is padding."""
+        exists = np.asarray(self.map.exists, dtype=bool)
+        inrange = (a >= 0) & (a < self.map.max_osd)
+        keep = np.zeros(a.shape, dtype=bool)
+        keep[inrange] = exists[a[inrange]]
+        pad = a == -1
+        if bool((keep | pad).all()):
+            return a
+        if pool.can_shift_osds():
+            b = np.where(keep, a, -1)
+            return np.take_along_axis(b, np.argsort(b == -1, axis=1, kind="stable"), axis=1)
+        return np.where(keep | pad, a, NONE)
 
     def pg_to_raw_upmap(self, pg: PG) -> tuple[list[int], list[int]]:
         """``OSDMap::pg_to_raw_upmap``: ``(raw, raw with this map's upmaps)``."""

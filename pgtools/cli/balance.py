@@ -126,6 +126,7 @@ def balance_cmd(
     max_moves: Annotated[Optional[int], typer.Option("--max-moves", min=1, help="At most this many changes (with --like-mgr: upmap_max_optimizations, default the capture's or 10).")] = None,  # noqa: UP045
     like_mgr: Annotated[bool, typer.Option("--like-mgr", help="What the mgr's balancer would do (calc_pg_upmaps pool by pool with its settings).")] = False,
     release: Annotated[Optional[str], typer.Option("--release", callback=_check_placement_release, help="Ceph release whose balancer and checks to follow: pacific, reef or tentacle (default: the capture's; the read balancer needs reef or later).")] = None,  # noqa: UP045
+    compare: Annotated[bool, typer.Option("--compare", help="Show this mode's plan and the mgr's (--like-mgr) side by side: deviation before/after, commands, upmap entries, PGs and bytes moved, rounds.")] = False,
     max_misplaced: MaxMisplacedOpt = None,
     option: SetOptionOpt = None,
     fmt: FormatOpt = BalanceFormat.table,
@@ -139,12 +140,21 @@ def balance_cmd(
     "util_before", "util_after", "util_peak"}], "plan": {"commands"}, "rounds": [{"round", "commands",
     "misplaced_ratio"}], "mode", "like_mgr", "settings"}.
 
+    With --compare: one row per plan (JSON: {"compare": [rows]}); --max-deviation and --max-moves go to both.
+
     Example:  pgtools balance sample_dumps/mixed --like-mgr --format commands
     """
     from ..balance import mgr_settings, plan, simulate_plan
 
+    if compare and (like_mgr or fmt is BalanceFormat.commands):
+        raise typer.BadParameter("--compare shows two plans: not with --like-mgr or --format commands")
+    if compare and mode is Mode.primary:
+        raise typer.BadParameter("--compare measures PG counts: it goes with --mode count or capacity")
     snap = with_options(load_dumps(capture), option)
     pools = _pools(pool)
+    if compare:
+        _compare(snap, mode, pools, max_deviation, max_moves, max_misplaced, fmt, release)
+        return
     lines = []
     settings = {}
     if like_mgr:
@@ -192,6 +202,47 @@ def _read_scores(snap, up, pools, release) -> list[dict]:
     return [{"pool_id": int(pid), "pool": str(r["pool_name"]), "before": str(r["read_balance_score"]),
              "after": str(after.at[pid, "read_balance_score"]), "optimal": f"{r['optimal_score']:.2f}"}
             for pid, r in before.iterrows() if not r["error_message"]]
+
+
+def _compare(snap, mode: Mode, pools, max_deviation, max_moves, max_misplaced, fmt: BalanceFormat,
+             release: str | None) -> None:
+    """``balance --compare``: pgtools' plan of ``mode`` and the mgr's, measured alike."""
+    from ..balance import plan
+    from ..balance.compare import compare_plans
+
+    with _progress("balancers") as step:
+        step(0, 2, f"{mode.value} balancer")
+        ours = plan(snap, mode.value, pools=pools, max_deviation=max_deviation, max_moves=max_moves,
+                    ceph_release=release)
+        step(1, 2, "the mgr's balancer")
+        mgr = plan(snap, "count", like_mgr=True, pools=pools, max_deviation=max_deviation, max_moves=max_moves,
+                   ceph_release=release)
+        step(2, 2, "simulating the plans")
+        table = compare_plans(snap, {f"pgtools {mode.value}": ours, "mgr (--like-mgr)": mgr},
+                              max_misplaced=max_misplaced, ceph_release=release)
+    if fmt is BalanceFormat.json:
+        import json
+
+        write_out(json.dumps({"compare": table.to_dict("records"), "mode": mode.value}, indent=1, default=str) + "\n")
+        return
+    import pandas as pd
+
+    from ..text.snapshot import frame_text
+    from ..units import human_bytes
+
+    def cell(key: str, v) -> str:
+        if v is None or (isinstance(v, float) and v != v):
+            return "-"
+        if key == "bytes_moved":
+            return human_bytes(v)
+        if key == "max_util_after":
+            return _fmt_pct(v)
+        return f"{v:.2f}" if isinstance(v, float) else str(v)
+
+    rows = [{"": key, **{r["plan"]: cell(key, r[key]) for r in table.to_dict("records")}}
+            for key in table.columns if key != "plan"]
+    write_out(f"balance --mode {mode.value} --compare (deviation: |PGs - target| of an OSD, in one pool or summed "
+              "over the pools)\n\n" + frame_text(pd.DataFrame(rows)) + "\n")
 
 
 def upmaps_cmd(
