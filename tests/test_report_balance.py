@@ -41,3 +41,10 @@ def test_no_crush_map_is_a_note_not_a_failure(mixed):
     html = build_report(mixed.replace(crush=None))
     start = html.index('<section id="balance">')
     assert "Not available" in html[start:html.index('<section id="what-if">')]
+
+
+def test_impossible_bounds_are_notes_in_the_section(mixed, recwarn):
+    """The count balancer's proofs that ±1 is impossible (pool byrack: 3 racks) are shown, not lost on stderr."""
+    html = rb.balance_section(mixed)
+    assert "±1 is impossible for pool byrack" in html and "exactly 2.23 PGs" in html
+    assert not [w for w in recwarn if "impossible" in str(w.message)]

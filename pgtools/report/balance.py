@@ -14,11 +14,13 @@ note naming the command to run instead.
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 
 from ..balance import plan as balance_plan
 from ..balance import simulate_plan
-from ..errors import PgtoolsError
+from ..errors import PgtoolsError, PgtoolsWarning
 from ..model import Snapshot
 from ..plotting import balance as balance_plot
 from ..risk import domain_check, failure_risk, worst_failures
@@ -49,8 +51,11 @@ def balance_section(snap: Snapshot) -> str:
     big = _too_big(snap, "The balancer", "pgtools balance CAPTURE --mode count")
     if big:
         return big
-    plans = {"mgr's balancer (upmap mode, its settings)": balance_plan(snap, "count", like_mgr=True),
-             "pgtools count balancer (±1 per pool and summed)": balance_plan(snap, "count")}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PgtoolsWarning)
+        plans = {"mgr's balancer (upmap mode, its settings)": balance_plan(snap, "count", like_mgr=True),
+                 "pgtools count balancer (±1 per pool and summed)": balance_plan(snap, "count")}
+    notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, PgtoolsWarning)))
     rows, results = [], {}
     for name, p in plans.items():
         if not p.commands:
@@ -67,6 +72,7 @@ def balance_section(snap: Snapshot) -> str:
              "<code>target_max_misplaced_ratio</code> (nothing is run). The deviation is |PG copies − the OSD's "
              "weight-share target|, summed over pools, on the worst OSD.</p>",
              _table(pd.DataFrame(rows))]
+    parts += [f'<p class="note">{_e(n)}</p>' for n in notes]
     own_name = next(iter(reversed(plans)))
     own = results.get(own_name)
     if own is not None:
