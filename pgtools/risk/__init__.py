@@ -14,6 +14,8 @@ What lives here
 :mod:`~pgtools.risk.conditional`
     The entry points: :func:`failure_risk` (one tidy row per pool and K), :func:`risk_for` (one K on
     prepared copysets, for sweeps), :func:`worst_failures`, :func:`domain_check`.
+:mod:`~pgtools.risk.failset`
+    :func:`failure_set`: the PGs (bytes) lost and inactive when exactly the given units fail together.
 :mod:`~pgtools.risk.overlap`
     :func:`pair_overlap`: the PGs each pair of units holds together (the copyset-overlap picture).
 :mod:`~pgtools.risk.sweep`
@@ -29,8 +31,10 @@ never analysis or above.  Dask (optional) is imported only inside :func:`sweep` 
 from .annual import DEFAULT_AFR, DEFAULT_RECOVERY_MBPS, annual_risk
 from .conditional import RISK_COLUMNS, domain_check, failure_risk, risk_for, worst_failures
 from .copysets import Copysets, build_copysets
+from .failset import FAILURE_SET_COLUMNS, failure_set
 from .overlap import pair_overlap
 from .sweep import SWEEP_COLUMNS, sweep
 
-__all__ = ["DEFAULT_AFR", "DEFAULT_RECOVERY_MBPS", "RISK_COLUMNS", "SWEEP_COLUMNS", "Copysets", "annual_risk",
-           "build_copysets", "domain_check", "failure_risk", "pair_overlap", "risk_for", "sweep", "worst_failures"]
+__all__ = ["DEFAULT_AFR", "DEFAULT_RECOVERY_MBPS", "FAILURE_SET_COLUMNS", "RISK_COLUMNS", "SWEEP_COLUMNS", "Copysets",
+           "annual_risk", "build_copysets", "domain_check", "failure_risk", "failure_set", "pair_overlap", "risk_for",
+           "sweep", "worst_failures"]
