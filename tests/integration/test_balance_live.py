@@ -1,0 +1,254 @@
+"""pgtools' balancer plans applied to a real cluster: accepted, kept by the mon, placed as predicted.
+
+The issue's correctness target (#14): every plan pgtools prints is run on a live cluster exactly as printed, and
+the cluster must agree with the plan.  The module's cluster (one per release: Pacific on the host, Reef and
+Tentacle from their chroots): 11 memstore OSDs (10 GiB each) on 4 hosts, two device classes and uneven CRUSH
+weights (hdd 0.5 to 2.0, three ssd) so CRUSH alone leaves the PG counts uneven:
+
+* ``rep``: replicated, size 3, rule ``hdd-rule`` (class hdd, failure domain host), 32 PGs;
+* ``ec``: erasure-coded k=2 m=1 on class hdd, failure domain host, 32 PGs;
+* ``fast``: replicated, size 2, rule ``ssd-rule`` (class ssd), 16 PGs (no data);
+* since Quincy the mgr's ``.mgr`` (1 PG, default rule: both classes).
+
+200 objects of 16 KiB go to ``rep`` and to ``ec`` (memstore reports the bytes as used, so capacity mode has
+real per-PG bytes and per-OSD usage).  The PG log is kept to 2 entries so that an OSD new to a PG with data
+needs backfill, not log recovery: that is what makes PGs *remapped* (acting kept by ``pg_temp``) while
+``nobackfill`` is set.
+
+The tests run in order on the same cluster, each on a fresh capture (``osd dump``, ``crush dump``, ``pg dump``)
+of the state the previous one left: the mgr's own upmap run (``plan(..., like_mgr=True)``), pgtools' count
+balancer, the capacity balancer, ``pin_remapped`` after a CRUSH weight change with backfill blocked, and a drain
+of one OSD.  The mgr's balancer module is switched off (``ceph balancer off``) so only the plans change the
+upmap tables.  For each plan (:func:`_apply_and_check`):
+
+* its ``commands`` are fed, as printed (without the program name ``ceph``), to one ``ceph`` process in its
+  interactive mode; each must print the monitor's acknowledgement (``set PG pg_upmap_items mapping to
+  [a->b,...]`` / ``clear PG pg_upmap_items mapping``) and nothing else;
+* ``osd dump``'s ``pg_upmap_items`` must equal those of ``plan.apply(snap)``, both right after and after two
+  further osdmap epochs (``osd set/unset noscrub``): the monitor's ``clean_pg_upmaps``, run on every new map,
+  removed nothing;
+* every PG's up set, from the monitor (``pg map``) and from the mgr's ``pg dump``, equals pgtools' placement
+  of ``plan.apply(snap)``;
+* the release's own ``osdmaptool --upmap-cleanup`` on ``ceph osd getmap`` finds nothing to clean.
+
+About 40-60 s of the module's time per release is the cluster start and the backfills.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import pgtools
+from pgtools import balance
+from pgtools.placement import map_pgs, verify_placement
+from tests.ceph_release_tools import run as run_tool
+from tests.integration.cluster import MiniCluster, OsdSpec
+
+pytestmark = pytest.mark.integration
+
+HOSTS = {"node1": [OsdSpec(1.0, "hdd"), OsdSpec(0.5, "hdd"), OsdSpec(1.0, "ssd")],
+         "node2": [OsdSpec(2.0, "hdd"), OsdSpec(1.0, "hdd"), OsdSpec(1.0, "ssd")],
+         "node3": [OsdSpec(1.0, "hdd"), OsdSpec(1.0, "hdd"), OsdSpec(0.5, "ssd")],
+         "node4": [OsdSpec(0.5, "hdd"), OsdSpec(1.5, "hdd")]}
+EC_PROFILE = {"k": 2, "m": 1, "crush-failure-domain": "host", "crush-device-class": "hdd"}
+OBJECTS, OBJECT_BYTES = 200, 16384
+#: the OSD whose CRUSH weight changes under nobackfill (node2's 2.0 hdd), and the OSD drained (node4's 1.5 hdd)
+REWEIGHTED, NEW_WEIGHT, DRAINED = 3, 0.5, 9
+CONFIG = {
+    "mon_max_pg_per_osd": 1000,
+    "mgr_tick_period": 1,
+    # a PG log of 2 entries: an OSD new to a PG with more writes than that must backfill (log recovery would
+    # not need pg_temp, and nobackfill would not keep the PG remapped)
+    "osd/osd_min_pg_log_entries": 1,
+    "osd/osd_max_pg_log_entries": 2,
+    "osd/osd_pg_log_trim_min": 1,
+}
+TESTS = ("test_mgr_balancer_plan_applied", "test_count_plan_applied", "test_capacity_plan_applied",
+         "test_pin_remapped_plan_applied", "test_drain_plan_applied")
+LIVE_RELEASES = {name: ("pacific", "reef", "tentacle") for name in TESTS}
+_ACK = {"pg-upmap-items": "set {pg} pg_upmap_items mapping to [{pairs}]",
+        "rm-pg-upmap-items": "clear {pg} pg_upmap_items mapping"}
+
+
+@pytest.fixture(scope="module")
+def cluster(ceph_workdir: Path, release: str):
+    t0 = time.monotonic()
+    with MiniCluster(ceph_workdir / f"bal-{release}", hosts=HOSTS, config=CONFIG, release=release) as c:
+        c.ceph("balancer", "off")
+        assert c.ceph("balancer", "status", json=True)["active"] is False
+        c.ceph("osd", "crush", "rule", "create-replicated", "hdd-rule", "default", "host", "hdd")
+        c.ceph("osd", "crush", "rule", "create-replicated", "ssd-rule", "default", "host", "ssd")
+        c.create_pools([dict(name="rep", pg_num=32, rule="hdd-rule"),
+                        dict(name="ec", pg_num=32, ec_profile=EC_PROFILE),
+                        dict(name="fast", pg_num=16, size=2, rule="ssd-rule")])
+        c.wait_clean(timeout=120)
+        c.write_objects("rep", OBJECTS, OBJECT_BYTES)
+        c.write_objects("ec", OBJECTS, OBJECT_BYTES)
+        c.wait_clean(timeout=60, settle=2)  # the OSDs' usage reported
+        c.timing.steps["ready"] = round(time.monotonic() - t0, 2)
+        c.checked = {}
+        yield c
+        print(f"\nbalance {release} timings (s): {c.timing.steps}; plans checked: {c.checked}")
+
+
+def _capture(cluster: MiniCluster, workdir: Path, tag: str):
+    snap = pgtools.load(cluster.quick_capture(workdir / f"bal-{cluster.release}-{tag}"))
+    diff = verify_placement(snap, release=cluster.release)
+    assert len(diff) == 0, diff.head(10).to_string()  # pgtools agrees with the cluster before the plan
+    return snap
+
+
+def _items(dump: dict) -> dict[str, tuple[tuple[int, int], ...]]:
+    return {e["pgid"]: tuple((int(m["from"]), int(m["to"])) for m in e["mappings"])
+            for e in dump.get("pg_upmap_items", [])}
+
+
+def _norm(items: dict) -> dict[str, tuple[tuple[int, int], ...]]:
+    return {str(pg): tuple((int(a), int(b)) for a, b in pairs) for pg, pairs in items.items()}
+
+
+def _acks(commands: list[str]) -> list[str]:
+    """What the monitor answers to each command (``OSDMonitor::prepare_command_impl``)."""
+    out = []
+    for line in commands:
+        argv = shlex.split(line)
+        assert argv[:2] == ["ceph", "osd"] and argv[2] in _ACK, line
+        ids = argv[4:]
+        pairs = ",".join(f"{a}->{b}" for a, b in zip(ids[::2], ids[1::2], strict=True))
+        out.append(_ACK[argv[2]].format(pg=argv[3], pairs=pairs))
+    return out
+
+
+def _run_commands(cluster: MiniCluster, commands: list[str]) -> subprocess.CompletedProcess:
+    """The plan's command lines, as printed, through one ``ceph`` process (its interactive mode reads one
+    command a line from stdin and prints each answer; the program name ``ceph`` is not part of a line)."""
+    text = "".join(shlex.join(shlex.split(c)[1:]) + "\n" for c in commands)
+    return subprocess.run(cluster.ceph_argv(), input=text, capture_output=True, text=True,
+                          timeout=cluster.ceph_timeout + 5 * len(commands))
+
+
+def _cleanup_finds(cluster: MiniCluster, workdir: Path, tag: str) -> tuple[str, str]:
+    """``osdmaptool MAP --upmap-cleanup OUT`` (the release's own) on the cluster's current osdmap."""
+    path = workdir / f"bal-{cluster.release}-{tag}.osdmap"
+    cluster.ceph("osd", "getmap", "-o", path)
+    res = run_tool(cluster.release, "osdmaptool", ["om", "--upmap-cleanup", "cleanup.txt"], {"om": path})
+    assert res.returncode == 0, res.stderr
+    return res.files.get("cleanup.txt", b"").decode(), res.stdout
+
+
+def _apply_and_check(cluster: MiniCluster, workdir: Path, snap, plan, tag: str) -> SimpleNamespace:
+    """Apply ``plan`` (computed on ``snap``) to the cluster and check it as the module docstring says."""
+    t0 = time.monotonic()
+    assert plan.commands, f"{tag}: the plan is empty, nothing to check"
+    after = plan.apply(snap)
+    want_items = _norm(after.osdmap.pg_upmap_items)
+    pred = map_pgs(after, release=cluster.release)
+    want_up = {str(p): [int(o) for o in u] for p, u in zip(pred["pgid"], pred["up"], strict=True)}
+    # 1. every command accepted, answered as the monitor answers a valid one
+    proc = _run_commands(cluster, plan.commands)
+    assert proc.returncode == 0 and "Error" not in proc.stderr, proc.stderr
+    assert proc.stderr.splitlines() == _acks(plan.commands), proc.stderr
+    # 2. the upmap tables: the plan's, and still the plan's two osdmap epochs later (mon's clean_pg_upmaps)
+    (d1,) = cluster.query(("osd", "dump"))
+    cluster.mon_commands([{"prefix": "osd set", "key": "noscrub"}, {"prefix": "osd unset", "key": "noscrub"}])
+    (d2,) = cluster.query(("osd", "dump"))
+    assert d2["epoch"] >= d1["epoch"] + 2
+    assert _items(d1) == want_items, f"{tag}: osd dump's pg_upmap_items differ from the plan's right away"
+    assert _items(d2) == want_items, f"{tag}: the monitor changed pg_upmap_items after {d2['epoch'] - d1['epoch']} epochs"
+
+    # 3. up sets: the monitor's (pg map, current osdmap), then the mgr's pg dump once it has caught up
+    def caught_up():
+        _, stats, mon = cluster.pg_states()
+        ok = set(stats) == set(mon) and all(stats[g]["up"] == mon[g]["up"] for g in mon)
+        return (stats, mon) if ok else None
+
+    stats, mon = cluster.wait_for("the mgr's pg dump at the new osdmap", caught_up, 60)
+    wrong = {g: (want_up.get(g), m["up"]) for g, m in mon.items() if want_up.get(g) != m["up"]}
+    assert set(mon) == set(want_up)
+    assert wrong == {}, f"{tag}: {len(wrong)} PGs' up sets differ (predicted, live): {list(wrong.items())[:5]}"
+    assert {g: s["up"] for g, s in stats.items()} == want_up
+    # 4. Ceph's own cleanup finds nothing
+    cleanup, stdout = _cleanup_finds(cluster, workdir, tag)
+    assert cleanup == "", f"{tag}: osdmaptool --upmap-cleanup would run:\n{cleanup}"
+    assert "ceph osd" not in stdout, stdout
+    cluster.timing.steps[tag] = round(time.monotonic() - t0, 2)
+    cluster.checked[tag] = {"commands": len(plan.commands), "pgs": len(want_up)}
+    return SimpleNamespace(items=want_items, up=want_up, dump=d2)
+
+
+def _moved(snap, plan) -> int:
+    before = map_pgs(snap)
+    after = map_pgs(plan.apply(snap))
+    return sum(a != b for a, b in zip(before["up"], after["up"], strict=True))
+
+
+def test_mgr_balancer_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> None:
+    snap = _capture(cluster, ceph_workdir, "mgr")
+    assert not snap.osdmap.pg_upmap_items
+    plan = balance.plan(snap, "count", like_mgr=True)
+    assert 0 < plan.num_changed <= 10 and _moved(snap, plan) > 0
+    _apply_and_check(cluster, ceph_workdir, snap, plan, "mgr")
+    cluster.wait_clean(timeout=90)
+
+
+def test_count_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> None:
+    snap = _capture(cluster, ceph_workdir, "count")
+    plan = balance.plan(snap, "count")
+    assert plan.summary["max_dev_after"] < plan.summary["max_dev_before"]
+    res = _apply_and_check(cluster, ceph_workdir, snap, plan, "count")
+    # the mgr run's entries reused or removed, not stacked
+    assert all(len(v) <= 3 for v in res.items.values())
+    cluster.wait_clean(timeout=90)
+    after = _capture(cluster, ceph_workdir, "count-after")
+    assert balance.count_deviation(after)["max_dev"] == plan.summary["max_dev_after"]
+
+
+def test_capacity_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> None:
+    snap = _capture(cluster, ceph_workdir, "capacity")
+    plan = balance.plan(snap, "capacity")
+    assert plan.summary["spread_after"] < plan.summary["spread_before"]
+    _apply_and_check(cluster, ceph_workdir, snap, plan, "capacity")
+    cluster.wait_clean(timeout=90)
+
+
+def test_pin_remapped_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> None:
+    cluster.ceph("osd", "set", "nobackfill")
+    cluster.crush_reweight(REWEIGHTED, NEW_WEIGHT)
+
+    def remapped_and_settled():
+        _, stats, mon = cluster.pg_states()
+        states = [s["state"] for s in stats.values()]
+        settled = set(stats) == set(mon) and all(
+            stats[g]["up"] == mon[g]["up"] and stats[g]["acting"] == mon[g]["acting"] for g in mon)
+        busy = any(w in s for s in states for w in ("peering", "unknown", "activating", "recovering"))
+        return settled and not busy and any("remapped" in s for s in states)
+
+    cluster.wait_for("remapped PGs waiting for backfill", remapped_and_settled, 90)
+    snap = _capture(cluster, ceph_workdir, "pin")
+    remapped = set(snap.pgs.loc[snap.pgs["state"].astype(str).str.contains("remapped"), "pgid"].astype(str))
+    plan = balance.pin_remapped(snap)
+    assert remapped and plan.skipped.empty, plan.skipped.to_string()
+    assert set(plan.new_pg_upmap_items) | set(plan.old_pg_upmap_items) == remapped
+    res = _apply_and_check(cluster, ceph_workdir, snap, plan, "pin")
+    acting = {str(p): [int(o) for o in a] for p, a in zip(snap.pgs.pgid, snap.pgs.acting, strict=True)}
+    for pg in remapped:  # pinned where the data is: up is the acting set of the capture
+        assert sorted(res.up[pg]) == sorted(acting[pg]), pg
+    cluster.wait_clean(timeout=90)  # nothing left to backfill, although nobackfill is still set
+    cluster.ceph("osd", "unset", "nobackfill")
+    cluster.wait_clean(timeout=30)
+
+
+def test_drain_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> None:
+    snap = _capture(cluster, ceph_workdir, "drain")
+    plan = balance.drain(snap, [DRAINED])
+    assert plan.skipped.empty, plan.skipped.to_string()
+    res = _apply_and_check(cluster, ceph_workdir, snap, plan, "drain")
+    assert not any(DRAINED in up for up in res.up.values())
+    assert any(re.search(rf"\b{DRAINED}\b", c) for c in plan.commands)
