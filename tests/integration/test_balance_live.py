@@ -40,6 +40,7 @@ import re
 import shlex
 import subprocess
 import time
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -47,6 +48,8 @@ import pytest
 
 import pgtools
 from pgtools import balance
+from pgtools.balance import UpmapPlan
+from pgtools.errors import PgtoolsWarning
 from pgtools.placement import map_pgs, verify_placement
 from tests.ceph_release_tools import run as run_tool
 from tests.integration.cluster import MiniCluster, OsdSpec
@@ -71,7 +74,8 @@ CONFIG = {
     "osd/osd_pg_log_trim_min": 1,
 }
 TESTS = ("test_mgr_balancer_plan_applied", "test_count_plan_applied", "test_capacity_plan_applied",
-         "test_pin_remapped_plan_applied", "test_drain_plan_applied")
+         "test_pin_remapped_plan_applied", "test_drain_plan_applied",
+         "test_checks_catch_what_the_monitor_refuses_or_cleans")
 LIVE_RELEASES = {name: ("pacific", "reef", "tentacle") for name in TESTS}
 _ACK = {"pg-upmap-items": "set {pg} pg_upmap_items mapping to [{pairs}]",
         "rm-pg-upmap-items": "clear {pg} pg_upmap_items mapping"}
@@ -99,7 +103,14 @@ def cluster(ceph_workdir: Path, release: str):
 
 
 def _capture(cluster: MiniCluster, workdir: Path, tag: str):
-    snap = pgtools.load(cluster.quick_capture(workdir / f"bal-{cluster.release}-{tag}"))
+    """A quick capture whose PG map has caught up with its osdmap (the mgr reports a few seconds late)."""
+    for _ in range(20):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always", PgtoolsWarning)
+            snap = pgtools.load(cluster.quick_capture(workdir / f"bal-{cluster.release}-{tag}"))
+        if not any("behind the osdmap" in str(w.message) for w in seen):
+            break
+        time.sleep(1)
     diff = verify_placement(snap, release=cluster.release)
     assert len(diff) == 0, diff.head(10).to_string()  # pgtools agrees with the cluster before the plan
     return snap
@@ -183,6 +194,12 @@ def _apply_and_check(cluster: MiniCluster, workdir: Path, snap, plan, tag: str) 
     return SimpleNamespace(items=want_items, up=want_up, dump=d2)
 
 
+def _settle(cluster: MiniCluster, tag: str, timeout: float = 90) -> None:
+    t0 = time.monotonic()
+    cluster.wait_clean(timeout=timeout)
+    cluster.timing.steps[tag] = round(cluster.timing.steps.get(tag, 0) + time.monotonic() - t0, 2)
+
+
 def _moved(snap, plan) -> int:
     before = map_pgs(snap)
     after = map_pgs(plan.apply(snap))
@@ -195,7 +212,7 @@ def test_mgr_balancer_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> 
     plan = balance.plan(snap, "count", like_mgr=True)
     assert 0 < plan.num_changed <= 10 and _moved(snap, plan) > 0
     _apply_and_check(cluster, ceph_workdir, snap, plan, "mgr")
-    cluster.wait_clean(timeout=90)
+    _settle(cluster, "clean_after")
 
 
 def test_count_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> None:
@@ -205,7 +222,7 @@ def test_count_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> None:
     res = _apply_and_check(cluster, ceph_workdir, snap, plan, "count")
     # the mgr run's entries reused or removed, not stacked
     assert all(len(v) <= 3 for v in res.items.values())
-    cluster.wait_clean(timeout=90)
+    _settle(cluster, "clean_after")
     after = _capture(cluster, ceph_workdir, "count-after")
     assert balance.count_deviation(after)["max_dev"] == plan.summary["max_dev_after"]
 
@@ -215,7 +232,7 @@ def test_capacity_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> None
     plan = balance.plan(snap, "capacity")
     assert plan.summary["spread_after"] < plan.summary["spread_before"]
     _apply_and_check(cluster, ceph_workdir, snap, plan, "capacity")
-    cluster.wait_clean(timeout=90)
+    _settle(cluster, "clean_after")
 
 
 def test_pin_remapped_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> None:
@@ -240,9 +257,9 @@ def test_pin_remapped_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> 
     acting = {str(p): [int(o) for o in a] for p, a in zip(snap.pgs.pgid, snap.pgs.acting, strict=True)}
     for pg in remapped:  # pinned where the data is: up is the acting set of the capture
         assert sorted(res.up[pg]) == sorted(acting[pg]), pg
-    cluster.wait_clean(timeout=90)  # nothing left to backfill, although nobackfill is still set
+    _settle(cluster, "clean_after_pin")  # nothing left to backfill, although nobackfill is still set
     cluster.ceph("osd", "unset", "nobackfill")
-    cluster.wait_clean(timeout=30)
+    _settle(cluster, "clean_after_pin", timeout=30)
 
 
 def test_drain_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> None:
@@ -252,3 +269,28 @@ def test_drain_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> None:
     res = _apply_and_check(cluster, ceph_workdir, snap, plan, "drain")
     assert not any(DRAINED in up for up in res.up.values())
     assert any(re.search(rf"\b{DRAINED}\b", c) for c in plan.commands)
+
+
+def test_checks_catch_what_the_monitor_refuses_or_cleans(cluster: MiniCluster, ceph_workdir: Path) -> None:
+    """The checks can fail: an upmap the mon accepts but cleans (two replicas of ``rep`` on one host) and one
+    it refuses (an OSD that does not exist) are caught, and pgtools' own cleanup agrees with the mon's."""
+    snap = _capture(cluster, ceph_workdir, "control")
+    hosts = snap.osds.set_index("osd_id")["host"].to_dict()
+    klass = snap.osds.set_index("osd_id")["device_class"].to_dict()
+    mapped = map_pgs(snap, snap.pool_id("rep"), release=cluster.release)
+    pgid, up = next((str(g), [int(o) for o in u]) for g, u in zip(mapped["pgid"], mapped["up"], strict=True)
+                    if str(g) not in snap.osdmap.pg_upmap_items)
+    (b,) = [o for o in hosts if hosts[o] == hosts[up[1]] and klass[o] == "hdd" and o not in up]
+    items = ((up[0], b),)
+    bad = UpmapPlan({pgid: items}, [], [], 1, cluster.release, True,
+                    ["ceph osd pg-upmap-items " + pgid + "".join(f" {x} {y}" for x, y in items)])
+    # pgtools predicts the cleanup: the entry breaks the rule's host failure domain
+    assert pgid in balance.clean_pg_upmaps(bad.apply(snap)).old_pg_upmap_items
+    with pytest.raises(AssertionError, match="pg_upmap_items"):
+        _apply_and_check(cluster, ceph_workdir, snap, bad, "control-cleaned")
+    (d,) = cluster.query(("osd", "dump"))
+    assert _items(d) == _norm(snap.osdmap.pg_upmap_items)  # the mon dropped it
+    refused = UpmapPlan({pgid: ((up[0], 99),)}, [], [], 1, cluster.release, True,
+                        [f"ceph osd pg-upmap-items {pgid} {up[0]} 99"])
+    with pytest.raises(AssertionError, match="osd.99 does not exist"):
+        _apply_and_check(cluster, ceph_workdir, snap, refused, "control-refused")
