@@ -21,8 +21,9 @@ balancer, the capacity balancer, ``pin_remapped`` after a CRUSH weight change wi
 of one OSD.  The mgr's balancer module is switched off (``ceph balancer off``) so only the plans change the
 upmap tables.  For each plan (:func:`_apply_and_check`):
 
-* its ``commands`` are fed, as printed (without the program name ``ceph``), to one ``ceph`` process in its
-  interactive mode; each must print the monitor's acknowledgement (``set PG pg_upmap_items mapping to
+* the lines ``pgtools balance|upmaps CAPTURE ... --format commands`` prints (the CLI, which must print the
+  API plan's ``commands``) are fed as printed (without the program name ``ceph``) to one ``ceph`` process in
+  its interactive mode; each must get the monitor's acknowledgement (``set PG pg_upmap_items mapping to
   [a->b,...]`` / ``clear PG pg_upmap_items mapping``) and nothing else;
 * ``osd dump``'s ``pg_upmap_items`` must equal those of ``plan.apply(snap)``, both right after and after two
   further osdmap epochs (``osd set/unset noscrub``): the monitor's ``clean_pg_upmaps``, run on every new map,
@@ -31,7 +32,7 @@ upmap tables.  For each plan (:func:`_apply_and_check`):
   of ``plan.apply(snap)``;
 * the release's own ``osdmaptool --upmap-cleanup`` on ``ceph osd getmap`` finds nothing to clean.
 
-About 40-60 s of the module's time per release is the cluster start and the backfills.
+A last test shows the checks can fail: an upmap the monitor accepts but cleans, and one it refuses.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ import pytest
 import pgtools
 from pgtools import balance
 from pgtools.balance import UpmapPlan
+from pgtools.cli import main as cli_main
 from pgtools.errors import PgtoolsWarning
 from pgtools.placement import map_pgs, verify_placement
 from tests.ceph_release_tools import run as run_tool
@@ -74,7 +76,7 @@ CONFIG = {
     "osd/osd_pg_log_trim_min": 1,
 }
 TESTS = ("test_mgr_balancer_plan_applied", "test_count_plan_applied", "test_capacity_plan_applied",
-         "test_pin_remapped_plan_applied", "test_drain_plan_applied",
+         "test_pin_remapped_plan_applied", "test_unpin_first_round_applied", "test_drain_plan_applied",
          "test_checks_catch_what_the_monitor_refuses_or_cleans")
 LIVE_RELEASES = {name: ("pacific", "reef", "tentacle") for name in TESTS}
 _ACK = {"pg-upmap-items": "set {pg} pg_upmap_items mapping to [{pairs}]",
@@ -103,17 +105,28 @@ def cluster(ceph_workdir: Path, release: str):
 
 
 def _capture(cluster: MiniCluster, workdir: Path, tag: str):
-    """A quick capture whose PG map has caught up with its osdmap (the mgr reports a few seconds late)."""
+    """A quick capture whose PG map has caught up with its osdmap (the mgr reports a few seconds late); the
+    snapshot gets the capture's folder as ``folder``."""
+    folder = workdir / f"bal-{cluster.release}-{tag}"
     for _ in range(20):
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always", PgtoolsWarning)
-            snap = pgtools.load(cluster.quick_capture(workdir / f"bal-{cluster.release}-{tag}"))
+            snap = pgtools.load(cluster.quick_capture(folder))
         if not any("behind the osdmap" in str(w.message) for w in seen):
             break
         time.sleep(1)
     diff = verify_placement(snap, release=cluster.release)
     assert len(diff) == 0, diff.head(10).to_string()  # pgtools agrees with the cluster before the plan
-    return snap
+    return snap, folder
+
+
+def _printed(capsys: pytest.CaptureFixture, *argv: object) -> list[str]:
+    """The command lines ``pgtools ARGV --format commands`` prints (the CLI, run in this process)."""
+    capsys.readouterr()
+    rc = cli_main([*map(str, argv), "--format", "commands"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    return out.out.splitlines()
 
 
 def _items(dump: dict) -> dict[str, tuple[tuple[int, int], ...]]:
@@ -154,18 +167,22 @@ def _cleanup_finds(cluster: MiniCluster, workdir: Path, tag: str) -> tuple[str, 
     return res.files.get("cleanup.txt", b"").decode(), res.stdout
 
 
-def _apply_and_check(cluster: MiniCluster, workdir: Path, snap, plan, tag: str) -> SimpleNamespace:
-    """Apply ``plan`` (computed on ``snap``) to the cluster and check it as the module docstring says."""
+def _apply_and_check(cluster: MiniCluster, workdir: Path, snap, plan, tag: str,
+                     printed: list[str] | None = None) -> SimpleNamespace:
+    """Run ``printed`` (default: ``plan.commands``) on the cluster and check the result is ``plan`` (computed
+    on ``snap``) as the module docstring says."""
     t0 = time.monotonic()
-    assert plan.commands, f"{tag}: the plan is empty, nothing to check"
+    commands = plan.commands if printed is None else printed
+    assert commands == plan.commands, f"{tag}: the CLI printed other commands than the plan's"
+    assert commands, f"{tag}: the plan is empty, nothing to check"
     after = plan.apply(snap)
     want_items = _norm(after.osdmap.pg_upmap_items)
     pred = map_pgs(after, release=cluster.release)
     want_up = {str(p): [int(o) for o in u] for p, u in zip(pred["pgid"], pred["up"], strict=True)}
     # 1. every command accepted, answered as the monitor answers a valid one
-    proc = _run_commands(cluster, plan.commands)
+    proc = _run_commands(cluster, commands)
     assert proc.returncode == 0 and "Error" not in proc.stderr, proc.stderr
-    assert proc.stderr.splitlines() == _acks(plan.commands), proc.stderr
+    assert proc.stderr.splitlines() == _acks(commands), proc.stderr
     # 2. the upmap tables: the plan's, and still the plan's two osdmap epochs later (mon's clean_pg_upmaps)
     (d1,) = cluster.query(("osd", "dump"))
     cluster.mon_commands([{"prefix": "osd set", "key": "noscrub"}, {"prefix": "osd unset", "key": "noscrub"}])
@@ -190,7 +207,8 @@ def _apply_and_check(cluster: MiniCluster, workdir: Path, snap, plan, tag: str) 
     assert cleanup == "", f"{tag}: osdmaptool --upmap-cleanup would run:\n{cleanup}"
     assert "ceph osd" not in stdout, stdout
     cluster.timing.steps[tag] = round(time.monotonic() - t0, 2)
-    cluster.checked[tag] = {"commands": len(plan.commands), "pgs": len(want_up)}
+    cluster.checked[tag] = {"commands": len(commands), "rm": sum(" rm-" in c for c in commands),
+                            "pools": sorted({c.split()[3].split(".")[0] for c in commands}), "pgs": len(want_up)}
     return SimpleNamespace(items=want_items, up=want_up, dump=d2)
 
 
@@ -200,42 +218,45 @@ def _settle(cluster: MiniCluster, tag: str, timeout: float = 90) -> None:
     cluster.timing.steps[tag] = round(cluster.timing.steps.get(tag, 0) + time.monotonic() - t0, 2)
 
 
-def _moved(snap, plan) -> int:
-    before = map_pgs(snap)
-    after = map_pgs(plan.apply(snap))
+def _moved(snap, plan, release: str) -> int:
+    before = map_pgs(snap, release=release)
+    after = map_pgs(plan.apply(snap), release=release)
     return sum(a != b for a, b in zip(before["up"], after["up"], strict=True))
 
 
-def test_mgr_balancer_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> None:
-    snap = _capture(cluster, ceph_workdir, "mgr")
+def test_mgr_balancer_plan_applied(cluster: MiniCluster, ceph_workdir: Path, capsys) -> None:
+    snap, folder = _capture(cluster, ceph_workdir, "mgr")
     assert not snap.osdmap.pg_upmap_items
     plan = balance.plan(snap, "count", like_mgr=True)
-    assert 0 < plan.num_changed <= 10 and _moved(snap, plan) > 0
-    _apply_and_check(cluster, ceph_workdir, snap, plan, "mgr")
+    assert 0 < plan.num_changed <= 10 and _moved(snap, plan, cluster.release) > 0
+    printed = _printed(capsys, "balance", folder, "--mode", "count", "--like-mgr")
+    _apply_and_check(cluster, ceph_workdir, snap, plan, "mgr", printed)
     _settle(cluster, "clean_after")
 
 
-def test_count_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> None:
-    snap = _capture(cluster, ceph_workdir, "count")
+def test_count_plan_applied(cluster: MiniCluster, ceph_workdir: Path, capsys) -> None:
+    snap, folder = _capture(cluster, ceph_workdir, "count")
     plan = balance.plan(snap, "count")
     assert plan.summary["max_dev_after"] < plan.summary["max_dev_before"]
-    res = _apply_and_check(cluster, ceph_workdir, snap, plan, "count")
+    printed = _printed(capsys, "balance", folder, "--mode", "count")
+    res = _apply_and_check(cluster, ceph_workdir, snap, plan, "count", printed)
     # the mgr run's entries reused or removed, not stacked
     assert all(len(v) <= 3 for v in res.items.values())
     _settle(cluster, "clean_after")
-    after = _capture(cluster, ceph_workdir, "count-after")
+    after, _ = _capture(cluster, ceph_workdir, "count-after")
     assert balance.count_deviation(after)["max_dev"] == plan.summary["max_dev_after"]
 
 
-def test_capacity_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> None:
-    snap = _capture(cluster, ceph_workdir, "capacity")
+def test_capacity_plan_applied(cluster: MiniCluster, ceph_workdir: Path, capsys) -> None:
+    snap, folder = _capture(cluster, ceph_workdir, "capacity")
     plan = balance.plan(snap, "capacity")
     assert plan.summary["spread_after"] < plan.summary["spread_before"]
-    _apply_and_check(cluster, ceph_workdir, snap, plan, "capacity")
+    printed = _printed(capsys, "balance", folder, "--mode", "capacity")
+    _apply_and_check(cluster, ceph_workdir, snap, plan, "capacity", printed)
     _settle(cluster, "clean_after")
 
 
-def test_pin_remapped_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> None:
+def test_pin_remapped_plan_applied(cluster: MiniCluster, ceph_workdir: Path, capsys) -> None:
     cluster.ceph("osd", "set", "nobackfill")
     cluster.crush_reweight(REWEIGHTED, NEW_WEIGHT)
 
@@ -248,33 +269,56 @@ def test_pin_remapped_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> 
         return settled and not busy and any("remapped" in s for s in states)
 
     cluster.wait_for("remapped PGs waiting for backfill", remapped_and_settled, 90)
-    snap = _capture(cluster, ceph_workdir, "pin")
+    snap, folder = _capture(cluster, ceph_workdir, "pin")
     remapped = set(snap.pgs.loc[snap.pgs["state"].astype(str).str.contains("remapped"), "pgid"].astype(str))
     plan = balance.pin_remapped(snap)
     assert remapped and plan.skipped.empty, plan.skipped.to_string()
     assert set(plan.new_pg_upmap_items) | set(plan.old_pg_upmap_items) == remapped
-    res = _apply_and_check(cluster, ceph_workdir, snap, plan, "pin")
+    printed = _printed(capsys, "upmaps", folder, "--pin-remapped")
+    res = _apply_and_check(cluster, ceph_workdir, snap, plan, "pin", printed)
     acting = {str(p): [int(o) for o in a] for p, a in zip(snap.pgs.pgid, snap.pgs.acting, strict=True)}
     for pg in remapped:  # pinned where the data is: up is the acting set of the capture
         assert sorted(res.up[pg]) == sorted(acting[pg]), pg
     _settle(cluster, "clean_after_pin")  # nothing left to backfill, although nobackfill is still set
     cluster.ceph("osd", "unset", "nobackfill")
     _settle(cluster, "clean_after_pin", timeout=30)
+    cluster.pinned = (snap, plan)
 
 
-def test_drain_plan_applied(cluster: MiniCluster, ceph_workdir: Path) -> None:
-    snap = _capture(cluster, ceph_workdir, "drain")
+def test_unpin_first_round_applied(cluster: MiniCluster, ceph_workdir: Path) -> None:
+    """The pins released gradually: the first round of ``unpin`` (as ``pgtools upmaps --pin-remapped`` lists
+    the release rounds) puts those PGs back where CRUSH and the earlier upmaps want them."""
+    pin_snap, pins = cluster.pinned
+    pinned = pins.apply(pin_snap)
+    pinned = pinned.replace(osdmap=pinned.osdmap.replace(pg_temp={}, primary_temp={}))
+    rounds = balance.order_rounds(pinned, balance.unpin(pin_snap, pins))
+    snap, _ = _capture(cluster, ceph_workdir, "unpin")
+    first = rounds.plans[0]
+    assert 0 < len(first.commands) <= len(pins.commands)
+    res = _apply_and_check(cluster, ceph_workdir, snap, first, "unpin")
+    crush_now = map_pgs(pin_snap.replace(osdmap=pin_snap.osdmap.replace(pg_temp={}, primary_temp={})),
+                        release=cluster.release)
+    back = {str(g): [int(o) for o in u] for g, u in zip(crush_now["pgid"], crush_now["up"], strict=True)}
+    for pg in [*first.new_pg_upmap_items, *first.old_pg_upmap_items]:  # up where it was heading before the pin
+        assert res.up[pg] == back[pg], pg
+    _settle(cluster, "clean_after")
+
+
+def test_drain_plan_applied(cluster: MiniCluster, ceph_workdir: Path, capsys) -> None:
+    snap, folder = _capture(cluster, ceph_workdir, "drain")
     plan = balance.drain(snap, [DRAINED])
     assert plan.skipped.empty, plan.skipped.to_string()
-    res = _apply_and_check(cluster, ceph_workdir, snap, plan, "drain")
+    printed = _printed(capsys, "upmaps", folder, "--drain", f"osd.{DRAINED}")
+    res = _apply_and_check(cluster, ceph_workdir, snap, plan, "drain", printed)
     assert not any(DRAINED in up for up in res.up.values())
     assert any(re.search(rf"\b{DRAINED}\b", c) for c in plan.commands)
+    _settle(cluster, "clean_after")
 
 
 def test_checks_catch_what_the_monitor_refuses_or_cleans(cluster: MiniCluster, ceph_workdir: Path) -> None:
     """The checks can fail: an upmap the mon accepts but cleans (two replicas of ``rep`` on one host) and one
     it refuses (an OSD that does not exist) are caught, and pgtools' own cleanup agrees with the mon's."""
-    snap = _capture(cluster, ceph_workdir, "control")
+    snap, _ = _capture(cluster, ceph_workdir, "control")
     hosts = snap.osds.set_index("osd_id")["host"].to_dict()
     klass = snap.osds.set_index("osd_id")["device_class"].to_dict()
     mapped = map_pgs(snap, snap.pool_id("rep"), release=cluster.release)
