@@ -37,6 +37,7 @@ A last test shows the checks can fail: an upmap the monitor accepts but cleans, 
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -88,7 +89,10 @@ def cluster(ceph_workdir: Path, release: str):
     t0 = time.monotonic()
     with MiniCluster(ceph_workdir / f"bal-{release}", hosts=HOSTS, config=CONFIG, release=release) as c:
         c.ceph("balancer", "off")
+        c.ceph("balancer", "mode", "upmap")
         assert c.ceph("balancer", "status", json=True)["active"] is False
+        # the mgr's calc_pg_upmaps without its random shuffles (default true), as pgtools' like-mgr run
+        c.ceph("config", "set", "mgr", "osd_calc_pg_upmaps_aggressively", "false")
         c.ceph("osd", "crush", "rule", "create-replicated", "hdd-rule", "default", "host", "hdd")
         c.ceph("osd", "crush", "rule", "create-replicated", "ssd-rule", "default", "host", "ssd")
         c.create_pools([dict(name="rep", pg_num=32, rule="hdd-rule"),
@@ -224,9 +228,37 @@ def _moved(snap, plan, release: str) -> int:
     return sum(a != b for a, b in zip(before["up"], after["up"], strict=True))
 
 
+def _mgr_optimize(cluster: MiniCluster, pool: str, epoch: int) -> tuple[dict, list[str]]:
+    """The mgr balancer's own plan for ``pool`` (``ceph balancer optimize`` then ``ceph balancer dump``, its
+    ``OSDMap::Incremental``): ``(new pg_upmap_items, removed ones)``."""
+    name = f"pgtools-{pool}"
+    proc = cluster.ceph_run("balancer", "optimize", name, pool)
+    if proc.returncode != 0:
+        assert "Unable to find further optimization" in proc.stderr, proc.stderr
+        return {}, []
+    inc = cluster.ceph("balancer", "dump", name, json=True)
+    assert inc["epoch"] == epoch + 1, inc["epoch"]  # planned on the map pgtools planned on
+    return _items({"pg_upmap_items": inc.get("new_pg_upmap_items", [])}), sorted(inc.get("old_pg_upmap_items", []))
+
+
 def test_mgr_balancer_plan_applied(cluster: MiniCluster, ceph_workdir: Path, capsys) -> None:
     snap, folder = _capture(cluster, ceph_workdir, "mgr")
     assert not snap.osdmap.pg_upmap_items
+    # pool by pool (the mgr shuffles the pools of a run at random) pgtools' like-mgr plan is the mgr's own
+    epoch = json.loads((folder / "osd_dump.json").read_text())["epoch"]
+    same = {}
+    for deviation in (5, 1):  # upmap_max_deviation: the default, then the tightest
+        cluster.ceph("config", "set", "mgr", "mgr/balancer/upmap_max_deviation", deviation)
+        for pool in ("rep", "ec", "fast"):
+            new, old = _mgr_optimize(cluster, pool, epoch)
+            ours = balance.plan(snap, "count", like_mgr=True, pools=[pool], max_deviation=deviation)
+            assert (_norm(ours.new_pg_upmap_items), sorted(ours.old_pg_upmap_items)) == (new, old), (pool, deviation)
+            printed = _printed(capsys, "balance", folder, "--like-mgr", "--pool", pool, "--max-deviation", deviation)
+            assert printed == ours.commands, (pool, deviation)
+            same[f"{pool}/{deviation}"] = len(new) + len(old)
+    cluster.ceph("config", "rm", "mgr", "mgr/balancer/upmap_max_deviation")
+    assert sum(same.values()) > 0, same
+    cluster.checked["mgr_optimize"] = same
     plan = balance.plan(snap, "count", like_mgr=True)
     assert 0 < plan.num_changed <= 10 and _moved(snap, plan, cluster.release) > 0
     printed = _printed(capsys, "balance", folder, "--mode", "count", "--like-mgr")
