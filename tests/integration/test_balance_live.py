@@ -79,6 +79,10 @@ CONFIG = {
     "osd/osd_min_pg_log_entries": 1,
     "osd/osd_max_pg_log_entries": 2,
     "osd/osd_pg_log_trim_min": 1,
+    # Pacific's wpq scheduler sleeps 0.1 s between recovery ops on hdd OSDs and backfills one PG at a time:
+    # the backfills of the plans took ~30 s there (Reef and Tentacle's mclock ignores both)
+    "osd/osd_recovery_sleep_hdd": 0,
+    "osd/osd_max_backfills": 4,
 }
 TESTS = ("test_mgr_balancer_plan_applied", "test_count_plan_applied", "test_capacity_plan_applied",
          "test_pin_remapped_plan_applied", "test_unpin_first_round_applied", "test_drain_plan_applied",
