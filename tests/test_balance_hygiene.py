@@ -206,7 +206,7 @@ def test_drain_bad_input(snaps):
 @pytest.mark.parametrize("capture", CAPTURES)
 def test_mgr_balancer_is_calc_pg_upmaps_pool_by_pool(snaps, capture):
     snap = snaps[capture]
-    got = mgr_balancer(snap)
+    got = mgr_balancer(snap, aggressive=False)  # deterministic: osdmaptool_upmap below is too
     ids = sorted(snap.pools["pool_id"].astype(int))
     # osdmaptool --upmap does the same loop (after a cleanup that finds nothing on these captures)
     assert got.commands == osdmaptool_upmap(snap, upmap_max=10, upmap_deviation=5, pool_order=ids).commands

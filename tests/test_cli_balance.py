@@ -24,7 +24,8 @@ def run(capsys, *args):
 
 @pytest.mark.parametrize("capture", ["mixed", "seedlike_max300", "mixed_tentacle"])
 def test_like_mgr_commands_are_osdmaptools_lines(capsys, capture):
-    rc, out, err = run(capsys, "balance", SAMPLE_DUMPS / capture, "--like-mgr", "--format", "commands")
+    rc, out, err = run(capsys, "balance", SAMPLE_DUMPS / capture, "--like-mgr", "--no-aggressive", "--format",
+                       "commands")
     assert rc == 0, err
     snap = pgtools.load(SAMPLE_DUMPS / capture)
     ids = sorted(snap.pools["pool_id"].astype(int))
@@ -73,6 +74,7 @@ def test_pgtools_balancers_from_the_command_line(capsys, mode):
     (["upmaps", MIXED, "--drain", "osd.99"], "osd.99 is not in the osdmap"),
     (["upmaps", MIXED, "--clean", "--drain", "osd.1"], "exactly one of"),
     (["balance", MIXED, "--mode", "capacity", "--like-mgr"], "--like-mgr goes with --mode count"),
+    (["balance", MIXED, "--no-aggressive"], "it goes with --like-mgr"),
     (["balance", MIXED, "--mode", "capacity", "--max-deviation", "2"], "goes with --mode count"),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, args, message):
@@ -183,3 +185,20 @@ def test_balance_compare_side_by_side(capsys):
     assert rc == 2 and out == "" and "--compare shows two plans" in err
     rc, out, err = run(capsys, "balance", MIXED, "--compare", "--mode", "primary")
     assert rc == 2 and out == "" and "--compare measures PG counts" in err
+
+
+def test_like_mgr_says_when_its_plan_is_one_of_many(capsys):
+    """Ceph's default osd_calc_pg_upmaps_aggressively=true makes the mgr shuffle: the plan is one seeded run
+    (exact=False, a warning); --no-aggressive or the capture's config saying false gives the exact run."""
+    snap = pgtools.load(MIXED)
+    assert not mgr_balancer(snap).exact and mgr_balancer(snap, aggressive=False).exact
+    rc, out, err = run(capsys, "balance", MIXED, "--like-mgr", "--format", "json")
+    doc = json.loads(out)
+    assert doc["settings"]["osd_calc_pg_upmaps_aggressively"] is True
+    assert doc["settings"]["osd_calc_pg_upmaps_aggressively_source"] == "default"
+    assert "pgtools: warning: this is one run of the mgr's balancer" in err
+    off = snap.replace(config={**snap.config, "osd_calc_pg_upmaps_aggressively": "false"})
+    assert mgr_balancer(off).exact and mgr_balancer(off).commands == mgr_balancer(snap, aggressive=False).commands
+    # a budget used up with several pools: the mgr's pool shuffle decides, so not exact either
+    assert not mgr_balancer(snap, aggressive=False, max_optimizations=2).exact
+

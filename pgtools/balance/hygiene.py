@@ -36,11 +36,12 @@ _NONE = 0x7FFFFFFF
 _ERASURE = 3
 
 
-def plan_of(inc: Increment, num_changed: int, release: str) -> UpmapPlan:
-    """An exact :class:`~pgtools.balance.UpmapPlan` of ``inc`` (commands in ``print_inc_upmaps`` order)."""
+def plan_of(inc: Increment, num_changed: int, release: str, exact: bool = True) -> UpmapPlan:
+    """The :class:`~pgtools.balance.UpmapPlan` of ``inc`` (commands in ``print_inc_upmaps`` order)."""
     return UpmapPlan({pgid_text(pg): v for pg, v in sorted(inc.new_pg_upmap_items.items())},
                      [pgid_text(pg) for pg in sorted(inc.old_pg_upmap_items)],
-                     [pgid_text(pg) for pg in sorted(inc.old_pg_upmap)], num_changed, release, True, inc.commands())
+                     [pgid_text(pg) for pg in sorted(inc.old_pg_upmap)], num_changed, release, exact,
+                     inc.commands())
 
 
 def pg_upmap_valid(work: WorkMap, pg: PG) -> bool:

@@ -9,6 +9,13 @@ Python's ``random``; pgtools takes them in pool id order, so on maps where the o
 pick other PGs.  The mgr also does nothing while the misplaced ratio is above ``target_max_misplaced_ratio``.
 Both options are the module's (``ceph config set mgr mgr/balancer/upmap_max_deviation N``): read from the
 capture's config dump when there, else the default.
+
+``calc_pg_upmaps`` itself shuffles the overfull OSDs and the PGs it tries when the mgr's
+``osd_calc_pg_upmaps_aggressively`` is true, which is Ceph's default in Pacific, Reef and Tentacle
+(``ceph-conf -D``).  Then the mgr's plan differs from run to run: pgtools gives one run with a seeded generator
+in place of Ceph's random one and marks it ``exact=False``.  Only with the option false (in the capture's config
+dump, or ``aggressive=False``) and the pool order not mattering (one pool, or the shared budget not used up)
+is the plan the one the mgr makes (``exact=True``).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ..errors import PgtoolsError, UnsupportedFeatureError
@@ -32,6 +40,8 @@ __all__ = ["MGR_DEFAULTS", "MODES", "MgrSettings", "mgr_balancer", "mgr_settings
 
 #: the balancer module's defaults (Pacific, Reef and Tentacle ``module.py`` ``MODULE_OPTIONS``)
 MGR_DEFAULTS = {"upmap_max_deviation": 5, "upmap_max_optimizations": 10}
+#: ``osd_calc_pg_upmaps_aggressively``'s default in Pacific 16.2.15, Reef 18.2.7 and Tentacle 20.2.4 (``ceph-conf -D``)
+AGGRESSIVE_DEFAULT = True
 #: the modes :func:`plan` knows
 MODES = ("count", "capacity", "primary")
 
@@ -44,12 +54,26 @@ class MgrSettings:
     max_deviation_source: str
     max_optimizations: int
     max_optimizations_source: str
+    aggressive: bool = AGGRESSIVE_DEFAULT
+    aggressive_source: str = "default"
 
 
-def mgr_settings(snap: Snapshot, *, max_deviation: int | None = None,
-                 max_optimizations: int | None = None) -> MgrSettings:
-    """``upmap_max_deviation`` / ``upmap_max_optimizations``: the argument, else the capture's config dump
-    (``mgr/balancer/<name>``), else the module default.
+def _aggressive(config: dict, given: bool | None) -> tuple[bool, str]:
+    if given is not None:
+        return bool(given), "argument"
+    raw = config.get("osd_calc_pg_upmaps_aggressively")
+    if raw is None:
+        return AGGRESSIVE_DEFAULT, "default"
+    text = str(raw).strip().lower()
+    if text not in ("true", "false", "1", "0", "yes", "no"):
+        raise PgtoolsError(f"config dump: osd_calc_pg_upmaps_aggressively = {raw!r} is not a boolean")
+    return text in ("true", "1", "yes"), "config dump"
+
+
+def mgr_settings(snap: Snapshot, *, max_deviation: int | None = None, max_optimizations: int | None = None,
+                 aggressive: bool | None = None) -> MgrSettings:
+    """``upmap_max_deviation`` / ``upmap_max_optimizations`` (and ``osd_calc_pg_upmaps_aggressively``): the
+    argument, else the capture's config dump (``mgr/balancer/<name>``), else the default.
 
     Raises
     ------
@@ -70,7 +94,7 @@ def mgr_settings(snap: Snapshot, *, max_deviation: int | None = None,
         if not text.isdigit():
             raise PgtoolsError(f"config dump: mgr/balancer/{name} = {raw!r} is not a non-negative integer")
         out.append((int(text), "config dump"))
-    return MgrSettings(out[0][0], out[0][1], out[1][0], out[1][1])
+    return MgrSettings(out[0][0], out[0][1], out[1][0], out[1][1], *_aggressive(config, aggressive))
 
 
 def _active_clean(snap: Snapshot) -> dict[int, int] | None:
@@ -82,7 +106,8 @@ def _active_clean(snap: Snapshot) -> dict[int, int] | None:
 
 
 def mgr_balancer(snap: Snapshot, *, pools: Iterable[int | str] | None = None, max_deviation: int | None = None,
-             max_optimizations: int | None = None, ceph_release: str | None = None) -> UpmapPlan:
+                 max_optimizations: int | None = None, ceph_release: str | None = None,
+                 aggressive: bool | None = None, seed: int = 0) -> UpmapPlan:
     """One upmap run of the mgr's balancer (module doc): ``calc_pg_upmaps`` pool by pool.
 
     Parameters
@@ -93,8 +118,19 @@ def mgr_balancer(snap: Snapshot, *, pools: Iterable[int | str] | None = None, ma
     max_deviation, max_optimizations : int, optional
         Override the module options (default: :func:`mgr_settings`).
     ceph_release : str, optional
+    aggressive : bool, optional
+        ``osd_calc_pg_upmaps_aggressively`` (default: the capture's config dump, else Ceph's default, true).
+    seed : int
+        Seed of the generator standing in for Ceph's shuffles when aggressive.
+
+    Returns
+    -------
+    UpmapPlan
+        ``exact`` only when the run is the mgr's own (module docstring); else one possible run.
     """
-    st = mgr_settings(snap, max_deviation=max_deviation, max_optimizations=max_optimizations)
+    st = mgr_settings(snap, max_deviation=max_deviation, max_optimizations=max_optimizations,
+                      aggressive=aggressive)
+    rng = np.random.default_rng(seed) if st.aggressive else None
     work = work_map(snap, ceph_release)
     ids = sorted(work.pools) if pools is None else sorted({snap.pool_id(p) for p in pools})
     table = snap.pools.set_index(snap.pools["pool_id"].astype(int))
@@ -110,21 +146,23 @@ def mgr_balancer(snap: Snapshot, *, pools: Iterable[int | str] | None = None, ma
         if pid in merging:
             continue
         available = left if clean is None else min(left, clean.get(pid, 0))
-        did = calc_pg_upmaps_work(work, st.max_deviation, available, {pid}, inc)
+        did = calc_pg_upmaps_work(work, st.max_deviation, available, {pid}, inc, aggressive=st.aggressive, rng=rng)
         total += did
         left -= did
         if left <= 0:
             break
-    return plan_of(inc, total, work.release)
+    order_free = len([p for p in ids if p not in merging]) <= 1 or left > 0
+    return plan_of(inc, total, work.release, exact=not st.aggressive and order_free)
 
 
 def plan(snap: Snapshot, mode: str = "count", *, like_mgr: bool = False, pools: Iterable[int | str] | None = None,
          max_deviation: int | None = None, max_moves: int | None = None,
-         ceph_release: str | None = None) -> UpmapPlan:
+         ceph_release: str | None = None, aggressive: bool | None = None) -> UpmapPlan:
     """The upmap plan of balancer ``mode`` (``count``, ``capacity``, ``primary``) on ``snap``.
 
     ``like_mgr=True`` is the mgr's own run: in count mode :func:`mgr_balancer` (``max_deviation`` /
-    ``max_moves`` overriding ``upmap_max_deviation`` / ``upmap_max_optimizations``), in primary mode
+    ``max_moves`` overriding ``upmap_max_deviation`` / ``upmap_max_optimizations``, ``aggressive``
+    ``osd_calc_pg_upmaps_aggressively``), in primary mode
     :func:`~pgtools.balance.balance_primaries` without the pools Tentacle's mgr read mode skips.  Otherwise the
     mode's pgtools balancer runs (primary: Ceph's read balancer itself, ``pg-upmap-primary``).
 
@@ -147,7 +185,7 @@ def plan(snap: Snapshot, mode: str = "count", *, like_mgr: bool = False, pools: 
             raise PgtoolsError(f"the mgr's upmap balancer balances PG counts: --like-mgr goes with --mode count "
                                f"(or primary), not {mode}")
         return mgr_balancer(snap, pools=pools, max_deviation=max_deviation, max_optimizations=max_moves,
-                            ceph_release=ceph_release)
+                            ceph_release=ceph_release, aggressive=aggressive)
     balancers: dict[str, object] = {"count": balance_count, "capacity": balance_capacity}
     fn = balancers.get(mode)
     if fn is None:

@@ -7,6 +7,7 @@ exactly (:func:`pgtools.balance.simulate_plan`) and ordered into rounds under ``
 from __future__ import annotations
 
 import sys
+import warnings
 from contextlib import contextmanager
 from enum import Enum
 from typing import Annotated, Optional
@@ -126,6 +127,7 @@ def balance_cmd(
     max_moves: Annotated[Optional[int], typer.Option("--max-moves", min=1, help="At most this many changes (with --like-mgr: upmap_max_optimizations, default the capture's or 10).")] = None,  # noqa: UP045
     like_mgr: Annotated[bool, typer.Option("--like-mgr", help="What the mgr's balancer would do (calc_pg_upmaps pool by pool with its settings).")] = False,
     release: Annotated[Optional[str], typer.Option("--release", callback=_check_placement_release, help="Ceph release whose balancer and checks to follow: pacific, reef or tentacle (default: the capture's; the read balancer needs reef or later).")] = None,  # noqa: UP045
+    aggressive: Annotated[Optional[bool], typer.Option("--aggressive/--no-aggressive", help="With --like-mgr: osd_calc_pg_upmaps_aggressively (default: the capture's config, else Ceph's default true, under which the mgr shuffles and its plan is one of many; false: deterministic).")] = None,  # noqa: UP045
     compare: Annotated[bool, typer.Option("--compare", help="Show this mode's plan and the mgr's (--like-mgr) side by side: deviation before/after, commands, upmap entries, PGs and bytes moved, rounds.")] = False,
     max_misplaced: MaxMisplacedOpt = None,
     option: SetOptionOpt = None,
@@ -158,17 +160,29 @@ def balance_cmd(
     lines = []
     settings = {}
     if like_mgr:
-        st = mgr_settings(snap, max_deviation=max_deviation, max_optimizations=max_moves)
+        st = mgr_settings(snap, max_deviation=max_deviation, max_optimizations=max_moves, aggressive=aggressive)
         settings = {"upmap_max_deviation": st.max_deviation, "upmap_max_deviation_source": st.max_deviation_source,
                     "upmap_max_optimizations": st.max_optimizations,
-                    "upmap_max_optimizations_source": st.max_optimizations_source}
+                    "upmap_max_optimizations_source": st.max_optimizations_source,
+                    "osd_calc_pg_upmaps_aggressively": st.aggressive,
+                    "osd_calc_pg_upmaps_aggressively_source": st.aggressive_source}
         lines.append(f"as the mgr's balancer: upmap_max_deviation {st.max_deviation} ({st.max_deviation_source}), "
-                     f"upmap_max_optimizations {st.max_optimizations} ({st.max_optimizations_source}); pools in id "
-                     "order (the mgr shuffles them)")
+                     f"upmap_max_optimizations {st.max_optimizations} ({st.max_optimizations_source}), "
+                     f"osd_calc_pg_upmaps_aggressively {str(st.aggressive).lower()} ({st.aggressive_source}); pools in "
+                     "id order (the mgr shuffles them)")
+    elif aggressive is not None:
+        raise typer.BadParameter("--aggressive/--no-aggressive is the mgr's option: it goes with --like-mgr")
     with _progress(f"{mode.value} balancer") as step:
         step(0, 1, f"{mode.value} balancer")
         up = plan(snap, mode.value, like_mgr=like_mgr, pools=pools, max_deviation=max_deviation,
-                  max_moves=max_moves, ceph_release=release)
+                  max_moves=max_moves, ceph_release=release, aggressive=aggressive)
+    if like_mgr and mode is Mode.count and not up.exact:
+        from ..errors import PgtoolsWarning
+
+        warnings.warn("this is one run of the mgr's balancer, not the run: "
+             + ("with osd_calc_pg_upmaps_aggressively true it shuffles at random (pgtools: seeded)"
+                if st.aggressive else "it shuffles the pools and its budget ran out before the last")
+             + "; --no-aggressive (and one --pool) gives the deterministic, exact run", PgtoolsWarning, stacklevel=1)
     title = f"balance --mode {mode.value}" + (" --like-mgr" if like_mgr else "")
     extra: dict = {"mode": mode.value, "like_mgr": like_mgr, "settings": settings}
     if mode is Mode.primary:
