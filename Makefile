@@ -18,8 +18,12 @@ demo: setup
 	@mkdir -p out
 	$(BIN)/pgtools demo sample_dumps/seedlike_max300 -o out
 
+# the suite on two workers (pytest-xdist; CI has 2 cores): tests/xdist_groups.py keeps the live Ceph clusters, the
+# Dask LocalClusters and the notebooks each on one worker (otherwise a module's tests share one) and orders the
+# groups heaviest first, which --no-loadscope-reorder keeps.  `make test TEST_WORKERS=1` runs on one worker.
+TEST_WORKERS ?= 2
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # Ceph's tools of the newer releases for the oracle tests: Reef 18.2.7 (Debian trixie) and Tentacle 20.2.4 (sid),
 # one mmdebstrap chroot each in /var/cache/pgtools-ceph (root; kept while its stamp matches, rebuilt otherwise)
