@@ -274,6 +274,23 @@ def _collapse(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return distinct, copies
 
 
+def assessed_pools(snap: Snapshot, pools: list | None) -> tuple[pd.DataFrame, list[str]]:
+    """:func:`pool_needs` restricted to ``pools`` (names or ids; all when None).
+
+    Raises
+    ------
+    PgtoolsError
+        No pool left to assess.
+    """
+    info, notes = pool_needs(snap)
+    if pools is not None:
+        want = {snap.pool_id(p) for p in pools}
+        info = info[info["pool_id"].isin(want)].reset_index(drop=True)
+    if not len(info):
+        raise PgtoolsError("no pool to assess")
+    return info, notes
+
+
 def build_copysets(snap: Snapshot, level: str = "osd", *, pools: list | None = None, source: str = "auto",
                    jmax: int | None = None, sets: tuple | None = None) -> Copysets:
     """Reduce a snapshot's acting sets at a CRUSH level to :class:`Copysets` (see the module docstring).
@@ -295,12 +312,7 @@ def build_copysets(snap: Snapshot, level: str = "osd", *, pools: list | None = N
         The result of :func:`pg_sets` for these pools, when the caller has it (placement computed once for
         several levels).
     """
-    info, notes = pool_needs(snap)
-    if pools is not None:
-        want = {snap.pool_id(p) for p in pools}
-        info = info[info["pool_id"].isin(want)].reset_index(drop=True)
-    if not len(info):
-        raise PgtoolsError("no pool to assess")
+    info, notes = assessed_pools(snap, pools)
     mat, prow, nbytes, src = pg_sets(snap, info, source) if sets is None else sets
     osds = np.unique(mat[mat >= 0])
     unit_of_osd, names = level_units(snap, level, osds)

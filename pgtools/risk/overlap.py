@@ -12,9 +12,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..errors import PgtoolsError
 from ..model import Snapshot
-from .copysets import level_units, pg_sets, pool_needs
+from .copysets import assessed_pools, level_units, pg_sets
 
 __all__ = ["pair_overlap"]
 
@@ -43,12 +42,7 @@ def pair_overlap(snap: Snapshot, level: str = "osd", *, pools: list | None = Non
         ``unit_a, unit_b`` (names), ``a, b`` (indices in ``attrs["units"]``, the units holding data in
         name order, numbers compared as numbers), ``pgs``.  A PG with two copies on one unit counts once for it.
     """
-    info, _ = pool_needs(snap)
-    if pools is not None:
-        want = {snap.pool_id(p) for p in pools}
-        info = info[info["pool_id"].isin(want)].reset_index(drop=True)
-    if not len(info):
-        raise PgtoolsError("no pool to assess")
+    info, _ = assessed_pools(snap, pools)
     mat, _, _, _ = pg_sets(snap, info, source)
     osds = np.unique(mat[mat >= 0])
     unit_of_osd, names = level_units(snap, level, osds)
