@@ -203,6 +203,22 @@ def _step(lay: Layout, bounds: _Bounds, stuck: set[tuple[int, int]]) -> bool:
     return False
 
 
+def _then_move_off(lay: Layout, bounds: _Bounds, pl, ps: int, got, via: int, d1: int) -> bool:
+    """The second half of a two-move chain: apply ``got`` (PG ``ps`` of ``pl`` onto ``via``), then look in every
+    pool for a move off ``via`` that completes the chain (its gain against ``-d1``); undo the first move when
+    none does."""
+    saved = (list(pl.cur[ps]), lay.work.pg_upmap_items.get((pl.pool_id, ps)), (pl.pool_id, ps) in lay.changed)
+    lay.apply(pl, ps, *got)
+    tot2 = bounds.total()
+    for q in bounds.pools:
+        og2, inn2 = bounds.gains(q, tot2)
+        if q.count[via] > 0 and _move_from(lay, bounds, q, via, int(og2[via]), inn2, -d1,
+                                           skip_ps=ps if q is pl else None):
+            return True
+    _restore(lay, pl, ps, saved)
+    return False
+
+
 def _chain(lay: Layout, bounds: _Bounds) -> bool:
     """Two moves ``a → n → b`` that lower the violation together when no single move does."""
     for og, _dev, pid, a in _sources_any(lay, bounds):
@@ -220,16 +236,8 @@ def _chain(lay: Layout, bounds: _Bounds) -> bool:
                 if got is None:
                     continue
                 tried += 1
-                d1 = int(og + inn[n])
-                saved = (list(pl.cur[ps]), lay.work.pg_upmap_items.get((pid, ps)), (pid, ps) in lay.changed)
-                lay.apply(pl, ps, *got)
-                tot2 = bounds.total()
-                for q in bounds.pools:
-                    og2, inn2 = bounds.gains(q, tot2)
-                    if q.count[n] > 0 and _move_from(lay, bounds, q, n, int(og2[n]), inn2, -d1,
-                                                     skip_ps=ps if q is pl else None):
-                        return True
-                _restore(lay, pl, ps, saved)
+                if _then_move_off(lay, bounds, pl, ps, got, n, int(og + inn[n])):
+                    return True
                 if tried >= _CHAIN_HOPS:
                     break
     return False
@@ -257,15 +265,8 @@ def _chain_into(lay: Layout, bounds: _Bounds) -> bool:
                 got = lay.candidate(pl, ps, pos, b)
                 if got is None:
                     continue
-                saved = (list(pl.cur[ps]), lay.work.pg_upmap_items.get((pid, ps)), (pid, ps) in lay.changed)
-                lay.apply(pl, ps, *got)
-                tot2 = bounds.total()
-                for q in bounds.pools:
-                    og2, inn2 = bounds.gains(q, tot2)
-                    if q.count[b] > 0 and _move_from(lay, bounds, q, b, int(og2[b]), inn2, -d1,
-                                                     skip_ps=ps if q is pl else None):
-                        return True
-                _restore(lay, pl, ps, saved)
+                if _then_move_off(lay, bounds, pl, ps, got, b, d1):
+                    return True
                 break
     return False
 
