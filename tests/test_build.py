@@ -73,6 +73,8 @@ def test_pools_rules_bytes_and_classes():
     ({"num_osds": 3, "layers": [("osd", "straw2", 1)]}, "appears twice"),
     ({"num_osds": 3, "layers": [("host", "straw2", -1)]}, "negative"),
     ({"num_osds": 3, "layers": [("host", "straw2", 1)], "weights": [1, 1]}, "2 weights for 3 OSDs"),
+    ({"num_osds": 3, "layers": [("host", "straw2", 1)], "weights": [1, 1, float("nan")]}, "weight must be a number"),
+    ({"num_osds": 3, "layers": [("host", "straw2", 1)], "pools": [{"pool": "x", "size": 0}]}, "at least one copy"),
     ({"num_osds": 3, "layers": [("host", "straw2", 1)], "pools": [{"pool": "x", "pg_num": 0}]}, "pg_num 0"),
     ({"num_osds": 3, "layers": [("host", "straw2", 1)], "pools": [{"pool": "x", "type": "erasure"}]}, "needs k and m"),
     ({"num_osds": 3, "layers": [("host", "straw2", 1)], "pools": [{"pool": "x", "failure_domain": "rack"}]},

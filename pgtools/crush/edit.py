@@ -24,8 +24,8 @@ __all__ = ["add_host", "add_osd", "remove_item", "move_bucket", "reweight_item",
 
 def weight16(w: float) -> int:
     """CRUSH weight as 16.16 fixed point (``(int)(w * 0x10000)`` like ``crush add``)."""
-    if w < 0:
-        raise ValueError("weight must be >= 0")
+    if not float(w) >= 0:  # also NaN
+        raise ValueError(f"weight must be a number >= 0, not {w!r}")
     return int(float(w) * WEIGHT_ONE)
 
 

@@ -82,6 +82,8 @@ def _pool_row(pool_id: int, spec: Mapping[str, Any], rule: int) -> dict[str, Any
     else:
         k = m = None
         size = int(spec.get("size", 3))
+        if size < 1:
+            raise ValueError(f"pool {name!r}: size {size}: a pool keeps at least one copy")
         # osd_pool_default_min_size 0: size - size / 2
         min_size = int(spec.get("min_size", size - size // 2))
     if not 1 <= min_size <= size:
