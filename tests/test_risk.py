@@ -316,3 +316,15 @@ def test_cli_impossible_failure_count_is_one_error_line(capsys):
     err = capsys.readouterr().err
     known = err.split("known: ")[1].rstrip(")\n").split(", ")
     assert len(known) == len(set(known)) and "osd" in known
+
+
+@pytest.mark.parametrize("cmd", [["risk"], ["sweep", "--pg-num", "rbd=4"]])
+@pytest.mark.parametrize("name", ["osd_df.txt", "osd_tree.txt", "crush_dump.json"])
+def test_cli_capture_without_pools_is_one_error_line(capsys, cmd, name):
+    """A dump that holds no pools (an OSD table, a CRUSH map): one error line saying what to add, exit 2."""
+    assert main([cmd[0], str(SAMPLE_DUMPS / "seedlike_max300" / name), *cmd[1:], "--failures", "2"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pgtools: error: ")
+    assert "pools" in lines[0] and "NaN" not in lines[0]
+    with pytest.raises(PgtoolsError, match="no pools"):
+        quiet(failure_risk, pgtools.load([SAMPLE_DUMPS / "seedlike_max300" / name]))

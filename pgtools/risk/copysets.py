@@ -165,6 +165,9 @@ def pool_needs(snap: Snapshot) -> tuple[pd.DataFrame, list[str]]:
     reading of Ceph's default ``min_size = k + min(1, m - 1)`` (``OSDMonitor::prepare_pool_size``), and a
     warning says so.
     """
+    if not len(snap.pools):
+        raise PgtoolsError("the capture has no pools: durability needs them (`ceph osd dump -f json` or "
+                           "`ceph osd pool ls detail`) and where their PGs sit (`ceph pg dump`, or the CRUSH map)")
     rows, notes = [], []
     for rec in snap.pools.to_dict("records"):
         size = int(rec["size"])
