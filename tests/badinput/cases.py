@@ -486,6 +486,36 @@ case("hang-crush-cycle-of-two-buckets",
      ["crush-test", "--crush", "{d}/c.json", "--max-x", "3"], ERR, r"c\.json.*(?i:cycle|itself|loop)",
      subprocess=True, timeout=HANG)
 
+# ---------------------------------------------------------------------------------------------------
+# the balancer and durability commands (issues #14, #15): good input once, then the wrong file, a cut file,
+# absurd arguments
+MIXF = ["{d}/mixed"]
+case("ok-balance-commands", MIXED, ["balance", *MIXF, "--format", "commands"], WARN, r"±1 is impossible for pool ec42",
+     stdout=r"ceph osd pg-upmap-items ")
+case("ok-upmaps-clean", MIXED, ["upmaps", *MIXF, "--clean"], OK)
+case("ok-risk", SEED, ["risk", *SEEDF, "--failures", "1,2"], OK, stdout=r"(?i)p_any_lost|lost")
+case("ok-sweep-serial", SEED, ["sweep", *SEEDF, "--pg-num", "rbd=64,128", "--failures", "2", "--scheduler",
+                               "serial"], OK, stdout=r"rbd")
+case("balance-cut-osd-dump", {"osd_dump.json": cut("R:osd_dump.json", 0.5), "crush_dump.json": CRUSHJ},
+     ["balance", "{d}/osd_dump.json", "{d}/crush_dump.json"], ERR, r"osd_dump\.json.*(cut|incomplete|stops)")
+case("balance-pg-dump-only", {"pg_dump.txt": PGD}, ["balance", "{d}/pg_dump.txt"], ERR, r"CRUSH map")
+case("balance-unknown-pool", MIXED, ["balance", *MIXF, "--pool", "nope"], ERR, r"'nope'")
+case("balance-primary-on-pacific", MIXED, ["balance", *MIXF, "--mode", "primary", "--release", "pacific"], ERR,
+     r"(?i)read balancer.*Reef")
+case("upmaps-drain-unknown-osd", MIXED, ["upmaps", *MIXF, "--drain", "osd.99"], ERR, r"osd\.99")
+case("risk-crush-map-only", {"crush_dump.json": CRUSHJ}, ["risk", "{d}/crush_dump.json"], ERR, r"no pools")
+case("risk-osd-table-only", {"osd_tree.txt": src("R:osd_tree.txt")}, ["risk", "{d}/osd_tree.txt"], ERR,
+     r"no pools")
+case("risk-cut-pg-dump", {"pg_dump.txt": cut("R:pg_dump.txt", 0.5)}, ["risk", "{d}/pg_dump.txt"], WARN,
+     r"PGs missing from the dump, or it was cut short")
+case("risk-unknown-level", SEED, ["risk", *SEEDF, "--level", "datacentre"], ERR, r"datacentre")
+case("risk-more-failures-than-osds", SEED, ["risk", *SEEDF, "--failures", "13"], ERR, r"12 osds hold data")
+case("risk-afr-above-one", SEED, ["risk", *SEEDF, "--afr", "1.5"], ERR, r"afr 1\.5")
+case("sweep-unknown-pool", SEED, ["sweep", *SEEDF, "--pg-num", "nope=64", "--scheduler", "serial"], ERR,
+     r"'nope'")
+case("sweep-bad-scheduler-address", SEED, ["sweep", *SEEDF, "--pg-num", "rbd=64", "--scheduler",
+                                           "tcp://127.0.0.1:9"], ERR, r"127\.0\.0\.1:9", timeout=60)
+
 
 def _add_item(crush: dict, bucket: str, item: str) -> None:
     """Put bucket ``item`` into bucket ``bucket`` of a crush dump (a cycle when ``item`` holds ``bucket``)."""
