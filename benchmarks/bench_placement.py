@@ -20,37 +20,19 @@ import json
 import os
 import resource
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+import osdmaps  # sibling module: benchmarks/ is on the path (run.py, or this file run as a script)
+
 CACHE = Path(__file__).resolve().parents[1] / "out" / "bench_cache"
 
 
-def _run(*argv: str, cwd: Path) -> str:
-    return subprocess.run(argv, cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
 def _build(name: str, num_osds: int, layers: list[str], pg_num: int) -> Path:
-    d = CACHE / name
-    if (d / "osd_dump.json").exists():
-        return d
-    d.mkdir(parents=True, exist_ok=True)
-    _run("crushtool", "-o", "crush.bin", "--build", "--num_osds", str(num_osds), *layers, cwd=d)
-    _run("osdmaptool", "om", "--createsimple", str(num_osds), "--with-default-pool", "--clobber", cwd=d)
-    _run("osdmaptool", "om", "--import-crush", "crush.bin", cwd=d)
-    (d / "crush_dump.json").write_text(_run("crushtool", "-i", "crush.bin", "--dump", cwd=d))
-    dump = json.loads(_run("osdmaptool", "om", "--dump", "json", cwd=d))
-    # --createsimple OSDs do not exist until marked up/in; osdmaptool --mark-up-in does that in memory
-    dump["osds"] = [{"osd": i, "uuid": "00000000-0000-0000-0000-000000000000", "up": 1, "in": 1, "weight": 1.0,
-                     "primary_affinity": 1.0, "state": ["exists", "up"]} for i in range(num_osds)]
-    dump["max_osd"] = num_osds
-    for p in dump["pools"]:
-        # as osdmaptool --pg_num: pg_num changes, pgp_num (pg_placement_num) stays what --createsimple set
-        p["pg_num"] = p["pg_num_target"] = p["pg_num_pending"] = pg_num
-    (d / "osd_dump.json").write_text(json.dumps(dump))
-    return d
+    """The map in ``CACHE/name`` (:func:`osdmaps.simple`: ``crushtool --build``, ``--createsimple``, pool 1 of
+    ``pg_num`` PGs in ``osd_dump.json``)."""
+    return osdmaps.simple(CACHE / name, num_osds, layers, pg_num=pg_num)
 
 
 def _best(fn, repeat: int) -> tuple[float, object]:
@@ -69,7 +51,7 @@ def _case(name: str, num_osds: int, layers: list[str], pg_num: int, repeat: int)
 
     d = _build(name, num_osds, layers, pg_num)
     ref_args = ["osdmaptool", "om", "--mark-up-in", "--test-map-pgs", "--pool", "1", "--pg_num", str(pg_num)]
-    t_ref, ref = _best(lambda: _run(*ref_args, cwd=d), repeat)
+    t_ref, ref = _best(lambda: osdmaps.tool(*ref_args, cwd=d), repeat)
     t_load0 = time.perf_counter()
     snap = pgtools.load([d / "osd_dump.json", d / "crush_dump.json"])
     t_load = time.perf_counter() - t_load0
