@@ -10,8 +10,8 @@ Maps:
 * ``mixed`` — the mixed sample capture (Pacific; 14 OSDs, racks, hdd + ssd classes, EC 2+1 and 4+2, an out
   OSD, a reweight, existing upmap items); ``mixed_tentacle`` — the same cluster captured on Tentacle 20.2.4,
   against Tentacle's osdmaptool (its chroot; skipped when absent);
-* ``r12_s1``, ``r12_s2``, ``r100_s1``, ``r100_s2``, ``r1000_s1`` — :func:`osdmaps.random_map` (seeded):
-  hosts of hdd and ssd OSDs with unequal CRUSH weights, class rules, replicated pools on each class, an EC pool
+* ``r12_s1..3``, ``r100_s1..3``, ``r1000_s1`` — :func:`osdmaps.random_map` (seeded): hosts of hdd and ssd
+  OSDs with mildly uneven (seed 1), strongly uneven (seed 2) or equal (seed 3) CRUSH weights, class rules, replicated pools on each class, an EC pool
   (2+1 on 4 hosts; 3+2 or 4+2 on 10 and 50 hosts) on hdd, sometimes a replicated pool over both classes
   (12 OSDs on 4 hosts, 100 on 10, 1,000 on 50).
 
@@ -59,7 +59,7 @@ CACHE = ROOT / "out" / "bench_cache"
 SHARED_SEED = ROOT.parent / "shared" / "data" / "real" / "seedlike_max300" / "osdmap.bin"
 CHROOTS = Path("/var/cache/pgtools-ceph")
 #: the random maps: (OSDs, hosts, seeds)
-RANDOM = [(12, 4, (1, 2)), (100, 10, (1, 2)), (1000, 50, (1,))]
+RANDOM = [(12, 4, (1, 2, 3)), (100, 10, (1, 2, 3)), (1000, 50, (1,))]
 _UPMAP = ["--upmap-deviation", "1", "--upmap-max", "10000"]
 
 
