@@ -309,15 +309,15 @@ def _mixed_annual(ms: MixedSets, rates: dict[str, float], T: np.ndarray) -> pd.D
             rate[col] += per[sel].sum()
             if size[col] == 0:
                 size[col], nsets[col] = j, int(sel.sum())
-            usig, inv = np.unique(sig[sel], return_inverse=True)
-            byr = np.bincount(inv.reshape(-1), weights=per[sel], minlength=len(usig))
-            byn = np.bincount(inv.reshape(-1), minlength=len(usig))
-            for s, r, c in zip(usig.tolist(), byr.tolist(), byn.tolist(), strict=True):
+            nsig = (j + 1) ** len(levels)
+            byr = np.bincount(sig[sel], weights=per[sel], minlength=nsig)
+            byn = np.bincount(sig[sel], minlength=nsig)
+            for s in np.flatnonzero(byn).tolist():
                 cnt = [(s // (j + 1) ** li) % (j + 1) for li in range(len(levels))]
                 label = " + ".join(f"{c_} {lv}" for c_, lv in zip(cnt, levels, strict=True) if c_)
                 acc = combo.setdefault((col, label), [0, 0.0])
-                acc[0] += c
-                acc[1] += r
+                acc[0] += int(byn[s])
+                acc[1] += float(byr[s])
     level = "+".join(levels)
     single = len(levels) == 1
     text = ",".join(f"{lv}={rates[lv]:g}" for lv in levels)

@@ -37,7 +37,7 @@ from ..model import Snapshot
 from .copysets import assessed_pools, encode, level_units, pg_sets
 from .counting import decode, lookup
 
-__all__ = ["MixedSets", "minimal_cover_patterns", "mixed_lethal_sets", "order_levels"]
+__all__ = ["MixedSets", "minimal_cover_patterns", "mixed_lethal_sets", "order_levels", "sort_rows", "sorted_unique"]
 
 #: Most abstract units one pattern may have (positions × levels); beyond it the enumeration is refused.
 MAX_PATTERN_UNITS = 48
@@ -134,6 +134,24 @@ def _union(covers: list[int], sel: list[int], drop: int) -> int:
     return m
 
 
+def sorted_unique(a: np.ndarray) -> np.ndarray:
+    """The distinct values of an int64 array, sorted (one sort: NumPy 2.4's hash-based ``np.unique`` takes
+    seconds on millions of values)."""
+    s = np.sort(a)
+    return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
+
+
+def sort_rows(a: np.ndarray) -> np.ndarray:
+    """Each row sorted: a min/max sorting network for up to 4 columns (faster than ``np.sort(axis=1)``)."""
+    pairs = {2: [(0, 1)], 3: [(0, 1), (1, 2), (0, 1)], 4: [(0, 1), (2, 3), (0, 2), (1, 3), (1, 2)]}
+    if a.shape[1] not in pairs:
+        return np.sort(a, axis=1)
+    cols = [a[:, c] for c in range(a.shape[1])]
+    for x, y in pairs[a.shape[1]]:
+        cols[x], cols[y] = np.minimum(cols[x], cols[y]), np.maximum(cols[x], cols[y])
+    return np.stack(cols, axis=1)
+
+
 def _labels(u: np.ndarray) -> np.ndarray:
     """``(P, w)`` unit indices (-1 = hole) → the first position holding the same unit (-1 for a hole)."""
     lab = np.full(u.shape, -1, dtype=np.int64)
@@ -195,14 +213,23 @@ def mixed_lethal_sets(snap: Snapshot, levels, *, pools: list | None = None, sour
         unit_bytes += np.bincount(u[valid], weights=np.broadcast_to(share[:, None], u.shape)[valid],
                                   minlength=n_units)
     # PG patterns: the positions each level's units cover, and the copies to lose
-    keep = thr > 0
-    lab = np.concatenate([_labels(unit[keep, :, li]) for li in range(nl)], axis=1) if nl else np.zeros((0, 0))
-    pat = np.concatenate([lab, thr[keep, None]], axis=1).astype(np.int16 if w * nl < 30000 else np.int64)
-    kept = np.flatnonzero(keep)
-    upat, pinv = np.unique(pat, axis=0, return_inverse=True) if len(pat) else (pat, np.zeros(0, dtype=np.int64))
-    pinv = pinv.reshape(-1)
-    porder = np.argsort(pinv, kind="stable")
-    bounds = np.r_[0, np.cumsum(np.bincount(pinv, minlength=len(upat)))]
+    kept = np.flatnonzero(thr > 0)
+    lab = np.concatenate([_labels(unit[kept, :, li]) for li in range(nl)], axis=1)
+    pat = np.concatenate([lab + 1, thr[kept, None]], axis=1)  # digits 0 .. w
+    if (w + 1) ** pat.shape[1] < 2**63:
+        pcode = np.zeros(len(pat), dtype=np.int64)
+        for c in range(pat.shape[1]):
+            pcode = pcode * (w + 1) + pat[:, c]
+        porder = np.argsort(pcode, kind="stable")
+        sp = pcode[porder]
+        starts = np.flatnonzero(np.r_[True, sp[1:] != sp[:-1]]) if len(sp) else np.zeros(0, dtype=np.int64)
+        upat = pat[porder[starts]]
+        bounds = np.r_[starts, len(sp)]
+    else:  # very wide PGs: rows compared as a whole (slower, rare)
+        upat, pinv = np.unique(pat, axis=0, return_inverse=True)
+        porder = np.argsort(pinv.reshape(-1), kind="stable")
+        bounds = np.r_[0, np.cumsum(np.bincount(pinv.reshape(-1), minlength=len(upat)))]
+    upat = upat - np.r_[np.ones(w * nl, dtype=np.int64), 0]  # labels back to -1 .. w-1
     parts: dict[int, list[np.ndarray]] = {}
     for pi, row in enumerate(upat):
         sel = kept[porder[bounds[pi]:bounds[pi + 1]]]
@@ -213,8 +240,7 @@ def mixed_lethal_sets(snap: Snapshot, levels, *, pools: list | None = None, sour
                                f"{MAX_PATTERN_UNITS} are enumerated")
         covers = [sum(1 << c for c in range(w) if row[li * w + c] == c0) for li, c0 in abstract]
         for combo in minimal_cover_patterns(covers, t):
-            real = np.stack([unit[sel, abstract[a][1], abstract[a][0]] for a in combo], axis=1)
-            real.sort(axis=1)
+            real = sort_rows(np.stack([unit[sel, abstract[a][1], abstract[a][0]] for a in combo], axis=1))
             j = len(combo)
             if n_units ** j * max(n_pools, 1) >= 2**63:
                 raise PgtoolsError(f"{j}-unit sets over {n_units} units and {n_pools} pools do not fit 63-bit codes")
@@ -223,7 +249,7 @@ def mixed_lethal_sets(snap: Snapshot, levels, *, pools: list | None = None, sour
     keys: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     cand: list[np.ndarray] = [np.zeros((0, n_pools + 1), dtype=bool)]
     for j in range(1, jmax + 1):
-        kp = np.unique(np.concatenate(parts[j])) if j in parts else np.zeros(0, dtype=np.int64)
+        kp = sorted_unique(np.concatenate(parts[j])) if j in parts else np.zeros(0, dtype=np.int64)
         setc, pool_of = kp // n_pools, kp % n_pools
         first = np.r_[True, setc[1:] != setc[:-1]] if len(setc) else np.zeros(0, dtype=bool)
         us = setc[first]
