@@ -297,7 +297,7 @@ def _mixed_annual(ms: MixedSets, rates: dict[str, float], T: np.ndarray) -> pd.D
         mini = ms.minimal[j]
         if not len(mini) or not mini.any():
             continue
-        sets = decode(ms.keys[j], j, ms.n)
+        sets = decode(ms.keys[j], j, ms.n)  # every key is minimal for some column
         per = _set_rates(sets, lam, tw)
         lv_of = ms.unit_level[sets]
         counts = np.stack([(lv_of == li).sum(1) for li in range(len(levels))], axis=1)

@@ -17,9 +17,11 @@ the map's real acting sets:
    enumerated once (a minimal cover has at most as many units as positions to cover: every unit of it has a
    position of its own, and removing one must leave fewer than the threshold covered), then turned into
    real unit sets for all the pattern's PGs at once (NumPy gathers, one sort per row).
-3. The sets are deduplicated per pool (one int64 code per sorted set, :func:`~pgtools.risk.copysets.encode`);
-   a set is minimal for a pool when none of its proper subsets is a PG-minimal set of that pool (every
-   lethal set contains one), checked by table look-ups (:func:`~pgtools.risk.counting.lookup`).
+3. The sets are deduplicated per pool (one int64 code per sorted set, :func:`~pgtools.risk.copysets.encode`),
+   size by size.  A set is minimal for a pool when none of its proper subsets is minimal for it (every
+   lethal set holds a minimal one), checked by look-ups in the smaller sizes' tables
+   (:func:`~pgtools.risk.counting.lookup`); a set holding a unit that loses a PG of the same pool on its
+   own is dropped before that (the common case: a rack holding whole PGs).
 
 PGs already below ``need`` on their acting sets are left out, as in :class:`~pgtools.risk.copysets.Copysets`.
 """
@@ -62,7 +64,8 @@ class MixedSets:
     pools : pandas.DataFrame
         :func:`~pgtools.risk.copysets.pool_needs` of the assessed pools plus ``pgs``, ``bytes``.
     keys : list of numpy.ndarray
-        ``keys[j]``: sorted codes of the distinct ``j``-unit sets that are minimal lethal for some column.
+        ``keys[j]``: sorted codes (:func:`~pgtools.risk.copysets.encode`) of the distinct ``j``-unit sets that
+        are minimal lethal for some column.
     minimal : list of numpy.ndarray
         ``minimal[j]``: ``(len(keys[j]), n_pools + 1)`` bool, minimal lethal for pool ``p`` (last: any pool).
     """
@@ -186,7 +189,9 @@ def mixed_lethal_sets(snap: Snapshot, levels, *, pools: list | None = None, sour
     levels = order_levels(snap, levels)
     info, notes = assessed_pools(snap, pools)
     mat, prow, nbytes, _src = pg_sets(snap, info, source) if sets is None else sets
-    osds = np.unique(mat[mat >= 0])
+    osds = sorted_unique(mat[mat >= 0])
+    if not len(osds):
+        raise PgtoolsError("no PG of the assessed pools sits on any OSD")
     n_pools = len(info)
     # every level's units: one global index per (level, unit)
     per_osd, names, ids, lvl = [], [], [], []
@@ -230,6 +235,14 @@ def mixed_lethal_sets(snap: Snapshot, levels, *, pools: list | None = None, sour
         porder = np.argsort(pinv.reshape(-1), kind="stable")
         bounds = np.r_[0, np.cumsum(np.bincount(pinv.reshape(-1), minlength=len(upat)))]
     upat = upat - np.r_[np.ones(w * nl, dtype=np.int64), 0]  # labels back to -1 .. w-1
+    # units that lose a PG of a pool on their own: a larger set holding one is not minimal for that pool
+    alone = np.zeros((n_units, max(n_pools, 1)), dtype=bool)
+    for li in range(nl):
+        u = unit[:, :, li]
+        for c in range(w):
+            hit = valid[:, c] & (thr > 0) & (((u == u[:, c:c + 1]) & valid).sum(1) >= thr)
+            alone[u[hit, c], prow[hit]] = True
+    any_alone = bool(alone.any())
     parts: dict[int, list[np.ndarray]] = {}
     for pi, row in enumerate(upat):
         sel = kept[porder[bounds[pi]:bounds[pi + 1]]]
@@ -240,35 +253,38 @@ def mixed_lethal_sets(snap: Snapshot, levels, *, pools: list | None = None, sour
                                f"{MAX_PATTERN_UNITS} are enumerated")
         covers = [sum(1 << c for c in range(w) if row[li * w + c] == c0) for li, c0 in abstract]
         for combo in minimal_cover_patterns(covers, t):
-            real = sort_rows(np.stack([unit[sel, abstract[a][1], abstract[a][0]] for a in combo], axis=1))
-            j = len(combo)
+            real = np.stack([unit[sel, abstract[a][1], abstract[a][0]] for a in combo], axis=1)
+            j, rows = len(combo), sel
+            if j > 1 and any_alone:
+                ok = ~(alone[real, 0] if n_pools == 1 else alone[real, prow[sel][:, None]]).any(axis=1)
+                real, rows = real[ok], sel[ok]
+            real = sort_rows(real)
             if n_units ** j * max(n_pools, 1) >= 2**63:
                 raise PgtoolsError(f"{j}-unit sets over {n_units} units and {n_pools} pools do not fit 63-bit codes")
-            parts.setdefault(j, []).append(encode(real, n_units) * n_pools + prow[sel])
-    jmax = max(parts, default=0)
+            parts.setdefault(j, []).append(encode(real, n_units) * n_pools + prow[rows])
+    # per size, the distinct (set, pool) pairs; minimal for a column when no proper subset is (every lethal set
+    # holds a minimal one, of a smaller size: found in the tables already built)
     keys: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
-    cand: list[np.ndarray] = [np.zeros((0, n_pools + 1), dtype=bool)]
-    for j in range(1, jmax + 1):
+    minimal: list[np.ndarray] = [np.zeros((0, n_pools + 1), dtype=bool)]
+    for j in range(1, max(parts, default=0) + 1):
         kp = sorted_unique(np.concatenate(parts[j])) if j in parts else np.zeros(0, dtype=np.int64)
         setc, pool_of = kp // n_pools, kp % n_pools
         first = np.r_[True, setc[1:] != setc[:-1]] if len(setc) else np.zeros(0, dtype=bool)
         us = setc[first]
-        member = np.zeros((len(us), n_pools + 1), dtype=bool)
-        member[np.cumsum(first) - 1, pool_of] = True
-        member[:, n_pools] = member[:, :n_pools].any(axis=1)
-        keys.append(us)
-        cand.append(member)
-    minimal = [c.copy() for c in cand]
-    for j in range(2, jmax + 1):
-        if not len(keys[j]):
-            continue
-        full = decode(keys[j], j, n_units)
-        for i in range(1, j):
-            if not len(keys[i]):
-                continue
-            for comb in itertools.combinations(range(j), i):
-                rows, idx = lookup(keys[i], encode(full[:, comb], n_units))
-                minimal[j][rows] &= ~cand[i][idx]
+        mini = np.zeros((len(us), n_pools + 1), dtype=bool)
+        mini[np.cumsum(first) - 1, pool_of] = True
+        mini[:, n_pools] = mini[:, :n_pools].any(axis=1)
+        if j > 1 and len(us):
+            full = decode(us, j, n_units)
+            for i in range(1, j):
+                if not len(keys[i]):
+                    continue
+                for comb in itertools.combinations(range(j), i):
+                    hit, idx = lookup(keys[i], encode(full[:, comb], n_units))
+                    mini[hit] &= ~minimal[i][idx]
+        keep = mini.any(axis=1)
+        keys.append(us[keep])
+        minimal.append(mini[keep])
     info = info.copy()
     info["pgs"] = np.bincount(prow, minlength=n_pools)
     info["bytes"] = np.bincount(prow, weights=nbytes, minlength=n_pools)
