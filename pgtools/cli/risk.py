@@ -62,9 +62,17 @@ def _json(df, level: str, annual=None) -> str:
     doc = {"level": level, "pools": df.attrs["pools"].to_dict("records"), "warnings": df.attrs.get("warnings", []),
            "results": out}
     if annual is not None:
-        doc["annual"] = [{k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in r.items()}
-                         for r in annual.to_dict("records")]
+        doc["annual"] = _records(annual)
+        doc["annual_combinations"] = _records(annual.attrs.get("combinations"))
     return json.dumps(doc, indent=1, default=str) + "\n"
+
+
+def _records(frame) -> list[dict]:
+    """Rows as dicts, inf and NaN as null (JSON has neither)."""
+    if frame is None:
+        return []
+    return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
+            for r in frame.to_dict("records")]
 
 
 def _table(df, level: str, annual=None) -> str:
@@ -96,13 +104,21 @@ def _table(df, level: str, annual=None) -> str:
                              f"({human_bytes(w['bytes_lost'])}), {w['pgs_inactive']} inactive\n")
     if annual is not None:
         a = annual.iloc[-1]
-        lines.append(f"\nover a year (AFR {a['afr']:.3g} per {level}, recovery window {a['window_hours_mean']:.3g} h "
-                     "on average, independent failures):\n")
+        windows = ", ".join(f"{w.replace('=', ' ')} h" for w in a["windows_hours"].split(","))
+        lines.append(f"\nover a year ({a['level']} failing, AFR {a['rates'].replace(',', ', ')}; recovery windows "
+                     f"{windows} on average; independent failures):\n")
         tab = pd.DataFrame({"pool": annual["pool"], "minimal lethal sets": [
             f"{n} sets of {s}" if n else "none" for n, s in zip(annual["lethal_sets"], annual["lethal_size"], strict=True)],
             "P(loss in a year)": [f"{p:.3g}" for p in annual["p_loss_year"]],
             "MTTDL (years)": [f"{m:.3g}" for m in annual["mttdl_years"]]})
         lines.append(frame_text(tab))
+        comb = annual.attrs.get("combinations")
+        if comb is not None and "+" in str(a["level"]):
+            mine = comb[comb["pool_id"] == -1]
+            if len(mine):
+                lines.append("\nloss rate by kind of minimal lethal set (all pools): " + "; ".join(
+                    f"{r['combination']}: {100 * r['share']:.3g} % ({r['lethal_sets']} sets)" for r in mine.to_dict("records"))
+                    + "\n")
     return "".join(lines)
 
 
@@ -114,9 +130,9 @@ def risk(
     trials: Annotated[int, typer.Option(min=1, help="Monte Carlo draws where exact counting does not reach.")] = 1_000_000,
     seed: Annotated[int, typer.Option(help="Seed of the Monte Carlo draws.")] = 0,
     worst: Annotated[int, typer.Option(min=0, help="How many worst K-sets to list.")] = 5,
-    afr: Annotated[float, typer.Option(help="Annualized failure rate of one unit (for the annual figures).")] = 0.015,
+    afr: Annotated[Optional[str], typer.Option(help="Annualized failure rate for the annual figures: one number for the --level unit (default 0.015), or LEVEL=RATE pairs of levels failing together, e.g. osd=0.015,host=0.01 (disks at 1.5 %/year, hosts as a whole at 1 %).")] = None,  # noqa: UP045
     recovery_mbps: Annotated[float, typer.Option("--recovery-mbps", help="MB/s at which one failed unit's data is rebuilt.")] = 100.0,
-    window_hours: Annotated[Optional[float], typer.Option("--window-hours", help="Fixed recovery window instead of bytes / bandwidth.")] = None,  # noqa: UP045
+    window_hours: Annotated[Optional[str], typer.Option("--window-hours", help="Fixed recovery window (hours) instead of bytes / bandwidth: one number for every level, or LEVEL=HOURS pairs (rack=48).")] = None,  # noqa: UP045
     fmt: Annotated[RiskFormat, typer.Option("--format", help="Output format.")] = RiskFormat.table,
 ) -> None:
     """Durability on the capture's real acting sets: K simultaneous failures of OSDs, hosts, racks ...
@@ -130,25 +146,43 @@ def risk(
     Over a year: the probability of losing data and the MTTDL, units failing independently at --afr per year
     and each staying down for its recovery window (mon_osd_down_out_interval, then the bytes it held over
     --recovery-mbps; or --window-hours), summed over the map's minimal lethal sets (see pgtools.risk.annual).
+    --afr osd=0.015,host=0.01 combines levels: disks fail at their rate and hosts (racks ...) as a unit at
+    theirs, a host taking its OSDs down; the minimal lethal sets then mix units, and the rate is split by
+    kind.  A unit whose failure leaves a whole mon_osd_down_out_subtree_limit subtree (rack) down is never
+    marked out by Ceph: give its level a fixed window (--window-hours rack=48).
 
     Example:  pgtools risk sample_dumps/mixed --level host --failures 1,2
+    Example:  pgtools risk sample_dumps/mixed --afr osd=0.015,host=0.01
     """
-    from ..mgr import options
+    import warnings
+
+    from ..errors import PgtoolsWarning
     from ..risk import annual_risk, build_copysets, failure_risk
-    from ..risk.annual import lethal_threshold
-    from ..risk.copysets import pool_needs
+    from ..risk.annual import DEFAULT_AFR, lethal_threshold, parse_levels
+    from ..risk.copysets import assessed_pools, pg_sets
 
     ks = _ks(failures)
+    rates = parse_levels(afr, "--afr", level) if afr is not None else {level: DEFAULT_AFR}
+    windows = parse_levels(window_hours, "--window-hours", level) if window_hours is not None else None
+    if windows is not None and "=" not in window_hours:
+        windows = float(window_hours)
     snap = load_dumps(capture)
     pools = [int(p) if p.isdigit() else p for p in pool] if pool else None
-    info, _ = pool_needs(snap)
-    cs = build_copysets(snap, level, pools=pools, jmax=max(ks[-1], lethal_threshold(info)))
+    info, _ = assessed_pools(snap, pools)
+    sets = pg_sets(snap, info)
+    cs = build_copysets(snap, level, pools=pools, jmax=max(ks[-1], lethal_threshold(info)), sets=sets)
     df = failure_risk(cs, failures=ks, trials=trials, seed=seed, worst=worst)
     annual = None
-    if window_hours is not None or cs.unit_bytes.sum() > 0:
-        wait = float(options.resolve(snap, "mon_osd_down_out_interval").value)
-        annual = annual_risk(cs, afr=afr, recovery_mbps=recovery_mbps, window_hours=window_hours,
-                             down_out_interval=wait)
+    if afr is not None or window_hours is not None or cs.unit_bytes.sum() > 0:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PgtoolsWarning)  # the copysets said them already
+                annual = annual_risk(snap, level=level, afr=rates, recovery_mbps=recovery_mbps,
+                                     window_hours=windows, pools=pools, sets=sets)
+        except PgtoolsError as exc:
+            if afr is not None or window_hours is not None:
+                raise
+            warnings.warn(f"no annual figures: {exc}", PgtoolsWarning, stacklevel=2)
     if fmt is RiskFormat.json:
         write_out(_json(df, level, annual))
     elif fmt is RiskFormat.csv:
