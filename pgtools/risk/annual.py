@@ -130,7 +130,7 @@ def annual_risk(snap: Snapshot | Copysets, *, level: str = "osd", afr: float | M
         (:func:`lethal_threshold`; that level only, and without the subtree-limit check, which needs the
         CRUSH tree).
     level : str
-        Failing unit (``osd``, ``host``, ...) when ``afr`` is one number.
+        Failing unit (``osd``, ``host``, ...) when ``afr`` is one number (with a Copysets: its level).
     afr : float or mapping
         Annualized failure rate of one unit, 0 < afr < 1; or one per failing level, ``{"osd": 0.015,
         "host": 0.01}``: those levels fail together, each unit at its level's rate.
@@ -168,6 +168,8 @@ def annual_risk(snap: Snapshot | Copysets, *, level: str = "osd", afr: float | M
         An AFR outside (0, 1), a window that cannot be sized (no byte counts, a non-positive bandwidth,
         units Ceph does not mark out on its own), levels the copysets do not have.
     """
+    if isinstance(snap, Copysets):
+        level = snap.level  # one number: the copysets' own level
     rates = _per_level(afr, level, "afr")
     for lv, a in rates.items():
         if not 0 < a < 1:
