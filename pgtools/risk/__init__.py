@@ -9,8 +9,11 @@ What lives here
     Counting K-sets over the tables: exact expectations, exact P(any loss) by enumeration or by counting
     the minimal lethal sets, Monte Carlo with a Wilson interval where counting does not reach.
 :mod:`~pgtools.risk.annual`
-    Over time: annual loss probability and MTTDL from a failure rate and recovery windows
-    (:func:`annual_risk`), on the map's minimal lethal sets.
+    Over time: annual loss probability and MTTDL from failure rates and recovery windows
+    (:func:`annual_risk`), on the map's minimal lethal sets; one level, or several failing together.
+:mod:`~pgtools.risk.mixed`
+    Correlated failures: the minimal lethal sets of mixed units (OSDs, hosts, racks ... each failing as a
+    unit), exact from the acting sets (:func:`~pgtools.risk.mixed.mixed_lethal_sets`).
 :mod:`~pgtools.risk.conditional`
     The entry points: :func:`failure_risk` (one tidy row per pool and K), :func:`risk_for` (one K on
     prepared copysets, for sweeps), :func:`worst_failures`, :func:`domain_check`.
