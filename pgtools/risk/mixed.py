@@ -252,12 +252,17 @@ def mixed_lethal_sets(snap: Snapshot, levels, *, pools: list | None = None, sour
             raise PgtoolsError(f"PGs whose copies touch {len(abstract)} units of {'+'.join(levels)}: at most "
                                f"{MAX_PATTERN_UNITS} are enumerated")
         covers = [sum(1 << c for c in range(w) if row[li * w + c] == c0) for li, c0 in abstract]
+        # per abstract unit: is the real unit lethal on its own for the PG's pool (then no larger set with it)
+        bad = [(alone[unit[sel, c0, li], 0] if n_pools == 1 else alone[unit[sel, c0, li], prow[sel]])
+               if any_alone else None for li, c0 in abstract]
         for combo in minimal_cover_patterns(covers, t):
-            real = np.stack([unit[sel, abstract[a][1], abstract[a][0]] for a in combo], axis=1)
             j, rows = len(combo), sel
             if j > 1 and any_alone:
-                ok = ~(alone[real, 0] if n_pools == 1 else alone[real, prow[sel][:, None]]).any(axis=1)
-                real, rows = real[ok], sel[ok]
+                drop = np.logical_or.reduce([bad[a] for a in combo])
+                if drop.all():
+                    continue
+                rows = sel[~drop]
+            real = np.stack([unit[rows, abstract[a][1], abstract[a][0]] for a in combo], axis=1)
             real = sort_rows(real)
             if n_units ** j * max(n_pools, 1) >= 2**63:
                 raise PgtoolsError(f"{j}-unit sets over {n_units} units and {n_pools} pools do not fit 63-bit codes")
