@@ -103,6 +103,8 @@ def test_durability_notebook_counts_the_docs_example_exactly():
     # 512 x 3 / 45 pairs and 512 / 120 triples: every PG's three OSDs are one triple (tests/test_risk.py pins the toy)
     assert "two OSDs down: 34.1 PGs on one copy on average (docs: about 17), up to 49" in text
     assert "three OSDs down: 4.27 PGs lost on average (docs: about 2), up to 9; P(some PG lost) = 1.000 (exact)" in text
+    # disks alone vs disks and hosts failing as units (tests/test_risk_annual.py checks the sets by brute force)
+    assert "MTTDL with disks alone: 4.26e+06 years; disks and hosts: 1.89e+06 years" in text
 
 
 @pytest.mark.parametrize("name", NAMES)
