@@ -152,16 +152,31 @@ class Lethal:
         return self._lethal[j]
 
     def minimal(self, j: int) -> np.ndarray:
-        """``(len(keys[j]), n_pools + 1, 2)`` bool: lethal with no lethal proper subset."""
+        """``(len(keys[j]), n_pools + 1, 2)`` bool: lethal with no lethal proper subset.
+
+        Lethality is monotone (more failed units leave fewer copies), so a set is minimal when none of its
+        ``(j-1)``-subsets is lethal.  A subset that is a key has its count; one that is not (no coefficient
+        of its own, e.g. a pair of a size-3 pool's "lost") is lethal only through a smaller lethal set,
+        counted with :func:`set_counts` when some column has one.
+        """
         if j not in self._minimal:
             cs, leth = self.cs, self.lethal(j)
             mini = leth.copy()
             if j > 1 and len(cs.keys[j]):
                 sets = decode(cs.keys[j], j, cs.n)
-                below, lb = cs.keys[j - 1], self.lethal(j - 1)
+                below = cs.keys[j - 1]
+                lb = self.lethal(j - 1) if len(below) else np.zeros((0, *mini.shape[1:]), dtype=bool)
+                smaller = any(len(cs.keys[i]) and self.lethal(i).any() for i in range(1, j - 1))
                 for comb in itertools.combinations(range(j), j - 1):
-                    rows, idx = lookup(below, encode(sets[:, comb], cs.n))
+                    sub = sets[:, comb]
+                    rows, idx = lookup(below, encode(sub, cs.n))
                     mini[rows] &= ~lb[idx]
+                    if smaller:
+                        miss = np.ones(len(sets), dtype=bool)
+                        miss[rows] = False
+                        if miss.any():
+                            c = set_counts(cs, sub[miss])[:, :, [0, 2]]
+                            mini[miss] &= ~(np.concatenate([c, c.sum(axis=1, keepdims=True)], axis=1) > 0.5)
             self._minimal[j] = mini
         return self._minimal[j]
 
