@@ -23,9 +23,10 @@ import math
 import numpy as np
 
 from .copysets import Copysets, encode, hyper
+from .pairgraph import PairGraph
 
-__all__ = ["ENUM_MAX", "PAIR_BUDGET", "Lethal", "combinations", "decode", "expected", "lookup", "pair_unions",
-           "sample_sets", "set_counts", "wilson"]
+__all__ = ["ENUM_MAX", "PAIR_BUDGET", "Lethal", "best_free_pair", "combinations", "decode", "expected", "lookup",
+           "pair_unions", "sample_sets", "set_counts", "wilson"]
 
 #: Enumerate every K-set when there are at most this many.
 ENUM_MAX = 2_000_000
@@ -134,15 +135,54 @@ class Lethal:
 
     def __init__(self, cs: Copysets) -> None:
         self.cs = cs
+        self._full: dict[int, np.ndarray] = {}
+        self._below: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
         self._counts: dict[int, np.ndarray] = {}
         self._lethal: dict[int, np.ndarray] = {}
         self._minimal: dict[int, np.ndarray] = {}
+        self._graphs: list[tuple[np.ndarray, np.ndarray, dict]] = []
+
+    def graph(self, col: int, meas: int) -> dict:
+        """The graph of the minimal lethal pairs of a column (edge weight: PGs the pair loses), and a dict to
+        keep what is computed on it (shared by the columns with the same edges and weights: one pool's column
+        and the all-pools one when there is one pool)."""
+        cs = self.cs
+        if len(cs.keys) <= 2 or not len(cs.keys[2]):
+            mask, w = np.zeros(0, dtype=bool), np.zeros(0)
+        else:
+            mask = self.minimal(2)[:, col, meas]
+            w = self.counts(2)[mask, col, meas]
+        for m, ww, memo in self._graphs:
+            if np.array_equal(m, mask) and np.array_equal(ww, w):
+                return memo
+        pairs = decode(cs.keys[2][mask], 2, cs.n) if len(mask) else np.zeros((0, 2), dtype=np.int64)
+        memo = {"graph": PairGraph(pairs, w, cs.n), "pairs": pairs, "weights": w}
+        self._graphs.append((mask, w, memo))
+        return memo
+
+    def full(self, j: int) -> np.ndarray:
+        """``(len(keys[j]), n_pools, 3)``: :func:`set_counts` of the ``j``-keys (PGs lost, bytes lost, PGs
+        inactive per pool): each key's own coefficient plus those of its proper subsets."""
+        if j not in self._full:
+            cs = self.cs
+            c = cs.coef[j].copy()
+            if j > 1 and len(cs.keys[j]):
+                sets = decode(cs.keys[j], j, cs.n)
+                for i in range(1, j):
+                    if not len(cs.keys[i]):
+                        continue
+                    for comb in itertools.combinations(range(j), i):
+                        rows, idx = lookup(cs.keys[i], encode(sets[:, comb], cs.n))
+                        c[rows] += cs.coef[i][idx]
+                        if i == j - 1:  # kept for minimal(j)
+                            self._below.setdefault(j, []).append((rows, idx))
+            self._full[j] = np.rint(c)
+        return self._full[j]
 
     def counts(self, j: int) -> np.ndarray:
         """``(len(keys[j]), n_pools + 1, 2)``: PGs lost / inactive when the units of each ``j``-key fail."""
         if j not in self._counts:
-            cs = self.cs
-            c = set_counts(cs, decode(cs.keys[j], j, cs.n))[:, :, [0, 2]]
+            c = self.full(j)[:, :, [0, 2]]
             self._counts[j] = np.concatenate([c, c.sum(axis=1, keepdims=True)], axis=1)
         return self._counts[j]
 
@@ -163,19 +203,22 @@ class Lethal:
             cs, leth = self.cs, self.lethal(j)
             mini = leth.copy()
             if j > 1 and len(cs.keys[j]):
-                sets = decode(cs.keys[j], j, cs.n)
                 below = cs.keys[j - 1]
                 lb = self.lethal(j - 1) if len(below) else np.zeros((0, *mini.shape[1:]), dtype=bool)
                 smaller = any(len(cs.keys[i]) and self.lethal(i).any() for i in range(1, j - 1))
-                for comb in itertools.combinations(range(j), j - 1):
-                    sub = sets[:, comb]
-                    rows, idx = lookup(below, encode(sub, cs.n))
+                found = self._below.pop(j, None)
+                sets = decode(cs.keys[j], j, cs.n) if found is None or smaller else None
+                for pos, comb in enumerate(itertools.combinations(range(j), j - 1)):
+                    if found is not None and len(below):
+                        rows, idx = found[pos]
+                    else:
+                        rows, idx = lookup(below, encode(sets[:, comb], cs.n))
                     mini[rows] &= ~lb[idx]
                     if smaller:
-                        miss = np.ones(len(sets), dtype=bool)
+                        miss = np.ones(len(mini), dtype=bool)
                         miss[rows] = False
                         if miss.any():
-                            c = set_counts(cs, sub[miss])[:, :, [0, 2]]
+                            c = set_counts(cs, sets[miss][:, comb])[:, :, [0, 2]]
                             mini[miss] &= ~(np.concatenate([c, c.sum(axis=1, keepdims=True)], axis=1) > 0.5)
             self._minimal[j] = mini
         return self._minimal[j]
@@ -212,3 +255,30 @@ def pair_unions(sets: np.ndarray, n: int, budget: int) -> tuple[np.ndarray, np.n
     codes, idx, cnt = np.unique(encode(allu, n), return_index=True, return_counts=True)
     c = np.rint((1 + np.sqrt(1 + 8 * cnt)) / 2).astype(np.int64)
     return allu[idx], c
+
+
+def best_free_pair(c: np.ndarray, keys2: np.ndarray, n: int, floor: float) -> tuple[float, np.ndarray]:
+    """The pair of units with the largest ``c[a] + c[b]`` above ``floor`` whose code is not in ``keys2``.
+
+    Pairs are walked by decreasing sum (units sorted by ``c``) and the walk stops at the first pair that is
+    not a key or when no remaining pair can beat ``floor``.  Returns ``(sum, sorted pair)``, or ``floor``
+    and an empty array.
+    """
+    order = np.argsort(-c, kind="stable")
+    cs = c[order]
+    best, pair = floor, np.zeros(0, dtype=np.int64)
+    for i in range(len(order) - 1):
+        if cs[i] + cs[i + 1] <= best:
+            break
+        for j in range(i + 1, len(order)):
+            v = cs[i] + cs[j]
+            if v <= best:
+                break
+            a, b = sorted((int(order[i]), int(order[j])))
+            code = a * n + b
+            pos = int(np.searchsorted(keys2, code))
+            if pos < len(keys2) and keys2[pos] == code:
+                continue
+            best, pair = float(v), np.array([a, b], dtype=np.int64)
+            break
+    return best, pair

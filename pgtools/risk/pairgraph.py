@@ -102,16 +102,18 @@ class PairGraph:
         units)``; ``floor`` and empty when there is none.
         """
         keys3 = np.asarray(keys3, dtype=np.int64)
-        own = np.repeat(np.arange(self.n, dtype=np.int64), self.deg)  # the unit of each adjacency position
-        sel = np.flatnonzero((own < self.nbr) & (3 * self.wt > floor))  # each edge once, from its lower unit
-        order = sel[np.argsort(-self.wt[sel], kind="stable")]
-        eu = own[order]
         fn = _tri_best_jit if njit is not None else _tri_best
-        best, a, b, c = fn(self.indptr, self.nbr, self.wt, self.n, keys3, eu, self.nbr[order], self.wt[order],
-                           float(floor))
+        best, a, b, c = fn(self.indptr, self.nbr, self.wt, self.n, keys3, *self.edges_heavier(floor / 3), float(floor))
         if a < 0:
             return float(floor), np.zeros(0, np.int64)
         return float(best), np.sort(np.array([a, b, c], dtype=np.int64))
+
+    def edges_heavier(self, floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The edges heavier than ``floor``, heaviest first (ties by unit): ``(lower units, higher, weights)``."""
+        own = np.repeat(np.arange(self.n, dtype=np.int64), self.deg)  # the unit of each adjacency position
+        sel = np.flatnonzero((own < self.nbr) & (self.wt > floor))  # each edge once, from its lower unit
+        order = sel[np.argsort(-self.wt[sel], kind="stable")]
+        return own[order], self.nbr[order], self.wt[order]
 
     def best_cherry(self, keys3: np.ndarray) -> tuple[float, np.ndarray]:
         """The heaviest two edges at one unit whose third pair is neither an edge nor, with them, a key.
