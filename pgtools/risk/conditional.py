@@ -20,9 +20,11 @@ from .counting import (
     ENUM_MAX,
     PAIR_BUDGET,
     Lethal,
+    best_free_pair,
     combinations,
     decode,
     expected,
+    lookup,
     pair_unions,
     sample_sets,
     set_counts,
@@ -41,6 +43,17 @@ def _exact_any(cs: Copysets, leth: Lethal, k: int, col: int, meas: int, budget: 
                ) -> tuple[float | None, float | None, list[np.ndarray], bool]:
     """P(some PG of column ``col`` lost (meas 0) / inactive (meas 1)) and its maximum, by counting; None = no.
 
+    The K-sets holding a lethal set are counted from the minimal lethal sets of at most K units: the
+    ``L`` lethal units (``C(n, K) - C(n - L, K)`` K-sets hold one), and among the other ``n' = n - L`` units
+    the minimal lethal sets of ``K - 1`` and ``K`` units (none holds a lethal unit): for ``K = 2`` the
+    minimal pairs; for ``K = 3`` the 3-sets holding an edge of the graph of minimal pairs
+    (:mod:`~pgtools.risk.pairgraph`: ``|E| (n' - 2) - sum C(deg, 2) + triangles``) plus the minimal triples;
+    for ``K >= 4`` ``m (n' - K + 1)`` minus the overlaps (:func:`~pgtools.risk.counting.pair_unions`) plus
+    the minimal K-sets.  Minimal lethal sets of 2 to ``K - 2`` units (pairs at ``K = 4``, ...) are out of
+    reach: None.  The maximum is exact for ``K <= 2``, for ``K = 3`` without lethal units
+    (:func:`_max_triples`) and for ``K >= 4`` without lethal units (the minimal (K-1)-sets plus any unit,
+    their unions, the minimal K-sets); None otherwise.
+
     Returns ``(p, max, candidate codes, complete)``: ``p`` None when counting does not reach it, ``max``
     None likewise; ``complete`` when the candidates are every K-set with a positive count.
     """
@@ -49,35 +62,90 @@ def _exact_any(cs: Copysets, leth: Lethal, k: int, col: int, meas: int, budget: 
     total = math.comb(n, k)
     if not sizes:
         return 0.0, 0.0, [], True
-    mk = leth.minimal(k)[:, col, meas] if k <= cs.jmax and len(cs.keys[k]) else np.zeros(0, dtype=bool)
-    lk = leth.lethal(k)[:, col, meas] if k <= cs.jmax and len(cs.keys[k]) else np.zeros(0, dtype=bool)
-    ck = leth.counts(k)[:, col, meas] if len(mk) else np.zeros(0)
+    tab = k <= cs.jmax and len(cs.keys[k])
+    mk = leth.minimal(k)[:, col, meas] if tab else np.zeros(0, dtype=bool)
+    lk = leth.lethal(k)[:, col, meas] if tab else np.zeros(0, dtype=bool)
+    ck = leth.counts(k)[:, col, meas] if tab else np.zeros(0)
     if sizes == [k]:
         return int(mk.sum()) / total, float(ck[lk].max()) if lk.any() else 0.0, [cs.keys[k][lk]], True
-    if set(sizes) <= {k - 1, k}:
-        t = k - 1
-        mt = leth.minimal(t)[:, col, meas]
-        sets_t = decode(cs.keys[t][mt], t, n)
-        m = len(sets_t)
-        if t == 1:
-            hits = total - math.comb(n - m, 2) + int(mk.sum())
+    rest = [j for j in sizes if j > 1]
+    n1 = int(leth.minimal(1)[:, col, meas].sum()) if 1 in sizes else 0
+    free = n - n1  # units not lethal alone
+    base = total - math.comb(free, k)  # K-sets holding a lethal unit
+    if k == 2:
+        # a pair is lethal when it holds a lethal unit or is a minimal pair; its count is its key's, else c(a)+c(b)
+        c1 = np.zeros(n)
+        if len(cs.keys[1]):
+            c1[decode(cs.keys[1], 1, n)[:, 0]] = leth.counts(1)[:, col, meas]
+        best = float(ck.max()) if len(ck) else 0.0
+        best, pair = best_free_pair(c1, cs.keys[2] if cs.jmax >= 2 else np.zeros(0, np.int64), n, best)
+        cand = ([cs.keys[2][lk]] if tab else []) + ([encode(pair[None, :], n)] if len(pair) else [])
+        return (base + int(mk.sum())) / total, best, cand, False
+    if not set(rest) <= {k - 1, k}:
+        return None, None, [], False
+    t = k - 1
+    if t == 2:
+        memo = leth.graph(col, meas)
+        g = memo["graph"]
+        if "triangles" not in memo:
+            memo["triangles"] = g.triangles()
+        hits = base + g.m * (free - 2) - g.cherries() + memo["triangles"] + int(mk.sum())
+        if n1:
             return hits / total, None, [], False
-        pu = pair_unions(sets_t, n, budget)
-        if pu is None:
-            return None, None, [], False
-        unions, c = pu
-        hits = m * (n - t) - int((c - 1).sum()) + int(mk.sum())
-        best = float(leth.counts(t)[mt, col, meas].max())
-        cand = [cs.keys[k][lk]]
-        if lk.any():
-            best = max(best, float(ck[lk].max()))
-        if len(unions):
-            uc = set_counts(cs, unions)[:, :, 0 if meas == 0 else 2]
-            v = uc.sum(1) if col == len(cs.pools) else uc[:, col]
-            best = max(best, float(v.max()))
-            cand.append(encode(unions, n))
-        return hits / total, best, cand, False
-    return None, None, [], False
+        return hits / total, *_max_triples(cs, memo, ck, lk)
+    mt = leth.minimal(t)[:, col, meas] if t in rest else np.zeros(len(cs.keys[t]), dtype=bool)
+    sets_t = decode(cs.keys[t][mt], t, n)
+    m = len(sets_t)
+    pu = pair_unions(sets_t, n, budget)
+    if pu is None:
+        return None, None, [], False
+    unions, c = pu
+    hits = base + m * (free - t) - int((c - 1).sum()) + int(mk.sum())
+    if n1:
+        return hits / total, None, [], False
+    best = float(leth.counts(t)[mt, col, meas].max()) if m else 0.0
+    cand = [cs.keys[k][lk]] if tab else []
+    if lk.any():
+        best = max(best, float(ck[lk].max()))
+    if len(unions):
+        uc = set_counts(cs, unions)[:, :, 0 if meas == 0 else 2]
+        v = uc.sum(1) if col == len(cs.pools) else uc[:, col]
+        best = max(best, float(v.max()))
+        cand.append(encode(unions, n))
+    return hits / total, best, cand, False
+
+
+def _max_triples(cs: Copysets, memo: dict, ck: np.ndarray, lk: np.ndarray) -> tuple[float, list[np.ndarray], bool]:
+    """The most PGs a 3-set loses when no unit is lethal alone, and the 3-sets that reach it (candidates).
+
+    A 3-set with a coefficient of its own (a key) has its count in ``ck``; any other loses the sum of its
+    pairs' weights: one edge (at most the heaviest edge, which every 3-set holding it reaches), two edges at
+    a unit (:meth:`PairGraph.best_cherry`) or a triangle (:meth:`PairGraph.best_triangle`, above the rest).
+    """
+    n, g = cs.n, memo["graph"]
+    keys3 = cs.keys[3] if cs.jmax >= 3 else np.zeros(0, dtype=np.int64)
+    cand = [keys3[lk]] if len(lk) else []
+    best = float(ck.max()) if len(ck) else 0.0
+    if g.m:
+        w = memo["weights"]
+        e = memo["pairs"][int(np.argmax(w))]
+        best = max(best, float(w.max()))
+        other = min(set(range(3)) - {int(e[0]), int(e[1])})
+        cand.append(encode(np.sort(np.r_[e, other])[None, :], n))
+        if "cherry" not in memo:
+            memo["cherry"] = g.best_cherry(keys3)
+        cw, cu = memo["cherry"]
+        if len(cu):
+            best = max(best, cw)
+            cand.append(encode(cu[None, :], n))
+        key = ("triangle", best)
+        if key not in memo:
+            memo[key] = g.best_triangle(keys3, best)
+        tw, tu = memo[key]
+        if len(tu):
+            best = max(best, tw)
+            cand.append(encode(tu[None, :], n))
+    return best, cand, False
 
 
 def risk_for(cs: Copysets, k: int, *, trials: int = 1_000_000, seed: int = 0, enum_max: int = ENUM_MAX,
@@ -155,8 +223,7 @@ def risk_for(cs: Copysets, k: int, *, trials: int = 1_000_000, seed: int = 0, en
                         max_method[col, meas] = "sampled"
         for codes in cands:
             if len(codes):
-                sets = decode(codes, k, n)
-                worst_rows.append(_top(sets, set_counts(cs, sets), worst))
+                worst_rows.append(_top_codes(cs, leth, codes, k, worst))
     worst_sets = _merge_top(cs, worst_rows, worst, exact=total <= enum_max or complete)
     rows = []
     for col in range(ncol):
@@ -185,6 +252,23 @@ def _top(sets: np.ndarray, counts: np.ndarray, worst: int) -> tuple[np.ndarray, 
     tot = counts.sum(axis=1)
     order = np.lexsort((-tot[:, 2], -tot[:, 1], -tot[:, 0]))[: max(worst, 0)]
     return sets[order], tot[order]
+
+
+def _top_codes(cs: Copysets, leth: Lethal, codes: np.ndarray, k: int, worst: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_top` of the K-sets of ``codes``: the counts of those that are keys from :meth:`Lethal.full`,
+    the others' with :func:`set_counts`; only the rows kept are decoded."""
+    counts = np.empty((len(codes), len(cs.pools), 3))
+    known = np.zeros(len(codes), dtype=bool)
+    if k <= cs.jmax and len(cs.keys[k]):
+        rows, idx = lookup(cs.keys[k], codes)
+        counts[rows] = leth.full(k)[idx]
+        known[rows] = True
+    if not known.all():
+        counts[~known] = set_counts(cs, decode(codes[~known], k, cs.n))
+    tot = counts.sum(axis=1)
+    order = np.lexsort((-tot[:, 2], -tot[:, 1], -tot[:, 0]))[: max(worst, 0)]
+    return decode(codes[order], k, cs.n), tot[order]
 
 
 def _merge_top(cs: Copysets, parts: list[tuple[np.ndarray, np.ndarray]], worst: int, exact: bool) -> list[dict]:
