@@ -155,8 +155,9 @@ def test_pair_graph_equals_brute_force(seed, n, m):
     assert g.cherries() == sum(d * (d - 1) // 2 for d in np.bincount(np.array(list(edges)).ravel(), minlength=n))
     assert pgmod._tri_count_np(g.indptr, g.fwd, g.nbr, n) == tri
     if pgmod.have_compiled():
-        assert pgmod._tri_count_marks(g.indptr, g.fwd, g.nbr, n) == tri
-        assert pgmod._tri_count_bits(g.indptr, g.fwd, g.nbr, n) == tri
+        jit = pgmod._compiled()
+        assert jit["tri_count_marks"](g.indptr, g.fwd, g.nbr, n) == tri
+        assert jit["tri_count_bits"](g.indptr, g.fwd, g.nbr, n) == tri
     w, units = g.best_triangle(keys3, -1.0)
     assert w == best_tri and (best_tri < 0 or tuple(units) not in keys)
     assert g.best_triangle(keys3, best_tri)[1].size == 0  # nothing heavier than the best

@@ -25,11 +25,6 @@ from __future__ import annotations
 
 import numpy as np
 
-try:  # optional compiled loops (pgtools[fast]); the NumPy/Python versions below give the same results
-    from numba import njit
-except ImportError:  # pragma: no cover - exercised where numba is missing
-    njit = None
-
 __all__ = ["BITSET_MAX", "PairGraph", "have_compiled"]
 
 #: Count triangles with bitsets (n * n / 8 bytes) up to this many units, else with marks.
@@ -37,8 +32,8 @@ BITSET_MAX = 40_000
 
 
 def have_compiled() -> bool:
-    """True when numba compiles the loops of this module."""
-    return njit is not None
+    """True when numba compiles the loops of this module (imported on first use: it takes a while)."""
+    return bool(_compiled())
 
 
 class PairGraph:
@@ -88,10 +83,11 @@ class PairGraph:
 
     def triangles(self) -> int:
         """The number of triangles (3-sets whose three pairs are edges)."""
-        if njit is not None and self.n <= BITSET_MAX:
-            return int(_tri_count_bits(self.indptr, self.fwd, self.nbr, self.n))
-        if njit is not None:
-            return int(_tri_count_marks(self.indptr, self.fwd, self.nbr, self.n))
+        jit = _compiled()
+        if jit and self.n <= BITSET_MAX:
+            return int(jit["tri_count_bits"](self.indptr, self.fwd, self.nbr, self.n))
+        if jit:
+            return int(jit["tri_count_marks"](self.indptr, self.fwd, self.nbr, self.n))
         return _tri_count_np(self.indptr, self.fwd, self.nbr, self.n)
 
     def best_triangle(self, keys3: np.ndarray, floor: float) -> tuple[float, np.ndarray]:
@@ -102,7 +98,7 @@ class PairGraph:
         units)``; ``floor`` and empty when there is none.
         """
         keys3 = np.asarray(keys3, dtype=np.int64)
-        fn = _tri_best_jit if njit is not None else _tri_best
+        fn = _compiled().get("tri_best", _tri_best)
         best, a, b, c = fn(self.indptr, self.nbr, self.wt, self.n, keys3, *self.edges_heavier(floor / 3), float(floor))
         if a < 0:
             return float(floor), np.zeros(0, np.int64)
@@ -121,10 +117,8 @@ class PairGraph:
         Returns ``(weight, sorted units)``; -1 and empty when there is none.
         """
         keys3 = np.asarray(keys3, dtype=np.int64)
-        if njit is not None:
-            best, a, b, c = _cherry_jit(self.indptr, self.nbr, self.wt, self.n, keys3)
-        else:
-            best, a, b, c = _cherry_rows(self.indptr, self.nbr, self.wt, self.n, keys3)
+        fn = _compiled().get("cherry_rows", _cherry_rows)
+        best, a, b, c = fn(self.indptr, self.nbr, self.wt, self.n, keys3)
         if best < 0:
             return -1.0, np.zeros(0, np.int64)
         return float(best), np.sort(np.array([a, b, c], dtype=np.int64))
@@ -297,25 +291,39 @@ def _tri_count_np(indptr, fwd, nbr, n):
     return count
 
 
-if njit is not None:
-    from numba import types
-    from numba.extending import intrinsic
+_COMPILED: dict | None = None
 
-    @intrinsic
-    def _ctpop(typingctx, x):
-        """LLVM's ``ctpop`` on a uint64 (the CPU's popcount instruction)."""
-        def codegen(context, builder, signature, args):
-            return builder.ctpop(args[0])
-        return types.uint64(types.uint64), codegen
 
-    def _popcount(x):  # noqa: F811 - the compiled one
-        return _ctpop(x)
+def _compiled() -> dict:
+    """The kernels compiled with numba (loaded from numba's cache after the first run), ``{}`` without numba.
 
-    _in = njit(cache=True)(_in)
-    _sorted_key = njit(cache=True)(_sorted_key)
-    _popcount = njit(cache=True)(_popcount)
-    _tri_best_jit = njit(cache=True)(_tri_best)
-    _tri_count_marks = njit(cache=True)(_tri_count_marks)
-    _tri_count_bits = njit(cache=True)(_tri_count_bits)
-    _walk_row = njit(cache=True)(_walk_row)
-    _cherry_jit = njit(cache=True)(_cherry_rows)
+    The helpers the kernels call are replaced by their compiled versions in this module (numba resolves a
+    kernel's globals when it compiles it); called from Python they give the same results.
+    """
+    global _COMPILED, _in, _sorted_key, _popcount, _walk_row
+    if _COMPILED is None:
+        try:
+            from numba import njit, types
+            from numba.extending import intrinsic
+        except ImportError:  # pragma: no cover - exercised where numba is missing
+            _COMPILED = {}
+            return _COMPILED
+
+        @intrinsic
+        def ctpop(typingctx, x):
+            """LLVM's ``ctpop`` on a uint64 (the CPU's popcount instruction)."""
+            def codegen(context, builder, signature, args):
+                return builder.ctpop(args[0])
+            return types.uint64(types.uint64), codegen
+
+        def popcount(x):
+            return ctpop(x)
+
+        _in = njit(cache=True)(_in)
+        _sorted_key = njit(cache=True)(_sorted_key)
+        _popcount = njit(cache=True)(popcount)
+        _walk_row = njit(cache=True)(_walk_row)
+        _COMPILED = {name: njit(cache=True)(fn) for name, fn in (
+            ("tri_best", _tri_best), ("tri_count_marks", _tri_count_marks), ("tri_count_bits", _tri_count_bits),
+            ("cherry_rows", _cherry_rows))}
+    return _COMPILED
