@@ -4,7 +4,11 @@ The map is bench_placement's ``osds10k_pgs1m`` (``crushtool --build`` + ``osdmap
 in out/bench_cache; built there when missing).  Timed once each, wall and CPU: the placement (computed once,
 not part of the risk figures), the copyset tables per level, then :func:`pgtools.risk.failure_risk` for OSD
 K = 2, 3 (one call: the lethal-set tables shared) and host K = 1, 2.  Target (issue #15): <= 5 s for the
-exact figures; Monte Carlo >= 10**6 trials in <= 10 s per core.
+exact figures; Monte Carlo >= 10**6 trials in <= 10 s per core.  Every figure here is exact (``method``,
+``inactive_method``, ``max_method``, ``inactive_max_method``; ``trials`` 0): OSD K = 3 "inactive" (lethal
+pairs, 2 of a PG's 3 OSDs) by counting the 3-sets holding an edge of the graph of lethal pairs (its
+``lethal_pairs`` edges and ``triangles``, reported), no Monte Carlo.  Run it alone: the machine's other load
+shows in the wall times (``*_cpu_s`` is the process's CPU time).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ def run() -> list[dict]:
     import pgtools
     from pgtools.risk import build_copysets, failure_risk
     from pgtools.risk.copysets import pg_sets, pool_needs
+    from pgtools.risk.counting import Lethal
 
     d = bench_placement._build("osds10k_pgs1m", 10000, ["host", "straw2", "20", "rack", "straw2", "25", "root",
                                                          "straw2", "0"], 1 << 20)
@@ -40,7 +45,9 @@ def run() -> list[dict]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PgtoolsWarning)
             cs, bw, bc = _timed(build_copysets, snap, level, jmax=max(ks), sets=sets)
-            df, rw, rc = _timed(failure_risk, cs, failures=ks)
+            leth = Lethal(cs)
+            df, rw, rc = _timed(failure_risk, cs, failures=ks, lethal=leth)
+            g = leth.graph(len(cs.pools), 1) if max(ks) == 3 else {}
         for k in ks:
             r = df[(df["failures"] == k) & (df["pool_id"] == -1)].iloc[0]
             rows.append({"case": f"{level} K={k}", "units": int(r["units"]), "build_wall_s": bw, "build_cpu_s": bc,
@@ -50,5 +57,6 @@ def run() -> list[dict]:
                          "inactive_method": r["inactive_method"], "inactive_ci": [float(r["inactive_ci_low"]),
                                                                                   float(r["inactive_ci_high"])],
                          "max_method": r["max_method"], "inactive_max_method": r["inactive_max_method"],
-                         "trials": int(r["trials"])})
+                         "trials": int(r["trials"]),
+                         **({"lethal_pairs": g["graph"].m, "triangles": g["triangles"]} if k == 3 and g else {})})
     return rows

@@ -7,7 +7,10 @@ What lives here
     (:class:`Copysets`, :func:`build_copysets`): plain arrays a sweep can scatter to its workers.
 :mod:`~pgtools.risk.counting`
     Counting K-sets over the tables: exact expectations, exact P(any loss) by enumeration or by counting
-    the minimal lethal sets, Monte Carlo with a Wilson interval where counting does not reach.
+    the minimal lethal sets (every K <= 3), Monte Carlo with a Wilson interval where counting does not reach.
+:mod:`~pgtools.risk.pairgraph`
+    The graph of lethal pairs: triangles, cherries and the heaviest of them, for the K = 3 counts (numba
+    when installed, imported on first use).
 :mod:`~pgtools.risk.annual`
     Over time: annual loss probability and MTTDL from failure rates and recovery windows
     (:func:`annual_risk`), on the map's minimal lethal sets; one level, or several failing together.
@@ -28,7 +31,8 @@ What lives here
 
 Imports: :mod:`pgtools.errors`, :mod:`pgtools.model`, :mod:`pgtools.placement` (recomputed acting sets when
 the capture has no PG table), :mod:`pgtools.simulate` (its acting-set matrix; the what-if engine for sweeps);
-never analysis or above.  Dask (optional) is imported only inside :func:`sweep` when it runs on Dask.
+never analysis or above.  Dask (optional) is imported only inside :func:`sweep` when it runs on Dask; numba
+(optional) only when :mod:`~pgtools.risk.pairgraph` first counts.
 """
 
 from .annual import DEFAULT_AFR, DEFAULT_RECOVERY_MBPS, annual_risk

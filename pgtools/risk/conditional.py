@@ -292,7 +292,7 @@ def _merge_top(cs: Copysets, parts: list[tuple[np.ndarray, np.ndarray]], worst: 
 
 def failure_risk(snap: Snapshot | Copysets, *, level: str = "osd", failures: Iterable[int] = (1, 2, 3),
                  pools: list | None = None, source: str = "auto", trials: int = 1_000_000, seed: int = 0,
-                 enum_max: int = ENUM_MAX, worst: int = 5) -> pd.DataFrame:
+                 enum_max: int = ENUM_MAX, worst: int = 5, lethal: Lethal | None = None) -> pd.DataFrame:
     """What K simultaneous failures at a CRUSH level do, for each K: a tidy frame, one row per pool and K.
 
     Parameters
@@ -316,6 +316,9 @@ def failure_risk(snap: Snapshot | Copysets, *, level: str = "osd", failures: Ite
         Enumerate every K-set when there are at most this many.
     worst : int
         How many worst K-sets to keep in ``attrs["worst_sets"]``.
+    lethal : Lethal, optional
+        The lethal-set tables of ``snap`` when it is :class:`Copysets` and the caller keeps them (built and
+        dropped here otherwise).
 
     Returns
     -------
@@ -336,7 +339,7 @@ def failure_risk(snap: Snapshot | Copysets, *, level: str = "osd", failures: Ite
         raise PgtoolsError("failures must be positive integers")
     cs = snap if isinstance(snap, Copysets) else build_copysets(snap, level, pools=pools, source=source,
                                                                   jmax=ks[-1])
-    leth = Lethal(cs)
+    leth = lethal if lethal is not None and lethal.cs is cs else Lethal(cs)
     frames, worst_sets = [], {}
     if ks[-1] > cs.n:
         text = (f"only {cs.n} {cs.level}s hold data: no figures for {', '.join(str(k) for k in ks if k > cs.n)} "

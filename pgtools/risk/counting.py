@@ -6,13 +6,22 @@ For K failed units drawn uniformly among the ``n`` units of a map:
   j-subset coefficients)`` (the hypergeometric probability that a given ``j``-set fails, summed);
 * the PGs a given K-set loses: ``sum over U ⊆ F of C(U)``, table look-ups (:func:`set_counts`);
 * P(at least one PG lost): the K-sets containing a *lethal* set (one whose failure loses some PG).  Exact by
-  enumerating the K-sets when there are at most ``enum_max``; exact by counting when every *minimal* lethal
-  set of at most K units has K units (their number over C(n, K)), or K-1 or K units (the K-sets containing a
-  minimal (K-1)-set: ``m (n - K + 1)`` minus, for every K-set holding ``c >= 2`` of them, ``c - 1``; such a
-  K-set is the union of two (K-1)-sets sharing K-2 units, found by grouping the sets on each (K-2)-subset);
-  otherwise Monte Carlo with a Wilson score interval;
-* the worst K-set (most PGs lost, then inactive): exact by enumeration, or among the candidates that can beat
-  a minimal lethal (K-1)-set plus any unit (the minimal lethal K-sets, the unions above); sampled otherwise.
+  enumerating the K-sets when there are at most ``enum_max``; else exact by counting over the *minimal*
+  lethal sets (:meth:`Lethal.minimal`) when those of at most K units are single units and sets of K-1 or K
+  units: ``C(n, K) - C(n', K)`` K-sets hold one of the ``n - n'`` lethal units; among the other ``n'`` units,
+  for ``K = 2`` the minimal pairs; for ``K = 3`` the 3-sets holding an edge of the graph of minimal pairs
+  (``|E| (n' - 2) - sum over v of C(deg v, 2) + triangles``, :mod:`~pgtools.risk.pairgraph`) plus the minimal
+  triples; for ``K >= 4`` the K-sets containing a minimal (K-1)-set (``m (n' - K + 1)`` minus, for every
+  K-set holding ``c >= 2`` of them, ``c - 1``; such a K-set is the union of two (K-1)-sets sharing K-2 units,
+  found by grouping the sets on each (K-2)-subset, :func:`pair_unions`, within :data:`PAIR_BUDGET` pairs)
+  plus the minimal K-sets.  So every
+  K <= 3 is exact; K >= 4 with minimal lethal sets of 2 .. K-2 units (pairs at K = 4) is Monte Carlo with a
+  Wilson score interval;
+* the worst K-set (most PGs lost, then inactive): exact by enumeration, for K = 2 (a key's count, or the sum
+  of two units' counts: :func:`best_free_pair`), for K = 3 without units lethal alone (a key's count, or
+  the weights of one edge, two edges at a unit or a triangle of the pair graph), for K >= 4 without lethal
+  units among the candidates that can beat a minimal lethal (K-1)-set plus any unit (the minimal lethal
+  K-sets, the unions above); sampled otherwise.
 """
 
 from __future__ import annotations
