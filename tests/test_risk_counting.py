@@ -173,3 +173,16 @@ def test_best_free_pair():
     assert best_free_pair(c, keys2, 5, 0.0)[0] == 8.0  # {1, 2}
     assert list(best_free_pair(c, keys2, 5, 0.0)[1]) == [1, 2]
     assert best_free_pair(c, keys2, 5, 8.0)[1].size == 0
+
+
+def test_worst_sets_say_how_they_were_found():
+    """Counting without sampling: the worst 3-sets are "candidates", the first losing the exact maximum;
+    enumerated they are "exact" (the same first set's figures); sampled, "sampled"."""
+    snap = complete_sets(generated(5, hosts=8, per_host=3, pg_num=40, kinds=("r3", "r2")))
+    counted = quiet(failure_risk, snap, level="osd", failures=(3,), enum_max=0)
+    enum = quiet(failure_risk, snap, level="osd", failures=(3,))
+    ws, we = counted.attrs["worst_sets"][3], enum.attrs["worst_sets"][3]
+    assert {w["method"] for w in ws} == {"candidates"} and {w["method"] for w in we} == {"exact"}
+    assert ws[0]["pgs_lost"] == we[0]["pgs_lost"] == counted["max_pgs_lost"].iloc[-1]
+    sampled = quiet(failure_risk, snap, level="osd", failures=(4,), enum_max=0, trials=2000)
+    assert sampled["trials"].iloc[-1] == 2000 and sampled.attrs["worst_sets"][4][0]["method"] == "sampled"

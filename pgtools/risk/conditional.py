@@ -224,7 +224,8 @@ def risk_for(cs: Copysets, k: int, *, trials: int = 1_000_000, seed: int = 0, en
         for codes in cands:
             if len(codes):
                 worst_rows.append(_top_codes(cs, leth, codes, k, worst))
-    worst_sets = _merge_top(cs, worst_rows, worst, exact=total <= enum_max or complete)
+    ws_method = "exact" if total <= enum_max or complete else "sampled" if used_trials else "candidates"
+    worst_sets = _merge_top(cs, worst_rows, worst, ws_method)
     rows = []
     for col in range(ncol):
         if col < npools:
@@ -271,7 +272,7 @@ def _top_codes(cs: Copysets, leth: Lethal, codes: np.ndarray, k: int, worst: int
     return decode(codes[order], k, cs.n), tot[order]
 
 
-def _merge_top(cs: Copysets, parts: list[tuple[np.ndarray, np.ndarray]], worst: int, exact: bool) -> list[dict]:
+def _merge_top(cs: Copysets, parts: list[tuple[np.ndarray, np.ndarray]], worst: int, method: str) -> list[dict]:
     if not parts or worst <= 0:
         return []
     sets = np.concatenate([s for s, _ in parts])
@@ -286,7 +287,7 @@ def _merge_top(cs: Copysets, parts: list[tuple[np.ndarray, np.ndarray]], worst: 
             continue
         out.append({"units": [str(cs.units[u]) for u in sets[i]], "pgs_lost": int(tot[i, 0]),
                     "bytes_lost": float(tot[i, 1]), "pgs_inactive": int(tot[i, 2]),
-                    "method": "exact" if exact else "sampled"})
+                    "method": method})
     return out
 
 
@@ -331,7 +332,8 @@ def failure_risk(snap: Snapshot | Copysets, *, level: str = "osd", failures: Ite
         ``"sampled"``: a sampled
         probability has its 95 % Wilson interval over ``trials`` draws in ``ci_low``/``ci_high``
         (``inactive_ci_*``), NaN when exact; a sampled maximum is the largest seen (a lower bound).  Expected values are always exact.  ``attrs["worst_sets"]``: ``{K: [{"units", "pgs_lost", "bytes_lost",
-        "pgs_inactive", "method"}, ...]}``; ``attrs["pools"]``: the per-pool summary
+        "pgs_inactive", "method"}, ...]}`` (``method`` as in :func:`worst_failures`); ``attrs["pools"]``: the
+        per-pool summary
         (:attr:`Copysets.pools`); ``attrs["warnings"]``: the assumptions made.
     """
     ks = sorted({int(k) for k in failures})
@@ -363,8 +365,10 @@ def worst_failures(snap: Snapshot | Copysets, level: str = "host", k: int = 1, n
                    source: str = "auto", trials: int = 1_000_000, seed: int = 0) -> pd.DataFrame:
     """The ``n`` K-sets of units whose failure loses the most PGs (then bytes, then inactive PGs).
 
-    Exact when every K-set is enumerated or exact counting reaches the maximum; otherwise the best of the
-    sampled sets and the candidates (``method`` says which).  Columns: ``units`` (names joined by ``+``),
+    ``method``: ``"exact"`` when every K-set is enumerated or the counted candidates hold every K-set that
+    loses or blocks anything; ``"candidates"`` when counting gave the candidates (the K-sets that reach the
+    exact maxima among them: the first row loses the most PGs when ``max_method`` is exact) and nothing was
+    sampled; ``"sampled"`` when Monte Carlo ran (the best of the sampled sets and the candidates).  Columns: ``units`` (names joined by ``+``),
     ``pgs_lost``, ``bytes_lost``, ``pgs_inactive``, ``method``.
     """
     cs = snap if isinstance(snap, Copysets) else build_copysets(snap, level, source=source, jmax=k)
