@@ -186,3 +186,15 @@ def test_worst_sets_say_how_they_were_found():
     assert ws[0]["pgs_lost"] == we[0]["pgs_lost"] == counted["max_pgs_lost"].iloc[-1]
     sampled = quiet(failure_risk, snap, level="osd", failures=(4,), enum_max=0, trials=2000)
     assert sampled["trials"].iloc[-1] == 2000 and sampled.attrs["worst_sets"][4][0]["method"] == "sampled"
+
+
+def test_without_numba_the_same_figures(monkeypatch):
+    """The NumPy / Python kernels (no numba installed) give the compiled ones' figures."""
+    snap = complete_sets(generated(9, hosts=10, per_host=3, pg_num=40, kinds=("r3", "r2", "ec21")))
+    cols = ["p_any_lost", "p_any_inactive", "max_pgs_lost", "max_pgs_inactive", "inactive_max_method"]
+    compiled = quiet(failure_risk, snap, level="osd", failures=(3,), enum_max=0)
+    monkeypatch.setattr(pgmod, "_COMPILED", {})
+    assert not pgmod.have_compiled()
+    plain = quiet(failure_risk, snap, level="osd", failures=(3,), enum_max=0)
+    pd.testing.assert_frame_equal(compiled[cols], plain[cols])
+    assert (plain["inactive_max_method"] == "exact").all()
