@@ -18,6 +18,7 @@ import typer
 
 from .. import __version__
 from ..errors import PgtoolsError
+from .plain import plain_call
 
 app = typer.Typer(
     name="pgtools",
@@ -181,6 +182,9 @@ def merge_alias(value, alias, flag: str, old: str):
 #: Typer builds a pydantic validator per parameter on every run (~0.1 s), which start-up-bound commands
 #: (``map``, benchmarked against osdmaptool) do without; the command itself and its errors are the same.
 FAST_PATHS: dict[str, Callable[[list[str]], Callable[[], object] | None]] = {}
+#: Other plain command lines skip typer's parsing too (:mod:`.plain`: typer's click parser, the values converted
+#: as typer converts them, no pydantic); False: typer parses every line not in :data:`FAST_PATHS` (tests).
+PLAIN_LINES = True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,6 +209,8 @@ def _main(argv: list[str] | None) -> int:
     try:
         args = sys.argv[1:] if argv is None else list(argv)
         fast = FAST_PATHS[args[0]](args[1:]) if args and args[0] in FAST_PATHS else None
+        if fast is None and PLAIN_LINES and not (args and args[0] in FAST_PATHS):
+            fast = plain_call(app, args)
         rc = fast() if fast is not None else app(args=argv, standalone_mode=False)
         if isinstance(rc, int):
             return rc
