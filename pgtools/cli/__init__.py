@@ -16,7 +16,9 @@ suggest changes print the ``ceph`` commands for a human to run.  Bad input gives
   ``demo``;
 - :mod:`.dropin`: ``crushtool`` and ``osdmaptool``, Ceph's own command lines and output (read with
   :mod:`.cephargs`, Ceph's argparse rules); they never go through typer (:data:`.app.FAST_PATHS`), the typer
-  entries only list them in ``pgtools --help``.
+  entries only list them in ``pgtools --help``;
+- :mod:`.plain`: other plain command lines skip typer's parsing (no pydantic validator per parameter, no click
+  build of every command) with the arguments typer would pass; anything unusual is left to typer.
 
 The commands are registered here, in the order ``pgtools --help`` lists them.  Start-up time matters: the
 command modules import pandas, the analysis, simulation and report code inside the commands, not at the top.
