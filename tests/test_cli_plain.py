@@ -161,7 +161,7 @@ except SystemExit:
     pass
 print(" ".join(sorted(m for m in sys.modules)), file=sys.stderr)
 """
-HEAVY = ("matplotlib", "dask", "distributed", "numba", "pydantic", "scipy", "pgtools.risk", "pgtools.plotting",
+HEAVY = ("matplotlib", "dask", "distributed", "numba", "pydantic", "scipy", "rich", "pgtools.risk", "pgtools.plotting",
          "pgtools.report")
 
 
@@ -170,7 +170,8 @@ HEAVY = ("matplotlib", "dask", "distributed", "numba", "pydantic", "scipy", "pgt
     (["map", CAPTURE], ("pgtools.balance", "pgtools.simulate", "pgtools.analysis", "pgtools.mgr")),
     (["balance", CAPTURE, "--format", "commands"], ("pgtools.analysis", "pgtools.text")),
     (["table", CAPTURE], ("pgtools.balance", "pgtools.simulate")),
-], ids=["help", "map", "balance", "table"])
+    (["whatif", CAPTURE, "--mark-out", "3"], ("pgtools.balance",)),
+], ids=["help", "map", "balance", "table", "whatif"])
 def test_cli_import_graph(argv, also_absent):
     """Start-up cost: a command imports only what it uses (the CLI imports heavy packages inside the commands)."""
     r = subprocess.run([sys.executable, "-c", _IMPORTS, *argv], cwd=ROOT, capture_output=True, text=True,

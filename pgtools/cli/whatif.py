@@ -202,15 +202,15 @@ AddHostOpt = Annotated[Optional[list[str]], typer.Option("--add-host", help="NAM
 
 
 def _run_plan(snap, changes: list, stepwise: bool, checks: bool = True, assume_clean: bool = False):
-    from rich.console import Console
-    from rich.progress import Progress
-
     from ..placement.osdmap import require_placement
     from ..simulate import simulate
 
     require_placement(snap, "a what-if simulation")  # before the progress bar, which would leave a blank line
-    if not sys.stderr.isatty():  # a bar on a pipe or file is only a stray blank line
+    if not sys.stderr.isatty():  # a bar on a pipe or file is only a stray blank line (and rich is not imported)
         return simulate(snap, changes, stepwise=stepwise, checks=checks, assume_clean=assume_clean)
+    from rich.console import Console
+    from rich.progress import Progress
+
     with Progress(transient=True, console=Console(stderr=True)) as prog:
         task = prog.add_task("simulating", total=None)
 
