@@ -202,3 +202,12 @@ def test_like_mgr_says_when_its_plan_is_one_of_many(capsys):
     # a budget used up with several pools: the mgr's pool shuffle decides, so not exact either
     assert not mgr_balancer(snap, aggressive=False, max_optimizations=2).exact
 
+
+
+@pytest.mark.parametrize("cmd", [["balance"], ["upmaps", "--clean"]])
+def test_capture_that_cannot_be_mapped_is_the_only_line(capsys, cmd):
+    """No CRUSH map or osd dump: the one error says what to add, with no release guess printed before it."""
+    assert main([cmd[0], str(SAMPLE_DUMPS / "seedlike_max300" / "osd_tree.txt"), *cmd[1:]]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.splitlines() == [out.err.strip()]
+    assert out.err.startswith("pgtools: error: balancing needs the CRUSH map and the osd dump")

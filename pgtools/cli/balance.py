@@ -153,6 +153,7 @@ def balance_cmd(
     if compare and mode is Mode.primary:
         raise typer.BadParameter("--compare measures PG counts: it goes with --mode count or capacity")
     snap = with_options(load_dumps(capture), option)
+    _require_placement(snap)
     pools = _pools(pool)
     if compare:
         _compare(snap, mode, pools, max_deviation, max_moves, max_misplaced, fmt, release)
@@ -192,6 +193,13 @@ def balance_cmd(
                   for r in scores]
     _emit(fmt, up, lambda step: simulate_plan(snap, up, max_misplaced=max_misplaced, progress=step,
                                               ceph_release=release), title, lines, extra)
+
+
+def _require_placement(snap) -> None:
+    """Balancing recomputes placement: say what is missing first, before any release guess or plan."""
+    from ..placement.osdmap import require_placement
+
+    require_placement(snap, "balancing")
 
 
 def _check_placement_release(value: str | None) -> str | None:
@@ -285,6 +293,7 @@ def upmaps_cmd(
     if max_moves_per_osd is not None and not drain:
         raise typer.BadParameter("--max-moves-per-osd goes with --drain")
     snap = with_options(load_dumps(capture), option)
+    _require_placement(snap)
     extra: dict = {}
     lines: list[str] = []
     rounds = True
