@@ -121,3 +121,18 @@ def test_snapshot_pool_by_name_or_id():
             snap.pool(bad)
     with pytest.raises(LookupError):  # a LookupError, like a missing key in pandas
         snap.pool("nosuchpool")
+
+
+def test_two_clusters_one_readable_error():
+    """Two clusters' captures disagree on nearly everything: the error names the decisive conflicts (fsid, epoch)
+    and counts the rest, instead of a line of thousands of characters; on_conflict='warn' keeps them all."""
+    paths = [SAMPLE_DUMPS / "mixed", SAMPLE_DUMPS / "seedlike_max300"]
+    with pytest.raises(SnapshotConflictError) as err:
+        pgtools.load(paths)
+    msg = str(err.value)
+    assert msg.startswith("files come from different clusters (fsid ") and "different osdmap epochs" in msg
+    assert len(msg) < 800 and msg.endswith("more disagreements (pgtools.load(..., on_conflict='warn') lists them all)")
+    with pytest.warns(Warning):
+        snap = pgtools.load(paths, on_conflict="warn")
+    n = int(msg.rsplit("; and ", 1)[1].split()[0])
+    assert sum(w.count("; ") for w in snap.warnings) >= n + 1

@@ -537,7 +537,7 @@ def merge_fragments(fragments: list[Fragment], *, on_conflict: str = "raise") ->
         "fsid": next((f.fsid for f in fragments if f.fsid), None),
     }
     if conflicts and on_conflict == "raise":
-        raise SnapshotConflictError("; ".join(conflicts))
+        raise SnapshotConflictError(_conflict_message(conflicts))
     if conflicts:
         meta["warnings"].append("; ".join(conflicts))
     for w in meta["warnings"]:
@@ -545,4 +545,15 @@ def merge_fragments(fragments: list[Fragment], *, on_conflict: str = "raise") ->
     return Snapshot(pgs=pgs, pools=pools, osds=osds, crush=crush, osdmap=osdmap, health=health,
                     config=config, meta=meta, pool_stats=pool_stats, osd_stats=osd_stats)
 
+
+def _conflict_message(conflicts: list[str], shown: int = 2) -> str:
+    """The first ``shown`` conflicts (the decisive ones come first: fsid, release, epoch) and how many more.
+
+    Two clusters' files disagree on nearly everything; one line listing it all runs to thousands of characters.
+    The error keeps the line readable; ``load(..., on_conflict="warn")`` lists every conflict in the warnings.
+    """
+    more = len(conflicts) - shown
+    return "; ".join(conflicts[:shown]) + (
+        f"; and {more} more disagreement{'s' if more > 1 else ''} (pgtools.load(..., on_conflict='warn') lists "
+        "them all)" if more > 0 else "")
 
