@@ -14,6 +14,13 @@ then the others, so a table entry is added only when nothing cheaper works).  Wh
 chain of two (``a → n``, then ``n → b``) through an OSD at its bound is tried.  Every move is checked by
 :meth:`pgtools.balance.search.Layout.candidate` as Ceph checks upmaps.  Last, entries whose pair can be
 dropped without breaking a bound are removed.
+
+When PGs stay outside ``±D``, :func:`~pgtools.balance.feasible.count_bound` says whether ``±D`` is possible at
+all.  When it is not, it also gives the smallest max deviation any upmaps reach and per-pool and total
+deviations that reach it (each pool at its own optimum where that fits, see
+:func:`pgtools.balance.feasible.count_bound`); the same search then runs again toward those bounds from where it
+stopped, and of the snapshot's placement, the ``±D`` search's and this one the best is kept (lowest max
+deviation, then fewest PGs outside ``±D``, then fewest entries): never worse than the ``±D`` search alone.
 """
 
 from __future__ import annotations
@@ -348,7 +355,10 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
         the pools), ``violation_before/after`` (PGs outside the bounds), ``items_before/after`` (entries in the
         ``pg_upmap_items`` table) and, when PGs stay outside the bounds without ``max_moves`` having stopped the
         search, ``bound``: :meth:`pgtools.balance.feasible.CountBound.to_dict` (is ``±max_deviation`` possible
-        at all; the smallest max deviation any upmaps reach), also said in :class:`PgtoolsWarning` s.
+        at all; the smallest max deviation any upmaps reach; the per-pool and total deviations aimed at) with
+        ``reached`` (the plan's max deviation is that smallest one), ``achieved``, ``achieved_pools`` and
+        ``achieved_total`` (the plan's max deviation as the bound measures it: up OSDs, below target only where
+        the OSD may take PGs; overall, worst pool, totals), also said in :class:`PgtoolsWarning` s.
     """
     if max_deviation < 1:
         raise PgtoolsError("max_deviation must be >= 1")

@@ -21,7 +21,10 @@ several takes, MSR) keep only "distinct OSDs under the rule": a **relaxation**, 
 proof, "feasible" is not.
 
 :func:`count_bound` finds the smallest ``D`` (to within the values where a bound ``t ± D`` crosses an
-integer) for which the network is feasible, for all the pools together and for each pool alone.
+integer) for which the network is feasible, for all the pools together and for each pool alone.  When the
+requested ``D`` is impossible it also picks a deviation per pool and one for the totals, none above that
+smallest ``D``, that fit together (the network with those bounds is feasible), as close to the requested ``D``
+as one search per figure finds: what :func:`~pgtools.balance.count.balance_count` then aims at.
 
 Imports: :mod:`pgtools.crush` (rule opcodes), :mod:`pgtools.balance.search`.
 """
