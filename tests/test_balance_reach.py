@@ -85,10 +85,13 @@ def test_mixed_reaches_the_bound(mixed: Snapshot) -> None:
     _assert_reaches(mixed, plan, msgs)
     s = plan.summary
     assert s["max_dev_after"] == pytest.approx(count_bound(Layout(mixed, ceph_release="pacific"), 1).min_deviation)
-    # the pools ±1 is possible for stay within ±1 (the bound needs only ec42 and byrack above it)
-    devs = s["bound"]["pool_deviation"]
-    assert sorted(k for k, v in devs.items() if v > 1) == ["3", "6"]
-    assert (plan.pools.set_index("pool_id").loc[[1, 2, 4, 5], "max_dev_after"] <= 1 + 1e-9).all()
+    # only ec42 needs the bound itself; the others, and the totals, are aimed (and kept) below it
+    b = s["bound"]
+    best = b["min_deviation"]
+    assert [k for k, v in b["pool_deviation"].items() if v >= best - 1e-9] == ["6"]
+    assert b["total_deviation"] < best and s["total_dev_after"] <= b["total_deviation"] + 1e-6
+    after = plan.pools.set_index("pool_id")["max_dev_after"]
+    assert all(after[int(k)] <= v + 1e-6 for k, v in b["pool_deviation"].items())
     # a run on its own result has nothing left to do
     again, _ = _run(plan.apply(mixed))
     assert again.moves == 0 and not again.commands and again.summary["bound"]["reached"]

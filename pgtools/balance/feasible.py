@@ -461,26 +461,27 @@ def _smallest(feasible, cand: list[float]) -> float:
 
 
 def _aim(model: _Model, d0: float, alone: dict[int, float], best: float) -> tuple[dict[int, float], float]:
-    """Per-pool and total deviations to aim at when ``±d0`` is impossible: as close to ``d0`` as the model
-    allows while the max stays ``best`` (the smallest max deviation).
+    """Per-pool and total deviations to aim at when ``±d0`` is impossible: none above ``best`` (the smallest
+    max deviation), the next-largest as small as possible, then each as small as it goes.
 
-    Each pool at its own smallest deviation (``alone``, at least ``d0``); the totals at the smallest deviation
-    the model then allows.  When that is above ``best`` (the pools' own optima do not fit together), the totals
-    at ``best`` and every pool at least the smallest common floor ``F`` that fits (``F = best``, every pool at
-    ``best``, is feasible by definition of ``best``).  Feasibility grows with each deviation, so both searches
-    bisect the values where a bound ``t ± D`` crosses an integer (:func:`_candidates`).
+    Each pool's deviation is at least its floor, ``max(d0, its own smallest deviation)`` (``alone``), the
+    totals' at least ``d0``.  First the smallest common level ``L``: every figure at ``max(L, its floor)``
+    (``L = best`` fits by definition of ``best``).  Then one figure after the other, the totals first (the
+    operator's view: PGs per OSD over all pools), then the pools in id order, goes down to the smallest value
+    that still fits with the others where they are.  Feasibility grows with each figure, so every search
+    bisects the values where a bound ``t ± D`` crosses an integer (:func:`_candidates`).
     """
     pools = model.pools
-    own = {pid: max(d0, md) for pid, md in alone.items()}
-    if model.feasible(own, pools, True, best):
-        cand = [d0, *_candidates([sum(pl.target for pl in pools)], d0, best)]
-        dt = _smallest(lambda x: model.feasible(own, pools, True, x), cand)
-        return own, float(dt)
-    cand = [d0, *_candidates([pl.target for pl in pools], d0, best)]
-    f = _smallest(lambda x: model.feasible({p: max(v, x) for p, v in own.items()}, pools, True, best), cand)
-    aim = {p: float(max(v, f)) for p, v in own.items()}
-    for p, v in own.items():  # pools the floor does not bind go back to their own optimum
-        if v < aim[p] and model.feasible({**aim, p: v}, pools, True, best):
-            aim[p] = float(v)
-    cand = [d0, *_candidates([sum(pl.target for pl in pools)], d0, best)]
-    return aim, float(_smallest(lambda x: model.feasible(aim, pools, True, x), cand))
+    floor = {pid: max(d0, md) for pid, md in alone.items()}
+    tt = sum(pl.target for pl in pools)
+    cand = [d0, *_candidates([pl.target for pl in pools] + [tt], d0, best)]
+    lvl = _smallest(lambda x: model.feasible({p: max(v, x) for p, v in floor.items()}, pools, True, x), cand)
+    aim = {p: float(max(v, lvl)) for p, v in floor.items()}
+    dt = float(_smallest(lambda x: model.feasible(aim, pools, True, x),
+                         [x for x in [d0, *_candidates([tt], d0, lvl)] if x <= lvl]))
+    for pl in pools:
+        p = pl.pool_id
+        if aim[p] > floor[p]:
+            c = [x for x in [floor[p], *_candidates([pl.target], floor[p], aim[p])] if x <= aim[p]]
+            aim[p] = float(_smallest(lambda x, p=p: model.feasible({**aim, p: x}, pools, True, dt), c))
+    return aim, dt
