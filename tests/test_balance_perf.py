@@ -3,8 +3,9 @@ equal to the placement engine's.
 
 ``tests/data/balance_pins/count_plans.json`` holds the commands and move counts of
 ``balance_count(..., max_deviation=1, ceph_release="pacific")`` on the two sample captures as computed by
-commit 6603627 (one ``map_pool_arrays`` call per pool, PG orders built in full); the plans' validity against
-Ceph is checked elsewhere (``tests/test_balance_count.py``, ``tests/oracle/test_balance_count_oracle.py``).
+commit 6603627 (one ``map_pool_arrays`` call per pool, PG orders built in full), the mixed capture's re-pinned
+when the search went on to the proven bound where ``±1`` is impossible (``tests/test_balance_reach.py``: 2.54
+→ 2.23 PGs, the bound); the plans' validity against Ceph is checked elsewhere (``tests/test_balance_count.py``, ``tests/oracle/test_balance_count_oracle.py``).
 """
 
 from __future__ import annotations

@@ -14,6 +14,13 @@ then the others, so a table entry is added only when nothing cheaper works).  Wh
 chain of two (``a → n``, then ``n → b``) through an OSD at its bound is tried.  Every move is checked by
 :meth:`pgtools.balance.search.Layout.candidate` as Ceph checks upmaps.  Last, entries whose pair can be
 dropped without breaking a bound are removed.
+
+When PGs stay outside ``±D``, :func:`~pgtools.balance.feasible.count_bound` says whether ``±D`` is possible at
+all.  When it is not, it also gives the smallest max deviation any upmaps reach and per-pool and total
+deviations that reach it (each pool at its own optimum where that fits, see
+:func:`pgtools.balance.feasible.count_bound`); the same search then runs again toward those bounds from where it
+stopped, and of the snapshot's placement, the ``±D`` search's and this one the best is kept (lowest max
+deviation, then fewest PGs outside ``±D``, then fewest entries): never worse than the ``±D`` search alone.
 """
 
 from __future__ import annotations
@@ -41,11 +48,13 @@ _CHAIN_HOPS = 12
 class _Bounds:
     """Per-pool and total bounds ``[lo, hi]`` on PG counts (integers), and the gains of a move."""
 
-    def __init__(self, lay: Layout, max_deviation: float) -> None:
+    def __init__(self, lay: Layout, max_deviation: float, pool_dev: dict[int, float] | None = None,
+                 total_dev: float | None = None) -> None:
         self.lay = lay
         self.pools = list(lay.pools.values())
         self.row = {pl.pool_id: i for i, pl in enumerate(self.pools)}
         d = float(max_deviation)
+        dp = np.array([float((pool_dev or {}).get(pl.pool_id, d)) for pl in self.pools])[:, None]
         n = lay.n
         self.count = np.zeros((len(self.pools), n), dtype=np.int64)
         target = np.zeros((len(self.pools), n))
@@ -56,12 +65,13 @@ class _Bounds:
             target[i] = pl.target
             self.eligible[i] = pl.eligible
         self.target = target
-        self.hi = np.floor(target + d + _EPS).astype(np.int64)
-        self.lo = np.where(self.eligible, np.ceil(target - d - _EPS), 0).astype(np.int64)
+        self.hi = np.floor(target + dp + _EPS).astype(np.int64)
+        self.lo = np.where(self.eligible, np.ceil(target - dp - _EPS), 0).astype(np.int64)
         total_t = target.sum(axis=0)
         self.total_target = total_t
-        self.thi = np.floor(total_t + d + _EPS).astype(np.int64)
-        self.tlo = np.where(self.eligible.any(axis=0), np.ceil(total_t - d - _EPS), 0).astype(np.int64)
+        dt = d if total_dev is None else float(total_dev)
+        self.thi = np.floor(total_t + dt + _EPS).astype(np.int64)
+        self.tlo = np.where(self.eligible.any(axis=0), np.ceil(total_t - dt - _EPS), 0).astype(np.int64)
 
     def total(self) -> np.ndarray:
         return self.count.sum(axis=0)
@@ -345,7 +355,10 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
         the pools), ``violation_before/after`` (PGs outside the bounds), ``items_before/after`` (entries in the
         ``pg_upmap_items`` table) and, when PGs stay outside the bounds without ``max_moves`` having stopped the
         search, ``bound``: :meth:`pgtools.balance.feasible.CountBound.to_dict` (is ``±max_deviation`` possible
-        at all; the smallest max deviation any upmaps reach), also said in :class:`PgtoolsWarning` s.
+        at all; the smallest max deviation any upmaps reach; the per-pool and total deviations aimed at) with
+        ``reached`` (the plan's max deviation is that smallest one), ``achieved``, ``achieved_pools`` and
+        ``achieved_total`` (the plan's max deviation as the bound measures it: up OSDs, below target only where
+        the OSD may take PGs; overall, worst pool, totals), also said in :class:`PgtoolsWarning` s.
     """
     if max_deviation < 1:
         raise PgtoolsError("max_deviation must be >= 1")
@@ -357,6 +370,24 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
     tot0 = bounds.total()
     v0 = bounds.violation()
     items0 = lay.items_total()
+    start = (lay.checkpoint(), _key(lay, bounds))
+    _search(lay, bounds, max_moves)
+    _prune(lay, bounds, max_moves)
+    bound = None
+    if bounds.violation() and (max_moves is None or lay.moves < max_moves):
+        bound = count_bound(lay, max_deviation)
+        if bound.feasible is False and bound.pool_deviation:
+            _toward_bound(lay, bounds, bound, max_moves, start)
+            bounds = _Bounds(lay, max_deviation)  # the ±D figures of the plan kept
+    plan = _report(lay, bounds, before, tot0, v0, items0)
+    if bound is not None:
+        plan.summary["bound"] = {**bound.to_dict(), **_reached(lay, bound)}
+        _warn_bound(bound, plan.summary["violation_after"], plan.summary["bound"])
+    return plan
+
+
+def _search(lay: Layout, bounds: _Bounds, max_moves: int | None) -> None:
+    """Single improving moves, then two-move chains when none is left, until nothing helps (or ``max_moves``)."""
     stuck: set[tuple[int, int]] = set()
     while max_moves is None or lay.moves < max_moves:
         if _step(lay, bounds, stuck):
@@ -368,25 +399,70 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
         stuck.clear()
         if not _chain(lay, bounds) and not _chain_into(lay, bounds):
             break
-    _prune(lay, bounds, max_moves)
-    plan = _report(lay, bounds, before, tot0, v0, items0)
-    if plan.summary["violation_after"] and (max_moves is None or lay.moves < max_moves):
-        bound = count_bound(lay, max_deviation)
-        plan.summary["bound"] = bound.to_dict()
-        _warn_bound(bound, plan.summary["violation_after"])
-    return plan
 
 
-def _warn_bound(bound, left: int) -> None:
-    """Say why the search stopped above ``±D``: impossible (with the proof), or possible but not found."""
+def _worst(lay: Layout) -> tuple[float, float]:
+    """The max deviation as :func:`~pgtools.balance.feasible.count_bound` measures it (up OSDs; below a
+    target only where the OSD may take PGs): ``(worst over the pools, worst of the totals)``."""
+    up = lay.is_up
+    pool_w, tot, tt, elig_any = 0.0, np.zeros(lay.n), np.zeros(lay.n), np.zeros(lay.n, dtype=bool)
+    for pl in lay.pools.values():
+        pool_w = max(pool_w, _max_dev(pl.count, pl.target, up & ((pl.count > pl.target) | pl.eligible)))
+        tot += pl.count
+        tt += pl.target
+        elig_any |= pl.eligible
+    return pool_w, _max_dev(tot, tt, up & ((tot > tt) | elig_any))
+
+
+def _key(lay: Layout, bounds: _Bounds) -> tuple[float, int, int]:
+    """What the bound phase must improve: the max deviation (rounded to the bound's precision), then the PGs
+    outside ``±D``, then the table entries."""
+    return round(max(_worst(lay)), 6), bounds.violation(), lay.items_total()
+
+
+def _toward_bound(lay: Layout, bounds: _Bounds, bound, max_moves: int | None, start: tuple) -> None:
+    """``±D`` is impossible: search again toward the bound's per-pool and total deviations
+    (:attr:`~pgtools.balance.feasible.CountBound.pool_deviation`, ``total_deviation``: the max deviation
+    reaches :attr:`~pgtools.balance.feasible.CountBound.min_deviation` when every bound holds), from the
+    placement the ``±D`` search left.  Of the three placements (``start``: the snapshot's, with its
+    :func:`_key`; the ``±D`` search's; this one) the one of lowest :func:`_key` is kept, the earlier on a tie:
+    never worse than the ``±D`` search alone, and a run on its own result changes nothing.  ``bounds`` (the
+    ``±D`` bounds) is stale afterwards."""
+    key1 = _key(lay, bounds)
+    state = lay.checkpoint()
+    aim = _Bounds(lay, bound.requested, bound.pool_deviation, bound.total_deviation)
+    _search(lay, aim, max_moves)
+    _prune(lay, aim, max_moves)
+    key2 = _key(lay, _Bounds(lay, bound.requested))
+    best = min((start[1], 0), (key1, 1), (key2, 2))[1]
+    if best < 2:
+        lay.rollback(start[0] if best == 0 else state)
+
+
+def _reached(lay: Layout, bound) -> dict:
+    """``reached`` (the plan's max deviation is the bound's), ``achieved`` (its max deviation, as the bound
+    measures it), ``achieved_pools`` / ``achieved_total`` (per pool / summed over the pools)."""
+    pw, tw = _worst(lay)
+    got = max(pw, tw)
+    return {"reached": bool(bound.feasible is False and got <= bound.min_deviation + 1e-6), "achieved": got,
+            "achieved_pools": pw, "achieved_total": tw}
+
+
+def _warn_bound(bound, left: int, got: dict) -> None:
+    """Say why the search stopped above ``±D``: impossible (with the proof, and whether the plan reaches the
+    smallest max deviation), or possible but not found."""
     d = f"±{bound.requested:g}"
     how = "exactly" if bound.exact else "at least (a lower bound: some rule is only partly modelled)"
     if bound.feasible is False:
         for r in bound.reasons:
             warnings.warn(r, PgtoolsWarning, stacklevel=3)
+        fig = (f"{got['achieved']:.2f} PGs (per pool {got['achieved_pools']:.2f}, summed over the pools "
+               f"{got['achieved_total']:.2f})")
+        res = (f"this plan reaches it: {fig}" if got["reached"] else
+               f"this plan stops above it, at {fig}")
         warnings.warn(f"{d} is impossible with any upmaps; the smallest max deviation of an up OSD from its targets "
-                      f"(per pool and summed over the pools) is {how} {bound.min_deviation:.2f} PGs", PgtoolsWarning,
-                      stacklevel=3)
+                      f"(per pool and summed over the pools) is {how} {bound.min_deviation:.2f} PGs; {res}",
+                      PgtoolsWarning, stacklevel=3)
     elif bound.feasible:
         warnings.warn(f"{left} PG(s) stay outside {d}: a {d} placement exists (exact model) but the search did "
                       "not find it", PgtoolsWarning, stacklevel=3)

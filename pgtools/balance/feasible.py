@@ -21,7 +21,10 @@ several takes, MSR) keep only "distinct OSDs under the rule": a **relaxation**, 
 proof, "feasible" is not.
 
 :func:`count_bound` finds the smallest ``D`` (to within the values where a bound ``t ± D`` crosses an
-integer) for which the network is feasible, for all the pools together and for each pool alone.
+integer) for which the network is feasible, for all the pools together and for each pool alone.  When the
+requested ``D`` is impossible it also picks a deviation per pool and one for the totals, none above that
+smallest ``D``, that fit together (the network with those bounds is feasible), as close to the requested ``D``
+as one search per figure finds: what :func:`~pgtools.balance.count.balance_count` then aims at.
 
 Imports: :mod:`pgtools.crush` (rule opcodes), :mod:`pgtools.balance.search`.
 """
@@ -75,6 +78,12 @@ class CountBound:
         is out of reach for that pool, or "").
     reasons : list of str
         One sentence per pool for which ``requested`` is impossible, then one when only the pools together are.
+    pool_deviation : dict
+        When ``requested`` is impossible: ``{pool id: D}``, deviations no larger than :attr:`min_deviation`
+        that the model allows together with :attr:`total_deviation` (a placement within them has max
+        deviation :attr:`min_deviation` exactly); :func:`_aim` says how they are chosen.  Else empty.
+    total_deviation : float or None
+        The deviation of the OSDs' totals that goes with :attr:`pool_deviation` (None when it is empty).
     """
 
     requested: float
@@ -83,10 +92,14 @@ class CountBound:
     exact: bool
     pools: list[dict] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    pool_deviation: dict[int, float] = field(default_factory=dict)
+    total_deviation: float | None = None
 
     def to_dict(self) -> dict:
         return {"requested": self.requested, "feasible": self.feasible, "min_deviation": self.min_deviation,
-                "exact": self.exact, "pools": self.pools, "reasons": self.reasons}
+                "exact": self.exact, "pools": self.pools, "reasons": self.reasons,
+                "pool_deviation": {str(k): v for k, v in self.pool_deviation.items()},
+                "total_deviation": self.total_deviation}
 
 
 class _Flow:
@@ -255,17 +268,20 @@ class _Model:
         return (np.where(elig, np.ceil(t - d - _EPS), 0).astype(np.int64),
                 np.floor(t + d + _EPS).astype(np.int64))
 
-    def feasible(self, d: float, pools: list[PoolLayout], total: bool) -> bool:
+    def feasible(self, d: float | dict[int, float], pools: list[PoolLayout], total: bool,
+                 dt: float | None = None) -> bool:
+        """Whether the network is feasible with every pool within ``d`` (one figure, or one per pool id) and,
+        with ``total``, every OSD's total within ``dt`` (default: ``d``, which must then be one figure)."""
         g = _Bounded()
         s, t = g.node(), g.node()
         up = self.lay.is_up
         osd_node: dict[int, int] = {}
         if total:
-            tlo, thi = self.total_bounds(pools, d)
+            tlo, thi = self.total_bounds(pools, d if dt is None else dt)
             fixed_t = sum(self.fixed[pl.pool_id] for pl in pools)
         for pl in pools:
             pid = pl.pool_id
-            lo, hi = self.bounds(pl, d)
+            lo, hi = self.bounds(pl, d[pid] if isinstance(d, dict) else d)
             fixed = self.fixed[pid]
             allowed = self.allowed[pid]
             for o in np.flatnonzero((fixed > hi) | (~allowed & (lo > fixed))).tolist():
@@ -425,4 +441,47 @@ def count_bound(lay: Layout, max_deviation: float) -> CountBound:
         reasons.append(f"±{d0:g} is impossible: each pool can be balanced alone, but not with every OSD's total "
                        "over the pools within the bounds as well (max-flow)")
     feasible = False if md_all > d0 else (True if exact_all else None)
-    return CountBound(d0, feasible, md_all, exact_all, rows, reasons)
+    out = CountBound(d0, feasible, md_all, exact_all, rows, reasons)
+    if feasible is False and pools:
+        out.pool_deviation, out.total_deviation = _aim(model, d0, {r["pool_id"]: r["min_deviation"] for r in rows},
+                                                       md_all)
+    return out
+
+
+def _smallest(feasible, cand: list[float]) -> float:
+    """The first value of the increasing ``cand`` for which ``feasible`` holds (the last one must)."""
+    a, b = 0, len(cand) - 1
+    while a < b:
+        m = (a + b) // 2
+        if feasible(cand[m]):
+            b = m
+        else:
+            a = m + 1
+    return cand[b]
+
+
+def _aim(model: _Model, d0: float, alone: dict[int, float], best: float) -> tuple[dict[int, float], float]:
+    """Per-pool and total deviations to aim at when ``±d0`` is impossible: none above ``best`` (the smallest
+    max deviation), the next-largest as small as possible, then each as small as it goes.
+
+    Each pool's deviation is at least its floor, ``max(d0, its own smallest deviation)`` (``alone``), the
+    totals' at least ``d0``.  First the smallest common level ``L``: every figure at ``max(L, its floor)``
+    (``L = best`` fits by definition of ``best``).  Then one figure after the other, the totals first (the
+    operator's view: PGs per OSD over all pools), then the pools in id order, goes down to the smallest value
+    that still fits with the others where they are.  Feasibility grows with each figure, so every search
+    bisects the values where a bound ``t ± D`` crosses an integer (:func:`_candidates`).
+    """
+    pools = model.pools
+    floor = {pid: max(d0, md) for pid, md in alone.items()}
+    tt = sum(pl.target for pl in pools)
+    cand = [d0, *_candidates([pl.target for pl in pools] + [tt], d0, best)]
+    lvl = _smallest(lambda x: model.feasible({p: max(v, x) for p, v in floor.items()}, pools, True, x), cand)
+    aim = {p: float(max(v, lvl)) for p, v in floor.items()}
+    dt = float(_smallest(lambda x: model.feasible(aim, pools, True, x),
+                         [x for x in [d0, *_candidates([tt], d0, lvl)] if x <= lvl]))
+    for pl in pools:
+        p = pl.pool_id
+        if aim[p] > floor[p]:
+            c = [x for x in [floor[p], *_candidates([pl.target], floor[p], aim[p])] if x <= aim[p]]
+            aim[p] = float(_smallest(lambda x, p=p: model.feasible({**aim, p: x}, pools, True, dt), c))
+    return aim, dt

@@ -265,6 +265,24 @@ class Layout:
         missing = [r for r in raw if r not in cur]
         return missing[0] if missing else None
 
+    def checkpoint(self) -> tuple:
+        """The state :meth:`rollback` returns to: vectors, PG sets and counts, the items table, the moves."""
+        pools = {pid: (list(pl.cur), [set(x) for x in pl.on], pl.count.copy()) for pid, pl in self.pools.items()}
+        return (pools, dict(self.work.pg_upmap_items), set(self.changed), dict(self.first), self.moves)
+
+    def rollback(self, state: tuple) -> None:
+        """Back to a :meth:`checkpoint` (counts are written in place: other arrays may be views of them)."""
+        pools, items, changed, first, moves = state
+        for pid, (cur, on, count) in pools.items():
+            pl = self.pools[pid]
+            pl.cur[:] = cur
+            pl.on[:] = on
+            pl.count[:] = count
+        table = self.work.pg_upmap_items
+        table.clear()
+        table.update(items)
+        self.changed, self.first, self.moves = changed, first, moves
+
     # ---- results ------------------------------------------------------------------------------------
     def increment(self) -> Increment:
         """The net change of the upmap table against the snapshot."""

@@ -1,0 +1,138 @@
+"""The count balancer reaches the proven bound when ``±1`` is impossible (:mod:`pgtools.balance.feasible`).
+
+When ``±1`` is out of reach, :func:`~pgtools.balance.feasible.count_bound` computes the smallest max deviation
+any upmaps reach (an exact max-flow model for ``take; chooseleaf/choose ... type F; emit`` rules) and the
+per-pool / total deviations to aim at; :func:`~pgtools.balance.count.balance_count` then searches toward them.
+Checked here, against the bound computed separately (never a hard-coded figure):
+
+* the mixed capture (EC 4+2 on 6 hosts pins each host's share of ``ec42``; 3 racks pin ``byrack``): the
+  plan's max deviation is the bound, every pool within its aimed deviation, the totals within theirs; a second
+  run on the result changes nothing;
+* generated maps (``pgtools.build_cluster``: EC 2+1 on 3 hosts, EC 4+2 on 6 hosts, replicated over 3 racks,
+  hosts of random unequal weights, with other pools sharing the OSDs) where ``±1`` is impossible;
+* toy maps small enough to enumerate every placement Ceph accepts (:func:`tests.test_balance_bound.brute_min_dev`):
+  the plan reaches the enumerated optimum, an oracle independent of the flow model.
+
+Every plan is validated as in ``tests/test_balance_count.py`` (``_check_valid``: clean_pg_upmaps finds nothing,
+moved PGs pass verify_upmap and the rule's class/weight checks, predicted up sets are the placement engine's).
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+
+import numpy as np
+import pytest
+
+import pgtools
+from pgtools.balance.count import balance_count, count_deviation
+from pgtools.balance.feasible import count_bound
+from pgtools.balance.search import Layout
+from pgtools.errors import PgtoolsWarning
+from pgtools.model import Snapshot
+from tests.paths import SAMPLE_DUMPS
+from tests.test_balance_bound import brute_min_dev, toy
+from tests.test_balance_count import _check_valid
+
+
+def _run(snap: Snapshot):
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        plan = balance_count(snap, max_deviation=1, ceph_release="pacific")
+    return plan, [str(x.message) for x in w if issubclass(x.category, PgtoolsWarning)]
+
+
+def _worst(snap: Snapshot) -> tuple[dict[int, float], float]:
+    """Per pool and summed over the pools, the worst deviation of an up OSD (below target: only OSDs that may
+    take the pool's PGs), recomputed from the snapshot's own placement."""
+    lay = Layout(snap, ceph_release="pacific")
+    up = lay.is_up
+    per, tot, tt, elig = {}, np.zeros(lay.n), np.zeros(lay.n), np.zeros(lay.n, dtype=bool)
+    for pid, pl in lay.pools.items():
+        d = pl.count - pl.target
+        per[pid] = float(max(d[up].max(initial=0), (-d)[up & pl.eligible].max(initial=0)))
+        tot += pl.count
+        tt += pl.target
+        elig |= pl.eligible
+    d = tot - tt
+    return per, float(max(d[up].max(initial=0), (-d)[up & elig].max(initial=0)))
+
+
+def _assert_reaches(snap: Snapshot, plan, msgs: list[str]) -> None:
+    bound = count_bound(Layout(snap, ceph_release="pacific"), 1)
+    assert bound.feasible is False and bound.exact
+    after = _check_valid(snap, plan)
+    per, tot = _worst(after)
+    best = bound.min_deviation
+    assert max(max(per.values()), tot) == pytest.approx(best, abs=1e-6)
+    for pid, d in per.items():  # every pool within what the bound aims at (its own optimum where it fits)
+        assert d <= bound.pool_deviation[pid] + 1e-6, (pid, d, bound.pool_deviation[pid])
+    assert tot <= bound.total_deviation + 1e-6
+    b = plan.summary["bound"]
+    assert b["reached"] is True and b["achieved"] == pytest.approx(best, abs=1e-6)
+    assert any(m.endswith(f"is exactly {best:.2f} PGs; this plan reaches it: {best:.2f} PGs (per pool "
+                          f"{max(per.values()):.2f}, summed over the pools {tot:.2f})") for m in msgs), msgs
+
+
+@pytest.fixture(scope="module")
+def mixed() -> Snapshot:
+    return pgtools.load(SAMPLE_DUMPS / "mixed")
+
+
+def test_mixed_reaches_the_bound(mixed: Snapshot) -> None:
+    plan, msgs = _run(mixed)
+    _assert_reaches(mixed, plan, msgs)
+    s = plan.summary
+    assert s["max_dev_after"] == pytest.approx(count_bound(Layout(mixed, ceph_release="pacific"), 1).min_deviation)
+    # only ec42 needs the bound itself; the others, and the totals, are aimed (and kept) below it
+    b = s["bound"]
+    best = b["min_deviation"]
+    assert [k for k, v in b["pool_deviation"].items() if v >= best - 1e-9] == ["6"]
+    assert b["total_deviation"] < best and s["total_dev_after"] <= b["total_deviation"] + 1e-6
+    after = plan.pools.set_index("pool_id")["max_dev_after"]
+    assert all(after[int(k)] <= v + 1e-6 for k, v in b["pool_deviation"].items())
+    # a run on its own result has nothing left to do
+    again, _ = _run(plan.apply(mixed))
+    assert again.moves == 0 and not again.commands and again.summary["bound"]["reached"]
+
+
+def _gen(kind: str, seed: int) -> Snapshot:
+    rng = random.Random(seed)
+    if kind == "ec21_3hosts":
+        layers, n, pools = [("host", "straw2", 3), ("root", "straw2", 0)], 9, [
+            {"pool": "ec", "type": "erasure", "k": 2, "m": 1, "pg_num": 32}, {"pool": "rbd", "size": 2, "pg_num": 64}]
+    elif kind == "ec42_6hosts":
+        layers, n, pools = [("host", "straw2", 2), ("root", "straw2", 0)], 12, [
+            {"pool": "ec", "type": "erasure", "k": 4, "m": 2, "pg_num": 32}, {"pool": "rbd", "size": 3, "pg_num": 64},
+            {"pool": "r2", "size": 2, "pg_num": 16}]
+    else:  # replicated size 3 over 3 racks, and a size-2 pool over the hosts
+        layers, n, pools = [("host", "straw2", 2), ("rack", "straw2", 2), ("root", "straw2", 0)], 12, [
+            {"pool": "rbd", "size": 3, "pg_num": 64, "failure_domain": "rack"}, {"pool": "h", "size": 2, "pg_num": 32}]
+    weights = [rng.choice([1.0, 1.5, 2.0, 3.0]) for _ in range(n)]
+    return pgtools.build_cluster(n, layers, pools=pools, weights=weights, release="pacific")
+
+
+@pytest.mark.parametrize(("kind", "seed"), [("ec21_3hosts", 1), ("ec21_3hosts", 4), ("ec42_6hosts", 2),
+                                            ("ec42_6hosts", 3), ("rep3_racks", 1), ("rep3_racks", 5)])
+def test_generated_maps_reach_the_bound(kind: str, seed: int) -> None:
+    snap = _gen(kind, seed)
+    plan, msgs = _run(snap)
+    _assert_reaches(snap, plan, msgs)
+    # the start was further away (the search made it)
+    assert count_deviation(snap, ceph_release="pacific")["max_dev"] > plan.summary["bound"]["min_deviation"]
+
+
+@pytest.mark.parametrize(("hosts", "pools"), [
+    ([[0.5, 0.5], [1.0], [3.0]], [(2, 6)]),
+    ([[1.0], [1.0], [1.0], [2.5, 0.5]], [(3, 5)]),
+    ([[0.5, 0.5], [1.0], [6.0]], [(2, 6)]),
+])
+def test_toy_maps_reach_the_enumerated_optimum(hosts, pools) -> None:
+    snap = toy(hosts, pools)
+    want = brute_min_dev(snap)
+    assert want > 1
+    plan, _ = _run(snap)
+    _check_valid(snap, plan)
+    per, tot = _worst(plan.apply(snap))
+    assert max(max(per.values()), tot) == pytest.approx(want, abs=1e-6)
