@@ -140,7 +140,8 @@ def balance_cmd(
 
     JSON: {"summary": {...}, "osds": [{"osd_id", "target", "pgs_before", "pgs_after", "pgs_peak",
     "util_before", "util_after", "util_peak"}], "plan": {"commands"}, "rounds": [{"round", "commands",
-    "misplaced_ratio"}], "mode", "like_mgr", "settings"}.
+    "misplaced_ratio"}], "mode", "like_mgr", "settings"}; in count mode where ±1 is impossible also
+    "bound": {"feasible", "min_deviation" (proven smallest max deviation), "reasons", "reached", "achieved"...}.
 
     With --compare: one row per plan (JSON: {"compare": [rows]}); --max-deviation and --max-moves go to both.
 
@@ -186,6 +187,9 @@ def balance_cmd(
              + "; --no-aggressive (and one --pool) gives the deterministic, exact run", PgtoolsWarning, stacklevel=1)
     title = f"balance --mode {mode.value}" + (" --like-mgr" if like_mgr else "")
     extra: dict = {"mode": mode.value, "like_mgr": like_mgr, "settings": settings}
+    bound = (getattr(up, "summary", None) or {}).get("bound")
+    if bound:  # where ±1 is impossible: the proven minimum and whether the plan reaches it
+        extra["bound"] = bound
     if mode is Mode.primary:
         scores = _read_scores(snap, up, pools, release)
         extra["read_balance"] = scores
