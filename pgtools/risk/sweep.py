@@ -284,14 +284,18 @@ def _import_distributed() -> Any:
     return distributed
 
 
+_TRIM = "MALLOC_TRIM_THRESHOLD_"
+
+
 def local_cluster(workers: int, **kwargs: Any) -> Any:
     """A :class:`distributed.LocalCluster` of ``workers`` single-threaded processes, set up for sweeps.
 
     The cluster :func:`sweep` starts when given neither ``client`` nor ``scheduler``; start one yourself to
     run several sweeps on the same workers (``sweep(..., client=Client(cluster))``).  Unlike Dask's default
     workers, these are spawned without ``MALLOC_TRIM_THRESHOLD_`` (which costs the sweep's NumPy code about
-    40% more CPU: see the module docstring) and with ``NUMBA_NUM_THREADS=1`` (one core per worker); no
-    dashboard, logs at ERROR only.
+    40% more CPU: see the module docstring), even when this process's environment has it (it is restored
+    once the workers have started), and with ``NUMBA_NUM_THREADS=1`` (one core per worker); no dashboard,
+    logs at ERROR only.
 
     Parameters
     ----------
@@ -317,10 +321,17 @@ def local_cluster(workers: int, **kwargs: Any) -> Any:
         # no dashboard; its HTTP server (always started) on a free port, not 8787
         "dashboard_address": None, "scheduler_kwargs": {"dashboard_address": ":0"}}
     args.update(kwargs)
-    # the nanny reads pre-spawn-environ when the LocalCluster starts its workers, i.e. inside this block; a
-    # key set to None is not exported (distributed.nanny._get_env_variables)
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-        return distributed.LocalCluster(**args)
+    # The nanny reads pre-spawn-environ when the LocalCluster starts its workers, i.e. inside this block (a
+    # key set to None is not exported: distributed.nanny._get_env_variables).  A spawned worker inherits
+    # this process's environment too, where an earlier Dask cluster's nanny may have left the variable
+    # (it exports pre-spawn-environ into its own process): it is taken out while the workers start.
+    saved = os.environ.pop(_TRIM, None)
+    try:
+        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{_TRIM}": None}):
+            return distributed.LocalCluster(**args)
+    finally:
+        if saved is not None:
+            os.environ[_TRIM] = saved
 
 
 def _shards(snap: Snapshot, variant: Variant) -> int:
@@ -356,10 +367,14 @@ def _on_dask(shared: _Shared, variants: Sequence[Variant], client: Any, schedule
                 owned.append(client)
         [shared_f] = client.scatter([shared], broadcast=True, hash=False)
         token = uuid.uuid4().hex[:12]
+        # submitted largest first (a scheduler with idle workers starts each task as it arrives), with
+        # priorities in the same order for the tasks it queues
         size = [_shards(shared.snap, v) for v in variants]
-        rank = {i: r for r, i in enumerate(sorted(range(len(variants)), key=lambda i: (size[i], -i)))}
-        futures = [client.submit(evaluate_variant, shared_f, v, key=f"pgtools-sweep-{token}-{i}", pure=False,
-                                 priority=rank[i]) for i, v in enumerate(variants)]
+        order = sorted(range(len(variants)), key=lambda i: (-size[i], i))
+        futures: list[Any] = [None] * len(variants)
+        for rank, i in enumerate(order):
+            futures[i] = client.submit(evaluate_variant, shared_f, variants[i], key=f"pgtools-sweep-{token}-{i}",
+                                       pure=False, priority=len(variants) - rank)
         for _ in as_completed(futures):
             tick()
         results = client.gather(futures)
