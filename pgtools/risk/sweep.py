@@ -32,9 +32,9 @@ A variant is one task: its placement is computed once and shared by its levels, 
 given ``client``, a scheduler at ``scheduler`` (``"tcp://host:8786"``), or the :func:`local_cluster` of
 ``workers`` processes (default: one per core, at most one per variant).  The snapshot and the sweep's
 settings go to every worker **once** (``client.scatter(..., broadcast=True)``); each task carries only its
-variant's changes, and the largest variants (most PG shards) are given the highest priority, so that the
-last tasks to finish are the shortest ones and no worker waits long on another.  Every figure is
-a deterministic function of (capture, variant, level, K, seed) -- Monte Carlo draws use ``seed + K`` as
+variant's changes; the largest variants (most PG shards) are submitted first, with the highest priority,
+so that the last tasks to finish are the shortest ones and no worker waits long on another.  Every figure
+is a deterministic function of (capture, variant, level, K, seed) -- Monte Carlo draws use ``seed + K`` as
 :func:`~pgtools.risk.failure_risk` does --, so the distributed frame equals the serial one exactly, row for
 row.  Warnings raised inside the tasks come back with the results and are issued once each by
 :func:`sweep`.  Dask is imported only when a sweep runs on it (``pip install 'pgtools[dask]'``).
@@ -44,8 +44,9 @@ CPU-bound Python/NumPy; numba's kernels are held to one thread too, ``NUMBA_NUM_
 started **without** the ``MALLOC_TRIM_THRESHOLD_=65536`` that Dask's nanny puts in every worker's
 environment by default (``distributed.nanny.pre-spawn-environ``).  Setting it turns off glibc's dynamic
 mmap threshold, so every NumPy temporary above 128 KiB is a fresh ``mmap`` whose pages the kernel faults in
-and zeroes again; on the 100-scenario benchmark (``benchmarks/bench_sweep.py``) that made the two workers
-spend about 40% more CPU than the serial path (34.8 against 21.9 CPU-s, half of it system time).  A
+and zeroes again; on the 100-scenario benchmark (``benchmarks/bench_sweep.py``) the two workers spent
+40-60% more CPU than the serial path with it (36.0 against 24.8 CPU-s, 5.9 of them system time against
+0.9), 5% more without it (33.5 against 32.0, system time 0.9 against 1.2).  A
 cluster the sweep does not start (``client=``, ``scheduler=``) is used as it is: start its workers with
 ``distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_: null`` in the Dask configuration (or
 through :func:`local_cluster`) for the same speed.
@@ -292,8 +293,8 @@ def local_cluster(workers: int, **kwargs: Any) -> Any:
 
     The cluster :func:`sweep` starts when given neither ``client`` nor ``scheduler``; start one yourself to
     run several sweeps on the same workers (``sweep(..., client=Client(cluster))``).  Unlike Dask's default
-    workers, these are spawned without ``MALLOC_TRIM_THRESHOLD_`` (which costs the sweep's NumPy code about
-    40% more CPU: see the module docstring), even when this process's environment has it (it is restored
+    workers, these are spawned without ``MALLOC_TRIM_THRESHOLD_`` (which costs the sweep's NumPy code 40-60%
+    more CPU: see the module docstring), even when this process's environment has it (it is restored
     once the workers have started), and with ``NUMBA_NUM_THREADS=1`` (one core per worker); no dashboard,
     logs at ERROR only.
 
