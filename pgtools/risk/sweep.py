@@ -295,8 +295,9 @@ def local_cluster(workers: int, **kwargs: Any) -> Any:
     run several sweeps on the same workers (``sweep(..., client=Client(cluster))``).  Unlike Dask's default
     workers, these are spawned without ``MALLOC_TRIM_THRESHOLD_`` (which costs the sweep's NumPy code 40-60%
     more CPU: see the module docstring), even when this process's environment has it (it is restored
-    once the workers have started), and with ``NUMBA_NUM_THREADS=1`` (one core per worker); no dashboard,
-    logs at ERROR only.
+    once the workers have started), and with ``NUMBA_NUM_THREADS=1`` (one core per worker); each worker
+    imports this module (pgtools, pandas, the what-if engine) as it starts, not in its first task; no
+    dashboard, logs at ERROR only.
 
     Parameters
     ----------
@@ -319,6 +320,8 @@ def local_cluster(workers: int, **kwargs: Any) -> Any:
         "n_workers": int(workers), "threads_per_worker": 1, "processes": True, "silence_logs": logging.ERROR,
         # the worker's own environment, set after it is spawned and before it imports numba
         "env": {"NUMBA_NUM_THREADS": "1"},
+        # imported as each worker starts (pgtools, pandas, the what-if engine...), not in its first task
+        "preload": [__name__],
         # no dashboard; its HTTP server (always started) on a free port, not 8787
         "dashboard_address": None, "scheduler_kwargs": {"dashboard_address": ":0"}}
     args.update(kwargs)
