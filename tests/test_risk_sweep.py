@@ -182,7 +182,7 @@ def test_distributed_equals_serial_and_scatters_once(snap, client):
 
 
 def test_local_cluster_workers_skip_malloc_trimming(client):
-    """Dask's default MALLOC_TRIM_THRESHOLD_ (costs the workers' NumPy code 40-60% more CPU) is not in the
+    """Dask's default MALLOC_TRIM_THRESHOLD_ (page faults on every NumPy temporary) is not in the
     workers, though this process had it when they started (and has it back); numba: one thread each."""
     assert set(client.run(_env).values()) == {(None, "1")}
     assert PARENT_TRIM == {"after": "65536"}

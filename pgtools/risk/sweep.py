@@ -44,9 +44,10 @@ CPU-bound Python/NumPy; numba's kernels are held to one thread too, ``NUMBA_NUM_
 started **without** the ``MALLOC_TRIM_THRESHOLD_=65536`` that Dask's nanny puts in every worker's
 environment by default (``distributed.nanny.pre-spawn-environ``).  Setting it turns off glibc's dynamic
 mmap threshold, so every NumPy temporary above 128 KiB is a fresh ``mmap`` whose pages the kernel faults in
-and zeroes again; on the 100-scenario benchmark (``benchmarks/bench_sweep.py``) the two workers spent
-40-60% more CPU than the serial path with it (36.0 against 24.8 CPU-s, 5.9 of them system time against
-0.9), 5% more without it (33.5 against 32.0, system time 0.9 against 1.2).  A
+and zeroes again.  On the 100-scenario benchmark (``benchmarks/bench_sweep.py``) the two workers' system
+time with it was 5 to 6.5 times the serial path's (2.1 against 0.45 CPU-s; before the pair-graph counting made
+the sweep 3x cheaper: 5.9 against 0.9, the workers spending 40-60% more CPU than the serial path in all,
+5% more without it).  A
 cluster the sweep does not start (``client=``, ``scheduler=``) is used as it is: start its workers with
 ``distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_: null`` in the Dask configuration (or
 through :func:`local_cluster`) for the same speed.
@@ -293,8 +294,8 @@ def local_cluster(workers: int, **kwargs: Any) -> Any:
 
     The cluster :func:`sweep` starts when given neither ``client`` nor ``scheduler``; start one yourself to
     run several sweeps on the same workers (``sweep(..., client=Client(cluster))``).  Unlike Dask's default
-    workers, these are spawned without ``MALLOC_TRIM_THRESHOLD_`` (which costs the sweep's NumPy code 40-60%
-    more CPU: see the module docstring), even when this process's environment has it (it is restored
+    workers, these are spawned without ``MALLOC_TRIM_THRESHOLD_`` (page faults on the sweep's NumPy
+    temporaries: see the module docstring), even when this process's environment has it (it is restored
     once the workers have started), and with ``NUMBA_NUM_THREADS=1`` (one core per worker); each worker
     imports this module (pgtools, pandas, the what-if engine) as it starts, not in its first task; no
     dashboard, logs at ERROR only.
