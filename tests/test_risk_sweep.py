@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
+import os
 import warnings
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from pgtools.cli import main
 from pgtools.errors import PgtoolsError, PgtoolsWarning
 from pgtools.model import Snapshot
 from pgtools.risk import build_copysets, failure_risk, sweep
+from pgtools.risk.sweep import local_cluster
 from pgtools.simulate import Fail, SetPgNum, SetPoolSize, simulate
 from tests.paths import SAMPLE_DUMPS
 
@@ -57,13 +58,28 @@ def snap() -> Snapshot:
     return pgtools.load(MIXED)
 
 
+def _env() -> tuple[str | None, str | None]:
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("NUMBA_NUM_THREADS")
+
+
+#: This process's MALLOC_TRIM_THRESHOLD_ while local_cluster started the workers, and after.
+PARENT_TRIM: dict[str, str | None] = {}
+
+
 @pytest.fixture(scope="module")
 def client():
     distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, silence_logs=logging.ERROR,
-        # no dashboard; its HTTP server (always started) on a free port, not 8787
-        dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"})
+    # the cluster a sweep starts; this process's environment as an earlier default Dask cluster leaves it
+    old = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    os.environ["MALLOC_TRIM_THRESHOLD_"] = "65536"
+    try:
+        cluster = local_cluster(2)
+        PARENT_TRIM["after"] = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    finally:
+        if old is None:
+            del os.environ["MALLOC_TRIM_THRESHOLD_"]
+        else:
+            os.environ["MALLOC_TRIM_THRESHOLD_"] = old
     c = distributed.Client(cluster)
     yield c
     c.close()
@@ -163,6 +179,29 @@ def test_distributed_equals_serial_and_scatters_once(snap, client):
     # one copy of the capture per worker (broadcast), none per task: 4 tasks ran on 2 workers
     assert {w: after[w] - before[w] for w in after} == dict.fromkeys(after, 1)
     assert LOADS[0] == 0  # and the client never got it back
+
+
+def test_local_cluster_workers_skip_malloc_trimming(client):
+    """Dask's default MALLOC_TRIM_THRESHOLD_ (page faults on every NumPy temporary) is not in the
+    workers, though this process had it when they started (and has it back); numba: one thread each."""
+    assert set(client.run(_env).values()) == {(None, "1")}
+    assert PARENT_TRIM == {"after": "65536"}
+    assert len(client.scheduler_info()["workers"]) == 2
+
+
+def test_largest_variants_run_first(snap, client):
+    """Tasks are submitted and prioritised by PG shards (largest first), so the shortest ones end the sweep."""
+    distributed = pytest.importorskip("distributed")
+    kw = {"pg_num": {"meta": [8, 16, 32, 64, 128]}, "level": "host", "failures": [2], "progress": False}
+    with distributed.get_task_stream(client) as ts:
+        got = quiet(sweep, snap, client=client, **kw)
+    pd.testing.assert_frame_equal(got, quiet(sweep, snap, scheduler="serial", **kw), check_exact=True)
+    starts = sorted((min(s["start"] for s in t["startstops"] if s["action"] == "compute"), t["key"])
+                    for t in ts.data if str(t["key"]).startswith("pgtools-sweep-"))
+    order = [int(str(key).rsplit("-", 1)[1]) for _, key in starts]
+    # the two workers start the two largest at once (the largest is submitted first); the smallest never
+    # runs before two larger ones (in variant order it would be the first to start)
+    assert sorted(order) == [0, 1, 2, 3, 4] and 4 in order[:2] and 0 in order[2:], order
 
 
 def test_scheduler_address(snap, client):

@@ -29,14 +29,28 @@ Execution
 ---------
 A variant is one task: its placement is computed once and shared by its levels, Ks and single failures.
 ``scheduler="serial"`` runs the tasks in this process, in order; otherwise on ``dask.distributed``: the
-given ``client``, a scheduler at ``scheduler`` (``"tcp://host:8786"``), or a :class:`~distributed.LocalCluster`
-of ``workers`` processes (default: one per core, at most one per variant; one thread each: the placement
-engine is CPU-bound Python/NumPy).  The snapshot and the sweep's settings go to every worker **once**
-(``client.scatter(..., broadcast=True)``); each task carries only its variant's changes.  Every figure is
-a deterministic function of (capture, variant, level, K, seed) -- Monte Carlo draws use ``seed + K`` as
+given ``client``, a scheduler at ``scheduler`` (``"tcp://host:8786"``), or the :func:`local_cluster` of
+``workers`` processes (default: one per core, at most one per variant).  The snapshot and the sweep's
+settings go to every worker **once** (``client.scatter(..., broadcast=True)``); each task carries only its
+variant's changes; the largest variants (most PG shards) are submitted first, with the highest priority,
+so that the last tasks to finish are the shortest ones and no worker waits long on another.  Every figure
+is a deterministic function of (capture, variant, level, K, seed) -- Monte Carlo draws use ``seed + K`` as
 :func:`~pgtools.risk.failure_risk` does --, so the distributed frame equals the serial one exactly, row for
 row.  Warnings raised inside the tasks come back with the results and are issued once each by
 :func:`sweep`.  Dask is imported only when a sweep runs on it (``pip install 'pgtools[dask]'``).
+
+The workers of :func:`local_cluster` run one thread each (the placement engine and the counting are
+CPU-bound Python/NumPy; numba's kernels are held to one thread too, ``NUMBA_NUM_THREADS=1``), and they are
+started **without** the ``MALLOC_TRIM_THRESHOLD_=65536`` that Dask's nanny puts in every worker's
+environment by default (``distributed.nanny.pre-spawn-environ``).  Setting it turns off glibc's dynamic
+mmap threshold, so every NumPy temporary above 128 KiB is a fresh ``mmap`` whose pages the kernel faults in
+and zeroes again.  On the 100-scenario benchmark (``benchmarks/bench_sweep.py``) the two workers' system
+time with it was 5 to 6.5 times the serial path's (2.1 against 0.45 CPU-s; before the pair-graph counting made
+the sweep 3x cheaper: 5.9 against 0.9, the workers spending 40-60% more CPU than the serial path in all,
+5% more without it).  A
+cluster the sweep does not start (``client=``, ``scheduler=``) is used as it is: start its workers with
+``distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_: null`` in the Dask configuration (or
+through :func:`local_cluster`) for the same speed.
 
 Imports: :mod:`pgtools.errors`, :mod:`pgtools.model`, :mod:`pgtools.simulate` and this package; dask and
 rich lazily, inside the functions that use them.
@@ -67,7 +81,7 @@ from .conditional import RISK_COLUMNS, failure_risk
 from .copysets import build_copysets
 from .counting import ENUM_MAX
 
-__all__ = ["SWEEP_COLUMNS", "Variant", "sweep", "sweep_variants", "evaluate_variant"]
+__all__ = ["SWEEP_COLUMNS", "Variant", "evaluate_variant", "local_cluster", "sweep", "sweep_variants"]
 
 #: The columns every sweep frame has, after ``variant`` and the parameter columns ``pg_num:<pool>`` /
 #: ``size:<pool>`` of the swept pools: the family, the row pool's settings in the variant, the figures of
@@ -263,14 +277,85 @@ def _progress_bar(progress: bool | None, total: int) -> Any:
     return bar
 
 
-def _on_dask(shared: _Shared, variants: Sequence[Variant], client: Any, scheduler: str | None,
-             workers: int | None, tick: Callable[[], None]) -> list[tuple[pd.DataFrame, list[str]]]:
-    """Run the variants on dask.distributed: the shared inputs scattered once, one task per variant."""
+def _import_distributed() -> Any:
     try:
-        from distributed import Client, LocalCluster, as_completed
+        import distributed
     except ImportError:
         raise PgtoolsError("a sweep on Dask needs dask.distributed (pip install 'pgtools[dask]'); "
                            "or run it with scheduler='serial'") from None
+    return distributed
+
+
+_TRIM = "MALLOC_TRIM_THRESHOLD_"
+
+
+def local_cluster(workers: int, **kwargs: Any) -> Any:
+    """A :class:`distributed.LocalCluster` of ``workers`` single-threaded processes, set up for sweeps.
+
+    The cluster :func:`sweep` starts when given neither ``client`` nor ``scheduler``; start one yourself to
+    run several sweeps on the same workers (``sweep(..., client=Client(cluster))``).  Unlike Dask's default
+    workers, these are spawned without ``MALLOC_TRIM_THRESHOLD_`` (page faults on the sweep's NumPy
+    temporaries: see the module docstring), even when this process's environment has it (it is restored
+    once the workers have started), and with ``NUMBA_NUM_THREADS=1`` (one core per worker); each worker
+    imports this module (pgtools, pandas, the what-if engine) as it starts, not in its first task; no
+    dashboard, logs at ERROR only.
+
+    Parameters
+    ----------
+    workers : int
+        Worker processes.
+    **kwargs
+        Further :class:`~distributed.LocalCluster` arguments (they override the ones above).
+
+    Returns
+    -------
+    distributed.LocalCluster
+        Close it when done (``with local_cluster(2) as cluster: ...``).
+    """
+    if int(workers) < 1:
+        raise PgtoolsError(f"workers must be a positive integer, not {workers}")
+    distributed = _import_distributed()
+    import dask
+
+    args: dict[str, Any] = {
+        "n_workers": int(workers), "threads_per_worker": 1, "processes": True, "silence_logs": logging.ERROR,
+        # the worker's own environment, set after it is spawned and before it imports numba
+        "env": {"NUMBA_NUM_THREADS": "1"},
+        # imported as each worker starts (pgtools, pandas, the what-if engine...), not in its first task
+        "preload": [__name__],
+        # no dashboard; its HTTP server (always started) on a free port, not 8787
+        "dashboard_address": None, "scheduler_kwargs": {"dashboard_address": ":0"}}
+    args.update(kwargs)
+    # The nanny reads pre-spawn-environ when the LocalCluster starts its workers, i.e. inside this block (a
+    # key set to None is not exported: distributed.nanny._get_env_variables).  A spawned worker inherits
+    # this process's environment too, where an earlier Dask cluster's nanny may have left the variable
+    # (it exports pre-spawn-environ into its own process): it is taken out while the workers start.
+    saved = os.environ.pop(_TRIM, None)
+    try:
+        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{_TRIM}": None}):
+            return distributed.LocalCluster(**args)
+    finally:
+        if saved is not None:
+            os.environ[_TRIM] = saved
+
+
+def _shards(snap: Snapshot, variant: Variant) -> int:
+    """PG shards of a variant (Σ pg_num × size over the pools): what its task's run time grows with."""
+    pools = snap.pools
+    per = {str(name): [int(n), int(z)] for name, n, z in zip(pools["pool"], pools["pg_num"], pools["size"],
+                                                                strict=True)}
+    for name, value in variant.params:
+        kind, _, pname = name.partition(":")
+        per[pname][0 if kind == "pg_num" else 1] = int(value)
+    return sum(n * z for n, z in per.values())
+
+
+def _on_dask(shared: _Shared, variants: Sequence[Variant], client: Any, scheduler: str | None,
+             workers: int | None, tick: Callable[[], None]) -> list[tuple[pd.DataFrame, list[str]]]:
+    """Run the variants on dask.distributed: the shared inputs scattered once, one task per variant, the
+    largest first (longest processing time first: the shortest tasks fill in at the end)."""
+    distributed = _import_distributed()
+    Client, as_completed = distributed.Client, distributed.as_completed
     owned: list[Any] = []
     try:
         if client is None:
@@ -281,18 +366,20 @@ def _on_dask(shared: _Shared, variants: Sequence[Variant], client: Any, schedule
                     raise PgtoolsError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
                 owned.append(client)
             else:
-                n = workers or max(1, min(os.cpu_count() or 1, len(variants)))
-                cluster = LocalCluster(
-                    n_workers=n, threads_per_worker=1, processes=True, silence_logs=logging.ERROR,
-                    # no dashboard; its HTTP server (always started) on a free port, not 8787
-                    dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"})
+                cluster = local_cluster(workers or max(1, min(os.cpu_count() or 1, len(variants))))
                 owned.append(cluster)
                 client = Client(cluster)
                 owned.append(client)
         [shared_f] = client.scatter([shared], broadcast=True, hash=False)
         token = uuid.uuid4().hex[:12]
-        futures = [client.submit(evaluate_variant, shared_f, v, key=f"pgtools-sweep-{token}-{i}", pure=False)
-                   for i, v in enumerate(variants)]
+        # submitted largest first (a scheduler with idle workers starts each task as it arrives), with
+        # priorities in the same order for the tasks it queues
+        size = [_shards(shared.snap, v) for v in variants]
+        order = sorted(range(len(variants)), key=lambda i: (-size[i], i))
+        futures: list[Any] = [None] * len(variants)
+        for rank, i in enumerate(order):
+            futures[i] = client.submit(evaluate_variant, shared_f, variants[i], key=f"pgtools-sweep-{token}-{i}",
+                                       pure=False, priority=len(variants) - rank)
         for _ in as_completed(futures):
             tick()
         results = client.gather(futures)
