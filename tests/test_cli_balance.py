@@ -211,3 +211,17 @@ def test_capture_that_cannot_be_mapped_is_the_only_line(capsys, cmd):
     out = capsys.readouterr()
     assert out.out == "" and out.err.splitlines() == [out.err.strip()]
     assert out.err.startswith("pgtools: error: balancing needs the CRUSH map and the osd dump")
+
+
+def test_json_carries_the_bound_where_one_pg_is_impossible(capsys):
+    """mixed: ±1 is impossible; the JSON says so with the proven minimum and what the plan achieved."""
+    from pgtools.balance import balance_count
+
+    assert main(["balance", str(SAMPLE_DUMPS / "mixed"), "--format", "json"]) == 0
+    bound = json.loads(capsys.readouterr().out)["bound"]
+    with pytest.warns(Warning):
+        want = balance_count(pgtools.load(SAMPLE_DUMPS / "mixed")).summary["bound"]
+    assert bound["feasible"] is False and bound["min_deviation"] == pytest.approx(want["min_deviation"])
+    assert bound["achieved"] == pytest.approx(want["achieved"]) and len(bound["reasons"]) == 2
+    assert main(["balance", str(SAMPLE_DUMPS / "seedlike_max300"), "--format", "json"]) == 0
+    assert "bound" not in json.loads(capsys.readouterr().out)
