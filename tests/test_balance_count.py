@@ -261,3 +261,21 @@ def test_capacity_never_passes_backfillfull() -> None:
     plan = balance_capacity(snap, ceph_release="pacific")
     assert (plan.osds["used_after"] <= plan.summary["backfillfull_ratio"] + 1e-12).all()
     _check_valid(snap, plan)
+
+
+@pytest.mark.parametrize("cap", ["mixed", "mixed_tentacle", "seedlike_max300"])
+def test_sink_filter_keeps_every_sink_ceph_accepts(cap: str) -> None:
+    """:meth:`Layout.sinks_for` (the failure-domain pre-filter of the search) only drops sinks that
+    :meth:`Layout.candidate` (Ceph's upmap checks) refuses, and does drop some where a domain is taken."""
+    snap = pgtools.load(SAMPLE_DUMPS / cap)
+    lay = Layout(snap, ceph_release="tentacle" if "tentacle" in cap else "pacific")
+    everyone = np.arange(lay.n)
+    dropped = 0
+    for pl in lay.pools.values():
+        for ps in range(0, len(pl.cur), 3):
+            for pos in range(len(pl.cur[ps])):
+                kept = set(lay.sinks_for(pl, ps, pos, everyone).tolist())
+                ok = {b for b in range(lay.n) if lay.candidate(pl, ps, pos, b) is not None}
+                assert ok <= kept, (pl.name, ps, pos, sorted(ok - kept))
+                dropped += lay.n - len(kept)
+    assert dropped > 0

@@ -136,3 +136,36 @@ def test_toy_maps_reach_the_enumerated_optimum(hosts, pools) -> None:
     _check_valid(snap, plan)
     per, tot = _worst(plan.apply(snap))
     assert max(max(per.values()), tot) == pytest.approx(want, abs=1e-6)
+
+
+def test_heavy_rack_reaches_the_bound_without_a_long_search() -> None:
+    """One rack of five holds 3/7 of the weight but a size-3 rule puts at most one copy per rack: ±1 is far out
+    of reach (bound about 15 PGs).  Chasing ±1 with two-move chains used to run for minutes on 200 OSDs (hours
+    on 1,000); now the search goes to the bound and its work, counted in checks (deterministic), stays small."""
+    w = [3.0 if o < 40 else 1.0 for o in range(200)]
+    snap = pgtools.build_cluster(200, [("host", "straw2", 4), ("rack", "straw2", 10), ("root", "straw2", 0)],
+                                 pools=[{"pool": "rbd", "size": 3, "pg_num": 2048, "failure_domain": "rack"},
+                                        {"pool": "h", "size": 2, "pg_num": 512}], weights=w, release="pacific")
+    plan, msgs = _run(snap)
+    _assert_reaches(snap, plan, msgs)
+    assert plan.summary["bound"]["min_deviation"] > 10
+    assert plan.summary["checks"] < 300_000, plan.summary["checks"]
+    assert "budget_exhausted" not in plan.summary
+
+
+@pytest.mark.parametrize("cap", ["mixed", "seedlike_max300"])
+def test_search_budget_stops_the_chains_with_a_warning(cap: str) -> None:
+    """``search_budget`` bounds the chain search (checks counted in ``summary["checks"]``); running out of it
+    says so, and the plan stays valid."""
+    snap = pgtools.load(SAMPLE_DUMPS / cap)
+    full = balance_count(snap, max_deviation=1, ceph_release="pacific")
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        short = balance_count(snap, max_deviation=1, ceph_release="pacific", search_budget=0)
+    msgs = [str(x.message) for x in w]
+    assert short.summary["budget_exhausted"] is True and "budget_exhausted" not in full.summary
+    assert short.summary["checks"] < full.summary["checks"]
+    assert any("stopped at its budget of 0 checks" in m for m in msgs), msgs
+    _check_valid(snap, short)
+    with pytest.raises(pgtools.PgtoolsError, match="search_budget"):
+        balance_count(snap, search_budget=-1)

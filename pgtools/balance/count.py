@@ -10,17 +10,21 @@ The search is greedy and deterministic.  The *violation* is the number of PGs ou
 plus in total; a move (one PG from OSD ``a`` to OSD ``b``, in one pool) changes it by at most 4 and is taken
 only when it lowers it, the best first (sources with the largest violation first, then sinks by largest
 gain; per source the PGs whose upmap pair the move removes come first, then PGs that already have items,
-then the others, so a table entry is added only when nothing cheaper works).  When no single move helps, a
-chain of two (``a → n``, then ``n → b``) through an OSD at its bound is tried.  Every move is checked by
-:meth:`pgtools.balance.search.Layout.candidate` as Ceph checks upmaps.  Last, entries whose pair can be
-dropped without breaking a bound are removed.
+then the others, so a table entry is added only when nothing cheaper works).  Sinks that would put two OSDs
+of the PG in one failure-domain bucket are filtered out before checking (:meth:`~pgtools.balance.search.Layout.sinks_for`).
+When no single move helps, a chain of two (``a → n``, then ``n → b``) through an OSD at its bound is tried.
+Every move is checked by :meth:`pgtools.balance.search.Layout.candidate` as Ceph checks upmaps.  Last, entries
+whose pair can be dropped without breaking a bound are removed.
 
-When PGs stay outside ``±D``, :func:`~pgtools.balance.feasible.count_bound` says whether ``±D`` is possible at
-all.  When it is not, it also gives the smallest max deviation any upmaps reach and per-pool and total
+When single moves leave PGs outside ``±D``, :func:`~pgtools.balance.feasible.count_bound` says whether ``±D``
+is possible at all (a property of the map, not of the placement).  Possible or not proved impossible: the
+chains follow.  Impossible: it also gives the smallest max deviation any upmaps reach and per-pool and total
 deviations that reach it (each pool at its own optimum where that fits, see
-:func:`pgtools.balance.feasible.count_bound`); the same search then runs again toward those bounds from where it
-stopped, and of the snapshot's placement, the ``±D`` search's and this one the best is kept (lowest max
-deviation, then fewest PGs outside ``±D``, then fewest entries): never worse than the ``±D`` search alone.
+:func:`pgtools.balance.feasible.count_bound`); a short chain search toward ``±D`` (a small budget: chasing PGs
+that fit nowhere took hours on large maps) prepares the same search toward those bounds, and of the snapshot's
+placement, the ``±D`` search's and this one the best is kept (lowest max deviation, then fewest PGs outside
+``±D``, then fewest entries).  The chains are budgeted in checks (``search_budget``), so a search always ends;
+running out is said in a warning.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import pandas as pd
 from ..errors import PgtoolsError, PgtoolsWarning
 from ..model import Snapshot
 from .feasible import count_bound
-from .search import BalancePlan, Layout, PoolLayout
+from .search import BalancePlan, Layout, PoolLayout, SearchBudgetExceeded
 
 __all__ = ["balance_count"]
 
@@ -43,6 +47,12 @@ _EPS = 1e-6
 _SINKS_PER_PG = 48
 #: intermediate OSDs tried per PG by the two-move chain search
 _CHAIN_HOPS = 12
+#: default budget of the chain searches, in checks (:attr:`~pgtools.balance.search.Layout.checks`: a candidate
+#: move verified or a PG's sinks filtered, about 5-25 µs each): per PG shard of the
+#: balanced pools, at least the minimum.  Where ±D is proved impossible the chains toward ±D only prepare the
+#: search toward the bound, with the smaller budget.
+_BUDGET_PER_SHARD, _BUDGET_MIN = 20, 200_000
+_PREP_PER_SHARD, _PREP_MIN = 2, 50_000
 
 
 class _Bounds:
@@ -165,8 +175,8 @@ def _move_from(lay: Layout, bounds: _Bounds, pl: PoolLayout, a: int, out_gain: i
     cuts = [0, *(np.flatnonzero(np.diff(inn[sinks])) + 1).tolist(), len(sinks_l)]
     pgs = _pg_order(lay, pl, a)
     for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
-        tier = sinks_l[lo:hi]
-        tier_set = set(tier)
+        tier = sinks[lo:hi]
+        tier_set = set(sinks_l[lo:hi])
         for ps, pos, undo in pgs:
             if ps == skip_ps:
                 continue
@@ -176,7 +186,7 @@ def _move_from(lay: Layout, bounds: _Bounds, pl: PoolLayout, a: int, out_gain: i
                     lay.apply(pl, ps, *got)
                     return True
             tried = 0
-            for b in tier:
+            for b in lay.sinks_for(pl, ps, pos, tier).tolist():
                 got = lay.candidate(pl, ps, pos, b)
                 if got is not None:
                     lay.apply(pl, ps, *got)
@@ -220,11 +230,15 @@ def _then_move_off(lay: Layout, bounds: _Bounds, pl, ps: int, got, via: int, d1:
     saved = (list(pl.cur[ps]), lay.work.pg_upmap_items.get((pl.pool_id, ps)), (pl.pool_id, ps) in lay.changed)
     lay.apply(pl, ps, *got)
     tot2 = bounds.total()
-    for q in bounds.pools:
-        og2, inn2 = bounds.gains(q, tot2)
-        if q.count[via] > 0 and _move_from(lay, bounds, q, via, int(og2[via]), inn2, -d1,
-                                           skip_ps=ps if q is pl else None):
-            return True
+    try:
+        for q in bounds.pools:
+            og2, inn2 = bounds.gains(q, tot2)
+            if q.count[via] > 0 and _move_from(lay, bounds, q, via, int(og2[via]), inn2, -d1,
+                                               skip_ps=ps if q is pl else None):
+                return True
+    except SearchBudgetExceeded:
+        _restore(lay, pl, ps, saved)  # no half chain left behind
+        raise
     _restore(lay, pl, ps, saved)
     return False
 
@@ -241,7 +255,7 @@ def _chain(lay: Layout, bounds: _Bounds) -> bool:
         hops = hops[np.lexsort((hops, pl.count[hops] - pl.target[hops], inn[hops]))]
         for ps, pos, _undo in _pg_order(lay, pl, a):
             tried = 0
-            for n in hops.tolist():
+            for n in lay.sinks_for(pl, ps, pos, hops).tolist():
                 got = lay.candidate(pl, ps, pos, n)
                 if got is None:
                     continue
@@ -331,7 +345,7 @@ def _max_dev(count: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
 
 
 def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_moves: int | None = None,
-                  ceph_release: str | None = None) -> BalancePlan:
+                  ceph_release: str | None = None, search_budget: int | None = None) -> BalancePlan:
     """PG-count balancing with ``pg-upmap-items``: each OSD within ``max_deviation`` PGs of its target, per pool
     and summed over the pools, with as few table entries as the search finds.
 
@@ -347,6 +361,12 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
         Stop after this many PG moves.
     ceph_release : str, optional
         As in :func:`pgtools.balance.calc_pg_upmaps`.
+    search_budget : int, optional
+        Checks the two-move chain search may make (a candidate move verified as Ceph verifies upmaps, or a PG's
+        sinks filtered by failure domain; default
+        20 per PG shard of the balanced pools, at least 200,000: seconds on a 1,000-OSD map).  Single moves
+        are not budgeted (each either lowers the violation or rules its source out).  When the budget runs out
+        with PGs outside ``±max_deviation``, a :class:`PgtoolsWarning` says so; the plan is valid as it stands.
 
     Returns
     -------
@@ -364,41 +384,75 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
         raise PgtoolsError("max_deviation must be >= 1")
     if max_moves is not None and max_moves < 0:
         raise PgtoolsError("max_moves must be >= 0")
+    if search_budget is not None and search_budget < 0:
+        raise PgtoolsError("search_budget must be >= 0")
     lay = Layout(snap, pools, ceph_release)
+    shards = sum(pl.size * len(pl.cur) for pl in lay.pools.values())
+    budget = max(_BUDGET_MIN, _BUDGET_PER_SHARD * shards) if search_budget is None else search_budget
     bounds = _Bounds(lay, max_deviation)
     before = {pid: pl.count.copy() for pid, pl in lay.pools.items()}
     tot0 = bounds.total()
     v0 = bounds.violation()
     items0 = lay.items_total()
     start = (lay.checkpoint(), _key(lay, bounds))
-    _search(lay, bounds, max_moves)
-    _prune(lay, bounds, max_moves)
+    _search(lay, bounds, max_moves, chains=False)
     bound = None
     if bounds.violation() and (max_moves is None or lay.moves < max_moves):
-        bound = count_bound(lay, max_deviation)
-        if bound.feasible is False and bound.pool_deviation:
-            _toward_bound(lay, bounds, bound, max_moves, start)
-            bounds = _Bounds(lay, max_deviation)  # the ±D figures of the plan kept
+        bound = count_bound(lay, max_deviation)  # a property of the map, not of the placement reached
+    spent = False
+    if bound is not None and bound.feasible is False and bound.pool_deviation:
+        # ±D is impossible: two-move chains toward it chase PGs that fit nowhere (on a large map for hours);
+        # a short run of them prepares the search toward the bound's deviations, which has the full budget
+        prep = min(budget, max(_PREP_MIN, _PREP_PER_SHARD * shards))
+        _search(lay, bounds, max_moves, budget=prep)
+        _prune(lay, bounds, max_moves)
+        spent = not _toward_bound(lay, bounds, bound, max_moves, start, budget)
+        bounds = _Bounds(lay, max_deviation)  # the ±D figures of the plan kept
+    else:
+        spent = not _search(lay, bounds, max_moves, budget=budget)
+        _prune(lay, bounds, max_moves)
+        if not bounds.violation():
+            bound = None
     plan = _report(lay, bounds, before, tot0, v0, items0)
+    plan.summary["checks"] = lay.checks
+    if spent:
+        plan.summary["budget_exhausted"] = True
+        left = ("before every pool and the totals were within the deviations the bound aims at" if bound is not None
+                and bound.feasible is False else
+                f"with {plan.summary['violation_after']} PG(s) outside ±{max_deviation}")
+        warnings.warn(f"the count balancer's search stopped at its budget of {budget:,} checks {left}; the plan is "
+                      "valid as it stands (balance_count(search_budget=...) searches longer)", PgtoolsWarning,
+                      stacklevel=2)
     if bound is not None:
         plan.summary["bound"] = {**bound.to_dict(), **_reached(lay, bound)}
         _warn_bound(bound, plan.summary["violation_after"], plan.summary["bound"])
     return plan
 
 
-def _search(lay: Layout, bounds: _Bounds, max_moves: int | None) -> None:
-    """Single improving moves, then two-move chains when none is left, until nothing helps (or ``max_moves``)."""
+def _search(lay: Layout, bounds: _Bounds, max_moves: int | None, chains: bool = True,
+            budget: int | None = None) -> bool:
+    """Single improving moves, then (``chains``) two-move chains when none is left, until nothing helps (or
+    ``max_moves``).  The chains may make ``budget`` candidate checks (counted from the first chain; moves
+    still stop at the first chain started past it): False when they ran out of it."""
     stuck: set[tuple[int, int]] = set()
-    while max_moves is None or lay.moves < max_moves:
-        if _step(lay, bounds, stuck):
-            continue
-        if bounds.violation() == 0:
-            break
-        if max_moves is not None and lay.moves + 2 > max_moves:
-            break
-        stuck.clear()
-        if not _chain(lay, bounds) and not _chain_into(lay, bounds):
-            break
+    try:
+        while max_moves is None or lay.moves < max_moves:
+            if _step(lay, bounds, stuck):
+                continue
+            if bounds.violation() == 0 or not chains:
+                break
+            if max_moves is not None and lay.moves + 2 > max_moves:
+                break
+            if budget is not None and lay.check_limit is None:
+                lay.check_limit = lay.checks + budget
+            stuck.clear()
+            if not _chain(lay, bounds) and not _chain_into(lay, bounds):
+                break
+    except SearchBudgetExceeded:
+        return False
+    finally:
+        lay.check_limit = None
+    return True
 
 
 def _worst(lay: Layout) -> tuple[float, float]:
@@ -420,23 +474,26 @@ def _key(lay: Layout, bounds: _Bounds) -> tuple[float, int, int]:
     return round(max(_worst(lay)), 6), bounds.violation(), lay.items_total()
 
 
-def _toward_bound(lay: Layout, bounds: _Bounds, bound, max_moves: int | None, start: tuple) -> None:
+def _toward_bound(lay: Layout, bounds: _Bounds, bound, max_moves: int | None, start: tuple,
+                  budget: int | None = None) -> bool:
     """``±D`` is impossible: search again toward the bound's per-pool and total deviations
     (:attr:`~pgtools.balance.feasible.CountBound.pool_deviation`, ``total_deviation``: the max deviation
     reaches :attr:`~pgtools.balance.feasible.CountBound.min_deviation` when every bound holds), from the
     placement the ``±D`` search left.  Of the three placements (``start``: the snapshot's, with its
     :func:`_key`; the ``±D`` search's; this one) the one of lowest :func:`_key` is kept, the earlier on a tie:
     never worse than the ``±D`` search alone, and a run on its own result changes nothing.  ``bounds`` (the
-    ``±D`` bounds) is stale afterwards."""
+    ``±D`` bounds) is stale afterwards.  False when the search ran out of ``budget`` (:func:`_search`) before
+    every bound held."""
     key1 = _key(lay, bounds)
     state = lay.checkpoint()
     aim = _Bounds(lay, bound.requested, bound.pool_deviation, bound.total_deviation)
-    _search(lay, aim, max_moves)
+    done = _search(lay, aim, max_moves, budget=budget)
     _prune(lay, aim, max_moves)
     key2 = _key(lay, _Bounds(lay, bound.requested))
     best = min((start[1], 0), (key1, 1), (key2, 2))[1]
     if best < 2:
         lay.rollback(start[0] if best == 0 else state)
+    return done or not aim.violation()
 
 
 def _reached(lay: Layout, bound) -> dict:

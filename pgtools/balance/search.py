@@ -64,6 +64,10 @@ class BalancePlan(UpmapPlan):
     summary: dict = field(default_factory=dict)
 
 
+class SearchBudgetExceeded(Exception):
+    """A search used up its :attr:`Layout.check_limit` (internal: the balancers catch it and stop searching)."""
+
+
 @dataclass
 class PoolLayout:
     """One balanced pool: CRUSH results, current vectors, eligible targets and count targets."""
@@ -80,6 +84,9 @@ class PoolLayout:
     target: np.ndarray  # float per OSD id: size * pg_num * weight share (Ceph's calc_pg_upmaps target)
     count: np.ndarray  # int per OSD id: PGs of this pool in up sets
     on: list[set[int]] = field(default_factory=list)  # PGs (ps) whose cur holds the OSD
+    #: per ``chooseleaf`` failure-domain type of the rule: each OSD's bucket of that type (0: none), see
+    #: :meth:`Layout.sinks_for`
+    domains: list[np.ndarray] = field(default_factory=list)
 
 
 class Layout:
@@ -108,8 +115,13 @@ class Layout:
         self.changed: set[PG] = set()
         self.first: dict[PG, list[int]] = {}
         self.moves = 0
+        #: :meth:`candidate` and :meth:`sinks_for` calls so far, and the count past which they raise
+        #: :class:`SearchBudgetExceeded`
+        self.checks = 0
+        self.check_limit: int | None = None
         ids = sorted(set(pool_ids(self.work, pools))) if pools is not None else sorted(self.work.pools)
         self.pools: dict[int, PoolLayout] = {}
+        self._domain_cache: dict[int, list[np.ndarray]] = {}
         primaries = {split_pgid(pg) if isinstance(pg, str) else tuple(pg) for pg in snap.osdmap.pg_upmap_primaries}
         weights = {pid: wt for pid in ids if (wt := self._weights(pid)) is not None}
         raw = w.raw_rows([w.pools[pid] for pid in weights])  # CRUSH, pools sharing a rule in one call
@@ -160,7 +172,20 @@ class Layout:
         eligible = (weight > 0) & self.is_up & (self.reweight > 0)
         target = weight * (pool.size * pool.pg_num) / weight.sum()
         return PoolLayout(pid, pool.name, pool.size, rule, not pool.can_shift_osds(), raw, cur, movable, eligible,
-                          target, count, on)
+                          target, count, on, self._domains(rule))
+
+    def _domains(self, rule: int) -> list[np.ndarray]:
+        got = self._domain_cache.get(rule)
+        if got is None:
+            got = []
+            for dom in self.work.topology.leaf_domains(rule):
+                a = np.zeros(self.n, dtype=np.int64)
+                for osd, b in dom.items():
+                    if osd < self.n:
+                        a[osd] = b
+                got.append(a)
+            self._domain_cache[rule] = got
+        return got
 
     # ---- moves --------------------------------------------------------------------------------------
     def items_for(self, pl: PoolLayout, ps: int, vec: list[int]) -> tuple[tuple[int, int], ...] | None:
@@ -193,8 +218,34 @@ class Layout:
                 return False
         return True
 
+    def sinks_for(self, pl: PoolLayout, ps: int, pos: int, sinks: np.ndarray) -> np.ndarray:
+        """``sinks`` (OSD ids, order kept) less those :meth:`candidate` would refuse for position ``pos`` of
+        ``ps`` because another OSD of the PG sits in the same bucket of a ``chooseleaf`` failure-domain type (as
+        ``verify_upmap`` finds): a cheap pre-filter, each remaining sink is still checked by :meth:`candidate`.
+        Counted in :attr:`checks` as one check (and limited by :attr:`check_limit` likewise)."""
+        self.checks += 1
+        if self.check_limit is not None and self.checks > self.check_limit:
+            raise SearchBudgetExceeded(self.checks)
+        if not pl.domains or not len(sinks):
+            return sinks
+        others = [o for i, o in enumerate(pl.cur[ps]) if i != pos and o != _NONE and 0 <= o < self.n]
+        keep = None
+        for dom in pl.domains:
+            d = None
+            for t in {int(dom[o]) for o in others}:
+                if t < 0:
+                    if d is None:
+                        d = dom[sinks]
+                    m = d != t
+                    keep = m if keep is None else keep & m
+        return sinks if keep is None else sinks[keep]
+
     def candidate(self, pl: PoolLayout, ps: int, pos: int, b: int) -> tuple[list[int], tuple] | None:
-        """The PG's vector and items after moving position ``pos`` to OSD ``b``, or None when Ceph would refuse."""
+        """The PG's vector and items after moving position ``pos`` to OSD ``b``, or None when Ceph would refuse.
+        Counted in :attr:`checks`; past :attr:`check_limit` raises :class:`SearchBudgetExceeded`."""
+        self.checks += 1
+        if self.check_limit is not None and self.checks > self.check_limit:
+            raise SearchBudgetExceeded(self.checks)
         if not pl.movable[ps] or not pl.eligible[b]:
             return None
         cur = pl.cur[ps]

@@ -136,6 +136,25 @@ class RuleTopology:
             self._parent[key] = got
         return got
 
+    def leaf_domains(self, ruleno: int) -> list[dict[int, int]]:
+        """For each ``chooseleaf`` step of the rule that names a bucket type, every device's
+        :meth:`parent_of_type` bucket of that type (devices without one left out).  :meth:`verify_upmap`
+        rejects a vector that has two devices in one of these buckets: a caller can rule out candidates by them
+        before verifying (the verification itself is unchanged)."""
+        rule = self.crush.rules.get(ruleno)
+        if rule is None or ruleno < 0:
+            return []
+        out = []
+        for t in dict.fromkeys(a2 for op, _, a2 in rule.steps if op in _CHOOSELEAF and a2 != 0):
+            dom: dict[int, int] = {}
+            for root in self.takes(ruleno):  # parent_of_type's order: first take, first bucket found
+                for cand in self.children_of_type(root, t):
+                    for it in self._items_below(cand) if cand < 0 else (cand,):
+                        if it >= 0:
+                            dom.setdefault(it, cand)
+            out.append(dom)
+        return out
+
     # ---- weights -----------------------------------------------------------------------------------
     def _item_weight(self, bucket_id: int, pos: int) -> int:
         """``crush_get_bucket_item_weight``: a tree bucket reads its leaf node weight, the others the item weight."""
