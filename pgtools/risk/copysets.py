@@ -383,12 +383,19 @@ def build_copysets(snap: Snapshot, level: str = "osd", *, pools: list | None = N
         vp = np.concatenate(val_parts[j])
         if n_units ** j * n_pools >= 2**63:
             raise PgtoolsError(f"{j}-unit sets over {n_units} units and {n_pools} pools do not fit 63-bit codes")
-        # group equal (set, pool) codes: one sort, sums over the runs
-        order = np.argsort(kp)
-        sk = kp[order]
-        starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
-        uk = sk[starts]
-        summed = np.add.reduceat(vp[order], starts, axis=0) if len(sk) else np.zeros((0, 3))
+        span = n_units ** j * n_pools
+        if span <= max(4 * len(kp), 1 << 16):
+            # few possible (set, pool) codes: count them in place (no sort), keeping every code that occurs
+            seen = np.bincount(kp, minlength=span)
+            uk = np.flatnonzero(seen)
+            summed = np.stack([np.bincount(kp, weights=vp[:, c], minlength=span)[uk] for c in range(3)], axis=1)
+        else:
+            # group equal (set, pool) codes: one sort, sums over the runs
+            order = np.argsort(kp)
+            sk = kp[order]
+            starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
+            uk = sk[starts]
+            summed = np.add.reduceat(vp[order], starts, axis=0) if len(sk) else np.zeros((0, 3))
         sets, pool_of = uk // n_pools, uk % n_pools
         first = np.r_[True, sets[1:] != sets[:-1]]  # codes sorted by set, then pool
         us = sets[first]
