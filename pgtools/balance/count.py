@@ -12,7 +12,9 @@ only when it lowers it, the best first (sources with the largest violation first
 gain; per source the PGs whose upmap pair the move removes come first, then PGs that already have items,
 then the others, so a table entry is added only when nothing cheaper works).  Sinks that would put two OSDs
 of the PG in one failure-domain bucket are filtered out before checking (:meth:`~pgtools.balance.search.Layout.sinks_for`).
-When no single move helps, a chain of two (``a → n``, then ``n → b``) through an OSD at its bound is tried.
+When no single move helps, a chain of two (``a → n``, then ``n → b``) through an OSD at its bound is tried,
+then a swap through an OSD outside a pool's bound whose total sits at the other bound (a PG of that pool
+leaves, one of another pool comes in, or the mirror).
 Every move is checked by :meth:`pgtools.balance.search.Layout.candidate` as Ceph checks upmaps.  Last, entries
 whose pair can be dropped without breaking a bound are removed.
 
@@ -295,6 +297,99 @@ def _chain_into(lay: Layout, bounds: _Bounds) -> bool:
     return False
 
 
+def _move_into(lay: Layout, bounds: _Bounds, q: PoolLayout, a: int, limit: int, skip_ps: int | None) -> bool:
+    """Move a PG of ``q`` onto ``a`` from an OSD ``x`` when the violation change ``out(x) + in(a)`` is below
+    ``limit`` (holders with the largest gain and excess first)."""
+    tot = bounds.total()
+    og, inn = bounds.gains(q, tot)
+    if not q.eligible[a]:
+        return False
+    holders = np.flatnonzero((q.count > 0) & (og + inn[a] < limit))
+    holders = holders[holders != a]
+    if not len(holders):
+        return False
+    holders = holders[np.lexsort((holders, -(q.count[holders] - q.target[holders]), og[holders]))]
+    for x in holders[:_CHAIN_HOPS].tolist():
+        tried = 0
+        for ps in sorted(q.on[x]):
+            if ps == skip_ps or not q.movable[ps] or a in q.cur[ps]:
+                continue
+            got = lay.candidate(q, ps, q.cur[ps].index(x), a)
+            if got is not None:
+                lay.apply(q, ps, *got)
+                return True
+            tried += 1
+            if tried >= _SINKS_PER_PG:
+                break
+    return False
+
+
+def _swap(lay: Layout, bounds: _Bounds) -> bool:
+    """Two moves in two pools through an OSD ``a`` that is outside a pool's bound while its total sits at the
+    bound on the other side (a single move would fix the pool and break the total): ``a`` over in pool P with
+    its total at the lower bound sends a PG of P away and takes a PG of another pool; ``a`` under in P with its
+    total at the upper bound takes a PG of P and sends one of another pool away."""
+    for i, pl in enumerate(bounds.pools):
+        tot = bounds.total()
+        c = bounds.count[i]
+        over = np.flatnonzero((c > bounds.hi[i]) & (tot <= bounds.tlo))
+        under = np.flatnonzero(bounds.eligible[i] & (c < bounds.lo[i]) & (tot >= bounds.thi))
+        for a in over.tolist():
+            og, inn = bounds.gains(pl, tot)
+            sinks = np.flatnonzero(pl.eligible & (inn + og[a] <= 0))
+            sinks = sinks[np.lexsort((sinks, pl.count[sinks] - pl.target[sinks], inn[sinks]))]
+            for ps, pos, _undo in _pg_order(lay, pl, a):
+                tried = 0
+                for b in lay.sinks_for(pl, ps, pos, sinks).tolist():
+                    got = lay.candidate(pl, ps, pos, b)
+                    if got is None:
+                        continue
+                    tried += 1
+                    d1 = int(og[a] + inn[b])
+                    saved = (list(pl.cur[ps]), lay.work.pg_upmap_items.get((pl.pool_id, ps)),
+                             (pl.pool_id, ps) in lay.changed)
+                    lay.apply(pl, ps, *got)
+                    try:
+                        if any(_move_into(lay, bounds, q, a, -d1, None) for q in bounds.pools if q is not pl):
+                            return True
+                    except SearchBudgetExceeded:
+                        _restore(lay, pl, ps, saved)
+                        raise
+                    _restore(lay, pl, ps, saved)
+                    if tried >= _CHAIN_HOPS:
+                        break
+        for a in under.tolist():
+            og, inn = bounds.gains(pl, tot)
+            holders = np.flatnonzero((pl.count > 0) & (og + inn[a] <= 0))
+            holders = holders[holders != a]
+            holders = holders[np.lexsort((holders, -(pl.count[holders] - pl.target[holders]), og[holders]))]
+            for x in holders[:_CHAIN_HOPS].tolist():
+                d1 = int(og[x] + inn[a])
+                for ps, pos, _undo in _pg_order(lay, pl, x):
+                    if a in pl.cur[ps]:
+                        continue
+                    got = lay.candidate(pl, ps, pos, a)
+                    if got is None:
+                        continue
+                    saved = (list(pl.cur[ps]), lay.work.pg_upmap_items.get((pl.pool_id, ps)),
+                             (pl.pool_id, ps) in lay.changed)
+                    lay.apply(pl, ps, *got)
+                    tot2 = bounds.total()
+                    try:
+                        for q in bounds.pools:
+                            if q is pl or q.count[a] <= 0:
+                                continue
+                            og2, inn2 = bounds.gains(q, tot2)
+                            if _move_from(lay, bounds, q, a, int(og2[a]), inn2, -d1):
+                                return True
+                    except SearchBudgetExceeded:
+                        _restore(lay, pl, ps, saved)
+                        raise
+                    _restore(lay, pl, ps, saved)
+                    break
+    return False
+
+
 def _sources_any(lay: Layout, bounds: _Bounds) -> list[tuple[int, float, int, int]]:
     """OSDs above a bound, per pool, worst first (the chain search's starting points)."""
     tot = bounds.total()
@@ -446,7 +541,7 @@ def _search(lay: Layout, bounds: _Bounds, max_moves: int | None, chains: bool = 
             if budget is not None and lay.check_limit is None:
                 lay.check_limit = lay.checks + budget
             stuck.clear()
-            if not _chain(lay, bounds) and not _chain_into(lay, bounds):
+            if not _chain(lay, bounds) and not _chain_into(lay, bounds) and not _swap(lay, bounds):
                 break
     except SearchBudgetExceeded:
         return False

@@ -44,11 +44,6 @@ RUNS = 3
 KNOWN = {
     (12, 4, 2): ("items", (13.71, 17.14, 45), "strongly uneven weights, ±1 impossible (bound 17.14); osdmaptool "
                                             "43 entries at 13.71 / 17.14-17.43, every run"),
-    (100, 10, 2): ("deviation", (1.14, 0.76, 260), "±1 exists (exact bound) but 1 PG of ec_hdd (4+2) stays "
-                                                  "outside; osdmaptool 1.18-1.29, 372-394 entries"),
-    (100, 10, 3): ("deviation", (1.50, 1.00, 228), "±1 exists (exact bound) but 1 PG of ec_hdd (3+2, equal "
-                                                  "weights) stays outside; osdmaptool reaches 1.00 with 348-366 "
-                                                  "entries"),
 }
 
 
