@@ -198,3 +198,12 @@ def test_without_numba_the_same_figures(monkeypatch):
     plain = quiet(failure_risk, snap, level="osd", failures=(3,), enum_max=0)
     pd.testing.assert_frame_equal(compiled[cols], plain[cols])
     assert (plain["inactive_max_method"] == "exact").all()
+
+
+def test_warm_up_runs_every_kernel() -> None:
+    """``pairgraph.warm_up`` (the benchmark's compile step) calls each kernel on its small graph."""
+    from pgtools.risk import pairgraph
+
+    pairgraph.warm_up()
+    g = pairgraph.PairGraph(np.array([[0, 1], [0, 2], [1, 2], [2, 3]]), np.array([1.0, 2.0, 3.0, 4.0]), 4)
+    assert g.triangles() == 1 and g.cherries() == 5

@@ -36,6 +36,18 @@ def have_compiled() -> bool:
     return bool(_compiled())
 
 
+def warm_up() -> None:
+    """Run every compiled kernel once on a 4-unit graph: numba compiles them now (seconds, once per install or
+    change: its cache lives beside the sources) rather than inside the first large count."""
+    jit = _compiled()
+    g = PairGraph(np.array([[0, 1], [0, 2], [1, 2], [2, 3]]), np.array([1.0, 2.0, 3.0, 4.0]), 4)
+    g.triangles()
+    g.best_triangle(np.zeros(0, dtype=np.int64), 0.0)
+    g.best_cherry(np.zeros(0, dtype=np.int64))
+    if jit:
+        jit["tri_count_marks"](g.indptr, g.fwd, g.nbr, g.n)
+
+
 class PairGraph:
     """An undirected weighted graph on units ``0..n-1``, stored as sorted adjacency (CSR, both directions).
 
