@@ -18,6 +18,8 @@ What lives here
 :mod:`~pgtools.balance.count`, :mod:`~pgtools.balance.capacity`
     pgtools' own balancers: :func:`balance_count` (PG counts per pool and summed, few upmap entries) and
     :func:`balance_capacity` (projected %used from per-PG bytes); both return a :class:`BalancePlan`.
+:mod:`~pgtools.balance.moves`
+    The count balancer's moves: per-pool and total bounds, single moves, two-move chains and swaps.
 :mod:`~pgtools.balance.search`
     Their shared move machinery (every move checked as Ceph checks upmaps).
 :mod:`~pgtools.balance.feasible`

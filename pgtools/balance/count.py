@@ -39,16 +39,11 @@ import pandas as pd
 from ..errors import PgtoolsError, PgtoolsWarning
 from ..model import Snapshot
 from .feasible import count_bound
-from .search import BalancePlan, Layout, PoolLayout, SearchBudgetExceeded
+from .moves import Bounds, chain, chain_into, step, swap
+from .search import BalancePlan, Layout, SearchBudgetExceeded
 
 __all__ = ["balance_count"]
 
-_NONE = 0x7FFFFFFF
-_EPS = 1e-6
-#: sinks tried per (source PG, gain tier) before giving up on that PG
-_SINKS_PER_PG = 48
-#: intermediate OSDs tried per PG by the two-move chain search
-_CHAIN_HOPS = 12
 #: default budget of the chain searches, in checks (:attr:`~pgtools.balance.search.Layout.checks`: a candidate
 #: move verified or a PG's sinks filtered, about 5-25 µs each): per PG shard of the
 #: balanced pools, at least the minimum.  Where ±D is proved impossible the chains toward ±D only prepare the
@@ -57,362 +52,7 @@ _BUDGET_PER_SHARD, _BUDGET_MIN = 20, 200_000
 _PREP_PER_SHARD, _PREP_MIN = 2, 50_000
 
 
-class _Bounds:
-    """Per-pool and total bounds ``[lo, hi]`` on PG counts (integers), and the gains of a move."""
-
-    def __init__(self, lay: Layout, max_deviation: float, pool_dev: dict[int, float] | None = None,
-                 total_dev: float | None = None) -> None:
-        self.lay = lay
-        self.pools = list(lay.pools.values())
-        self.row = {pl.pool_id: i for i, pl in enumerate(self.pools)}
-        d = float(max_deviation)
-        dp = np.array([float((pool_dev or {}).get(pl.pool_id, d)) for pl in self.pools])[:, None]
-        n = lay.n
-        self.count = np.zeros((len(self.pools), n), dtype=np.int64)
-        target = np.zeros((len(self.pools), n))
-        self.eligible = np.zeros((len(self.pools), n), dtype=bool)
-        for i, pl in enumerate(self.pools):
-            self.count[i] = pl.count
-            pl.count = self.count[i]  # a view: Layout.apply updates the matrix
-            target[i] = pl.target
-            self.eligible[i] = pl.eligible
-        self.target = target
-        self.hi = np.floor(target + dp + _EPS).astype(np.int64)
-        self.lo = np.where(self.eligible, np.ceil(target - dp - _EPS), 0).astype(np.int64)
-        total_t = target.sum(axis=0)
-        self.total_target = total_t
-        dt = d if total_dev is None else float(total_dev)
-        self.thi = np.floor(total_t + dt + _EPS).astype(np.int64)
-        self.tlo = np.where(self.eligible.any(axis=0), np.ceil(total_t - dt - _EPS), 0).astype(np.int64)
-
-    def total(self) -> np.ndarray:
-        return self.count.sum(axis=0)
-
-    def violation(self) -> int:
-        c = self.count
-        v = int(np.maximum(c - self.hi, 0).sum() + np.maximum(self.lo - c, 0).sum())
-        t = self.total()
-        return v + int(np.maximum(t - self.thi, 0).sum() + np.maximum(self.tlo - t, 0).sum())
-
-    def all_gains(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(out, in)`` (pools × OSDs): the violation change of removing one PG of a pool from an OSD / adding one."""
-        c, t = self.count, self.total()
-        tout = np.where(t > self.thi, -1, np.where(t <= self.tlo, 1, 0))
-        tin = np.where(t < self.tlo, -1, np.where(t >= self.thi, 1, 0))
-        out = np.where(c > self.hi, -1, np.where(c <= self.lo, 1, 0)) + tout
-        inn = np.where(c < self.lo, -1, np.where(c >= self.hi, 1, 0)) + tin
-        return out, inn
-
-    def gains(self, pl: PoolLayout, tot: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`all_gains` of one pool."""
-        i = self.row[pl.pool_id]
-        c, lo, hi = self.count[i], self.lo[i], self.hi[i]
-        t = self.total() if tot is None else tot
-        out = np.where(c > hi, -1, np.where(c <= lo, 1, 0)) + np.where(t > self.thi, -1, np.where(t <= self.tlo, 1, 0))
-        inn = np.where(c < lo, -1, np.where(c >= hi, 1, 0)) + np.where(t < self.tlo, -1, np.where(t >= self.thi, 1, 0))
-        return out, inn
-
-
-class _Memo:
-    """An iterator that can be walked again: the items drawn so far are kept (the PG order of
-    :func:`_pg_order` is walked once per gain tier, and most walks stop at the first PG)."""
-
-    def __init__(self, it) -> None:
-        self._it = it
-        self._seen: list = []
-
-    def __iter__(self):
-        i = 0
-        while True:
-            if i == len(self._seen):
-                try:
-                    self._seen.append(next(self._it))
-                except StopIteration:
-                    return
-            yield self._seen[i]
-            i += 1
-
-
-def _pg_order(lay: Layout, pl: PoolLayout, a: int) -> _Memo:
-    """The PGs of ``pl`` on OSD ``a`` as ``(ps, position, undo target)``: undoable first, then with items, then
-    the others (each group in PG order)."""
-    return _Memo(_pg_order_iter(lay, pl, a))
-
-
-def _pg_order_iter(lay: Layout, pl: PoolLayout, a: int):
-    first, second, rest = [], [], []
-    items = lay.work.pg_upmap_items
-    pid, cur, movable = pl.pool_id, pl.cur, pl.movable
-    for ps in sorted(pl.on[a]):
-        if not movable[ps]:
-            continue
-        if (pid, ps) not in items:
-            rest.append(ps)  # its vector is CRUSH's: nothing to undo
-            continue
-        pos = cur[ps].index(a)
-        undo = lay.undo_position(pl, ps, pos)
-        if undo is not None:
-            first.append((ps, pos, undo))
-        else:
-            second.append((ps, pos, None))
-    yield from first
-    yield from second
-    for ps in rest:
-        yield ps, cur[ps].index(a), None
-
-
-def _move_from(lay: Layout, bounds: _Bounds, pl: PoolLayout, a: int, out_gain: int, inn: np.ndarray,
-               bound: int, skip_ps: int | None = None) -> bool:
-    """Make the best valid move of a PG of ``pl`` off ``a`` whose violation change is below ``bound``."""
-    need = bound - out_gain  # a sink's in-gain must be below this
-    ok = pl.eligible & (inn < need)
-    if not ok.any():
-        return False
-    sinks = np.flatnonzero(ok)
-    dev = pl.count[sinks] - pl.target[sinks]
-    order = np.lexsort((sinks, dev, inn[sinks]))
-    sinks = sinks[order]
-    sinks_l = sinks.tolist()
-    # sorted by in-gain first: each tier (one in-gain value) is a run of the list
-    cuts = [0, *(np.flatnonzero(np.diff(inn[sinks])) + 1).tolist(), len(sinks_l)]
-    pgs = _pg_order(lay, pl, a)
-    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
-        tier = sinks[lo:hi]
-        tier_set = set(sinks_l[lo:hi])
-        for ps, pos, undo in pgs:
-            if ps == skip_ps:
-                continue
-            if undo is not None and undo in tier_set:
-                got = lay.candidate(pl, ps, pos, undo)
-                if got is not None:
-                    lay.apply(pl, ps, *got)
-                    return True
-            tried = 0
-            for b in lay.sinks_for(pl, ps, pos, tier).tolist():
-                got = lay.candidate(pl, ps, pos, b)
-                if got is not None:
-                    lay.apply(pl, ps, *got)
-                    return True
-                tried += 1
-                if tried >= _SINKS_PER_PG:
-                    break
-    return False
-
-
-def _sources(lay: Layout, bounds: _Bounds, og: np.ndarray, inn: np.ndarray) -> list[tuple[int, int, int]]:
-    """``(pool row, osd, out gain)`` of every OSD holding PGs whose removal could help, best first (largest gain,
-    then largest deviation)."""
-    big = np.where(bounds.eligible, inn, 9).min(axis=1)
-    rows, osds = np.nonzero((bounds.count > 0) & (og + big[:, None] < 0))
-    if not len(rows):
-        return []
-    g = og[rows, osds]
-    dev = bounds.count[rows, osds] - bounds.target[rows, osds]
-    order = np.lexsort((osds, rows, -dev, g))
-    return list(zip(rows[order].tolist(), osds[order].tolist(), g[order].tolist(), strict=True))
-
-
-def _step(lay: Layout, bounds: _Bounds, stuck: set[tuple[int, int]]) -> bool:
-    """One improving move (lowest violation change first); False when none is found."""
-    og, inn = bounds.all_gains()
-    for r, a, g in _sources(lay, bounds, og, inn):
-        pl = bounds.pools[r]
-        if (pl.pool_id, a) in stuck:
-            continue
-        if _move_from(lay, bounds, pl, a, g, inn[r], 0):
-            return True
-        stuck.add((pl.pool_id, a))
-    return False
-
-
-def _then_move_off(lay: Layout, bounds: _Bounds, pl, ps: int, got, via: int, d1: int) -> bool:
-    """The second half of a two-move chain: apply ``got`` (PG ``ps`` of ``pl`` onto ``via``), then look in every
-    pool for a move off ``via`` that completes the chain (its gain against ``-d1``); undo the first move when
-    none does."""
-    saved = (list(pl.cur[ps]), lay.work.pg_upmap_items.get((pl.pool_id, ps)), (pl.pool_id, ps) in lay.changed)
-    lay.apply(pl, ps, *got)
-    tot2 = bounds.total()
-    try:
-        for q in bounds.pools:
-            og2, inn2 = bounds.gains(q, tot2)
-            if q.count[via] > 0 and _move_from(lay, bounds, q, via, int(og2[via]), inn2, -d1,
-                                               skip_ps=ps if q is pl else None):
-                return True
-    except SearchBudgetExceeded:
-        _restore(lay, pl, ps, saved)  # no half chain left behind
-        raise
-    _restore(lay, pl, ps, saved)
-    return False
-
-
-def _chain(lay: Layout, bounds: _Bounds) -> bool:
-    """Two moves ``a → n → b`` that lower the violation together when no single move does."""
-    for og, _dev, pid, a in _sources_any(lay, bounds):
-        pl = lay.pools[pid]
-        tot = bounds.total()
-        _, inn = bounds.gains(pl, tot)
-        hops = np.flatnonzero(pl.eligible & (inn + og <= 1))
-        if not len(hops):
-            continue
-        hops = hops[np.lexsort((hops, pl.count[hops] - pl.target[hops], inn[hops]))]
-        for ps, pos, _undo in _pg_order(lay, pl, a):
-            tried = 0
-            for n in lay.sinks_for(pl, ps, pos, hops).tolist():
-                got = lay.candidate(pl, ps, pos, n)
-                if got is None:
-                    continue
-                tried += 1
-                if _then_move_off(lay, bounds, pl, ps, got, n, int(og + inn[n])):
-                    return True
-                if tried >= _CHAIN_HOPS:
-                    break
-    return False
-
-
-def _chain_into(lay: Layout, bounds: _Bounds) -> bool:
-    """Two moves ``x → b`` (``b`` below a bound), then ``b → y`` in another pool, lowering the violation together."""
-    tot = bounds.total()
-    sinks = []
-    for pl in bounds.pools:
-        _, inn = bounds.gains(pl, tot)
-        under = (pl.count < bounds.lo[bounds.row[pl.pool_id]]) | (tot < bounds.tlo)
-        for b in np.flatnonzero(pl.eligible & under & (inn <= 0)).tolist():
-            sinks.append((int(inn[b]), float(pl.count[b] - pl.target[b]), pl.pool_id, b))
-    sinks.sort()
-    for _g, _dev, pid, b in sinks:
-        pl = lay.pools[pid]
-        tot = bounds.total()
-        og, inn = bounds.gains(pl, tot)
-        holders = np.flatnonzero((pl.count > 0) & (og + inn[b] <= 1))
-        holders = holders[np.lexsort((holders, -(pl.count[holders] - pl.target[holders]), og[holders]))]
-        for x in holders.tolist()[:_CHAIN_HOPS]:
-            d1 = int(og[x] + inn[b])
-            for ps, pos, _undo in _pg_order(lay, pl, x):
-                got = lay.candidate(pl, ps, pos, b)
-                if got is None:
-                    continue
-                if _then_move_off(lay, bounds, pl, ps, got, b, d1):
-                    return True
-                break
-    return False
-
-
-def _move_into(lay: Layout, bounds: _Bounds, q: PoolLayout, a: int, limit: int, skip_ps: int | None) -> bool:
-    """Move a PG of ``q`` onto ``a`` from an OSD ``x`` when the violation change ``out(x) + in(a)`` is below
-    ``limit`` (holders with the largest gain and excess first)."""
-    tot = bounds.total()
-    og, inn = bounds.gains(q, tot)
-    if not q.eligible[a]:
-        return False
-    holders = np.flatnonzero((q.count > 0) & (og + inn[a] < limit))
-    holders = holders[holders != a]
-    if not len(holders):
-        return False
-    holders = holders[np.lexsort((holders, -(q.count[holders] - q.target[holders]), og[holders]))]
-    for x in holders[:_CHAIN_HOPS].tolist():
-        tried = 0
-        for ps in sorted(q.on[x]):
-            if ps == skip_ps or not q.movable[ps] or a in q.cur[ps]:
-                continue
-            got = lay.candidate(q, ps, q.cur[ps].index(x), a)
-            if got is not None:
-                lay.apply(q, ps, *got)
-                return True
-            tried += 1
-            if tried >= _SINKS_PER_PG:
-                break
-    return False
-
-
-def _swap(lay: Layout, bounds: _Bounds) -> bool:
-    """Two moves in two pools through an OSD ``a`` that is outside a pool's bound while its total sits at the
-    bound on the other side (a single move would fix the pool and break the total): ``a`` over in pool P with
-    its total at the lower bound sends a PG of P away and takes a PG of another pool; ``a`` under in P with its
-    total at the upper bound takes a PG of P and sends one of another pool away."""
-    for i, pl in enumerate(bounds.pools):
-        tot = bounds.total()
-        c = bounds.count[i]
-        over = np.flatnonzero((c > bounds.hi[i]) & (tot <= bounds.tlo))
-        under = np.flatnonzero(bounds.eligible[i] & (c < bounds.lo[i]) & (tot >= bounds.thi))
-        for a in over.tolist():
-            og, inn = bounds.gains(pl, tot)
-            sinks = np.flatnonzero(pl.eligible & (inn + og[a] <= 0))
-            sinks = sinks[np.lexsort((sinks, pl.count[sinks] - pl.target[sinks], inn[sinks]))]
-            for ps, pos, _undo in _pg_order(lay, pl, a):
-                tried = 0
-                for b in lay.sinks_for(pl, ps, pos, sinks).tolist():
-                    got = lay.candidate(pl, ps, pos, b)
-                    if got is None:
-                        continue
-                    tried += 1
-                    d1 = int(og[a] + inn[b])
-                    saved = (list(pl.cur[ps]), lay.work.pg_upmap_items.get((pl.pool_id, ps)),
-                             (pl.pool_id, ps) in lay.changed)
-                    lay.apply(pl, ps, *got)
-                    try:
-                        if any(_move_into(lay, bounds, q, a, -d1, None) for q in bounds.pools if q is not pl):
-                            return True
-                    except SearchBudgetExceeded:
-                        _restore(lay, pl, ps, saved)
-                        raise
-                    _restore(lay, pl, ps, saved)
-                    if tried >= _CHAIN_HOPS:
-                        break
-        for a in under.tolist():
-            og, inn = bounds.gains(pl, tot)
-            holders = np.flatnonzero((pl.count > 0) & (og + inn[a] <= 0))
-            holders = holders[holders != a]
-            holders = holders[np.lexsort((holders, -(pl.count[holders] - pl.target[holders]), og[holders]))]
-            for x in holders[:_CHAIN_HOPS].tolist():
-                d1 = int(og[x] + inn[a])
-                for ps, pos, _undo in _pg_order(lay, pl, x):
-                    if a in pl.cur[ps]:
-                        continue
-                    got = lay.candidate(pl, ps, pos, a)
-                    if got is None:
-                        continue
-                    saved = (list(pl.cur[ps]), lay.work.pg_upmap_items.get((pl.pool_id, ps)),
-                             (pl.pool_id, ps) in lay.changed)
-                    lay.apply(pl, ps, *got)
-                    tot2 = bounds.total()
-                    try:
-                        for q in bounds.pools:
-                            if q is pl or q.count[a] <= 0:
-                                continue
-                            og2, inn2 = bounds.gains(q, tot2)
-                            if _move_from(lay, bounds, q, a, int(og2[a]), inn2, -d1):
-                                return True
-                    except SearchBudgetExceeded:
-                        _restore(lay, pl, ps, saved)
-                        raise
-                    _restore(lay, pl, ps, saved)
-                    break
-    return False
-
-
-def _sources_any(lay: Layout, bounds: _Bounds) -> list[tuple[int, float, int, int]]:
-    """OSDs above a bound, per pool, worst first (the chain search's starting points)."""
-    tot = bounds.total()
-    out = []
-    for pl in bounds.pools:
-        og, _ = bounds.gains(pl, tot)
-        for a in np.flatnonzero((pl.count > 0) & (og < 0)).tolist():
-            out.append((int(og[a]), -float(pl.count[a] - pl.target[a]), pl.pool_id, a))
-    out.sort()
-    return out
-
-
-def _restore(lay: Layout, pl: PoolLayout, ps: int, saved) -> None:
-    cur, items, was_changed = saved
-    lay.apply(pl, ps, cur, items or ())
-    if items:
-        lay.work.pg_upmap_items[(pl.pool_id, ps)] = items
-    lay.moves -= 2
-    if not was_changed:
-        lay.changed.discard((pl.pool_id, ps))
-
-
-def _prune(lay: Layout, bounds: _Bounds, max_moves: int | None) -> None:
+def _prune(lay: Layout, bounds: Bounds, max_moves: int | None) -> None:
     """Drop upmap pairs whose removal breaks no bound (fewer entries, same balance)."""
     for pid, pl in lay.pools.items():
         for ps in range(len(pl.cur)):
@@ -484,7 +124,7 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
     lay = Layout(snap, pools, ceph_release)
     shards = sum(pl.size * len(pl.cur) for pl in lay.pools.values())
     budget = max(_BUDGET_MIN, _BUDGET_PER_SHARD * shards) if search_budget is None else search_budget
-    bounds = _Bounds(lay, max_deviation)
+    bounds = Bounds(lay, max_deviation)
     before = {pid: pl.count.copy() for pid, pl in lay.pools.items()}
     tot0 = bounds.total()
     v0 = bounds.violation()
@@ -502,7 +142,7 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
         _search(lay, bounds, max_moves, budget=prep)
         _prune(lay, bounds, max_moves)
         spent = not _toward_bound(lay, bounds, bound, max_moves, start, budget)
-        bounds = _Bounds(lay, max_deviation)  # the ±D figures of the plan kept
+        bounds = Bounds(lay, max_deviation)  # the ±D figures of the plan kept
     else:
         spent = not _search(lay, bounds, max_moves, budget=budget)
         _prune(lay, bounds, max_moves)
@@ -524,7 +164,7 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
     return plan
 
 
-def _search(lay: Layout, bounds: _Bounds, max_moves: int | None, chains: bool = True,
+def _search(lay: Layout, bounds: Bounds, max_moves: int | None, chains: bool = True,
             budget: int | None = None) -> bool:
     """Single improving moves, then (``chains``) two-move chains when none is left, until nothing helps (or
     ``max_moves``).  The chains may make ``budget`` candidate checks (counted from the first chain; moves
@@ -532,7 +172,7 @@ def _search(lay: Layout, bounds: _Bounds, max_moves: int | None, chains: bool = 
     stuck: set[tuple[int, int]] = set()
     try:
         while max_moves is None or lay.moves < max_moves:
-            if _step(lay, bounds, stuck):
+            if step(lay, bounds, stuck):
                 continue
             if bounds.violation() == 0 or not chains:
                 break
@@ -541,7 +181,7 @@ def _search(lay: Layout, bounds: _Bounds, max_moves: int | None, chains: bool = 
             if budget is not None and lay.check_limit is None:
                 lay.check_limit = lay.checks + budget
             stuck.clear()
-            if not _chain(lay, bounds) and not _chain_into(lay, bounds) and not _swap(lay, bounds):
+            if not chain(lay, bounds) and not chain_into(lay, bounds) and not swap(lay, bounds):
                 break
     except SearchBudgetExceeded:
         return False
@@ -563,13 +203,13 @@ def _worst(lay: Layout) -> tuple[float, float]:
     return pool_w, _max_dev(tot, tt, up & ((tot > tt) | elig_any))
 
 
-def _key(lay: Layout, bounds: _Bounds) -> tuple[float, int, int]:
+def _key(lay: Layout, bounds: Bounds) -> tuple[float, int, int]:
     """What the bound phase must improve: the max deviation (rounded to the bound's precision), then the PGs
     outside ``±D``, then the table entries."""
     return round(max(_worst(lay)), 6), bounds.violation(), lay.items_total()
 
 
-def _toward_bound(lay: Layout, bounds: _Bounds, bound, max_moves: int | None, start: tuple,
+def _toward_bound(lay: Layout, bounds: Bounds, bound, max_moves: int | None, start: tuple,
                   budget: int | None = None) -> bool:
     """``±D`` is impossible: search again toward the bound's per-pool and total deviations
     (:attr:`~pgtools.balance.feasible.CountBound.pool_deviation`, ``total_deviation``: the max deviation
@@ -581,10 +221,10 @@ def _toward_bound(lay: Layout, bounds: _Bounds, bound, max_moves: int | None, st
     every bound held."""
     key1 = _key(lay, bounds)
     state = lay.checkpoint()
-    aim = _Bounds(lay, bound.requested, bound.pool_deviation, bound.total_deviation)
+    aim = Bounds(lay, bound.requested, bound.pool_deviation, bound.total_deviation)
     done = _search(lay, aim, max_moves, budget=budget)
     _prune(lay, aim, max_moves)
-    key2 = _key(lay, _Bounds(lay, bound.requested))
+    key2 = _key(lay, Bounds(lay, bound.requested))
     best = min((start[1], 0), (key1, 1), (key2, 2))[1]
     if best < 2:
         lay.rollback(start[0] if best == 0 else state)
@@ -623,7 +263,7 @@ def _warn_bound(bound, left: int, got: dict) -> None:
                       "rule is only partly modelled)", PgtoolsWarning, stacklevel=3)
 
 
-def _report(lay: Layout, bounds: _Bounds, before: dict, tot0: np.ndarray, v0: int, items0: int) -> BalancePlan:
+def _report(lay: Layout, bounds: Bounds, before: dict, tot0: np.ndarray, v0: int, items0: int) -> BalancePlan:
     rows = []
     mask_any = np.zeros(lay.n, dtype=bool)
     for pid, pl in lay.pools.items():
@@ -651,7 +291,7 @@ def count_deviation(snap: Snapshot, *, pools=None, max_deviation: int = 1, ceph_
     for ``max_deviation``), ``items`` (``pg_upmap_items`` entries) and ``pairs``.
     """
     lay = Layout(snap, pools, ceph_release)
-    bounds = _Bounds(lay, max_deviation)
+    bounds = Bounds(lay, max_deviation)
     mask_any = np.zeros(lay.n, dtype=bool)
     worst = 0.0
     for pl in lay.pools.values():
