@@ -8,6 +8,8 @@ improving change and returns True, or leaves the layout as it found it and retur
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from .search import Layout, PoolLayout, SearchBudgetExceeded
@@ -189,23 +191,47 @@ def step(lay: Layout, bounds: Bounds, stuck: set[tuple[int, int]]) -> bool:
     return False
 
 
-def _then_move_off(lay: Layout, bounds: Bounds, pl, ps: int, got, via: int, d1: int) -> bool:
-    """The second half of a two-move chain: apply ``got`` (PG ``ps`` of ``pl`` onto ``via``), then look in every
-    pool for a move off ``via`` that completes the chain (its gain against ``-d1``); undo the first move when
-    none does."""
+def _with_move(lay: Layout, pl: PoolLayout, ps: int, got, second) -> bool:
+    """Apply ``got`` (a move of PG ``ps`` of ``pl``), then ``second()``: kept when it returns True, else undone
+    (also when the search budget runs out inside it: no half chain is left behind)."""
     saved = (list(pl.cur[ps]), lay.work.pg_upmap_items.get((pl.pool_id, ps)), (pl.pool_id, ps) in lay.changed)
     lay.apply(pl, ps, *got)
-    tot2 = bounds.total()
     try:
-        for q in bounds.pools:
-            og2, inn2 = bounds.gains(q, tot2)
-            if q.count[via] > 0 and _move_from(lay, bounds, q, via, int(og2[via]), inn2, -d1,
-                                               skip_ps=ps if q is pl else None):
-                return True
+        if second():
+            return True
     except SearchBudgetExceeded:
-        _restore(lay, pl, ps, saved)  # no half chain left behind
+        _restore(lay, pl, ps, saved)
         raise
     _restore(lay, pl, ps, saved)
+    return False
+
+
+def _moves_off(lay: Layout, pl: PoolLayout, a: int, sinks: np.ndarray):
+    """The valid moves of PGs of ``pl`` off ``a`` onto ``sinks`` (tried in their order), as ``(ps, got, b)``: at
+    most :data:`_CHAIN_HOPS` per PG.  The caller undoes what it tries before drawing the next."""
+    for ps, pos, _undo in _pg_order(lay, pl, a):
+        tried = 0
+        for b in lay.sinks_for(pl, ps, pos, sinks).tolist():
+            got = lay.candidate(pl, ps, pos, b)
+            if got is None:
+                continue
+            yield ps, got, b
+            tried += 1
+            if tried >= _CHAIN_HOPS:
+                break
+
+
+def _off_via(lay: Layout, bounds: Bounds, pl: PoolLayout, ps: int, via: int, d1: int,
+             other_pools: bool = False) -> bool:
+    """The second half of a chain onto ``via`` (PG ``ps`` of ``pl`` just moved there): a move off ``via``, in any
+    pool (``other_pools``: any but ``pl``), whose gain is below ``-d1``."""
+    tot = bounds.total()
+    for q in bounds.pools:
+        if q.count[via] <= 0 or (other_pools and q is pl):
+            continue
+        og, inn = bounds.gains(q, tot)
+        if _move_from(lay, bounds, q, via, int(og[via]), inn, -d1, skip_ps=ps if q is pl else None):
+            return True
     return False
 
 
@@ -219,17 +245,9 @@ def chain(lay: Layout, bounds: Bounds) -> bool:
         if not len(hops):
             continue
         hops = hops[np.lexsort((hops, pl.count[hops] - pl.target[hops], inn[hops]))]
-        for ps, pos, _undo in _pg_order(lay, pl, a):
-            tried = 0
-            for n in lay.sinks_for(pl, ps, pos, hops).tolist():
-                got = lay.candidate(pl, ps, pos, n)
-                if got is None:
-                    continue
-                tried += 1
-                if _then_move_off(lay, bounds, pl, ps, got, n, int(og + inn[n])):
-                    return True
-                if tried >= _CHAIN_HOPS:
-                    break
+        for ps, got, n in _moves_off(lay, pl, a, hops):
+            if _with_move(lay, pl, ps, got, partial(_off_via, lay, bounds, pl, ps, n, int(og + inn[n]))):
+                return True
     return False
 
 
@@ -255,7 +273,7 @@ def chain_into(lay: Layout, bounds: Bounds) -> bool:
                 got = lay.candidate(pl, ps, pos, b)
                 if got is None:
                     continue
-                if _then_move_off(lay, bounds, pl, ps, got, b, d1):
+                if _with_move(lay, pl, ps, got, partial(_off_via, lay, bounds, pl, ps, b, d1)):
                     return True
                 break
     return False
@@ -302,26 +320,9 @@ def swap(lay: Layout, bounds: Bounds) -> bool:
             og, inn = bounds.gains(pl, tot)
             sinks = np.flatnonzero(pl.eligible & (inn + og[a] <= 0))
             sinks = sinks[np.lexsort((sinks, pl.count[sinks] - pl.target[sinks], inn[sinks]))]
-            for ps, pos, _undo in _pg_order(lay, pl, a):
-                tried = 0
-                for b in lay.sinks_for(pl, ps, pos, sinks).tolist():
-                    got = lay.candidate(pl, ps, pos, b)
-                    if got is None:
-                        continue
-                    tried += 1
-                    d1 = int(og[a] + inn[b])
-                    saved = (list(pl.cur[ps]), lay.work.pg_upmap_items.get((pl.pool_id, ps)),
-                             (pl.pool_id, ps) in lay.changed)
-                    lay.apply(pl, ps, *got)
-                    try:
-                        if any(_move_into(lay, bounds, q, a, -d1, None) for q in bounds.pools if q is not pl):
-                            return True
-                    except SearchBudgetExceeded:
-                        _restore(lay, pl, ps, saved)
-                        raise
-                    _restore(lay, pl, ps, saved)
-                    if tried >= _CHAIN_HOPS:
-                        break
+            for ps, got, b in _moves_off(lay, pl, a, sinks):
+                if _with_move(lay, pl, ps, got, partial(_into_any, lay, bounds, pl, a, -int(og[a] + inn[b]))):
+                    return True
         for a in under.tolist():
             og, inn = bounds.gains(pl, tot)
             holders = np.flatnonzero((pl.count > 0) & (og + inn[a] <= 0))
@@ -335,23 +336,15 @@ def swap(lay: Layout, bounds: Bounds) -> bool:
                     got = lay.candidate(pl, ps, pos, a)
                     if got is None:
                         continue
-                    saved = (list(pl.cur[ps]), lay.work.pg_upmap_items.get((pl.pool_id, ps)),
-                             (pl.pool_id, ps) in lay.changed)
-                    lay.apply(pl, ps, *got)
-                    tot2 = bounds.total()
-                    try:
-                        for q in bounds.pools:
-                            if q is pl or q.count[a] <= 0:
-                                continue
-                            og2, inn2 = bounds.gains(q, tot2)
-                            if _move_from(lay, bounds, q, a, int(og2[a]), inn2, -d1):
-                                return True
-                    except SearchBudgetExceeded:
-                        _restore(lay, pl, ps, saved)
-                        raise
-                    _restore(lay, pl, ps, saved)
+                    if _with_move(lay, pl, ps, got, partial(_off_via, lay, bounds, pl, ps, a, d1, True)):
+                        return True
                     break
     return False
+
+
+def _into_any(lay: Layout, bounds: Bounds, pl: PoolLayout, a: int, limit: int) -> bool:
+    """A PG of a pool other than ``pl`` moved onto ``a`` with a gain below ``limit``."""
+    return any(_move_into(lay, bounds, q, a, limit, None) for q in bounds.pools if q is not pl)
 
 
 def _sources_any(lay: Layout, bounds: Bounds) -> list[tuple[int, float, int, int]]:
