@@ -45,7 +45,9 @@ class Case:
     xfail: str | None = None
     outputs: tuple[str, ...] = ()
     stdout: str = ""          #: regex the standard output must match (ok/warning cases)
-    timeout: float = 30.0
+    #: a case with no result by then is a hang; generous because the first placement in a fresh checkout compiles
+    #: numba's CRUSH kernels (about 20 s on CI's two busy cores; the hang-prone inputs get :data:`HANG`)
+    timeout: float = 90.0
     subprocess: bool = False  #: run in a child process (hang-prone cases), killed after ``timeout``
 
 

@@ -302,7 +302,12 @@ def mixed(ceph_workdir: Path):
         c.wait_clean(timeout=120, settle=2)
         # two upmaps in rbd (pool 1) that do not involve osd.0 (marked out later) or osd.9 (reweighted)
         host = {o.id: o.host for o in c.osds}
-        pgs = {p["pgid"]: p["up"] for p in c.ceph("pg", "dump", "pgs_brief", json=True)["pg_stats"]}
+        deadline = time.monotonic() + 60
+        while True:  # the mgr's PG map can lag the osdmap on a loaded machine: wait for every PG of rbd
+            pgs = {p["pgid"]: p["up"] for p in c.ceph("pg", "dump", "pgs_brief", json=True)["pg_stats"]}
+            if sum(p.startswith("1.") for p in pgs) == 32 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
         done = []
         for pgid in sorted((p for p in pgs if p.startswith("1.")), key=lambda p: int(p[2:], 16)):
             up = pgs[pgid]
