@@ -218,14 +218,18 @@ class Layout:
                 return False
         return True
 
+    def _spend(self) -> None:
+        """Count one check (:attr:`checks`); past :attr:`check_limit` raise :class:`SearchBudgetExceeded`."""
+        self.checks += 1
+        if self.check_limit is not None and self.checks > self.check_limit:
+            raise SearchBudgetExceeded(self.checks)
+
     def sinks_for(self, pl: PoolLayout, ps: int, pos: int, sinks: np.ndarray) -> np.ndarray:
         """``sinks`` (OSD ids, order kept) less those :meth:`candidate` would refuse for position ``pos`` of
         ``ps`` because another OSD of the PG sits in the same bucket of a ``chooseleaf`` failure-domain type (as
         ``verify_upmap`` finds): a cheap pre-filter, each remaining sink is still checked by :meth:`candidate`.
         Counted in :attr:`checks` as one check (and limited by :attr:`check_limit` likewise)."""
-        self.checks += 1
-        if self.check_limit is not None and self.checks > self.check_limit:
-            raise SearchBudgetExceeded(self.checks)
+        self._spend()
         if not pl.domains or not len(sinks):
             return sinks
         others = [o for i, o in enumerate(pl.cur[ps]) if i != pos and o != _NONE and 0 <= o < self.n]
@@ -243,9 +247,7 @@ class Layout:
     def candidate(self, pl: PoolLayout, ps: int, pos: int, b: int) -> tuple[list[int], tuple] | None:
         """The PG's vector and items after moving position ``pos`` to OSD ``b``, or None when Ceph would refuse.
         Counted in :attr:`checks`; past :attr:`check_limit` raises :class:`SearchBudgetExceeded`."""
-        self.checks += 1
-        if self.check_limit is not None and self.checks > self.check_limit:
-            raise SearchBudgetExceeded(self.checks)
+        self._spend()
         if not pl.movable[ps] or not pl.eligible[b]:
             return None
         cur = pl.cur[ps]
