@@ -157,6 +157,11 @@ def test_pair_graph_equals_brute_force(seed, n, m):
     if pgmod.have_compiled():
         jit = pgmod._compiled()
         assert jit["tri_count_marks"](g.indptr, g.fwd, g.nbr, n) == tri
+        nbr, wt = np.empty_like(g.nbr), np.empty_like(g.wt)  # the compiled adjacency fill: NumPy's arrays
+        pairs = np.array(sorted(edges))
+        jit["csr_fill"](pairs[:, 0], pairs[:, 1], np.array([edges[e] for e in sorted(edges)]),
+                        g.indptr[:-1].copy(), g.fwd.copy(), nbr, wt)
+        assert (nbr == g.nbr).all() and (wt == g.wt).all()
         assert jit["tri_count_bits"](g.indptr, g.fwd, g.nbr, n) == tri
     w, units = g.best_triangle(keys3, -1.0)
     assert w == best_tri and (best_tri < 0 or tuple(units) not in keys)
@@ -207,3 +212,41 @@ def test_warm_up_runs_every_kernel() -> None:
     pairgraph.warm_up()
     g = pairgraph.PairGraph(np.array([[0, 1], [0, 2], [1, 2], [2, 3]]), np.array([1.0, 2.0, 3.0, 4.0]), 4)
     assert g.triangles() == 1 and g.cherries() == 5
+
+
+@pytest.mark.parametrize("span", [50, 10**12])
+def test_coefficient_sums_equal_a_dictionary(span):
+    """Summing coefficients per (set, pool) code: counted in place (small span) or by sorting (large), with
+    constant parts (a sort and run lengths) and parts weighted by bytes (argsort and weighted counts) merged:
+    the sums of a plain dictionary, codes sorted."""
+    from pgtools.risk.copysets import _sum_by_code
+
+    rng = np.random.default_rng(7)
+    parts = []
+    for lost, inact, with_bytes in [(0, 1, True), (0, 1, False), (1, -2, True), (1, -2, False), (-1, 0, True),
+                                    (2, 3, True)]:
+        n = int(rng.integers(1, 400))
+        codes = rng.integers(0, 50, n) * (span // 50)  # repeats within and across parts
+        b = rng.integers(0, 1000, n).astype(float) if with_bytes else np.zeros(n)
+        parts.append((codes, lost, inact, b))
+    want: dict[int, np.ndarray] = {}
+    for codes, lost, inact, b in parts:
+        for c, x in zip(codes.tolist(), b.tolist(), strict=True):
+            want[c] = want.get(c, np.zeros(3)) + [lost, lost * x, inact]
+    uk, summed = _sum_by_code(parts, span)
+    assert uk.tolist() == sorted(want)
+    np.testing.assert_allclose(summed, np.array([want[c] for c in sorted(want)]))
+    assert _sum_by_code([], span)[0].size == 0
+
+
+def test_top_rows_equal_a_full_lexsort():
+    """The worst K-sets by partition (lost, then bytes, then inactive; ties: first row first) are a full
+    lexsort's first rows, with many ties at zero."""
+    from pgtools.risk.conditional import _top_index
+
+    rng = np.random.default_rng(3)
+    for m, worst in [(0, 5), (3, 5), (1000, 5), (1000, 1), (1000, 0), (5000, 20)]:
+        tot = np.stack([rng.integers(0, 3, m) * (rng.random(m) < 0.05), rng.integers(0, 4, m),
+                        rng.integers(0, 6, m)], axis=1).astype(float)
+        full = np.lexsort((-tot[:, 2], -tot[:, 1], -tot[:, 0]))[:worst]
+        assert _top_index(tot, worst).tolist() == full.tolist()

@@ -54,8 +54,8 @@ def _exact_any(cs: Copysets, leth: Lethal, k: int, col: int, meas: int, budget: 
     (:func:`_max_triples`) and for ``K >= 4`` without lethal units (the minimal (K-1)-sets plus any unit,
     their unions, the minimal K-sets); None otherwise.
 
-    Returns ``(p, max, candidate codes, complete)``: ``p`` None when counting does not reach it, ``max``
-    None likewise; ``complete`` when the candidates are every K-set with a positive count.
+    Returns ``(p, max, candidates, complete)``: ``p`` None when counting does not reach it, ``max``
+    None likewise; a candidate is an array of K-set codes or a boolean mask over the K-keys; ``complete`` when the candidates are every K-set with a positive count.
     """
     n = cs.n
     sizes = [j for j in range(1, min(k, cs.jmax) + 1) if len(cs.keys[j]) and leth.minimal(j)[:, col, meas].any()]
@@ -67,7 +67,7 @@ def _exact_any(cs: Copysets, leth: Lethal, k: int, col: int, meas: int, budget: 
     lk = leth.lethal(k)[:, col, meas] if tab else np.zeros(0, dtype=bool)
     ck = leth.counts(k)[:, col, meas] if tab else np.zeros(0)
     if sizes == [k]:
-        return int(mk.sum()) / total, float(ck[lk].max()) if lk.any() else 0.0, [cs.keys[k][lk]], True
+        return int(mk.sum()) / total, float(ck[lk].max()) if lk.any() else 0.0, [lk], True
     rest = [j for j in sizes if j > 1]
     n1 = int(leth.minimal(1)[:, col, meas].sum()) if 1 in sizes else 0
     free = n - n1  # units not lethal alone
@@ -79,7 +79,7 @@ def _exact_any(cs: Copysets, leth: Lethal, k: int, col: int, meas: int, budget: 
             c1[decode(cs.keys[1], 1, n)[:, 0]] = leth.counts(1)[:, col, meas]
         best = float(ck.max()) if len(ck) else 0.0
         best, pair = best_free_pair(c1, cs.keys[2] if cs.jmax >= 2 else np.zeros(0, np.int64), n, best)
-        cand = ([cs.keys[2][lk]] if tab else []) + ([encode(pair[None, :], n)] if len(pair) else [])
+        cand = ([lk] if tab else []) + ([encode(pair[None, :], n)] if len(pair) else [])
         return (base + int(mk.sum())) / total, best, cand, False
     if not set(rest) <= {k - 1, k}:
         return None, None, [], False
@@ -104,7 +104,7 @@ def _exact_any(cs: Copysets, leth: Lethal, k: int, col: int, meas: int, budget: 
     if n1:
         return hits / total, None, [], False
     best = float(leth.counts(t)[mt, col, meas].max()) if m else 0.0
-    cand = [cs.keys[k][lk]] if tab else []
+    cand = [lk] if tab else []
     if lk.any():
         best = max(best, float(ck[lk].max()))
     if len(unions):
@@ -124,7 +124,7 @@ def _max_triples(cs: Copysets, memo: dict, ck: np.ndarray, lk: np.ndarray) -> tu
     """
     n, g = cs.n, memo["graph"]
     keys3 = cs.keys[3] if cs.jmax >= 3 else np.zeros(0, dtype=np.int64)
-    cand = [keys3[lk]] if len(lk) else []
+    cand = [lk] if len(lk) else []
     best = float(ck.max()) if len(ck) else 0.0
     if g.m:
         w = memo["weights"]
@@ -222,7 +222,7 @@ def risk_for(cs: Copysets, k: int, *, trials: int = 1_000_000, seed: int = 0, en
                         mx[col, meas] = best[col, meas]
                         max_method[col, meas] = "sampled"
         for codes in cands:
-            if len(codes):
+            if codes.any() if codes.dtype == bool else len(codes):
                 worst_rows.append(_top_codes(cs, leth, codes, k, worst))
     ws_method = "exact" if total <= enum_max or complete else "sampled" if used_trials else "candidates"
     worst_sets = _merge_top(cs, worst_rows, worst, ws_method)
@@ -248,27 +248,55 @@ def risk_for(cs: Copysets, k: int, *, trials: int = 1_000_000, seed: int = 0, en
     return pd.DataFrame(rows, columns=RISK_COLUMNS), worst_sets
 
 
+def _top_index(tot: np.ndarray, worst: int) -> np.ndarray:
+    """The rows of ``tot`` (``(m, 3)``: PGs lost, bytes lost, PGs inactive) with the ``worst`` largest, in
+    decreasing order of lost, then bytes, then inactive (ties: the earlier row first, as a stable sort).
+
+    The same rows as a full ``np.lexsort`` gives, found by partitions on each key in turn (millions of
+    candidate K-sets, most of them tied at zero PGs lost).
+    """
+    need = max(int(worst), 0)
+    idx = np.arange(len(tot))
+    chosen = []
+    for c in range(3):
+        if len(idx) <= need or need == 0:
+            break
+        v = tot[idx, c]
+        t = np.partition(v, len(v) - need)[len(v) - need]  # the need-th largest
+        chosen.append(idx[v > t])
+        need -= len(chosen[-1])
+        idx = idx[v == t]
+    chosen.append(idx[:need])
+    keep = np.sort(np.concatenate(chosen))
+    sub = tot[keep]
+    return keep[np.lexsort((-sub[:, 2], -sub[:, 1], -sub[:, 0]))]
+
+
 def _top(sets: np.ndarray, counts: np.ndarray, worst: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``worst`` rows of ``sets`` losing the most PGs, then bytes, then inactive PGs (all pools)."""
     tot = counts.sum(axis=1)
-    order = np.lexsort((-tot[:, 2], -tot[:, 1], -tot[:, 0]))[: max(worst, 0)]
+    order = _top_index(tot, worst)
     return sets[order], tot[order]
 
 
 def _top_codes(cs: Copysets, leth: Lethal, codes: np.ndarray, k: int, worst: int
                ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_top` of the K-sets of ``codes``: the counts of those that are keys from :meth:`Lethal.full`,
-    the others' with :func:`set_counts`; only the rows kept are decoded."""
-    counts = np.empty((len(codes), len(cs.pools), 3))
+    """:func:`_top` of the K-sets of ``codes`` (or of the K-keys a boolean mask selects): the counts of those
+    that are keys from :meth:`Lethal.totals`, the others' with :func:`set_counts`; only the rows kept are
+    decoded."""
+    if codes.dtype == bool:  # a mask over the K-keys: their counts are known
+        tot = leth.totals(k)[codes]
+        order = _top_index(tot, worst)
+        return decode(cs.keys[k][codes][order], k, cs.n), tot[order]
+    tot = np.empty((len(codes), 3))
     known = np.zeros(len(codes), dtype=bool)
     if k <= cs.jmax and len(cs.keys[k]):
         rows, idx = lookup(cs.keys[k], codes)
-        counts[rows] = leth.full(k)[idx]
+        tot[rows] = leth.totals(k)[idx]
         known[rows] = True
     if not known.all():
-        counts[~known] = set_counts(cs, decode(codes[~known], k, cs.n))
-    tot = counts.sum(axis=1)
-    order = np.lexsort((-tot[:, 2], -tot[:, 1], -tot[:, 0]))[: max(worst, 0)]
+        tot[~known] = set_counts(cs, decode(codes[~known], k, cs.n)).sum(axis=1)
+    order = _top_index(tot, worst)
     return decode(codes[order], k, cs.n), tot[order]
 
 
@@ -280,7 +308,7 @@ def _merge_top(cs: Copysets, parts: list[tuple[np.ndarray, np.ndarray]], worst: 
     codes = encode(sets, cs.n)
     _, first = np.unique(codes, return_index=True)
     sets, tot = sets[first], tot[first]
-    order = np.lexsort((-tot[:, 2], -tot[:, 1], -tot[:, 0]))[:worst]
+    order = _top_index(tot, worst)
     out = []
     for i in order:
         if tot[i, 0] <= 0 and tot[i, 2] <= 0:

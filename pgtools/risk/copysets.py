@@ -31,7 +31,8 @@ from ..model import NONE, Snapshot
 from ..placement import map_pool_arrays
 from ..simulate.state import up_matrix
 
-__all__ = ["MEASURES", "Copysets", "build_copysets", "encode", "hyper", "level_units", "pg_sets", "pool_needs"]
+__all__ = ["MEASURES", "Copysets", "build_copysets", "encode", "hyper", "level_units", "pg_sets", "pool_needs",
+           "sort_rows", "sorted_unique"]
 
 #: The value columns of the coefficient tables, per pool: PGs lost, bytes lost, PGs inactive.
 MEASURES = ("pgs_lost", "bytes_lost", "pgs_inactive")
@@ -102,6 +103,24 @@ def encode(rows: np.ndarray, n: int) -> np.ndarray:
     for c in range(width):
         out = out * n + rows[:, c]
     return out
+
+
+def sorted_unique(a: np.ndarray) -> np.ndarray:
+    """The distinct values of an int64 array, sorted (one sort: NumPy 2.4's hash-based ``np.unique`` takes
+    seconds on millions of values)."""
+    s = np.sort(a)
+    return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
+
+
+def sort_rows(a: np.ndarray) -> np.ndarray:
+    """Each row sorted: a min/max sorting network for up to 4 columns (faster than ``np.sort(axis=1)``)."""
+    pairs = {2: [(0, 1)], 3: [(0, 1), (1, 2), (0, 1)], 4: [(0, 1), (2, 3), (0, 2), (1, 3), (1, 2)]}
+    if a.shape[1] not in pairs:
+        return np.sort(a, axis=1)
+    cols = [a[:, c] for c in range(a.shape[1])]
+    for x, y in pairs[a.shape[1]]:
+        cols[x], cols[y] = np.minimum(cols[x], cols[y]), np.maximum(cols[x], cols[y])
+    return np.stack(cols, axis=1)
 
 
 def level_units(snap: Snapshot, level: str, osd_ids: np.ndarray) -> tuple[np.ndarray, dict[int, str]]:
@@ -258,8 +277,7 @@ def _mobius(weights: tuple[int, ...], threshold: int) -> dict[tuple[int, ...], i
 def _collapse(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows of unit indices (-1 = none) → sorted distinct units (-1 padded, at the end) and copies of each."""
     big = np.iinfo(np.int64).max
-    a = np.where(units < 0, big, units)
-    a.sort(axis=1)
+    a = sort_rows(np.where(units < 0, big, units))
     width = a.shape[1]
     new = np.ones_like(a, dtype=bool)
     new[:, 1:] = a[:, 1:] != a[:, :-1]
@@ -275,6 +293,65 @@ def _collapse(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     distinct[r[new], pos[new]] = a[new]
     np.add.at(copies, (r[valid], pos[valid]), 1)
     return distinct, copies
+
+
+def _sum_by_code(parts: list[tuple], span: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sum the coefficients of equal codes: sorted distinct codes and their ``(lost, lost * bytes, inactive)``.
+
+    ``parts``: ``(codes, lost, inactive, bytes)`` with one coefficient pair per part (a subset position of one
+    copy pattern) and the PGs' bytes.  Few possible codes are counted in place; otherwise parts whose three
+    values are constant (no coefficient on bytes, or no bytes) need only a sort of their codes and run lengths,
+    the rest one argsort and weighted counts, and the groups are merged the same way (a 2-D gather of
+    millions of rows is what this avoids).
+    """
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 3))
+    codes = [p[0] for p in parts]
+    n = sum(len(c) for c in codes)
+    if span <= max(4 * n, 1 << 16):
+        kp = np.concatenate(codes)
+        uk = np.flatnonzero(np.bincount(kp, minlength=span))
+        w = _weights(parts)
+        return uk, np.stack([np.bincount(kp, weights=w[c], minlength=span)[uk] for c in range(3)], axis=1)
+    groups: dict[tuple, list] = {}
+    for p in parts:
+        varies = p[1] != 0 and len(p[3]) and bool(p[3].any())
+        groups.setdefault(("bytes",) if varies else (p[1], p[2]), []).append(p)
+    out = []
+    for sig, ps in groups.items():
+        kp = np.concatenate([p[0] for p in ps])
+        if sig == ("bytes",):
+            out.append(_weighted_runs(kp, _weights(ps)))
+            continue
+        sk = np.sort(kp)
+        starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
+        cnt = np.diff(np.r_[starts, len(sk)]).astype(float)
+        out.append((sk[starts], np.stack([cnt * sig[0], np.zeros(len(cnt)), cnt * sig[1]])))
+    if len(out) == 1:
+        uk, w = out[0]
+        return uk, w.T.copy()
+    uk, w = _weighted_runs(np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out], axis=1))
+    return uk, w.T.copy()
+
+
+def _weights(parts: list[tuple]) -> np.ndarray:
+    """``(3, n)``: per code of ``parts``, its (lost, lost * bytes, inactive) coefficients."""
+    lens = [len(p[0]) for p in parts]
+    lost = np.repeat([float(p[1]) for p in parts], lens)
+    inact = np.repeat([float(p[2]) for p in parts], lens)
+    lb = np.concatenate([p[1] * np.broadcast_to(p[3], len(p[0])) if p[1] else np.zeros(len(p[0])) for p in parts])
+    return np.stack([lost, lb, inact])
+
+
+def _weighted_runs(keys: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct ``keys`` and the ``(3, n)`` weights summed per key (one argsort, weighted counts)."""
+    order = np.argsort(keys)
+    sk = keys[order]
+    new = np.r_[True, sk[1:] != sk[:-1]]
+    inv = np.empty(len(keys), dtype=np.int64)
+    inv[order] = np.cumsum(new) - 1
+    m = int(new.sum())
+    return sk[new], np.stack([np.bincount(inv, weights=w[c], minlength=m) for c in range(3)])
 
 
 def assessed_pools(snap: Snapshot, pools: list | None) -> tuple[pd.DataFrame, list[str]]:
@@ -317,7 +394,7 @@ def build_copysets(snap: Snapshot, level: str = "osd", *, pools: list | None = N
     """
     info, notes = assessed_pools(snap, pools)
     mat, prow, nbytes, src = pg_sets(snap, info, source) if sets is None else sets
-    osds = np.unique(mat[mat >= 0])
+    osds = np.flatnonzero(np.bincount(mat[mat >= 0])) if (mat >= 0).any() else np.zeros(0, dtype=np.int64)
     unit_of_osd, names = level_units(snap, level, osds)
     unit_ids = np.unique(unit_of_osd)
     # OSD id -> unit index
@@ -332,30 +409,30 @@ def build_copysets(snap: Snapshot, level: str = "osd", *, pools: list | None = N
     present = copies.sum(1)
     need = info["need"].to_numpy()[prow]
     ms = info["min_size"].to_numpy()[prow]
-    thr_lost = present - need + 1
-    thr_inact = present - ms + 1
+    thr_lost = np.maximum(present - need + 1, 0)
+    thr_inact = np.maximum(present - ms + 1, 0)
     short = (thr_lost <= 0) | (thr_inact <= 0)
     top = int(s.max()) if len(s) else 0
     jmax = top if jmax is None else min(jmax, top)
     n_pools = len(info)
-    # group PGs by copy pattern: (s, copies per position, thresholds)
+    # group PGs by copy pattern: (s, copies per position, thresholds), one int64 code per PG
     width = distinct.shape[1]
-    pat = np.concatenate([s[:, None], copies, np.maximum(thr_lost, 0)[:, None], np.maximum(thr_inact, 0)[:, None]],
-                         axis=1)
-    base = int(pat.max()) + 1 if len(pat) else 1
-    if base ** pat.shape[1] >= 2**63:
-        raise PgtoolsError(f"PGs of {pat.shape[1] - 3} copies: too wide to group")
-    pcode = np.zeros(len(pat), dtype=np.int64)
-    for c in range(pat.shape[1]):
-        pcode = pcode * base + pat[:, c]
+    cols = [s, *(copies[:, c] for c in range(width)), thr_lost, thr_inact]
+    base = max(int(c.max()) for c in cols) + 1 if len(s) else 1
+    if base ** len(cols) >= 2**63:
+        raise PgtoolsError(f"PGs of {width} copies: too wide to group")
+    pcode = np.zeros(len(s), dtype=np.int64)
+    for c in cols:
+        pcode = pcode * base + c
     _, first, pinv = np.unique(pcode, return_index=True, return_inverse=True)
-    upat = pat[first]
+    upat = np.stack([c[first] for c in cols], axis=1)
     porder = np.argsort(pinv, kind="stable")
     pbounds = np.r_[0, np.cumsum(np.bincount(pinv, minlength=len(upat)))]
-    key_parts: list[list[np.ndarray]] = [[] for _ in range(jmax + 1)]
-    val_parts: list[list[np.ndarray]] = [[] for _ in range(jmax + 1)]
+    parts: list[list[tuple]] = [[] for _ in range(jmax + 1)]
     for pi, row in enumerate(upat):
-        sel = porder[pbounds[pi]:pbounds[pi + 1]]
+        # one pattern: every PG (no gather), else this pattern's PGs
+        sel = porder[pbounds[pi]:pbounds[pi + 1]] if len(upat) > 1 else slice(None)
+        rows, pool_of, b = distinct[sel], prow[sel], nbytes[sel]
         sn = int(row[0])
         w = tuple(int(x) for x in row[1:1 + sn])
         tl, ti = int(row[1 + width]), int(row[2 + width])
@@ -365,42 +442,27 @@ def build_copysets(snap: Snapshot, level: str = "osd", *, pools: list | None = N
             j = len(comb)
             if j == 0 or j > jmax:
                 continue
-            codes = encode(distinct[np.ix_(sel, comb)], n_units)
-            lg, ig = gl.get(comb, 0), gi.get(comb, 0)
-            val = np.zeros((len(sel), 3))
-            val[:, 0] = lg
-            val[:, 1] = lg * nbytes[sel]
-            val[:, 2] = ig
-            key_parts[j].append(codes * n_pools + prow[sel])
-            val_parts[j].append(val)
+            codes = rows[:, comb[0]].copy()
+            for c in comb[1:]:
+                codes *= n_units
+                codes += rows[:, c]
+            if n_pools > 1:
+                codes *= n_pools
+                codes += pool_of
+            parts[j].append((codes, gl.get(comb, 0), gi.get(comb, 0), b))
     keys, coef = [np.zeros(0, dtype=np.int64)], [np.zeros((0, n_pools, 3))]
     for j in range(1, jmax + 1):
-        if not key_parts[j]:
-            keys.append(np.zeros(0, dtype=np.int64))
-            coef.append(np.zeros((0, n_pools, 3)))
-            continue
-        kp = np.concatenate(key_parts[j])
-        vp = np.concatenate(val_parts[j])
         if n_units ** j * n_pools >= 2**63:
             raise PgtoolsError(f"{j}-unit sets over {n_units} units and {n_pools} pools do not fit 63-bit codes")
-        span = n_units ** j * n_pools
-        if span <= max(4 * len(kp), 1 << 16):
-            # few possible (set, pool) codes: count them in place (no sort), keeping every code that occurs
-            seen = np.bincount(kp, minlength=span)
-            uk = np.flatnonzero(seen)
-            summed = np.stack([np.bincount(kp, weights=vp[:, c], minlength=span)[uk] for c in range(3)], axis=1)
-        else:
-            # group equal (set, pool) codes: one sort, sums over the runs
-            order = np.argsort(kp)
-            sk = kp[order]
-            starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
-            uk = sk[starts]
-            summed = np.add.reduceat(vp[order], starts, axis=0) if len(sk) else np.zeros((0, 3))
+        uk, summed = _sum_by_code(parts[j], n_units ** j * n_pools)
         sets, pool_of = uk // n_pools, uk % n_pools
-        first = np.r_[True, sets[1:] != sets[:-1]]  # codes sorted by set, then pool
+        first = np.r_[True, sets[1:] != sets[:-1]][:len(sets)]  # codes sorted by set, then pool
         us = sets[first]
-        table = np.zeros((len(us), n_pools, 3))
-        table[np.cumsum(first) - 1, pool_of] = summed
+        if n_pools == 1:
+            table = summed[:, None, :]
+        else:
+            table = np.zeros((len(us), n_pools, 3))
+            table[np.cumsum(first) - 1, pool_of] = summed
         keys.append(us)
         coef.append(table)
     # per-pool summaries
@@ -409,10 +471,9 @@ def build_copysets(snap: Snapshot, level: str = "osd", *, pools: list | None = N
     info["bytes"] = np.bincount(prow, weights=nbytes, minlength=n_pools)
     info["pgs_short"] = np.bincount(prow, weights=short, minlength=n_pools).astype(np.int64)
     info["pgs_shared_unit"] = np.bincount(prow, weights=s < present, minlength=n_pools).astype(np.int64)
-    mx = np.zeros(n_pools, dtype=np.int64)
-    if len(prow):
-        np.maximum.at(mx, prow, copies.max(1))
-    info["max_copies_per_unit"] = mx
+    top_c = np.maximum.reduce([copies[:, c] for c in range(width)]) if len(copies) else np.zeros(0, dtype=np.int64)
+    seen = np.bincount(prow * (width + 1) + top_c, minlength=n_pools * (width + 1)).reshape(n_pools, width + 1)
+    info["max_copies_per_unit"] = np.where(seen.any(1), width - np.argmax(seen[:, ::-1] > 0, axis=1), 0)
     for p in info.itertuples():
         if p.pgs_short:
             notes.append(f"pool {p.pool}: {p.pgs_short} PGs already have fewer than min_size (or k) copies on "
@@ -421,10 +482,11 @@ def build_copysets(snap: Snapshot, level: str = "osd", *, pools: list | None = N
         warnings.warn(text, PgtoolsWarning, stacklevel=2)
     unit_names = np.array([names[int(u)] for u in unit_ids], dtype=object)
     # bytes each unit holds: a replica holds the PG's bytes, an EC shard 1/k of them
-    share = nbytes / np.where(info["type"].to_numpy()[prow] == "erasure", need, 1)
-    valid = units >= 0
-    unit_bytes = np.bincount(units[valid], weights=np.broadcast_to(share[:, None], units.shape)[valid],
-                             minlength=n_units)
+    share = nbytes / np.where(info["type"].to_numpy() == "erasure", info["need"].to_numpy(), 1)[prow]
+    unit_bytes = np.zeros(n_units)
+    for c in range(units.shape[1] if nbytes.any() else 0):
+        on = units[:, c] >= 0
+        unit_bytes += np.bincount(units[on, c], weights=share[on], minlength=n_units)
     cs = Copysets(level=level, units=unit_names, unit_ids=unit_ids, pools=info, keys=keys, coef=coef,
                   warnings=notes, span=top, unit_bytes=unit_bytes)
     cs.pools.attrs["source"] = src

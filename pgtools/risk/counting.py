@@ -145,6 +145,7 @@ class Lethal:
     def __init__(self, cs: Copysets) -> None:
         self.cs = cs
         self._full: dict[int, np.ndarray] = {}
+        self._totals: dict[int, np.ndarray] = {}
         self._below: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
         self._counts: dict[int, np.ndarray] = {}
         self._lethal: dict[int, np.ndarray] = {}
@@ -188,6 +189,12 @@ class Lethal:
             self._full[j] = np.rint(c)
         return self._full[j]
 
+    def totals(self, j: int) -> np.ndarray:
+        """``(len(keys[j]), 3)``: :meth:`full` summed over pools (PGs lost, bytes lost, PGs inactive)."""
+        if j not in self._totals:
+            self._totals[j] = self.full(j).sum(axis=1)
+        return self._totals[j]
+
     def counts(self, j: int) -> np.ndarray:
         """``(len(keys[j]), n_pools + 1, 2)``: PGs lost / inactive when the units of each ``j``-key fail."""
         if j not in self._counts:
@@ -211,10 +218,10 @@ class Lethal:
         if j not in self._minimal:
             cs, leth = self.cs, self.lethal(j)
             mini = leth.copy()
-            if j > 1 and len(cs.keys[j]):
-                below = cs.keys[j - 1]
+            below = cs.keys[j - 1] if j > 1 else np.zeros(0, dtype=np.int64)
+            smaller = j > 1 and any(len(cs.keys[i]) and self.lethal(i).any() for i in range(1, j - 1))
+            if j > 1 and len(cs.keys[j]) and (len(below) or smaller):  # else no subset can be lethal
                 lb = self.lethal(j - 1) if len(below) else np.zeros((0, *mini.shape[1:]), dtype=bool)
-                smaller = any(len(cs.keys[i]) and self.lethal(i).any() for i in range(1, j - 1))
                 found = self._below.pop(j, None)
                 sets = decode(cs.keys[j], j, cs.n) if found is None or smaller else None
                 for pos, comb in enumerate(itertools.combinations(range(j), j - 1)):

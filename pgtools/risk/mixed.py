@@ -36,10 +36,10 @@ import pandas as pd
 
 from ..errors import PgtoolsError
 from ..model import Snapshot
-from .copysets import assessed_pools, encode, level_units, pg_sets
+from .copysets import assessed_pools, encode, level_units, pg_sets, sort_rows, sorted_unique
 from .counting import decode, lookup
 
-__all__ = ["MixedSets", "minimal_cover_patterns", "mixed_lethal_sets", "order_levels", "sort_rows", "sorted_unique"]
+__all__ = ["MixedSets", "minimal_cover_patterns", "mixed_lethal_sets", "order_levels"]
 
 #: Most abstract units one pattern may have (positions × levels); beyond it the enumeration is refused.
 MAX_PATTERN_UNITS = 48
@@ -135,24 +135,6 @@ def _union(covers: list[int], sel: list[int], drop: int) -> int:
         if i != drop:
             m |= covers[a]
     return m
-
-
-def sorted_unique(a: np.ndarray) -> np.ndarray:
-    """The distinct values of an int64 array, sorted (one sort: NumPy 2.4's hash-based ``np.unique`` takes
-    seconds on millions of values)."""
-    s = np.sort(a)
-    return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
-
-
-def sort_rows(a: np.ndarray) -> np.ndarray:
-    """Each row sorted: a min/max sorting network for up to 4 columns (faster than ``np.sort(axis=1)``)."""
-    pairs = {2: [(0, 1)], 3: [(0, 1), (1, 2), (0, 1)], 4: [(0, 1), (2, 3), (0, 2), (1, 3), (1, 2)]}
-    if a.shape[1] not in pairs:
-        return np.sort(a, axis=1)
-    cols = [a[:, c] for c in range(a.shape[1])]
-    for x, y in pairs[a.shape[1]]:
-        cols[x], cols[y] = np.minimum(cols[x], cols[y]), np.maximum(cols[x], cols[y])
-    return np.stack(cols, axis=1)
 
 
 def _labels(u: np.ndarray) -> np.ndarray:

@@ -29,6 +29,8 @@ __all__ = ["BITSET_MAX", "PairGraph", "have_compiled"]
 
 #: Count triangles with bitsets (n * n / 8 bytes) up to this many units, else with marks.
 BITSET_MAX = 40_000
+#: Fill the adjacency with the compiled loop above this many edges (below, NumPy: no numba import needed).
+CSR_JIT_MIN = 50_000
 
 
 def have_compiled() -> bool:
@@ -46,6 +48,8 @@ def warm_up() -> None:
     g.best_cherry(np.zeros(0, dtype=np.int64))
     if jit:
         jit["tri_count_marks"](g.indptr, g.fwd, g.nbr, g.n)
+        jit["csr_fill"](np.array([0]), np.array([1]), np.array([1.0]), np.array([0, 1]), np.array([0, 1]),
+                        np.empty(2, dtype=np.int64), np.empty(2))
 
 
 class PairGraph:
@@ -80,6 +84,10 @@ class PairGraph:
         self.fwd = self.indptr[:-1] + low
         self.nbr = np.empty(2 * len(pairs), dtype=np.int64)
         self.wt = np.empty(2 * len(pairs), dtype=np.float64)
+        jit = _compiled() if len(pairs) > CSR_JIT_MIN else {}
+        if jit:
+            jit["csr_fill"](a, b, w, self.indptr[:-1].copy(), self.fwd.copy(), self.nbr, self.wt)
+            return
         first_a = np.r_[0, np.cumsum(high)][:-1]
         pos_f = self.fwd[a] + np.arange(len(a)) - first_a[a]
         self.nbr[pos_f], self.wt[pos_f] = b, w
@@ -303,6 +311,19 @@ def _tri_count_np(indptr, fwd, nbr, n):
     return count
 
 
+def _csr_fill(a, b, w, low_at, high_at, nbr, wt):
+    """Place each pair (a, b), sorted by (a, b), in both rows: b among a's higher neighbours, a among b's
+    lower ones (``low_at``/``high_at``: each row's next free slot, advanced here); both stay sorted."""
+    for i in range(len(a)):
+        u, v = a[i], b[i]
+        nbr[high_at[u]] = v
+        wt[high_at[u]] = w[i]
+        high_at[u] += 1
+        nbr[low_at[v]] = u
+        wt[low_at[v]] = w[i]
+        low_at[v] += 1
+
+
 _COMPILED: dict | None = None
 
 
@@ -337,5 +358,5 @@ def _compiled() -> dict:
         _walk_row = njit(cache=True)(_walk_row)
         _COMPILED = {name: njit(cache=True)(fn) for name, fn in (
             ("tri_best", _tri_best), ("tri_count_marks", _tri_count_marks), ("tri_count_bits", _tri_count_bits),
-            ("cherry_rows", _cherry_rows))}
+            ("cherry_rows", _cherry_rows), ("csr_fill", _csr_fill))}
     return _COMPILED
