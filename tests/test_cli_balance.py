@@ -76,6 +76,8 @@ def test_pgtools_balancers_from_the_command_line(capsys, mode):
     (["balance", MIXED, "--mode", "capacity", "--like-mgr"], "--like-mgr goes with --mode count"),
     (["balance", MIXED, "--no-aggressive"], "it goes with --like-mgr"),
     (["balance", MIXED, "--mode", "capacity", "--max-deviation", "2"], "goes with --mode count"),
+    (["balance", MIXED, "--like-mgr", "--search-budget", "5"], "--search-budget is pgtools' count balancer's"),
+    (["balance", MIXED, "--mode", "capacity", "--search-budget", "5"], "it goes with --mode count"),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, args, message):
     rc, out, err = run(capsys, *args)
@@ -225,3 +227,27 @@ def test_json_carries_the_bound_where_one_pg_is_impossible(capsys):
     assert bound["achieved"] == pytest.approx(want["achieved"]) and len(bound["reasons"]) == 2
     assert main(["balance", str(SAMPLE_DUMPS / "seedlike_max300"), "--format", "json"]) == 0
     assert "bound" not in json.loads(capsys.readouterr().out)
+
+
+def test_search_budget_from_the_command_line(capsys):
+    """``--search-budget 0``: the chains stop at once, a warning says so, the plan is the library's with the same
+    budget (and still valid); without it, no such warning."""
+    snap = pgtools.load(MIXED)
+    rc, out, err = run(capsys, "balance", MIXED, "--search-budget", "0", "--format", "commands")
+    assert rc == 0 and "stopped at its budget of 0 checks" in err and "--search-budget" in err
+    with pytest.warns(pgtools.errors.PgtoolsWarning):
+        want = pgtools.balance.plan(snap, "count", search_budget=0)
+    assert out.splitlines() == want.commands
+    assert not clean_pg_upmaps(want.apply(snap)).commands
+    rc, out, err = run(capsys, "balance", MIXED, "--format", "commands")
+    assert rc == 0 and "budget" not in err
+
+
+def test_already_within_the_deviation_says_the_plan_only_removes_entries(capsys):
+    """A deviation every OSD already meets: the plan drops the upmap entries balance does not need, and says
+    that this is all it does (their PGs move back)."""
+    snap = pgtools.load(MIXED)
+    rc, out, err = run(capsys, "balance", MIXED, "--max-deviation", "99999", "--format", "commands")
+    n = len(snap.osdmap.pg_upmap_items)
+    assert rc == 0 and n and out.splitlines() and all(c.startswith("ceph osd rm-pg-upmap-items") for c in out.splitlines())
+    assert "already within ±99999" in err and f"only removes {len(out.splitlines())} upmap entr" in err

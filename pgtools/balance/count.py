@@ -150,13 +150,18 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
             bound = None
     plan = _report(lay, bounds, before, tot0, v0, items0)
     plan.summary["checks"] = lay.checks
+    dropped = items0 - plan.summary["items_after"]
+    if v0 == 0 and dropped > 0:
+        warnings.warn(f"every OSD is already within ±{max_deviation} of its targets; the plan only removes "
+                      f"{dropped} upmap entr{'y' if dropped == 1 else 'ies'} that balance does not need (their PGs "
+                      "move back to CRUSH's choice)", PgtoolsWarning, stacklevel=2)
     if spent:
         plan.summary["budget_exhausted"] = True
         left = ("before every pool and the totals were within the deviations the bound aims at" if bound is not None
                 and bound.feasible is False else
                 f"with {plan.summary['violation_after']} PG(s) outside ±{max_deviation}")
         warnings.warn(f"the count balancer's search stopped at its budget of {budget:,} checks {left}; the plan is "
-                      "valid as it stands (balance_count(search_budget=...) searches longer)", PgtoolsWarning,
+                      "valid as it stands (a larger --search-budget, balance_count(search_budget=...), searches longer)", PgtoolsWarning,
                       stacklevel=2)
     if bound is not None:
         plan.summary["bound"] = {**bound.to_dict(), **_reached(lay, bound)}

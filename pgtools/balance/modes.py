@@ -157,7 +157,8 @@ def mgr_balancer(snap: Snapshot, *, pools: Iterable[int | str] | None = None, ma
 
 def plan(snap: Snapshot, mode: str = "count", *, like_mgr: bool = False, pools: Iterable[int | str] | None = None,
          max_deviation: int | None = None, max_moves: int | None = None,
-         ceph_release: str | None = None, aggressive: bool | None = None) -> UpmapPlan:
+         ceph_release: str | None = None, aggressive: bool | None = None,
+         search_budget: int | None = None) -> UpmapPlan:
     """The upmap plan of balancer ``mode`` (``count``, ``capacity``, ``primary``) on ``snap``.
 
     ``like_mgr=True`` is the mgr's own run: in count mode :func:`mgr_balancer` (``max_deviation`` /
@@ -165,16 +166,21 @@ def plan(snap: Snapshot, mode: str = "count", *, like_mgr: bool = False, pools: 
     ``osd_calc_pg_upmaps_aggressively``), in primary mode
     :func:`~pgtools.balance.balance_primaries` without the pools Tentacle's mgr read mode skips.  Otherwise the
     mode's pgtools balancer runs (primary: Ceph's read balancer itself, ``pg-upmap-primary``).
+    ``search_budget``: the count balancer's chain-search budget in checks (:func:`balance_count`).
 
     Raises
     ------
     PgtoolsError
-        An unknown mode, ``like_mgr`` with capacity, ``max_deviation`` / ``max_moves`` with primary.
+        An unknown mode, ``like_mgr`` with capacity, ``max_deviation`` / ``max_moves`` with primary,
+        ``search_budget`` outside pgtools' count mode.
     UnsupportedFeatureError
         A mode whose balancer is not in this build.
     """
     if mode not in MODES:
         raise PgtoolsError(f"unknown balancer mode {mode!r} (modes: {', '.join(MODES)})")
+    if search_budget is not None and (mode != "count" or like_mgr):
+        raise PgtoolsError("--search-budget is pgtools' count balancer's: it goes with --mode count, without "
+                           "--like-mgr")
     if mode == "primary":  # Reef's read balancer (exact); like_mgr: the pools Tentacle's mgr read mode skips
         if max_deviation is not None or max_moves is not None:
             raise PgtoolsError("--max-deviation/--max-moves go with --mode count or capacity: the read balancer "
@@ -193,7 +199,8 @@ def plan(snap: Snapshot, mode: str = "count", *, like_mgr: bool = False, pools: 
                                       "(use --like-mgr for the mgr's own count balancer)")
     opts: dict[str, object] = {"pools": pools, "ceph_release": ceph_release}
     if mode == "count":
-        opts.update(max_deviation=1 if max_deviation is None else max_deviation, max_moves=max_moves)
+        opts.update(max_deviation=1 if max_deviation is None else max_deviation, max_moves=max_moves,
+                    search_budget=search_budget)
     elif mode == "capacity":
         if max_deviation is not None:
             raise PgtoolsError("--max-deviation is a PG count: it goes with --mode count, not capacity")

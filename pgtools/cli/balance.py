@@ -129,6 +129,7 @@ def balance_cmd(
     release: Annotated[Optional[str], typer.Option("--release", callback=_check_placement_release, help="Ceph release whose balancer and checks to follow: pacific, reef or tentacle (default: the capture's; the read balancer needs reef or later).")] = None,  # noqa: UP045
     aggressive: Annotated[Optional[bool], typer.Option("--aggressive/--no-aggressive", help="With --like-mgr: osd_calc_pg_upmaps_aggressively (default: the capture's config, else Ceph's default true, under which the mgr shuffles and its plan is one of many; false: deterministic).")] = None,  # noqa: UP045
     compare: Annotated[bool, typer.Option("--compare", help="Show this mode's plan and the mgr's (--like-mgr) side by side: deviation before/after, commands, upmap entries, PGs and bytes moved, rounds.")] = False,
+    search_budget: Annotated[Optional[int], typer.Option("--search-budget", min=0, help="--mode count: checks the chain search may make (a candidate upmap verified as Ceph verifies it; default 20 per PG shard, at least 200,000: seconds on 1,000 OSDs). A warning says when it ran out.")] = None,  # noqa: UP045, E501
     max_misplaced: MaxMisplacedOpt = None,
     option: SetOptionOpt = None,
     fmt: FormatOpt = BalanceFormat.table,
@@ -157,7 +158,7 @@ def balance_cmd(
     _require_placement(snap)
     pools = _pools(pool)
     if compare:
-        _compare(snap, mode, pools, max_deviation, max_moves, max_misplaced, fmt, release)
+        _compare(snap, mode, pools, max_deviation, max_moves, max_misplaced, fmt, release, search_budget)
         return
     lines = []
     settings = {}
@@ -177,7 +178,7 @@ def balance_cmd(
     with _progress(f"{mode.value} balancer") as step:
         step(0, 1, f"{mode.value} balancer")
         up = plan(snap, mode.value, like_mgr=like_mgr, pools=pools, max_deviation=max_deviation,
-                  max_moves=max_moves, ceph_release=release, aggressive=aggressive)
+                  max_moves=max_moves, ceph_release=release, aggressive=aggressive, search_budget=search_budget)
     if like_mgr and mode is Mode.count and not up.exact:
         from ..errors import PgtoolsWarning
 
@@ -231,7 +232,7 @@ def _read_scores(snap, up, pools, release) -> list[dict]:
 
 
 def _compare(snap, mode: Mode, pools, max_deviation, max_moves, max_misplaced, fmt: BalanceFormat,
-             release: str | None) -> None:
+             release: str | None, search_budget: int | None = None) -> None:
     """``balance --compare``: pgtools' plan of ``mode`` and the mgr's, measured alike."""
     from ..balance import plan
     from ..balance.compare import compare_plans
@@ -239,7 +240,7 @@ def _compare(snap, mode: Mode, pools, max_deviation, max_moves, max_misplaced, f
     with _progress("balancers") as step:
         step(0, 2, f"{mode.value} balancer")
         ours = plan(snap, mode.value, pools=pools, max_deviation=max_deviation, max_moves=max_moves,
-                    ceph_release=release)
+                    ceph_release=release, search_budget=search_budget)
         step(1, 2, "the mgr's balancer")
         mgr = plan(snap, "count", like_mgr=True, pools=pools, max_deviation=max_deviation, max_moves=max_moves,
                    ceph_release=release)
