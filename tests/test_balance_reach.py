@@ -169,3 +169,29 @@ def test_search_budget_stops_the_chains_with_a_warning(cap: str) -> None:
     _check_valid(snap, short)
     with pytest.raises(pgtools.PgtoolsError, match="search_budget"):
         balance_count(snap, search_budget=-1)
+
+
+def test_per_pool_deviations_are_bounds_of_their_own():
+    """``pool_deviation`` / ``total_deviation`` replace ``max_deviation`` pool by pool: the plan holds every pool
+    within its own deviation and the totals within theirs (measured on the result), a looser pool needs no more
+    entries than the uniform plan, and a bad pool or deviation is one clear error."""
+    snap = pgtools.load(SAMPLE_DUMPS / "mixed")
+    uniform, _ = _run(snap)
+    per, tot = _worst(uniform.apply(snap))
+    loose = {pid: max(d, 1.0) + 3 for pid, d in per.items()}
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        plan = balance_count(snap, ceph_release="pacific", pool_deviation=loose, total_deviation=tot + 3)
+    after = _check_valid(snap, plan)
+    got, got_tot = _worst(after)
+    assert all(got[pid] <= loose[pid] + 1e-6 for pid in loose) and got_tot <= tot + 3 + 1e-6
+    assert plan.summary["violation_after"] == 0 and "bound" not in plan.summary
+    assert not [x for x in w if "stay outside" in str(x.message)]
+    assert plan.summary["items_after"] <= uniform.summary["items_after"]
+    name = snap.pools.set_index("pool_id").loc[next(iter(loose)), "pool"]  # names work as keys too
+    by_name = balance_count(snap, ceph_release="pacific", pool_deviation={name: loose[next(iter(loose))],
+                            **{k: v for k, v in loose.items() if k != next(iter(loose))}}, total_deviation=tot + 3)
+    assert by_name.commands == plan.commands
+    for bad, msg in (({"nope": 2}, "no pool"), ({name: -1}, ">= 0"), ({name: "x"}, "number")):
+        with pytest.raises(pgtools.errors.PgtoolsError, match=msg):
+            balance_count(snap, pool_deviation=bad)

@@ -32,6 +32,7 @@ running out is said in a warning.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -80,7 +81,9 @@ def _max_dev(count: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
 
 
 def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_moves: int | None = None,
-                  ceph_release: str | None = None, search_budget: int | None = None) -> BalancePlan:
+                  ceph_release: str | None = None, search_budget: int | None = None,
+                  pool_deviation: Mapping[int | str, float] | None = None,
+                  total_deviation: float | None = None) -> BalancePlan:
     """PG-count balancing with ``pg-upmap-items``: each OSD within ``max_deviation`` PGs of its target, per pool
     and summed over the pools, with as few table entries as the search finds.
 
@@ -102,6 +105,13 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
         20 per PG shard of the balanced pools, at least 200,000: seconds on a 1,000-OSD map).  Single moves
         are not budgeted (each either lowers the violation or rules its source out).  When the budget runs out
         with PGs outside ``±max_deviation``, a :class:`PgtoolsWarning` says so; the plan is valid as it stands.
+    pool_deviation : mapping, optional
+        Per-pool deviations in place of ``max_deviation`` (pool name or id → PGs, any number >= 0): a pool
+        held to a looser (or tighter) bound, e.g. to ask what it takes to reach another balancer's result.
+    total_deviation : float, optional
+        The deviation of the sums over the pools in place of ``max_deviation``.  With either override the
+        search aims at these bounds and no bound is proved (:func:`~pgtools.balance.feasible.count_bound`
+        proves a uniform ``±max_deviation``): PGs left outside them are said in a warning.
 
     Returns
     -------
@@ -124,7 +134,16 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
     lay = Layout(snap, pools, ceph_release)
     shards = sum(pl.size * len(pl.cur) for pl in lay.pools.values())
     budget = max(_BUDGET_MIN, _BUDGET_PER_SHARD * shards) if search_budget is None else search_budget
-    bounds = Bounds(lay, max_deviation)
+    custom = pool_deviation is not None or total_deviation is not None
+    pool_dev = {}
+    for key, dev in (pool_deviation or {}).items():
+        pid = snap.pool_id(key)
+        if pid not in lay.pools:
+            raise PgtoolsError(f"pool_deviation: pool {key!r} is not among the pools balanced")
+        pool_dev[pid] = _positive(dev, f"pool_deviation[{key!r}]")
+    if total_deviation is not None:
+        total_deviation = _positive(total_deviation, "total_deviation")
+    bounds = Bounds(lay, max_deviation, pool_dev, total_deviation)
     before = {pid: pl.count.copy() for pid, pl in lay.pools.items()}
     tot0 = bounds.total()
     v0 = bounds.violation()
@@ -132,7 +151,7 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
     start = (lay.checkpoint(), _key(lay, bounds))
     _search(lay, bounds, max_moves, chains=False)
     bound = None
-    if bounds.violation() and (max_moves is None or lay.moves < max_moves):
+    if bounds.violation() and (max_moves is None or lay.moves < max_moves) and not custom:
         bound = count_bound(lay, max_deviation)  # a property of the map, not of the placement reached
     spent = False
     if bound is not None and bound.feasible is False and bound.pool_deviation:
@@ -151,22 +170,37 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
     plan = _report(lay, bounds, before, tot0, v0, items0)
     plan.summary["checks"] = lay.checks
     dropped = items0 - plan.summary["items_after"]
+    asked = "the deviations asked for" if custom else f"±{max_deviation}"
     if v0 == 0 and dropped > 0:
-        warnings.warn(f"every OSD is already within ±{max_deviation} of its targets; the plan only removes "
+        warnings.warn(f"every OSD is already within {asked} of its targets; the plan only removes "
                       f"{dropped} upmap entr{'y' if dropped == 1 else 'ies'} that balance does not need (their PGs "
                       "move back to CRUSH's choice)", PgtoolsWarning, stacklevel=2)
     if spent:
         plan.summary["budget_exhausted"] = True
         left = ("before every pool and the totals were within the deviations the bound aims at" if bound is not None
                 and bound.feasible is False else
-                f"with {plan.summary['violation_after']} PG(s) outside ±{max_deviation}")
+                f"with {plan.summary['violation_after']} PG(s) outside {asked}")
         warnings.warn(f"the count balancer's search stopped at its budget of {budget:,} checks {left}; the plan is "
-                      "valid as it stands (a larger --search-budget, balance_count(search_budget=...), searches longer)", PgtoolsWarning,
-                      stacklevel=2)
+                      "valid as it stands (a larger --search-budget, balance_count(search_budget=...), searches "
+                      "longer)", PgtoolsWarning, stacklevel=2)
     if bound is not None:
         plan.summary["bound"] = {**bound.to_dict(), **_reached(lay, bound)}
         _warn_bound(bound, plan.summary["violation_after"], plan.summary["bound"])
+    elif custom and plan.summary["violation_after"] and not spent:
+        warnings.warn(f"{plan.summary['violation_after']} PG(s) stay outside the deviations asked for (per pool "
+                      "and total): not found by the search (whether they are reachable is proved only for a "
+                      "uniform max_deviation)", PgtoolsWarning, stacklevel=2)
     return plan
+
+
+def _positive(value, what: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise PgtoolsError(f"{what} must be a number of PGs, not {value!r}") from None
+    if not v >= 0 or v == float("inf"):
+        raise PgtoolsError(f"{what} must be a number of PGs >= 0, not {value!r}")
+    return v
 
 
 def _search(lay: Layout, bounds: Bounds, max_moves: int | None, chains: bool = True,
@@ -292,16 +326,18 @@ def _report(lay: Layout, bounds: Bounds, before: dict, tot0: np.ndarray, v0: int
 
 def count_deviation(snap: Snapshot, *, pools=None, max_deviation: int = 1, ceph_release: str | None = None) -> dict:
     """How far ``snap``'s PG counts are from their targets: ``max_dev`` (worst OSD of any pool),
-    ``total_dev`` (worst OSD summed over the pools), ``violation`` (PGs outside :func:`balance_count`'s bounds
-    for ``max_deviation``), ``items`` (``pg_upmap_items`` entries) and ``pairs``.
+    ``pool_dev`` (``{pool_id: worst OSD}``), ``total_dev`` (worst OSD summed over the pools), ``violation``
+    (PGs outside :func:`balance_count`'s bounds for ``max_deviation``), ``items`` (``pg_upmap_items`` entries)
+    and ``pairs``.
     """
     lay = Layout(snap, pools, ceph_release)
     bounds = Bounds(lay, max_deviation)
     mask_any = np.zeros(lay.n, dtype=bool)
-    worst = 0.0
-    for pl in lay.pools.values():
+    per = {}
+    for pid, pl in lay.pools.items():
         mask = (pl.target > 0) | (pl.count > 0)
         mask_any |= mask
-        worst = max(worst, _max_dev(pl.count, pl.target, mask))
-    return {"max_dev": worst, "total_dev": _max_dev(bounds.total(), bounds.total_target, mask_any),
+        per[pid] = _max_dev(pl.count, pl.target, mask)
+    return {"max_dev": max(per.values(), default=0.0), "pool_dev": per,
+            "total_dev": _max_dev(bounds.total(), bounds.total_target, mask_any),
             "violation": bounds.violation(), "items": lay.items_total(), "pairs": sum(len(v) for v in lay.work.pg_upmap_items.values())}
