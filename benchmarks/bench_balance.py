@@ -43,6 +43,10 @@ deviation the same or worse: pgtools' own plan has no more entries; else None), 
 (``cli_pgtools_s <= cli_osdmaptool_s``); ratios ``items_ratio`` (pgtools / osdmaptool items),
 ``wall_ratio`` (command lines) and ``cpu_ratio``.
 
+Capacity mode (``capacity seedlike_max300``, ``capacity mixed``: the captures' real PG sizes): spread of projected
+%used before and after, bytes moved, the peak %used over the plan's rounds; ``spread_ok`` (at least halved) and
+``backfillfull_ok`` (no OSD above backfillfull in any round).
+
 ``PGTOOLS_BENCH_SMALL=1`` skips osdmaptool on the 1,000-OSD map (about 17 minutes on 2 cores); pgtools still
 runs there (osdmaptool's columns are then None).  Run from the repository with ``PYTHONPATH=.`` so that the
 checkout's pgtools is measured.
@@ -206,6 +210,32 @@ def _capture(name: str, src: Path, release: str) -> dict | None:
     return _case(name, d, pgtools.load(d / "om"), release, ["om"], False, True)
 
 
+def _capacity(name: str, snap) -> dict:
+    """Capacity mode on a capture with its real, uneven PG sizes: the spread of projected %used over the OSDs
+    holding data (max - min) before and after, the bytes moved, the peak %used over the rounds against
+    backfillfull (:func:`pgtools.balance.simulate_plan`), and the time in process.  Target (issue #14): the
+    spread at least halved, no OSD above backfillfull in any round (``spread_ok``, ``backfillfull_ok``)."""
+    from pgtools.balance import simulate_plan
+    from pgtools.balance.capacity import balance_capacity
+
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = balance_capacity(snap)
+    took = time.perf_counter() - t0
+    s = plan.summary
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sim = simulate_plan(snap, plan)
+    peak = float(sim.summary["max_util_peak"])
+    bff = float(s["backfillfull_ratio"])
+    pct = {k: round(100 * s[k], 4) for k in ("spread_before", "spread_after", "max_used_before", "max_used_after")}
+    return {"case": f"capacity {name}", **{f"{k}_pct": v for k, v in pct.items()}, "bytes_moved": s["bytes_moved"],
+            "commands": len(plan.commands), "rounds": len(sim.rounds.plans),
+            "peak_used_pct": round(peak, 4), "backfillfull_pct": round(100 * bff, 1), "pgtools_s": round(took, 3),
+            "spread_ok": s["spread_after"] <= s["spread_before"] / 2, "backfillfull_ok": peak <= 100 * bff}
+
+
 def run() -> list[dict]:
     import pgtools
 
@@ -217,6 +247,8 @@ def run() -> list[dict]:
                                 "tentacle")):
         row = _capture(name, src, release)
         rows.append(row if row is not None else {"case": name, "skipped": f"no {src} or no {release} osdmaptool"})
+    for name in ("seedlike_max300", "mixed"):
+        rows.append(_capacity(name, pgtools.load(ROOT / "sample_dumps" / name)))
     for n, hosts, seeds in RANDOM:
         for seed in seeds:
             name = f"r{n}_s{seed}"
