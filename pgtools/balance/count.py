@@ -50,7 +50,7 @@ __all__ = ["balance_count"]
 #: balanced pools, at least the minimum.  Where ±D is proved impossible the chains toward ±D only prepare the
 #: search toward the bound, with the smaller budget.
 _BUDGET_PER_SHARD, _BUDGET_MIN = 20, 200_000
-_PREP_PER_SHARD, _PREP_MIN = 2, 50_000
+_PREP_PER_SHARD, _PREP_MIN = 2, 5_000
 
 
 def _prune(lay: Layout, bounds: Bounds, max_moves: int | None) -> None:
