@@ -290,3 +290,21 @@ def test_rounds_keep_osds_below_backfillfull(snaps, seed_drain):
                 used[o] += b
             for o, b in m.out:
                 used[o] -= b
+
+
+def test_rounds_without_every_pgs_object_count_count_shards(snaps, seed_drain):
+    """A PG table cut short (half the PGs): a PG missing from it is not an empty PG, so the misplaced budget
+    counts PG shards (a warning says so) and the summary says how many changed PGs have no size."""
+    snap = snaps["seedlike_max300"]
+    cut = snap.replace(pgs=snap.pgs.iloc[: len(snap.pgs) // 2].reset_index(drop=True))
+    with pytest.warns(pgtools.errors.PgtoolsWarning, match="counts PG shards instead of objects"):
+        ms, total = moves(cut, seed_drain)
+    assert total == int((snap.pools["pg_num"] * snap.pools["size"]).sum())
+    assert sum(m.misplaced for m in ms) == sum(m.shards for m in ms)
+    with pytest.warns(pgtools.errors.PgtoolsWarning):
+        w = simulate_plan(cut, seed_drain)
+    lacking = {g for g in [*seed_drain.new_pg_upmap_items, *seed_drain.old_pg_upmap_items]} - set(cut.pgs["pgid"])
+    assert w.summary["pgs_changed_without_stats"] == len(lacking) > 0 and w.summary["pg_table"]
+    assert sum(w.summary["round_misplaced_ratio"]) == pytest.approx(sum(m.shards for m in ms) / total)
+    full = simulate_plan(snap, seed_drain).summary
+    assert full["pgs_changed_without_stats"] == 0

@@ -22,6 +22,7 @@ reports movement, per-OSD PGs and %used before, after and at the peak of each ro
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import PgtoolsError
+from ..errors import PgtoolsError, PgtoolsWarning
 from ..mgr.options import full_ratios, resolve
 from ..model import Snapshot, split_pgid
 from ..simulate import AddUpmapItems, simulate
@@ -70,6 +71,12 @@ def moves(snap: Snapshot, plan: UpmapPlan, *, ceph_release: str | None = None) -
     nbytes = dict(zip(pgs["pgid"].astype(str), pd.to_numeric(pgs.get("bytes", 0), errors="coerce").fillna(0)
                       .astype(np.int64), strict=True)) if len(pgs) else {}
     use_objects = sum(objects.values()) > 0
+    if use_objects:  # every PG's count, or none: a PG missing from the table is not an empty one
+        missing = sum(1 for pid, pool in work.pools.items() for ps in range(pool.pg_num) if f"{pid}.{ps:x}" not in objects)
+        if missing:
+            use_objects = False
+            warnings.warn(f"{missing} PG(s) have no object counts in the capture's PG table: the misplaced budget "
+                          "of the rounds counts PG shards instead of objects", PgtoolsWarning, stacklevel=3)
     total = 0
     for pid, pool in work.pools.items():
         if use_objects:
@@ -245,7 +252,8 @@ class PlanWhatIf:
         ``osd_id, target`` (:func:`pg_targets`), ``pgs_before, pgs_after, pgs_peak, util_before, util_after, util_peak`` (%used projected;
         the peak is the largest over the rounds of the round's start plus what it receives during the round).
     summary : dict
-        ``items`` (commands), ``max_deviation_before`` / ``_after`` (largest |PGs − target|), ``pgs_moved``, ``shards_moved``, ``bytes_moved``, ``rounds``,
+        ``items`` (commands), ``max_deviation_before`` / ``_after`` (largest |PGs − target|), ``pgs_moved``, ``shards_moved``, ``bytes_moved``
+        (of the PGs the capture's PG table has; ``pgs_changed_without_stats``: the plan's PGs it lacks), ``rounds``,
         ``max_misplaced_ratio`` (the budget) and its ``_source``, ``peak_pgs_per_osd``, ``max_util_after``,
         ``max_util_peak``, ``health_after`` (messages of the last step), ``backfillfull_ratio``.
     """
@@ -346,8 +354,11 @@ def simulate_plan(snap: Snapshot, plan: UpmapPlan, *, max_misplaced: float | Non
     dev_a = (osds["pgs_after"] - osds["target"]).abs()
     st = sim.steps
     bf = float(full_ratios(snap, release=ceph_release)["backfillfull_ratio"].value)
+    known = set(snap.pgs["pgid"].astype(str)) if snap.pgs is not None and len(snap.pgs) else set()
+    changed = {*plan.new_pg_upmap_items, *plan.old_pg_upmap_items, *plan.old_pg_upmap}
     summary = {
         "items": len(plan.commands),
+        "pgs_changed_without_stats": sum(1 for g in changed if g not in known), "pg_table": bool(known),
         "max_deviation_before": float(dev_b.max()) if len(dev_b) else 0.0,
         "max_deviation_after": float(dev_a.max()) if len(dev_a) else 0.0, "pgs_moved": int(st["pgs_moved"].sum()),
         "shards_moved": int(st["shards_moved"].sum()), "bytes_moved": int(st["bytes_moved"].sum()),

@@ -60,6 +60,15 @@ def _fmt_pct(v) -> str:
     return "-" if v is None else f"{v:.2f}%"
 
 
+def _unknown_sizes(s: dict) -> str:
+    """What the bytes moved leave out: PGs the capture's PG table does not have."""
+    n = s.get("pgs_changed_without_stats") or 0
+    if not n:
+        return ""
+    return (" (sizes unknown: the capture has no PG table)" if not s.get("pg_table", True) else
+            f" (+ {n} PGs of unknown size: not in the capture's PG table)")
+
+
 def _report_text(title: str, lines: list[str], result, show_rounds: bool = True, pins: bool = False) -> str:
     """The table format: a summary, the per-OSD before/after, the rounds' commands."""
     from ..text.snapshot import frame_text
@@ -70,7 +79,8 @@ def _report_text(title: str, lines: list[str], result, show_rounds: bool = True,
            f"upmap commands: {s['items']}",
            (f"backfill cancelled: {s['pgs_moved']} PGs stay where they are ({human_bytes(s['bytes_moved'])} that no "
             "longer move)" if pins else
-            f"movement: {s['pgs_moved']} PGs, {s['shards_moved']} shards, {human_bytes(s['bytes_moved'])}"),
+            f"movement: {s['pgs_moved']} PGs, {s['shards_moved']} shards, {human_bytes(s['bytes_moved'])}"
+            + _unknown_sizes(s)),
            f"PGs per OSD vs target: max deviation {s['max_deviation_before']:.2f} -> {s['max_deviation_after']:.2f}; "
            f"peak PGs on one OSD during the plan {s['peak_pgs_per_osd']}",
            f"%used: max {_fmt_pct(s['max_util_before'])} -> {_fmt_pct(s['max_util_after'])} "
