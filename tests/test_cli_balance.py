@@ -251,3 +251,21 @@ def test_already_within_the_deviation_says_the_plan_only_removes_entries(capsys)
     n = len(snap.osdmap.pg_upmap_items)
     assert rc == 0 and n and out.splitlines() and all(c.startswith("ceph osd rm-pg-upmap-items") for c in out.splitlines())
     assert "already within ±99999" in err and f"only removes {len(out.splitlines())} upmap entr" in err
+
+
+def test_release_the_capture_cannot_run_is_said(capsys):
+    """A Jewel capture has no upmaps (Luminous+); a plan for another release than the capture's says so, and
+    pg-upmap-primary on a Pacific capture says its cluster has no such command; the capture's own release:
+    no such warning.  Releases the balancer does not model are one error."""
+    from tests.paths import PUBLIC
+
+    rc, out, err = run(capsys, "balance", PUBLIC / "01_jewel_ceph_report_python_crush.txt", "--release", "pacific",
+                       "--format", "commands")
+    assert rc == 0 and out and "capture is from Jewel: upmap commands need Luminous" in err
+    rc, out, err = run(capsys, "balance", MIXED, "--mode", "primary", "--release", "reef", "--format", "commands")
+    assert rc == 0 and out and "from Pacific but the plan follows Reef" in err and "no pg-upmap-primary" in err
+    rc, out, err = run(capsys, "balance", MIXED, "--release", "pacific", "--format", "commands")
+    assert rc == 0 and "capture is from" not in err
+    for name in ("squid", "nonsense"):
+        rc, out, err = run(capsys, "balance", MIXED, "--release", name)
+        assert rc == 2 and out == "" and "modelled for pacific, reef, tentacle" in err

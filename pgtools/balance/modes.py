@@ -20,13 +20,14 @@ is the plan the one the mgr makes (``exact=True``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ..errors import PgtoolsError, UnsupportedFeatureError
+from ..errors import PgtoolsError, PgtoolsWarning, UnsupportedFeatureError
 from ..model import Snapshot
 from .capacity import balance_capacity
 from .count import balance_count
@@ -155,6 +156,28 @@ def mgr_balancer(snap: Snapshot, *, pools: Iterable[int | str] | None = None, ma
     return plan_of(inc, total, work.release, exact=not st.aggressive and order_free)
 
 
+def _warn_release(snap: Snapshot, mode: str, ceph_release: str | None) -> None:
+    """Say when the capture's cluster could not run the plan's commands as printed: a release before
+    Luminous (no upmaps), or a release chosen with ``ceph_release`` other than the capture's (the plan follows
+    that release's balancer and checks; ``pg-upmap-primary`` needs Reef or later)."""
+    from ..mgr.releases import KNOWN
+
+    cap = str(snap.release or "").strip().lower().rstrip("+")
+    if cap not in KNOWN:
+        return
+    rank = KNOWN.index
+    if rank(cap) < rank("luminous"):
+        warnings.warn(f"the capture is from {cap.title()}: upmap commands need Luminous or later monitors and "
+                      "`ceph osd set-require-min-compat-client luminous`; the plan is what this map would take "
+                      "after such an upgrade", PgtoolsWarning, stacklevel=3)
+    elif ceph_release is not None and ceph_release.strip().lower() != cap:
+        want = ceph_release.strip().lower()
+        note = (": its cluster has no pg-upmap-primary (Reef and later)" if mode == "primary" and
+                rank(cap) < rank("reef") else "")
+        warnings.warn(f"the capture is from {cap.title()} but the plan follows {want.title()}'s balancer and "
+                      f"checks{note}", PgtoolsWarning, stacklevel=3)
+
+
 def plan(snap: Snapshot, mode: str = "count", *, like_mgr: bool = False, pools: Iterable[int | str] | None = None,
          max_deviation: int | None = None, max_moves: int | None = None,
          ceph_release: str | None = None, aggressive: bool | None = None,
@@ -178,6 +201,7 @@ def plan(snap: Snapshot, mode: str = "count", *, like_mgr: bool = False, pools: 
     """
     if mode not in MODES:
         raise PgtoolsError(f"unknown balancer mode {mode!r} (modes: {', '.join(MODES)})")
+    _warn_release(snap, mode, ceph_release)
     if search_budget is not None and (mode != "count" or like_mgr):
         raise PgtoolsError("--search-budget is pgtools' count balancer's: it goes with --mode count, without "
                            "--like-mgr")

@@ -218,14 +218,14 @@ def _require_placement(snap) -> None:
 
 
 def _check_placement_release(value: str | None) -> str | None:
-    """``--release`` of ``balance``: a release whose placement pgtools emulates."""
-    from ..placement import PLACEMENT_RELEASES
+    """``--release`` of ``balance``: a release whose balancer pgtools emulates."""
+    from ..mgr.releases import MODELLED
 
     if value is None:
         return None
     v = value.strip().lower()
-    if v not in PLACEMENT_RELEASES:
-        raise typer.BadParameter(f"unknown release {value!r} (known: {', '.join(PLACEMENT_RELEASES)})")
+    if v not in MODELLED:
+        raise typer.BadParameter(f"the balancer is modelled for {', '.join(MODELLED)}, not {value!r}")
     return v
 
 
