@@ -308,3 +308,11 @@ def test_rounds_without_every_pgs_object_count_count_shards(snaps, seed_drain):
     assert sum(w.summary["round_misplaced_ratio"]) == pytest.approx(sum(m.shards for m in ms) / total)
     full = simulate_plan(snap, seed_drain).summary
     assert full["pgs_changed_without_stats"] == 0
+
+
+def test_one_round_says_where_its_budget_comes_from(snaps, seed_drain):
+    """A plan reported as one round (``rounds=False``: cleanup) names the budget's source like a split plan."""
+    snap = snaps["seedlike_max300"]
+    one = simulate_plan(snap, seed_drain, rounds=False).summary
+    split = simulate_plan(snap, seed_drain).summary
+    assert one["rounds"] == 1 and one["max_misplaced_ratio_source"] == split["max_misplaced_ratio_source"] != ""

@@ -269,3 +269,24 @@ def test_release_the_capture_cannot_run_is_said(capsys):
     for name in ("squid", "nonsense"):
         rc, out, err = run(capsys, "balance", MIXED, "--release", name)
         assert rc == 2 and out == "" and "modelled for pacific, reef, tentacle" in err
+
+
+def test_table_says_what_the_balanced_pools_and_capacity_gain(capsys):
+    """``--pool``: the balanced pools' own deviations beside the all-pools figure; capacity mode: MAX AVAIL per
+    pool before and after (table and JSON, the plan's figures); ``--max-moves`` that stops the plan early warns."""
+    snap = pgtools.load(MIXED)
+    rc, out, err = run(capsys, "balance", MIXED, "--pool", "ec42")
+    plan = pgtools.balance.plan(snap, "count", pools=["ec42"])
+    s = plan.summary
+    assert rc == 0 and (f"balanced pools (ec42): worst deviation per pool {s['max_dev_before']:.2f} -> "
+                        f"{s['max_dev_after']:.2f}") in out and "PGs per OSD (all pools)" in out
+    rc, out, err = run(capsys, "balance", MIXED, "--mode", "capacity", "--format", "json")
+    doc = json.loads(out)
+    cap = pgtools.balance.plan(snap, "capacity").pools.set_index("pool")
+    assert {r["pool"] for r in doc["max_avail"]} == set(cap.index)
+    for r in doc["max_avail"]:
+        assert r["before"] == cap.at[r["pool"], "max_avail_before"] and r["after"] >= r["before"]
+    rc, out, err = run(capsys, "balance", MIXED, "--mode", "capacity")
+    assert rc == 0 and out.count("MAX AVAIL ") == len(cap)
+    rc, out, err = run(capsys, "balance", MIXED, "--max-moves", "1")
+    assert rc == 0 and "stops at its limit of 1 PG move(s)" in err

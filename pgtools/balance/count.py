@@ -175,6 +175,9 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
         warnings.warn(f"every OSD is already within {asked} of its targets; the plan only removes "
                       f"{dropped} upmap entr{'y' if dropped == 1 else 'ies'} that balance does not need (their PGs "
                       "move back to CRUSH's choice)", PgtoolsWarning, stacklevel=2)
+    if max_moves is not None and lay.moves >= max_moves and plan.summary["violation_after"]:
+        warnings.warn(f"the plan stops at its limit of {max_moves} PG move(s) (max_moves, --max-moves) with "
+                      f"{plan.summary['violation_after']} PG(s) still outside {asked}", PgtoolsWarning, stacklevel=2)
     if spent:
         plan.summary["budget_exhausted"] = True
         left = ("before every pool and the totals were within the deviations the bound aims at" if bound is not None

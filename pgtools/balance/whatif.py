@@ -320,7 +320,7 @@ def simulate_plan(snap: Snapshot, plan: UpmapPlan, *, max_misplaced: float | Non
     """
     check_refusals(snap, plan)
     rs = (order_rounds(snap, plan, max_misplaced=max_misplaced, ceph_release=ceph_release) if rounds else
-          Rounds([plan], [0.0], float(resolve(snap, "target_max_misplaced_ratio", max_misplaced).value), ""))
+          _one_round(snap, plan, max_misplaced))
     changes = [UpmapRound(p, f"round {i + 1}") for i, p in enumerate(rs.plans) if p.commands]
     sim = simulate(snap, changes, progress=progress)
     load = sim.osd_load
@@ -371,6 +371,12 @@ def simulate_plan(snap: Snapshot, plan: UpmapPlan, *, max_misplaced: float | Non
         "health_after": list(sim.health.loc[sim.health["step"] == last, "summary"]),
     }
     return PlanWhatIf(plan, rs, sim, osds, summary)
+
+
+def _one_round(snap: Snapshot, plan: UpmapPlan, max_misplaced: float | None) -> Rounds:
+    """The whole plan as one round (no split), with the budget it is reported against and its source."""
+    setting = resolve(snap, "target_max_misplaced_ratio", max_misplaced)
+    return Rounds([plan], [0.0], float(setting.value), setting.source)
 
 
 def _nanmax(s: pd.Series) -> float | None:

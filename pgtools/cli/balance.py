@@ -81,7 +81,8 @@ def _report_text(title: str, lines: list[str], result, show_rounds: bool = True,
             "longer move)" if pins else
             f"movement: {s['pgs_moved']} PGs, {s['shards_moved']} shards, {human_bytes(s['bytes_moved'])}"
             + _unknown_sizes(s)),
-           f"PGs per OSD vs target: max deviation {s['max_deviation_before']:.2f} -> {s['max_deviation_after']:.2f}; "
+           f"PGs per OSD (all pools) vs target: max deviation {s['max_deviation_before']:.2f} -> "
+           f"{s['max_deviation_after']:.2f}; "
            f"peak PGs on one OSD during the plan {s['peak_pgs_per_osd']}",
            f"%used: max {_fmt_pct(s['max_util_before'])} -> {_fmt_pct(s['max_util_after'])} "
            f"(peak {_fmt_pct(s['max_util_peak'])}; backfillfull {s['backfillfull_ratio']:.0%})"]
@@ -201,6 +202,10 @@ def balance_cmd(
     bound = (getattr(up, "summary", None) or {}).get("bound")
     if bound:  # where ±1 is impossible: the proven minimum and whether the plan reaches it
         extra["bound"] = bound
+    lines += _pool_lines(up, mode)
+    if mode is Mode.capacity and len(getattr(up, "pools", ())):
+        extra["max_avail"] = [{"pool_id": int(r.pool_id), "pool": str(r.pool), "before": _num(r.max_avail_before),
+                               "after": _num(r.max_avail_after)} for r in up.pools.itertuples()]
     if mode is Mode.primary:
         scores = _read_scores(snap, up, pools, release)
         extra["read_balance"] = scores
@@ -208,6 +213,33 @@ def balance_cmd(
                   for r in scores]
     _emit(fmt, up, lambda step: simulate_plan(snap, up, max_misplaced=max_misplaced, progress=step,
                                               ceph_release=release), title, lines, extra)
+
+
+def _num(v) -> float | None:
+    return None if v is None or v != v else float(v)
+
+
+def _pool_lines(up, mode: Mode) -> list[str]:
+    """What pgtools' own count and capacity balancers achieve on the pools they balanced (the table's
+    other figures are over all pools): the worst deviation per pool and summed over those pools; the MAX AVAIL
+    each pool gains (capacity)."""
+    from ..units import human_bytes
+
+    s = getattr(up, "summary", None) or {}
+    pools = getattr(up, "pools", None)
+    out = []
+    if mode is Mode.count and "max_dev_before" in s and pools is not None and len(pools):
+        out.append(f"balanced pools ({', '.join(str(p) for p in pools['pool'])}): worst deviation per pool "
+                   f"{s['max_dev_before']:.2f} -> {s['max_dev_after']:.2f} PGs, summed over them "
+                   f"{s['total_dev_before']:.2f} -> {s['total_dev_after']:.2f}")
+    if mode is Mode.capacity and pools is not None and "max_avail_before" in getattr(pools, "columns", ()):
+        for r in pools.itertuples():
+            if _num(r.max_avail_before) is None or _num(r.max_avail_after) is None:
+                continue
+            gain = r.max_avail_after - r.max_avail_before
+            out.append(f"MAX AVAIL {r.pool}: {human_bytes(r.max_avail_before)} -> {human_bytes(r.max_avail_after)} "
+                       f"({'+' if gain >= 0 else '-'}{human_bytes(abs(gain))})")
+    return out
 
 
 def _require_placement(snap) -> None:
