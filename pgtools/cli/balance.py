@@ -379,4 +379,6 @@ def upmaps_cmd(
     _emit(fmt, up, lambda step: simulate_plan(snap, up, max_misplaced=max_misplaced, rounds=rounds, progress=step),
           title, lines, extra, pins=pin_remapped)
     if fmt is not BalanceFormat.commands and pin_remapped and not up.commands:
-        write_err("no remapped PG to pin")
+        skipped = len(getattr(up, "skipped", ()))
+        write_err(f"none of the {skipped} remapped PG(s) can be pinned (see above)" if skipped else
+                  "no remapped PG to pin")
