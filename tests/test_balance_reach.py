@@ -195,3 +195,18 @@ def test_per_pool_deviations_are_bounds_of_their_own():
     for bad, msg in (({"nope": 2}, "no pool"), ({name: -1}, ">= 0"), ({name: "x"}, "number")):
         with pytest.raises(pgtools.errors.PgtoolsError, match=msg):
             balance_count(snap, pool_deviation=bad)
+
+
+def test_a_looser_impossible_deviation_still_reaches_the_bound():
+    """``±2`` is impossible on the mixed capture too (same proven smallest max deviation as for ``±1``): the
+    plan reaches that bound, as the ``±1`` plan does, and is valid."""
+    snap = pgtools.load(SAMPLE_DUMPS / "mixed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = balance_count(snap, max_deviation=1, ceph_release="pacific")
+        two = balance_count(snap, max_deviation=2, ceph_release="pacific")
+    b1, b2 = one.summary["bound"], two.summary["bound"]
+    assert b2["feasible"] is False and b2["min_deviation"] == pytest.approx(b1["min_deviation"])
+    assert b2["reached"] and b2["achieved"] <= b2["min_deviation"] + 1e-6
+    per, tot = _worst(_check_valid(snap, two))
+    assert max(max(per.values()), tot) <= b2["min_deviation"] + 1e-6

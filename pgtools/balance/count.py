@@ -161,6 +161,8 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
         _search(lay, bounds, max_moves, budget=prep)
         _prune(lay, bounds, max_moves)
         spent = not _toward_bound(lay, bounds, bound, max_moves, start, budget)
+        if max_deviation > 1 and not _reached(lay, bound)["reached"]:
+            spent |= not _tighter_aims(lay, bound, max_moves, start, budget)
         bounds = Bounds(lay, max_deviation)  # the ±D figures of the plan kept
     else:
         spent = not _search(lay, bounds, max_moves, budget=budget)
@@ -271,6 +273,25 @@ def _toward_bound(lay: Layout, bounds: Bounds, bound, max_moves: int | None, sta
     if best < 2:
         lay.rollback(start[0] if best == 0 else state)
     return done or not aim.violation()
+
+
+def _tighter_aims(lay: Layout, bound, max_moves: int | None, start: tuple, budget: int | None) -> bool:
+    """The search toward the bound of ``±D`` (D > 1) stopped above it: search again from the snapshot's
+    placement toward the bound of ``±1``, whose per-pool and total aims are each at most those of ``±D`` and
+    reach the same smallest max deviation (so meeting them meets ``±D``'s), then prune with ``±D``'s aims.  The
+    placement of lower :func:`_key` is kept (this one only when it is better).  False when the search ran out
+    of ``budget``."""
+    tight = count_bound(lay, 1)
+    if tight.feasible is not False or not tight.pool_deviation:
+        return True
+    loose = Bounds(lay, bound.requested, bound.pool_deviation, bound.total_deviation)
+    key1, state = _key(lay, Bounds(lay, bound.requested)), lay.checkpoint()
+    lay.rollback(start[0])
+    done = _search(lay, Bounds(lay, 1, tight.pool_deviation, tight.total_deviation), max_moves, budget=budget)
+    _prune(lay, loose, max_moves)
+    if _key(lay, Bounds(lay, bound.requested)) >= key1:
+        lay.rollback(state)
+    return done
 
 
 def _reached(lay: Layout, bound) -> dict:

@@ -329,12 +329,12 @@ class Layout:
         for pid, (cur, on, count) in pools.items():
             pl = self.pools[pid]
             pl.cur[:] = cur
-            pl.on[:] = on
+            pl.on[:] = [set(x) for x in on]  # copies: the state may be returned to again
             pl.count[:] = count
         table = self.work.pg_upmap_items
         table.clear()
         table.update(items)
-        self.changed, self.first, self.moves = changed, first, moves
+        self.changed, self.first, self.moves = set(changed), dict(first), moves
 
     # ---- results ------------------------------------------------------------------------------------
     def increment(self) -> Increment:
