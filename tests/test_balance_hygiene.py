@@ -316,3 +316,16 @@ def test_one_round_says_where_its_budget_comes_from(snaps, seed_drain):
     one = simulate_plan(snap, seed_drain, rounds=False).summary
     split = simulate_plan(snap, seed_drain).summary
     assert one["rounds"] == 1 and one["max_misplaced_ratio_source"] == split["max_misplaced_ratio_source"] != ""
+
+
+def test_drain_what_if_measures_against_the_cluster_without_them(snaps):
+    """A drain's what-if: the drained OSDs' targets are 0 and their share goes to the others (the targets still
+    sum to every PG shard), so an emptied OSD is on target rather than far below it."""
+    snap = snaps["mixed"]
+    p = drain(snap, "osd.6")
+    w = simulate_plan(snap, p, drained=[6])
+    o = w.osds.set_index("osd_id")
+    plain = simulate_plan(snap, p).osds.set_index("osd_id")
+    assert o.at[6, "target"] == 0 and o.at[6, "pgs_after"] == 0 and plain.at[6, "target"] > 0
+    assert o["target"].sum() == pytest.approx(plain["target"].sum(), abs=0.05)
+    assert w.summary["max_deviation_after"] < simulate_plan(snap, p).summary["max_deviation_after"]

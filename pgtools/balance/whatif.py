@@ -23,7 +23,7 @@ reports movement, per-OSD PGs and %used before, after and at the peak of each ro
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -275,14 +275,16 @@ class PlanWhatIf:
                                                            strict=True))]}
 
 
-def pg_targets(snap: Snapshot, *, ceph_release: str | None = None) -> dict[int, float]:
+def pg_targets(snap: Snapshot, *, ceph_release: str | None = None, exclude: Iterable[int] = ()) -> dict[int, float]:
     """Each OSD's fair PG count summed over pools: ``size × pg_num`` × its share of the pool rule's weight (CRUSH
-    weight under the rule's takes × reweight, as ``calc_pg_upmaps`` weighs OSDs)."""
+    weight under the rule's takes × reweight, as ``calc_pg_upmaps`` weighs OSDs).  ``exclude``: OSDs taken to
+    hold nothing (being drained: their share goes to the others)."""
     work = work_map(snap, ceph_release)
     out: dict[int, float] = {}
+    skip = {int(o) for o in exclude}
     for pool in work.pools.values():
         wm = work.topology.rule_weight_osd_map(work.crush_rule(pool)) or {}
-        adj = {o: float(work.weightf(o) * w) for o, w in wm.items()}
+        adj = {o: float(work.weightf(o) * w) for o, w in wm.items() if o not in skip}
         tot = sum(adj.values())
         if tot <= 0:
             continue
@@ -310,8 +312,11 @@ def check_refusals(snap: Snapshot, plan: UpmapPlan) -> None:
 
 def simulate_plan(snap: Snapshot, plan: UpmapPlan, *, max_misplaced: float | None = None, rounds: bool = True,
                   ceph_release: str | None = None,
-                  progress: Callable[[int, int, str], None] | None = None) -> PlanWhatIf:
+                  progress: Callable[[int, int, str], None] | None = None, drained: Iterable[int] = ()) -> PlanWhatIf:
     """Simulate ``plan`` on ``snap`` round by round (:func:`order_rounds`; ``rounds=False``: all at once).
+
+    ``drained``: OSDs the plan empties (:func:`~pgtools.balance.drain`): the per-OSD targets and deviations are
+    those of the cluster without them.
 
     Raises
     ------
@@ -348,7 +353,7 @@ def simulate_plan(snap: Snapshot, plan: UpmapPlan, *, max_misplaced: float | Non
                          "util_before": s0["utilization"].to_numpy(float),
                          "util_after": s1["utilization"].reindex(s0.index).to_numpy(float),
                          "util_peak": np.asarray(peak_util, dtype=float)})
-    tgt = pg_targets(snap, ceph_release=ceph_release)
+    tgt = pg_targets(snap, ceph_release=ceph_release, exclude=drained)
     osds.insert(1, "target", [round(tgt.get(int(o), 0.0), 2) for o in osds["osd_id"]])
     dev_b = (osds["pgs_before"] - osds["target"]).abs()
     dev_a = (osds["pgs_after"] - osds["target"]).abs()

@@ -339,10 +339,13 @@ def upmaps_cmd(
         raise typer.BadParameter("give exactly one of --clean, --pin-remapped, --drain")
     if max_moves_per_osd is not None and not drain:
         raise typer.BadParameter("--max-moves-per-osd goes with --drain")
+    from ..balance.drain import drain_osds
+
     snap = with_options(load_dumps(capture), option)
     _require_placement(snap)
     extra: dict = {}
     lines: list[str] = []
+    drained: list[int] = []
     rounds = True
     if clean:
         title = "upmaps --clean"
@@ -372,12 +375,14 @@ def upmaps_cmd(
     else:
         title = "upmaps --drain " + " ".join(drain or [])
         up = drain_fn(snap, drain or [], max_moves_per_osd=max_moves_per_osd, pools=_pools(pool))
+        drained = drain_osds(snap, drain or [])
+        lines.append(f"targets and deviations: without the drained OSD(s) {', '.join(f'osd.{o}' for o in drained)}")
         if len(up.skipped):
             lines.append(f"  {len(up.skipped)} PG(s) stay for now: "
                          + "; ".join(f"{r}: {n}" for r, n in up.skipped["reason"].value_counts().items()))
         extra["skipped"] = up.skipped.astype(str).to_dict("records")
-    _emit(fmt, up, lambda step: simulate_plan(snap, up, max_misplaced=max_misplaced, rounds=rounds, progress=step),
-          title, lines, extra, pins=pin_remapped)
+    _emit(fmt, up, lambda step: simulate_plan(snap, up, max_misplaced=max_misplaced, rounds=rounds, progress=step,
+                                              drained=drained), title, lines, extra, pins=pin_remapped)
     if fmt is not BalanceFormat.commands and pin_remapped and not up.commands:
         skipped = len(getattr(up, "skipped", ()))
         write_err(f"none of the {skipped} remapped PG(s) can be pinned (see above)" if skipped else
