@@ -182,7 +182,7 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
                       f"{plan.summary['violation_after']} PG(s) still outside {asked}", PgtoolsWarning, stacklevel=2)
     if spent:
         plan.summary["budget_exhausted"] = True
-        left = ("before every pool and the totals were within the deviations the bound aims at" if bound is not None
+        left = ("with some pool or the totals still above the deviations the bound aims at" if bound is not None
                 and bound.feasible is False else
                 f"with {plan.summary['violation_after']} PG(s) outside {asked}")
         warnings.warn(f"the count balancer's search stopped at its budget of {budget:,} checks {left}; the plan is "
