@@ -120,7 +120,7 @@ def annual_risk(snap: Snapshot | Copysets, *, level: str = "osd", afr: float | M
                 recovery_mbps: float = DEFAULT_RECOVERY_MBPS,
                 window_hours: float | Mapping[str, float] | None = None, down_out_interval: float | None = None,
                 down_out_subtree_limit: str | None = None, source: str = "auto", pools: list | None = None,
-                sets: tuple | None = None) -> pd.DataFrame:
+                sets: tuple | None = None, universe: tuple | None = None) -> pd.DataFrame:
     """Annual probability of data loss and MTTDL, per pool and overall (see the module docstring's model).
 
     Parameters
@@ -147,9 +147,13 @@ def annual_risk(snap: Snapshot | Copysets, *, level: str = "osd", afr: float | M
     source : str
         Where the acting sets come from (:func:`~pgtools.risk.copysets.pg_sets`).
     pools : list, optional
-        Pools to assess (names or ids; all when None).  Not with a Copysets (built for its pools).
+        Pools to assess (names or ids; all when None).  Not with a Copysets (built for its pools).  The
+        failing units are those holding data of any pool, and their windows count all their bytes, so a
+        filter does not change the figures of the pools it keeps.
     sets : tuple, optional
         :func:`~pgtools.risk.copysets.pg_sets` of these pools when the caller has it.
+    universe : tuple, optional
+        :func:`~pgtools.risk.copysets.failure_universe` of these pools when the caller has it.
 
     Returns
     -------
@@ -199,7 +203,7 @@ def annual_risk(snap: Snapshot | Copysets, *, level: str = "osd", afr: float | M
         down_out_subtree_limit = str((snap.config or {}).get("mon_osd_down_out_subtree_limit",
                                                              DEFAULT_SUBTREE_LIMIT))
     levels = order_levels(snap, rates)
-    ms = mixed_lethal_sets(snap, levels, pools=pools, source=source, sets=sets)
+    ms = mixed_lethal_sets(snap, levels, pools=pools, source=source, sets=sets, universe=universe)
     for text in ms.warnings:
         warnings.warn(text, PgtoolsWarning, stacklevel=2)
     T = np.zeros(ms.n)
