@@ -131,8 +131,10 @@ def test_filtered_figures_equal_brute_force_over_all_units(seed, level):
                     assert got[name] == pytest.approx(value, rel=1e-12, abs=1e-12), (pools, k, pid, name)
 
 
-def test_cli_pool_filter(mixed, capsys):
-    """--pool meta prints the meta row of the full table."""
+def test_cli_pool_filter_and_messages(mixed, capsys):
+    """--pool meta prints the meta row of the full table; --afr 0 is refused with the right range; a window
+    that cannot be sized names the CLI flag (a warning when annual figures were not asked for, else an
+    error)."""
     cap = str(SAMPLE_DUMPS / "mixed")
     docs = []
     for extra in (["--pool", "meta"], []):
@@ -140,3 +142,9 @@ def test_cli_pool_filter(mixed, capsys):
         docs.append({r["pool"]: r for r in json.loads(capsys.readouterr().out)["results"]})
     for c in ("units", "n_sets", "p_any_lost", "p_any_inactive", "expected_pgs_lost", "max_pgs_lost"):
         assert docs[0]["meta"][c] == pytest.approx(docs[1]["meta"][c], rel=1e-12), c
+    assert main(["risk", cap, "--afr", "0"]) == 2
+    assert "greater than 0 and less than 1" in capsys.readouterr().err
+    assert main(["risk", cap, "--level", "rack", "--failures", "1"]) == 0
+    assert "warning: no annual figures" in capsys.readouterr().err
+    assert main(["risk", cap, "--failures", "1", "--afr", "rack=0.01"]) == 2
+    assert "(--window-hours rack=HOURS)" in capsys.readouterr().err

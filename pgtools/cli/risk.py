@@ -149,7 +149,9 @@ def risk(
     --afr osd=0.015,host=0.01 combines levels: disks fail at their rate and hosts (racks ...) as a unit at
     theirs, a host taking its OSDs down; the minimal lethal sets then mix units, and the rate is split by
     kind.  A unit whose failure leaves a whole mon_osd_down_out_subtree_limit subtree (rack) down is never
-    marked out by Ceph: give its level a fixed window (--window-hours rack=48).
+    marked out by Ceph: give its level a fixed window (--window-hours rack=48).  Without --afr and
+    --window-hours the annual figures are an extra: when they cannot be sized, a warning says why and the
+    K-failure table is still printed; asked for with either flag, the same problem is an error (exit 2).
 
     Example:  pgtools risk sample_dumps/mixed --level host --failures 1,2
     Example:  pgtools risk sample_dumps/mixed --afr osd=0.015,host=0.01
