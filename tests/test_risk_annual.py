@@ -212,8 +212,9 @@ def test_windows_ceph_does_not_start():
     assert quiet(annual_risk, racked(), level="host")["loss_rate_per_year"].iloc[-1] > 0  # 2 hosts per rack
     with pytest.raises(PgtoolsError, match="mon_osd_down_out_interval is 0"):
         quiet(annual_risk, snap, down_out_interval=0)
-    with pytest.raises(PgtoolsError, match="between 0 and 1"):
-        quiet(annual_risk, snap, afr={"osd": 0.01, "host": 1.5})
+    for bad in (1.5, 1.0, 0.0, -0.01):
+        with pytest.raises(PgtoolsError, match=r"afr -?[0-9.]+ for host: .* greater than 0 and less than 1"):
+            quiet(annual_risk, snap, afr={"osd": 0.01, "host": bad})
     with pytest.raises(PgtoolsError, match="not a failing level"):
         quiet(annual_risk, snap, afr={"osd": 0.01}, window_hours={"host": 3})
     assert parse_levels("0.015", "--afr", "host") == {"host": 0.015}

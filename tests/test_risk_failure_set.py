@@ -98,13 +98,19 @@ def test_crush_ids_names_and_units_without_data():
     osd = int(snap.osds["osd_id"].iloc[0])
     assert failure_set(quiet(build_copysets, snap, "osd"), [osd]).equals(
         failure_set(quiet(build_copysets, snap, "osd"), [f"osd.{osd}"]))
-    # a host of the map that holds none of one pool's data (mixed: n5 and pool 2) costs that pool nothing
+    # a host of the map that holds none of one pool's data (mixed: n5 and pool 2) costs that pool nothing; it
+    # holds other pools' data, so it is a failure unit all the same (the universe is every pool's units)
     cs2 = quiet(build_copysets, snap, "host", pools=[2])
-    assert "n5" not in set(map(str, cs2.units))
+    assert "n5" in set(map(str, cs2.units))
     df = quiet(failure_set, snap, ["n5"], "host", pools=[2])
     assert list(df["units"]) == ["n5", "n5"] and (df[["pgs_lost", "pgs_inactive"]] == 0).all().all()
-    with pytest.raises(PgtoolsError, match="'n5' is not a host holding data"):
-        failure_set(cs2, ["n5"])  # copysets alone cannot tell a host without data from a typo
+    assert failure_set(cs2, ["n5"]).equals(df)
+    # osd.5 holds no data at all: named from the capture it costs nothing, copysets alone cannot tell it
+    # from a typo
+    df = quiet(failure_set, snap, ["osd.5"], "osd", pools=[2])
+    assert list(df["units"]) == ["osd.5", "osd.5"] and (df[["pgs_lost", "pgs_inactive"]] == 0).all().all()
+    with pytest.raises(PgtoolsError, match="'osd.5' is not a osd holding data"):
+        failure_set(quiet(build_copysets, snap, "osd", pools=[2]), ["osd.5"])
 
 def test_errors():
     snap = generated(1)

@@ -137,11 +137,11 @@ def risk(
 ) -> None:
     """Durability on the capture's real acting sets: K simultaneous failures of OSDs, hosts, racks ...
 
-    For each K, over the K-subsets of the units holding data (all equally likely): the probability that some
-    PG is lost (no copy / fewer than k shards left) or inactive (fewer than min_size), the expected and
-    largest number of PGs (and bytes) lost, per pool and overall, and the worst K-sets.  Exact by
-    enumeration or counting; sampled (with a 95 % interval) only where counting does not reach, and then
-    marked "sampled".
+    For each K, over the K-subsets of the units holding data of any pool (all equally likely; --pool only
+    chooses the pools counted and shown, not the units that fail): the probability that some PG is lost (no
+    copy / fewer than k shards left) or inactive (fewer than min_size), the expected and largest number of
+    PGs (and bytes) lost, per pool and overall, and the worst K-sets.  Exact by enumeration or counting;
+    sampled (with a 95 % interval) only where counting does not reach, and then marked "sampled".
 
     Over a year: the probability of losing data and the MTTDL, units failing independently at --afr per year
     and each staying down for its recovery window (mon_osd_down_out_interval, then the bytes it held over
@@ -149,7 +149,9 @@ def risk(
     --afr osd=0.015,host=0.01 combines levels: disks fail at their rate and hosts (racks ...) as a unit at
     theirs, a host taking its OSDs down; the minimal lethal sets then mix units, and the rate is split by
     kind.  A unit whose failure leaves a whole mon_osd_down_out_subtree_limit subtree (rack) down is never
-    marked out by Ceph: give its level a fixed window (--window-hours rack=48).
+    marked out by Ceph: give its level a fixed window (--window-hours rack=48).  Without --afr and
+    --window-hours the annual figures are an extra: when they cannot be sized, a warning says why and the
+    K-failure table is still printed; asked for with either flag, the same problem is an error (exit 2).
 
     Example:  pgtools risk sample_dumps/mixed --level host --failures 1,2
     Example:  pgtools risk sample_dumps/mixed --afr osd=0.015,host=0.01
@@ -159,7 +161,7 @@ def risk(
     from ..errors import PgtoolsWarning
     from ..risk import annual_risk, build_copysets, failure_risk
     from ..risk.annual import DEFAULT_AFR, lethal_threshold, parse_levels
-    from ..risk.copysets import assessed_pools, pg_sets
+    from ..risk.copysets import assessed_pools, failure_universe, pg_sets
 
     ks = _ks(failures)
     rates = parse_levels(afr, "--afr", level) if afr is not None else {level: DEFAULT_AFR}
@@ -170,7 +172,9 @@ def risk(
     pools = [int(p) if p.isdigit() else p for p in pool] if pool else None
     info, _ = assessed_pools(snap, pools)
     sets = pg_sets(snap, info)
-    cs = build_copysets(snap, level, pools=pools, jmax=max(ks[-1], lethal_threshold(info)), sets=sets)
+    universe = failure_universe(snap, pools, sets)  # the units of every pool, whatever --pool counts
+    cs = build_copysets(snap, level, pools=pools, jmax=max(ks[-1], lethal_threshold(info)), sets=sets,
+                        universe=universe)
     df = failure_risk(cs, failures=ks, trials=trials, seed=seed, worst=worst)
     annual = None
     if afr is not None or window_hours is not None or cs.unit_bytes.sum() > 0:
@@ -178,7 +182,7 @@ def risk(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", PgtoolsWarning)  # the copysets said them already
                 annual = annual_risk(snap, level=level, afr=rates, recovery_mbps=recovery_mbps,
-                                     window_hours=windows, pools=pools, sets=sets)
+                                     window_hours=windows, pools=pools, sets=sets, universe=universe)
         except PgtoolsError as exc:
             if afr is not None or window_hours is not None:
                 raise

@@ -120,7 +120,7 @@ def annual_risk(snap: Snapshot | Copysets, *, level: str = "osd", afr: float | M
                 recovery_mbps: float = DEFAULT_RECOVERY_MBPS,
                 window_hours: float | Mapping[str, float] | None = None, down_out_interval: float | None = None,
                 down_out_subtree_limit: str | None = None, source: str = "auto", pools: list | None = None,
-                sets: tuple | None = None) -> pd.DataFrame:
+                sets: tuple | None = None, universe: tuple | None = None) -> pd.DataFrame:
     """Annual probability of data loss and MTTDL, per pool and overall (see the module docstring's model).
 
     Parameters
@@ -132,8 +132,9 @@ def annual_risk(snap: Snapshot | Copysets, *, level: str = "osd", afr: float | M
     level : str
         Failing unit (``osd``, ``host``, ...) when ``afr`` is one number (with a Copysets: its level).
     afr : float or mapping
-        Annualized failure rate of one unit, 0 < afr < 1; or one per failing level, ``{"osd": 0.015,
-        "host": 0.01}``: those levels fail together, each unit at its level's rate.
+        Annualized failure rate of one unit, 0 < afr < 1 (a level that never fails is left out); or one per
+        failing level, ``{"osd": 0.015, "host": 0.01}``: those levels fail together, each unit at its level's
+        rate.
     recovery_mbps : float
         MB/s at which one failed unit's data is rebuilt (the window is its bytes over this).
     window_hours : float or mapping, optional
@@ -147,9 +148,13 @@ def annual_risk(snap: Snapshot | Copysets, *, level: str = "osd", afr: float | M
     source : str
         Where the acting sets come from (:func:`~pgtools.risk.copysets.pg_sets`).
     pools : list, optional
-        Pools to assess (names or ids; all when None).  Not with a Copysets (built for its pools).
+        Pools to assess (names or ids; all when None).  Not with a Copysets (built for its pools).  The
+        failing units are those holding data of any pool, and their windows count all their bytes, so a
+        filter does not change the figures of the pools it keeps.
     sets : tuple, optional
         :func:`~pgtools.risk.copysets.pg_sets` of these pools when the caller has it.
+    universe : tuple, optional
+        :func:`~pgtools.risk.copysets.failure_universe` of these pools when the caller has it.
 
     Returns
     -------
@@ -173,15 +178,17 @@ def annual_risk(snap: Snapshot | Copysets, *, level: str = "osd", afr: float | M
     rates = _per_level(afr, level, "afr")
     for lv, a in rates.items():
         if not 0 < a < 1:
-            raise PgtoolsError(f"afr {a} for {lv}: an annualized failure rate is between 0 and 1 (e.g. 0.015)")
+            raise PgtoolsError(f"afr {a:g} for {lv}: an annualized failure rate must be greater than 0 and "
+                               "less than 1 (e.g. 0.015); leave out a level that never fails")
     fixed = {} if window_hours is None else _per_level(window_hours, level, "window_hours")
     if window_hours is not None and not isinstance(window_hours, Mapping):
         fixed = dict.fromkeys(rates, float(window_hours))
     for lv, h in fixed.items():
         if lv not in rates:
-            raise PgtoolsError(f"window_hours for {lv}: not a failing level (failing: {', '.join(rates)})")
+            raise PgtoolsError(f"window_hours (--window-hours) for {lv}: not a failing level (failing: "
+                               f"{', '.join(rates)})")
         if not h > 0:
-            raise PgtoolsError(f"window_hours {h}: must be positive")
+            raise PgtoolsError(f"window_hours (--window-hours) {h:g}: must be positive")
     if down_out_interval is None:
         down_out_interval = 600.0 if isinstance(snap, Copysets) else float(
             options.resolve(snap, "mon_osd_down_out_interval").value)
@@ -199,7 +206,7 @@ def annual_risk(snap: Snapshot | Copysets, *, level: str = "osd", afr: float | M
         down_out_subtree_limit = str((snap.config or {}).get("mon_osd_down_out_subtree_limit",
                                                              DEFAULT_SUBTREE_LIMIT))
     levels = order_levels(snap, rates)
-    ms = mixed_lethal_sets(snap, levels, pools=pools, source=source, sets=sets)
+    ms = mixed_lethal_sets(snap, levels, pools=pools, source=source, sets=sets, universe=universe)
     for text in ms.warnings:
         warnings.warn(text, PgtoolsWarning, stacklevel=2)
     T = np.zeros(ms.n)
@@ -251,18 +258,23 @@ def _windows_of(level: str, names: np.ndarray, nbytes: np.ndarray, kept: np.ndar
         return np.full(len(nbytes), hours * 3600.0)
     if wait == 0:
         raise PgtoolsError(f"{level}: mon_osd_down_out_interval is 0, so Ceph never marks down OSDs out on its own "
-                           "(OSDMonitor::tick): recovery waits for an operator; give window_hours")
+                           f"(OSDMonitor::tick): recovery waits for an operator; {_give_window(level)}")
     if kept is not None and kept.any():
         shown = ", ".join(str(x) for x in names[kept][:3]) + (f" (+{int(kept.sum()) - 3} more)" if kept.sum() > 3
                                                                 else "")
         raise PgtoolsError(f"{shown}: when this {level} fails, a whole {limit} subtree is down and Ceph does not mark "
                            f"its OSDs out (mon_osd_down_out_subtree_limit = {limit}): recovery waits for an "
-                           f"operator; give window_hours for {level}")
+                           f"operator; {_give_window(level)}")
     if mbps <= 0:
-        raise PgtoolsError(f"recovery_mbps {mbps}: must be positive")
+        raise PgtoolsError(f"recovery_mbps (--recovery-mbps) {mbps:g}: must be positive")
     if not nbytes.sum() > 0:
-        raise PgtoolsError("the capture has no PG byte counts to size the recovery windows; give window_hours")
+        raise PgtoolsError(f"the capture has no PG byte counts to size the recovery windows; {_give_window(level)}")
     return wait + nbytes / (mbps * 1e6)
+
+
+def _give_window(level: str) -> str:
+    """What to give for a window that cannot be sized: the API argument and the CLI flag."""
+    return f"give window_hours for {level} (--window-hours {level}=HOURS)"
 
 
 def _set_rates(sets: np.ndarray, lam: np.ndarray, tw: np.ndarray) -> np.ndarray:

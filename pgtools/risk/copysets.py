@@ -31,8 +31,8 @@ from ..model import NONE, Snapshot
 from ..placement import map_pool_arrays
 from ..simulate.state import up_matrix
 
-__all__ = ["MEASURES", "Copysets", "build_copysets", "encode", "hyper", "level_units", "pg_sets", "pool_needs",
-           "sort_rows", "sorted_unique"]
+__all__ = ["MEASURES", "Copysets", "build_copysets", "check_universe", "encode", "failure_universe", "hyper",
+           "level_units", "pg_sets", "pool_needs", "sort_rows", "sorted_unique"]
 
 #: The value columns of the coefficient tables, per pool: PGs lost, bytes lost, PGs inactive.
 MEASURES = ("pgs_lost", "bytes_lost", "pgs_inactive")
@@ -49,7 +49,8 @@ class Copysets:
     level : str
         ``"osd"`` or a CRUSH bucket type name.
     units : numpy.ndarray of str
-        The failure units that hold data, index ``i`` is unit ``i`` (K failures are drawn among these).
+        The failure units: the units holding data of any pool of the map, whichever pools are counted
+        (:func:`failure_universe`); index ``i`` is unit ``i`` (K failures are drawn among these).
     unit_ids : numpy.ndarray of int64
         Their CRUSH ids (OSD id, or bucket id).
     pools : pandas.DataFrame
@@ -67,7 +68,8 @@ class Copysets:
     warnings : list of str
         The assumptions made (also issued as :class:`~pgtools.errors.PgtoolsWarning`).
     unit_bytes : numpy.ndarray
-        Bytes each unit holds (a replica: the PG's bytes; an EC shard: 1/k of them), from the PG table.
+        Bytes each unit holds, all pools (a replica: the PG's bytes; an EC shard: 1/k of them), from the PG
+        table: what its recovery rebuilds.
     """
 
     level: str
@@ -371,8 +373,66 @@ def assessed_pools(snap: Snapshot, pools: list | None) -> tuple[pd.DataFrame, li
     return info, notes
 
 
+def _osd_load(mat: np.ndarray, prow: np.ndarray, nbytes: np.ndarray, info: pd.DataFrame
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """OSD ids of every copy (-1 = none, skipped) and the bytes each copy stores (an EC shard: 1/k)."""
+    share = nbytes / np.where(info["type"].to_numpy() == "erasure", info["need"].to_numpy(), 1)[prow]
+    valid = mat >= 0
+    return mat[valid], np.broadcast_to(share[:, None], mat.shape)[valid]
+
+
+def failure_universe(snap: Snapshot, pools: list | None = None, sets: tuple | None = None, source: str = "auto"
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The OSDs K failures are drawn among, and the bytes each holds: every OSD holding data of **any** pool.
+
+    The one rule of :mod:`pgtools.risk` for the failure universe: "K OSDs (hosts, racks ...) fail" means K of
+    the units holding data of the map, whichever pools are counted; ``pools`` only selects the PGs counted
+    and reported (so ``pools=["meta"]`` gives the figures of the ``meta`` row without the filter).  At a
+    bucket level the units are these OSDs' ancestors (:func:`level_units`).
+
+    Parameters
+    ----------
+    snap : Snapshot
+    pools : list, optional
+        The counted pools (names or ids; all when None).
+    sets : tuple, optional
+        :func:`pg_sets` of the counted pools, when the caller has it.  With ``pools`` None these are every
+        pool's sets and nothing more is computed; otherwise the other pools' acting sets are added: rows of
+        the PG dump (cheap), or, when the dump lacks them or ``source`` is ``"computed"``, their placement
+        computed too (:func:`pgtools.placement.map_pool_arrays`: the cost of a correct universe).
+    source : str
+        As :func:`pg_sets`.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Sorted OSD ids (int64) and the bytes each holds over all pools (float64; zeros without byte counts).
+    """
+    info, _ = assessed_pools(snap, pools)
+    mat, prow, nbytes, _src = pg_sets(snap, info, source) if sets is None else sets
+    ids, share = _osd_load(mat, prow, nbytes, info)
+    if pools is not None:
+        everything, _ = pool_needs(snap)
+        others = everything[~everything["pool_id"].isin(info["pool_id"])].reset_index(drop=True)
+        if len(others):
+            om, op, ob, _ = pg_sets(snap, others, "computed" if source == "computed" else "auto")
+            oi, osh = _osd_load(om, op, ob, others)
+            ids, share = np.concatenate([ids, oi]), np.concatenate([share, osh])
+    osds = sorted_unique(ids)
+    return osds, np.bincount(np.searchsorted(osds, ids), weights=share, minlength=len(osds))
+
+
+def check_universe(osds: np.ndarray, mat: np.ndarray) -> None:
+    """Raise when an OSD of the acting sets is not in the universe (a universe of another map or pools)."""
+    held = sorted_unique(mat[mat >= 0])
+    pos = np.minimum(np.searchsorted(osds, held), max(len(osds) - 1, 0))
+    if len(held) and (not len(osds) or (osds[pos] != held).any()):
+        raise PgtoolsError("the failure universe given lacks OSDs holding data of the counted pools: "
+                           "build it with failure_universe on the same capture")
+
+
 def build_copysets(snap: Snapshot, level: str = "osd", *, pools: list | None = None, source: str = "auto",
-                   jmax: int | None = None, sets: tuple | None = None) -> Copysets:
+                   jmax: int | None = None, sets: tuple | None = None, universe: tuple | None = None) -> Copysets:
     """Reduce a snapshot's acting sets at a CRUSH level to :class:`Copysets` (see the module docstring).
 
     Parameters
@@ -381,7 +441,9 @@ def build_copysets(snap: Snapshot, level: str = "osd", *, pools: list | None = N
     level : str
         ``"osd"`` or a bucket type of the CRUSH map (``"host"``, ``"rack"``, ...).
     pools : list of int or str, optional
-        Pools to count (all when None).  The failure units are the units holding data of these pools.
+        Pools to count (all when None).  The failure units are the units holding data of *any* pool
+        (:func:`failure_universe`), so a filter does not change the figures of the pools it keeps; with a
+        filter and no PG dump, the other pools' placement is computed too, for that universe.
     source : str
         Where the acting sets come from, see :func:`pg_sets`.
     jmax : int, optional
@@ -391,10 +453,15 @@ def build_copysets(snap: Snapshot, level: str = "osd", *, pools: list | None = N
     sets : tuple, optional
         The result of :func:`pg_sets` for these pools, when the caller has it (placement computed once for
         several levels).
+    universe : tuple, optional
+        The result of :func:`failure_universe` (same capture, pools and source), when the caller has it.
     """
     info, notes = assessed_pools(snap, pools)
-    mat, prow, nbytes, src = pg_sets(snap, info, source) if sets is None else sets
-    osds = np.flatnonzero(np.bincount(mat[mat >= 0])) if (mat >= 0).any() else np.zeros(0, dtype=np.int64)
+    if sets is None:
+        sets = pg_sets(snap, info, source)
+    mat, prow, nbytes, src = sets
+    osds, osd_bytes = failure_universe(snap, pools, sets, source) if universe is None else universe
+    check_universe(osds, mat)
     unit_of_osd, names = level_units(snap, level, osds)
     unit_ids = np.unique(unit_of_osd)
     # OSD id -> unit index
@@ -481,12 +548,8 @@ def build_copysets(snap: Snapshot, level: str = "osd", *, pools: list | None = N
     for text in notes:
         warnings.warn(text, PgtoolsWarning, stacklevel=2)
     unit_names = np.array([names[int(u)] for u in unit_ids], dtype=object)
-    # bytes each unit holds: a replica holds the PG's bytes, an EC shard 1/k of them
-    share = nbytes / np.where(info["type"].to_numpy() == "erasure", info["need"].to_numpy(), 1)[prow]
-    unit_bytes = np.zeros(n_units)
-    for c in range(units.shape[1] if nbytes.any() else 0):
-        on = units[:, c] >= 0
-        unit_bytes += np.bincount(units[on, c], weights=share[on], minlength=n_units)
+    # bytes each unit holds, all pools: a replica holds the PG's bytes, an EC shard 1/k of them
+    unit_bytes = np.bincount(lut[osds], weights=osd_bytes, minlength=n_units)
     cs = Copysets(level=level, units=unit_names, unit_ids=unit_ids, pools=info, keys=keys, coef=coef,
                   warnings=notes, span=top, unit_bytes=unit_bytes)
     cs.pools.attrs["source"] = src

@@ -25,7 +25,7 @@ FAILURE_SET_COLUMNS = ["level", "units", "pool_id", "pool", "pgs", "bytes", "pgs
 
 
 def _known_elsewhere(snap: Snapshot, level: str, name: str) -> bool:
-    """True when ``name`` is a unit of ``level`` in the capture that holds no data of the assessed pools."""
+    """True when ``name`` is a unit of ``level`` in the capture that holds no data (of any pool)."""
     crush = snap.crush
     if level in ("osd", "device"):
         ids = set(snap.osds["osd_id"].astype(int)) if snap.osds is not None and len(snap.osds) else set()
@@ -53,8 +53,8 @@ def failure_set(snap: Snapshot | Copysets, units: Iterable[str | int], level: st
         must be tabulated up to ``len(units)`` failures or to their span).
     units : iterable of str or int
         The failed units of ``level``: CRUSH names (``"node1"``, ``"osd.3"``) or CRUSH ids (an OSD id, a
-        negative bucket id).  A unit of the capture that holds none of the assessed pools' data counts for
-        nothing; a name the capture does not have at that level is an error.
+        negative bucket id).  A unit of the capture that holds none of the counted pools' data (or no data at
+        all) counts for nothing; a name the capture does not have at that level is an error.
     level : str
         ``"osd"`` or a CRUSH bucket type.
 
@@ -92,10 +92,10 @@ def failure_set(snap: Snapshot | Copysets, units: Iterable[str | int], level: st
             name = f"osd.{int(u)}" if isinstance(u, (int, np.integer)) and int(u) >= 0 else str(u)
             if isinstance(snap, Snapshot) and not isinstance(u, (int, np.integer)) \
                     and _known_elsewhere(snap, cs.level, name):
-                names.append(name)  # holds no data of these pools: its failure costs nothing
+                names.append(name)  # holds no data: its failure costs nothing
                 continue
             shown = ", ".join(map(str, cs.units[:8])) + (f" (+{cs.n - 8} more)" if cs.n > 8 else "")
-            raise PgtoolsError(f"{u!r} is not a {cs.level} holding data of the assessed pools (they are: {shown})")
+            raise PgtoolsError(f"{u!r} is not a {cs.level} holding data (they are: {shown})")
         idx.append(i)
         names.append(str(cs.units[i]))
     idx = sorted(set(idx))

@@ -36,7 +36,16 @@ import pandas as pd
 
 from ..errors import PgtoolsError
 from ..model import Snapshot
-from .copysets import assessed_pools, encode, level_units, pg_sets, sort_rows, sorted_unique
+from .copysets import (
+    assessed_pools,
+    check_universe,
+    encode,
+    failure_universe,
+    level_units,
+    pg_sets,
+    sort_rows,
+    sorted_unique,
+)
 from .counting import decode, lookup
 
 __all__ = ["MixedSets", "minimal_cover_patterns", "mixed_lethal_sets", "order_levels"]
@@ -54,13 +63,15 @@ class MixedSets:
     levels : list of str
         The failing levels, lowest first (``"osd"`` first when it fails).
     units : numpy.ndarray of str
-        Names of the units (every level's units that hold data), index ``i`` is unit ``i``.
+        Names of the units (every level's units holding data of any pool, whichever pools are counted:
+        :func:`~pgtools.risk.copysets.failure_universe`), index ``i`` is unit ``i``.
     unit_ids : numpy.ndarray of int64
         Their CRUSH ids (OSD id, or bucket id).
     unit_level : numpy.ndarray of int64
         Index into ``levels`` of each unit.
     unit_bytes : numpy.ndarray
-        Bytes under each unit (a replica: its PG's bytes; an EC shard: 1/k of them), from the PG table.
+        Bytes under each unit, all pools (a replica: its PG's bytes; an EC shard: 1/k of them), from the PG
+        table.
     pools : pandas.DataFrame
         :func:`~pgtools.risk.copysets.pool_needs` of the assessed pools plus ``pgs``, ``bytes``.
     keys : list of numpy.ndarray
@@ -148,7 +159,7 @@ def _labels(u: np.ndarray) -> np.ndarray:
 
 
 def mixed_lethal_sets(snap: Snapshot, levels, *, pools: list | None = None, source: str = "auto",
-                      sets: tuple | None = None) -> MixedSets:
+                      sets: tuple | None = None, universe: tuple | None = None) -> MixedSets:
     """The minimal lethal sets of units when every level of ``levels`` fails, unit by unit.
 
     Parameters
@@ -157,11 +168,13 @@ def mixed_lethal_sets(snap: Snapshot, levels, *, pools: list | None = None, sour
     levels : iterable of str
         Failing levels: ``"osd"`` and/or CRUSH bucket types (``"host"``, ``"rack"``, ...).
     pools : list of int or str, optional
-        Pools to count (all when None).
+        Pools to count (all when None); the units are those holding data of any pool either way.
     source : str
         Where the acting sets come from (:func:`~pgtools.risk.copysets.pg_sets`).
     sets : tuple, optional
         The result of :func:`~pgtools.risk.copysets.pg_sets` for these pools, when the caller has it.
+    universe : tuple, optional
+        The result of :func:`~pgtools.risk.copysets.failure_universe`, when the caller has it.
 
     Raises
     ------
@@ -170,9 +183,12 @@ def mixed_lethal_sets(snap: Snapshot, levels, *, pools: list | None = None, sour
     """
     levels = order_levels(snap, levels)
     info, notes = assessed_pools(snap, pools)
-    mat, prow, nbytes, _src = pg_sets(snap, info, source) if sets is None else sets
-    osds = sorted_unique(mat[mat >= 0])
-    if not len(osds):
+    if sets is None:
+        sets = pg_sets(snap, info, source)
+    mat, prow, nbytes, _src = sets
+    osds, osd_bytes = failure_universe(snap, pools, sets, source) if universe is None else universe
+    check_universe(osds, mat)
+    if not (mat >= 0).any():
         raise PgtoolsError("no PG of the assessed pools sits on any OSD")
     n_pools = len(info)
     # every level's units: one global index per (level, unit)
@@ -191,14 +207,11 @@ def mixed_lethal_sets(snap: Snapshot, levels, *, pools: list | None = None, sour
     unit = np.where(valid[:, :, None], g[np.minimum(oi, max(len(osds) - 1, 0))], -1)  # (P, w, L)
     need = info["need"].to_numpy()[prow]
     thr = valid.sum(1) - need + 1
-    # bytes under each unit: a replica holds its PG's bytes, an EC shard 1/k of them
-    share = nbytes / np.where(info["type"].to_numpy()[prow] == "erasure", need, 1)
+    # bytes under each unit, all pools: a replica holds its PG's bytes, an EC shard 1/k of them
     w, nl = mat.shape[1], len(levels)
     unit_bytes = np.zeros(n_units)
     for li in range(nl):
-        u = unit[:, :, li]
-        unit_bytes += np.bincount(u[valid], weights=np.broadcast_to(share[:, None], u.shape)[valid],
-                                  minlength=n_units)
+        unit_bytes += np.bincount(g[:, li], weights=osd_bytes, minlength=n_units)
     # PG patterns: the positions each level's units cover, and the copies to lose
     kept = np.flatnonzero(thr > 0)
     lab = np.concatenate([_labels(unit[kept, :, li]) for li in range(nl)], axis=1)

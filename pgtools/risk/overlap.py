@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import Snapshot
-from .copysets import assessed_pools, level_units, pg_sets
+from .copysets import assessed_pools, failure_universe, level_units, pg_sets
 
 __all__ = ["pair_overlap"]
 
@@ -39,12 +39,15 @@ def pair_overlap(snap: Snapshot, level: str = "osd", *, pools: list | None = Non
     -------
     pandas.DataFrame
         Tidy, one row per ordered pair with at least one shared PG and per unit (``unit_a == unit_b``):
-        ``unit_a, unit_b`` (names), ``a, b`` (indices in ``attrs["units"]``, the units holding data in
-        name order, numbers compared as numbers), ``pgs``.  A PG with two copies on one unit counts once for it.
+        ``unit_a, unit_b`` (names), ``a, b`` (indices in ``attrs["units"]``, the units holding data of any
+        pool, as the failure units of :func:`~pgtools.risk.failure_risk`, in name order, numbers compared as
+        numbers), ``pgs`` (PGs of the counted pools; a unit holding none of them has no row).  A PG with two
+        copies on one unit counts once for it.
     """
     info, _ = assessed_pools(snap, pools)
-    mat, _, _, _ = pg_sets(snap, info, source)
-    osds = np.unique(mat[mat >= 0])
+    sets = pg_sets(snap, info, source)
+    mat = sets[0]
+    osds, _ = failure_universe(snap, pools, sets, source)
     unit_of_osd, names = level_units(snap, level, osds)
     unit_ids = np.unique(unit_of_osd)
     # units in name order, numbers compared as numbers (osd.2 before osd.10, n2 before n10)

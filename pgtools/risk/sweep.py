@@ -18,6 +18,9 @@ Per variant, two scenario families:
 ``family = "random"``
     for each level × K: :func:`~pgtools.risk.failure_risk` on the variant's acting sets (K units of the level
     failing, every K-set equally likely): probabilities, expectations, maxima, exact or sampled as it says.
+    The units are those holding data of any pool in the variant's map, whatever ``pools`` counts, so
+    changing one pool's size or pg_num leaves them alone unless the change really empties a unit (``units``
+    says how many there are).
 ``family = "single"``
     with ``each="host"`` (or any level): for every unit of that level holding data, the what-if engine's
     :class:`~pgtools.simulate.Fail` of exactly that unit after the variant's changes
@@ -413,7 +416,8 @@ def sweep(snap: Snapshot, *, pg_num: Mapping[Any, Iterable[int]] | None = None,
     each : str, optional
         A level whose every unit fails alone, through the what-if engine (the ``"single"`` family).
     pools : list, optional
-        Pools to count (all when None); the swept pools are changed either way.
+        Pools to count (all when None); the swept pools are changed either way, and the failing units are
+        those holding data of any pool of the variant's map either way.
     client : distributed.Client, optional
         An existing Dask client to run on.
     scheduler : str, optional
