@@ -373,12 +373,28 @@ def assessed_pools(snap: Snapshot, pools: list | None) -> tuple[pd.DataFrame, li
     return info, notes
 
 
-def _osd_load(mat: np.ndarray, prow: np.ndarray, nbytes: np.ndarray, info: pd.DataFrame
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """OSD ids of every copy (-1 = none, skipped) and the bytes each copy stores (an EC shard: 1/k)."""
+def _osd_load(mat: np.ndarray, prow: np.ndarray, nbytes: np.ndarray, info: pd.DataFrame) -> np.ndarray:
+    """Bytes stored per OSD id (index: OSD id; a replica holds the PG's bytes, an EC shard 1/k of them), and
+    -1 where the OSD holds no copy.  Column by column: no 2-D gather over millions of PGs."""
     share = nbytes / np.where(info["type"].to_numpy() == "erasure", info["need"].to_numpy(), 1)[prow]
-    valid = mat >= 0
-    return mat[valid], np.broadcast_to(share[:, None], mat.shape)[valid]
+    top = int(mat.max()) + 1 if mat.size and mat.max() >= 0 else 0
+    held = np.zeros(top, dtype=bool)
+    load = np.zeros(top)
+    for c in range(mat.shape[1] if top else 0):
+        col = mat[:, c]
+        on = col >= 0
+        ids = col[on]
+        held[ids] = True
+        if nbytes.any():
+            load += np.bincount(ids, weights=share[on], minlength=top)
+    return np.where(held, load, -1.0)
+
+
+def _merge_load(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Two :func:`_osd_load` results added (OSDs held by either)."""
+    n = max(len(a), len(b))
+    a, b = np.pad(a, (0, n - len(a)), constant_values=-1.0), np.pad(b, (0, n - len(b)), constant_values=-1.0)
+    return np.where((a >= 0) | (b >= 0), np.maximum(a, 0) + np.maximum(b, 0), -1.0)
 
 
 def failure_universe(snap: Snapshot, pools: list | None = None, sets: tuple | None = None, source: str = "auto"
@@ -410,16 +426,15 @@ def failure_universe(snap: Snapshot, pools: list | None = None, sets: tuple | No
     """
     info, _ = assessed_pools(snap, pools)
     mat, prow, nbytes, _src = pg_sets(snap, info, source) if sets is None else sets
-    ids, share = _osd_load(mat, prow, nbytes, info)
+    load = _osd_load(mat, prow, nbytes, info)
     if pools is not None:
         everything, _ = pool_needs(snap)
         others = everything[~everything["pool_id"].isin(info["pool_id"])].reset_index(drop=True)
         if len(others):
             om, op, ob, _ = pg_sets(snap, others, "computed" if source == "computed" else "auto")
-            oi, osh = _osd_load(om, op, ob, others)
-            ids, share = np.concatenate([ids, oi]), np.concatenate([share, osh])
-    osds = sorted_unique(ids)
-    return osds, np.bincount(np.searchsorted(osds, ids), weights=share, minlength=len(osds))
+            load = _merge_load(load, _osd_load(om, op, ob, others))
+    osds = np.flatnonzero(load >= 0)
+    return osds, load[osds]
 
 
 def check_universe(osds: np.ndarray, mat: np.ndarray) -> None:
@@ -460,8 +475,11 @@ def build_copysets(snap: Snapshot, level: str = "osd", *, pools: list | None = N
     if sets is None:
         sets = pg_sets(snap, info, source)
     mat, prow, nbytes, src = sets
-    osds, osd_bytes = failure_universe(snap, pools, sets, source) if universe is None else universe
-    check_universe(osds, mat)
+    if universe is None:  # built from these sets: holds their OSDs
+        osds, osd_bytes = failure_universe(snap, pools, sets, source)
+    else:
+        osds, osd_bytes = universe
+        check_universe(osds, mat)
     unit_of_osd, names = level_units(snap, level, osds)
     unit_ids = np.unique(unit_of_osd)
     # OSD id -> unit index
