@@ -278,7 +278,7 @@ def test_table_says_what_the_balanced_pools_and_capacity_gain(capsys):
     rc, out, err = run(capsys, "balance", MIXED, "--pool", "ec42")
     plan = pgtools.balance.plan(snap, "count", pools=["ec42"])
     s = plan.summary
-    assert rc == 0 and (f"balanced pools (ec42): worst deviation per pool {s['max_dev_before']:.2f} -> "
+    assert rc == 0 and (f"balanced pools (ec42): worst deviation in one pool {s['max_dev_before']:.2f} -> "
                         f"{s['max_dev_after']:.2f}") in out and "PGs per OSD (all pools)" in out
     rc, out, err = run(capsys, "balance", MIXED, "--mode", "capacity", "--format", "json")
     doc = json.loads(out)

@@ -202,7 +202,7 @@ def balance_cmd(
     bound = (getattr(up, "summary", None) or {}).get("bound")
     if bound:  # where ±1 is impossible: the proven minimum and whether the plan reaches it
         extra["bound"] = bound
-    lines += _pool_lines(up, mode)
+    lines += _pool_lines(up, mode, len(snap.pools))
     if mode is Mode.capacity and len(getattr(up, "pools", ())):
         extra["max_avail"] = [{"pool_id": int(r.pool_id), "pool": str(r.pool), "before": _num(r.max_avail_before),
                                "after": _num(r.max_avail_after)} for r in up.pools.itertuples()]
@@ -219,7 +219,7 @@ def _num(v) -> float | None:
     return None if v is None or v != v else float(v)
 
 
-def _pool_lines(up, mode: Mode) -> list[str]:
+def _pool_lines(up, mode: Mode, n_pools: int) -> list[str]:
     """What pgtools' own count and capacity balancers achieve on the pools they balanced (the table's
     other figures are over all pools): the worst deviation per pool and summed over those pools; the MAX AVAIL
     each pool gains (capacity)."""
@@ -229,9 +229,12 @@ def _pool_lines(up, mode: Mode) -> list[str]:
     pools = getattr(up, "pools", None)
     out = []
     if mode is Mode.count and "max_dev_before" in s and pools is not None and len(pools):
-        out.append(f"balanced pools ({', '.join(str(p) for p in pools['pool'])}): worst deviation per pool "
-                   f"{s['max_dev_before']:.2f} -> {s['max_dev_after']:.2f} PGs, summed over them "
-                   f"{s['total_dev_before']:.2f} -> {s['total_dev_after']:.2f}")
+        per = f"worst deviation in one pool {s['max_dev_before']:.2f} -> {s['max_dev_after']:.2f} PGs"
+        if len(pools) == n_pools:  # the summed figure is the all-pools line's
+            out.append(f"PGs per OSD per pool vs target: {per}")
+        else:
+            out.append(f"balanced pools ({', '.join(str(p) for p in pools['pool'])}): {per}, summed over them "
+                       f"{s['total_dev_before']:.2f} -> {s['total_dev_after']:.2f}")
     if mode is Mode.capacity and pools is not None and "max_avail_before" in getattr(pools, "columns", ()):
         for r in pools.itertuples():
             if _num(r.max_avail_before) is None or _num(r.max_avail_after) is None:
