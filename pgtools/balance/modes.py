@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PgtoolsError, PgtoolsWarning, UnsupportedFeatureError
+from ..mgr.releases import KNOWN
 from ..model import Snapshot
 from .capacity import balance_capacity
 from .count import balance_count
@@ -160,8 +161,6 @@ def _warn_release(snap: Snapshot, mode: str, ceph_release: str | None) -> None:
     """Say when the capture's cluster could not run the plan's commands as printed: a release before
     Luminous (no upmaps), or a release chosen with ``ceph_release`` other than the capture's (the plan follows
     that release's balancer and checks; ``pg-upmap-primary`` needs Reef or later)."""
-    from ..mgr.releases import KNOWN
-
     cap = str(snap.release or "").strip().lower().rstrip("+")
     if cap not in KNOWN:
         return
