@@ -50,6 +50,11 @@ class FrameFormat(str, Enum):
     json = "json"
 
 
+def json_number(v) -> float | None:
+    """A number for JSON output: None for a missing value or NaN, else a float."""
+    return None if v is None or v != v else float(v)
+
+
 def write_out(text: str) -> None:
     """Print ``text`` on stdout as is (the commands' results)."""
     sys.stdout.write(text)

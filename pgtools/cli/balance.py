@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .app import DumpArg, SetOptionOpt, load_dumps, pool_key, with_options, write_err, write_out
+from .app import DumpArg, SetOptionOpt, json_number, load_dumps, pool_key, with_options, write_err, write_out
 
 
 class Mode(str, Enum):
@@ -204,8 +204,8 @@ def balance_cmd(
         extra["bound"] = bound
     lines += _pool_lines(up, mode, len(snap.pools))
     if mode is Mode.capacity and len(getattr(up, "pools", ())):
-        extra["max_avail"] = [{"pool_id": int(r.pool_id), "pool": str(r.pool), "before": _num(r.max_avail_before),
-                               "after": _num(r.max_avail_after)} for r in up.pools.itertuples()]
+        extra["max_avail"] = [{"pool_id": int(r.pool_id), "pool": str(r.pool), "before": json_number(r.max_avail_before),
+                               "after": json_number(r.max_avail_after)} for r in up.pools.itertuples()]
     if mode is Mode.primary:
         scores = _read_scores(snap, up, pools, release)
         extra["read_balance"] = scores
@@ -213,10 +213,6 @@ def balance_cmd(
                   for r in scores]
     _emit(fmt, up, lambda step: simulate_plan(snap, up, max_misplaced=max_misplaced, progress=step,
                                               ceph_release=release), title, lines, extra)
-
-
-def _num(v) -> float | None:
-    return None if v is None or v != v else float(v)
 
 
 def _pool_lines(up, mode: Mode, n_pools: int) -> list[str]:
@@ -237,7 +233,7 @@ def _pool_lines(up, mode: Mode, n_pools: int) -> list[str]:
                        f"{s['total_dev_before']:.2f} -> {s['total_dev_after']:.2f}")
     if mode is Mode.capacity and pools is not None and "max_avail_before" in getattr(pools, "columns", ()):
         for r in pools.itertuples():
-            if _num(r.max_avail_before) is None or _num(r.max_avail_after) is None:
+            if json_number(r.max_avail_before) is None or json_number(r.max_avail_after) is None:
                 continue
             gain = r.max_avail_after - r.max_avail_before
             out.append(f"MAX AVAIL {r.pool}: {human_bytes(r.max_avail_before)} -> {human_bytes(r.max_avail_after)} "

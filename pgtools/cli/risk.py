@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import PgtoolsError
-from .app import DumpArg, load_dumps, write_out
+from .app import DumpArg, json_number, load_dumps, write_out
 
 
 class RiskFormat(str, Enum):
@@ -29,10 +29,6 @@ def _ks(text: str) -> list[int]:
     return ks
 
 
-def _num(x: float) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
-
-
 def _prob(p: float, lo: float, hi: float) -> str:
     text = "0" if p == 0 else "1" if p == 1 else f"{p:.3g}"
     return text if math.isnan(lo) else f"{text} [{lo:.3g}, {hi:.3g}]"
@@ -49,10 +45,10 @@ def _json(df, level: str, annual=None) -> str:
             "max_pgs_lost": int(r["max_pgs_lost"]), "expected_bytes_lost": float(r["expected_bytes_lost"]),
             "p_any_inactive": float(r["p_any_inactive"]), "expected_pgs_inactive": float(r["expected_pgs_inactive"]),
             "max_pgs_inactive": int(r["max_pgs_inactive"]), "method": r["method"],
-            "interval": None if r["method"] == "exact" else [_num(r["ci_low"]), _num(r["ci_high"])],
+            "interval": None if r["method"] == "exact" else [json_number(r["ci_low"]), json_number(r["ci_high"])],
             "inactive_method": r["inactive_method"],
-            "inactive_interval": None if r["inactive_method"] == "exact" else [_num(r["inactive_ci_low"]),
-                                                                                _num(r["inactive_ci_high"])],
+            "inactive_interval": None if r["inactive_method"] == "exact" else [json_number(r["inactive_ci_low"]),
+                                                                                json_number(r["inactive_ci_high"])],
             "max_method": r["max_method"], "inactive_max_method": r["inactive_max_method"],
             "trials": int(r["trials"]),
         }
