@@ -90,8 +90,9 @@ def _table(df, level: str, annual=None) -> str:
                                               r["inactive_max_method"]])),
         })
     units = int(df["units"].iloc[0]) if len(df) else 0
-    lines = [f"{len(df['failures'].unique())} failure counts, {units} {level}s holding data, each K-set equally "
-             "likely; [interval] = sampled (95 % Wilson)\n", frame_text(pd.DataFrame(rows))]
+    ks = ", ".join(str(int(k)) for k in df["failures"].unique())
+    lines = [f"K = {ks} of the {units} {level}s holding data fail at once, each K-set equally likely; "
+             "[interval] = sampled (95 % Wilson)\n", frame_text(pd.DataFrame(rows))]
     for k, sets in df.attrs.get("worst_sets", {}).items():
         if sets:
             lines.append(f"\nworst {k}-{level} failures ({sets[0]['method']}):\n")
