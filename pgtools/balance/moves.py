@@ -153,15 +153,21 @@ def _move_from(lay: Layout, bounds: Bounds, pl: PoolLayout, a: int, out_gain: in
                 if got is not None:
                     lay.apply(pl, ps, *got)
                     return True
-            tried = 0
-            for b in lay.sinks_for(pl, ps, pos, tier).tolist():
-                got = lay.candidate(pl, ps, pos, b)
-                if got is not None:
-                    lay.apply(pl, ps, *got)
-                    return True
-                tried += 1
-                if tried >= _SINKS_PER_PG:
-                    break
+            if _apply_first(lay, pl, ((ps, pos, b) for b in lay.sinks_for(pl, ps, pos, tier).tolist())):
+                return True
+    return False
+
+
+def _apply_first(lay: Layout, pl: PoolLayout, tries) -> bool:
+    """Apply the first of the candidate moves ``(ps, pos, to)`` that passes Ceph's checks, trying at most
+    :data:`_SINKS_PER_PG` of them; False when none does."""
+    for tried, (ps, pos, to) in enumerate(tries):
+        if tried >= _SINKS_PER_PG:
+            break
+        got = lay.candidate(pl, ps, pos, to)
+        if got is not None:
+            lay.apply(pl, ps, *got)
+            return True
     return False
 
 
@@ -292,17 +298,10 @@ def _move_into(lay: Layout, bounds: Bounds, q: PoolLayout, a: int, limit: int, s
         return False
     holders = holders[np.lexsort((holders, -(q.count[holders] - q.target[holders]), og[holders]))]
     for x in holders[:_CHAIN_HOPS].tolist():
-        tried = 0
-        for ps in sorted(q.on[x]):
-            if ps == skip_ps or not q.movable[ps] or a in q.cur[ps]:
-                continue
-            got = lay.candidate(q, ps, q.cur[ps].index(x), a)
-            if got is not None:
-                lay.apply(q, ps, *got)
-                return True
-            tried += 1
-            if tried >= _SINKS_PER_PG:
-                break
+        tries = ((ps, q.cur[ps].index(x), a) for ps in sorted(q.on[x])
+                 if ps != skip_ps and q.movable[ps] and a not in q.cur[ps])
+        if _apply_first(lay, q, tries):
+            return True
     return False
 
 
