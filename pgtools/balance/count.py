@@ -140,9 +140,9 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
         pid = snap.pool_id(key)
         if pid not in lay.pools:
             raise PgtoolsError(f"pool_deviation: pool {key!r} is not among the pools balanced")
-        pool_dev[pid] = _positive(dev, f"pool_deviation[{key!r}]")
+        pool_dev[pid] = _deviation_value(dev, f"pool_deviation[{key!r}]")
     if total_deviation is not None:
-        total_deviation = _positive(total_deviation, "total_deviation")
+        total_deviation = _deviation_value(total_deviation, "total_deviation")
     bounds = Bounds(lay, max_deviation, pool_dev, total_deviation)
     before = {pid: pl.count.copy() for pid, pl in lay.pools.items()}
     tot0 = bounds.total()
@@ -198,13 +198,13 @@ def balance_count(snap: Snapshot, *, pools=None, max_deviation: int = 1, max_mov
     return plan
 
 
-def _positive(value, what: str) -> float:
+def _deviation_value(value, what: str) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
         raise PgtoolsError(f"{what} must be a number of PGs, not {value!r}") from None
     if not v >= 0 or v == float("inf"):
-        raise PgtoolsError(f"{what} must be a number of PGs >= 0, not {value!r}")
+        raise PgtoolsError(f"{what} must be a finite number of PGs >= 0, not {value!r}")
     return v
 
 

@@ -17,6 +17,8 @@ from .search import Layout, PoolLayout, SearchBudgetExceeded
 __all__ = ["Bounds", "chain", "chain_into", "step", "swap"]
 
 _EPS = 1e-6
+#: a deviation at least this large bounds nothing (larger ones are clipped: int64 counts must not overflow)
+_NO_BOUND = 1e15
 #: sinks tried per (source PG, gain tier) before giving up on that PG
 _SINKS_PER_PG = 48
 #: intermediate OSDs tried per PG by the two-move chain search
@@ -31,8 +33,8 @@ class Bounds:
         self.lay = lay
         self.pools = list(lay.pools.values())
         self.row = {pl.pool_id: i for i, pl in enumerate(self.pools)}
-        d = float(max_deviation)
-        dp = np.array([float((pool_dev or {}).get(pl.pool_id, d)) for pl in self.pools])[:, None]
+        d = min(float(max_deviation), _NO_BOUND)
+        dp = np.minimum([float((pool_dev or {}).get(pl.pool_id, d)) for pl in self.pools], _NO_BOUND)[:, None]
         n = lay.n
         self.count = np.zeros((len(self.pools), n), dtype=np.int64)
         target = np.zeros((len(self.pools), n))
@@ -47,7 +49,7 @@ class Bounds:
         self.lo = np.where(self.eligible, np.ceil(target - dp - _EPS), 0).astype(np.int64)
         total_t = target.sum(axis=0)
         self.total_target = total_t
-        dt = d if total_dev is None else float(total_dev)
+        dt = d if total_dev is None else min(float(total_dev), _NO_BOUND)
         self.thi = np.floor(total_t + dt + _EPS).astype(np.int64)
         self.tlo = np.where(self.eligible.any(axis=0), np.ceil(total_t - dt - _EPS), 0).astype(np.int64)
 
